@@ -1,0 +1,355 @@
+"""The embedded store: a networkx multigraph in memory, made durable by a journal.
+
+No server needed — this is the default store and what the demo uses.
+
+Layout of the data directory::
+
+    graph.json    the last compacted state (written to a temp file, fsynced, renamed)
+    journal.log   one line per committed write since then: ``<crc32> <json>\\n``
+    lock          held (flock) by a writer while it appends or compacts
+
+A write is committed when its journal line is fsynced. A process killed in the
+middle of a write leaves at most a torn last line, which fails its checksum and
+is dropped on the next open, so everything committed before it is kept. Other
+processes that opened the same directory pick up new lines before each read.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import networkx as nx
+
+from graph.errors import StoreCorrupted, StoreError
+from graph.schema import KINDS, EntityKind, KindSpec
+from graph.store import GraphStore, Snapshot, strip_provenance
+
+__all__ = ["EmbeddedStore"]
+
+_FORMAT = 1
+NodeKey = tuple[str, str]
+
+
+class EmbeddedStore(GraphStore):
+    """A :class:`GraphStore` kept in a ``networkx.MultiDiGraph`` and a local directory.
+
+    Nodes are ``(kind, key)`` tuples whose attribute dict is the record's
+    properties; relationships are edges keyed ``(kind, key)``. ``path=None``
+    keeps everything in memory only (tests, throw-away analysis).
+    """
+
+    kind: ClassVar[str] = "embedded"
+
+    def __init__(self, path: str | Path | None, *, compact_bytes: int = 64 << 20) -> None:
+        self.path = Path(path) if path is not None else None
+        self.compact_bytes = compact_bytes
+        self._graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._index: dict[EntityKind, dict[tuple[str, ...], dict[str, Any]]] = {
+            k: {} for k in KINDS
+        }
+        self._revision = 0
+        self._journal_offset = 0
+        self._file_ids: tuple[int, int] = (0, 0)
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                self._load(repair=True)
+
+    # --- files ------------------------------------------------------------------
+
+    @property
+    def _snapshot_file(self) -> Path:
+        assert self.path is not None
+        return self.path / "graph.json"
+
+    @property
+    def _journal_file(self) -> Path:
+        assert self.path is not None
+        return self.path / "journal.log"
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        assert self.path is not None
+        with open(self.path / "lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _current_ids(self) -> tuple[int, int]:
+        ids = []
+        for file in (self._snapshot_file, self._journal_file):
+            try:
+                ids.append(file.stat().st_ino)
+            except FileNotFoundError:
+                ids.append(0)
+        return ids[0], ids[1]
+
+    def _reset_memory(self) -> None:
+        self._graph = nx.MultiDiGraph()
+        self._index = {k: {} for k in KINDS}
+        self._revision = 0
+        self._journal_offset = 0
+
+    def _load(self, *, repair: bool) -> None:
+        """Read the compacted state and replay the journal; drop a torn tail if ``repair``."""
+        self._reset_memory()
+        if self._snapshot_file.exists():
+            try:
+                state = json.loads(self._snapshot_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise StoreCorrupted(f"cannot read {self._snapshot_file}: {exc}") from exc
+            if state.get("format") != _FORMAT:
+                raise StoreCorrupted(f"{self._snapshot_file} has unknown format {state.get('format')}")
+            for kind in KINDS:
+                rows = state["tables"].get(kind.value, [])
+                if rows:
+                    self._apply_upsert(kind, rows)
+            self._revision = int(state["revision"])
+        self._file_ids = self._current_ids()
+        self._replay(repair=repair)
+
+    def _replay(self, *, repair: bool) -> None:
+        """Apply journal lines after ``_journal_offset`` whose checksum holds."""
+        if not self._journal_file.exists():
+            return
+        with open(self._journal_file, "rb") as handle:
+            handle.seek(self._journal_offset)
+            good_end = self._journal_offset
+            for line in handle:
+                entry = _decode_line(line)
+                if entry is None:
+                    break
+                if entry["rev"] > self._revision:
+                    self._apply_ops(entry["ops"])
+                    self._revision = entry["rev"]
+                good_end += len(line)
+            end = handle.seek(0, os.SEEK_END)
+        if good_end < end and repair:
+            # A writer died mid-line: the line was never committed, cut it off.
+            with open(self._journal_file, "r+b") as handle:
+                handle.truncate(good_end)
+                handle.flush()
+                os.fsync(handle.fileno())
+        self._journal_offset = good_end
+
+    def _sync(self) -> None:
+        """Catch up with writes made by other processes since we last looked."""
+        if self.path is None:
+            return
+        if self._current_ids() != self._file_ids:
+            self._load(repair=False)
+        else:
+            self._replay(repair=False)
+
+    def _append(self, ops: list[list[Any]]) -> None:
+        """Commit ``ops`` as one journal line (fsynced) and apply them in memory."""
+        revision = self._revision + 1
+        if self.path is not None:
+            payload = json.dumps({"rev": revision, "ops": ops}, ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8")
+            line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
+            with open(self._journal_file, "ab") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._journal_offset += len(line)
+            if not self._file_ids[1]:
+                self._file_ids = self._current_ids()
+        self._apply_ops(ops)
+        self._revision = revision
+        if self.path is not None and self._journal_offset > self.compact_bytes:
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the journal into ``graph.json`` (atomic rename), then empty the journal."""
+        if self.path is None:
+            return
+        state = {
+            "format": _FORMAT,
+            "revision": self._revision,
+            "tables": {k.value: list(idx.values()) for k, idx in self._index.items() if idx},
+        }
+        _atomic_write(self._snapshot_file, json.dumps(state, ensure_ascii=False).encode("utf-8"))
+        _atomic_write(self._journal_file, b"")
+        self._journal_offset = 0
+        self._file_ids = self._current_ids()
+
+    # --- applying operations ----------------------------------------------------
+
+    def _apply_ops(self, ops: list[list[Any]]) -> None:
+        for op in ops:
+            if op[0] == "upsert":
+                self._apply_upsert(EntityKind(op[1]), op[2])
+            elif op[0] == "delete":
+                self._apply_delete(KINDS[EntityKind(op[1])], [tuple(k) for k in op[2]])
+            elif op[0] == "clear":
+                revision = self._revision
+                self._reset_memory()
+                self._revision = revision
+            else:  # pragma: no cover - only this module writes journals
+                raise StoreCorrupted(f"unknown journal operation {op[0]!r}")
+
+    def _apply_upsert(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
+        kind_spec = KINDS[kind]
+        index = self._index[kind]
+        graph = self._graph
+        if kind_spec.is_node:
+            for props in rows:
+                key = kind_spec.key_of(props)
+                node = (kind.value, key[0])
+                if node in graph:
+                    attrs = graph.nodes[node]
+                    attrs.clear()
+                    attrs.update(props)
+                else:
+                    graph.add_node(node, **props)
+                index[key] = graph.nodes[node]
+            return
+        for props in rows:
+            key = kind_spec.key_of(props)
+            start_kind, start = kind_spec.start_of(props)
+            end_kind, end = kind_spec.end_of(props)
+            u, v, edge = (start_kind.value, start), (end_kind.value, end), (kind.value, key)
+            if key in index:
+                attrs = graph.edges[u, v, edge]
+                attrs.clear()
+                attrs.update(props)
+            else:
+                graph.add_edge(u, v, key=edge, **props)
+            index[key] = graph.edges[u, v, edge]
+
+    def _apply_delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
+        index = self._index[kind_spec.kind]
+        graph = self._graph
+        deleted = 0
+        for key in keys:
+            props = index.pop(key, None)
+            if props is None:
+                continue
+            deleted += 1
+            if kind_spec.is_node:
+                node = (kind_spec.kind.value, key[0])
+                for _u, _v, edge in [*graph.in_edges(node, keys=True),
+                                      *graph.out_edges(node, keys=True)]:
+                    self._index[EntityKind(edge[0])].pop(edge[1], None)
+                graph.remove_node(node)
+            else:
+                start_kind, start = kind_spec.start_of(props)
+                end_kind, end = kind_spec.end_of(props)
+                graph.remove_edge((start_kind.value, start), (end_kind.value, end),
+                                  key=(kind_spec.kind.value, key))
+        return deleted
+
+    # --- GraphStore primitives ------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self.path is None:
+            yield
+            return
+        with self._locked():
+            self._sync()
+            yield
+
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        with self._writing():
+            self._append([["upsert", kind.value, rows] for kind, rows in groups.items()])
+
+    def _check_references(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        self._sync()
+        super()._check_references(groups)
+
+    def _delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
+        with self._writing():
+            present = [k for k in keys if k in self._index[kind_spec.kind]]
+            if present:
+                self._append([["delete", kind_spec.kind.value, [list(k) for k in present]]])
+            return len(present)
+
+    def _get(self, kind_spec: KindSpec, key: tuple[str, ...]) -> dict[str, Any] | None:
+        self._sync()
+        props = self._index[kind_spec.kind].get(key)
+        return dict(props) if props is not None else None
+
+    def _list(
+        self, kind_spec: KindSpec, filters: dict[str, Any], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        self._sync()
+        index = self._index[kind_spec.kind]
+        keys = sorted(k for k, props in index.items() if self._matches(props, filters))
+        return [dict(index[k]) for k in keys[offset:offset + limit]], len(keys)
+
+    def _missing_nodes(self, wanted: dict[EntityKind, set[str]]) -> dict[EntityKind, set[str]]:
+        return {kind: {k for k in keys if (k,) not in self._index[kind]}
+                for kind, keys in wanted.items()}
+
+    def stats(self) -> dict[str, int]:
+        self._sync()
+        return {kind.value: len(self._index[kind]) for kind in KINDS}
+
+    def revision(self) -> int:
+        self._sync()
+        return self._revision
+
+    def snapshot(self) -> Snapshot:
+        self._sync()
+        tables = {
+            kind: [strip_provenance(index[k]) for k in sorted(index)]
+            for kind, index in self._index.items()
+        }
+        return Snapshot(self._revision, tables)
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The live networkx graph (read it, do not change it)."""
+        self._sync()
+        return self._graph
+
+    def ping(self) -> None:
+        if self.path is not None and not os.access(self.path, os.W_OK):
+            raise StoreError(f"the data directory {self.path} is not writable")
+
+    def clear(self) -> None:
+        with self._writing():
+            self._append([["clear"]])
+
+    def describe(self) -> dict[str, Any]:
+        return {"store": self.kind, "data_dir": str(self.path) if self.path else None}
+
+
+def _decode_line(line: bytes) -> dict[str, Any] | None:
+    """A journal line's entry, or None when it is torn or fails its checksum."""
+    if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
+        return None
+    payload = line[9:-1]
+    try:
+        if int(line[:8], 16) != zlib.crc32(payload):
+            return None
+        entry: dict[str, Any] = json.loads(payload)
+    except ValueError:
+        return None
+    return entry
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

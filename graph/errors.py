@@ -1,0 +1,99 @@
+"""One exception hierarchy for the whole project.
+
+Every error CoopGraph raises on purpose derives from :class:`CoopGraphError`, so a
+caller (the CLI, the HTTP API) can catch one base and turn it into a readable
+message without ever showing a traceback::
+
+    CoopGraphError
+    ├── ConfigError              a setting has a bad value
+    ├── ValidationFailed         a record or a row does not satisfy the model
+    ├── StoreError               the store could not do what was asked
+    │   ├── StoreUnavailable     the database cannot be reached
+    │   ├── MissingReference     a relationship names a node that does not exist
+    │   └── StoreCorrupted       the embedded store's files cannot be read
+    ├── NotFound                 an id, code or key that the store does not hold
+    ├── InvalidQuery             a query's arguments make no sense (bad filter, k < 1…)
+    ├── BomCycleError            a bill of materials refers to itself
+    ├── IngestError              an input file cannot be used at all
+    └── AccessDenied             the caller's role may not do this
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AccessDenied",
+    "BomCycleError",
+    "ConfigError",
+    "CoopGraphError",
+    "IngestError",
+    "InvalidQuery",
+    "MissingReference",
+    "NotFound",
+    "StoreCorrupted",
+    "StoreError",
+    "StoreUnavailable",
+    "ValidationFailed",
+]
+
+
+class CoopGraphError(Exception):
+    """Base of every error CoopGraph raises on purpose."""
+
+
+class ConfigError(CoopGraphError):
+    """A configuration value is missing or invalid (names the setting)."""
+
+
+class ValidationFailed(CoopGraphError):
+    """A record failed validation; ``problems`` lists ``(field, message)`` pairs."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class StoreError(CoopGraphError):
+    """The store could not complete an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached (down, wrong URI, wrong credentials)."""
+
+
+class MissingReference(StoreError):
+    """A relationship refers to a node that is neither stored nor in the same write."""
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+class StoreCorrupted(StoreError):
+    """The embedded store's files exist but cannot be read back."""
+
+
+class NotFound(CoopGraphError):
+    """The store holds no record with the given id, code or key."""
+
+
+class InvalidQuery(CoopGraphError):
+    """The arguments of a query or a filter are not meaningful."""
+
+
+class BomCycleError(CoopGraphError):
+    """A bill of materials contains a cycle; ``cycle`` lists it in order."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = list(cycle)
+        path = " → ".join([*self.cycle, self.cycle[0]]) if self.cycle else "?"
+        super().__init__(f"the bill of materials has a cycle: {path}")
+
+
+class IngestError(CoopGraphError):
+    """An input file cannot be used at all (unreadable, unknown format)."""
+
+
+class AccessDenied(CoopGraphError):
+    """The caller's role or company does not allow this operation."""

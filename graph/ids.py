@@ -1,0 +1,78 @@
+"""Russian tax and registration numbers: INN and OGRN/OGRNIP check digits.
+
+INN (taxpayer number) has 10 digits for organisations and 12 for individuals
+(sole traders); OGRN (state registration number) has 13 digits, OGRNIP 15.
+Each carries check digits computed as published by the Federal Tax Service;
+a number that fails them is a typo, not a company.
+
+Examples
+--------
+>>> inn_problem("7707083893") is None
+True
+>>> inn_problem("7707083894")
+'INN 7707083894 fails its check digit (expected 3 as the last digit)'
+>>> ogrn_problem("1027700132195") is None
+True
+"""
+
+from __future__ import annotations
+
+__all__ = ["inn_problem", "is_valid_inn", "is_valid_ogrn", "normalize_digits", "ogrn_problem"]
+
+_W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_W11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_W12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def normalize_digits(value: str | int) -> str:
+    """Strip spaces, dashes and a trailing ``.0`` (Excel turns numbers into floats)."""
+    text = str(value).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text.replace(" ", "").replace("-", "").replace("\u00a0", "")
+
+
+def _check(digits: str, weights: tuple[int, ...]) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def inn_problem(inn: str) -> str | None:
+    """Return why ``inn`` is not a valid INN, or ``None`` when it is."""
+    if not inn.isdigit():
+        return f"INN {inn!r} must contain only digits"
+    if len(inn) == 10:
+        expected = _check(inn, _W10)
+        if int(inn[9]) != expected:
+            return f"INN {inn} fails its check digit (expected {expected} as the last digit)"
+        return None
+    if len(inn) == 12:
+        first, second = _check(inn, _W11), _check(inn, _W12)
+        if int(inn[10]) != first or int(inn[11]) != second:
+            return f"INN {inn} fails its check digits (expected …{first}{second} at the end)"
+        return None
+    return f"INN {inn} must have 10 digits (organisation) or 12 (individual), not {len(inn)}"
+
+
+def ogrn_problem(ogrn: str) -> str | None:
+    """Return why ``ogrn`` is not a valid OGRN (13 digits) or OGRNIP (15), or ``None``."""
+    if not ogrn.isdigit():
+        return f"OGRN {ogrn!r} must contain only digits"
+    if len(ogrn) == 13:
+        expected = int(ogrn[:12]) % 11 % 10
+    elif len(ogrn) == 15:
+        expected = int(ogrn[:14]) % 13 % 10
+    else:
+        return f"OGRN {ogrn} must have 13 digits (OGRN) or 15 (OGRNIP), not {len(ogrn)}"
+    if int(ogrn[-1]) != expected:
+        return f"OGRN {ogrn} fails its check digit (expected {expected} as the last digit)"
+    return None
+
+
+def is_valid_inn(inn: str) -> bool:
+    """True when ``inn`` is a 10- or 12-digit INN with correct check digits."""
+    return inn_problem(inn) is None
+
+
+def is_valid_ogrn(ogrn: str) -> bool:
+    """True when ``ogrn`` is a 13-digit OGRN or 15-digit OGRNIP with a correct check digit."""
+    return ogrn_problem(ogrn) is None

@@ -1,0 +1,291 @@
+"""The domain model: every record CoopGraph stores, as pydantic v2 models.
+
+Nodes (``Company``, ``Cluster``, ``Category``, ``Process``, ``Product``,
+``Certification``) carry their own key (``id`` or ``code``); relationships
+(``Membership``, ``BomLine``, ``Capability``, ``HeldCertification``,
+``CompanyProcess``, ``Supply``, ``Import``, ``Need``) name the nodes they join.
+Every record carries provenance — ``source`` (file or API), ``row`` and
+``ingested_at`` — so any value in the graph can be traced to where it came from.
+
+Optional fields default to ``None`` (or an empty list) and both stores drop
+``None`` values, which is what lets the embedded store and Neo4j return exactly
+the same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from graph.ids import inn_problem, normalize_digits, ogrn_problem
+
+__all__ = [
+    "BomLine",
+    "Capability",
+    "Category",
+    "Certification",
+    "Cluster",
+    "Company",
+    "CompanyProcess",
+    "HeldCertification",
+    "Import",
+    "Membership",
+    "Need",
+    "Process",
+    "Product",
+    "Record",
+    "Role",
+    "Supply",
+]
+
+
+class Role(StrEnum):
+    """What a company does in the cluster."""
+
+    OEM = "oem"  # end-product maker
+    SUPPLIER = "supplier"  # component or material maker
+    UNIVERSITY = "university"
+    FINANCE = "finance"
+    SERVICE = "service"
+    DEALER = "dealer"
+
+
+def _check_inn(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = normalize_digits(value)
+    if digits == "":
+        return None
+    problem = inn_problem(digits)
+    if problem:
+        raise ValueError(problem)
+    return digits
+
+
+def _check_ogrn(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = normalize_digits(value)
+    if digits == "":
+        return None
+    problem = ogrn_problem(digits)
+    if problem:
+        raise ValueError(problem)
+    return digits
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() == "":
+        return None
+    return value
+
+
+def _as_str(value: Any) -> Any:
+    """Accept numeric ids from spreadsheets (``123`` or ``123.0``) as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+Inn = Annotated[str | None, BeforeValidator(_as_str), AfterValidator(_check_inn)]
+Ogrn = Annotated[str | None, BeforeValidator(_as_str), AfterValidator(_check_ogrn)]
+Key = Annotated[str, BeforeValidator(_as_str), AfterValidator(_strip), Field(min_length=1, max_length=200)]
+Text = Annotated[str, AfterValidator(_strip), Field(min_length=1, max_length=500)]
+OptText = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_strip)]
+NonNeg = Annotated[float, Field(ge=0)]
+OptNonNeg = Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Record(BaseModel):
+    """Base of every stored record: strict about unknown fields, with provenance."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+    source: str | None = Field(default=None, description="File name (or 'api') the record came from")
+    row: int | None = Field(default=None, ge=0, description="Row number in the source file")
+    ingested_at: dt.datetime | None = Field(default=None, description="When it was written")
+
+
+# --- nodes -----------------------------------------------------------------------
+
+
+class Company(Record):
+    """A legal entity: a member of a cluster or a supplier/buyer around it."""
+
+    id: Key
+    name: Text
+    inn: Inn = None
+    ogrn: Ogrn = None
+    legal_form: OptText = None
+    region: OptText = None
+    municipality: OptText = None
+    lat: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=-90, le=90)] = None
+    lon: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=-180, le=180)] = None
+    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
+    roles: list[Role] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Company:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon must be given together")
+        return self
+
+
+class Cluster(Record):
+    """An industrial cluster; ``intra_share_threshold`` is 0.2, or 0.1 in specified territories."""
+
+    id: Key
+    name: Text
+    region: OptText = None
+    intra_share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.2
+
+
+class Category(Record):
+    """A node of the component/material taxonomy (a tree through ``parent``)."""
+
+    code: Key
+    name_ru: Text
+    name_en: OptText = None
+    okpd2: OptText = None
+    parent: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    processes: list[str] = Field(default_factory=list, description="Process codes it needs")
+    synonyms: list[str] = Field(default_factory=list)
+    unit: OptText = None
+    unit_price: OptNonNeg = None
+
+    @model_validator(mode="after")
+    def _not_own_parent(self) -> Category:
+        if self.parent == self.code:
+            raise ValueError(f"category {self.code} cannot be its own parent")
+        return self
+
+
+class Process(Record):
+    """A manufacturing process: casting, forging, machining, welding…"""
+
+    code: Key
+    name_ru: Text
+    name_en: OptText = None
+
+
+class Product(Record):
+    """An end product of an OEM (a combine, a seed drill…)."""
+
+    id: Key
+    name: Text
+    maker_id: Annotated[str | None, BeforeValidator(_as_str), BeforeValidator(_blank_to_none)] = None
+    okpd2: OptText = None
+    annual_volume: OptNonNeg = None
+    unit_price: OptNonNeg = None
+
+
+class Certification(Record):
+    """A certification scheme (ISO 9001, IATF 16949, GOST R…)."""
+
+    code: Key
+    name: OptText = None
+
+
+# --- relationships ---------------------------------------------------------------
+
+
+class Membership(Record):
+    """``(Company)-[:MEMBER_OF {since}]->(Cluster)``."""
+
+    company_id: Key
+    cluster_id: Key
+    since: dt.date | None = None
+
+
+class BomLine(Record):
+    """One line of a multi-level bill of materials: ``parent`` needs ``qty`` of ``child``.
+
+    The parent is a product (``parent_kind='product'``) or a category, so that an
+    assembly category can itself require components.
+    """
+
+    parent: Key
+    child: Key
+    qty: Positive = 1.0
+    parent_kind: Literal["product", "category"] = "product"
+
+    @model_validator(mode="after")
+    def _not_self(self) -> BomLine:
+        if self.parent_kind == "category" and self.parent == self.child:
+            raise ValueError(f"bill of materials line refers to itself ({self.parent})")
+        return self
+
+
+class Capability(Record):
+    """``(Company)-[:CAN_SUPPLY]->(Category)``: a declared capability."""
+
+    company_id: Key
+    category: Key
+    capacity_per_year: OptNonNeg = None
+    lead_time_days: OptNonNeg = None
+    min_order: OptNonNeg = None
+    unit_price: OptNonNeg = None
+
+
+class HeldCertification(Record):
+    """``(Company)-[:HOLDS {valid_until}]->(Certification)``."""
+
+    company_id: Key
+    cert: Key
+    valid_until: dt.date | None = None
+
+
+class CompanyProcess(Record):
+    """``(Company)-[:HAS_PROCESS]->(Process)``."""
+
+    company_id: Key
+    process: Key
+
+
+class Supply(Record):
+    """``(Company)-[:SUPPLIES]->(Company)``: an existing cooperation link for one category."""
+
+    supplier_id: Key
+    buyer_id: Key
+    category: Key
+    volume_per_year: OptNonNeg = None
+    unit_price: OptNonNeg = None
+    since: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _two_companies(self) -> Supply:
+        if self.supplier_id == self.buyer_id:
+            raise ValueError(f"company {self.supplier_id} cannot supply itself")
+        return self
+
+
+class Import(Record):
+    """``(Company)-[:IMPORTS]->(Category)``: bought from outside the region or country."""
+
+    company_id: Key
+    category: Key
+    country: Annotated[str, BeforeValidator(_blank_to_none)] = "unknown"
+    volume_per_year: OptNonNeg = None
+    unit_price: OptNonNeg = None
+
+
+class Need(Record):
+    """``(Company)-[:NEEDS]->(Category)``: an explicit request for a supplier."""
+
+    company_id: Key
+    category: Key
+    qty_per_year: OptNonNeg = None
+    required_certs: list[str] = Field(default_factory=list)
+    max_distance_km: OptNonNeg = None

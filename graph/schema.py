@@ -1,0 +1,199 @@
+"""The graph's schema: every entity kind, its model, its key and how it is stored.
+
+This is the one table both stores read: a node kind has a Neo4j label and a key
+property; a relationship kind has a relationship type, the labels and key fields
+of its two ends, and the fields that make it unique. Labels and relationship
+types come only from here — never from user input — which is what makes it safe
+for the Neo4j store to put them in query text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from graph.errors import InvalidQuery
+from graph.models import (
+    BomLine,
+    Capability,
+    Category,
+    Certification,
+    Cluster,
+    Company,
+    CompanyProcess,
+    HeldCertification,
+    Import,
+    Membership,
+    Need,
+    Process,
+    Product,
+    Record,
+    Supply,
+)
+
+__all__ = [
+    "KINDS",
+    "NODE_KINDS",
+    "PROVENANCE_FIELDS",
+    "REL_KINDS",
+    "EntityKind",
+    "KindSpec",
+    "kind_of",
+    "spec",
+    "to_props",
+]
+
+PROVENANCE_FIELDS = ("source", "row", "ingested_at")
+
+
+class EntityKind(StrEnum):
+    """Every kind of record the store holds (nodes first, then relationships)."""
+
+    COMPANY = "company"
+    CLUSTER = "cluster"
+    CATEGORY = "category"
+    PROCESS = "process"
+    PRODUCT = "product"
+    CERTIFICATION = "certification"
+    MEMBERSHIP = "membership"
+    BOM_LINE = "bom_line"
+    CAPABILITY = "capability"
+    HELD_CERTIFICATION = "held_certification"
+    COMPANY_PROCESS = "company_process"
+    SUPPLY = "supply"
+    IMPORT = "import"
+    NEED = "need"
+
+
+@dataclass(frozen=True)
+class End:
+    """One end of a relationship: the field holding the key and the node kind it names."""
+
+    field: str
+    kind: EntityKind
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one entity kind is modelled and stored."""
+
+    kind: EntityKind
+    model: type[Record]
+    key_fields: tuple[str, ...]
+    label: str | None = None  # node kinds
+    rel_type: str | None = None  # relationship kinds
+    start: End | None = None
+    end: End | None = None
+
+    @property
+    def is_node(self) -> bool:
+        return self.label is not None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.model.model_fields)
+
+    def key_of(self, props: Mapping[str, Any]) -> tuple[str, ...]:
+        """The record's key as a tuple of strings (one element for nodes)."""
+        return tuple(str(props[f]) for f in self.key_fields)
+
+    def key_text(self, props: Mapping[str, Any]) -> str:
+        """The key as one string (``a|b|c``): the unique property in Neo4j."""
+        return "|".join(self.key_of(props))
+
+    def start_of(self, props: Mapping[str, Any]) -> tuple[EntityKind, str]:
+        """The node kind and key the relationship starts at."""
+        assert self.start is not None
+        if self.kind is EntityKind.BOM_LINE and props.get("parent_kind") == "category":
+            return EntityKind.CATEGORY, str(props["parent"])
+        return self.start.kind, str(props[self.start.field])
+
+    def end_of(self, props: Mapping[str, Any]) -> tuple[EntityKind, str]:
+        """The node kind and key the relationship ends at."""
+        assert self.end is not None
+        return self.end.kind, str(props[self.end.field])
+
+
+_C = EntityKind
+KINDS: dict[EntityKind, KindSpec] = {
+    s.kind: s
+    for s in (
+        KindSpec(_C.COMPANY, Company, ("id",), label="Company"),
+        KindSpec(_C.CLUSTER, Cluster, ("id",), label="Cluster"),
+        KindSpec(_C.CATEGORY, Category, ("code",), label="Category"),
+        KindSpec(_C.PROCESS, Process, ("code",), label="Process"),
+        KindSpec(_C.PRODUCT, Product, ("id",), label="Product"),
+        KindSpec(_C.CERTIFICATION, Certification, ("code",), label="Certification"),
+        KindSpec(
+            _C.MEMBERSHIP, Membership, ("company_id", "cluster_id"), rel_type="MEMBER_OF",
+            start=End("company_id", _C.COMPANY), end=End("cluster_id", _C.CLUSTER),
+        ),
+        KindSpec(
+            _C.BOM_LINE, BomLine, ("parent_kind", "parent", "child"), rel_type="REQUIRES",
+            start=End("parent", _C.PRODUCT), end=End("child", _C.CATEGORY),
+        ),
+        KindSpec(
+            _C.CAPABILITY, Capability, ("company_id", "category"), rel_type="CAN_SUPPLY",
+            start=End("company_id", _C.COMPANY), end=End("category", _C.CATEGORY),
+        ),
+        KindSpec(
+            _C.HELD_CERTIFICATION, HeldCertification, ("company_id", "cert"), rel_type="HOLDS",
+            start=End("company_id", _C.COMPANY), end=End("cert", _C.CERTIFICATION),
+        ),
+        KindSpec(
+            _C.COMPANY_PROCESS, CompanyProcess, ("company_id", "process"),
+            rel_type="HAS_PROCESS",
+            start=End("company_id", _C.COMPANY), end=End("process", _C.PROCESS),
+        ),
+        KindSpec(
+            _C.SUPPLY, Supply, ("supplier_id", "buyer_id", "category"), rel_type="SUPPLIES",
+            start=End("supplier_id", _C.COMPANY), end=End("buyer_id", _C.COMPANY),
+        ),
+        KindSpec(
+            _C.IMPORT, Import, ("company_id", "category", "country"), rel_type="IMPORTS",
+            start=End("company_id", _C.COMPANY), end=End("category", _C.CATEGORY),
+        ),
+        KindSpec(
+            _C.NEED, Need, ("company_id", "category"), rel_type="NEEDS",
+            start=End("company_id", _C.COMPANY), end=End("category", _C.CATEGORY),
+        ),
+    )
+}
+NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)
+REL_KINDS = tuple(k for k, s in KINDS.items() if not s.is_node)
+_BY_MODEL = {s.model: s.kind for s in KINDS.values()}
+
+# Node fields that name other nodes: checked like relationship ends, and
+# materialised in Neo4j as relationships for analysts' Cypher.
+NODE_REFERENCES: dict[EntityKind, tuple[tuple[str, EntityKind, str], ...]] = {
+    _C.CATEGORY: (("parent", _C.CATEGORY, "CHILD_OF"), ("processes", _C.PROCESS, "NEEDS_PROCESS")),
+    _C.PRODUCT: (("maker_id", _C.COMPANY, "MAKES"),),
+}
+
+
+def spec(kind: EntityKind | str) -> KindSpec:
+    """The spec of ``kind`` (accepts the enum or its string value)."""
+    try:
+        return KINDS[EntityKind(kind)]
+    except ValueError:
+        names = ", ".join(k.value for k in EntityKind)
+        raise InvalidQuery(f"unknown entity kind {kind!r}; known kinds: {names}") from None
+
+
+def kind_of(record: Record) -> EntityKind:
+    """The entity kind of a model instance."""
+    try:
+        return _BY_MODEL[type(record)]
+    except KeyError:
+        raise InvalidQuery(f"{type(record).__name__} is not a storable record") from None
+
+
+def to_props(record: Record) -> dict[str, Any]:
+    """A record as stored: JSON-compatible values, ``None`` fields dropped.
+
+    Dates and datetimes become ISO strings so that both stores hold (and return)
+    the same values.
+    """
+    return record.model_dump(mode="json", exclude_none=True)
