@@ -1,0 +1,1 @@
+"""CoopGraph's surfaces: the HTTP API, the dashboard and the ``coopgraph`` CLI."""

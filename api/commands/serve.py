@@ -1,0 +1,22 @@
+"""``coopgraph serve``: run the HTTP API and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``serve`` to ``app``."""
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    ) -> None:
+        """Serve the API and the dashboard (uses the configured store)."""
+        import uvicorn
+
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)

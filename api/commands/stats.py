@@ -1,0 +1,32 @@
+"""``coopgraph stats``: how many records of each kind the store holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.console import console, print_json, store_from_settings
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``stats`` to ``app``."""
+
+    @app.command()
+    def stats(
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    ) -> None:
+        """Count the records of each kind in the configured store."""
+        with store_from_settings() as store:
+            counts = store.stats()
+            info = {**store.describe(), "revision": store.revision(), "counts": counts}
+        if as_json:
+            print_json(info)
+            return
+        table = Table(title=f"CoopGraph store ({info['store']}), revision {info['revision']}")
+        table.add_column("kind")
+        table.add_column("records", justify="right")
+        for kind, n in counts.items():
+            table.add_row(kind, f"{n:,}")
+        console.print(table)

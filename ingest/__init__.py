@@ -1,0 +1,1 @@
+"""Ingest: read the files people have, validate, resolve entities, load into a store."""

@@ -1,0 +1,1 @@
+"""Queries: ranking, chains, gaps and KPIs — pure functions over the analytic projection."""
