@@ -1,0 +1,376 @@
+"""The analytic projection: the whole graph as index maps, numpy arrays and sparse matrices.
+
+Every ranking and analytic function in ``queries/`` reads a :class:`Projection`
+rather than the store, so both stores give the same answers and a query never
+makes a round trip to the database. The projection is built once from
+``store.snapshot()`` and rebuilt by :class:`ProjectionCache` only when the
+store's revision changes.
+
+Conventions: companies, categories, processes and products are numbered
+``0..n-1`` in key order (``company_index[id] -> i``); relationship tables are
+parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number is
+``NaN``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from graph.errors import NotFound
+from graph.schema import EntityKind
+from graph.store import GraphStore, Snapshot
+
+__all__ = ["Projection", "ProjectionCache"]
+
+_NAN = float("nan")
+
+
+def _ids(rows: list[dict[str, Any]], key: str) -> tuple[list[str], dict[str, int]]:
+    ids = [str(r[key]) for r in rows]
+    return ids, {v: i for i, v in enumerate(ids)}
+
+
+def _floats(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+    return np.fromiter(
+        (_NAN if (v := r.get(key)) is None else float(v) for r in rows),
+        dtype=np.float64, count=len(rows))
+
+
+def _index_array(rows: list[dict[str, Any]], key: str, index: Mapping[str, int]) -> np.ndarray:
+    return np.fromiter((index[str(r[key])] for r in rows), dtype=np.int32, count=len(rows))
+
+
+@dataclass(eq=False)
+class Projection:
+    """An immutable, query-ready view of one store revision (see the module docstring)."""
+
+    revision: int
+    # companies
+    company_ids: list[str]
+    company_index: dict[str, int]
+    company_names: list[str]
+    company_regions: list[str | None]
+    company_municipalities: list[str | None]
+    company_roles: list[frozenset[str]]
+    company_inn: list[str | None]
+    lat: np.ndarray
+    lon: np.ndarray
+    # clusters
+    cluster_rows: dict[str, dict[str, Any]]
+    cluster_members: dict[str, np.ndarray]
+    company_clusters: list[frozenset[str]]
+    # taxonomy
+    category_codes: list[str]
+    category_index: dict[str, int]
+    category_rows: list[dict[str, Any]]
+    category_parent: np.ndarray  # -1 for roots
+    category_children: list[list[int]]
+    category_depth: np.ndarray
+    category_price: np.ndarray
+    category_processes: list[np.ndarray]  # process indices each category needs
+    process_codes: list[str]
+    process_index: dict[str, int]
+    process_rows: list[dict[str, Any]]
+    # products and bills of materials
+    product_ids: list[str]
+    product_index: dict[str, int]
+    product_rows: list[dict[str, Any]]
+    product_maker: np.ndarray  # company index or -1
+    product_bom: list[list[tuple[int, float]]]  # product -> [(category, qty)]
+    category_bom: list[list[tuple[int, float]]]  # category -> [(category, qty)]
+    # capabilities (declared)
+    cap_company: np.ndarray
+    cap_category: np.ndarray
+    cap_capacity: np.ndarray
+    cap_lead_time: np.ndarray
+    cap_min_order: np.ndarray
+    cap_price: np.ndarray
+    # existing supply links
+    sup_supplier: np.ndarray
+    sup_buyer: np.ndarray
+    sup_category: np.ndarray
+    sup_volume: np.ndarray
+    sup_price: np.ndarray
+    sup_since: list[str | None]
+    # imports and needs
+    imp_company: np.ndarray
+    imp_category: np.ndarray
+    imp_volume: np.ndarray
+    imp_price: np.ndarray
+    imp_country: list[str]
+    need_company: np.ndarray
+    need_category: np.ndarray
+    need_qty: np.ndarray
+    need_max_distance: np.ndarray
+    need_certs: list[list[str]]
+    # processes and certifications held
+    company_process: sp.csr_matrix  # company x process, 1 where held
+    company_certs: list[dict[str, str | None]]  # company -> {cert: valid_until}
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> Projection:
+        """Build the projection from a store snapshot."""
+        companies = snapshot.rows(EntityKind.COMPANY)
+        company_ids, cidx = _ids(companies, "id")
+        categories = snapshot.rows(EntityKind.CATEGORY)
+        category_codes, kidx = _ids(categories, "code")
+        processes = snapshot.rows(EntityKind.PROCESS)
+        process_codes, pidx = _ids(processes, "code")
+        products = snapshot.rows(EntityKind.PRODUCT)
+        product_ids, prodidx = _ids(products, "id")
+        n_comp, n_cat = len(company_ids), len(category_codes)
+
+        parent = np.full(n_cat, -1, dtype=np.int32)
+        children: list[list[int]] = [[] for _ in range(n_cat)]
+        for i, row in enumerate(categories):
+            p = row.get("parent")
+            if p is not None and p in kidx:
+                parent[i] = kidx[p]
+                children[kidx[p]].append(i)
+        depth = np.zeros(n_cat, dtype=np.int32)
+        for i in range(n_cat):
+            d, j, seen = 0, int(parent[i]), 0
+            while j >= 0 and seen <= n_cat:
+                d, j, seen = d + 1, int(parent[j]), seen + 1
+            depth[i] = d
+
+        clusters = {str(r["id"]): r for r in snapshot.rows(EntityKind.CLUSTER)}
+        members: dict[str, list[int]] = {c: [] for c in clusters}
+        company_clusters: list[set[str]] = [set() for _ in range(n_comp)]
+        for row in snapshot.rows(EntityKind.MEMBERSHIP):
+            i = cidx[row["company_id"]]
+            members.setdefault(row["cluster_id"], []).append(i)
+            company_clusters[i].add(row["cluster_id"])
+
+        product_bom: list[list[tuple[int, float]]] = [[] for _ in products]
+        category_bom: list[list[tuple[int, float]]] = [[] for _ in categories]
+        for row in snapshot.rows(EntityKind.BOM_LINE):
+            line = (kidx[row["child"]], float(row.get("qty", 1.0)))
+            if row.get("parent_kind", "product") == "product":
+                product_bom[prodidx[row["parent"]]].append(line)
+            else:
+                category_bom[kidx[row["parent"]]].append(line)
+
+        caps = snapshot.rows(EntityKind.CAPABILITY)
+        sups = snapshot.rows(EntityKind.SUPPLY)
+        imps = snapshot.rows(EntityKind.IMPORT)
+        needs = snapshot.rows(EntityKind.NEED)
+
+        held = snapshot.rows(EntityKind.COMPANY_PROCESS)
+        company_process = sp.csr_matrix(
+            (np.ones(len(held), dtype=np.int8),
+             (_index_array(held, "company_id", cidx), _index_array(held, "process", pidx))),
+            shape=(n_comp, len(process_codes)))
+        certs: list[dict[str, str | None]] = [{} for _ in range(n_comp)]
+        for row in snapshot.rows(EntityKind.HELD_CERTIFICATION):
+            certs[cidx[row["company_id"]]][row["cert"]] = row.get("valid_until")
+
+        return cls(
+            revision=snapshot.revision,
+            company_ids=company_ids,
+            company_index=cidx,
+            company_names=[str(r["name"]) for r in companies],
+            company_regions=[r.get("region") for r in companies],
+            company_municipalities=[r.get("municipality") for r in companies],
+            company_roles=[frozenset(r.get("roles", ())) for r in companies],
+            company_inn=[r.get("inn") for r in companies],
+            lat=_floats(companies, "lat"),
+            lon=_floats(companies, "lon"),
+            cluster_rows=clusters,
+            cluster_members={c: np.array(sorted(v), dtype=np.int32) for c, v in members.items()},
+            company_clusters=[frozenset(s) for s in company_clusters],
+            category_codes=category_codes,
+            category_index=kidx,
+            category_rows=categories,
+            category_parent=parent,
+            category_children=children,
+            category_depth=depth,
+            category_price=_floats(categories, "unit_price"),
+            category_processes=[
+                np.array(sorted(pidx[p] for p in r.get("processes", ()) if p in pidx),
+                         dtype=np.int32)
+                for r in categories
+            ],
+            process_codes=process_codes,
+            process_index=pidx,
+            process_rows=processes,
+            product_ids=product_ids,
+            product_index=prodidx,
+            product_rows=products,
+            product_maker=np.fromiter(
+                (cidx.get(str(r.get("maker_id")), -1) for r in products),
+                dtype=np.int32, count=len(products)),
+            product_bom=product_bom,
+            category_bom=category_bom,
+            cap_company=_index_array(caps, "company_id", cidx),
+            cap_category=_index_array(caps, "category", kidx),
+            cap_capacity=_floats(caps, "capacity_per_year"),
+            cap_lead_time=_floats(caps, "lead_time_days"),
+            cap_min_order=_floats(caps, "min_order"),
+            cap_price=_floats(caps, "unit_price"),
+            sup_supplier=_index_array(sups, "supplier_id", cidx),
+            sup_buyer=_index_array(sups, "buyer_id", cidx),
+            sup_category=_index_array(sups, "category", kidx),
+            sup_volume=_floats(sups, "volume_per_year"),
+            sup_price=_floats(sups, "unit_price"),
+            sup_since=[r.get("since") for r in sups],
+            imp_company=_index_array(imps, "company_id", cidx),
+            imp_category=_index_array(imps, "category", kidx),
+            imp_volume=_floats(imps, "volume_per_year"),
+            imp_price=_floats(imps, "unit_price"),
+            imp_country=[str(r.get("country", "unknown")) for r in imps],
+            need_company=_index_array(needs, "company_id", cidx),
+            need_category=_index_array(needs, "category", kidx),
+            need_qty=_floats(needs, "qty_per_year"),
+            need_max_distance=_floats(needs, "max_distance_km"),
+            need_certs=[list(r.get("required_certs", ())) for r in needs],
+            company_process=company_process,
+            company_certs=certs,
+        )
+
+    # --- sizes and lookups ----------------------------------------------------------
+
+    @property
+    def n_companies(self) -> int:
+        return len(self.company_ids)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.category_codes)
+
+    def company(self, company_id: str) -> int:
+        """The index of ``company_id``; :class:`NotFound` when unknown."""
+        try:
+            return self.company_index[company_id]
+        except KeyError:
+            raise NotFound(f"no company with id {company_id!r}") from None
+
+    def category(self, code: str) -> int:
+        """The index of category ``code``; :class:`NotFound` when unknown."""
+        try:
+            return self.category_index[code]
+        except KeyError:
+            raise NotFound(f"no category with code {code!r}") from None
+
+    def product(self, product_id: str) -> int:
+        """The index of ``product_id``; :class:`NotFound` when unknown."""
+        try:
+            return self.product_index[product_id]
+        except KeyError:
+            raise NotFound(f"no product with id {product_id!r}") from None
+
+    def cluster(self, cluster_id: str) -> np.ndarray:
+        """The member indices of ``cluster_id``; :class:`NotFound` when unknown."""
+        if cluster_id not in self.cluster_rows:
+            raise NotFound(f"no cluster with id {cluster_id!r}")
+        return self.cluster_members.get(cluster_id, np.zeros(0, dtype=np.int32))
+
+    # --- derived structures (computed on first use, then kept) ------------------------
+
+    @cached_property
+    def capability_matrix(self) -> sp.csr_matrix:
+        """company × category, value = 1 + the capability row (0 where none is declared)."""
+        rows = np.arange(len(self.cap_company), dtype=np.int64) + 1
+        return sp.csr_matrix((rows, (self.cap_company, self.cap_category)),
+                             shape=(self.n_companies, self.n_categories))
+
+    @cached_property
+    def committed_volume(self) -> np.ndarray:
+        """Per capability row: the yearly volume already sold in that category (existing links)."""
+        committed = np.zeros(len(self.cap_company))
+        if len(self.sup_supplier) == 0 or len(self.cap_company) == 0:
+            return committed
+        lookup = self.capability_matrix[self.sup_supplier, self.sup_category].A1
+        volume = np.nan_to_num(self.sup_volume)
+        has = lookup > 0
+        np.add.at(committed, lookup[has] - 1, volume[has])
+        return committed
+
+    @cached_property
+    def free_capacity(self) -> np.ndarray:
+        """Per capability row: capacity minus committed volume (NaN when capacity is unknown)."""
+        return self.cap_capacity - self.committed_volume
+
+    @cached_property
+    def supply_matrix(self) -> sp.csr_matrix:
+        """supplier × buyer, value = number of categories supplied (existing links)."""
+        ones = np.ones(len(self.sup_supplier), dtype=np.float64)
+        m = sp.csr_matrix((ones, (self.sup_supplier, self.sup_buyer)),
+                          shape=(self.n_companies, self.n_companies))
+        m.sum_duplicates()
+        return m
+
+    @cached_property
+    def cooperation_graph(self) -> nx.Graph:
+        """Undirected company graph of existing supply links (for centrality, components)."""
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.n_companies))
+        coo = self.supply_matrix.tocoo()
+        graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+        return graph
+
+    def category_ancestors(self, index: int) -> list[int]:
+        """The parents of category ``index`` up to the root (nearest first)."""
+        out, j = [], int(self.category_parent[index])
+        while j >= 0 and len(out) <= self.n_categories:
+            out.append(j)
+            j = int(self.category_parent[j])
+        return out
+
+    def distance_km(self, i: int, j: np.ndarray | int) -> np.ndarray:
+        """Great-circle (haversine) distance from company ``i`` to company/companies ``j``."""
+        lat1, lon1 = np.radians(self.lat[i]), np.radians(self.lon[i])
+        lat2, lon2 = np.radians(self.lat[j]), np.radians(self.lon[j])
+        a = (np.sin((lat2 - lat1) / 2) ** 2
+             + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+        return np.asarray(6371.0088 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
+
+
+class ProjectionCache:
+    """Holds one projection per store and rebuilds it when the store's revision changes.
+
+    Thread-safe: concurrent requests wait for one rebuild instead of doing it twice.
+    """
+
+    def __init__(self, store: GraphStore,
+                 builder: Callable[[Snapshot], Projection] = Projection.from_snapshot) -> None:
+        self.store = store
+        self._builder = builder
+        self._projection: Projection | None = None
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def get(self) -> Projection:
+        """The projection of the store's current revision."""
+        revision = self.store.revision()
+        current = self._projection
+        if current is not None and current.revision == revision:
+            return current
+        with self._lock:
+            current = self._projection
+            if current is None or current.revision != self.store.revision():
+                current = self._builder(self.store.snapshot())
+                self._projection = current
+                self.builds += 1
+            return current
+
+    def invalidate(self) -> None:
+        """Forget the cached projection (the next get() rebuilds)."""
+        with self._lock:
+            self._projection = None
+
+
+def iter_company_ids(projection: Projection, indices: Iterable[int]) -> list[str]:
+    """Company ids for an iterable of indices."""
+    return [projection.company_ids[int(i)] for i in indices]
