@@ -108,7 +108,8 @@ class EmbeddedStore(GraphStore):
             except (OSError, ValueError) as exc:
                 raise StoreCorrupted(f"cannot read {self._snapshot_file}: {exc}") from exc
             if state.get("format") != _FORMAT:
-                raise StoreCorrupted(f"{self._snapshot_file} has unknown format {state.get('format')}")
+                raise StoreCorrupted(
+                    f"{self._snapshot_file} has unknown format {state.get('format')}")
             for kind in KINDS:
                 rows = state["tables"].get(kind.value, [])
                 if rows:

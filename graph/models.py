@@ -100,7 +100,9 @@ def _as_str(value: Any) -> Any:
 
 Inn = Annotated[str | None, BeforeValidator(_as_str), AfterValidator(_check_inn)]
 Ogrn = Annotated[str | None, BeforeValidator(_as_str), AfterValidator(_check_ogrn)]
-Key = Annotated[str, BeforeValidator(_as_str), AfterValidator(_strip), Field(min_length=1, max_length=200)]
+Key = Annotated[
+    str, BeforeValidator(_as_str), AfterValidator(_strip), Field(min_length=1, max_length=200)
+]
 Text = Annotated[str, AfterValidator(_strip), Field(min_length=1, max_length=500)]
 OptText = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_strip)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -113,7 +115,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
 
-    source: str | None = Field(default=None, description="File name (or 'api') the record came from")
+    source: str | None = Field(default=None, description="File (or 'api') the record came from")
     row: int | None = Field(default=None, ge=0, description="Row number in the source file")
     ingested_at: dt.datetime | None = Field(default=None, description="When it was written")
 
@@ -185,7 +187,9 @@ class Product(Record):
 
     id: Key
     name: Text
-    maker_id: Annotated[str | None, BeforeValidator(_as_str), BeforeValidator(_blank_to_none)] = None
+    maker_id: Annotated[
+        str | None, BeforeValidator(_as_str), BeforeValidator(_blank_to_none)
+    ] = None
     okpd2: OptText = None
     annual_volume: OptNonNeg = None
     unit_price: OptNonNeg = None

@@ -11,6 +11,7 @@ records and the same snapshot for the same data; the conformance suite in
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -200,7 +201,7 @@ class GraphStore(ABC):
         """What kind of store this is and where it keeps its data (for /health)."""
         return {"store": self.kind}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most stores have nothing to release
         """Release connections and files."""
 
     def __enter__(self) -> Self:
@@ -212,11 +213,11 @@ class GraphStore(ABC):
     # --- primitives -------------------------------------------------------------
 
     @abstractmethod
-    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+    def _write(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
         """Write grouped rows (nodes first) atomically, bumping the revision once."""
 
     @abstractmethod
-    def _delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int: ...
+    def _delete(self, kind_spec: KindSpec, keys: builtins.list[tuple[str, ...]]) -> int: ...
 
     @abstractmethod
     def _get(self, kind_spec: KindSpec, key: tuple[str, ...]) -> dict[str, Any] | None: ...
@@ -224,7 +225,7 @@ class GraphStore(ABC):
     @abstractmethod
     def _list(
         self, kind_spec: KindSpec, filters: dict[str, Any], offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[builtins.list[dict[str, Any]], int]: ...
 
     @abstractmethod
     def _missing_nodes(self, wanted: dict[EntityKind, set[str]]) -> dict[EntityKind, set[str]]:
@@ -233,7 +234,7 @@ class GraphStore(ABC):
     # --- shared helpers ---------------------------------------------------------
 
     @staticmethod
-    def _group(records: Iterable[Record]) -> dict[EntityKind, list[dict[str, Any]]]:
+    def _group(records: Iterable[Record]) -> dict[EntityKind, builtins.list[dict[str, Any]]]:
         """Group records by kind in schema order (nodes first); last duplicate wins."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         by_kind: dict[EntityKind, dict[tuple[str, ...], dict[str, Any]]] = {}
@@ -244,7 +245,7 @@ class GraphStore(ABC):
             by_kind.setdefault(kind, {})[KINDS[kind].key_of(props)] = props
         return {k: list(by_kind[k].values()) for k in KINDS if k in by_kind}
 
-    def _check_references(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+    def _check_references(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
         """Raise MissingReference when a row names a node neither stored nor written now."""
         wanted: dict[EntityKind, set[str]] = {}
         for kind, rows in groups.items():
@@ -271,7 +272,8 @@ class GraphStore(ABC):
         missing = {k: v for k, v in missing.items() if v}
         if missing:
             names = [f"{k.value} {key!r}" for k, keys in missing.items() for key in sorted(keys)]
-            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+            shown = ", ".join(names[:10]) + more
             raise MissingReference(f"records refer to nodes that do not exist: {shown}", names)
 
     @staticmethod

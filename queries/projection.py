@@ -322,7 +322,8 @@ class Projection:
 
     def category_ancestors(self, index: int) -> list[int]:
         """The parents of category ``index`` up to the root (nearest first)."""
-        out, j = [], int(self.category_parent[index])
+        out: list[int] = []
+        j = int(self.category_parent[index])
         while j >= 0 and len(out) <= self.n_categories:
             out.append(j)
             j = int(self.category_parent[j])
