@@ -89,7 +89,7 @@ def normalize_key(kind_spec: KindSpec, key: KeyLike) -> tuple[str, ...]:
 
 @cache
 def _field_adapter(kind: EntityKind, name: str) -> TypeAdapter[Any]:
-    annotation = KINDS[kind].model.model_fields[name].annotation
+    annotation: Any = KINDS[kind].model.model_fields[name].annotation
     return TypeAdapter(annotation)
 
 

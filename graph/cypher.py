@@ -1,0 +1,284 @@
+"""All of the Neo4j store's own Cypher, built from the fixed schema in :mod:`graph.schema`.
+
+Labels, relationship types and key property names come only from
+:data:`graph.schema.KINDS` and :data:`graph.schema.NODE_REFERENCES` — never from
+user input — so they may appear in query text. Every value travels as a
+``$parameter``; the names of the properties a listing is filtered on travel as
+parameters too (``n[$f0]``), after :meth:`GraphStore._clean_filters` has checked
+them against the model's fields.
+
+How the graph sits in Neo4j:
+
+* a node kind is a label; its key field (``id`` or ``code``) is under a
+  uniqueness constraint, so ``MERGE`` on it is safe and fast;
+* a relationship kind is a relationship type whose rows carry a ``_key``
+  property (the key fields joined with ``|``) under a uniqueness constraint,
+  beside the record's own properties;
+* the node fields that name other nodes (``Category.parent``,
+  ``Category.processes``, ``Product.maker_id``) are also materialised as
+  ``CHILD_OF``, ``NEEDS_PROCESS`` and ``MAKES`` relationships for analysts'
+  Cypher; the node properties stay the source of truth;
+* one ``CoopGraphMeta {id: 'revision'}`` node holds the revision counter that
+  every write transaction bumps.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
+
+__all__ = [
+    "COUNT_NODES",
+    "META_LABEL",
+    "REL_KEY",
+    "REVISION_BUMP",
+    "REVISION_READ",
+    "WIPE",
+    "count_query",
+    "delete_query",
+    "get_query",
+    "incoming_reference_queries",
+    "list_queries",
+    "missing_query",
+    "outgoing_reference_queries",
+    "schema_statements",
+    "snapshot_query",
+    "upsert_query",
+]
+
+META_LABEL = "CoopGraphMeta"
+REL_KEY = "_key"
+
+# --- schema -----------------------------------------------------------------------
+
+
+def _key_prop(kind_spec: KindSpec) -> str:
+    return kind_spec.key_fields[0]
+
+
+def schema_statements(*, rel_unique: bool = True) -> list[str]:
+    """Constraints and indexes, each idempotent (``IF NOT EXISTS``).
+
+    Node keys get uniqueness constraints. Relationship ``_key`` properties get
+    uniqueness constraints when ``rel_unique`` (Neo4j ≥ 5.7, Community included),
+    otherwise a range index.
+    """
+    statements = [
+        f"CREATE CONSTRAINT coopgraph_meta_id IF NOT EXISTS "
+        f"FOR (n:{META_LABEL}) REQUIRE n.id IS UNIQUE"
+    ]
+    for kind_spec in KINDS.values():
+        if kind_spec.is_node:
+            name = f"coopgraph_{kind_spec.kind.value}_key"
+            statements.append(
+                f"CREATE CONSTRAINT {name} IF NOT EXISTS "
+                f"FOR (n:{kind_spec.label}) REQUIRE n.{_key_prop(kind_spec)} IS UNIQUE")
+        else:
+            statements.append(rel_key_statement(kind_spec, unique=rel_unique))
+    # Reference fields looked up when a referenced node is (re)created.
+    for kind, refs in NODE_REFERENCES.items():
+        label = KINDS[kind].label
+        for field_name, _target, _rel in refs:
+            statements.append(
+                f"CREATE INDEX coopgraph_{kind.value}_{field_name} IF NOT EXISTS "
+                f"FOR (n:{label}) ON (n.{field_name})")
+    return statements
+
+
+def rel_key_statement(kind_spec: KindSpec, *, unique: bool) -> str:
+    """The uniqueness constraint (or, failing that, the index) on a relationship's ``_key``."""
+    name = f"coopgraph_{kind_spec.kind.value}_key"
+    if unique:
+        return (f"CREATE CONSTRAINT {name} IF NOT EXISTS "
+                f"FOR ()-[r:{kind_spec.rel_type}]-() REQUIRE r.{REL_KEY} IS UNIQUE")
+    return f"CREATE INDEX {name} IF NOT EXISTS FOR ()-[r:{kind_spec.rel_type}]-() ON (r.{REL_KEY})"
+
+
+# --- revision -----------------------------------------------------------------------
+
+REVISION_BUMP = (
+    f"MERGE (m:{META_LABEL} {{id: 'revision'}}) "
+    "ON CREATE SET m.value = 0 "
+    "SET m.value = m.value + 1 "
+    "RETURN m.value AS revision"
+)
+REVISION_READ = f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) RETURN m.value AS revision"
+
+# Everything but the revision counter, in batches (an auto-commit transaction).
+WIPE = (
+    f"MATCH (n) WHERE NOT n:{META_LABEL} "
+    "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+)
+COUNT_NODES = f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n) AS n"
+
+# --- writes -----------------------------------------------------------------------
+
+
+def _match_node(var: str, kind: EntityKind, param: str) -> str:
+    kind_spec = KINDS[kind]
+    return f"({var}:{kind_spec.label} {{{_key_prop(kind_spec)}: {param}}})"
+
+
+def upsert_query(
+    kind: EntityKind, start: EntityKind | None = None, end: EntityKind | None = None
+) -> str:
+    """``UNWIND $rows`` upsert of one kind; replaces all properties of each record.
+
+    Node rows are ``{key, props}``; relationship rows are ``{key, start, end,
+    props}`` and need the labels of their two ends (``start``/``end``). The
+    query returns how many rows it wrote, so that a relationship whose end has
+    vanished since the reference check is noticed.
+    """
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return (
+            "UNWIND $rows AS row "
+            f"MERGE {_match_node('n', kind, 'row.key')} "
+            "SET n = row.props "
+            "RETURN count(*) AS written"
+        )
+    assert start is not None and end is not None
+    return (
+        "UNWIND $rows AS row "
+        f"MATCH {_match_node('a', start, 'row.start')} "
+        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"MERGE (a)-[r:{kind_spec.rel_type} {{{REL_KEY}: row.key}}]->(b) "
+        "SET r = row.props "
+        "RETURN count(*) AS written"
+    )
+
+
+def outgoing_reference_queries(kind: EntityKind) -> list[str]:
+    """Re-draw the reference relationships that leave nodes of ``kind`` (rows: ``$keys``)."""
+    kind_spec = KINDS[kind]
+    refs = NODE_REFERENCES.get(kind, ())
+    if not refs:
+        return []
+    types = "|".join(rel for _f, _t, rel in refs)
+    queries = [
+        "UNWIND $keys AS k "
+        f"MATCH {_match_node('n', kind, 'k')}-[old:{types}]->() "
+        "DELETE old"
+    ]
+    for field_name, target, rel in refs:
+        is_list = _is_list_field(kind_spec, field_name)
+        targets = f"n.{field_name}" if is_list else f"[n.{field_name}]"
+        queries.append(
+            "UNWIND $keys AS k "
+            f"MATCH {_match_node('n', kind, 'k')} "
+            f"UNWIND coalesce({targets}, []) AS t "
+            f"MATCH {_match_node('m', target, 't')} "
+            f"MERGE (n)-[:{rel}]->(m)"
+        )
+    return queries
+
+
+def incoming_reference_queries(target: EntityKind) -> list[str]:
+    """Draw reference relationships towards (re)created nodes of ``target`` (rows: ``$keys``).
+
+    A node deleted and stored again gets back the ``CHILD_OF``/``MAKES``/…
+    relationships that other nodes' properties still imply.
+    """
+    queries = []
+    for kind, refs in NODE_REFERENCES.items():
+        kind_spec = KINDS[kind]
+        for field_name, ref_target, rel in refs:
+            if ref_target is not target:
+                continue
+            if _is_list_field(kind_spec, field_name):
+                where = f"MATCH (s:{kind_spec.label}) WHERE k IN s.{field_name} "
+            else:
+                where = f"MATCH (s:{kind_spec.label} {{{field_name}: k}}) "
+            queries.append(
+                "UNWIND $keys AS k "
+                f"MATCH {_match_node('m', target, 'k')} "
+                + where
+                + f"MERGE (s)-[:{rel}]->(m)"
+            )
+    return queries
+
+
+def _is_list_field(kind_spec: KindSpec, field_name: str) -> bool:
+    annotation = kind_spec.model.model_fields[field_name].annotation
+    return getattr(annotation, "__origin__", None) is list
+
+
+def delete_query(kind: EntityKind) -> str:
+    """Delete records by key (``$keys``: strings); a node takes its relationships with it."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return (
+            "UNWIND $keys AS k "
+            f"MATCH {_match_node('n', kind, 'k')} "
+            "DETACH DELETE n "
+            "RETURN count(*) AS deleted"
+        )
+    return (
+        "UNWIND $keys AS k "
+        f"MATCH ()-[r:{kind_spec.rel_type} {{{REL_KEY}: k}}]->() "
+        "DELETE r "
+        "RETURN count(*) AS deleted"
+    )
+
+
+# --- reads ------------------------------------------------------------------------
+
+
+def _pattern(kind_spec: KindSpec, var: str = "n") -> str:
+    if kind_spec.is_node:
+        return f"({var}:{kind_spec.label})"
+    return f"()-[{var}:{kind_spec.rel_type}]->()"
+
+
+def get_query(kind: EntityKind) -> str:
+    """One record's properties by key (``$key``: a node key or a relationship ``_key``)."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return f"MATCH {_match_node('n', kind, '$key')} RETURN properties(n) AS props"
+    return (f"MATCH ()-[r:{kind_spec.rel_type} {{{REL_KEY}: $key}}]->() "
+            "RETURN properties(r) AS props")
+
+
+def missing_query(kind: EntityKind) -> str:
+    """Of the node keys in ``$keys``, those with no node of ``kind``."""
+    return (
+        "UNWIND $keys AS k "
+        f"OPTIONAL MATCH {_match_node('n', kind, 'k')} "
+        "WITH k, n WHERE n IS NULL "
+        "RETURN collect(k) AS missing"
+    )
+
+
+FilterOp = Literal["eq", "contains"]
+
+
+def _where(ops: list[FilterOp]) -> str:
+    """``WHERE`` over filters ``$f0…`` (property names) and ``$v0…`` (values)."""
+    if not ops:
+        return ""
+    parts = [f"n[$f{i}] = $v{i}" if op == "eq" else f"$v{i} IN n[$f{i}]"
+             for i, op in enumerate(ops)]
+    return "WHERE " + " AND ".join(parts) + " "
+
+
+def list_queries(kind: EntityKind, ops: list[FilterOp]) -> tuple[str, str]:
+    """The page query (``$offset``, ``$limit``) and the count query of a filtered listing."""
+    kind_spec = KINDS[kind]
+    where = _where(ops)
+    order = ", ".join(f"n.{f}" for f in kind_spec.key_fields)
+    page = (f"MATCH {_pattern(kind_spec)} {where}"
+            f"WITH n ORDER BY {order} SKIP $offset LIMIT $limit "
+            "RETURN properties(n) AS props")
+    count = f"MATCH {_pattern(kind_spec)} {where}RETURN count(n) AS total"
+    return page, count
+
+
+def count_query(kind: EntityKind) -> str:
+    """How many records of ``kind`` are stored (answered from Neo4j's count store)."""
+    return f"MATCH {_pattern(KINDS[kind])} RETURN count(n) AS n"
+
+
+def snapshot_query(kind: EntityKind) -> str:
+    """Every record of ``kind``'s properties (sorted into key order by the caller)."""
+    return f"MATCH {_pattern(KINDS[kind])} RETURN properties(n) AS props"

@@ -1,0 +1,440 @@
+"""The Neo4j store: the system of record, through the official ``neo4j`` driver.
+
+Writes are ``UNWIND $rows AS row MERGE …`` statements on constrained keys, packed
+into transactions of at most ``batch_size`` rows; each transaction is a managed
+one (``session.execute_write``, which retries transient errors) and bumps the
+revision counter in the same transaction, so :meth:`Neo4jStore.revision`
+changes with every committed write. A write no larger than ``batch_size`` rows
+is atomic; a larger one commits batch by batch, nodes before relationships.
+Reads run in read transactions (``routing_=READ``); ``database_`` is always
+passed. All Cypher text comes from :mod:`graph.cypher`.
+
+Three small parts make a write, each testable on its own: :func:`node_row` /
+:func:`rel_row` turn stored properties into parameter rows, :func:`plan_write`
+packs them into transactions, :meth:`Neo4jStore._run_unit` makes the driver
+calls of one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction, RoutingControl
+from neo4j import exceptions as nx
+
+from graph import cypher
+from graph.errors import (
+    ConfigError,
+    CoopGraphError,
+    InvalidQuery,
+    MissingReference,
+    StoreError,
+    StoreUnavailable,
+)
+from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
+from graph.store import GraphStore, Snapshot, strip_provenance
+
+__all__ = ["Neo4jStore", "Step", "node_row", "plan_write", "rel_key", "rel_row"]
+
+T = TypeVar("T")
+_REFERENCE_TARGETS = {t for refs in NODE_REFERENCES.values() for _f, t, _r in refs}
+
+
+# --- rows and transaction plans (pure) -------------------------------------------
+
+
+def rel_key(parts: Sequence[str]) -> str:
+    """A relationship's unique ``_key``: its key fields joined with ``|``.
+
+    ``|`` and ``\\`` inside a part are escaped so that two different keys never
+    join to the same text.
+    """
+    return "|".join(p.replace("\\", "\\\\").replace("|", "\\|") for p in parts)
+
+
+def node_row(kind_spec: KindSpec, props: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter row that upserts one node."""
+    return {"key": kind_spec.key_of(props)[0], "props": dict(props)}
+
+
+def rel_row(kind_spec: KindSpec, props: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter row that upserts one relationship (``_key`` kept among its props)."""
+    key = rel_key(kind_spec.key_of(props))
+    return {
+        "key": key,
+        "start": kind_spec.start_of(props)[1],
+        "end": kind_spec.end_of(props)[1],
+        "props": {**props, cypher.REL_KEY: key},
+    }
+
+
+@dataclass
+class Step:
+    """One statement of a write transaction; ``expect`` rows must be written (or it fails)."""
+
+    query: str
+    params: dict[str, Any]
+    size: int
+    expect: int | None = None
+
+
+def _node_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
+    kind_spec = KINDS[kind]
+    built = [node_row(kind_spec, p) for p in rows]
+    return [Step(cypher.upsert_query(kind), {"rows": built}, len(built))]
+
+
+def _reference_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
+    kind_spec = KINDS[kind]
+    keys = [kind_spec.key_of(p)[0] for p in rows]
+    queries = [*cypher.outgoing_reference_queries(kind)]
+    if kind in _REFERENCE_TARGETS:
+        queries += cypher.incoming_reference_queries(kind)
+    return [Step(q, {"keys": keys}, 0) for q in queries]
+
+
+def _rel_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
+    kind_spec = KINDS[kind]
+    by_ends: dict[tuple[EntityKind, EntityKind], list[dict[str, Any]]] = {}
+    for props in rows:
+        ends = (kind_spec.start_of(props)[0], kind_spec.end_of(props)[0])
+        by_ends.setdefault(ends, []).append(rel_row(kind_spec, props))
+    return [Step(cypher.upsert_query(kind, start, end), {"rows": built}, len(built), len(built))
+            for (start, end), built in by_ends.items()]
+
+
+def _chunks(rows: list[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def plan_write(
+    groups: Mapping[EntityKind, list[dict[str, Any]]], batch_size: int
+) -> list[list[Step]]:
+    """Pack grouped rows into transactions of at most ``batch_size`` rows each.
+
+    Order: node upserts, then the reference relationships of the nodes just
+    written (their targets may be among them), then relationship upserts.
+    """
+    phases: list[tuple[Callable[[EntityKind, list[dict[str, Any]]], list[Step]],
+                       EntityKind, list[dict[str, Any]]]] = []
+    for kind, rows in groups.items():
+        if KINDS[kind].is_node:
+            phases.append((_node_steps, kind, rows))
+    for kind, rows in groups.items():
+        if KINDS[kind].is_node and (kind in NODE_REFERENCES or kind in _REFERENCE_TARGETS):
+            phases.append((_reference_steps, kind, rows))
+    for kind, rows in groups.items():
+        if not KINDS[kind].is_node:
+            phases.append((_rel_steps, kind, rows))
+
+    units: list[list[Step]] = []
+    current: list[Step] = []
+    room = batch_size
+    for make, kind, rows in phases:
+        rest = rows
+        while rest:
+            take, rest = rest[:room], rest[room:]
+            current.extend(make(kind, take))
+            room -= len(take)
+            if room == 0:
+                units.append(current)
+                current, room = [], batch_size
+    if current:
+        units.append(current)
+    return units
+
+
+# --- the store --------------------------------------------------------------------
+
+
+@dataclass
+class _ErrorContext:
+    uri: str
+    user: str
+    database: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Neo4jStore(GraphStore):
+    """A :class:`GraphStore` in a Neo4j 5 database.
+
+    Parameters
+    ----------
+    uri
+        ``bolt://host:port`` or ``neo4j://host:port`` (routing, for clusters).
+    user, password
+        Credentials.
+    database
+        The database every call names (``database_=``).
+    batch_size
+        Rows per write transaction.
+
+    Raises
+    ------
+    StoreUnavailable
+        The server cannot be reached, refuses the credentials or lacks the database.
+    ConfigError
+        The URI is not one the driver accepts.
+    """
+
+    kind: ClassVar[str] = "neo4j"
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        batch_size: int = 10_000,
+        connection_timeout: float = 10.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be ≥ 1, got {batch_size}")
+        self.uri = uri
+        self.database = database
+        self.batch_size = batch_size
+        self._ctx = _ErrorContext(uri, user, database)
+        self.rel_key_constraint = "unique"
+        try:
+            self._driver = GraphDatabase.driver(
+                uri, auth=(user, password), connection_timeout=connection_timeout,
+                max_transaction_retry_time=15.0)
+        except (ValueError, nx.ConfigurationError) as exc:
+            raise ConfigError(f"Neo4j URI {uri!r} is not usable: {exc}") from None
+        try:
+            with self._translating():
+                self._driver.verify_connectivity()
+                self._ensure_schema()
+        except BaseException:
+            self._driver.close()
+            raise
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    @contextmanager
+    def _translating(self) -> Iterator[None]:
+        """Turn driver errors into CoopGraph's, with one readable line and no traceback."""
+        where = f"Neo4j at {self._ctx.uri} (database {self._ctx.database!r})"
+        try:
+            yield
+        except CoopGraphError:
+            raise
+        except nx.AuthError:
+            raise StoreUnavailable(
+                f"{where} refused the credentials of user {self._ctx.user!r}; "
+                "check NEO4J_USER and NEO4J_PASSWORD") from None
+        except (nx.ServiceUnavailable, nx.SessionExpired, nx.DatabaseUnavailable,
+                nx.ConnectionAcquisitionTimeoutError, OSError) as exc:
+            raise StoreUnavailable(f"{where} is unreachable: {_first_line(exc)}") from None
+        except nx.ClientError as exc:
+            if exc.code and exc.code.endswith("DatabaseNotFound"):
+                raise StoreUnavailable(f"{where} does not exist: {_first_line(exc)}") from None
+            raise StoreError(f"{where} rejected a query: {_first_line(exc)}") from None
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            raise StoreError(f"{where} failed: {_first_line(exc)}") from None
+
+    def _session(self, *, read: bool) -> neo4j.Session:
+        return self._driver.session(
+            database=self.database,
+            default_access_mode=neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS,
+            # Share the causal chain with execute_query: reads see earlier writes.
+            bookmark_manager=self._driver.execute_query_bookmark_manager,
+        )
+
+    def _read(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._translating(), self._session(read=True) as session:
+            return session.execute_read(work)
+
+    def _write_tx(self, work: Callable[[ManagedTransaction], T]) -> T:
+        with self._translating(), self._session(read=False) as session:
+            return session.execute_write(work)
+
+    def _query(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._translating():
+            records, _summary, _keys = self._driver.execute_query(
+                query, params or {}, routing_=RoutingControl.READ, database_=self.database)
+        return [r.data() for r in records]
+
+    def _ensure_schema(self) -> None:
+        """Create constraints and indexes (idempotent; safe when two processes race)."""
+        try:
+            self._schema_run(cypher.schema_statements(rel_unique=True))
+        except nx.ClientError:
+            # Relationship uniqueness constraints need Neo4j ≥ 5.7: fall back to indexes.
+            self.rel_key_constraint = "index"
+            self._schema_run(cypher.schema_statements(rel_unique=False))
+
+    def _schema_run(self, statements: list[str]) -> None:
+        for statement in statements:
+            try:
+                self._driver.execute_query(statement, database_=self.database)
+            except nx.ClientError as exc:
+                if "EquivalentSchemaRuleAlreadyExists" in (exc.code or ""):
+                    continue  # another process created it between our check and ours
+                raise
+
+    # --- writes -----------------------------------------------------------------------
+
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        for unit in plan_write(groups, self.batch_size):
+            self._write_tx(lambda tx, unit=unit: self._run_unit(tx, unit))  # type: ignore[misc]
+
+    @staticmethod
+    def _run_unit(tx: ManagedTransaction, steps: list[Step]) -> int:
+        for step in steps:
+            record = tx.run(step.query, step.params).single()
+            if step.expect is not None:
+                written = record["written"] if record else 0
+                if written != step.expect:
+                    # An end was deleted since the reference check: roll back.
+                    raise MissingReference(
+                        f"{step.expect - written} relationship(s) name nodes that were "
+                        "deleted while they were being written; nothing of this batch was kept")
+        record = tx.run(cypher.REVISION_BUMP).single()
+        return int(record["revision"]) if record else 0
+
+    def _delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
+        texts = [k[0] if kind_spec.is_node else rel_key(k) for k in keys]
+        query = cypher.delete_query(kind_spec.kind)
+
+        def work(tx: ManagedTransaction, chunk: list[str]) -> int:
+            record = tx.run(query, {"keys": chunk}).single()
+            deleted = int(record["deleted"]) if record else 0
+            if deleted:
+                tx.run(cypher.REVISION_BUMP).consume()
+            return deleted
+
+        total = 0
+        for chunk in _chunks(texts, self.batch_size):
+            total += self._write_tx(lambda tx, chunk=chunk: work(tx, chunk))  # type: ignore[misc]
+        return total
+
+    def clear(self) -> None:
+        """Delete every node and relationship (the revision counter survives and moves on)."""
+        with self._translating(), self._session(read=False) as session:
+            session.run(cypher.WIPE).consume()
+        self._write_tx(lambda tx: tx.run(cypher.REVISION_BUMP).consume())
+
+    # --- reads ------------------------------------------------------------------------
+
+    def _get(self, kind_spec: KindSpec, key: tuple[str, ...]) -> dict[str, Any] | None:
+        text = key[0] if kind_spec.is_node else rel_key(key)
+        rows = self._query(cypher.get_query(kind_spec.kind), {"key": text})
+        return _clean(rows[0]["props"]) if rows else None
+
+    def _list(
+        self, kind_spec: KindSpec, filters: dict[str, Any], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        ops = []
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        for i, (name, (op, value)) in enumerate(filters.items()):
+            ops.append(op)
+            params[f"f{i}"] = name
+            params[f"v{i}"] = value
+        page_q, count_q = cypher.list_queries(kind_spec.kind, ops)
+
+        def work(tx: ManagedTransaction) -> tuple[list[dict[str, Any]], int]:
+            rows = [_clean(r["props"]) for r in tx.run(page_q, params)]
+            record = tx.run(count_q, params).single()
+            return rows, int(record["total"]) if record else 0
+
+        return self._read(work)
+
+    def _missing_nodes(self, wanted: dict[EntityKind, set[str]]) -> dict[EntityKind, set[str]]:
+        missing: dict[EntityKind, set[str]] = {}
+        for kind, keys in wanted.items():
+            rows = self._query(cypher.missing_query(kind), {"keys": sorted(keys)})
+            missing[kind] = set(rows[0]["missing"]) if rows else set()
+        return missing
+
+    def stats(self) -> dict[str, int]:
+        def work(tx: ManagedTransaction) -> dict[str, int]:
+            counts = {}
+            for kind in KINDS:
+                record = tx.run(cypher.count_query(kind)).single()
+                counts[kind.value] = int(record["n"]) if record else 0
+            return counts
+
+        return self._read(work)
+
+    def revision(self) -> int:
+        rows = self._query(cypher.REVISION_READ)
+        value = rows[0]["revision"] if rows else None
+        return int(value) if value is not None else 0
+
+    def snapshot(self) -> Snapshot:
+        """Every record, read in one transaction so that the tables and revision agree."""
+
+        def work(tx: ManagedTransaction) -> Snapshot:
+            record = tx.run(cypher.REVISION_READ).single()
+            revision = int(record["revision"]) if record and record["revision"] is not None else 0
+            tables = {}
+            for kind, kind_spec in KINDS.items():
+                rows = [strip_provenance(_clean(r["props"]))
+                        for r in tx.run(cypher.snapshot_query(kind))]
+                rows.sort(key=kind_spec.key_of)
+                tables[kind] = rows
+            return Snapshot(revision, tables)
+
+        return self._read(work)
+
+    def run_read(
+        self, query: str, parameters: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run an analyst's read-only Cypher (``queries/*.cypher``); rows as dicts.
+
+        Raises
+        ------
+        InvalidQuery
+            The query does not parse, or it would write (it is rolled back).
+        """
+        params = dict(parameters or {})
+
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            result = tx.run(query, params)
+            rows = [r.data() for r in result]
+            summary = result.consume()
+            if summary.query_type not in (None, "r"):
+                raise InvalidQuery("run_read accepts read-only Cypher; this query writes "
+                                   f"(type {summary.query_type!r}); nothing was changed")
+            return rows
+
+        with self._translating():
+            try:
+                with self._session(read=True) as session:
+                    return session.execute_read(work)
+            except nx.ClientError as exc:
+                # Syntax errors, unknown functions, writes refused in read mode…
+                if (exc.code or "").startswith("Neo.ClientError.Statement."):
+                    raise InvalidQuery(f"the query was refused: {_first_line(exc)}") from None
+                raise
+
+    def ping(self) -> None:
+        self._query("RETURN 1 AS ok")
+
+    def describe(self) -> dict[str, Any]:
+        return {"store": self.kind, "uri": self.uri, "database": self.database}
+
+    def count_all_nodes(self) -> int:
+        """How many nodes the database holds besides the revision counter (tests)."""
+        rows = self._query(cypher.COUNT_NODES)
+        return int(rows[0]["n"]) if rows else 0
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+def _clean(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored properties as the model reads them (without the relationship ``_key``)."""
+    return {k: v for k, v in props.items() if k != cypher.REL_KEY}
+
+
+def _first_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return str(message).strip().splitlines()[0]
