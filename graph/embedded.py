@@ -203,30 +203,32 @@ class EmbeddedStore(GraphStore):
         kind_spec = KINDS[kind]
         index = self._index[kind]
         graph = self._graph
+        key_of = kind_spec.key_of
         if kind_spec.is_node:
             for props in rows:
-                key = kind_spec.key_of(props)
-                node = (kind.value, key[0])
-                if node in graph:
-                    attrs = graph.nodes[node]
+                key = key_of(props)
+                attrs = index.get(key)
+                if attrs is not None:  # replace in place: the graph holds the same dict
                     attrs.clear()
                     attrs.update(props)
-                else:
-                    graph.add_node(node, **props)
-                index[key] = graph.nodes[node]
+                    continue
+                node = (kind.value, key[0])
+                graph.add_node(node, **props)
+                index[key] = graph._node[node]
             return
+        succ = graph._succ
         for props in rows:
-            key = kind_spec.key_of(props)
+            key = key_of(props)
+            attrs = index.get(key)
+            if attrs is not None:
+                attrs.clear()
+                attrs.update(props)
+                continue
             start_kind, start = kind_spec.start_of(props)
             end_kind, end = kind_spec.end_of(props)
             u, v, edge = (start_kind.value, start), (end_kind.value, end), (kind.value, key)
-            if key in index:
-                attrs = graph.edges[u, v, edge]
-                attrs.clear()
-                attrs.update(props)
-            else:
-                graph.add_edge(u, v, key=edge, **props)
-            index[key] = graph.edges[u, v, edge]
+            graph.add_edge(u, v, key=edge, **props)
+            index[key] = succ[u][v][edge]
 
     def _apply_delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
         index = self._index[kind_spec.kind]

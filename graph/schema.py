@@ -97,7 +97,12 @@ class KindSpec:
 
     def key_of(self, props: Mapping[str, Any]) -> tuple[str, ...]:
         """The record's key as a tuple of strings (one element for nodes)."""
-        return tuple(str(props[f]) for f in self.key_fields)
+        fields = self.key_fields
+        if len(fields) == 1:
+            return (str(props[fields[0]]),)
+        if len(fields) == 2:
+            return (str(props[fields[0]]), str(props[fields[1]]))
+        return tuple([str(props[f]) for f in fields])
 
     def key_text(self, props: Mapping[str, Any]) -> str:
         """The key as one string (``a|b|c``): the unique property in Neo4j."""
