@@ -17,7 +17,6 @@ processes that opened the same directory pick up new lines before each read.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import zlib
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import networkx as nx
+import orjson
 
 from graph.errors import StoreCorrupted, StoreError
 from graph.schema import KINDS, EntityKind, KindSpec
@@ -104,7 +104,7 @@ class EmbeddedStore(GraphStore):
         self._reset_memory()
         if self._snapshot_file.exists():
             try:
-                state = json.loads(self._snapshot_file.read_text(encoding="utf-8"))
+                state = orjson.loads(self._snapshot_file.read_bytes())
             except (OSError, ValueError) as exc:
                 raise StoreCorrupted(f"cannot read {self._snapshot_file}: {exc}") from exc
             if state.get("format") != _FORMAT:
@@ -155,8 +155,7 @@ class EmbeddedStore(GraphStore):
         """Commit ``ops`` as one journal line (fsynced) and apply them in memory."""
         revision = self._revision + 1
         if self.path is not None:
-            payload = json.dumps({"rev": revision, "ops": ops}, ensure_ascii=False,
-                                 separators=(",", ":")).encode("utf-8")
+            payload = orjson.dumps({"rev": revision, "ops": ops})
             line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
             with open(self._journal_file, "ab") as handle:
                 handle.write(line)
@@ -179,7 +178,7 @@ class EmbeddedStore(GraphStore):
             "revision": self._revision,
             "tables": {k.value: list(idx.values()) for k, idx in self._index.items() if idx},
         }
-        _atomic_write(self._snapshot_file, json.dumps(state, ensure_ascii=False).encode("utf-8"))
+        _atomic_write(self._snapshot_file, orjson.dumps(state))
         _atomic_write(self._journal_file, b"")
         self._journal_offset = 0
         self._file_ids = self._current_ids()
@@ -217,6 +216,8 @@ class EmbeddedStore(GraphStore):
                 index[key] = graph._node[node]
             return
         succ = graph._succ
+        nodes_of = kind_spec.nodes_of
+        kind_value = kind.value
         for props in rows:
             key = key_of(props)
             attrs = index.get(key)
@@ -224,9 +225,8 @@ class EmbeddedStore(GraphStore):
                 attrs.clear()
                 attrs.update(props)
                 continue
-            start_kind, start = kind_spec.start_of(props)
-            end_kind, end = kind_spec.end_of(props)
-            u, v, edge = (start_kind.value, start), (end_kind.value, end), (kind.value, key)
+            u, v = nodes_of(props)
+            edge = (kind_value, key)
             graph.add_edge(u, v, key=edge, **props)
             index[key] = succ[u][v][edge]
 
@@ -337,7 +337,7 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
     try:
         if int(line[:8], 16) != zlib.crc32(payload):
             return None
-        entry: dict[str, Any] = json.loads(payload)
+        entry: dict[str, Any] = orjson.loads(payload)
     except ValueError:
         return None
     return entry

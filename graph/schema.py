@@ -120,6 +120,18 @@ class KindSpec:
         assert self.end is not None
         return self.end.kind, str(props[self.end.field])
 
+    def nodes_of(self, props: Mapping[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
+        """Both ends as ``(kind value, key)`` pairs: the embedded store's node ids.
+
+        The hot path of every relationship write, so it avoids enum lookups.
+        """
+        assert self.start is not None and self.end is not None
+        if self.kind is EntityKind.BOM_LINE and props.get("parent_kind") == "category":
+            start = ("category", str(props["parent"]))
+        else:
+            start = (self.start.kind._value_, str(props[self.start.field]))
+        return start, (self.end.kind._value_, str(props[self.end.field]))
+
 
 _C = EntityKind
 KINDS: dict[EntityKind, KindSpec] = {

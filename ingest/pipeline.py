@@ -271,7 +271,7 @@ class _Load:
 
     def _write(self, records: list[Record]) -> None:
         for start in range(0, len(records), CHUNK):
-            self.store.upsert(records[start:start + CHUNK])
+            self.store.upsert(records[start:start + CHUNK], check_references=False)
 
     # ---- rejects ----
 
