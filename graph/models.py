@@ -103,7 +103,8 @@ Key = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 OptText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 NonNeg = Annotated[float, Field(ge=0)]
-OptNonNeg = Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0)]
+# Constraints sit on the non-None member: on the union they raise TypeError for None.
+OptNonNeg = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_blank_to_none)]
 Positive = Annotated[float, Field(gt=0)]
 
 
@@ -130,9 +131,12 @@ class Company(Record):
     legal_form: OptText = None
     region: OptText = None
     municipality: OptText = None
-    lat: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=-90, le=90)] = None
-    lon: Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=-180, le=180)] = None
-    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)] = None
+    lat: Annotated[Annotated[float, Field(ge=-90, le=90)] | None,
+                   BeforeValidator(_blank_to_none)] = None
+    lon: Annotated[Annotated[float, Field(ge=-180, le=180)] | None,
+                   BeforeValidator(_blank_to_none)] = None
+    employees: Annotated[Annotated[int, Field(ge=0)] | None,
+                         BeforeValidator(_blank_to_none)] = None
     roles: list[Role] = Field(default_factory=list)
 
     @model_validator(mode="after")

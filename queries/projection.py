@@ -115,6 +115,7 @@ class Projection:
     company_process: sp.csr_matrix  # company x process, 1 where held
     company_certs: list[dict[str, str | None]]  # company -> {cert: valid_until}
     extra: dict[str, Any] = field(default_factory=dict)
+    certification_codes: list[str] = field(default_factory=list)  # the Certification nodes
 
     # --- construction ---------------------------------------------------------------
 
@@ -237,6 +238,7 @@ class Projection:
             need_certs=[list(r.get("required_certs", ())) for r in needs],
             company_process=company_process,
             company_certs=certs,
+            certification_codes=[str(r["code"]) for r in snapshot.rows(EntityKind.CERTIFICATION)],
         )
 
     # --- sizes and lookups ----------------------------------------------------------
@@ -284,6 +286,19 @@ class Projection:
         rows = np.arange(len(self.cap_company), dtype=np.int64) + 1
         return sp.csr_matrix((rows, (self.cap_company, self.cap_category)),
                              shape=(self.n_companies, self.n_categories))
+
+    @cached_property
+    def capabilities_by_category(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(indptr, rows)``: category ``c``'s capability rows are ``rows[indptr[c]:indptr[c+1]]``.
+
+        CSR-style grouping (rows in stable order) so that chains/gaps find a
+        category's declared suppliers without scanning every capability.
+        """
+        rows = np.argsort(self.cap_category, kind="stable").astype(np.int64)
+        counts = np.bincount(self.cap_category, minlength=self.n_categories)
+        indptr = np.zeros(self.n_categories + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return indptr, rows
 
     @cached_property
     def committed_volume(self) -> np.ndarray:
