@@ -1,9 +1,36 @@
-"""The `coopgraph export` command (not written yet)."""
+"""``coopgraph export``: the cooperation network as GraphML (plans and gaps: ``--csv`` options)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from api.console import console, fail, store_from_settings
+from queries.export import write_graphml
+from queries.projection import ProjectionCache
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to ``app``."""
+    """Attach ``export`` to ``app``."""
+
+    @app.command()
+    def export(
+        fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Only 'graphml' for now.")],
+        target: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write.")],
+    ) -> None:
+        """Export the network: `coopgraph export graphml FILE` (Gephi, yEd, networkx).
+
+        Plans and gap reports export as CSV with `coopgraph plan --csv` / `gaps --csv`.
+        """
+        if fmt.lower() != "graphml":
+            fail(f"unknown export format {fmt!r}; known: graphml "
+                 "(plans and gaps: use `plan --csv` / `gaps --csv`)")
+        with store_from_settings() as store:
+            proj = ProjectionCache(store).get()
+        try:
+            nodes, edges = write_graphml(proj, target)
+        except OSError as exc:
+            fail(f"cannot write {target}: {exc.strerror}")
+        console.print(f"wrote {nodes} companies and {edges} supply links to {target}")

@@ -1,9 +1,121 @@
-"""The `coopgraph match` command (not written yet)."""
+"""The ``coopgraph match`` commands: ranked, explained partners for a supplier or a buyer.
+
+``coopgraph match buyers --supplier ID`` lists who could buy what a supplier
+makes; ``coopgraph match suppliers --buyer ID`` lists who could make what a
+buyer needs. A readable table by default, the full result (every factor, its
+value and its sentence in Russian and English) with ``--json``. Unknown ids and
+nonsense filters exit with code 2 and one line of explanation.
+"""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+
+from api.console import console, friendly_errors, print_json, store_from_settings
+from queries.match import rank_buyers, rank_suppliers
+from queries.projection import ProjectionCache
+from queries.results import MatchFilters, MatchResult
+
+__all__ = ["register", "render"]
+
+match_app = typer.Typer(help="Rank potential cooperation partners, with reasons.",
+                        no_args_is_help=True)
+
+
+def _filters(max_distance: float | None, region: str | None, cluster_only: bool,
+             cluster: str | None, certs: list[str] | None,
+             min_free_capacity: float | None) -> MatchFilters:
+    return MatchFilters(
+        max_distance_km=max_distance, region=region,
+        cluster_only=cluster if cluster is not None else (True if cluster_only else None),
+        required_certs=list(certs or []), min_free_capacity=min_free_capacity)
+
+
+def render(result: MatchResult, *, english: bool = False) -> Table:
+    """A rich table of a ranking: rank, company, category, score, top reasons."""
+    what = "buyers" if result.direction == "buyers" else "suppliers"
+    title = (f"Potential {what} for {result.company_name} ({result.company_id}) — "
+             f"{len(result.candidates)} of {result.n_candidates}, profile {result.profile}")
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("company")
+    table.add_column("category")
+    table.add_column("fit")
+    table.add_column("score", justify="right")
+    table.add_column("km", justify="right")
+    table.add_column("top reasons")
+    for c in result.candidates:
+        reasons = c.reasons_en if english else c.reasons_ru
+        table.add_row(str(c.rank), f"{c.company_name}\n[dim]{c.company_id}[/]",
+                      c.category_name or "—", c.fit, f"{c.score:.3f}",
+                      "—" if c.distance_km is None else f"{c.distance_km:.0f}",
+                      "; ".join(reasons))
+    return table
+
+
+def _show(result: MatchResult, as_json: bool, english: bool) -> None:
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    elif not result.candidates:
+        console.print(f"No candidates for {result.company_id} with these settings.")
+    else:
+        console.print(render(result, english=english))
+
+
+@match_app.command("buyers")
+def buyers(
+    supplier: str = typer.Option(..., "--supplier", "-s", help="The supplier's company id"),
+    category: str | None = typer.Option(None, "--category", "-c", help="Only this category"),
+    k: int = typer.Option(10, "--k", "-k", help="How many candidates"),
+    max_distance: float | None = typer.Option(None, "--max-distance", help="Max distance, km"),
+    region: str | None = typer.Option(None, "--region", help="Only buyers in this region"),
+    cluster_only: bool = typer.Option(False, "--cluster-only",
+                                      help="Only buyers sharing a cluster with the supplier"),
+    cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    english: bool = typer.Option(False, "--en", help="Reasons in English"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Who could buy what SUPPLIER makes — ranked, with reasons."""
+    with store_from_settings() as store, friendly_errors():
+        proj = ProjectionCache(store).get()
+        result = rank_buyers(proj, supplier, k=k, category=category, profile=profile,
+                             filters=_filters(max_distance, region, cluster_only, cluster,
+                                              None, None))
+    _show(result, as_json, english)
+
+
+@match_app.command("suppliers")
+def suppliers(
+    buyer: str = typer.Option(..., "--buyer", "-b", help="The buyer's company id"),
+    category: str | None = typer.Option(None, "--category", "-c", help="Only this category"),
+    product: str | None = typer.Option(None, "--product", "-p",
+                                       help="Only the categories of this product's BOM"),
+    k: int = typer.Option(10, "--k", "-k", help="How many candidates"),
+    max_distance: float | None = typer.Option(None, "--max-distance", help="Max distance, km"),
+    region: str | None = typer.Option(None, "--region", help="Only suppliers in this region"),
+    cluster_only: bool = typer.Option(False, "--cluster-only",
+                                      help="Only suppliers sharing a cluster with the buyer"),
+    cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
+    cert: list[str] | None = typer.Option(None, "--cert",
+                                          help="Required certification (repeatable)"),
+    min_free_capacity: float | None = typer.Option(None, "--min-free-capacity",
+                                                   help="Minimum free yearly capacity"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    english: bool = typer.Option(False, "--en", help="Reasons in English"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Who could make what BUYER needs — ranked, with reasons."""
+    with store_from_settings() as store, friendly_errors():
+        proj = ProjectionCache(store).get()
+        result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
+                                profile=profile,
+                                filters=_filters(max_distance, region, cluster_only, cluster,
+                                                 cert, min_free_capacity))
+    _show(result, as_json, english)
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to ``app``."""
+    app.add_typer(match_app, name="match")

@@ -17,6 +17,16 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     ) -> None:
         """Serve the API and the dashboard (uses the configured store)."""
+        import os
+
         import uvicorn
 
+        from api.console import friendly_errors
+        from api.settings import load_api_settings
+
+        # The workers read the bound address from the environment: the API refuses
+        # COOPGRAPH_AUTH=off unless it is a loopback address.
+        os.environ["COOPGRAPH_HOST"] = host
+        with friendly_errors():
+            load_api_settings()
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)

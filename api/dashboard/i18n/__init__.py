@@ -1,0 +1,1 @@
+"""The dashboard's interface strings: ``ru.js`` (the default) and ``en.js``."""

@@ -1,0 +1,131 @@
+// Gaps page: the gap report as tabs of sortable tables, with "capabilities to attract".
+import { get } from '../api.js';
+import { h, money, num, pct } from '../dom.js';
+import { pick, t } from '../i18n.js';
+import { categoryMap, categoryName, companyLink, companyMap, roleChips } from '../data.js';
+import { sortableTable } from '../table.js';
+
+const sortStates = {};
+let activeTab = 'no_regional_supplier';
+
+/** A cell with the row's explanation: shown under it (inline) or on hover, where it repeats the numbers. */
+function withNote(main, row, inline = false) {
+  const note = pick(row, 'text');
+  if (!inline) return h('span', { title: note || null }, main);
+  return h('div', null, main, note ? h('div', { class: 'muted small', style: { marginTop: '.15rem', maxWidth: '46rem' } }, note) : null);
+}
+
+function names(companies, ids, limit = 4) {
+  const list = (ids || []).slice(0, limit);
+  const out = [];
+  list.forEach((id, i) => { if (i) out.push(', '); out.push(companyLink(companies, id)); });
+  if ((ids || []).length > limit) out.push(h('span', { class: 'muted' }, ` +${ids.length - limit}`));
+  return h('span', null, out);
+}
+
+function tables(report, companies, categories) {
+  const cat = (r) => categoryName(categories, r.category);
+  return [
+    {
+      id: 'no_regional_supplier', rows: report.import_dependency, initial: { key: 'demand_value', dir: 'desc' },
+      columns: [
+        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(h('b', null, cat(r)), r) },
+        { key: 'demand_qty', label: t('col.demand'), num: true, render: (r) => num(r.demand_qty) },
+        { key: 'demand_value', label: t('col.value'), num: true, render: (r) => money(r.demand_value) },
+        { key: 'buyers', label: t('col.buyers'), value: (r) => r.buyers.length, render: (r) => names(companies, r.buyers) },
+        { key: 'importers', label: t('col.imports'), num: true, value: (r) => r.importers.length, render: (r) => num(r.importers.length) },
+      ],
+    },
+    {
+      id: 'single_source', rows: report.single_source, initial: { key: 'demand_value', dir: 'desc' },
+      columns: [
+        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(h('b', null, cat(r)), r) },
+        { key: 'supplier', label: t('col.supplier'), value: (r) => r.supplier_name, render: (r) => companyLink(companies, r.supplier_id, r.supplier_name) },
+        { key: 'demand_qty', label: t('col.demand'), num: true, render: (r) => num(r.demand_qty) },
+        { key: 'capacity', label: t('col.capacity'), num: true, render: (r) => num(r.capacity) },
+        { key: 'demand_value', label: t('col.value'), num: true, render: (r) => money(r.demand_value) },
+      ],
+    },
+    {
+      id: 'demand_above_capacity', rows: report.over_capacity, initial: { key: 'shortfall_value', dir: 'desc' },
+      columns: [
+        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(h('b', null, cat(r)), r) },
+        { key: 'demand_qty', label: t('col.demand'), num: true, render: (r) => num(r.demand_qty) },
+        { key: 'capacity', label: t('col.capacity'), num: true, render: (r) => num(r.capacity) },
+        { key: 'shortfall', label: t('col.shortfall'), num: true, render: (r) => num(r.shortfall) },
+        { key: 'shortfall_value', label: t('col.value'), num: true, render: (r) => money(r.shortfall_value) },
+        { key: 'suppliers', label: t('col.suppliers'), value: (r) => r.suppliers.length, render: (r) => names(companies, r.suppliers) },
+      ],
+    },
+    {
+      id: 'idle_capacity', rows: report.idle_capacity, initial: { key: 'free_capacity', dir: 'desc' },
+      columns: [
+        { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => companyLink(companies, r.company_id, r.name) },
+        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(cat(r), r) },
+        { key: 'capacity', label: t('col.capacity'), num: true, render: (r) => num(r.capacity) },
+        { key: 'free_capacity', label: t('col.idle'), num: true, render: (r) => num(r.free_capacity) },
+        { key: 'idle_share', label: t('col.idle_share'), num: true, value: (r) => (r.capacity ? r.free_capacity / r.capacity : null), render: (r) => pct(r.capacity ? r.free_capacity / r.capacity : null, 0) },
+        { key: 'demand_in_scope', label: t('col.demand'), num: true, render: (r) => num(r.demand_in_scope) },
+      ],
+    },
+    {
+      id: 'untied_members', rows: report.untied, initial: { key: 'company', dir: 'asc' },
+      columns: [
+        { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => companyLink(companies, r.company_id, r.name) },
+        { key: 'roles', label: t('col.roles'), value: (r) => (companies.get(r.company_id)?.roles || []).join(','), render: (r) => roleChips(companies.get(r.company_id)?.roles) },
+        { key: 'municipality', label: t('col.municipality'), value: (r) => companies.get(r.company_id)?.municipality ?? null },
+      ],
+    },
+    {
+      id: 'critical_companies', rows: report.critical, initial: { key: 'betweenness', dir: 'desc' },
+      columns: [
+        { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => withNote(companyLink(companies, r.company_id, r.name), r, true) },
+        { key: 'betweenness', label: t('col.betweenness'), num: true, render: (r) => num(r.betweenness, 3) },
+        { key: 'articulation_point', label: t('col.articulation'), value: (r) => (r.articulation_point ? 1 : 0), render: (r) => (r.articulation_point ? h('span', { class: 'badge warn' }, t('yes')) : t('no')) },
+        { key: 'degree', label: t('network.degree'), num: true, render: (r) => num(r.degree) },
+      ],
+    },
+    {
+      id: 'capabilities_to_attract', rows: report.attract, initial: { key: 'rank', dir: 'asc' },
+      columns: [
+        { key: 'rank', label: '#', num: true },
+        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(h('b', null, cat(r)), r, true) },
+        { key: 'unlock_value', label: t('col.unlocked'), num: true, render: (r) => money(r.unlock_value) },
+        { key: 'unlock_qty', label: t('col.demand'), num: true, render: (r) => num(r.unlock_qty) },
+        { key: 'buyers', label: t('col.buyers'), num: true },
+        { key: 'could_develop', label: t('gaps.could_develop'), value: (r) => r.could_develop.length, render: (r) => names(companies, r.could_develop, 3) },
+      ],
+    },
+  ];
+}
+
+export async function render({ cluster }) {
+  const [report, companies, categories] = await Promise.all([
+    get('/gaps', { cluster }), companyMap(), categoryMap(),
+  ]);
+  const all = tables(report, companies, categories);
+  if (!all.some((x) => x.id === activeTab)) activeTab = all[0].id;
+  const holder = h('div', { class: 'card flush' });
+  const tabs = h('div', { class: 'tabs', role: 'tablist' });
+  const show = () => {
+    const spec = all.find((x) => x.id === activeTab);
+    sortStates[spec.id] ??= { ...spec.initial };
+    holder.replaceChildren(
+      h('div', { class: 'card-head' }, h('h2', null, t(`gaps.${spec.id}`), h('span', { class: 'count' }, num(spec.rows.length)))),
+      h('p', { class: 'muted small', style: { padding: '0 1.15rem', margin: '0 0 .6rem' } }, t(`gaps.${spec.id}.about`)),
+      sortableTable({ columns: spec.columns, rows: spec.rows, state: sortStates[spec.id], testid: `gaps-${spec.id}`, limit: 25 }));
+    for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.tab === activeTab));
+  };
+  for (const spec of all) {
+    tabs.append(h('button', {
+      type: 'button', role: 'tab', 'data-tab': spec.id,
+      onclick: () => { activeTab = spec.id; show(); },
+    }, t(`gaps.${spec.id}`), h('span', { class: 'n' }, num(spec.rows.length))));
+  }
+  show();
+  return h('div', null,
+    h('div', { class: 'page-head' },
+      h('div', null, h('h1', null, t('gaps.title')), h('p', { class: 'lede' }, t('gaps.lede')))),
+    pick(report, 'text') ? h('div', { class: 'card', style: { marginBottom: '1rem' } }, pick(report, 'text')) : null,
+    tabs, holder);
+}

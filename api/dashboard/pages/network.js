@@ -1,0 +1,436 @@
+// Network page: companies and supply links as SVG — a regional map or a force-directed diagram.
+import { get } from '../api.js';
+import { h, num, s } from '../dom.js';
+import { lang, pick, t, term } from '../i18n.js';
+import {
+  ROLE_COLOURS, allSupplies, categoryMap, categoryName, companyMap, mainRole, memberIds,
+  shortName,
+} from '../data.js';
+
+const W = 1000;
+const H = 640;
+const PAD = 28;
+const MAX_NODES = 400;
+let mode = 'geo';
+
+function regionBox(region) {
+  const outline = region.features.find((f) => f.properties.kind === 'region');
+  const ring = outline.geometry.coordinates[0];
+  const lons = ring.map((p) => p[0]);
+  const lats = ring.map((p) => p[1]);
+  return {
+    ring,
+    minLon: Math.min(...lons) - 0.12, maxLon: Math.max(...lons) + 0.12,
+    minLat: Math.min(...lats) - 0.08, maxLat: Math.max(...lats) + 0.08,
+  };
+}
+
+/** Equirectangular projection of the region's box into the SVG, keeping the aspect ratio. */
+function projection(box) {
+  const kx = Math.cos(((box.minLat + box.maxLat) / 2) * Math.PI / 180);
+  const spanX = (box.maxLon - box.minLon) * kx;
+  const spanY = box.maxLat - box.minLat;
+  const scale = Math.min((W - 2 * PAD) / spanX, (H - 2 * PAD) / spanY);
+  const offX = (W - spanX * scale) / 2;
+  const offY = (H - spanY * scale) / 2;
+  const project = (lon, lat) => [
+    offX + (lon - box.minLon) * kx * scale,
+    offY + (box.maxLat - lat) * scale,
+  ];
+  return project;
+}
+
+/** Pull a point outside the frame back inside it (inset px from the edge), along the ray from the centre. */
+function clampToFrame([x, y], inset = 42) {
+  const cx = W / 2;
+  const cy = H / 2;
+  const dx = x - cx;
+  const dy = y - cy;
+  const fx = dx === 0 ? Infinity : (W / 2 - inset) / Math.abs(dx);
+  const fy = dy === 0 ? Infinity : (H / 2 - inset) / Math.abs(dy);
+  const f = Math.min(1, fx, fy);
+  return [cx + dx * f, cy + dy * f];
+}
+
+/** Fruchterman–Reingold layout, deterministic (start on a circle in id order). */
+function forceLayout(nodes, links) {
+  const n = nodes.length;
+  const area = (W - 2 * PAD) * (H - 2 * PAD);
+  const k = Math.sqrt(area / Math.max(n, 1)) * 0.75;
+  const pos = nodes.map((_, i) => {
+    const a = (2 * Math.PI * i) / Math.max(n, 1);
+    return [W / 2 + (W / 3) * Math.cos(a), H / 2 + (H / 3) * Math.sin(a)];
+  });
+  const index = new Map(nodes.map((node, i) => [node.id, i]));
+  const edges = links.map((l) => [index.get(l.source), index.get(l.target)]);
+  let temperature = W / 8;
+  for (let iter = 0; iter < 300; iter += 1) {
+    const disp = pos.map(() => [0, 0]);
+    for (let i = 0; i < n; i += 1) {
+      for (let j = i + 1; j < n; j += 1) {
+        let dx = pos[i][0] - pos[j][0];
+        let dy = pos[i][1] - pos[j][1];
+        let d = Math.hypot(dx, dy);
+        if (d < 0.01) { dx = 0.01 * (i - j); dy = 0.01; d = Math.hypot(dx, dy); }
+        const f = (k * k) / d;
+        disp[i][0] += (dx / d) * f; disp[i][1] += (dy / d) * f;
+        disp[j][0] -= (dx / d) * f; disp[j][1] -= (dy / d) * f;
+      }
+    }
+    for (const [a, b] of edges) {
+      const dx = pos[a][0] - pos[b][0];
+      const dy = pos[a][1] - pos[b][1];
+      const d = Math.max(Math.hypot(dx, dy), 0.01);
+      const f = (d * d) / k;
+      disp[a][0] -= (dx / d) * f; disp[a][1] -= (dy / d) * f;
+      disp[b][0] += (dx / d) * f; disp[b][1] += (dy / d) * f;
+    }
+    for (let i = 0; i < n; i += 1) {
+      // gravity keeps unconnected companies on the canvas
+      disp[i][0] += (W / 2 - pos[i][0]) * 0.06 * k / 40;
+      disp[i][1] += (H / 2 - pos[i][1]) * 0.06 * k / 40;
+      const d = Math.max(Math.hypot(disp[i][0], disp[i][1]), 0.01);
+      const step = Math.min(d, temperature);
+      pos[i][0] = Math.min(W - PAD, Math.max(PAD, pos[i][0] + (disp[i][0] / d) * step));
+      pos[i][1] = Math.min(H - PAD, Math.max(PAD, pos[i][1] + (disp[i][1] / d) * step));
+    }
+    temperature = Math.max(1, temperature * 0.975);
+  }
+  return pos;
+}
+
+function buildGraph(companies, supplies, members) {
+  let ids = [...companies.keys()];
+  let restricted = false;
+  if (ids.length > MAX_NODES && members.size) {
+    const keep = new Set(members);
+    for (const sup of supplies) {
+      if (members.has(sup.supplier_id)) keep.add(sup.buyer_id);
+      if (members.has(sup.buyer_id)) keep.add(sup.supplier_id);
+    }
+    ids = ids.filter((id) => keep.has(id));
+    restricted = true;
+  }
+  const shown = new Set(ids);
+  const pairs = new Map();
+  for (const sup of supplies) {
+    if (!shown.has(sup.supplier_id) || !shown.has(sup.buyer_id)) continue;
+    const key = `${sup.supplier_id}\u0000${sup.buyer_id}`;
+    if (!pairs.has(key)) {
+      pairs.set(key, { source: sup.supplier_id, target: sup.buyer_id, categories: [] });
+    }
+    pairs.get(key).categories.push(sup.category);
+  }
+  const links = [...pairs.values()];
+  const degree = new Map(ids.map((id) => [id, 0]));
+  for (const l of links) {
+    degree.set(l.source, degree.get(l.source) + 1);
+    degree.set(l.target, degree.get(l.target) + 1);
+  }
+  const nodes = ids.sort().map((id) => ({
+    id, company: companies.get(id), degree: degree.get(id), member: members.has(id),
+  }));
+  return { nodes, links, restricted, members };
+}
+
+function companyTooltip(mark, categories) {
+  const c = mark.node.company;
+  const place = [c.municipality, c.region].filter(Boolean).join(', ');
+  const cats = [...new Set(mark.categories.map((code) => categoryName(categories, code)))];
+  return [
+    h('div', null, h('b', null, c.name)),
+    h('div', { class: 'tt-sub' }, (c.roles || []).map((r) => term('role', r)).join(', ') || term('role', 'none')),
+    place ? h('div', { class: 'tt-sub' }, place) : null,
+    h('div', { class: 'tt-sub' }, t('network.links_n', { n: mark.node.degree }),
+      mark.node.member ? ` · ${t('network.member')}` : ''),
+    cats.length ? h('div', { class: 'tt-sub' }, cats.slice(0, 4).join(', ') + (cats.length > 4 ? '…' : '')) : null,
+  ];
+}
+
+function groupTooltip(mark) {
+  const names = mark.nodes.map((n) => n.company.name).sort();
+  return [
+    h('div', null, h('b', null, mark.regions.join(', '))),
+    h('div', { class: 'tt-sub' }, t('network.companies_n', { n: mark.nodes.length })),
+    h('div', { class: 'tt-sub' }, names.slice(0, 5).join(', ') + (names.length > 5 ? '…' : '')),
+  ];
+}
+
+/**
+ * Where each company is drawn. A "mark" is one circle: a company, or (on the map) a
+ * bubble standing for all companies of one outside region, placed at the frame's edge
+ * in that region's direction. Returns {marks, markOf: company id -> mark, notes}.
+ */
+function placeMarks(graph, svg, region) {
+  const marks = [];
+  const markOf = new Map();
+  const notes = [];
+  if (mode !== 'geo') {
+    const pos = forceLayout(graph.nodes, graph.links);
+    graph.nodes.forEach((node, i) => {
+      const mark = { kind: 'company', id: node.id, node, x: pos[i][0], y: pos[i][1], categories: [] };
+      marks.push(mark);
+      markOf.set(node.id, mark);
+    });
+    return { marks, markOf, notes };
+  }
+  const box = regionBox(region);
+  const project = projection(box);
+  const d = box.ring.map((p, i) => `${i ? 'L' : 'M'}${project(p[0], p[1]).map((v) => v.toFixed(1)).join(',')}`).join(' ');
+  svg.append(s('path', { class: 'region', d: `${d} Z` }));
+  for (const f of region.features.filter((x) => x.properties.kind === 'town')) {
+    const [x, y] = project(...f.geometry.coordinates);
+    svg.append(s('circle', { class: 'town', cx: x, cy: y, r: f.properties.capital ? 4 : 2.5 }));
+    svg.append(s('text', { class: 'town-label', x: x + 6, y: y + 14 }, pick(f.properties, 'name')));
+  }
+  const groups = new Map();
+  let missing = 0;
+  for (const node of graph.nodes) {
+    const { lat, lon } = node.company;
+    if (lat === null || lat === undefined || lon === null || lon === undefined) {
+      missing += 1;
+      continue;
+    }
+    const [x, y] = project(lon, lat);
+    if (x >= PAD && x <= W - PAD && y >= PAD && y <= H - PAD) {
+      const mark = { kind: 'company', id: node.id, node, x, y, categories: [] };
+      marks.push(mark);
+      markOf.set(node.id, mark);
+    } else {
+      const key = node.company.region || '?';
+      if (!groups.has(key)) groups.set(key, { xs: [], ys: [], nodes: [] });
+      const g = groups.get(key);
+      g.xs.push(x); g.ys.push(y); g.nodes.push(node);
+    }
+  }
+  // one bubble per outside region, at the edge in its direction; bubbles that would
+  // overlap merge into the biggest one ("Москва +2")
+  let outside = 0;
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const bubbles = [];
+  const ordered = [...groups.entries()].sort((x, y) => y[1].nodes.length - x[1].nodes.length || x[0].localeCompare(y[0]));
+  for (const [key, g] of ordered) {
+    const [x, y] = clampToFrame([mean(g.xs), mean(g.ys)]);
+    const near = bubbles.find((b) => Math.hypot(b.x - x, b.y - y) < 64);
+    if (near) {
+      near.nodes.push(...g.nodes);
+      near.regions.push(key);
+    } else {
+      bubbles.push({ kind: 'group', id: `region:${key}`, regions: [key], nodes: [...g.nodes], x, y });
+    }
+  }
+  for (const mark of bubbles) {
+    mark.label = mark.regions.length > 1 ? `${mark.regions[0]} +${mark.regions.length - 1}` : mark.regions[0];
+    marks.push(mark);
+    for (const node of mark.nodes) markOf.set(node.id, mark);
+    outside += mark.nodes.length;
+  }
+  notes.push(t('network.outline'));
+  if (outside) notes.push(t('network.outside', { n: outside }));
+  if (missing) notes.push(t('network.no_coords', { n: missing }));
+  return { marks, markOf, notes };
+}
+
+function radiusOf(mark) {
+  return mark.kind === 'group' ? 7 + Math.sqrt(mark.nodes.length) * 3 : 4.5 + Math.sqrt(mark.node.degree) * 1.8;
+}
+
+/** Push overlapping circles apart (companies of one town share coordinates), deterministically. */
+function separate(marks) {
+  for (let iter = 0; iter < 80; iter += 1) {
+    let moved = false;
+    for (let i = 0; i < marks.length; i += 1) {
+      for (let j = i + 1; j < marks.length; j += 1) {
+        const a = marks[i];
+        const b = marks[j];
+        let dx = b.x - a.x;
+        let dy = b.y - a.y;
+        let d = Math.hypot(dx, dy);
+        const need = radiusOf(a) + radiusOf(b) + 1.5;
+        if (d >= need) continue;
+        if (d < 1e-6) { // same point: split along a direction fixed by the pair's order
+          const angle = (2.399963 * (i + j)) % (2 * Math.PI);
+          dx = Math.cos(angle); dy = Math.sin(angle); d = 1;
+        }
+        const push = (need - d) / 2;
+        a.x -= (dx / d) * push; a.y -= (dy / d) * push;
+        b.x += (dx / d) * push; b.y += (dy / d) * push;
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+}
+
+function drawSvg(graph, region, categories) {
+  const svg = s('svg', {
+    class: 'net-svg', viewBox: `0 0 ${W} ${H}`, role: 'img',
+    'aria-label': t('network.title'), 'data-testid': 'network-svg',
+  });
+  const tooltip = h('div', { class: 'tooltip', hidden: true });
+  const { marks, markOf, notes } = placeMarks(graph, svg, region);
+  if (mode === 'geo') separate(marks.filter((m) => m.kind === 'company'));
+
+  // links between marks: several companies' links to one bubble become one, wider
+  const edges = new Map();
+  for (const l of graph.links) {
+    const a = markOf.get(l.source);
+    const b = markOf.get(l.target);
+    if (!a || !b || a === b) continue;
+    if (a.kind === 'company') a.categories.push(...l.categories);
+    const key = `${a.id}\u0000${b.id}`;
+    if (!edges.has(key)) edges.set(key, { a, b, n: 0, intra: true });
+    const e = edges.get(key);
+    e.n += l.categories.length;
+    e.intra = e.intra && graph.members.has(l.source) && graph.members.has(l.target);
+  }
+  const linkEls = [];
+  const linkLayer = s('g');
+  for (const e of edges.values()) {
+    const width = Math.min(5, 0.8 + 0.5 * Math.sqrt(e.n));
+    // a gentle curve, so that the links in both directions stay apart
+    const mx = (e.a.x + e.b.x) / 2 + (e.b.y - e.a.y) * 0.08;
+    const my = (e.a.y + e.b.y) / 2 - (e.b.x - e.a.x) * 0.08;
+    const el = s('path', {
+      class: `link${e.intra ? ' intra' : ''}`,
+      d: `M${e.a.x.toFixed(1)},${e.a.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${e.b.x.toFixed(1)},${e.b.y.toFixed(1)}`,
+      'stroke-width': width.toFixed(2), 'data-source': e.a.id, 'data-target': e.b.id,
+    });
+    linkEls.push(el);
+    linkLayer.append(el);
+  }
+  svg.append(linkLayer);
+
+  const neighbours = new Map(marks.map((m) => [m.id, new Set([m.id])]));
+  for (const e of edges.values()) {
+    neighbours.get(e.a.id).add(e.b.id);
+    neighbours.get(e.b.id).add(e.a.id);
+  }
+  const nodeLayer = s('g');
+  const labelLayer = s('g');
+  const companies = marks.filter((m) => m.kind === 'company');
+  const labelled = new Set(companies
+    .sort((x, y) => y.node.degree - x.node.degree || x.id.localeCompare(y.id))
+    .slice(0, mode === 'geo' ? 16 : 30)
+    .map((m) => m.id));
+  const markEls = [];
+  for (const mark of marks) {
+    const isGroup = mark.kind === 'group';
+    const r = radiusOf(mark);
+    const attrs = {
+      cx: mark.x.toFixed(1), cy: mark.y.toFixed(1), r: r.toFixed(1), tabindex: 0, 'data-id': mark.id,
+    };
+    let el;
+    if (isGroup) {
+      el = s('circle', { ...attrs, class: 'group', 'data-count': mark.nodes.length, 'aria-label': mark.label });
+    } else {
+      el = s('circle', {
+        ...attrs, class: `node${mark.node.member ? ' member' : ''}`, role: 'link',
+        fill: ROLE_COLOURS[mainRole(mark.node.company)], 'aria-label': mark.node.company.name,
+      });
+      el.append(s('title', null, mark.node.company.name));
+    }
+    const show = () => {
+      const near = neighbours.get(mark.id);
+      for (const other of markEls) other.classList.toggle('dim', !near.has(other.dataset.id));
+      for (const le of linkEls) {
+        const on = le.dataset.source === mark.id || le.dataset.target === mark.id;
+        le.classList.toggle('dim', !on);
+        le.classList.toggle('hi', on);
+      }
+      tooltip.replaceChildren(...(isGroup ? groupTooltip(mark) : companyTooltip(mark, categories)).filter(Boolean));
+      tooltip.hidden = false;
+      const box = svg.getBoundingClientRect();
+      const sx = box.width / W;
+      const sy = box.height / H;
+      tooltip.style.left = `${Math.max(4, Math.min(mark.x * sx + 14, box.width - 300))}px`;
+      tooltip.style.top = `${Math.min(mark.y * sy + 14, box.height - 90)}px`;
+    };
+    const hide = () => {
+      tooltip.hidden = true;
+      for (const other of markEls) other.classList.remove('dim');
+      for (const le of linkEls) le.classList.remove('dim', 'hi');
+    };
+    el.addEventListener('mouseenter', show);
+    el.addEventListener('focus', show);
+    el.addEventListener('mouseleave', hide);
+    el.addEventListener('blur', hide);
+    if (!isGroup) {
+      const open = () => { window.location.hash = `#/company/${encodeURIComponent(mark.id)}`; };
+      el.addEventListener('click', open);
+      el.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') open(); });
+    }
+    markEls.push(el);
+    nodeLayer.append(el);
+    if (isGroup) {
+      labelLayer.append(s('text', { class: 'group-count', x: mark.x, y: mark.y + 4, 'text-anchor': 'middle' }, String(mark.nodes.length)));
+      const below = mark.y < H / 2;
+      const anchor = mark.x > W - 110 ? 'end' : mark.x < 110 ? 'start' : 'middle';
+      const lx = anchor === 'end' ? mark.x + r : anchor === 'start' ? mark.x - r : mark.x;
+      labelLayer.append(s('text', {
+        class: 'group-label', x: lx, y: below ? mark.y + r + 13 : mark.y - r - 5, 'text-anchor': anchor,
+      }, mark.label));
+    } else if (labelled.has(mark.id)) {
+      // labels on the right third of the canvas go to the left of their node, so none is cut
+      const left = mark.x > W * 0.7;
+      labelLayer.append(s('text', {
+        class: 'node-label', x: left ? mark.x - r - 3 : mark.x + r + 3, y: mark.y + 4, 'text-anchor': left ? 'end' : 'start',
+      }, shortName(mark.node.company.name)));
+    }
+  }
+  svg.append(nodeLayer, labelLayer);
+  return { svg, tooltip, notes };
+}
+
+function legend() {
+  const roles = ['oem', 'supplier', 'university', 'finance', 'service', 'dealer'];
+  return h('div', { class: 'legend' },
+    roles.map((r) => h('span', null, h('span', { class: 'dot', style: { background: ROLE_COLOURS[r] } }), term('role', r))),
+    h('span', null, h('span', { class: 'ring' }), t('network.member')),
+    mode === 'geo' ? h('span', null, h('span', { class: 'bubble' }), t('network.region_group')) : null,
+    h('span', null, h('span', { class: 'line' }), t('network.intra')),
+    h('span', null, h('span', { class: 'line ext' }), t('network.external')));
+}
+
+export async function render({ cluster }) {
+  const [companies, supplies, members, region, categories] = await Promise.all([
+    companyMap(), allSupplies(), memberIds(cluster), get('/ui/lipetsk_region.json'), categoryMap(),
+  ]);
+  const graph = buildGraph(companies, supplies, members);
+  const holder = h('div', { class: 'net-wrap' });
+  const noteEl = h('p', { class: 'muted small', style: { padding: '0 1.15rem .8rem', margin: '.5rem 0 0' } });
+  const legendHolder = h('div');
+  const draw = () => {
+    const { svg, tooltip, notes } = drawSvg(graph, region, categories);
+    holder.replaceChildren(svg, tooltip);
+    legendHolder.replaceChildren(legend());
+    noteEl.textContent = notes.join(' · ');
+    for (const b of seg.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
+  };
+  const seg = h('div', { class: 'seg', role: 'group' },
+    h('button', { type: 'button', 'data-mode': 'geo', onclick: () => { mode = 'geo'; draw(); } }, t('network.geo')),
+    h('button', { type: 'button', 'data-mode': 'graph', onclick: () => { mode = 'graph'; draw(); } }, t('network.graph')));
+  draw();
+
+  const hubs = [...graph.nodes].sort((a, b) => b.degree - a.degree || a.company.name.localeCompare(b.company.name, lang())).slice(0, 12);
+  const hubList = h('table', { class: 'data' },
+    h('thead', null, h('tr', null, h('th', null, t('col.company')), h('th', { class: 'num' }, t('network.degree')))),
+    h('tbody', null, hubs.map((n) => h('tr', null,
+      h('td', null, h('span', { class: 'dot', style: { background: ROLE_COLOURS[mainRole(n.company)] } }),
+        h('a', { href: `#/company/${encodeURIComponent(n.id)}` }, n.company.name)),
+      h('td', { class: 'num' }, num(n.degree))))));
+
+  return h('div', null,
+    h('div', { class: 'page-head' },
+      h('div', null, h('h1', null, t('network.title')), h('p', { class: 'lede' }, t('network.lede'))),
+      seg),
+    h('div', { class: 'grid side' },
+      h('div', { class: 'card flush' }, legendHolder, holder, noteEl),
+      h('div', { class: 'card flush' },
+        h('div', { class: 'card-head' }, h('h2', null, t('network.hub'))),
+        h('p', { class: 'muted small', style: { padding: '0 1.15rem' } },
+          t('network.companies_n', { n: num(graph.nodes.length) }), ' · ',
+          t('network.links_n', { n: num(graph.links.length) })),
+        graph.restricted ? h('p', { class: 'muted small', style: { padding: '0 1.15rem' } }, t('network.shown', { n: graph.nodes.length })) : null,
+        hubList)));
+}

@@ -1,0 +1,183 @@
+"""API keys: random secrets shown once, kept only as SHA-256 hashes in a JSON file.
+
+A key reads ``cg_<id>_<secret>``: ``id`` (8 hex digits) names the record in the
+keys file, ``secret`` is 32 random bytes. Because the secret is random and long,
+a fast hash is enough (nobody can brute-force 256 bits); a slow password hash
+would only make every request slower. Hashes are compared in constant time.
+
+The file is written atomically (temp file + rename, mode 0600) under an
+advisory lock, so ``coopgraph keys create`` can run while the server is up; the
+server notices the change by the file's modification time and reloads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from graph.errors import ConfigError, InvalidQuery, NotFound
+
+__all__ = ["ApiKey", "KeyRole", "KeyStore", "hash_secret"]
+
+_PREFIX = "cg_"
+
+
+class KeyRole(StrEnum):
+    """What a key may do (see ``api.auth``)."""
+
+    ADMIN = "admin"  # the cluster centre: everything
+    ANALYST = "analyst"  # reads everything, runs plans/gaps/KPIs/match/export; no writes
+    MEMBER = "member"  # one company: reads the network, writes its own data
+
+
+class ApiKey(BaseModel):
+    """One stored key (never the secret itself)."""
+
+    id: str
+    name: str | None = None
+    role: KeyRole
+    company_id: str | None = None
+    hash: str = Field(description="sha256 of the whole key, hex")
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_secret(key: str) -> str:
+    """The hex SHA-256 of a whole key string."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class KeyStore:
+    """The keys file: create, list, revoke, and verify presented keys."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._keys: dict[str, ApiKey] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._mutex = threading.Lock()
+
+    # --- reading ----------------------------------------------------------------
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _read(self) -> dict[str, ApiKey]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return {k["id"]: ApiKey.model_validate(k) for k in raw.get("keys", [])}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise ConfigError(f"the API keys file {self.path} cannot be read: {exc}") from None
+
+    def _refresh(self) -> dict[str, ApiKey]:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            with self._mutex:
+                keys = self._read()
+                self._keys, self._stamp = keys, stamp
+        return self._keys
+
+    def list(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+        return sorted(self._refresh().values(), key=lambda k: (k.created_at, k.id))
+
+    def is_empty(self) -> bool:
+        """True when no active key exists."""
+        return not any(k.active for k in self._refresh().values())
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The active key matching ``presented``, or ``None``."""
+        presented = presented.strip()
+        if not presented.startswith(_PREFIX):
+            return None
+        key_id = presented[len(_PREFIX):].split("_", 1)[0]
+        record = self._refresh().get(key_id)
+        if record is None or not record.active:
+            return None
+        if not hmac.compare_digest(record.hash, hash_secret(presented)):
+            return None
+        return record
+
+    # --- writing ----------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, ApiKey]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                keys = self._read()
+                yield keys
+                self._write(keys)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _write(self, keys: dict[str, ApiKey]) -> None:
+        data = {"format": 1, "keys": [k.model_dump(mode="json") for k in keys.values()]}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+    def create(
+        self, role: KeyRole | str, *, company_id: str | None = None, name: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """Make a key; return its record and the secret key string (shown only now).
+
+        Raises
+        ------
+        InvalidQuery
+            When a member key has no company, or another role has one.
+        """
+        role = KeyRole(role)
+        if role is KeyRole.MEMBER and not company_id:
+            raise InvalidQuery("a member key needs --company (the company it acts for)")
+        if role is not KeyRole.MEMBER and company_id:
+            raise InvalidQuery(f"only member keys are bound to a company, not {role.value} keys")
+        with self._locked() as keys:
+            key_id = secrets.token_hex(4)
+            while key_id in keys:
+                key_id = secrets.token_hex(4)
+            secret = f"{_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+            record = ApiKey(
+                id=key_id, name=name, role=role, company_id=company_id,
+                hash=hash_secret(secret),
+                created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            )
+            keys[key_id] = record
+        return record, secret
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Mark a key revoked (kept in the file for the record); :class:`NotFound` if unknown."""
+        with self._locked() as keys:
+            record = keys.get(key_id)
+            if record is None:
+                raise NotFound(f"no API key with id {key_id!r}")
+            if record.revoked_at is None:
+                record.revoked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return record

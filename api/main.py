@@ -1,0 +1,104 @@
+"""Build the FastAPI app: ``create_app(settings=None, store=None)``.
+
+``coopgraph serve`` runs it through uvicorn's factory mode
+(``api.main:create_app``), so each worker builds its own app, store
+connection and projection. Tests pass a store of their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from api.jobs import JobRunner
+from api.keys import KeyStore
+from api.limits import UploadLimit
+from api.problems import install_problem_handlers
+from api.routes import ROUTER_MODULES
+from api.settings import ApiSettings, load_api_settings
+from api.state import StoreHolder
+from graph.factory import open_store
+from graph.settings import load_settings
+from graph.store import GraphStore
+
+__all__ = ["create_app"]
+
+_TAGS = [
+    {"name": "health", "description": "Liveness and readiness (no key needed)."},
+    {"name": "companies", "description": "Companies of the cluster and around it."},
+    {"name": "clusters", "description": "Clusters and their members."},
+    {"name": "categories", "description": "The component/material taxonomy and market "
+                                          "aggregates per category."},
+    {"name": "processes", "description": "Manufacturing processes and who holds them."},
+    {"name": "certifications", "description": "Certification schemes and who holds them."},
+    {"name": "products", "description": "End products and their bills of materials."},
+    {"name": "capabilities", "description": "What companies declare they can supply."},
+    {"name": "supplies", "description": "Existing cooperation links."},
+    {"name": "imports", "description": "What is bought from outside the region."},
+    {"name": "needs", "description": "Explicit requests for suppliers."},
+    {"name": "ingest", "description": "Upload files and follow the load job."},
+    {"name": "match", "description": "Ranked buyers and suppliers, with reasons."},
+    {"name": "plans", "description": "Supply-chain plans for a product or a cluster."},
+    {"name": "gaps", "description": "What the cluster lacks."},
+    {"name": "kpis", "description": "Cluster KPIs against their thresholds."},
+    {"name": "export", "description": "The graph as a file."},
+]
+
+_DESCRIPTION = """\
+Supplier–manufacturer matchmaking for industrial clusters.
+
+Send an API key (made with `coopgraph keys create --role admin|analyst|member`)
+in the `X-API-Key` header or as `Authorization: Bearer <key>`. Errors are
+`application/problem+json` documents (RFC 9457).
+"""
+
+
+def create_app(settings: ApiSettings | None = None, store: GraphStore | None = None) -> FastAPI:
+    """The API app; ``store=None`` opens the configured store on first use.
+
+    Raises
+    ------
+    ConfigError
+        When a setting is invalid, or auth is off on a non-loopback address.
+    """
+    settings = settings or load_api_settings()
+    settings.check_safe()
+    holder = StoreHolder(store=store, opener=None if store is not None else
+                         (lambda: open_store(load_settings())))
+    jobs = JobRunner(settings.resolved_jobs_dir(), holder.get)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.shutdown()
+        holder.close()
+
+    app = FastAPI(
+        title="CoopGraph API", version="0.1.0", description=_DESCRIPTION,
+        openapi_tags=_TAGS, lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    app.state.keys = KeyStore(settings.resolved_keys_file()) if settings.auth else None
+    app.state.jobs = jobs
+    install_problem_handlers(app)
+    app.add_middleware(UploadLimit, limit=lambda: settings.upload_limit, paths=("/ingest",))
+
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(f"api.routes.{name}")
+        app.include_router(module.router)
+
+    if importlib.util.find_spec("api.routes.dashboard") is not None:
+        dashboard = importlib.import_module("api.routes.dashboard")
+        app.include_router(dashboard.router)
+    else:  # pragma: no cover - the dashboard ships with the package
+        @app.get("/", include_in_schema=False)
+        def root() -> RedirectResponse:
+            return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,49 @@
+"""Calling the analytic engines in ``queries/`` lazily, and shaping their results.
+
+The engines are imported when first called, so the API starts (and answers a
+clear 501 problem) before an engine module is installed, and picks it up
+without a change here once it is.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from api.auth import Principal, redact_tree
+from api.problems import NotImplementedYet
+
+__all__ = ["engine", "result_response"]
+
+
+def engine(module: str, name: str) -> Any:
+    """``module.name``, or :class:`NotImplementedYet` when the module is not there yet."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            raise NotImplementedYet(f"{module} is not available in this installation yet") from None
+        raise
+    function = getattr(mod, name, None)
+    if function is None:
+        raise NotImplementedYet(f"{module}.{name} is not available in this installation yet")
+    return function
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list | tuple):
+        return [_dump(r) for r in result]
+    return jsonable_encoder(result)
+
+
+def result_response(principal: Principal, result: Any) -> Response:
+    """An engine result as JSON; for a member, other companies' figures are nulled."""
+    if not principal.is_member and isinstance(result, BaseModel):
+        return Response(result.model_dump_json(), media_type="application/json")
+    return JSONResponse(redact_tree(principal, _dump(result)))

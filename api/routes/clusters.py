@@ -1,0 +1,13 @@
+"""Clusters: reference data (admin writes)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes._crud import add_crud_routes
+from graph.schema import EntityKind
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/clusters", tags=["clusters"])
+add_crud_routes(router, EntityKind.CLUSTER)

@@ -1,0 +1,98 @@
+"""Ranked matches: buyers for a supplier, suppliers for a buyer (``queries.match``).
+
+Admins and analysts rank for any company; a member ranks for its own company only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.auth import Principal
+from api.deps import PrincipalDep, ProjectionDep
+from api.problems import PROBLEM_RESPONSES
+from api.routes._engine import engine, result_response
+from graph.errors import AccessDenied
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/match", tags=["match"], responses=PROBLEM_RESPONSES)
+
+_K = Annotated[int, Query(ge=1, le=200, description="How many candidates to return")]
+_CATEGORY = Annotated[str | None, Query(description="Only this category code")]
+
+
+class _Filters:
+    """The ranking's hard filters, as query parameters (see ``queries.results.MatchFilters``)."""
+
+    def __init__(
+        self,
+        max_distance_km: Annotated[float | None, Query(
+            gt=0, description="Only partners at most this far (km)")] = None,
+        region: Annotated[str | None, Query(description="Only partners in this region")] = None,
+        cluster_only: Annotated[str | None, Query(
+            description="'true': only partners sharing a cluster; or a cluster id")] = None,
+        required_certs: Annotated[list[str] | None, Query(
+            description="Certifications the supplier must hold (repeat the parameter)")] = None,
+        min_free_capacity: Annotated[float | None, Query(
+            ge=0, description="Minimum free yearly capacity of the supplier")] = None,
+        profile: Annotated[str | None, Query(description="A named weight profile")] = None,
+    ) -> None:
+        only: bool | str | None = cluster_only
+        if cluster_only is not None and cluster_only.lower() in ("true", "false", "1", "0"):
+            only = cluster_only.lower() in ("true", "1")
+        self.filters: dict[str, Any] = {
+            k: v for k, v in {
+                "max_distance_km": max_distance_km, "region": region, "cluster_only": only,
+                "required_certs": required_certs, "min_free_capacity": min_free_capacity,
+            }.items() if v is not None}
+        self.profile = profile
+
+
+_FiltersDep = Annotated[_Filters, Depends()]
+
+
+def _own_only(principal: Principal, company_id: str) -> None:
+    if principal.is_member and company_id != principal.company_id:
+        raise AccessDenied(f"a member key for company {principal.company_id!r} may rank "
+                           f"partners for its own company only, not for {company_id!r}")
+
+
+@router.get("/buyers")
+def match_buyers(
+    principal: PrincipalDep,
+    projection: ProjectionDep,
+    supplier: Annotated[str, Query(description="The supplier's company id")],
+    filters: _FiltersDep,
+    k: _K = 10,
+    category: _CATEGORY = None,
+) -> Response:
+    """Potential new buyers for a supplier, ranked, with the reasons (RU/EN)."""
+    _own_only(principal, supplier)
+    rank_buyers = engine("queries.match", "rank_buyers")
+    return result_response(principal, rank_buyers(
+        projection, supplier, k=k, category=category, filters=filters.filters or None,
+        profile=filters.profile))
+
+
+@router.get("/suppliers")
+def match_suppliers(
+    principal: PrincipalDep,
+    projection: ProjectionDep,
+    buyer: Annotated[str, Query(description="The buyer's company id")],
+    filters: _FiltersDep,
+    k: _K = 10,
+    category: _CATEGORY = None,
+    product: Annotated[str | None, Query(description="Only the BOM of this product")] = None,
+) -> Response:
+    """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
+    _own_only(principal, buyer)
+    if principal.is_member and "min_free_capacity" in filters.filters:
+        raise AccessDenied("a member key may not filter suppliers by their free capacity "
+                           "(another company's confidential figure)")
+    rank_suppliers = engine("queries.match", "rank_suppliers")
+    return result_response(principal, rank_suppliers(
+        projection, buyer, k=k, category=category, product=product,
+        filters=filters.filters or None, profile=filters.profile))

@@ -1,0 +1,13 @@
+"""Explicit requests for a supplier; a member writes its own."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes._crud import add_crud_routes
+from graph.schema import EntityKind
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/needs", tags=["needs"])
+add_crud_routes(router, EntityKind.NEED)

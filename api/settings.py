@@ -1,0 +1,94 @@
+"""Settings of the HTTP API, read from the environment and refused at start-up when unsafe.
+
+=========================  ===========================================  ==========================
+variable                   meaning                                      default
+=========================  ===========================================  ==========================
+COOPGRAPH_AUTH             ``on`` / ``off``: require API keys           ``on``
+COOPGRAPH_HOST             the address the server binds (serve sets it) ``127.0.0.1``
+COOPGRAPH_KEYS_FILE        the hashed API keys (JSON)                   ``<data>/api_keys.json``
+COOPGRAPH_JOBS_DIR         where uploads and ingest jobs live           ``<data>/jobs``
+COOPGRAPH_UPLOAD_LIMIT     the largest accepted upload, in bytes        ``52428800`` (50 MiB)
+=========================  ===========================================  ==========================
+
+Auth may be switched off only when the server binds a loopback address: an API
+without keys on a public interface would hand the cluster's confidential
+capacities and prices to anyone, so :func:`load_api_settings` refuses it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from graph.errors import ConfigError
+from graph.settings import load_settings
+
+__all__ = ["ApiSettings", "is_loopback", "load_api_settings"]
+
+_ENV_NAMES = {
+    "auth": "COOPGRAPH_AUTH",
+    "host": "COOPGRAPH_HOST",
+    "keys_file": "COOPGRAPH_KEYS_FILE",
+    "jobs_dir": "COOPGRAPH_JOBS_DIR",
+    "upload_limit": "COOPGRAPH_UPLOAD_LIMIT",
+}
+
+
+class ApiSettings(BaseSettings):
+    """The API's settings; paths left empty are placed in the store's data directory."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_prefix="", populate_by_name=True)
+
+    auth: bool = Field(default=True, validation_alias=AliasChoices("COOPGRAPH_AUTH"))
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("COOPGRAPH_HOST"))
+    keys_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("COOPGRAPH_KEYS_FILE"))
+    jobs_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("COOPGRAPH_JOBS_DIR"))
+    upload_limit: int = Field(
+        default=50 * 1024 * 1024, ge=1, validation_alias=AliasChoices("COOPGRAPH_UPLOAD_LIMIT"))
+
+    def resolved_keys_file(self) -> Path:
+        """The keys file: the configured one, or ``api_keys.json`` in the data directory."""
+        return self.keys_file or load_settings().data_dir / "api_keys.json"
+
+    def resolved_jobs_dir(self) -> Path:
+        """The jobs directory: the configured one, or ``jobs/`` in the data directory."""
+        return self.jobs_dir or load_settings().data_dir / "jobs"
+
+    def check_safe(self) -> None:
+        """Raise :class:`ConfigError` when auth is off on a non-loopback address."""
+        if not self.auth and not is_loopback(self.host):
+            raise ConfigError(
+                f"COOPGRAPH_AUTH=off is allowed only when binding a loopback address "
+                f"(127.0.0.1, ::1, localhost), not {self.host!r}; create a key with "
+                f"`coopgraph keys create --role admin` instead")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_api_settings(**overrides: object) -> ApiSettings:
+    """Read and check the API settings; raise :class:`ConfigError` naming each bad variable."""
+    try:
+        settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{_ENV_NAMES.get(field, field)}: {error['msg']} "
+                            f"(got {error.get('input')!r})")
+        raise ConfigError("invalid API configuration — " + "; ".join(problems)) from None
+    settings.check_safe()
+    return settings

@@ -1,0 +1,356 @@
+"""Access control: each role on each kind of endpoint, ownership, confidential fields.
+
+The analytic engines are replaced by small fakes here (their own tests are
+elsewhere) so that the matrix checks the API's rules and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from api.keys import KeyStore
+from api.main import create_app
+from api.settings import ApiSettings
+from graph.errors import ConfigError
+from graph.store import GraphStore
+from tests.api_support import ApiCase, assert_problem, make_case
+
+
+class _Idle(BaseModel):
+    company_id: str
+    capacity: float
+    free_capacity: float
+    text_ru: str
+    text_en: str
+
+
+class _FakeGaps(BaseModel):
+    cluster_id: str | None
+    idle_capacity: list[_Idle]
+    total_capacity: float
+
+
+def _fake_gaps(proj: Any, *, cluster_id: str | None = None, region: str | None = None) -> Any:
+    return _FakeGaps(cluster_id=cluster_id, total_capacity=1500, idle_capacity=[
+        _Idle(company_id="sup1", capacity=1000, free_capacity=800,
+              text_ru="свободно 800", text_en="800 free"),
+        _Idle(company_id="sup2", capacity=500, free_capacity=500,
+              text_ru="свободно 500", text_en="500 free"),
+    ])
+
+
+def _fake_match(direction: str) -> Callable[..., dict[str, Any]]:
+    def rank(proj: Any, company_id: str, *, k: int = 10, **kw: Any) -> dict[str, Any]:
+        partner = "oem" if direction == "buyers" else "sup2"
+        hidden = "demand" if direction == "buyers" else "capacity"
+        factors = [
+            {"name": hidden, "value": 0.5, "raw": 300.0, "text_ru": "секрет 300",
+             "text_en": "secret 300"},
+            {"name": "distance", "value": 0.9, "raw": 12.0, "text_ru": "12 км",
+             "text_en": "12 km"},
+        ]
+        return {"direction": direction, "company_id": company_id, "k": k, "kwargs": kw,
+                "candidates": [{"rank": 1, "company_id": partner, "score": 0.7,
+                                "factors": factors, "reasons_ru": ["секрет 300", "12 км"],
+                                "reasons_en": ["secret 300", "12 km"]}]}
+    return rank
+
+
+def _fake_plan(proj: Any, target: str, **kw: Any) -> dict[str, Any]:
+    return {"target": target, "volume": kw.get("volume"),
+            "options": None if kw.get("options") is None else kw["options"].model_dump(),
+            "allocations": [{"supplier_id": "sup2", "category": "hyd.cyl", "volume": 400.0}]}
+
+
+class _FakeOptions(BaseModel):
+    model_config = {"extra": "forbid"}
+    max_share: float = 0.7
+
+
+def _fake_ingest(store: GraphStore, paths: list[Path], **kw: Any) -> Any:
+    return types.SimpleNamespace(ok=True, rejects=[], files={p.name: {} for p in paths})
+
+
+@pytest.fixture
+def fake_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    modules: dict[str, dict[str, Any]] = {
+        "queries.gaps": {"find_gaps": _fake_gaps},
+        "queries.kpi": {"cluster_kpis": lambda proj, cluster, *, what_if=True: {
+            "cluster": cluster, "what_if": what_if, "intra_share": 0.25}},
+        "queries.match": {"rank_buyers": _fake_match("buyers"),
+                          "rank_suppliers": _fake_match("suppliers")},
+        "queries.chains": {"plan_chain": _fake_plan, "plan_cluster": _fake_plan,
+                           "PlanOptions": _FakeOptions},
+        "ingest.pipeline": {"ingest_paths": _fake_ingest},
+        "queries.export": {"write_graphml": lambda proj, target: target.write(b"<graphml/>")},
+    }
+    for name, attrs in modules.items():
+        module = types.ModuleType(name)
+        for attr, value in attrs.items():
+            setattr(module, attr, value)
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+@pytest.fixture
+def api(store: GraphStore, tmp_path: Path, fake_engines: None) -> ApiCase:
+    return make_case(store, tmp_path)
+
+
+_CSV = ("companies.csv", b"id,name\nz,Z\n", "text/csv")
+
+# endpoint kind -> (method, path, json body or files)
+ENDPOINTS: dict[str, tuple[str, str, Any]] = {
+    "read-list": ("GET", "/companies", None),
+    "read-record": ("GET", "/capabilities/sup2/hyd.cyl", None),
+    "write-own": ("POST", "/capabilities", {"company_id": "sup1", "category": "hyd"}),
+    "write-reference": ("POST", "/categories", {"code": "new", "name_ru": "Новое"}),
+    "delete-company": ("DELETE", "/companies/sup2", None),
+    "market": ("GET", "/categories/hyd.cyl/market", None),
+    "gaps": ("GET", "/gaps", None),
+    "kpis": ("GET", "/kpis?cluster=c1", None),
+    "match-for-sup1": ("GET", "/match/buyers?supplier=sup1", None),
+    "plan-cluster": ("POST", "/plans", {"cluster": "c1"}),
+    "plan-oem-product": ("POST", "/plans", {"product": "drill", "volume": 10}),
+    "export": ("GET", "/export/graphml", None),
+    "ingest-upload": ("POST", "/ingest", [("files", _CSV)]),
+    "ingest-status": ("GET", "/ingest/000000000000", None),
+}
+
+#                    no key admin analyst member_sup1 member_oem
+EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
+    "read-list":        (401, 200, 200, 200, 200),
+    "read-record":      (401, 200, 200, 200, 200),
+    "write-own":        (401, 201, 403, 201, 403),
+    "write-reference":  (401, 201, 403, 403, 403),
+    "delete-company":   (401, 204, 403, 403, 403),
+    "market":           (401, 200, 200, 200, 200),
+    "gaps":             (401, 200, 200, 200, 200),
+    "kpis":             (401, 200, 200, 200, 200),
+    "match-for-sup1":   (401, 200, 200, 200, 403),
+    "plan-cluster":     (401, 200, 200, 403, 403),
+    "plan-oem-product": (401, 200, 200, 403, 200),
+    "export":           (401, 200, 200, 403, 403),
+    "ingest-upload":    (401, 202, 403, 403, 403),
+    "ingest-status":    (401, 404, 404, 403, 403),
+}
+ROLE_COLUMNS = (None, "admin", "analyst", "member_sup1", "member_oem")
+MATRIX = [(kind, role, EXPECTED[kind][i]) for kind in ENDPOINTS
+          for i, role in enumerate(ROLE_COLUMNS)]
+
+
+def _call(api: ApiCase, method: str, path: str, payload: Any, role: str | None) -> Any:
+    headers = api.h(role)
+    if isinstance(payload, list):
+        return api.client.request(method, path, headers=headers, files=payload)
+    return api.client.request(method, path, headers=headers, json=payload)
+
+
+@pytest.mark.parametrize(("kind", "role", "status"), MATRIX,
+                         ids=[f"{k}-{r or 'nokey'}" for k, r, _ in MATRIX])
+def test_role_matrix(api: ApiCase, kind: str, role: str | None, status: int) -> None:
+    method, path, payload = ENDPOINTS[kind]
+    response = _call(api, method, path, payload, role)
+    assert response.status_code == status, response.text
+    if status == 401:
+        assert_problem(response, 401, slug="unauthorized")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    elif status == 403:
+        assert_problem(response, 403, slug="forbidden")
+
+
+def test_every_route_needs_a_key(api: ApiCase) -> None:
+    open_paths = {"/health", "/ready"}
+    checked = 0
+    for template, operations in api.app.openapi()["paths"].items():
+        if template in open_paths:
+            continue
+        path = re.sub(r"\{[^}]+\}", "000000000000", template)
+        for method in operations:
+            response = api.client.request(method.upper(), path)
+            assert_problem(response, 401, slug="unauthorized")
+            checked += 1
+    assert checked > 60
+
+
+def test_bearer_header_and_cookie_work(api: ApiCase) -> None:
+    key = api.keys["analyst"]
+    assert api.client.get("/companies", headers={"Authorization": f"Bearer {key}"}
+                          ).status_code == 200
+    api.client.cookies.set("coopgraph_key", key)
+    assert api.client.get("/companies").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["cg_00000000_wrong", "nonsense", "Bearer x"])
+def test_wrong_key_is_401(api: ApiCase, key: str) -> None:
+    body = assert_problem(api.client.get("/companies", headers={"X-API-Key": key}), 401)
+    assert "unknown or revoked" in body["detail"]
+
+
+def test_tampered_secret_is_401(api: ApiCase) -> None:
+    key = api.keys["admin"]
+    assert_problem(api.client.get("/companies", headers={"X-API-Key": key[:-2] + "xx"}), 401)
+
+
+def test_revoked_key_is_refused_while_running(api: ApiCase, tmp_path: Path) -> None:
+    ks = KeyStore(tmp_path / "keys.json")
+    analyst = next(k for k in ks.list() if k.role == "analyst")
+    assert api.get("/companies", "analyst").status_code == 200
+    ks.revoke(analyst.id)
+    assert_problem(api.get("/companies", "analyst"), 401, contains="revoked")
+
+
+def test_member_writing_another_companys_capability_is_403(api: ApiCase) -> None:
+    body = assert_problem(api.post("/capabilities", "member_sup1", json={
+        "company_id": "sup2", "category": "hyd", "capacity_per_year": 1}), 403,
+        slug="forbidden")
+    assert "'sup1'" in body["detail"] and "'sup2'" in body["detail"]
+    assert_problem(api.get("/capabilities/sup2/hyd"), 404)
+    assert_problem(api.put("/capabilities/sup2/hyd.cyl", "member_sup1", json={
+        "company_id": "sup2", "category": "hyd.cyl"}), 403)
+    assert_problem(api.delete("/capabilities/sup2/hyd.cyl", "member_sup1"), 403)
+    assert api.get("/capabilities/sup2/hyd.cyl").json()["capacity_per_year"] == 500
+
+
+def test_member_writes_its_own_data(api: ApiCase) -> None:
+    own = api.put("/companies/sup1", "member_sup1", json={"id": "sup1", "name": "Гидравлика+"})
+    assert own.status_code == 200 and own.json()["name"] == "Гидравлика+"
+    assert_problem(api.put("/companies/sup2", "member_sup1",
+                           json={"id": "sup2", "name": "x"}), 403)
+    assert_problem(api.delete("/companies/sup1", "member_sup1"), 403, contains="admin")
+    for path, body in [
+        ("/company-processes", {"company_id": "sup1", "process": "welding"}),
+        ("/held-certifications", {"company_id": "sup1", "cert": "ISO9001",
+                                  "valid_until": "2030-01-01"}),
+        ("/imports", {"company_id": "sup1", "category": "hyd", "country": "CN"}),
+        ("/needs", {"company_id": "sup1", "category": "hyd", "qty_per_year": 3}),
+    ]:
+        assert api.post(path, "member_sup1", json=body).status_code in (200, 201), path
+    assert api.delete("/company-processes/sup1/welding", "member_sup1").status_code == 204
+
+
+def test_member_writes_supplies_as_supplier_or_buyer(api: ApiCase) -> None:
+    as_buyer = {"supplier_id": "sup2", "buyer_id": "oem", "category": "hyd.cyl",
+                "volume_per_year": 10}
+    assert api.post("/supplies", "member_oem", json=as_buyer).status_code == 201
+    assert api.post("/supplies", "member_sup1", json={
+        "supplier_id": "sup1", "buyer_id": "oem", "category": "hyd"}).status_code == 201
+    assert_problem(api.post("/supplies", "member_sup1", json=as_buyer), 403)
+
+
+def test_member_may_not_write_reference_data(api: ApiCase) -> None:
+    for path, body in [("/products", {"id": "p", "name": "P", "maker_id": "sup1"}),
+                       ("/memberships", {"company_id": "sup1", "cluster_id": "c1"}),
+                       ("/processes", {"code": "x", "name_ru": "X"})]:
+        assert_problem(api.post(path, "member_sup1", json=body), 403,
+                       contains="reference data")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_analyst_writes_are_403(api: ApiCase, method: str) -> None:
+    body = {"id": "sup1", "name": "X"}
+    path = "/companies" if method == "POST" else "/companies/sup1"
+    response = api.client.request(method, path, headers=api.h("analyst"),
+                                  json=None if method == "DELETE" else body)
+    assert_problem(response, 403, slug="forbidden", contains="analyst")
+    assert api.get("/companies/sup1").json()["name"] == "Гидравлика"
+
+
+def test_member_sees_other_companies_confidential_fields_hidden(api: ApiCase) -> None:
+    other = api.get("/capabilities/sup2/hyd.cyl", "member_sup1").json()
+    assert other["capacity_per_year"] is None and other["unit_price"] is None
+    assert other["min_order"] is None
+    assert sorted(other["redacted"]) == ["capacity_per_year", "min_order", "unit_price"]
+    own = api.get("/capabilities/sup1/hyd.cyl", "member_sup1").json()
+    assert (own["capacity_per_year"], own["unit_price"], own["redacted"]) == (1000, 90, [])
+    full = api.get("/capabilities/sup2/hyd.cyl", "analyst").json()
+    assert (full["capacity_per_year"], full["redacted"]) == (500, [])
+
+
+def test_member_listing_hides_others_and_keeps_own(api: ApiCase) -> None:
+    rows = api.get("/capabilities", "member_sup1").json()["data"]
+    assert {r["company_id"]: r["capacity_per_year"] for r in rows} == {"sup1": 1000,
+                                                                        "sup2": None}
+    supplies = api.get("/supplies", "member_oem").json()["data"]
+    assert supplies[0]["volume_per_year"] == 200  # oem is the buyer: its own link
+    supplies = api.get("/supplies", "member_sup1").json()["data"]
+    assert supplies[0]["volume_per_year"] == 200
+    imports = api.get("/imports", "member_sup1").json()["data"]
+    assert imports[0]["volume_per_year"] is None and imports[0]["unit_price"] is None
+    needs = api.get("/needs/oem/hyd.cyl", "member_sup1").json()
+    assert needs["qty_per_year"] is None and needs["redacted"] == ["qty_per_year"]
+    product = api.get("/products/drill", "member_sup1").json()
+    assert product["annual_volume"] is None and product["unit_price"] is None
+
+
+def test_member_may_not_filter_by_confidential_fields(api: ApiCase) -> None:
+    assert_problem(api.get("/capabilities", "member_sup1", params={"capacity_per_year": 500}),
+                   403, contains="capacity_per_year")
+
+
+def test_member_sees_market_aggregates_withheld_below_three(api: ApiCase) -> None:
+    market = api.get("/categories/hyd.cyl/market", "member_sup1").json()
+    assert market["suppliers"] == 2 and market["capacity_total"] is None
+    assert market["price_median"] is None and market["withheld"] is True
+    api.post("/companies", json={"id": "sup3", "name": "Третий"})
+    api.post("/capabilities", json={"company_id": "sup3", "category": "hyd.cyl",
+                                    "capacity_per_year": 100, "unit_price": 99})
+    market = api.get("/categories/hyd.cyl/market", "member_sup1").json()
+    assert market["suppliers"] == 3 and market["capacity_total"] == 1600
+    assert market["price_median"] == 95
+
+
+def test_member_gaps_hide_other_companies_figures(api: ApiCase) -> None:
+    gaps = api.get("/gaps", "member_sup1").json()
+    own, other = gaps["idle_capacity"]
+    assert (own["capacity"], own["free_capacity"], own["text_en"]) == (1000, 800, "800 free")
+    assert other["capacity"] is None and other["free_capacity"] is None
+    assert "500" not in other["text_en"] and "500" not in other["text_ru"]
+    assert gaps["total_capacity"] == 1500  # an aggregate stays
+    assert api.get("/gaps", "analyst").json()["idle_capacity"][1]["capacity"] == 500
+
+
+@pytest.mark.parametrize(("path", "role", "secret"), [
+    ("/match/buyers?supplier=sup1", "member_sup1", "demand"),
+    ("/match/suppliers?buyer=oem", "member_oem", "capacity"),
+])
+def test_member_rankings_hide_the_partners_figures(api: ApiCase, path: str, role: str,
+                                                   secret: str) -> None:
+    result = api.get(path, role).json()
+    candidate = result["candidates"][0]
+    hidden = next(f for f in candidate["factors"] if f["name"] == secret)
+    assert hidden["raw"] is None and "300" not in hidden["text_en"]
+    assert "secret 300" not in candidate["reasons_en"] and "12 km" in candidate["reasons_en"]
+    shown = next(f for f in candidate["factors"] if f["name"] == "distance")
+    assert shown["raw"] == 12.0
+    full = api.get(path, "admin").json()["candidates"][0]
+    assert next(f for f in full["factors"] if f["name"] == secret)["raw"] == 300.0
+
+
+def test_member_ranks_only_for_itself(api: ApiCase) -> None:
+    assert_problem(api.get("/match/suppliers?buyer=oem", "member_sup1"), 403,
+                   contains="own company")
+    assert_problem(api.get("/match/suppliers?buyer=oem&min_free_capacity=5", "member_oem"),
+                   403, contains="free capacity")
+
+
+def test_auth_off_on_localhost_makes_everyone_admin(store: GraphStore, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    app = create_app(ApiSettings(auth=False, host="127.0.0.1", jobs_dir=tmp_path), store)
+    client = TestClient(app)
+    assert client.post("/clusters", json={"id": "c9", "name": "X"}).status_code == 201
+    assert client.get("/health").json()["auth"] is False
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.org"])
+def test_auth_off_elsewhere_is_refused_at_start(store: GraphStore, host: str) -> None:
+    with pytest.raises(ConfigError, match="loopback"):
+        create_app(ApiSettings(auth=False, host=host), store)

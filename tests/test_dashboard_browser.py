@@ -1,0 +1,451 @@
+"""The dashboard in a real browser (headless Debian Chromium) over the real app and the sample data.
+
+For every page: it loads with no console error, no failed request and no HTTP
+error, talks to nobody but this server, and is saved as a screenshot in
+``test-artifacts/screenshots/``. Then what a newcomer does: switch the language,
+read a company's recommendations and their reasons, plan a product's chain, sort
+a gaps table, hover and click the network. The page's numbers are checked
+against the API's own answers, so a page that shows the wrong thing fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.keys import KeyRole, KeyStore
+from api.main import create_app
+from api.settings import ApiSettings
+from graph.embedded import EmbeddedStore
+from tests.browser import SCREENSHOTS, LiveServer, PageWatcher, launch_chromium, require_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+VIEWPORT = {"width": 1440, "height": 900}
+PAGES = ["overview", "network", "gaps", "companies", "planner"]
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str]]:
+    """The real app over the sample data, with auth on and an analyst key (read + analyse)."""
+    from ingest.pipeline import ingest_paths
+    from ingest.sample import SAMPLE_DIR
+
+    tmp = tmp_path_factory.mktemp("browser")
+    store = EmbeddedStore(None)
+    report = ingest_paths(store, [SAMPLE_DIR])
+    assert report.ok, report.rejects[:5]
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
+                           jobs_dir=tmp / "jobs")
+    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="browser test")
+    with LiveServer(create_app(settings=settings, store=store)) as live:
+        yield live, key
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def api(server: tuple[LiveServer, str]) -> Iterator[httpx.Client]:
+    live, key = server
+    with httpx.Client(base_url=live.url, headers={"X-API-Key": key}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Any]:
+    with launch_chromium() as b:
+        yield b
+
+
+class Session:
+    """One browser tab on the dashboard, watching for errors and foreign requests."""
+
+    def __init__(self, browser: Any, live: LiveServer, key: str | None) -> None:
+        self.live = live
+        self.context = browser.new_context(viewport=VIEWPORT, locale="ru-RU")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.watch = PageWatcher().attach(self.page)
+        self.foreign: list[str] = []
+        self.page.on("request", self._request)
+        self.key = key
+
+    def _request(self, request: Any) -> None:
+        if not request.url.startswith(self.live.url):
+            self.foreign.append(request.url)
+
+    def open(self, route: str, *, with_key: bool = False) -> Any:
+        query = f"?key={self.key}" if with_key and self.key else ""
+        self.page.goto(f"{self.live.url}/{query}#/{route}")
+        self.ready()
+        return self.page
+
+    def go(self, route: str) -> Any:
+        self.page.evaluate("r => { window.location.hash = '#/' + r; }", route)
+        self.ready(route.split("/")[0])
+        return self.page
+
+    def ready(self, name: str | None = None) -> None:
+        """Wait until the view has rendered (the shell sets aria-busy=false and data-page)."""
+        selector = "#view[aria-busy=false]" + (f"[data-page={name}]" if name else "")
+        self.page.wait_for_selector(selector, state="attached")
+
+    def set_lang(self, lang: str) -> None:
+        self.page.click(f"#lang-{lang}")
+        self.page.wait_for_function(
+            "l => document.documentElement.lang === l && "
+            "document.querySelector('#view').getAttribute('aria-busy') === 'false'", arg=lang)
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def assert_clean(self) -> None:
+        problems = self.watch.take()
+        assert not problems, "\n".join(problems)
+        assert not self.foreign, f"requests to other hosts: {self.foreign}"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def session(browser: Any, server: tuple[LiveServer, str]) -> Iterator[Session]:
+    live, key = server
+    s = Session(browser, live, key)
+    s.open("overview", with_key=True)
+    yield s
+    s.close()
+
+
+def _column(page: Any, table: str, key: str) -> list[str]:
+    return page.eval_on_selector_all(
+        f"[data-testid={table}] tbody tr td:nth-child("
+        f"{_column_index(page, table, key)})",
+        "cells => cells.map(c => c.dataset.value ?? '')")
+
+
+def _column_index(page: Any, table: str, key: str) -> int:
+    keys = page.eval_on_selector_all(f"[data-testid={table}] thead th",
+                                     "ths => ths.map(th => th.dataset.key)")
+    return keys.index(key) + 1
+
+
+def _rows(api: httpx.Client, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Every record of a list endpoint (the sample fits in one page of 1000)."""
+    body = api.get(path, params={"limit": 1000, **(params or {})}).json()
+    assert body["total"] == len(body["data"]), f"{path}: more than one page"
+    return list(body["data"])
+
+
+def _cluster_id(api: httpx.Client) -> str:
+    clusters = _rows(api, "/clusters")
+    assert clusters, "the sample has no cluster"
+    return str(sorted(c["id"] for c in clusters)[0])
+
+
+# --- every page -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("route", PAGES)
+def test_page_loads_cleanly_and_is_saved(session: Session, route: str, lang: str) -> None:
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(route)
+    heading = page.inner_text("#view h1")
+    assert heading.strip()
+    assert page.inner_text(f"#nav a[data-route={route}]") == page.evaluate(
+        "() => document.querySelector('#nav a.active').textContent")
+    # the page fits the laptop-wide window: nothing makes the document scroll sideways
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    session.shot(f"{route}-{lang}")
+    session.assert_clean()
+
+
+def test_the_address_key_is_kept_and_removed_from_the_address_bar(session: Session) -> None:
+    assert "key=" not in session.page.url
+    assert session.page.evaluate("() => localStorage.getItem('coopgraph.key')") == session.key
+    session.page.reload()
+    session.ready("overview")
+    session.assert_clean()
+
+
+def test_without_a_key_the_page_asks_for_one(browser: Any, server: tuple[LiveServer, str]) -> None:
+    live, key = server
+    s = Session(browser, live, key)
+    try:
+        s.page.goto(f"{live.url}/#/overview")
+        s.page.wait_for_selector(".error-box form.key-form")
+        assert [p for p in s.watch.take() if "401" not in p] == []
+        s.page.fill(".key-form input", key)
+        s.page.click(".key-form button")
+        s.page.wait_for_selector("[data-testid=kpi]")
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+# --- overview ----------------------------------------------------------------------------
+
+
+def test_overview_shows_each_kpi_against_its_threshold(session: Session, api: httpx.Client) -> None:
+    cluster = _cluster_id(api)
+    kpis = api.get("/kpis", params={"cluster": cluster}).json()
+    session.page.select_option("#cluster-select", cluster)
+    session.ready("overview")
+    tiles = session.page.query_selector_all("[data-testid=kpi]")
+    assert len(tiles) == len(kpis["kpis"]) >= 3
+    shown = {t.get_attribute("data-kpi"): t.get_attribute("data-passed") for t in tiles}
+    assert shown == {k["code"]: str(k["passed"]).lower() for k in kpis["kpis"]}
+    for tile, kpi in zip(tiles, kpis["kpis"], strict=True):
+        assert kpi["name_ru"] in tile.inner_text()
+        colour = tile.evaluate("el => getComputedStyle(el).borderLeftColor")
+        assert colour == ("rgb(43, 138, 62)" if kpi["passed"] else "rgb(201, 42, 42)")
+    session.assert_clean()
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+def test_language_switch_changes_the_text_and_is_remembered(
+    session: Session, api: httpx.Client
+) -> None:
+    page = session.page
+    cluster = _cluster_id(api)
+    kpis = api.get("/kpis", params={"cluster": cluster}).json()["kpis"]
+    assert page.evaluate("() => document.documentElement.lang") == "ru"
+    assert page.inner_text("#nav a[data-route=overview]") == "Обзор кластера"
+    assert kpis[0]["name_ru"] in page.inner_text("#view")
+
+    session.set_lang("en")
+    assert page.inner_text("#nav a[data-route=overview]") == "Cluster overview"
+    body = page.inner_text("#view")
+    assert kpis[0]["name_en"] in body and kpis[0]["name_ru"] not in body
+    assert page.get_attribute("#lang-en", "aria-pressed") == "true"
+
+    page.reload()
+    session.ready("overview")
+    assert page.inner_text("#nav a[data-route=gaps]") == "Gaps"
+
+    session.set_lang("ru")
+    assert page.inner_text("#nav a[data-route=gaps]") == "Разрывы"
+    assert page.evaluate("() => localStorage.getItem('coopgraph.lang')") == "ru"
+    session.assert_clean()
+
+
+# --- network ---------------------------------------------------------------------------------
+
+
+def test_network_draws_companies_and_links_hover_and_click(
+    session: Session, api: httpx.Client
+) -> None:
+    page = session.go("network")
+    companies = _rows(api, "/companies")
+    supplies = _rows(api, "/supplies")
+    pairs = {(s["supplier_id"], s["buyer_id"]) for s in supplies}
+    with_coords = [c for c in companies if c.get("lat") is not None]
+    svg = "svg[data-testid=network-svg]"
+    # on the map every company with coordinates is a dot, or counted in an outside-region bubble
+    dots = page.locator(f"{svg} circle.node").count()
+    in_bubbles = sum(int(n) for n in page.eval_on_selector_all(
+        f"{svg} circle.group", "els => els.map(e => e.dataset.count)"))
+    assert dots > 0 and dots + in_bubbles == len(with_coords)
+    assert page.locator(f"{svg} path.region").count() == 1
+    assert 0 < page.locator(f"{svg} path.link").count() <= len(pairs)
+
+    degree = {c["id"]: sum(c["id"] in p for p in pairs) for c in with_coords}
+    drawn = set(page.eval_on_selector_all(f"{svg} circle.node",
+                                          "els => els.map(e => e.dataset.id)"))
+    target = next(c for c in sorted(with_coords, key=lambda c: -degree[c["id"]])
+                  if c["id"] in drawn)
+    page.locator(f"circle.node[data-id='{target['id']}']").hover()
+    tooltip = page.locator(".tooltip")
+    assert tooltip.is_visible() and target["name"] in tooltip.inner_text()
+    lit = page.eval_on_selector_all(
+        f"{svg} path.link.hi", "els => els.map(e => [e.dataset.source, e.dataset.target])")
+    assert lit and all(target["id"] in ends for ends in lit)
+    assert page.locator(f"{svg} path.link.dim").count() == (
+        page.locator(f"{svg} path.link").count() - len(lit))
+    session.shot("network-hover-ru")
+
+    page.click("button[data-mode=graph]")
+    assert page.locator(f"{svg} circle.node").count() == len(companies)
+    assert page.locator(f"{svg} path.link").count() == len(pairs)
+    session.shot("network-graph-ru")
+
+    page.locator(f"circle.node[data-id='{target['id']}']").click()
+    session.ready("company")
+    assert target["name"] in page.inner_text("#view h1")
+    session.assert_clean()
+
+
+# --- gaps ------------------------------------------------------------------------------------
+
+
+def test_gaps_tables_match_the_report_and_sort_by_header(
+    session: Session, api: httpx.Client
+) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    page = session.go("gaps")
+    tabs = page.eval_on_selector_all(".tabs button", "bs => bs.map(b => b.dataset.tab)")
+    assert len(tabs) == 7 and "capabilities_to_attract" in tabs
+    sizes = {
+        "no_regional_supplier": len(report["import_dependency"]),
+        "single_source": len(report["single_source"]),
+        "demand_above_capacity": len(report["over_capacity"]),
+        "idle_capacity": len(report["idle_capacity"]),
+        "untied_members": len(report["untied"]),
+        "critical_companies": len(report["critical"]),
+        "capabilities_to_attract": len(report["attract"]),
+    }
+    for tab, size in sizes.items():
+        page.click(f".tabs button[data-tab={tab}]")
+        rows = page.locator(f"[data-testid=gaps-{tab}] tbody tr")
+        # long tables show their first 25 rows and a button for the rest
+        assert rows.count() == max(min(size, 25), 1)  # an empty table shows a "no rows" line
+        more = page.locator("[data-testid=show-all]")
+        assert more.is_visible() == (size > 25)
+        if size > 25:
+            more.click()
+            assert rows.count() == size
+
+    # sort the biggest table by a numeric column, both ways, and by a text column
+    tab, size = max(sizes.items(), key=lambda kv: kv[1])
+    assert size >= 2, "the sample should give some table at least two rows"
+    page.click(f".tabs button[data-tab={tab}]")
+    table = f"gaps-{tab}"
+    numeric = page.eval_on_selector_all(
+        f"[data-testid={table}] thead th.num", "ths => ths.map(th => th.dataset.key)")[0]
+    header = f"[data-testid={table}] thead th[data-key={numeric}] button"
+    for expected in ("descending", "ascending"):
+        page.click(header)
+        assert page.get_attribute(f"[data-testid={table}] thead th[data-key={numeric}]",
+                                  "aria-sort") == expected
+        values = [float(v) for v in _column(page, table, numeric) if v != ""]
+        assert values == sorted(values, reverse=expected == "descending")
+    session.shot(f"gaps-sorted-{tab}-ru")
+
+    text_key = page.eval_on_selector_all(
+        f"[data-testid={table}] thead th:not(.num)", "ths => ths.map(th => th.dataset.key)")[0]
+    page.click(f"[data-testid={table}] thead th[data-key={text_key}] button")
+    names = [v for v in _column(page, table, text_key) if v]
+    collated = page.evaluate(
+        "xs => [...xs].sort((a, b) => a.localeCompare(b, undefined, "
+        "{numeric: true, sensitivity: 'base'}))", names)
+    assert names == collated
+    session.assert_clean()
+
+
+# --- company page ------------------------------------------------------------------------------
+
+
+def _company_with_buyers(api: httpx.Client) -> tuple[str, dict[str, Any]]:
+    capabilities = _rows(api, "/capabilities")
+    for company in sorted({c["company_id"] for c in capabilities}):
+        result = api.get("/match/buyers", params={"supplier": company, "k": 8}).json()
+        if result["candidates"]:
+            return company, result
+    pytest.fail("no supplier in the sample has a recommended buyer")
+
+
+def test_company_page_shows_recommendations_with_reasons_in_both_languages(
+    session: Session, api: httpx.Client
+) -> None:
+    company, result = _company_with_buyers(api)
+    page = session.go(f"company/{company}")
+    recs = page.locator("[data-testid=rec-buyers] [data-testid=recommendation]")
+    assert recs.count() == len(result["candidates"])
+    first = result["candidates"][0]
+    card = recs.nth(0)
+    assert first["company_name"] in card.inner_text()
+    reasons_ru = card.locator(".reasons li").all_inner_texts()
+    assert reasons_ru and all(r.strip() for r in reasons_ru)
+    texts_ru = {f["text_ru"] for f in first["factors"]}
+    assert all(r.strip() in texts_ru for r in reasons_ru)
+    # the company's capabilities and current partners are listed too
+    capabilities = _rows(api, "/capabilities", params={"company_id": company})
+    assert page.locator("[data-testid=capabilities-table] tbody tr").count() == len(capabilities)
+    session.shot("company-ru")
+
+    session.set_lang("en")
+    card = page.locator("[data-testid=rec-buyers] [data-testid=recommendation]").nth(0)
+    reasons_en = card.locator(".reasons li").all_inner_texts()
+    texts_en = {f["text_en"] for f in first["factors"]}
+    assert reasons_en and all(r.strip() in texts_en for r in reasons_en)
+    assert not any(re.search("[а-яё]", r, re.I) for r in reasons_en)
+    session.shot("company-en")
+
+    # a recommended buyer's name leads to its own page
+    card.locator(".rec-name a").click()
+    session.ready("company")
+    assert first["company_name"] in page.inner_text("#view h1")
+    session.assert_clean()
+
+
+def test_companies_list_filters_and_opens_a_company(session: Session, api: httpx.Client) -> None:
+    companies = _rows(api, "/companies")
+    page = session.go("companies")
+    rows = page.locator("[data-testid=companies-table] tbody tr")
+    assert rows.count() == len(companies)
+    target = sorted(companies, key=lambda c: c["id"])[0]
+    word = max(re.findall(r"\w{4,}", target["name"]), key=len)
+    page.fill("input.search", word)
+    expected = [c for c in companies if word.lower() in c["name"].lower()]
+    assert 1 <= rows.count() <= len(expected) + sum(
+        word.lower() in str(c.get(f) or "").lower() for c in companies
+        for f in ("municipality", "region", "inn", "id"))
+    page.locator("[data-testid=companies-table] tbody tr a", has_text=target["name"]).first.click()
+    session.ready("company")
+    assert target["name"] in page.inner_text("#view h1")
+    session.assert_clean()
+
+
+# --- planner -------------------------------------------------------------------------------------
+
+
+def test_planner_returns_the_plan_for_a_product(session: Session, api: httpx.Client) -> None:
+    products = _rows(api, "/products")
+    assert products
+    page = session.go("planner")
+    assert page.locator("[data-testid=plan]").count() == 0
+    product = sorted(products, key=lambda p: p["id"])[0]
+    volume = 120
+    page.select_option("[data-testid=product-select]", product["id"])
+    page.fill("[data-testid=volume-input]", str(volume))
+    page.click("[data-testid=plan-button]")
+    page.wait_for_selector("[data-testid=plan]")
+    session.ready("planner")
+
+    plan = api.post("/plans", json={"product": product["id"], "volume": volume}).json()
+    rows = page.locator("[data-testid=plan-table] tbody tr")
+    expected_rows = sum(max(1, len(c["allocations"])) for c in plan["categories"])
+    assert rows.count() == expected_rows > 0
+    shown = set(_column(page, "plan-table", "category"))
+    assert len(shown) == len(plan["categories"])
+    assert page.locator("[data-testid=uncovered] li").count() == len(plan["uncovered"])
+    body = page.inner_text("#view")
+    assert plan["text_ru"] in body
+    tile = page.inner_text("[data-testid=localization] .stat-value")
+    shown_share = float(re.sub(r"[^\d,]", "", tile).replace(",", "."))
+    assert abs(shown_share - 100 * plan["localization_share_value"]) <= 0.051
+    assert f"/planner/{product['id']}/{volume}" in page.url
+    session.shot("planner-plan-ru")
+
+    session.set_lang("en")
+    assert plan["text_en"] in page.inner_text("#view")
+    session.shot("planner-plan-en")
+    session.assert_clean()
