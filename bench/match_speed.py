@@ -1,0 +1,150 @@
+"""Speed of the matching engine on a country-sized graph, beside networkx link prediction.
+
+Usage::
+
+    .venv/bin/python bench/match_speed.py [--companies 100000] [--seed 7]
+        [--queries 200] [--nx-queries 20] [--data DIR] [--out bench/out]
+
+The graph is ``tests/match_graphs.synthetic_snapshot`` (a tiered supply
+network generated straight into a snapshot), or ``--data DIR`` — files from
+``coopgraph generate`` loaded through the ingest pipeline into an in-memory
+store. Measured:
+
+* projection build: ``Projection.from_snapshot`` + the matching index (what a
+  query needs precomputed), wall time, and the process's peak RSS growth;
+* ``rank_buyers(k=10)`` warm latency over ``--queries`` random suppliers (p50/p95);
+* side by side on ``--nx-queries`` suppliers: the engine's full top-10 query
+  versus networkx's ``adamic_adar_index``, ``preferential_attachment`` and
+  ``jaccard_coefficient`` over the *same candidate pairs* the engine scored
+  (the networkx graph is built beforehand and not timed).
+
+Results go to ``<out>/match.json`` and ``<out>/match.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graph.store import Snapshot  # noqa: E402
+from queries.candidates import match_index  # noqa: E402
+from queries.match import rank_buyers, score_partners  # noqa: E402
+from queries.projection import Projection  # noqa: E402
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _load(args: argparse.Namespace) -> Snapshot:
+    if args.data:
+        from graph.embedded import EmbeddedStore
+        from ingest.pipeline import ingest_paths
+
+        store = EmbeddedStore(None)
+        ingest_paths(store, [args.data])
+        return store.snapshot()
+    from tests.match_graphs import synthetic_snapshot
+
+    return synthetic_snapshot(args.companies, args.seed, links_per_supplier=12.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--nx-queries", type=int, default=20)
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    snap = _load(args)
+    gen_s = time.perf_counter() - t0
+    sizes = {k.value: len(v) for k, v in snap.tables.items()}
+    edges = sum(v for k, v in sizes.items() if k not in (
+        "company", "cluster", "category", "process", "product", "certification"))
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    proj = Projection.from_snapshot(snap)
+    t1 = time.perf_counter()
+    ix = match_index(proj)
+    _ = proj.free_capacity, proj.capability_matrix
+    build_s = time.perf_counter() - t0
+    rss1 = _rss_mb()
+    print(f"graph: {sizes}  ({edges} relationships; made in {gen_s:.1f}s)")
+    print(f"projection {t1 - t0:.2f}s + match index {build_s - (t1 - t0):.2f}s = {build_s:.2f}s;"
+          f" peak RSS +{rss1 - rss0:.0f} MB (total {rss1:.0f} MB)")
+
+    rng = np.random.default_rng(args.seed)
+    suppliers = np.flatnonzero(ix.out_deg > 0)
+    picks = rng.choice(suppliers, size=min(args.queries, len(suppliers)), replace=False)
+    rank_buyers(proj, proj.company_ids[int(picks[0])])  # warm-up
+    times = []
+    n_cand = []
+    for s in picks:
+        t = time.perf_counter()
+        r = rank_buyers(proj, proj.company_ids[int(s)], k=10)
+        times.append(time.perf_counter() - t)
+        n_cand.append(r.n_candidates)
+    ms = np.array(times) * 1e3
+    p50, p95 = float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+    print(f"rank_buyers k=10 over {len(picks)} suppliers: p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
+          f"max {ms.max():.2f} ms; candidates per query median {int(np.median(n_cand))}")
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(proj.n_companies))
+    coo = ix.A.tocoo()
+    graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+    eng_t, nx_t, pairs_total = 0.0, 0.0, 0
+    for s in picks[: args.nx_queries]:
+        s = int(s)
+        t = time.perf_counter()
+        rank_buyers(proj, proj.company_ids[s], k=10)
+        eng_t += time.perf_counter() - t
+        ebunch = [(s, int(b)) for b in score_partners(proj, s, "buyers").partners]
+        pairs_total += len(ebunch)
+        t = time.perf_counter()
+        for fn in (nx.adamic_adar_index, nx.preferential_attachment, nx.jaccard_coefficient):
+            for _ in fn(graph, ebunch):
+                pass
+        nx_t += time.perf_counter() - t
+    speedup = nx_t / eng_t if eng_t else float("inf")
+    nq = min(args.nx_queries, len(picks))
+    print(f"side by side on {nq} suppliers ({pairs_total} candidate pairs): engine "
+          f"{eng_t / nq * 1e3:.2f} ms/query, networkx AA+PA+Jaccard {nx_t / nq * 1e3:.2f} "
+          f"ms/query → {speedup:.0f}× faster")
+
+    out = {
+        "machine": f"{platform.processor() or platform.machine()}, {platform.system()} "
+                   f"{platform.release()}, Python {platform.python_version()}",
+        "command": " ".join(["python", *sys.argv]),
+        "graph": sizes, "relationships": edges,
+        "build_seconds": round(build_s, 3), "projection_seconds": round(t1 - t0, 3),
+        "peak_rss_growth_mb": round(rss1 - rss0, 1), "rss_total_mb": round(rss1, 1),
+        "query_p50_ms": round(p50, 3), "query_p95_ms": round(p95, 3),
+        "queries": len(picks), "median_candidates": int(np.median(n_cand)),
+        "nx_queries": nq, "nx_pairs": pairs_total,
+        "engine_ms_per_query": round(eng_t / nq * 1e3, 3),
+        "networkx_ms_per_query": round(nx_t / nq * 1e3, 3), "speedup": round(speedup, 1),
+    }
+    target = Path(args.out)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "match.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,368 @@
+"""The matching index: per-projection arrays from which a query's candidates are sliced.
+
+Built once per projection (:func:`match_index`, kept in ``projection.extra``) so
+that a query is a handful of sparse row/column slices:
+
+* ``decl`` — company × category: 2 where a capability is declared, 1 where the
+  company only *supplies* the category today (evidence it can make it);
+* ``related`` — category × category: parent, children and siblings;
+* ``cat_proc`` — category × process, and ``n_proc`` — how many processes each
+  category needs (a company holding them all has an *inferred* capability);
+* the demand table — one row per (company, category) the company wants, with
+  bit flags for the evidence (``BOM`` of a product it makes, expanded through
+  ``category_bom`` at every level, or the direct BOM inputs of a category it
+  makes itself; an explicit ``NEED``; an ``IMPORT``; buying
+  it today from a supplier, ``SUPPLIED``) and the largest known yearly quantity;
+  ``demand_csr``/``demand_csc`` hold ``pair index + 1`` so a row or column slice
+  gives the pairs directly;
+* the existing supply triples as sorted ``(supplier, buyer, category)`` keys;
+* needs, their required certifications, cluster membership, regions.
+
+:func:`check_filters` turns a :class:`~queries.results.MatchFilters` into
+checked values (or :class:`~graph.errors.InvalidQuery`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graph.errors import InvalidQuery
+from queries.projection import Projection
+from queries.results import MatchFilters
+
+__all__ = [
+    "BOM",
+    "IMPORT",
+    "NEED",
+    "SUPPLIED",
+    "CheckedFilters",
+    "MatchIndex",
+    "bom_closure",
+    "check_filters",
+    "match_index",
+]
+
+BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
+_MAX_BOM_LEVELS = 64  # a deeper (or cyclic) BOM is cut here; chains report the cycle
+
+
+@dataclass(eq=False)
+class MatchIndex:
+    """Everything a match query slices (see the module docstring)."""
+
+    n: int
+    ncat: int
+    decl: sp.csr_matrix
+    decl_csc: sp.csc_matrix
+    related: sp.csr_matrix
+    cat_proc: sp.csr_matrix
+    n_proc: np.ndarray
+    company_process_csc: sp.csc_matrix
+    demand_csr: sp.csr_matrix
+    demand_csc: sp.csc_matrix
+    dem_flags: np.ndarray
+    dem_qty: np.ndarray
+    dem_suppliers: np.ndarray  # per demand pair: suppliers selling it to the buyer today
+    closure: sp.csr_matrix  # product × category, qty per unit through every BOM level
+    supply_keys: np.ndarray  # sorted (s * n + b) * ncat + c of existing links
+    A: sp.csr_matrix  # supplier × buyer, 1 where any link
+    AT: sp.csr_matrix  # buyer × supplier
+    A_out: sp.csr_matrix  # A with row s scaled by 1/out_deg(s)
+    AT_in: sp.csr_matrix  # AT with row b scaled by 1/in_deg(b)
+    out_deg: np.ndarray
+    in_deg: np.ndarray
+    main_category: np.ndarray  # per company: its most supplied (else declared) category, -1
+    need_idx: sp.csr_matrix  # company × category → need row + 1
+    need_cert: sp.csr_matrix  # need row × cert
+    need_n_certs: np.ndarray
+    cert_codes: list[str]
+    cert_index: dict[str, int]
+    membership: sp.csr_matrix  # company × cluster
+    cluster_ids: list[str]
+    region_code: np.ndarray  # per company, index into region_names or -1
+    region_names: dict[str, int]
+    _cert_valid: dict[str, sp.csr_matrix] = field(default_factory=dict)
+
+    def cert_valid(self, proj: Projection, as_of: dt.date | None = None) -> sp.csr_matrix:
+        """company × cert: 1 where held and not expired on ``as_of`` (default today)."""
+        day = (as_of or dt.date.today()).isoformat()
+        cached = self._cert_valid.get(day)
+        if cached is not None:
+            return cached
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, certs in enumerate(proj.company_certs):
+            for code, until in certs.items():
+                if code in self.cert_index and (until is None or str(until)[:10] >= day):
+                    rows.append(i)
+                    cols.append(self.cert_index[code])
+        m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                          shape=(self.n, len(self.cert_codes)))
+        self._cert_valid[day] = m
+        return m
+
+    def existing(self, s: np.ndarray | int, b: np.ndarray | int, c: np.ndarray) -> np.ndarray:
+        """True where ``(s, b, c)`` is an existing supply link (vectorised)."""
+        key = (np.asarray(s, dtype=np.int64) * self.n + np.asarray(b, dtype=np.int64)) \
+            * self.ncat + np.asarray(c, dtype=np.int64)
+        if len(self.supply_keys) == 0:
+            return np.zeros(np.shape(key), dtype=bool)
+        pos = np.searchsorted(self.supply_keys, key)
+        pos = np.minimum(pos, len(self.supply_keys) - 1)
+        return (self.supply_keys[pos] == key) & (np.asarray(c) >= 0)
+
+
+def match_index(proj: Projection) -> MatchIndex:
+    """The projection's :class:`MatchIndex`, built on first use and kept in ``proj.extra``."""
+    found = proj.extra.get("match_index")
+    if found is None:
+        found = _build(proj)
+        proj.extra["match_index"] = found
+    return found
+
+
+# --- construction --------------------------------------------------------------------
+
+
+def bom_closure(proj: Projection) -> sp.csr_matrix:
+    """product × category: quantity per product unit summed over every BOM level."""
+    ncat = proj.n_categories
+    pr, pc, pq = [], [], []
+    for p, lines in enumerate(proj.product_bom):
+        for c, q in lines:
+            pr.append(p)
+            pc.append(c)
+            pq.append(q)
+    direct = sp.csr_matrix((pq, (pr, pc)), shape=(len(proj.product_ids), ncat))
+    step = _category_step(proj)
+    total = direct.copy()
+    term = direct
+    for _ in range(_MAX_BOM_LEVELS):
+        if term.nnz == 0 or step.nnz == 0:
+            break
+        term = term @ step
+        total = total + term
+    total.sum_duplicates()
+    return total.tocsr()
+
+
+def _category_step(proj: Projection) -> sp.csr_matrix:
+    """category × category: qty of the child per unit of the parent (one BOM level)."""
+    ncat = proj.n_categories
+    cr, cc, cq = [], [], []
+    for c0, lines in enumerate(proj.category_bom):
+        for c, q in lines:
+            cr.append(c0)
+            cc.append(c)
+            cq.append(q)
+    step = sp.csr_matrix((cq, (cr, cc)), shape=(ncat, ncat))
+    step.sum_duplicates()
+    return step
+
+
+def _pairs_table(n: int, ncat: int, rows: np.ndarray, cols: np.ndarray, bits: np.ndarray,
+                 qty: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+    key = rows.astype(np.int64) * ncat + cols.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if len(key) == 0:
+        return sp.csr_matrix((n, ncat)), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.int64)
+    uniq, starts = np.unique(key, return_index=True)
+    flags = np.bitwise_or.reduceat(bits[order], starts).astype(np.int8)
+    q = np.fmax.reduceat(qty[order], starts)
+    q = np.where(q > 0, q, np.nan)
+    data = np.arange(1, len(uniq) + 1, dtype=np.int64)
+    m = sp.csr_matrix((data, (uniq // ncat, uniq % ncat)), shape=(n, ncat))
+    return m, flags, q, uniq
+
+
+def _build(proj: Projection) -> MatchIndex:
+    n, ncat = proj.n_companies, proj.n_categories
+    nproc = len(proj.process_codes)
+
+    # capabilities: declared (2) and supplied today (1)
+    capbin = sp.csr_matrix((np.full(len(proj.cap_company), 2.0),
+                            (proj.cap_company, proj.cap_category)), shape=(n, ncat))
+    capbin.data[:] = 2.0
+    supcat = sp.csr_matrix((np.ones(len(proj.sup_supplier)),
+                            (proj.sup_supplier, proj.sup_category)), shape=(n, ncat))
+    supcat.sum_duplicates()
+    supbin = supcat.copy()
+    supbin.data[:] = 1.0
+    decl = capbin.maximum(supbin).tocsr()
+    preference = (supcat * 2.0 + capbin * 0.5).tocsr()
+    main = np.asarray(preference.argmax(axis=1)).ravel().astype(np.int32)
+    main[np.diff(preference.indptr) == 0] = -1
+
+    # taxonomy relatives
+    child = np.flatnonzero(proj.category_parent >= 0)
+    par = sp.csr_matrix((np.ones(len(child)), (child, proj.category_parent[child])),
+                        shape=(ncat, ncat))
+    related = (par + par.T + par @ par.T).tocsr()
+    related.setdiag(0)
+    related.eliminate_zeros()
+    related.data[:] = 1.0
+
+    cp_rows = np.repeat(np.arange(ncat), [len(p) for p in proj.category_processes])
+    cp_cols = (np.concatenate(proj.category_processes) if ncat else np.zeros(0)).astype(np.int64)
+    cat_proc = sp.csr_matrix((np.ones(len(cp_rows)), (cp_rows, cp_cols)), shape=(ncat, nproc))
+    n_proc = np.diff(cat_proc.indptr).astype(np.int64)
+    company_process = proj.company_process.astype(np.float64).tocsc()
+
+    # demand table
+    closure = bom_closure(proj)
+    makers = np.flatnonzero(proj.product_maker >= 0)
+    volume = np.array([r.get("annual_volume") or 0.0 for r in proj.product_rows], dtype=float)
+    maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
+                              shape=(n, len(proj.product_ids)))
+    maker_vol = sp.csr_matrix((volume[makers], (proj.product_maker[makers], makers)),
+                              shape=(n, len(proj.product_ids)))
+    closure_bin = closure.copy()
+    closure_bin.data[:] = 1.0
+    bom_bin = (maker_bin @ closure_bin).tocoo()
+    bom_qty = np.asarray((maker_vol @ closure).tocsr()[bom_bin.row, bom_bin.col]).ravel() \
+        if bom_bin.nnz else np.zeros(0)
+    # a maker of an assembly category needs its components (one BOM level down)
+    step = _category_step(proj)
+    step.data[:] = 1.0
+    makes = decl.copy()
+    makes.data[:] = 1.0
+    inputs = (makes @ step).tocoo()
+    parts = [
+        (bom_bin.row, bom_bin.col, BOM, bom_qty),
+        (inputs.row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
+        (proj.need_company, proj.need_category, NEED, proj.need_qty),
+        (proj.imp_company, proj.imp_category, IMPORT, proj.imp_volume),
+        (proj.sup_buyer, proj.sup_category, SUPPLIED, proj.sup_volume),
+    ]
+    rows = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
+    cols = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in parts])
+    bits = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int8) for p in parts])
+    qty = np.concatenate([np.asarray(p[3], dtype=float) for p in parts])
+    demand_csr, flags, dqty, dkeys = _pairs_table(n, ncat, rows, cols, bits, qty)
+    # how many suppliers sell each (buyer, category) today: a popular purchase is a likely one
+    skeys, scount = np.unique(proj.sup_buyer.astype(np.int64) * ncat + proj.sup_category,
+                              return_counts=True)
+    n_sup = np.zeros(len(dkeys))
+    if len(skeys) and len(dkeys):
+        pos = np.minimum(np.searchsorted(skeys, dkeys), len(skeys) - 1)
+        n_sup = np.where(skeys[pos] == dkeys, scount[pos], 0).astype(float)
+
+    # existing links and the supply network
+    keys = (proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer) * ncat + proj.sup_category
+    supply_keys = np.unique(keys)
+    A = proj.supply_matrix.copy().tocsr()
+    A.data[:] = 1.0
+    out_deg = np.diff(A.indptr).astype(float)
+    AT = A.T.tocsr()
+    in_deg = np.diff(AT.indptr).astype(float)
+    A_out = sp.diags(1.0 / np.maximum(out_deg, 1.0)) @ A
+    AT_in = sp.diags(1.0 / np.maximum(in_deg, 1.0)) @ AT
+
+    # needs and certifications
+    need_idx = sp.csr_matrix((np.arange(1, len(proj.need_company) + 1),
+                              (proj.need_company, proj.need_category)), shape=(n, ncat))
+    cert_set = set(proj.certification_codes)
+    for held in proj.company_certs:
+        cert_set.update(held)
+    for required in proj.need_certs:
+        cert_set.update(required)
+    cert_codes = sorted(cert_set)
+    cert_index = {c: i for i, c in enumerate(cert_codes)}
+    nr = np.repeat(np.arange(len(proj.need_certs)), [len(c) for c in proj.need_certs])
+    nc = [cert_index[c] for certs in proj.need_certs for c in certs]
+    need_cert = sp.csr_matrix((np.ones(len(nr)), (nr, nc)),
+                              shape=(len(proj.need_certs), len(cert_codes)))
+    need_cert.data[:] = 1.0
+    need_n_certs = np.diff(need_cert.indptr).astype(float)
+
+    cluster_ids = sorted(proj.cluster_rows)
+    cl_index = {c: i for i, c in enumerate(cluster_ids)}
+    mr = [i for i, cs in enumerate(proj.company_clusters) for c in cs if c in cl_index]
+    mc = [cl_index[c] for cs in proj.company_clusters for c in cs if c in cl_index]
+    membership = sp.csr_matrix((np.ones(len(mr)), (mr, mc)), shape=(n, len(cluster_ids)))
+
+    region_names: dict[str, int] = {}
+    region_code = np.full(n, -1, dtype=np.int32)
+    for i, region in enumerate(proj.company_regions):
+        if region:
+            region_code[i] = region_names.setdefault(str(region), len(region_names))
+
+    return MatchIndex(
+        n=n, ncat=ncat, decl=decl, decl_csc=decl.tocsc(), related=related, cat_proc=cat_proc,
+        n_proc=n_proc, company_process_csc=company_process,
+        demand_csr=demand_csr, demand_csc=demand_csr.tocsc(), dem_flags=flags, dem_qty=dqty,
+        dem_suppliers=n_sup,
+        closure=closure, supply_keys=supply_keys, A=A, AT=AT, A_out=A_out.tocsr(),
+        AT_in=AT_in.tocsr(), out_deg=out_deg, in_deg=in_deg, main_category=main,
+        need_idx=need_idx, need_cert=need_cert, need_n_certs=need_n_certs,
+        cert_codes=cert_codes, cert_index=cert_index, membership=membership,
+        cluster_ids=cluster_ids, region_code=region_code, region_names=region_names,
+    )
+
+
+# --- filters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckedFilters:
+    """A :class:`MatchFilters` checked against one projection (indices resolved)."""
+
+    max_distance_km: float | None = None
+    region: int | None = None
+    cluster: int | None = None  # a cluster column of ``membership``
+    same_cluster: bool = False
+    certs: tuple[int, ...] = ()
+    min_free_capacity: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == CheckedFilters()
+
+
+def check_filters(proj: Projection, filters: MatchFilters | dict[str, Any] | None
+                  ) -> CheckedFilters:
+    """Validate ``filters`` against ``proj``; :class:`InvalidQuery` names what makes no sense."""
+    if filters is None:
+        return CheckedFilters()
+    if isinstance(filters, dict):
+        try:
+            filters = MatchFilters.model_validate(filters)
+        except ValueError as exc:
+            raise InvalidQuery(f"bad filters: {exc}") from None
+    if not isinstance(filters, MatchFilters):
+        raise InvalidQuery(f"filters must be a MatchFilters, got {type(filters).__name__}")
+    ix = match_index(proj)
+    dist = filters.max_distance_km
+    if dist is not None and (not np.isfinite(dist) or dist < 0):
+        raise InvalidQuery(f"max_distance_km must be a non-negative number, got {dist}")
+    region = None
+    if filters.region is not None:
+        if filters.region not in ix.region_names:
+            known = ", ".join(sorted(ix.region_names)[:10]) or "none"
+            raise InvalidQuery(f"no company is in region {filters.region!r} (known: {known})")
+        region = ix.region_names[filters.region]
+    cluster, same = None, False
+    if isinstance(filters.cluster_only, str):
+        if filters.cluster_only not in ix.cluster_ids:
+            known = ", ".join(ix.cluster_ids[:10]) or "none"
+            raise InvalidQuery(f"unknown cluster {filters.cluster_only!r} (known: {known})")
+        cluster = ix.cluster_ids.index(filters.cluster_only)
+    elif filters.cluster_only:
+        same = True
+    certs = []
+    for code in filters.required_certs:
+        if code not in ix.cert_index:
+            known = ", ".join(ix.cert_codes[:10]) or "none"
+            raise InvalidQuery(f"unknown certification {code!r} (known: {known})")
+        certs.append(ix.cert_index[code])
+    cap = filters.min_free_capacity
+    if cap is not None and (not np.isfinite(cap) or cap < 0):
+        raise InvalidQuery(f"min_free_capacity must be a non-negative number, got {cap}")
+    return CheckedFilters(max_distance_km=dist, region=region, cluster=cluster,
+                          same_cluster=same, certs=tuple(certs), min_free_capacity=cap)

@@ -1,0 +1,278 @@
+"""Scoring factors of a potential link (supplier, buyer, category) and the weight profiles.
+
+Each factor maps a raw quantity to a value in 0..1 (1 = best), vectorised over
+all candidate pairs of a query at once; the score of a pair is
+``Σ weight_f × value_f``. A :class:`WeightProfile` names the weights; callers
+may pass their own (``rank_buyers(..., profile=WeightProfile(...))``) and
+``coopgraph evaluate --fit`` fits one from historical links.
+
+The factors (``FACTORS``, in the order they are reported):
+
+========== =================================================================
+capability declared (or supplied today) 1.0, inferred from held processes
+           0.6 (every process the category needs is held: concrete
+           evidence), a taxonomy relative 0.5 (a guess), none 0
+demand     evidence the buyer wants the category: an explicit need 1.0;
+           buying it today from n other suppliers 1 − 0.3·0.5^(n−1)
+           (0.7, 0.85, 0.93…); an import 0.75; only a BOM 0.6; none 0
+capacity   free capacity / demand, capped at 1 (unknown either side: 0.5)
+distance   exp(−km / 300): a logistics-cost proxy; beyond the buyer's
+           own max distance 0 (unknown coordinates: 0.5)
+certs      share of the buyer's required certifications the supplier holds,
+           not expired (nothing required: 1)
+import     the buyer imports the category today (import substitution)
+cluster    both are members of one cluster (subsidy-eligible; raises the
+           cluster's intra-cluster purchasing KPI)
+network    collaborative-filtering score over supplier → its buyers → their
+           other suppliers → their buyers, degree-normalised, divided by the
+           best candidate's score
+relation   the buyer already buys other categories from the supplier
+lead_time  1 / (1 + days / 30) (unknown: 0.5)
+========== =================================================================
+
+``DEFAULT_PROFILE``'s weights are a rounded consensus of the profiles that
+``coopgraph evaluate --fit`` found (coordinate search on the inner-fold MRR of
+*training* links) on the sample cluster and on a synthetic network: whether the
+supplier can make the category at all (capability fit) and the
+collaborative-filtering signal carry most of the ranking; import substitution,
+the shared cluster and distance order close candidates. Re-fit on your own
+data with ``--fit``; see BENCHMARKS.md for the measured effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from graph.errors import InvalidQuery
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "FACTORS",
+    "FIT_CODES",
+    "FIT_VALUES",
+    "NETWORK_ONLY_PROFILE",
+    "PROFILES",
+    "UNKNOWN",
+    "WeightProfile",
+    "capacity_value",
+    "default_weights",
+    "distance_value",
+    "explain",
+    "lead_time_value",
+    "resolve_profile",
+    "weights_from",
+]
+
+FACTORS: tuple[str, ...] = (
+    "capability", "demand", "capacity", "distance", "certs", "import", "cluster",
+    "network", "relation", "lead_time",
+)
+
+#: capability-fit value per fit kind
+FIT_VALUES: dict[str, float] = {
+    "declared": 1.0, "supplied": 1.0, "inferred": 0.6, "related": 0.5, "network": 0.0,
+}
+#: fit kinds in the integer coding used inside the engine's arrays
+FIT_CODES: tuple[str, ...] = ("network", "related", "inferred", "supplied", "declared")
+
+DISTANCE_SCALE_KM = 300.0
+LEAD_TIME_SCALE_DAYS = 30.0
+UNKNOWN = 0.5  # the value of a factor whose inputs are not known
+
+
+class WeightProfile(BaseModel):
+    """A named set of factor weights (non-negative; factors not named weigh 0)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weights: dict[str, float]
+    description: str = ""
+
+    @field_validator("weights")
+    @classmethod
+    def _known_nonnegative(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(FACTORS))
+        if unknown:
+            raise ValueError(f"unknown factor(s) {unknown}; known: {', '.join(FACTORS)}")
+        bad = [f for f, w in weights.items() if not np.isfinite(w) or w < 0]
+        if bad:
+            raise ValueError(f"weights must be finite and >= 0: {bad}")
+        return weights
+
+    def vector(self) -> np.ndarray:
+        """The weights in ``FACTORS`` order."""
+        return np.array([float(self.weights.get(f, 0.0)) for f in FACTORS])
+
+    def with_weights(self, name: str, weights: Mapping[str, float]) -> WeightProfile:
+        """A copy with other weights (used by the fitter)."""
+        return WeightProfile(name=name, weights=dict(weights), description=self.description)
+
+
+DEFAULT_PROFILE = WeightProfile(
+    name="default",
+    weights={
+        "capability": 0.40, "demand": 0.15, "capacity": 0.03, "distance": 0.03,
+        "certs": 0.03, "import": 0.08, "cluster": 0.05, "network": 0.15, "relation": 0.04,
+        "lead_time": 0.02,
+    },
+    description="Rounded consensus of profiles fitted (coopgraph evaluate --fit, inner CV on "
+                "training links) on the sample cluster and a synthetic network.",
+)
+NETWORK_ONLY_PROFILE = WeightProfile(
+    name="network",
+    weights={"network": 1.0, "relation": 0.1},
+    description="Only the supply network: for data without capabilities or BOMs.",
+)
+PROFILES: dict[str, WeightProfile] = {p.name: p for p in (DEFAULT_PROFILE, NETWORK_ONLY_PROFILE)}
+
+
+def resolve_profile(profile: WeightProfile | str | None) -> WeightProfile:
+    """The profile object for ``profile`` (a name, an object or ``None`` = default)."""
+    if profile is None:
+        return DEFAULT_PROFILE
+    if isinstance(profile, WeightProfile):
+        return profile
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise InvalidQuery(
+            f"unknown weight profile {profile!r}; known: {', '.join(PROFILES)}") from None
+
+
+# --- value functions (vectorised) -----------------------------------------------
+
+
+def distance_value(km: np.ndarray, max_km: np.ndarray | None = None) -> np.ndarray:
+    """exp(−km/300); 0 beyond the buyer's max distance; 0.5 where unknown."""
+    value = np.exp(-np.asarray(km, dtype=float) / DISTANCE_SCALE_KM)
+    if max_km is not None:
+        value = np.where(np.isfinite(max_km) & (km > max_km), 0.0, value)
+    return np.where(np.isfinite(km), value, UNKNOWN)
+
+
+def lead_time_value(days: np.ndarray) -> np.ndarray:
+    """1 / (1 + days/30); 0.5 where unknown."""
+    days = np.asarray(days, dtype=float)
+    return np.where(np.isfinite(days), 1.0 / (1.0 + np.maximum(days, 0) / LEAD_TIME_SCALE_DAYS),
+                    UNKNOWN)
+
+
+def capacity_value(free: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """free / demand capped to 0..1; 0.5 when either is unknown (demand 0 = unknown)."""
+    free = np.asarray(free, dtype=float)
+    demand = np.asarray(demand, dtype=float)
+    known = np.isfinite(free) & np.isfinite(demand) & (demand > 0)
+    ratio = np.divide(free, demand, out=np.zeros_like(free), where=known)
+    return np.where(known, np.clip(ratio, 0.0, 1.0), UNKNOWN)
+
+
+# --- sentences -------------------------------------------------------------------
+
+_FIT_TEXT = {
+    "declared": ("заявленная компетенция по категории «{cat}»",
+                 "declared capability in “{cat}”"),
+    "supplied": ("уже поставляет «{cat}» другим покупателям",
+                 "already supplies “{cat}” to other buyers"),
+    "related": ("смежная категория таксономии («{cat}»), требует проверки",
+                "a related category in the taxonomy (“{cat}”), to be confirmed"),
+    "inferred": ("выведено: владеет всеми процессами для «{cat}»",
+                 "inferred: holds every process “{cat}” needs"),
+    "network": ("нет данных о компетенции, только сигнал сети",
+                "no capability data, network signal only"),
+}
+
+
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return "?"
+    if abs(x) >= 100:
+        return f"{x:,.0f}".replace(",", " ")
+    return f"{x:.2g}" if abs(x) < 1 else f"{x:.1f}"
+
+
+def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
+            fit: str = "declared", demand_src: str = "", extra: float | None = None
+            ) -> tuple[str, str]:
+    """The (Russian, English) sentence explaining one factor's value for one pair.
+
+    ``cat``/``cat_en`` are the category's Russian and English names, ``fit`` the
+    fit kind, ``demand_src`` the strongest demand evidence (need, supplied,
+    import, bom) and ``extra`` a second number the sentence needs (demand, or
+    the number of required certificates).
+    """
+    r = float("nan") if raw is None else float(raw)
+    if name == "capability":
+        ru, en = _FIT_TEXT[fit]
+        return ru.format(cat=cat), en.format(cat=cat_en or cat)
+    if name == "demand":
+        texts = {
+            "need": ("явная потребность покупателя", "an explicit request by the buyer"),
+            "supplied": ("покупатель уже закупает это у других", "the buyer buys it from others"),
+            "import": ("покупатель импортирует эту категорию", "the buyer imports this category"),
+            "bom": ("входит в спецификацию изделия покупателя",
+                    "in the BOM of the buyer's product"),
+            "": ("нет данных о потребности", "no data on demand"),
+        }
+        ru, en = texts.get(demand_src, texts[""])
+        if extra is not None and np.isfinite(extra) and extra > 0:
+            return f"{ru}: ~{_num(extra)} в год", f"{en}: ~{_num(extra)} a year"
+        return ru, en
+    if name == "capacity":
+        if value == UNKNOWN and not np.isfinite(r):
+            return "свободная мощность неизвестна", "free capacity unknown"
+        dem = "?" if extra is None else _num(extra)
+        return (f"свободная мощность {_num(r)} при потребности {dem}",
+                f"free capacity {_num(r)} against demand {dem}")
+    if name == "distance":
+        if not np.isfinite(r):
+            return "координаты неизвестны", "coordinates unknown"
+        if value == 0.0:
+            return (f"{_num(r)} км — дальше, чем допускает покупатель",
+                    f"{_num(r)} km — beyond the buyer's maximum distance")
+        return f"{_num(r)} км: логистические издержки", f"{_num(r)} km: logistics cost"
+    if name == "certs":
+        if extra is None or extra == 0:
+            return "сертификаты не требуются", "no certifications required"
+        return (f"есть {_num(value * extra)} из {_num(extra)} требуемых сертификатов",
+                f"holds {_num(value * extra)} of {_num(extra)} required certifications")
+    if name == "import":
+        if value > 0:
+            return ("замещение импорта: покупатель сейчас импортирует",
+                    "import substitution: the buyer imports it today")
+        return "не импортируется", "not imported"
+    if name == "cluster":
+        if value > 0:
+            return ("оба участники кластера: субсидируемо, растёт доля закупок в кластере",
+                    "both in the cluster: subsidy-eligible, raises the intra-cluster share")
+        return "не в одном кластере", "not in the same cluster"
+    if name == "network":
+        if value > 0:
+            return (f"похожие поставщики продают этому покупателю (сигнал {value:.2f})",
+                    f"similar suppliers sell to this buyer (signal {value:.2f})")
+        return "нет общих партнёров в сети поставок", "no shared partners in the supply network"
+    if name == "relation":
+        if value > 0:
+            return ("уже покупает у поставщика другие категории",
+                    "already buys other categories from the supplier")
+        return "прежних поставок нет", "no supply relationship yet"
+    if name == "lead_time":
+        if not np.isfinite(r):
+            return "срок поставки неизвестен", "lead time unknown"
+        return f"срок поставки {_num(r)} дн.", f"lead time {_num(r)} days"
+    raise InvalidQuery(f"unknown factor {name!r}")
+
+
+def weights_from(values: Mapping[str, float] | None) -> dict[str, float]:
+    """A weights dict with every factor present (missing → 0)."""
+    values = values or {}
+    return {f: float(values.get(f, 0.0)) for f in FACTORS}
+
+
+def default_weights() -> dict[str, float]:
+    """A copy of the default profile's weights (every factor present)."""
+    return weights_from(DEFAULT_PROFILE.weights)
+
