@@ -35,6 +35,7 @@ __all__ = [
     "REVISION_BUMP",
     "REVISION_READ",
     "WIPE",
+    "FilterOp",
     "count_query",
     "delete_query",
     "get_query",
@@ -42,6 +43,7 @@ __all__ = [
     "list_queries",
     "missing_query",
     "outgoing_reference_queries",
+    "rel_key_statement",
     "schema_statements",
     "snapshot_query",
     "upsert_query",
@@ -49,6 +51,16 @@ __all__ = [
 
 META_LABEL = "CoopGraphMeta"
 REL_KEY = "_key"
+# Reference relationships drawn from the referenced node to the referring one:
+# ``Product.maker_id`` is ``(Company)-[:MAKES]->(Product)``.
+_REVERSED = frozenset({"MAKES"})
+
+
+def _arrow(source: str, var: str, rel: str, target: str) -> str:
+    """``(source)-[var:rel]->(target)`` for a reference from ``source`` to ``target``."""
+    if rel in _REVERSED:
+        return f"({target})-[{var}:{rel}]->({source})"
+    return f"({source})-[{var}:{rel}]->({target})"
 
 # --- schema -----------------------------------------------------------------------
 
@@ -155,12 +167,13 @@ def outgoing_reference_queries(kind: EntityKind) -> list[str]:
     refs = NODE_REFERENCES.get(kind, ())
     if not refs:
         return []
-    types = "|".join(rel for _f, _t, rel in refs)
-    queries = [
-        "UNWIND $keys AS k "
-        f"MATCH {_match_node('n', kind, 'k')}-[old:{types}]->() "
-        "DELETE old"
-    ]
+    queries = []
+    for rel in sorted({rel for _f, _t, rel in refs}):
+        queries.append(
+            "UNWIND $keys AS k "
+            f"MATCH {_match_node('n', kind, 'k')} "
+            f"MATCH {_arrow('n', 'old', rel, '')} "
+            "DELETE old")
     for field_name, target, rel in refs:
         is_list = _is_list_field(kind_spec, field_name)
         targets = f"n.{field_name}" if is_list else f"[n.{field_name}]"
@@ -169,7 +182,7 @@ def outgoing_reference_queries(kind: EntityKind) -> list[str]:
             f"MATCH {_match_node('n', kind, 'k')} "
             f"UNWIND coalesce({targets}, []) AS t "
             f"MATCH {_match_node('m', target, 't')} "
-            f"MERGE (n)-[:{rel}]->(m)"
+            f"MERGE {_arrow('n', '', rel, 'm')}"
         )
     return queries
 
@@ -194,7 +207,7 @@ def incoming_reference_queries(target: EntityKind) -> list[str]:
                 "UNWIND $keys AS k "
                 f"MATCH {_match_node('m', target, 'k')} "
                 + where
-                + f"MERGE (s)-[:{rel}]->(m)"
+                + f"MERGE {_arrow('s', '', rel, 'm')}"
             )
     return queries
 

@@ -17,9 +17,10 @@ calls of one transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import neo4j
@@ -41,6 +42,7 @@ from graph.store import GraphStore, Snapshot, strip_provenance
 __all__ = ["Neo4jStore", "Step", "node_row", "plan_write", "rel_key", "rel_row"]
 
 T = TypeVar("T")
+_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 _REFERENCE_TARGETS = {t for refs in NODE_REFERENCES.values() for _f, t, _r in refs}
 
 
@@ -78,23 +80,25 @@ class Step:
 
     query: str
     params: dict[str, Any]
-    size: int
     expect: int | None = None
 
 
 def _node_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
+    """Upsert nodes, then redraw the reference relationships that leave or reach them.
+
+    Outgoing references reach targets already stored; a target written later
+    in the same call draws them from its side (incoming), so order never matters.
+    """
     kind_spec = KINDS[kind]
     built = [node_row(kind_spec, p) for p in rows]
-    return [Step(cypher.upsert_query(kind), {"rows": built}, len(built))]
-
-
-def _reference_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
-    kind_spec = KINDS[kind]
-    keys = [kind_spec.key_of(p)[0] for p in rows]
+    steps = [Step(cypher.upsert_query(kind), {"rows": built})]
     queries = [*cypher.outgoing_reference_queries(kind)]
     if kind in _REFERENCE_TARGETS:
         queries += cypher.incoming_reference_queries(kind)
-    return [Step(q, {"keys": keys}, 0) for q in queries]
+    if queries:
+        keys = {"keys": [row["key"] for row in built]}  # shared by the statements
+        steps += [Step(q, keys) for q in queries]
+    return steps
 
 
 def _rel_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
@@ -103,7 +107,7 @@ def _rel_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
     for props in rows:
         ends = (kind_spec.start_of(props)[0], kind_spec.end_of(props)[0])
         by_ends.setdefault(ends, []).append(rel_row(kind_spec, props))
-    return [Step(cypher.upsert_query(kind, start, end), {"rows": built}, len(built), len(built))
+    return [Step(cypher.upsert_query(kind, start, end), {"rows": built}, expect=len(built))
             for (start, end), built in by_ends.items()]
 
 
@@ -117,17 +121,14 @@ def plan_write(
 ) -> list[list[Step]]:
     """Pack grouped rows into transactions of at most ``batch_size`` rows each.
 
-    Order: node upserts, then the reference relationships of the nodes just
-    written (their targets may be among them), then relationship upserts.
+    Nodes come first (with the reference relationships they imply), then
+    relationships, so that every relationship finds its ends.
     """
     phases: list[tuple[Callable[[EntityKind, list[dict[str, Any]]], list[Step]],
                        EntityKind, list[dict[str, Any]]]] = []
     for kind, rows in groups.items():
         if KINDS[kind].is_node:
             phases.append((_node_steps, kind, rows))
-    for kind, rows in groups.items():
-        if KINDS[kind].is_node and (kind in NODE_REFERENCES or kind in _REFERENCE_TARGETS):
-            phases.append((_reference_steps, kind, rows))
     for kind, rows in groups.items():
         if not KINDS[kind].is_node:
             phases.append((_rel_steps, kind, rows))
@@ -150,14 +151,6 @@ def plan_write(
 
 
 # --- the store --------------------------------------------------------------------
-
-
-@dataclass
-class _ErrorContext:
-    uri: str
-    user: str
-    database: str
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Neo4jStore(GraphStore):
@@ -197,19 +190,28 @@ class Neo4jStore(GraphStore):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be ≥ 1, got {batch_size}")
         self.uri = uri
+        self.user = user
         self.database = database
         self.batch_size = batch_size
-        self._ctx = _ErrorContext(uri, user, database)
+        if uri.split("://", 1)[0] not in _SCHEMES:
+            raise ConfigError(f"Neo4j URI {uri!r} must start with one of "
+                              + ", ".join(f"{s}://" for s in sorted(_SCHEMES)))
         self.rel_key_constraint = "unique"
         try:
             self._driver = GraphDatabase.driver(
                 uri, auth=(user, password), connection_timeout=connection_timeout,
-                max_transaction_retry_time=15.0)
+                max_transaction_retry_time=15.0,
+                # The driver would log every server notification (deprecations,
+                # unknown property keys in an empty database…) as a warning.
+                notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF)
         except (ValueError, nx.ConfigurationError) as exc:
             raise ConfigError(f"Neo4j URI {uri!r} is not usable: {exc}") from None
         try:
             with self._translating():
-                self._driver.verify_connectivity()
+                try:
+                    self._driver.verify_connectivity()
+                except ValueError as exc:  # the driver's word for an unresolvable address
+                    raise ConfigError(f"Neo4j URI {uri!r} is not usable: {exc}") from None
                 self._ensure_schema()
         except BaseException:
             self._driver.close()
@@ -220,18 +222,18 @@ class Neo4jStore(GraphStore):
     @contextmanager
     def _translating(self) -> Iterator[None]:
         """Turn driver errors into CoopGraph's, with one readable line and no traceback."""
-        where = f"Neo4j at {self._ctx.uri} (database {self._ctx.database!r})"
+        where = f"Neo4j at {self.uri} (database {self.database!r})"
         try:
             yield
         except CoopGraphError:
             raise
         except nx.AuthError:
             raise StoreUnavailable(
-                f"{where} refused the credentials of user {self._ctx.user!r}; "
+                f"{where} refused the credentials of user {self.user!r}; "
                 "check NEO4J_USER and NEO4J_PASSWORD") from None
         except (nx.ServiceUnavailable, nx.SessionExpired, nx.DatabaseUnavailable,
                 nx.ConnectionAcquisitionTimeoutError, OSError) as exc:
-            raise StoreUnavailable(f"{where} is unreachable: {_first_line(exc)}") from None
+            raise StoreUnavailable(f"{where} is unreachable ({_reason(exc)})") from None
         except nx.ClientError as exc:
             if exc.code and exc.code.endswith("DatabaseNotFound"):
                 raise StoreUnavailable(f"{where} does not exist: {_first_line(exc)}") from None
@@ -400,7 +402,9 @@ class Neo4jStore(GraphStore):
             result = tx.run(query, params)
             rows = [r.data() for r in result]
             summary = result.consume()
-            if summary.query_type not in (None, "r"):
+            # The server refuses writes in a read transaction; this is a second lock
+            # ("s" is not checked: read-only procedures such as dbms.components report it).
+            if summary.query_type in ("w", "rw"):
                 raise InvalidQuery("run_read accepts read-only Cypher; this query writes "
                                    f"(type {summary.query_type!r}); nothing was changed")
             return rows
@@ -436,5 +440,13 @@ def _clean(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's message on one line (the driver's messages span several)."""
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(message).strip().splitlines()[0]
+    return " ".join(str(message).split())
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words (``[Errno 111] Connection refused``)."""
+    text = _first_line(exc)
+    found = re.search(r"\(reason ([^()]*)\)", text)
+    return found.group(1) if found else text
