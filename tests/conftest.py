@@ -130,12 +130,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
 
 
 def _load_sample(store: GraphStore) -> None:
-    try:
-        from ingest.pipeline import ingest_paths
-        from ingest.sample import SAMPLE_DIR
-    except ImportError as exc:
-        # TODO(lead): remove this skip once ingest.pipeline and ingest.sample have landed.
-        pytest.skip(f"the sample cannot be loaded yet: ingest.pipeline does not import ({exc})")
+    from ingest.pipeline import ingest_paths
+    from ingest.sample import SAMPLE_DIR
+
     report = ingest_paths(store, [SAMPLE_DIR])
     assert report.ok, f"the sample dataset loads with rejects: {report.rejects[:5]}"
 
