@@ -1,0 +1,47 @@
+"""The house rule: imports point one way — api → ingest, queries → graph.
+
+``graph`` imports none of the other packages, ``ingest`` and ``queries`` import
+neither ``api`` nor each other; a violation names the file and the import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "graph": {"api", "ingest", "queries"},
+    "ingest": {"api", "queries"},
+    "queries": {"api", "ingest"},
+    "api": set(),
+}
+
+
+def _imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_imports_point_one_way(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in sorted(_imported_packages(path) & FORBIDDEN[package])
+    ]
+    assert not offenders, "imports that point the wrong way:\n" + "\n".join(offenders)
+
+
+def test_the_rule_detects_a_wrong_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from api.main import create_app\nimport queries.match\n", encoding="utf-8")
+    assert _imported_packages(bad) >= {"api", "queries"}
