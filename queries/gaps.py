@@ -1,0 +1,409 @@
+"""Gap analytics: what a cluster or region lacks, where it hangs by a thread, what lies idle.
+
+:func:`find_gaps` answers, for a *scope* (a cluster's members, or a region's
+companies, or everyone) and the *regional suppliers* (companies in ``region``,
+else in the cluster's region, else everyone):
+
+* **import dependency** — demanded categories no regional company declares;
+* **single source** — demanded categories exactly one regional company declares;
+* **over capacity** — demand above the regional companies' total declared capacity;
+* **idle capacity** — regional (or scope) suppliers with free capacity in a
+  category they sell to nobody;
+* **untied** — scope companies with no supply link, either way, to another one;
+* **critical companies** — betweenness centrality and articulation points of the
+  cooperation network (networkx) among the scope and regional companies;
+* **capabilities to attract** — the missing or short categories ranked by the
+  demand value their arrival would unlock.
+
+Demand of a category, per demanding company, is the largest of: its BOM demand
+(products × ``annual_volume`` (1 when unknown), expanded over every level — a
+component of a bought assembly is still demanded in the region, by the
+assembly's maker; see :func:`queries.bom.total_demand`), its explicit need
+(``qty_per_year``) and its imports (``volume_per_year`` summed over countries). The three are
+estimates of one yearly requirement, so they are not added. Value = quantity ×
+the category's ``unit_price`` (else the mean import price, else the mean
+declared price, else 0). ``queries/gaps.cypher`` computes the same sets in Neo4j.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import networkx as nx
+import numpy as np
+from pydantic import BaseModel, Field
+
+from graph.errors import InvalidQuery
+from queries.bom import total_demand
+from queries.projection import Projection
+
+__all__ = [
+    "AttractCapability",
+    "CapacityGap",
+    "CategoryGap",
+    "CompanyRef",
+    "CriticalCompany",
+    "GapReport",
+    "IdleCapacity",
+    "SingleSource",
+    "category_demand",
+    "find_gaps",
+    "scope_of",
+]
+
+
+class CompanyRef(BaseModel):
+    """A company by id and name."""
+
+    company_id: str
+    name: str
+
+
+class CategoryGap(BaseModel):
+    """A demanded category with no regional supplier (an import dependency)."""
+
+    category: str
+    name: str
+    demand_qty: float
+    demand_value: float
+    buyers: list[str]
+    importers: list[str] = Field(description="Scope companies importing it now")
+    text_ru: str
+    text_en: str
+
+
+class SingleSource(BaseModel):
+    """A demanded category exactly one regional company declares."""
+
+    category: str
+    name: str
+    supplier_id: str
+    supplier_name: str
+    demand_qty: float
+    demand_value: float
+    capacity: float | None
+    text_ru: str
+    text_en: str
+
+
+class CapacityGap(BaseModel):
+    """Demand above the total declared regional capacity."""
+
+    category: str
+    name: str
+    demand_qty: float
+    capacity: float
+    shortfall: float
+    shortfall_value: float
+    suppliers: list[str]
+    text_ru: str
+    text_en: str
+
+
+class IdleCapacity(BaseModel):
+    """A supplier's free capacity in a category it sells to nobody."""
+
+    company_id: str
+    name: str
+    category: str
+    category_name: str
+    capacity: float
+    free_capacity: float
+    demand_in_scope: float = Field(description="Demand for the category in the scope")
+    text_ru: str
+    text_en: str
+
+
+class CriticalCompany(BaseModel):
+    """A company the cooperation network depends on."""
+
+    company_id: str
+    name: str
+    betweenness: float
+    articulation_point: bool
+    degree: int
+    text_ru: str
+    text_en: str
+
+
+class AttractCapability(BaseModel):
+    """A missing or short capability, ranked by the demand value its arrival would unlock."""
+
+    rank: int
+    category: str
+    name: str
+    unlock_qty: float
+    unlock_value: float
+    buyers: int
+    reason: str = Field(description="'missing' (no regional supplier) or 'short' (capacity)")
+    processes: list[str] = Field(description="Processes the category needs")
+    could_develop: list[str] = Field(
+        description="Regional companies holding every needed process (could start making it)")
+    text_ru: str
+    text_en: str
+
+
+class GapReport(BaseModel):
+    """Every gap of one scope."""
+
+    cluster_id: str | None
+    region: str | None = Field(description="The region whose companies count as suppliers")
+    scope_size: int
+    demanded_categories: int
+    import_dependency: list[CategoryGap]
+    single_source: list[SingleSource]
+    over_capacity: list[CapacityGap]
+    idle_capacity: list[IdleCapacity]
+    untied: list[CompanyRef]
+    critical: list[CriticalCompany]
+    attract: list[AttractCapability]
+    text_ru: str
+    text_en: str
+
+
+# --- scope and demand -----------------------------------------------------------------
+
+
+def scope_of(proj: Projection, cluster_id: str | None,
+             region: str | None) -> tuple[np.ndarray, str | None, np.ndarray]:
+    """``(scope company indices, supplier region, regional company mask)``."""
+    if region is not None and not region.strip():
+        raise InvalidQuery("region must not be empty")
+    regions = proj.company_regions
+    if cluster_id is not None:
+        scope = np.asarray(proj.cluster(cluster_id), dtype=np.int64)
+        reg = region if region is not None else proj.cluster_rows[cluster_id].get("region")
+    elif region is not None:
+        scope = np.array([i for i, r in enumerate(regions) if r == region], dtype=np.int64)
+        reg = region
+    else:
+        scope, reg = np.arange(proj.n_companies, dtype=np.int64), None
+    regional = (np.array([r == reg for r in regions], dtype=bool) if reg is not None
+                else np.ones(proj.n_companies, dtype=bool))
+    return scope, reg, regional
+
+
+def _price(proj: Projection, c: int) -> float:
+    price = float(proj.category_price[c])
+    if not math.isnan(price):
+        return price
+    for arr, cats in ((proj.imp_price, proj.imp_category), (proj.cap_price, proj.cap_category)):
+        known = arr[(cats == c) & ~np.isnan(arr)]
+        if len(known):
+            return float(known.mean())
+    return 0.0
+
+
+def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, float]]:
+    """``{category: {company: qty}}`` demanded by the scope (see the module docstring)."""
+    in_scope = np.zeros(proj.n_companies, dtype=bool)
+    in_scope[scope] = True
+    per: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for p in range(len(proj.product_ids)):
+        m = int(proj.product_maker[p])
+        if m < 0 or not in_scope[m] or not proj.product_bom[p]:
+            continue
+        vol = proj.product_rows[p].get("annual_volume")
+        demand = total_demand(proj, p, 1.0 if vol is None else float(vol))
+        for c, q in demand.items():
+            per[(m, c)][0] += q
+    for j in range(len(proj.need_company)):
+        m = int(proj.need_company[j])
+        if in_scope[m]:
+            entry = per[(m, int(proj.need_category[j]))]
+            entry[1] = max(entry[1], float(np.nan_to_num(proj.need_qty[j])))
+    for j in range(len(proj.imp_company)):
+        m = int(proj.imp_company[j])
+        if in_scope[m]:
+            per[(m, int(proj.imp_category[j]))][2] += float(np.nan_to_num(proj.imp_volume[j]))
+    out: dict[int, dict[int, float]] = defaultdict(dict)
+    for (m, c), values in per.items():
+        out[c][m] = max(values)
+    return dict(out)
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def _name(proj: Projection, c: int) -> str:
+    row = proj.category_rows[c]
+    return str(row.get("name_en") or row.get("name_ru") or proj.category_codes[c])
+
+
+def _ties(proj: Projection, scope: np.ndarray) -> list[int]:
+    """Scope companies with no supply link either way to another scope company."""
+    in_scope = np.zeros(proj.n_companies, dtype=bool)
+    in_scope[scope] = True
+    tied = np.zeros(proj.n_companies, dtype=bool)
+    both = in_scope[proj.sup_supplier] & in_scope[proj.sup_buyer] & (
+        proj.sup_supplier != proj.sup_buyer)
+    tied[proj.sup_supplier[both]] = True
+    tied[proj.sup_buyer[both]] = True
+    return [int(i) for i in scope if not tied[i]]
+
+
+def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
+    graph = proj.cooperation_graph.subgraph(nodes.tolist())
+    if graph.number_of_edges() == 0:
+        return []
+    between = nx.betweenness_centrality(graph, normalized=True)
+    cut = set(nx.articulation_points(graph))
+    out = []
+    for i in sorted(graph.nodes, key=lambda i: (-between[i], proj.company_ids[i])):
+        if between[i] <= 0 and i not in cut:
+            continue
+        name = proj.company_names[i]
+        deg = int(graph.degree[i])
+        ru = (f"{name}: посредничество {between[i]:.2f}"
+              + ("; точка сочленения — без неё сеть кооперации распадётся" if i in cut else ""))
+        en = (f"{name}: betweenness {between[i]:.2f}"
+              + ("; an articulation point — without it the network splits" if i in cut else ""))
+        out.append(CriticalCompany(company_id=proj.company_ids[i], name=name,
+                                   betweenness=float(between[i]), articulation_point=i in cut,
+                                   degree=deg, text_ru=ru, text_en=en))
+    return out
+
+
+def find_gaps(proj: Projection, *, cluster_id: str | None = None,
+              region: str | None = None) -> GapReport:
+    """Find the gaps of a cluster (its members) or a region (its companies).
+
+    Parameters
+    ----------
+    proj : the analytic projection
+    cluster_id : the scope is this cluster's members (suppliers: the cluster's region)
+    region : the region whose companies count as suppliers (and the scope, without a cluster)
+
+    Returns
+    -------
+    GapReport
+        import dependencies, single-source and over-capacity categories, idle
+        capacity, untied companies, critical companies and capabilities to
+        attract (see the module docstring).
+
+    Raises
+    ------
+    NotFound
+        unknown cluster.
+    InvalidQuery
+        an empty region.
+    BomCycleError
+        a product's BOM has a cycle.
+    """
+    scope, reg, regional = scope_of(proj, cluster_id, region)
+    demand = category_demand(proj, scope)
+    indptr, rows = proj.capabilities_by_category
+    free = proj.free_capacity
+
+    gaps: list[CategoryGap] = []
+    single: list[SingleSource] = []
+    over: list[CapacityGap] = []
+    attract: list[tuple[float, float, int, str, int]] = []
+    importers_of: dict[int, set[int]] = defaultdict(set)
+    in_scope = set(scope.tolist())
+    for j in range(len(proj.imp_company)):
+        if int(proj.imp_company[j]) in in_scope:
+            importers_of[int(proj.imp_category[j])].add(int(proj.imp_company[j]))
+    for c in sorted(demand, key=lambda c: proj.category_codes[c]):
+        qty = sum(demand[c].values())
+        price = _price(proj, c)
+        name, code = _name(proj, c), proj.category_codes[c]
+        caps = rows[indptr[c]:indptr[c + 1]]
+        caps = caps[regional[proj.cap_company[caps]]]
+        buyers = sorted(proj.company_ids[m] for m in demand[c])
+        if len(caps) == 0:
+            importers = sorted(proj.company_ids[m] for m in importers_of.get(c, ()))
+            gaps.append(CategoryGap(
+                category=code, name=name, demand_qty=qty, demand_value=qty * price,
+                buyers=buyers, importers=importers,
+                text_ru=f"{name}: в регионе нет поставщика; спрос {qty:,.0f} шт./год "
+                        f"на {qty * price:,.0f} ₽ закрывается импортом или не закрыт.",
+                text_en=f"{name}: no supplier in the region; demand {qty:,.0f}/yr worth "
+                        f"{qty * price:,.0f} RUB is imported or unmet."))
+            attract.append((qty * price, qty, len(buyers), "missing", c))
+            continue
+        capacity = float(np.nansum(proj.cap_capacity[caps]))
+        if len(caps) == 1:
+            s = int(proj.cap_company[caps[0]])
+            cap1 = float(proj.cap_capacity[caps[0]])
+            single.append(SingleSource(
+                category=code, name=name, supplier_id=proj.company_ids[s],
+                supplier_name=proj.company_names[s], demand_qty=qty, demand_value=qty * price,
+                capacity=None if math.isnan(cap1) else cap1,
+                text_ru=f"{name}: единственный поставщик в регионе — "
+                        f"{proj.company_names[s]}; его закрытие остановит {len(buyers)} "
+                        f"покупателей.",
+                text_en=f"{name}: the only regional supplier is {proj.company_names[s]}; "
+                        f"its closure would stop {len(buyers)} buyer(s)."))
+        if qty > capacity:
+            short = qty - capacity
+            over.append(CapacityGap(
+                category=code, name=name, demand_qty=qty, capacity=capacity, shortfall=short,
+                shortfall_value=short * price,
+                suppliers=sorted(proj.company_ids[int(i)] for i in proj.cap_company[caps]),
+                text_ru=f"{name}: спрос {qty:,.0f} больше мощности региона {capacity:,.0f} "
+                        f"на {short:,.0f} шт./год.",
+                text_en=f"{name}: demand {qty:,.0f} exceeds the regional capacity "
+                        f"{capacity:,.0f} by {short:,.0f}/yr."))
+            attract.append((short * price, short, len(buyers), "short", c))
+
+    # idle: free capacity in a category with no buyer at all
+    sold = {(int(s), int(c)) for s, c in zip(proj.sup_supplier.tolist(),
+                                             proj.sup_category.tolist(), strict=True)}
+    idle: list[IdleCapacity] = []
+    candidates = regional.copy()
+    candidates[scope] = True
+    for j in np.flatnonzero(candidates[proj.cap_company] & (np.nan_to_num(free) > 0)).tolist():
+        s, c = int(proj.cap_company[j]), int(proj.cap_category[j])
+        if (s, c) in sold:
+            continue
+        name = proj.company_names[s]
+        in_demand = sum(demand.get(c, {}).values())
+        idle.append(IdleCapacity(
+            company_id=proj.company_ids[s], name=name, category=proj.category_codes[c],
+            category_name=_name(proj, c), capacity=float(proj.cap_capacity[j]),
+            free_capacity=float(free[j]), demand_in_scope=in_demand,
+            text_ru=f"{name}: {float(free[j]):,.0f} шт./год мощности по «{_name(proj, c)}» "
+                    f"без покупателя; спрос в контуре {in_demand:,.0f}.",
+            text_en=f"{name}: {float(free[j]):,.0f}/yr of {_name(proj, c)} capacity with no "
+                    f"buyer; demand in scope {in_demand:,.0f}."))
+    idle.sort(key=lambda g: (-g.demand_in_scope, -g.free_capacity, g.company_id, g.category))
+
+    untied = [CompanyRef(company_id=proj.company_ids[i], name=proj.company_names[i])
+              for i in sorted(_ties(proj, scope), key=lambda i: proj.company_ids[i])]
+    network_nodes = np.union1d(scope, np.flatnonzero(regional)) if reg is not None else scope
+    critical = _critical(proj, network_nodes)
+
+    ranked: list[AttractCapability] = []
+    attract.sort(key=lambda t: (-t[0], -t[1], proj.category_codes[t[4]]))
+    for rank, (value, qty, n_buyers, reason, c) in enumerate(attract, start=1):
+        procs = proj.category_processes[c]
+        develop: list[str] = []
+        if len(procs):
+            held = np.asarray(proj.company_process[:, procs].sum(axis=1)).ravel()
+            develop = sorted(proj.company_ids[i] for i in np.flatnonzero(
+                (held >= len(procs)) & regional).tolist())
+        name = _name(proj, c)
+        what_ru = "нет в регионе" if reason == "missing" else "не хватает мощности"
+        what_en = "missing in the region" if reason == "missing" else "short of capacity"
+        ranked.append(AttractCapability(
+            rank=rank, category=proj.category_codes[c], name=name, unlock_qty=qty,
+            unlock_value=value, buyers=n_buyers, reason=reason,
+            processes=[proj.process_codes[p] for p in procs.tolist()], could_develop=develop,
+            text_ru=f"{rank}. {name} ({what_ru}): откроет спрос на {value:,.0f} ₽/год "
+                    f"у {n_buyers} покупателей.",
+            text_en=f"{rank}. {name} ({what_en}): would unlock {value:,.0f} RUB/yr of demand "
+                    f"from {n_buyers} buyer(s)."))
+    where = cluster_id or reg or "all"
+    return GapReport(
+        cluster_id=cluster_id, region=reg, scope_size=len(scope), demanded_categories=len(demand),
+        import_dependency=gaps, single_source=single, over_capacity=over, idle_capacity=idle,
+        untied=untied, critical=critical, attract=ranked,
+        text_ru=(f"{where}: {len(demand)} востребованных категорий; без поставщика в регионе "
+                 f"{len(gaps)}, с единственным поставщиком {len(single)}, спрос выше мощности "
+                 f"{len(over)}; простаивающих мощностей {len(idle)}; без связей {len(untied)}."),
+        text_en=(f"{where}: {len(demand)} demanded categories; no regional supplier "
+                 f"{len(gaps)}, single source {len(single)}, demand above capacity {len(over)}; "
+                 f"idle capacities {len(idle)}; untied companies {len(untied)}."),
+    )

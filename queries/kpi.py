@@ -1,0 +1,446 @@
+"""Cluster KPIs from the regulation on industrial clusters, and what would move them.
+
+Government Resolution No. 779 of 31.07.2015 (as amended) sets the requirements
+an industrial cluster must meet; :func:`cluster_kpis` computes the three that
+the graph can answer:
+
+``tied_share``
+    the share of members with at least one cooperation contract (a supply link,
+    either way) with another member — the regulation wants every member tied;
+``untied_count``
+    the number of members without such a tie — at most 3 are tolerated (they
+    have 3 years to get one);
+``intra_purchases``
+    the share of the end-product makers' purchases (by value: supply links'
+    ``volume_per_year × unit_price``, plus imports' ``volume × price``; a missing
+    price falls back to the category's ``unit_price``) bought from other members
+    — at least ``Cluster.intra_share_threshold`` (0.2, or 0.1 in specified
+    territories). End-product makers are members with the ``oem`` role or
+    making a product.
+
+The what-if proposes links from the matching engine
+(:func:`queries.match.rank_suppliers` / :func:`~queries.match.rank_buyers`,
+filtered to cluster members) — or, when it is not installed or finds none, from
+declared capabilities meeting demand — and shows each failing KPI's new value:
+for the tie KPIs one link per untied member (preferring a partner that is
+untied too, so one link ties two); for the purchase share, the makers'
+purchases from non-members and imports moved to recommended members with free
+capacity, largest value first, until the threshold is met (at most 25 links).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from queries.gaps import category_demand
+from queries.projection import Projection
+
+__all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "purchase_values"]
+
+MAX_UNTIED = 3
+_MAX_PROPOSALS = 25
+
+
+class Kpi(BaseModel):
+    """One KPI with its threshold and verdict."""
+
+    code: Literal["tied_share", "untied_count", "intra_purchases"]
+    name_ru: str
+    name_en: str
+    value: float
+    threshold: float
+    comparison: Literal[">=", "<="]
+    passed: bool
+    text_ru: str
+    text_en: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProposedLink(BaseModel):
+    """A link the what-if adds."""
+
+    supplier_id: str
+    buyer_id: str
+    category: str | None
+    volume: float = Field(description="Yearly volume assumed for the link (0 when unknown)")
+    value: float = Field(description="volume × unit price, roubles/year")
+    score: float | None = Field(default=None, description="The matching engine's score")
+    source: Literal["match", "capabilities"]
+    replaces_supplier: str | None = Field(
+        default=None, description="The non-member (or 'import') whose volume it takes over")
+
+
+class WhatIf(BaseModel):
+    """The links that would raise a failing KPI the most, and its new value."""
+
+    kpi: str
+    links: list[ProposedLink]
+    before: float
+    after: float
+    passes_after: bool
+    text_ru: str
+    text_en: str
+
+
+class ClusterKpis(BaseModel):
+    """The regulation's KPIs for one cluster."""
+
+    cluster_id: str
+    cluster_name: str
+    members: int
+    end_product_makers: list[str]
+    untied_members: list[str]
+    kpis: list[Kpi]
+    what_if: list[WhatIf]
+    candidate_source: Literal["match", "capabilities", "none"]
+
+
+# --- the measurements ---------------------------------------------------------------
+
+
+def _untied(proj: Projection, members: set[int]) -> list[int]:
+    tied: set[int] = set()
+    for s, b in zip(proj.sup_supplier.tolist(), proj.sup_buyer.tolist(), strict=True):
+        if s != b and s in members and b in members:
+            tied.update((s, b))
+    return sorted(members - tied, key=lambda i: proj.company_ids[i])
+
+
+def _makers(proj: Projection, members: set[int]) -> list[int]:
+    makers = {i for i in members if "oem" in proj.company_roles[i]}
+    makers |= {int(m) for m in proj.product_maker.tolist() if int(m) in members}
+    return sorted(makers, key=lambda i: proj.company_ids[i])
+
+
+def _unit_price(proj: Projection, price: float, category: int) -> float:
+    if math.isnan(price):
+        price = float(proj.category_price[category])
+    return 0.0 if math.isnan(price) else price
+
+
+def purchase_values(proj: Projection, makers: list[int], members: set[int],
+                    ) -> tuple[float, float, dict[str, tuple[float, float]], float]:
+    """``(intra, total, {maker id: (intra, total)}, imports)``: the makers' purchases by value.
+
+    ``total`` includes ``imports`` (their value is also returned on its own).
+    """
+    maker_set = set(makers)
+    per: dict[int, list[float]] = {m: [0.0, 0.0] for m in makers}
+    for j in range(len(proj.sup_buyer)):
+        b = int(proj.sup_buyer[j])
+        if b not in maker_set:
+            continue
+        value = float(np.nan_to_num(proj.sup_volume[j])) * _unit_price(
+            proj, float(proj.sup_price[j]), int(proj.sup_category[j]))
+        per[b][1] += value
+        if int(proj.sup_supplier[j]) in members:
+            per[b][0] += value
+    imports = 0.0
+    for j in range(len(proj.imp_company)):
+        m = int(proj.imp_company[j])
+        if m in maker_set:
+            value = float(np.nan_to_num(proj.imp_volume[j])) * _unit_price(
+                proj, float(proj.imp_price[j]), int(proj.imp_category[j]))
+            per[m][1] += value
+            imports += value
+    intra = sum(v[0] for v in per.values())
+    total = sum(v[1] for v in per.values())
+    return intra, total, {proj.company_ids[m]: (v[0], v[1]) for m, v in per.items()}, imports
+
+
+def _tie_kpis(n: int, untied: list[str]) -> tuple[Kpi, Kpi]:
+    share = (n - len(untied)) / n if n else 0.0
+    k1 = Kpi(
+        code="tied_share", name_ru="Доля участников с кооперационными связями",
+        name_en="Share of members with a cooperation tie", value=share, threshold=1.0,
+        comparison=">=", passed=share >= 1.0 - 1e-12,
+        text_ru=(f"{share:.0%} участников имеют хотя бы один договор кооперации с другим "
+                 f"участником; требуется у каждого (до {MAX_UNTIED} участников — в течение "
+                 "3 лет)."),
+        text_en=(f"{share:.0%} of members have at least one cooperation contract with another "
+                 f"member; every member should (up to {MAX_UNTIED} may take 3 years)."),
+        details={"tied": n - len(untied), "members": n})
+    k2 = Kpi(
+        code="untied_count", name_ru="Участники без кооперационных связей",
+        name_en="Members without cooperation ties", value=float(len(untied)),
+        threshold=float(MAX_UNTIED), comparison="<=", passed=len(untied) <= MAX_UNTIED,
+        text_ru=(f"Без связей {len(untied)} участник(ов); допускается не более {MAX_UNTIED}."),
+        text_en=(f"{len(untied)} member(s) without ties; at most {MAX_UNTIED} allowed."),
+        details={"untied": untied})
+    return k1, k2
+
+
+def _intra_kpi(intra: float, total: float, threshold: float,
+               per_maker: dict[str, tuple[float, float]], imports: float) -> Kpi:
+    share = intra / total if total > 0 else 0.0
+    return Kpi(
+        code="intra_purchases", name_ru="Доля закупок производителей у участников кластера",
+        name_en="End-product makers' purchases from members", value=share, threshold=threshold,
+        comparison=">=", passed=share >= threshold - 1e-12,
+        text_ru=(f"Производители конечной продукции закупают у участников {share:.1%} "
+                 f"({intra:,.0f} из {total:,.0f} ₽/год); порог {threshold:.0%}."),
+        text_en=(f"End-product makers buy {share:.1%} from members ({intra:,.0f} of "
+                 f"{total:,.0f} RUB/yr); threshold {threshold:.0%}."),
+        details={"intra_value": intra, "total_value": total, "import_value": imports,
+                 "share_without_imports": intra / (total - imports) if total > imports else 0.0,
+                 "per_maker": {k: {"intra": v[0], "total": v[1]} for k, v in per_maker.items()}})
+
+
+# --- candidate links -----------------------------------------------------------------
+
+
+def _match_candidates(proj: Projection, company: int, members: set[int], cluster_id: str,
+                      direction: Literal["suppliers", "buyers"]) -> list[tuple[int, int, float]]:
+    """``[(partner, category, score)]`` from the matching engine; raises ImportError if absent."""
+    from queries.match import rank_buyers, rank_suppliers
+    from queries.results import MatchFilters
+
+    rank = rank_suppliers if direction == "suppliers" else rank_buyers
+    result = rank(proj, proj.company_ids[company], k=20,
+                  filters=MatchFilters(cluster_only=cluster_id))
+    out = []
+    for cand in result.candidates:
+        partner = proj.company_index.get(cand.company_id)
+        if partner is None or partner not in members or partner == company:
+            continue
+        cat = proj.category_index.get(cand.category or "", -1)
+        out.append((partner, cat, float(cand.score)))
+    return out
+
+
+def _capability_candidates(proj: Projection, company: int, members: set[int],
+                           demand: dict[int, dict[int, float]],
+                           direction: Literal["suppliers", "buyers"]) -> list[tuple[int, int,
+                                                                                    float]]:
+    """Fallback: members declaring what ``company`` demands, or demanding what it declares."""
+    out: list[tuple[int, int, float]] = []
+    indptr, rows = proj.capabilities_by_category
+    if direction == "suppliers":
+        for c, buyers in demand.items():
+            if company not in buyers:
+                continue
+            for j in rows[indptr[c]:indptr[c + 1]].tolist():
+                s = int(proj.cap_company[j])
+                if s != company and s in members:
+                    out.append((s, c, buyers[company]))
+    else:
+        for j in np.flatnonzero(proj.cap_company == company).tolist():
+            c = int(proj.cap_category[j])
+            for b, qty in demand.get(c, {}).items():
+                if b != company and b in members:
+                    out.append((b, c, qty))
+    out.sort(key=lambda t: (-t[2], proj.company_ids[t[0]], t[1]))
+    return out
+
+
+def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: list[int],
+                 demand: dict[int, dict[int, float]],
+                 use_match: bool) -> tuple[list[ProposedLink], str]:
+    """One proposed link per untied member (tying two untied members with one when possible)."""
+    links: list[ProposedLink] = []
+    source = "none"
+    covered: set[int] = set()
+    untied_set = set(untied)
+    for m in untied:
+        if m in covered:
+            continue
+        options: list[tuple[int, int, float, str, bool]] = []  # partner, cat, score, src, m buys
+        for direction in ("suppliers", "buyers"):
+            found: list[tuple[int, int, float]] = []
+            src = "capabilities"
+            if use_match:
+                try:
+                    found, src = _match_candidates(proj, m, members, cluster_id, direction), \
+                        "match"
+                except ImportError:
+                    found = []
+            if not found:
+                found, src = _capability_candidates(proj, m, members, demand, direction), \
+                    "capabilities"
+            options += [(p, c, s, src, direction == "suppliers") for p, c, s in found]
+        if not options:
+            continue
+        # prefer a partner that is itself untied (one link ties two), then the best score
+        options.sort(key=lambda o: (o[0] not in untied_set or o[0] in covered, -o[2]))
+        partner, c, score, src, m_buys = options[0]
+        supplier, buyer = (partner, m) if m_buys else (m, partner)
+        qty = demand.get(c, {}).get(buyer, 0.0) if c >= 0 else 0.0
+        price = _unit_price(proj, float("nan"), c) if c >= 0 else 0.0
+        links.append(ProposedLink(
+            supplier_id=proj.company_ids[supplier], buyer_id=proj.company_ids[buyer],
+            category=proj.category_codes[c] if c >= 0 else None, volume=qty, value=qty * price,
+            score=score if src == "match" else None,
+            source="match" if src == "match" else "capabilities"))
+        covered.update((m, partner))
+        source = src if source == "none" else source
+    return links, source
+
+
+def _recommended(proj: Projection, makers: list[int], members: set[int],
+                 cluster_id: str) -> dict[int, dict[tuple[int, int], float]] | None:
+    """Per maker, the matching engine's (member supplier, category) pairs with their scores.
+
+    ``None`` when the matching engine is not installed.
+    """
+    try:
+        from queries.match import rank_suppliers
+        from queries.results import MatchFilters
+    except ImportError:
+        return None
+    out: dict[int, dict[tuple[int, int], float]] = {}
+    for m in makers:
+        result = rank_suppliers(proj, proj.company_ids[m], k=50,
+                                filters=MatchFilters(cluster_only=cluster_id))
+        pairs: dict[tuple[int, int], float] = {}
+        for cand in result.candidates:
+            s = proj.company_index.get(cand.company_id)
+            if s is None or s not in members:
+                continue
+            for code in cand.categories or ([cand.category] if cand.category else []):
+                c = proj.category_index.get(code)
+                if c is not None:
+                    pairs.setdefault((s, c), float(cand.score))
+        out[m] = pairs
+    return out
+
+
+def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra: float,
+                   total: float, threshold: float,
+                   recommended: dict[int, dict[tuple[int, int], float]] | None,
+                   ) -> list[ProposedLink]:
+    """Move makers' non-member purchases (links and imports) to members with free capacity.
+
+    Candidates are the matching engine's recommended (member, category) pairs for
+    each maker (every member declaring the category with free capacity when the
+    engine is absent or recommends none of them); gains are ranked by value, and
+    each member capability's free capacity is used once.
+    """
+    free = np.nan_to_num(proj.free_capacity).copy()
+    indptr, rows = proj.capabilities_by_category
+    moves: list[tuple[float, int, int, int, float, float, str]] = []
+    outside: list[tuple[int, int, float, float, str]] = []  # maker, cat, volume, price, from
+    maker_set = set(makers)
+    for j in range(len(proj.sup_buyer)):
+        b, s = int(proj.sup_buyer[j]), int(proj.sup_supplier[j])
+        if b in maker_set and s not in members:
+            c = int(proj.sup_category[j])
+            outside.append((b, c, float(np.nan_to_num(proj.sup_volume[j])),
+                            _unit_price(proj, float(proj.sup_price[j]), c), proj.company_ids[s]))
+    for j in range(len(proj.imp_company)):
+        m = int(proj.imp_company[j])
+        if m in maker_set:
+            c = int(proj.imp_category[j])
+            outside.append((m, c, float(np.nan_to_num(proj.imp_volume[j])),
+                            _unit_price(proj, float(proj.imp_price[j]), c), "import"))
+    for b, c, vol, price, origin in outside:
+        for cap_row in rows[indptr[c]:indptr[c + 1]].tolist():
+            s = int(proj.cap_company[cap_row])
+            if s in members and s != b and free[cap_row] > 0:
+                moves.append((min(vol, free[cap_row]) * price, b, c, cap_row, vol, price, origin))
+    scores: dict[tuple[int, int, int], float] = {}
+    if recommended is not None:
+        matched = []
+        for move in moves:
+            key = (int(proj.cap_company[move[3]]), move[2])
+            score = recommended.get(move[1], {}).get(key)
+            if score is not None:
+                scores[(move[1], *key)] = score
+                matched.append(move)
+        moves = matched or moves
+    moves.sort(key=lambda t: (-t[0], t[1], t[2], t[3]))
+    links: list[ProposedLink] = []
+    moved: dict[tuple[int, int, str], float] = defaultdict(float)
+    for _gain, b, c, cap_row, vol, price, origin in moves:
+        if (total > 0 and intra / total >= threshold) or len(links) >= _MAX_PROPOSALS:
+            break
+        left = vol - moved[(b, c, origin)]
+        qty = min(left, free[cap_row])
+        if qty <= 0:
+            continue
+        free[cap_row] -= qty
+        moved[(b, c, origin)] += qty
+        intra += qty * price
+        s = int(proj.cap_company[cap_row])
+        score = scores.get((b, s, c))
+        links.append(ProposedLink(
+            supplier_id=proj.company_ids[s], buyer_id=proj.company_ids[b],
+            category=proj.category_codes[c], volume=qty, value=qty * price, score=score,
+            source="match" if score is not None else "capabilities", replaces_supplier=origin))
+    return links
+
+
+def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True) -> ClusterKpis:
+    """The regulation's KPIs of ``cluster_id``, and (``what_if``) the links that would fix them.
+
+    Parameters
+    ----------
+    proj : the analytic projection
+    cluster_id : the cluster
+    what_if : propose links for every failing KPI and show its new value
+
+    Returns
+    -------
+    ClusterKpis
+        three KPIs (value, threshold, pass/fail, RU/EN text) and the what-ifs.
+
+    Raises
+    ------
+    NotFound
+        unknown cluster.
+    """
+    member_idx = proj.cluster(cluster_id)
+    members = set(member_idx.tolist())
+    row = proj.cluster_rows[cluster_id]
+    threshold = float(row.get("intra_share_threshold", 0.2))
+    untied = _untied(proj, members)
+    untied_ids = [proj.company_ids[i] for i in untied]
+    k1, k2 = _tie_kpis(len(members), untied_ids)
+    makers = _makers(proj, members)
+    intra, total, per_maker, imports = purchase_values(proj, makers, members)
+    k3 = _intra_kpi(intra, total, threshold, per_maker, imports)
+    scenarios: list[WhatIf] = []
+    source: Literal["match", "capabilities", "none"] = "none"
+    if what_if and (not k1.passed or not k2.passed):
+        demand = category_demand(proj, np.asarray(member_idx, dtype=np.int64))
+        links, src = _tie_what_if(proj, cluster_id, members, untied, demand, use_match=True)
+        source = "match" if src == "match" else ("capabilities" if links else "none")
+        now_tied = {proj.company_index[link.supplier_id] for link in links} | {
+            proj.company_index[link.buyer_id] for link in links}
+        left = [i for i in untied if i not in now_tied]
+        n1, n2 = _tie_kpis(len(members), [proj.company_ids[i] for i in left])
+        for before, after in ((k1, n1), (k2, n2)):
+            if before.passed:
+                continue
+            scenarios.append(WhatIf(
+                kpi=before.code, links=links, before=before.value, after=after.value,
+                passes_after=after.passed,
+                text_ru=(f"{len(links)} рекомендованных связей: «{before.name_ru}» "
+                         f"{before.value:.2f} → {after.value:.2f}"
+                         + (" (норматив выполнен)." if after.passed else ".")),
+                text_en=(f"{len(links)} recommended link(s): {before.name_en} "
+                         f"{before.value:.2f} → {after.value:.2f}"
+                         + (" (meets the threshold)." if after.passed else "."))))
+    if what_if and not k3.passed:
+        links = _intra_what_if(proj, makers, members, intra, total, threshold,
+                               _recommended(proj, makers, members, cluster_id))
+        gained = sum(link.value for link in links)
+        new_share = (intra + gained) / total if total > 0 else 0.0
+        if links and source == "none":
+            source = links[0].source
+        scenarios.append(WhatIf(
+            kpi=k3.code, links=links, before=k3.value, after=new_share,
+            passes_after=new_share >= threshold - 1e-12,
+            text_ru=(f"Перевод {len(links)} закупок к участникам кластера: доля "
+                     f"{k3.value:.1%} → {new_share:.1%} (порог {threshold:.0%})."),
+            text_en=(f"Moving {len(links)} purchase(s) to members: share {k3.value:.1%} → "
+                     f"{new_share:.1%} (threshold {threshold:.0%}).")))
+    return ClusterKpis(
+        cluster_id=cluster_id, cluster_name=str(row.get("name", cluster_id)),
+        members=len(members), end_product_makers=[proj.company_ids[i] for i in makers],
+        untied_members=untied_ids, kpis=[k1, k2, k3], what_if=scenarios,
+        candidate_source=source)
