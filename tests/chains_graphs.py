@@ -11,6 +11,7 @@ synthetic, drawn with a fixed seed, because the data set has none.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -43,7 +44,19 @@ __all__ = [
     "willems_projection",
 ]
 
-WILLEMS_XLSX = Path("/work/shared/data/willems2008/MSOM-06-038-R2.xlsx")
+def _find_willems() -> Path:
+    """The Willems (2008) workbook: in ``shared/`` beside the checkout (as CI lays it out),
+    or where ``COOPGRAPH_WILLEMS_XLSX`` points."""
+    relative = Path("data/willems2008/MSOM-06-038-R2.xlsx")
+    candidates = [
+        Path(os.environ.get("COOPGRAPH_WILLEMS_XLSX", "")),
+        Path(__file__).resolve().parents[2] / "shared" / relative,
+        Path("/work/shared") / relative,
+    ]
+    return next((c for c in candidates if c.is_file()), candidates[1])
+
+
+WILLEMS_XLSX = _find_willems()
 
 LIPETSK = "Lipetsk Oblast"
 VORONEZH = "Voronezh Oblast"
