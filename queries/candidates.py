@@ -8,13 +8,15 @@ that a query is a handful of sparse row/column slices:
 * ``related`` — category × category: parent, children and siblings;
 * ``cat_proc`` — category × process, and ``n_proc`` — how many processes each
   category needs (a company holding them all has an *inferred* capability);
-* the demand table — one row per (company, category) the company wants, with
-  bit flags for the evidence (``BOM`` of a product it makes, expanded through
-  ``category_bom`` at every level, or the direct BOM inputs of a category it
-  makes itself; an explicit ``NEED``; an ``IMPORT``; buying
-  it today from a supplier, ``SUPPLIED``) and the largest known yearly quantity;
-  ``demand_csr``/``demand_csc`` hold ``pair index + 1`` so a row or column slice
-  gives the pairs directly;
+* the demand table — one row per (buyer, category) the buyer wants, sorted by
+  buyer then category (``dem_keys``, ``buyer_dem_indptr``) and grouped by
+  category (``cat_dem_indptr``/``cat_dem_rows``), with bit flags for the
+  evidence (``BOM`` of a product it makes, expanded through ``category_bom``
+  at every level, or the direct BOM inputs of a category it makes itself; an
+  explicit ``NEED``; an ``IMPORT``; buying it today, ``SUPPLIED``), the largest
+  known yearly quantity, and per row the ``demand``, ``import`` and
+  ``popularity`` factor values, so that a query gathers them by row number;
+* sales per (supplier, category) (``sell``) and the supplier's popularity there;
 * the existing supply triples as sorted ``(supplier, buyer, category)`` keys;
 * needs, their required certifications, cluster membership, regions.
 
@@ -53,40 +55,63 @@ _MAX_BOM_LEVELS = 64  # a deeper (or cyclic) BOM is cut here; chains report the 
 
 @dataclass(eq=False)
 class MatchIndex:
-    """Everything a match query slices (see the module docstring)."""
+    """Everything a match query slices (see the module docstring).
+
+    Per-demand-pair arrays (``dem_*``) have one extra last element, a neutral
+    sentinel, so that ``dem = -1`` (a pair with no known demand) gathers
+    "nothing known" without a branch.
+    """
 
     n: int
     ncat: int
-    decl: sp.csr_matrix
+    decl: sp.csr_matrix  # 2 declared, 1 supplied today
     decl_csc: sp.csc_matrix
     related: sp.csr_matrix
+    related_dense: np.ndarray  # ncat × ncat bool
     cat_proc: sp.csr_matrix
+    cat_proc_dense: np.ndarray  # ncat × nproc, 1.0 where the category needs the process
     n_proc: np.ndarray
     company_process_csc: sp.csc_matrix
-    demand_csr: sp.csr_matrix
-    demand_csc: sp.csc_matrix
-    dem_flags: np.ndarray
-    dem_qty: np.ndarray
-    dem_suppliers: np.ndarray  # per demand pair: suppliers selling it to the buyer today
+    # the demand table: one row per (buyer, category), sorted by buyer then category
+    dem_keys: np.ndarray  # buyer * ncat + category, sorted
+    dem_buyer: np.ndarray
+    dem_cat: np.ndarray
+    buyer_dem_indptr: np.ndarray  # buyer b's demand rows are indptr[b]:indptr[b+1]
+    cat_dem_indptr: np.ndarray  # category c's demand rows are cat_dem_rows[indptr[c]:...]
+    cat_dem_rows: np.ndarray
+    dem_flags: np.ndarray  # + sentinel
+    dem_qty: np.ndarray  # + sentinel (NaN)
+    dem_suppliers: np.ndarray  # + sentinel: suppliers selling it to the buyer today
+    dem_value: np.ndarray  # + sentinel: the ``demand`` factor's value
+    dem_import: np.ndarray  # + sentinel: 1.0 where the buyer imports the category
+    dem_pop: np.ndarray  # + sentinel: the buyer's ``popularity`` in the category
+    dem_need: np.ndarray  # + sentinel: the need row, -1 where none
     closure: sp.csr_matrix  # product × category, qty per unit through every BOM level
     supply_keys: np.ndarray  # sorted (s * n + b) * ncat + c of existing links
+    # sales per (supplier, category) today
+    sell: sp.csr_matrix  # supplier × category, number of buyers
+    sell_keys: np.ndarray  # sorted s * ncat + c
+    sell_pop: np.ndarray  # aligned with sell_keys: the supplier's popularity in c
+    cap_keys: np.ndarray  # sorted s * ncat + c of capabilities
+    cap_rows: np.ndarray  # aligned: the capability row
     A: sp.csr_matrix  # supplier × buyer, 1 where any link
     AT: sp.csr_matrix  # buyer × supplier
-    A_out: sp.csr_matrix  # A with row s scaled by 1/out_deg(s)
-    AT_in: sp.csr_matrix  # AT with row b scaled by 1/in_deg(b)
     out_deg: np.ndarray
     in_deg: np.ndarray
     main_category: np.ndarray  # per company: its most supplied (else declared) category, -1
-    need_idx: sp.csr_matrix  # company × category → need row + 1
     need_cert: sp.csr_matrix  # need row × cert
-    need_n_certs: np.ndarray
+    need_cert_dense: np.ndarray  # the same, dense bool, + a sentinel row (for need row -1)
+    need_n_certs: np.ndarray  # + sentinel 0
+    need_max_km: np.ndarray  # + sentinel NaN
     cert_codes: list[str]
     cert_index: dict[str, int]
     membership: sp.csr_matrix  # company × cluster
+    membership_csc: sp.csc_matrix
     cluster_ids: list[str]
     region_code: np.ndarray  # per company, index into region_names or -1
     region_names: dict[str, int]
-    _cert_valid: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    _cert_valid: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)  # per-profile orders (queries.match)
 
     def cert_valid(self, proj: Projection, as_of: dt.date | None = None) -> sp.csr_matrix:
         """company × cert: 1 where held and not expired on ``as_of`` (default today)."""
@@ -106,15 +131,56 @@ class MatchIndex:
         self._cert_valid[day] = m
         return m
 
+    def cert_valid_dense(self, proj: Projection, as_of: dt.date | None = None) -> np.ndarray:
+        """:meth:`cert_valid` as a dense bool array (companies × a handful of certificates)."""
+        day = (as_of or dt.date.today()).isoformat()
+        key = "dense:" + day
+        cached = self._cert_valid.get(key)
+        if cached is None:
+            cached = self.cert_valid(proj, as_of).toarray() > 0
+            self._cert_valid[key] = cached
+        return np.asarray(cached, dtype=bool)
+
     def existing(self, s: np.ndarray | int, b: np.ndarray | int, c: np.ndarray) -> np.ndarray:
         """True where ``(s, b, c)`` is an existing supply link (vectorised)."""
         key = (np.asarray(s, dtype=np.int64) * self.n + np.asarray(b, dtype=np.int64)) \
             * self.ncat + np.asarray(c, dtype=np.int64)
-        if len(self.supply_keys) == 0:
-            return np.zeros(np.shape(key), dtype=bool)
-        pos = np.searchsorted(self.supply_keys, key)
-        pos = np.minimum(pos, len(self.supply_keys) - 1)
-        return (self.supply_keys[pos] == key) & (np.asarray(c) >= 0)
+        return _member(self.supply_keys, key) >= 0
+
+    def demand_row(self, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The demand row of each ``(b[i], c[i])``, -1 where the buyer has no such demand."""
+        key = np.asarray(b, dtype=np.int64) * self.ncat + np.asarray(c, dtype=np.int64)
+        return np.where(np.asarray(c) >= 0, _member(self.dem_keys, key), -1)
+
+    def capability_row(self, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The capability row of each ``(s[i], c[i])``, -1 where none is declared."""
+        key = np.asarray(s, dtype=np.int64) * self.ncat + np.asarray(c, dtype=np.int64)
+        pos = _member(self.cap_keys, key)
+        return np.where((pos >= 0) & (np.asarray(c) >= 0),
+                        self.cap_rows[np.maximum(pos, 0)] if len(self.cap_rows) else -1, -1)
+
+    def supplier_sales(self, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """How many buyers supplier ``s[i]`` sells category ``c[i]`` to today."""
+        key = np.asarray(s, dtype=np.int64) * self.ncat + np.asarray(c, dtype=np.int64)
+        pos = _member(self.sell_keys, key)
+        return np.where(pos >= 0, self.sell.data[np.maximum(pos, 0)] if self.sell.nnz else 0.0,
+                        0.0)
+
+    def supplier_popularity(self, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The ``popularity`` of supplier ``s[i]`` in category ``c[i]`` (0 where it sells none)."""
+        key = np.asarray(s, dtype=np.int64) * self.ncat + np.asarray(c, dtype=np.int64)
+        pos = _member(self.sell_keys, key)
+        return np.where(pos >= 0, self.sell_pop[np.maximum(pos, 0)] if len(self.sell_pop)
+                        else 0.0, 0.0)
+
+
+def _member(sorted_keys: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Position of each ``key`` in ``sorted_keys``, -1 where absent."""
+    key = np.asarray(key, dtype=np.int64)
+    if len(sorted_keys) == 0:
+        return np.full(np.shape(key), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == key, pos, -1)
 
 
 def match_index(proj: Projection) -> MatchIndex:
@@ -165,20 +231,49 @@ def _category_step(proj: Projection) -> sp.csr_matrix:
     return step
 
 
-def _pairs_table(n: int, ncat: int, rows: np.ndarray, cols: np.ndarray, bits: np.ndarray,
-                 qty: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+def _pairs_table(ncat: int, rows: np.ndarray, cols: np.ndarray, bits: np.ndarray,
+                 qty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique sorted keys ``row * ncat + col`` with OR-ed flags and the largest quantity."""
     key = rows.astype(np.int64) * ncat + cols.astype(np.int64)
+    if len(key) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    if len(key) == 0:
-        return sp.csr_matrix((n, ncat)), np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.int64)
-    uniq, starts = np.unique(key, return_index=True)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     flags = np.bitwise_or.reduceat(bits[order], starts).astype(np.int8)
     q = np.fmax.reduceat(qty[order], starts)
     q = np.where(q > 0, q, np.nan)
-    data = np.arange(1, len(uniq) + 1, dtype=np.int64)
-    m = sp.csr_matrix((data, (uniq // ncat, uniq % ncat)), shape=(n, ncat))
-    return m, flags, q, uniq
+    return key[starts], flags, q
+
+
+def _row_argmax(m: sp.csr_matrix) -> np.ndarray:
+    """Per row: the column of the largest value (lowest column on ties), -1 for empty rows."""
+    m = m.tocsr()
+    m.sum_duplicates()
+    out = np.full(m.shape[0], -1, dtype=np.int32)
+    if m.nnz == 0:
+        return out
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    order = np.lexsort((m.indices, -m.data, rows))
+    first = np.flatnonzero(np.r_[True, rows[order][1:] != rows[order][:-1]])
+    out[rows[order][first]] = m.indices[order][first]
+    return out
+
+
+def _log_share(count: np.ndarray, group: np.ndarray, ngroups: int) -> np.ndarray:
+    """log(1 + count) / log(1 + the largest count in the same group): 0..1."""
+    top = np.zeros(ngroups)
+    if len(count):
+        np.maximum.at(top, group, count)
+    denom = np.log1p(top[group]) if len(count) else np.zeros(0)
+    return np.divide(np.log1p(count), denom, out=np.zeros(len(count)), where=denom > 0)
+
+
+def _demand_value(flags: np.ndarray, n_sup: np.ndarray) -> np.ndarray:
+    """The ``demand`` factor per demand pair (see :mod:`queries.factors`)."""
+    return np.select(
+        [(flags & NEED) > 0, (flags & SUPPLIED) > 0, (flags & IMPORT) > 0, flags > 0],
+        [1.0, 1.0 - 0.3 * 0.5 ** np.maximum(n_sup - 1, 0), 0.75, 0.6], 0.0)
 
 
 def _build(proj: Projection) -> MatchIndex:
@@ -195,9 +290,8 @@ def _build(proj: Projection) -> MatchIndex:
     supbin = supcat.copy()
     supbin.data[:] = 1.0
     decl = capbin.maximum(supbin).tocsr()
-    preference = (supcat * 2.0 + capbin * 0.5).tocsr()
-    main = np.asarray(preference.argmax(axis=1)).ravel().astype(np.int32)
-    main[np.diff(preference.indptr) == 0] = -1
+    decl.data = decl.data.astype(np.int8)
+    main = _row_argmax(supcat * 2.0 + capbin * 0.5)
 
     # taxonomy relatives
     child = np.flatnonzero(proj.category_parent >= 0)
@@ -211,6 +305,7 @@ def _build(proj: Projection) -> MatchIndex:
     cp_rows = np.repeat(np.arange(ncat), [len(p) for p in proj.category_processes])
     cp_cols = (np.concatenate(proj.category_processes) if ncat else np.zeros(0)).astype(np.int64)
     cat_proc = sp.csr_matrix((np.ones(len(cp_rows)), (cp_rows, cp_cols)), shape=(ncat, nproc))
+    cat_proc.data[:] = 1.0
     n_proc = np.diff(cat_proc.indptr).astype(np.int64)
     company_process = proj.company_process.astype(np.float64).tocsc()
 
@@ -230,7 +325,7 @@ def _build(proj: Projection) -> MatchIndex:
     # a maker of an assembly category needs its components (one BOM level down)
     step = _category_step(proj)
     step.data[:] = 1.0
-    makes = decl.copy()
+    makes = decl.astype(np.float64)
     makes.data[:] = 1.0
     inputs = (makes @ step).tocoo()
     parts = [
@@ -244,29 +339,27 @@ def _build(proj: Projection) -> MatchIndex:
     cols = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in parts])
     bits = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int8) for p in parts])
     qty = np.concatenate([np.asarray(p[3], dtype=float) for p in parts])
-    demand_csr, flags, dqty, dkeys = _pairs_table(n, ncat, rows, cols, bits, qty)
+    dkeys, flags, dqty = _pairs_table(ncat, rows, cols, bits, qty)
+    dem_buyer = (dkeys // max(ncat, 1)).astype(np.int32)
+    dem_cat = (dkeys % max(ncat, 1)).astype(np.int32)
     # how many suppliers sell each (buyer, category) today: a popular purchase is a likely one
     skeys, scount = np.unique(proj.sup_buyer.astype(np.int64) * ncat + proj.sup_category,
                               return_counts=True)
     n_sup = np.zeros(len(dkeys))
-    if len(skeys) and len(dkeys):
-        pos = np.minimum(np.searchsorted(skeys, dkeys), len(skeys) - 1)
-        n_sup = np.where(skeys[pos] == dkeys, scount[pos], 0).astype(float)
-
-    # existing links and the supply network
-    keys = (proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer) * ncat + proj.sup_category
-    supply_keys = np.unique(keys)
-    A = proj.supply_matrix.copy().tocsr()
-    A.data[:] = 1.0
-    out_deg = np.diff(A.indptr).astype(float)
-    AT = A.T.tocsr()
-    in_deg = np.diff(AT.indptr).astype(float)
-    A_out = sp.diags(1.0 / np.maximum(out_deg, 1.0)) @ A
-    AT_in = sp.diags(1.0 / np.maximum(in_deg, 1.0)) @ AT
+    pos = _member(skeys, dkeys)
+    n_sup[pos >= 0] = scount[pos[pos >= 0]]
+    cat_rows = np.argsort(dem_cat, kind="stable").astype(np.int64)
+    cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dem_cat, minlength=ncat), out=cat_indptr[1:])
+    buyer_indptr = np.searchsorted(dem_buyer, np.arange(n + 1)).astype(np.int64)
 
     # needs and certifications
-    need_idx = sp.csr_matrix((np.arange(1, len(proj.need_company) + 1),
-                              (proj.need_company, proj.need_category)), shape=(n, ncat))
+    need_keys = proj.need_company.astype(np.int64) * ncat + proj.need_category
+    dem_need = np.full(len(dkeys), -1, dtype=np.int64)
+    if len(need_keys):
+        order = np.argsort(need_keys, kind="stable")
+        pos = _member(need_keys[order], dkeys)
+        dem_need[pos >= 0] = order[pos[pos >= 0]]
     cert_set = set(proj.certification_codes)
     for held in proj.company_certs:
         cert_set.update(held)
@@ -281,6 +374,20 @@ def _build(proj: Projection) -> MatchIndex:
     need_cert.data[:] = 1.0
     need_n_certs = np.diff(need_cert.indptr).astype(float)
 
+    # existing links and the supply network
+    keys = (proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer) * ncat + proj.sup_category
+    supply_keys = np.unique(keys)
+    A = proj.supply_matrix.copy().tocsr()
+    A.data[:] = 1.0
+    out_deg = np.diff(A.indptr).astype(float)
+    AT = A.T.tocsr()
+    in_deg = np.diff(AT.indptr).astype(float)
+    sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
+    sell_keys = sell_rows * ncat + supcat.indices
+    sell_pop = _log_share(supcat.data, supcat.indices, ncat)
+    cap_all = proj.cap_company.astype(np.int64) * ncat + proj.cap_category
+    cap_order = np.argsort(cap_all, kind="stable")
+
     cluster_ids = sorted(proj.cluster_rows)
     cl_index = {c: i for i, c in enumerate(cluster_ids)}
     mr = [i for i, cs in enumerate(proj.company_clusters) for c in cs if c in cl_index]
@@ -293,15 +400,32 @@ def _build(proj: Projection) -> MatchIndex:
         if region:
             region_code[i] = region_names.setdefault(str(region), len(region_names))
 
+    def _sentinel(values: np.ndarray, last: float) -> np.ndarray:
+        return np.append(values, last)
+
     return MatchIndex(
-        n=n, ncat=ncat, decl=decl, decl_csc=decl.tocsc(), related=related, cat_proc=cat_proc,
-        n_proc=n_proc, company_process_csc=company_process,
-        demand_csr=demand_csr, demand_csc=demand_csr.tocsc(), dem_flags=flags, dem_qty=dqty,
-        dem_suppliers=n_sup,
-        closure=closure, supply_keys=supply_keys, A=A, AT=AT, A_out=A_out.tocsr(),
-        AT_in=AT_in.tocsr(), out_deg=out_deg, in_deg=in_deg, main_category=main,
-        need_idx=need_idx, need_cert=need_cert, need_n_certs=need_n_certs,
+        n=n, ncat=ncat, decl=decl, decl_csc=decl.tocsc(), related=related,
+        related_dense=related.toarray() > 0, cat_proc=cat_proc,
+        cat_proc_dense=cat_proc.toarray(), n_proc=n_proc, company_process_csc=company_process,
+        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
+        cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
+        dem_flags=_sentinel(flags, 0).astype(np.int8), dem_qty=_sentinel(dqty, np.nan),
+        dem_suppliers=_sentinel(n_sup, 0.0),
+        dem_value=_sentinel(_demand_value(flags, n_sup), 0.0),
+        dem_import=_sentinel(((flags & IMPORT) > 0).astype(float), 0.0),
+        dem_pop=_sentinel(_log_share(n_sup, dem_cat, ncat), 0.0),
+        dem_need=_sentinel(dem_need, -1).astype(np.int64),
+        closure=closure, supply_keys=supply_keys,
+        sell=supcat, sell_keys=sell_keys, sell_pop=sell_pop,
+        cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64),
+        A=A, AT=AT, out_deg=out_deg, in_deg=in_deg, main_category=main,
+        need_cert=need_cert,
+        need_cert_dense=np.vstack([need_cert.toarray() > 0,
+                                   np.zeros((1, len(cert_codes)), dtype=bool)]),
+        need_n_certs=_sentinel(need_n_certs, 0.0),
+        need_max_km=_sentinel(np.asarray(proj.need_max_distance, dtype=float), np.nan),
         cert_codes=cert_codes, cert_index=cert_index, membership=membership,
+        membership_csc=membership.tocsc(),
         cluster_ids=cluster_ids, region_code=region_code, region_names=region_names,
     )
 

@@ -285,31 +285,84 @@ def _run(proj: Projection, queries: dict[int, np.ndarray], direction: Direction,
 _GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-def _pair_values(proj: Projection, queries: dict[int, np.ndarray], direction: Direction
-                 ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per query: (q, partners, factor values, known, targets), reused for every weight vector."""
-    out = []
-    for q, targets in queries.items():
+@dataclass
+class _Prepared:
+    """One inner fold's candidates, stacked over its queries, ready for any weight vector.
+
+    Pairs are sorted by (query, partner) so that a partner's best pair is one
+    ``np.maximum.reduceat`` over ``starts``; each partner group knows its query
+    and whether it counts as a negative (not the query, not a training partner,
+    not a held-out one); each held-out partner knows its group (−1: not a
+    candidate, scored −∞) and the number of companies it is ranked among.
+    """
+
+    values: np.ndarray  # pairs × FACTORS
+    starts: np.ndarray  # first pair of each (query, partner) group
+    group_query: np.ndarray
+    negative: np.ndarray  # per group
+    target_group: np.ndarray  # per held-out partner
+    target_query: np.ndarray
+    remaining: np.ndarray  # per held-out partner: companies left in its ranking
+    n_queries: int
+
+
+def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direction
+             ) -> _Prepared:
+    values, starts, gq, neg, tg, tq, rem = [], [], [], [], [], [], []
+    offset = n_groups = 0
+    n = proj.n_companies
+    for qi, (q, targets) in enumerate(queries.items()):
         pairs = candidate_pairs(proj, q, direction, profile=DEFAULT_PROFILE)
         assert pairs.values is not None
-        out.append((q, pairs.partner, pairs.values, _known(proj, q, direction), targets))
-    return out
+        order = np.argsort(pairs.partner, kind="stable")
+        partner = pairs.partner[order]
+        head = np.flatnonzero(np.r_[True, partner[1:] != partner[:-1]]) if len(partner) \
+            else np.zeros(0, dtype=np.int64)
+        groups = partner[head]
+        excluded = np.zeros(n, dtype=bool)
+        excluded[q] = True
+        excluded[_known(proj, q, direction)] = True
+        excluded[targets] = True
+        values.append(pairs.values[order])
+        starts.append(head + offset)
+        gq.append(np.full(len(groups), qi))
+        neg.append(~excluded[groups])
+        where = np.searchsorted(groups, targets)
+        found = (where < len(groups)) & (groups[np.minimum(where, max(len(groups) - 1, 0))]
+                                         == targets) if len(groups) else \
+            np.zeros(len(targets), dtype=bool)
+        tg.append(np.where(found, where + n_groups, -1))
+        tq.append(np.full(len(targets), qi))
+        rem.append(np.full(len(targets), n - int(excluded.sum())))
+        offset += len(partner)
+        n_groups += len(groups)
+    cat = np.concatenate
+    return _Prepared(cat(values) if values else np.zeros((0, len(FACTORS))),
+                     cat(starts).astype(np.int64), cat(gq), cat(neg).astype(bool),
+                     cat(tg).astype(np.int64), cat(tq), cat(rem), len(queries))
 
 
-def _mrr_for(prepared: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-             n: int, w: np.ndarray) -> float:
-    ranks = []
-    for q, partner, values, known, targets in prepared:
-        scores = np.full(n, -np.inf)
-        if len(partner):
-            total = values @ w
-            order = np.lexsort((-total, partner))
-            _, first = np.unique(partner[order], return_index=True)
-            best = order[first]
-            scores[partner[best]] = total[best]
-        ranks.append(_ranks(scores, q, known, targets))
-    r = np.concatenate(ranks) if ranks else np.zeros(0)
-    return float(np.mean(1.0 / r)) if len(r) else 0.0
+def _mrr_for(prep: _Prepared, w: np.ndarray) -> float:
+    """Mean filtered reciprocal rank (ties count half) of the held-out partners under ``w``."""
+    if len(prep.target_group) == 0:
+        return 0.0
+    total = prep.values @ w
+    best = np.maximum.reduceat(total, prep.starts) if len(prep.starts) else np.zeros(0)
+    # negatives sorted by (query, score); a target's rank counts the higher ones in its query
+    span = float(np.abs(best).max(initial=0.0)) * 2 + 1.0
+    nq = prep.group_query[prep.negative]
+    key = np.sort(nq * span + best[prep.negative])
+    seg_end = np.searchsorted(key, np.arange(prep.n_queries) * span + span / 2, side="right")
+    seg_len = np.diff(np.r_[0, seg_end]) if prep.n_queries else np.zeros(0, dtype=np.int64)
+    tq = prep.target_query
+    found = prep.target_group >= 0
+    t_key = tq * span + np.where(found, best[np.maximum(prep.target_group, 0)], 0.0)
+    right = np.searchsorted(key, t_key, side="right")
+    left = np.searchsorted(key, t_key, side="left")
+    greater = np.where(found, seg_end[tq] - right, seg_len[tq])
+    equal = np.where(found, right - left, prep.remaining - seg_len[tq])
+    ranks = 1.0 + greater + equal / 2.0
+    return float(np.mean(1.0 / ranks))
 
 
 def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int = 3,
@@ -320,17 +373,15 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
     Returns the fitted profile and its mean MRR over the inner folds.
     """
     prepared = []
-    n = 0
     for fold in range(folds):
         inner = split_links(train, "random", frac, seed + 1000 + fold)
         proj = Projection.from_snapshot(inner.train)
-        n = proj.n_companies
         qs = _queries(proj, inner.test_pairs, direction, max_queries, seed + fold)
-        prepared.append(_pair_values(proj, qs, direction))
+        prepared.append(_prepare(proj, qs, direction))
     w = DEFAULT_PROFILE.vector().copy()
 
     def objective(vec: np.ndarray) -> float:
-        return float(np.mean([_mrr_for(p, n, vec) for p in prepared]))
+        return float(np.mean([_mrr_for(p, vec) for p in prepared]))
 
     best = objective(w)
     for _ in range(passes):

@@ -20,6 +20,13 @@ How one query runs (all candidates at once, numpy / scipy.sparse):
    the score ``values @ weights``; the best pair per partner is kept, and only
    the top ``k`` become result objects with their sentences.
 
+``rank_buyers`` without filters takes a shortcut with the same answer
+(:func:`_fast_buyers`): it scores only the rows that can still reach the top
+``k`` — an exact two-round bound over each category's demand rows pre-sorted
+by their static score — so a query on a 100k-company graph scores about 2k
+pairs instead of every candidate (BENCHMARKS.md, "Matching"). With filters,
+for ``rank_suppliers`` and for evaluation every candidate is scored.
+
 Examples
 --------
 >>> from queries.projection import Projection                  # doctest: +SKIP
@@ -29,10 +36,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import BaseModel
 
 from graph.errors import InvalidQuery
 from queries.candidates import (
@@ -48,6 +56,7 @@ from queries.factors import (
     FACTORS,
     FIT_CODES,
     FIT_VALUES,
+    UNKNOWN,
     WeightProfile,
     capacity_value,
     distance_value,
@@ -70,6 +79,7 @@ __all__ = [
 ]
 
 Direction = Literal["buyers", "suppliers"]
+_M = TypeVar("_M", bound=BaseModel)
 _FIT_VALUE = np.array([FIT_VALUES[k] for k in FIT_CODES])
 _CODE = {k: i for i, k in enumerate(FIT_CODES)}
 _F = {name: i for i, name in enumerate(FACTORS)}
@@ -134,7 +144,10 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     checked = check_filters(proj, filters)
     prof = resolve_profile(profile)
     ix = match_index(proj)
-    pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k)
+    if checked.empty:
+        pairs = _fast_buyers(proj, ix, s, cat, prof, k)
+    else:
+        pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k)
     return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None)
 
 
@@ -217,100 +230,460 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
-def _supplier_fit(proj: Projection, ix: MatchIndex, s: int) -> np.ndarray:
-    """Fit code per category for supplier ``s`` (see ``FIT_CODES``)."""
-    row = ix.decl[s].toarray().ravel()
+def _slice(m: sp.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, data) of one CSR row, as views."""
+    lo, hi = m.indptr[row], m.indptr[row + 1]
+    return m.indices[lo:hi], m.data[lo:hi]
+
+
+def _company_fit(proj: Projection, ix: MatchIndex, s: int) -> np.ndarray:
+    """Fit code per category for supplier ``s`` (see ``FIT_CODES``); small dense numpy only."""
+    cats, kind = _slice(ix.decl, s)
     code = np.zeros(ix.ncat, dtype=np.int8)
-    code[row == 1] = _CODE["supplied"]
-    code[row == 2] = _CODE["declared"]
-    has = row > 0
-    procs = proj.company_process[s].toarray().ravel().astype(float)
-    if procs.any():
-        held = ix.cat_proc @ procs
+    code[cats] = np.where(kind == 2, _CODE["declared"], _CODE["supplied"])
+    procs, _ = _slice(proj.company_process, s)
+    if len(procs) and ix.cat_proc_dense.size:
+        held = ix.cat_proc_dense[:, procs].sum(axis=1)
         inferred = (ix.n_proc > 0) & (held >= ix.n_proc)
         code[inferred & (code == 0)] = _CODE["inferred"]
-    if has.any() and ix.related.nnz:
-        rel = (ix.related @ has.astype(float)) > 0
+    if len(cats):
+        rel = ix.related_dense[cats].any(axis=0)
         code[rel & (code == 0)] = _CODE["related"]
     return code
 
 
-def _lookup(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``m[rows[i], cols[i]]`` as an int64 array (0 where absent or ``cols < 0``)."""
-    out = np.zeros(len(rows), dtype=np.int64)
-    ok = cols >= 0
-    if ok.any():
-        out[ok] = np.asarray(m[rows[ok], cols[ok]]).ravel().astype(np.int64)
+def _category_rows(ix: MatchIndex, cats: np.ndarray) -> np.ndarray:
+    """The demand rows of every category in ``cats``, concatenated (CSR gather)."""
+    starts = ix.cat_dem_indptr[cats]
+    lens = ix.cat_dem_indptr[cats + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(cats)), lens)
+    offsets = np.arange(total, dtype=np.int64) + (starts - (np.cumsum(lens) - lens))[owner]
+    return ix.cat_dem_rows[offsets]
+
+
+def _mark(n: int, *index_arrays: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    for a in index_arrays:
+        out[a] = True
     return out
+
+
+def _share(counts: np.ndarray) -> np.ndarray:
+    top = counts.max(initial=0.0)
+    return counts / top if top > 0 else counts * 0.0
+
+
+@dataclass
+class _Side:
+    """What one query knows about the querying company ``me``."""
+
+    me: int
+    current: np.ndarray  # its current partners
+    is_current: np.ndarray  # n bools
+    shared: np.ndarray | None  # n bools: shares a cluster with me (None: me is in none)
+    members: np.ndarray  # the companies sharing a cluster with me
+    z: np.ndarray | None  # CF scores over companies
+    zmax: float  # the largest CF score of any other company (the network factor's scale)
+
+
+def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None) -> _Side:
+    m = ix.A if direction == "buyers" else ix.AT
+    current = m.indices[m.indptr[me]:m.indptr[me + 1]]
+    clusters, _ = _slice(ix.membership, me)
+    shared = None
+    members = np.zeros(0, dtype=np.int64)
+    if len(clusters):
+        members = np.concatenate([_slice(ix.membership_csc, int(c))[0] for c in clusters])
+        shared = _mark(ix.n, members)
+    zmax = 0.0
+    if z is not None and len(z):
+        mine = z[me]
+        z[me] = 0.0
+        zmax = float(z.max())
+        z[me] = mine
+    return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax)
+
+
+@dataclass
+class _SupplierVectors:
+    """Per category (+ a sentinel for category -1): the supplier's own numbers."""
+
+    fit: np.ndarray
+    free: np.ndarray
+    lead: np.ndarray
+    act: np.ndarray
+
+
+def _supplier_vectors(proj: Projection, ix: MatchIndex, s: int) -> _SupplierVectors:
+    free = np.full(ix.ncat + 1, np.nan)
+    lead = np.full(ix.ncat + 1, np.nan)
+    ccats, crow = _slice(proj.capability_matrix, s)
+    crow = crow.astype(np.int64) - 1
+    if len(ccats):
+        free[ccats] = proj.free_capacity[crow]
+        lead[ccats] = proj.cap_lead_time[crow]
+    act = np.zeros(ix.ncat + 1)
+    scats, scount = _slice(ix.sell, s)
+    act[scats] = _share(scount)
+    fit = np.append(_company_fit(proj, ix, s), np.int8(0))
+    return _SupplierVectors(fit, free, lead, act)
 
 
 def _buyer_pairs(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
                  filters: CheckedFilters, prof: WeightProfile, k: int | None = None
                  ) -> CandidatePairs:
-    fit = _supplier_fit(proj, ix, s)
-    cats = np.array([cat]) if cat is not None else np.flatnonzero(fit)
-    sub = ix.demand_csc[:, cats].tocoo()
-    partner = sub.row.astype(np.int64)
-    pcat = cats[sub.col].astype(np.int64)
-    dem = sub.data.astype(np.int64) - 1
+    vec = _supplier_vectors(proj, ix, s)
+    cats = np.array([cat], dtype=np.int64) if cat is not None else np.flatnonzero(vec.fit)
+    dem = _category_rows(ix, cats)
+    partner = ix.dem_buyer[dem].astype(np.int64)
+    pcat = ix.dem_cat[dem].astype(np.int64)
     z = cf_buyers(ix, s) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    side = _side(ix, s, "buyers", z)
     if z is not None:
         # CF reaches the supplier's current buyers too; they are not *new* network evidence
-        current = ix.A.indices[ix.A.indptr[s]:ix.A.indptr[s + 1]]
-        extra = _reached_only(z, partner, current)
+        extra = _reached_only(z, partner, side.current)
         if len(extra):
             c0 = cat if cat is not None else int(ix.main_category[s])
             ecat = np.full(len(extra), c0, dtype=np.int64)
-            edem = _lookup(ix.demand_csr, extra, ecat) - 1
             partner = np.concatenate([partner, extra])
             pcat = np.concatenate([pcat, ecat])
-            dem = np.concatenate([dem, edem])
-    pfit = np.where(pcat >= 0, fit[np.maximum(pcat, 0)], 0).astype(np.int8)
-    keep = (partner != s) & ~_existing(ix, s, "buyers", partner, pcat)
-    pairs = CandidatePairs(partner[keep], pcat[keep], pfit[keep], dem[keep])
-    sup = np.full(len(pairs.partner), s, dtype=np.int64)
-    _score(proj, ix, pairs, sup, pairs.partner, s, z, filters, prof, "buyers", k=k)
+            dem = np.concatenate([dem, ix.demand_row(extra, ecat)])
+    return _score_buyers(proj, ix, side, vec, partner, pcat, dem, filters, prof, k)
+
+
+def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierVectors,
+                  partner: np.ndarray, pcat: np.ndarray, dem: np.ndarray,
+                  filters: CheckedFilters, prof: WeightProfile, k: int | None
+                  ) -> CandidatePairs:
+    """Drop existing links, then score the (supplier ``side.me``, partner, pcat) pairs."""
+    s = side.me
+    pc = np.where(pcat >= 0, pcat, ix.ncat)  # -1 → the NaN / 0 sentinel
+    keep = (partner != s) & ~_existing(ix, side, "buyers", partner, pcat)
+    pairs = CandidatePairs(partner[keep], pcat[keep], vec.fit[pc[keep]], dem[keep])
+    pc, d = pc[keep], pairs.dem
+    cols = {
+        "capacity_raw": vec.free[pc], "lead_raw": vec.lead[pc],
+        "popularity": ix.dem_pop[d], "popularity_raw": ix.dem_suppliers[d],
+        "activity": vec.act[pc],
+    }
+    _score(proj, ix, pairs, side, cols, filters, prof, "buyers", k=k)
     return pairs
+
+
+# --- the fast exact top-k of rank_buyers ------------------------------------------------
+
+_HOT = 256  # partners with the largest network/relation/cluster terms, scored exactly first
+_FIRST = 24  # rows per category scored in the first round (at least 2 k)
+
+
+@dataclass
+class _ProfileOrder:
+    """Demand rows grouped by category, each group sorted by its static score ``B``."""
+
+    rows: np.ndarray  # demand rows: category segments as ``cat_dem_indptr``, B descending
+    keys: np.ndarray  # ascending: category * span + (b_max - B)
+    span: float
+    b_max: float
+
+
+def _profile_order(ix: MatchIndex, w: np.ndarray) -> _ProfileOrder:
+    """The per-category order of demand rows by the profile's static part (cached)."""
+    wd, wi, wp = float(w[_F["demand"]]), float(w[_F["import"]]), float(w[_F["popularity"]])
+    key = ("order", wd, wi, wp)
+    found = ix.cache.get(key)
+    if found is None:
+        static = (wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1])
+        order = np.lexsort((-static, ix.dem_cat))
+        b_max = float(static.max(initial=0.0))
+        span = b_max + 1.0
+        keys = ix.dem_cat[order] * span + (b_max - static[order])
+        found = _ProfileOrder(order.astype(np.int64), keys, span, b_max)
+        if len(ix.cache) > 16:
+            ix.cache.clear()
+        ix.cache[key] = found
+    return found
+
+
+def _category_bits(ix: MatchIndex) -> np.ndarray:
+    """category × packed company bits: the buyers with demand in the category (cached)."""
+    found = ix.cache.get("bits")
+    if found is None:
+        dense = np.zeros((ix.ncat, ix.n), dtype=bool)
+        dense[ix.dem_cat, ix.dem_buyer] = True
+        found = np.packbits(dense, axis=1)
+        ix.cache["bits"] = found
+    return found
+
+
+def _prefix_rows(ix: MatchIndex, po: _ProfileOrder, cats: np.ndarray, start: np.ndarray,
+                 stop: np.ndarray) -> np.ndarray:
+    """Rows ``start[i]:stop[i]`` of category ``cats[i]``'s ordered group, concatenated."""
+    lens = np.maximum(stop - start, 0)
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    base = ix.cat_dem_indptr[cats] + start
+    owner = np.repeat(np.arange(len(cats)), lens)
+    offsets = np.arange(total, dtype=np.int64) + (base - (np.cumsum(lens) - lens))[owner]
+    return po.rows[offsets]
+
+
+def _fit_rows_of(ix: MatchIndex, buyers: np.ndarray, ok_cat: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The demand rows of ``buyers`` in categories where ``ok_cat``, and per buyer how many."""
+    starts = ix.buyer_dem_indptr[buyers]
+    lens = ix.buyer_dem_indptr[buyers + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(len(buyers), dtype=np.int64)
+    owner = np.repeat(np.arange(len(buyers)), lens)
+    rows = np.arange(total, dtype=np.int64) + (starts - (np.cumsum(lens) - lens))[owner]
+    good = ok_cat[ix.dem_cat[rows]]
+    return rows[good], np.bincount(owner[good], minlength=len(buyers))
+
+
+def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
+                 prof: WeightProfile, k: int) -> CandidatePairs:
+    """The top ``k`` of :func:`_buyer_pairs` without scoring every candidate (exact).
+
+    A pair's score is ``U_c + B + Q + …`` where ``U_c`` depends on the supplier
+    and category only (fit, lead time, activity, and the largest capacity,
+    certificate and distance terms possible), ``B`` on the demand row only
+    (demand, import, popularity: the profile's order of each category's rows,
+    :func:`_profile_order`), and ``Q`` on the buyer only (network, relation,
+    cluster). The ``_HOT`` buyers with the largest ``Q`` are scored exactly;
+    every other buyer has ``Q ≤ τ``. Round one scores the first rows of every
+    category; with θ the k-th best partner so far, a row can only beat θ when
+    ``U_c + τ + B ≥ θ``, which is a prefix of its category's order — round two
+    scores exactly those prefixes. Buyers reached only by the network path
+    (no demand row in a fitting category) are ordered by ``Q`` and treated the
+    same way. Then every row of the top-``k`` partners is scored so that their
+    ``categories`` are complete. The result equals the full scoring's top ``k``
+    (tests/test_match.py checks this).
+    """
+    w = prof.vector()
+    wf = {name: float(w[i]) for i, name in enumerate(FACTORS)}
+    vec = _supplier_vectors(proj, ix, s)
+    fit = vec.fit
+    cats = np.array([cat], dtype=np.int64) if cat is not None else np.flatnonzero(fit[:-1])
+    ok_cat = np.zeros(ix.ncat, dtype=bool)
+    ok_cat[cats] = True
+    lens = ix.cat_dem_indptr[cats + 1] - ix.cat_dem_indptr[cats]
+    z = cf_buyers(ix, s) if wf["network"] > 0 or lens.sum() == 0 else None
+    side = _side(ix, s, "buyers", z)
+    po = _profile_order(ix, w)
+
+    def upper(c: np.ndarray) -> np.ndarray:
+        cc = np.where(c >= 0, c, ix.ncat)
+        return (wf["capability"] * _FIT_VALUE[fit[cc]] + wf["lead_time"] * lead_time_value(
+            vec.lead[cc]) + wf["activity"] * vec.act[cc]
+            + wf["capacity"] * np.where(np.isfinite(vec.free[cc]), 1.0, UNKNOWN)
+            + wf["certs"] + wf["distance"])
+
+    u = upper(cats)
+    # Q per buyer over its support: reached by CF, current buyers, cluster fellows
+    mark = z > 0 if z is not None else np.zeros(ix.n, dtype=bool)
+    mark[side.current] = True
+    mark[side.members] = True
+    mark[s] = False
+    support = np.flatnonzero(mark)
+    q = np.zeros(len(support))
+    if z is not None and side.zmax > 0:
+        q += wf["network"] * np.minimum(z[support] / side.zmax, 1.0)
+    q += wf["relation"] * side.is_current[support]
+    if side.shared is not None:
+        q += wf["cluster"] * side.shared[support]
+    is_extra = ((z[support] > 0) if z is not None else np.zeros(len(support), dtype=bool)) \
+        & ~side.is_current[support]
+    if len(support) > _HOT:
+        part = np.argpartition(-q, _HOT)
+        hot_idx, tau = part[:_HOT], float(q[part[_HOT:]].max())
+    else:
+        hot_idx, tau = np.arange(len(support)), 0.0
+    hot = support[hot_idx]
+    # buyers reached only by the network path, by Q descending (extras, category c0)
+    c0 = cat if cat is not None else int(ix.main_category[s])
+    extra_pool, extra_q = support[is_extra], q[is_extra]
+    u0 = float(upper(np.array([c0]))[0])
+    seen_rows = np.zeros(len(ix.dem_keys), dtype=bool)
+    seen_ext = np.zeros(ix.n, dtype=bool)
+
+    def score(rows: np.ndarray, ext: np.ndarray) -> CandidatePairs:
+        """Score the rows and extras not scored yet."""
+        rows = np.sort(rows[~seen_rows[rows]])
+        rows = rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
+        seen_rows[rows] = True
+        if len(ext):
+            ext = np.unique(ext)
+            _, count = _fit_rows_of(ix, ext, ok_cat)
+            ext = ext[(count == 0) & ~seen_ext[ext]]
+            seen_ext[ext] = True
+        partner = np.concatenate([ix.dem_buyer[rows].astype(np.int64), ext])
+        pcat = np.concatenate([ix.dem_cat[rows].astype(np.int64),
+                               np.full(len(ext), c0, dtype=np.int64)])
+        dem = np.concatenate([rows, ix.demand_row(ext, pcat[len(rows):])])
+        return _score_buyers(proj, ix, side, vec, partner, pcat, dem, CheckedFilters(), prof,
+                             None)
+
+    n_first = max(_FIRST, 2 * k)
+    hot_rows, _ = _fit_rows_of(ix, hot, ok_cat)
+    first = np.minimum(lens, n_first)
+    if len(extra_pool) > n_first:
+        first_ext = np.argpartition(-extra_q, n_first - 1)[:n_first]
+        ext_done = float(extra_q[first_ext].min())  # every extra with a larger Q is in
+    else:
+        first_ext, ext_done = np.arange(len(extra_pool)), float("-inf")
+    pairs = score(np.concatenate([hot_rows, _prefix_rows(ix, po, cats, 0 * first, first)]),
+                  np.concatenate([hot[is_extra[hot_idx]], extra_pool[first_ext]]))
+    theta = _kth_partner(pairs, k)
+    if np.isfinite(theta):
+        # round two: every row whose bound reaches θ (a prefix of each category's order)
+        limit = ix.cat_dem_indptr[cats] + lens
+        want = cats * po.span + (po.b_max - (theta - u - tau)) + 1e-9
+        stop = np.minimum(np.searchsorted(po.keys, want, side="right"), limit)
+        stop = np.maximum(stop - ix.cat_dem_indptr[cats], first)
+        more_ext = extra_pool[extra_q >= theta - u0 - 1e-9] if theta - u0 - 1e-9 < ext_done \
+            else np.zeros(0, dtype=np.int64)
+        pairs = _concat(pairs, score(_prefix_rows(ix, po, cats, first, stop), more_ext))
+    else:  # fewer than k partners so far: score everything
+        pairs = _concat(pairs, score(_category_rows(ix, cats), extra_pool))
+    # complete the top partners' categories (their other pairs, for ``categories``)
+    top = pairs.partner[_top_pairs(pairs, k)]
+    top_rows, _ = _fit_rows_of(ix, top, ok_cat)
+    pairs = _concat(pairs, score(top_rows, np.zeros(0, dtype=np.int64)))
+    pairs.n_partners = _count_candidates(ix, side, cats, ok_cat, extra_pool)
+    return pairs
+
+
+def _concat(a: CandidatePairs, b: CandidatePairs) -> CandidatePairs:
+    """Two scored pair sets as one."""
+    if len(b.partner) == 0:
+        return a
+    assert a.values is not None and b.values is not None and a.raw is not None \
+        and b.raw is not None and a.total is not None and b.total is not None
+    return CandidatePairs(
+        np.concatenate([a.partner, b.partner]), np.concatenate([a.cat, b.cat]),
+        np.concatenate([a.fit, b.fit]), np.concatenate([a.dem, b.dem]),
+        np.concatenate([a.values, b.values]), np.concatenate([a.total, b.total]),
+        {key: np.concatenate([a.raw[key], b.raw[key]]) for key in a.raw})
+
+
+def _top_pairs(pairs: CandidatePairs, k: int) -> np.ndarray:
+    """The best pair of each of the top ``k`` partners, best first.
+
+    Order: score descending, then partner index; a partner's best pair is its
+    highest-scoring one, then the lowest category (as :func:`best_per_partner`).
+    Only the pairs at or above the ``m``-th best score are sorted (``m`` grows
+    until they hold ``k`` partners): every partner outside them scores lower.
+    """
+    total = pairs.total
+    assert total is not None
+    n = len(total)
+    m = 4 * k
+    while True:
+        if m < n:
+            cut = np.partition(total, n - m)[n - m]
+            idx = np.flatnonzero(total >= cut)
+        else:
+            idx = np.arange(n)
+        order = idx[np.lexsort((pairs.cat[idx], pairs.partner[idx], -total[idx]))]
+        p = pairs.partner[order]
+        _, first = np.unique(p, return_index=True)
+        first = np.sort(first)
+        if len(first) >= k or len(idx) == n:
+            return order[first[:k]]
+        m *= 4
+
+
+def _kth_partner(pairs: CandidatePairs, k: int) -> float:
+    """The k-th best partner's score among scored pairs (−inf when fewer than k)."""
+    top = _top_pairs(pairs, k)
+    if len(top) < k:
+        return float("-inf")
+    assert pairs.total is not None
+    return float(pairs.total[top[-1]])
+
+
+def _count_candidates(ix: MatchIndex, side: _Side, cats: np.ndarray, ok_cat: np.ndarray,
+                      extra_pool: np.ndarray) -> int:
+    """How many partners the full scoring would rank (bitset union, no pair is scored)."""
+    bits = _category_bits(ix)
+    union = np.bitwise_or.reduce(bits[cats], axis=0) if len(cats) else \
+        np.zeros(bits.shape[1], dtype=np.uint8)
+    in_demand = np.unpackbits(union, count=ix.n).astype(bool) if len(extra_pool) or \
+        len(side.current) else None
+    count = int(np.bitwise_count(union).sum())
+    if in_demand is not None:
+        count += int(np.count_nonzero(~in_demand[extra_pool]))
+        if in_demand[side.me]:
+            count -= 1
+        cur = side.current[in_demand[side.current]]
+        if len(cur):
+            rows, per = _fit_rows_of(ix, cur, ok_cat)
+            new = ~ix.existing(side.me, ix.dem_buyer[rows], ix.dem_cat[rows])
+            owner = np.repeat(np.arange(len(cur)), per)
+            count -= int(np.count_nonzero(np.bincount(owner[new], minlength=len(cur)) == 0))
+    else:
+        bit = (union[side.me >> 3] >> (7 - (side.me & 7))) & 1
+        count -= int(bit)
+    return count
 
 
 def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, prod: int | None,
                     filters: CheckedFilters, prof: WeightProfile, k: int | None = None
                     ) -> CandidatePairs:
+    lo, hi = ix.buyer_dem_indptr[b], ix.buyer_dem_indptr[b + 1]
     if cat is not None:
         cats = np.array([cat], dtype=np.int64)
     elif prod is not None:
-        row = ix.closure[prod]
-        cats = row.indices.astype(np.int64)
+        cats = ix.closure[prod].indices.astype(np.int64)
     else:
-        lo, hi = ix.demand_csr.indptr[b], ix.demand_csr.indptr[b + 1]
-        cats = ix.demand_csr.indices[lo:hi].astype(np.int64)
+        cats = ix.dem_cat[lo:hi].astype(np.int64)
     fitm = _fit_matrix(proj, ix, cats).tocoo()
     partner = fitm.row.astype(np.int64)
     pcat = cats[fitm.col]
     pfit = fitm.data.astype(np.int8)
     z = cf_suppliers(ix, b) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    side = _side(ix, b, "suppliers", z)
     if z is not None:
-        current = ix.AT.indices[ix.AT.indptr[b]:ix.AT.indptr[b + 1]]
-        extra = _reached_only(z, partner, current)
+        extra = _reached_only(z, partner, side.current)
         if len(extra):
             ecat = (np.full(len(extra), cat, dtype=np.int64) if cat is not None
                     else ix.main_category[extra].astype(np.int64))
-            efit = _lookup(ix.decl, extra, ecat)
-            efit = np.select([efit == 2, efit == 1], [_CODE["declared"], _CODE["supplied"]], 0)
+            efit = np.zeros(len(extra), dtype=np.int8)
+            ok = ecat >= 0
+            if ok.any():
+                kind = np.asarray(ix.decl[extra[ok], ecat[ok]]).ravel()
+                efit[ok] = np.select([kind == 2, kind == 1],
+                                     [_CODE["declared"], _CODE["supplied"]], 0)
             partner = np.concatenate([partner, extra])
             pcat = np.concatenate([pcat, ecat])
-            pfit = np.concatenate([pfit, efit.astype(np.int8)])
-    dem = _lookup(ix.demand_csr, np.full(len(partner), b, dtype=np.int64), pcat) - 1
-    keep = (partner != b) & ~_existing(ix, b, "suppliers", partner, pcat)
-    pairs = CandidatePairs(partner[keep], pcat[keep], pfit[keep], dem[keep])
-    qty = None
+            pfit = np.concatenate([pfit, efit])
+    keep = (partner != b) & ~_existing(ix, side, "suppliers", partner, pcat)
+    partner, pcat, pfit = partner[keep], pcat[keep], pfit[keep]
+    dem = ix.demand_row(np.full(len(partner), b, dtype=np.int64), pcat)
+    pairs = CandidatePairs(partner, pcat, pfit, dem)
+    caprow = ix.capability_row(partner, pcat)
+    has = caprow >= 0
+    cr = np.maximum(caprow, 0)
+    free = np.where(has, proj.free_capacity[cr] if len(proj.free_capacity) else np.nan, np.nan)
+    lead = np.where(has, proj.cap_lead_time[cr] if len(proj.cap_lead_time) else np.nan, np.nan)
+    act = np.zeros(ix.ncat + 1)
+    act[ix.dem_cat[lo:hi]] = _share(ix.dem_suppliers[lo:hi])
+    pc = np.where(pcat >= 0, pcat, ix.ncat)
+    pop = ix.supplier_popularity(partner, pcat)
+    cols = {"capacity_raw": free, "lead_raw": lead, "popularity": pop,
+            "popularity_raw": ix.supplier_sales(partner, pcat), "activity": act[pc]}
     if prod is not None:
         volume = proj.product_rows[prod].get("annual_volume")
         if volume:
             per_unit = np.asarray(ix.closure[prod].toarray()).ravel()
-            qty = np.where(pairs.cat >= 0, per_unit[np.maximum(pairs.cat, 0)] * volume, np.nan)
-    buy = np.full(len(pairs.partner), b, dtype=np.int64)
-    _score(proj, ix, pairs, pairs.partner, buy, b, z, filters, prof, "suppliers", qty, k=k)
+            cols["qty_override"] = np.where(pcat >= 0, per_unit[np.maximum(pcat, 0)] * volume,
+                                            np.nan)
+    _score(proj, ix, pairs, side, cols, filters, prof, "suppliers", k=k)
     return pairs
 
 
@@ -322,19 +695,16 @@ def _reached_only(z: np.ndarray, partner: np.ndarray, current: np.ndarray) -> np
     return np.flatnonzero(mark)
 
 
-def _existing(ix: MatchIndex, me: int, direction: Direction, partner: np.ndarray,
+def _existing(ix: MatchIndex, side: _Side, direction: Direction, partner: np.ndarray,
               cat: np.ndarray) -> np.ndarray:
     """True where (me, partner, cat) is an existing link; only current partners are looked up."""
-    m = ix.A if direction == "buyers" else ix.AT
-    current = np.zeros(ix.n, dtype=bool)
-    current[m.indices[m.indptr[me]:m.indptr[me + 1]]] = True
     out = np.zeros(len(partner), dtype=bool)
-    check = np.flatnonzero(current[partner])
+    check = np.flatnonzero(side.is_current[partner])
     if len(check):
         if direction == "buyers":
-            out[check] = ix.existing(me, partner[check], cat[check])
+            out[check] = ix.existing(side.me, partner[check], cat[check])
         else:
-            out[check] = ix.existing(partner[check], me, cat[check])
+            out[check] = ix.existing(partner[check], side.me, cat[check])
     return out
 
 
@@ -344,13 +714,13 @@ def _fit_matrix(proj: Projection, ix: MatchIndex, cats: np.ndarray) -> sp.csr_ma
     if m == 0:
         return sp.csr_matrix((n, 0))
     d = ix.decl_csc[:, cats]
-    declared = d.copy()
+    declared = d.astype(float)
     declared.data = np.where(d.data == 2, _CODE["declared"], _CODE["supplied"]).astype(float)
     parts = [declared.tocsr()]
     rk = ix.related[cats]
     if rk.nnz:
         used = np.unique(rk.indices)
-        holders = ix.decl_csc[:, used].copy()
+        holders = ix.decl_csc[:, used].astype(float)
         holders.data[:] = 1.0
         rel = (holders @ rk[:, used].T).tocsr()
         rel.data[:] = _CODE["related"]
@@ -373,136 +743,131 @@ def _fit_matrix(proj: Projection, ix: MatchIndex, cats: np.ndarray) -> sp.csr_ma
 # --- factors ----------------------------------------------------------------------------
 
 
-_STAGE1 = ("capability", "demand", "import", "cluster", "network", "relation")
-_STAGE2 = ("capacity", "distance", "certs", "lead_time")
-
-
-def _subset(pairs: CandidatePairs, keep: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
-    pairs.partner, pairs.cat, pairs.fit, pairs.dem = (
-        pairs.partner[keep], pairs.cat[keep], pairs.fit[keep], pairs.dem[keep])
-    return [a[keep] for a in arrays]
-
-
-def _prune(partner: np.ndarray, partial: np.ndarray, slack: float, k: int, n: int
-           ) -> np.ndarray | None:
+def _prune(partner: np.ndarray, partial: np.ndarray, slack: float, k: int) -> np.ndarray | None:
     """Pairs that can still reach the top ``k`` partners (exact), or None to keep all.
 
-    ``partial`` is the score without the stage-2 factors, which add between 0 and
-    ``slack``; a pair whose ``partial + slack`` is below the k-th best partner's
-    ``partial`` can be neither in the top k nor the best pair of a top-k partner.
+    ``partial`` is the score without the stage-2 factor (distance), which adds
+    between 0 and ``slack``. Let θ be the k-th best partner's best ``partial``
+    (found among the best ``16 k`` pairs by ``argpartition``, or by a full sort
+    when those hold fewer than ``k`` partners): at least ``k`` partners score
+    ≥ θ, so a pair with ``partial + slack < θ`` can be neither in the top k nor
+    the best pair of a top-k partner.
     """
-    if len(partner) <= 4 * k:
+    n = len(partial)
+    if n <= 4 * k:
         return None
-    best = np.full(n, -np.inf)
-    np.maximum.at(best, partner, partial)
-    reached = best[np.isfinite(best)]
-    if len(reached) <= k:
-        return None
-    theta = np.partition(reached, len(reached) - k)[len(reached) - k]
+    m = min(n, 16 * k)
+    top = np.argpartition(-partial, m - 1)[:m]
+    top = top[np.argsort(-partial[top], kind="stable")]
+    _, first = np.unique(partner[top], return_index=True)
+    if len(first) >= k:
+        theta = partial[top[np.sort(first)[k - 1]]]
+    else:
+        order = np.lexsort((-partial, partner))
+        grp = partner[order]
+        heads = order[np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])]
+        best = partial[heads]
+        if len(best) <= k:
+            return None
+        theta = np.partition(best, len(best) - k)[len(best) - k]
     return partial + slack >= theta - 1e-12
 
 
-def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, sup: np.ndarray,
-           buy: np.ndarray, me: int, z: np.ndarray | None, filters: CheckedFilters,
-           prof: WeightProfile, direction: Direction, qty_override: np.ndarray | None = None,
-           k: int | None = None) -> None:
+def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
+           cols: dict[str, np.ndarray], filters: CheckedFilters, prof: WeightProfile,
+           direction: Direction, k: int | None = None) -> None:
     """Fill ``pairs.values`` / ``total`` / ``raw`` and drop the pairs the filters reject.
 
-    Stage 1 computes the factors that are plain gathers for every pair; with
+    Stage 1 computes every factor but distance as gathers from the index; with
     ``k`` and no filters, pairs that cannot reach the top ``k`` are dropped
-    (:func:`_prune`, exact) before stage 2 computes the rest.
+    (:func:`_prune`, exact) before stage 2 computes the distances.
     """
     w = prof.vector()
     n = len(pairs.partner)
-    has_dem = pairs.dem >= 0
-    dem = np.maximum(pairs.dem, 0)
-    flags = np.where(has_dem, ix.dem_flags[dem] if len(ix.dem_flags) else 0, 0)
-    shared = np.asarray((ix.membership @ ix.membership[me].T).toarray()).ravel() > 0 \
-        if ix.membership.nnz else np.zeros(ix.n, dtype=bool)
-    m = ix.A if direction == "buyers" else ix.AT
-    is_current = np.zeros(ix.n, dtype=bool)
-    is_current[m.indices[m.indptr[me]:m.indptr[me + 1]]] = True
-    zp = z[pairs.partner] if z is not None else np.zeros(n)
-    zmax = zp.max() if n else 0.0
-
-    v1 = np.zeros((n, len(FACTORS)))
-    v1[:, _F["capability"]] = _FIT_VALUE[pairs.fit]
-    n_sup = np.where(has_dem, ix.dem_suppliers[dem] if len(ix.dem_suppliers) else 0.0, 0.0)
-    v1[:, _F["demand"]] = np.select(
-        [(flags & NEED) > 0, (flags & SUPPLIED) > 0, (flags & IMPORT) > 0, flags > 0],
-        [1.0, 1.0 - 0.3 * 0.5 ** np.maximum(n_sup - 1, 0), 0.75, 0.6], 0.0)
-    v1[:, _F["import"]] = ((flags & IMPORT) > 0).astype(float)
-    v1[:, _F["cluster"]] = shared[pairs.partner] if n else 0.0
-    v1[:, _F["network"]] = zp / zmax if zmax > 0 else 0.0
-    v1[:, _F["relation"]] = is_current[pairs.partner] if n else 0.0
-
-    if k is not None and filters.empty and n:
-        pairs.n_partners = int(np.count_nonzero(np.bincount(pairs.partner, minlength=ix.n)))
-        slack = float(sum(w[_F[f]] for f in _STAGE2))
-        keep = _prune(pairs.partner, v1 @ w, slack, k, ix.n)
-        if keep is not None:
-            v1, flags, zp, buy, sup = _subset(pairs, keep, v1, flags, zp, buy, sup)
-            if qty_override is not None:
-                qty_override = qty_override[keep]
-            n = len(pairs.partner)
-    cat = pairs.cat
-    dem = np.maximum(pairs.dem, 0)
-    qty = np.where(pairs.dem >= 0, ix.dem_qty[dem] if len(ix.dem_qty) else np.nan, np.nan)
-    if qty_override is not None:
-        qty = np.where(np.isfinite(qty_override), qty_override, qty)
-    caprow = _lookup(proj.capability_matrix, sup, cat) - 1
-    has_cap = caprow >= 0
-    cr = np.maximum(caprow, 0)
-    free = np.where(has_cap, proj.free_capacity[cr] if len(proj.free_capacity) else np.nan,
-                    np.nan)
-    lead = np.where(has_cap, proj.cap_lead_time[cr] if len(proj.cap_lead_time) else np.nan,
-                    np.nan)
-    dist = proj.distance_km(me, pairs.partner) if n else np.zeros(0)
-    needrow = _lookup(ix.need_idx, buy, cat) - 1 if ix.need_idx.nnz else np.full(n, -1)
-    has_need = needrow >= 0
-    nr = np.maximum(needrow, 0)
-    max_km = np.where(has_need, proj.need_max_distance[nr] if len(proj.need_max_distance)
-                      else np.nan, np.nan)
-    n_req = np.where(has_need, ix.need_n_certs[nr] if len(ix.need_n_certs) else 0.0, 0.0)
+    d = pairs.dem
+    partner = pairs.partner
+    flags = ix.dem_flags[d]
+    qty = ix.dem_qty[d]
+    if "qty_override" in cols:
+        qty = np.where(np.isfinite(cols["qty_override"]), cols["qty_override"], qty)
+    needrow = ix.dem_need[d]
+    n_req = ix.need_n_certs[needrow]
     held = np.zeros(n)
     with_certs = np.flatnonzero(n_req > 0)
-    cv = ix.cert_valid(proj) if (len(with_certs) or filters.certs) else None
+    cv = ix.cert_valid_dense(proj) if (len(with_certs) or filters.certs) else None
     if len(with_certs) and cv is not None:
-        held[with_certs] = np.asarray(
-            cv[sup[with_certs]].multiply(ix.need_cert[nr[with_certs]]).sum(axis=1)).ravel()
-
-    v = v1
-    v[:, _F["capacity"]] = capacity_value(free, qty)
+        sup_rows = (np.full(len(with_certs), side.me) if direction == "buyers"
+                    else partner[with_certs])
+        held[with_certs] = (cv[sup_rows] & ix.need_cert_dense[needrow[with_certs]]).sum(axis=1)
+    z = side.z
+    zp = z[partner] if z is not None else np.zeros(n)
+    zmax = side.zmax
+    free = cols["capacity_raw"]
+    lead = cols["lead_raw"]
+    stage1: dict[str, np.ndarray] = {
+        "capability": _FIT_VALUE[pairs.fit],
+        "demand": ix.dem_value[d],
+        "capacity": capacity_value(free, qty),
+        "certs": np.where(n_req > 0, held / np.maximum(n_req, 1), 1.0),
+        "import": ix.dem_import[d],
+        "cluster": (side.shared[partner].astype(float) if side.shared is not None
+                    else np.zeros(n)),
+        "network": np.minimum(zp / zmax, 1.0) if zmax > 0 else np.zeros(n),
+        "relation": side.is_current[partner].astype(float),
+        "lead_time": lead_time_value(lead),
+        "popularity": cols["popularity"],
+        "activity": cols["activity"],
+    }
+    raw = {"capacity": free, "demand_qty": qty, "lead_time": lead, "certs": n_req,
+           "network": zp, "flags": flags.astype(np.int64), "popularity": cols["popularity_raw"]}
+    max_km = ix.need_max_km[needrow]
+    if k is not None and filters.empty and n:
+        pairs.n_partners = int(np.count_nonzero(_mark(ix.n, partner)))
+        partial = np.zeros(n)
+        for name, col in stage1.items():
+            if w[_F[name]]:
+                partial += w[_F[name]] * col
+        keep = _prune(partner, partial, float(w[_F["distance"]]), k)
+        if keep is not None:
+            pairs.partner, pairs.cat, pairs.fit, pairs.dem = (
+                partner[keep], pairs.cat[keep], pairs.fit[keep], d[keep])
+            partner = pairs.partner
+            stage1 = {key: val[keep] for key, val in stage1.items()}
+            raw = {key: val[keep] for key, val in raw.items()}
+            max_km = max_km[keep]
+            n = len(partner)
+    dist = proj.distance_km(side.me, partner) if n else np.zeros(0)
+    raw["distance"] = dist
+    v = np.empty((n, len(FACTORS)))
+    for name, col in stage1.items():
+        v[:, _F[name]] = col
     v[:, _F["distance"]] = distance_value(dist, max_km)
-    v[:, _F["certs"]] = np.where(n_req > 0, held / np.maximum(n_req, 1), 1.0)
-    v[:, _F["lead_time"]] = lead_time_value(lead)
 
     keep = np.ones(n, dtype=bool)
     if filters.max_distance_km is not None:
         keep &= np.isfinite(dist) & (dist <= filters.max_distance_km)
     if filters.region is not None:
-        keep &= ix.region_code[pairs.partner] == filters.region
+        keep &= ix.region_code[partner] == filters.region
     if filters.same_cluster:
-        keep &= shared[pairs.partner]
+        keep &= side.shared[partner] if side.shared is not None else False
     if filters.cluster is not None:
-        col = np.asarray(ix.membership[:, filters.cluster].toarray()).ravel() > 0
-        keep &= col[pairs.partner]
+        col = _mark(ix.n, _slice(ix.membership_csc, filters.cluster)[0])
+        keep &= col[partner]
     if filters.certs and cv is not None:
-        has_all = np.asarray(cv[:, list(filters.certs)].sum(axis=1)).ravel() >= len(filters.certs)
-        keep &= has_all[sup]
+        has_all = np.asarray(cv[:, list(filters.certs)].all(axis=1), dtype=bool)
+        keep &= has_all[side.me] if direction == "buyers" else has_all[partner]
     if filters.min_free_capacity is not None:
+        free = raw["capacity"]
         keep &= np.isfinite(free) & (free >= filters.min_free_capacity)
-
-    raw = {"distance": dist, "capacity": free, "demand_qty": qty, "lead_time": lead,
-           "certs": n_req, "network": zp, "flags": flags.astype(np.int64)}
     if not keep.all():
         pairs.partner, pairs.cat, pairs.fit, pairs.dem = (
-            pairs.partner[keep], cat[keep], pairs.fit[keep], pairs.dem[keep])
+            partner[keep], pairs.cat[keep], pairs.fit[keep], pairs.dem[keep])
         v = v[keep]
         raw = {key: val[keep] for key, val in raw.items()}
     pairs.values = v
     pairs.raw = raw
-    pairs.total = v @ w
+    # rounded so that ties do not depend on where a row sits in the matrix product
+    pairs.total = np.round(v @ w, 12)
 
 
 def best_per_partner(pairs: CandidatePairs) -> np.ndarray:
@@ -510,16 +875,9 @@ def best_per_partner(pairs: CandidatePairs) -> np.ndarray:
     if len(pairs.partner) == 0:
         return np.zeros(0, dtype=np.int64)
     assert pairs.total is not None
-    if len(np.unique(pairs.partner[:2])) == len(pairs.partner[:2]) and _unique(pairs.partner):
-        return np.arange(len(pairs.partner))
     order = np.lexsort((pairs.cat, -pairs.total, pairs.partner))
-    _, first = np.unique(pairs.partner[order], return_index=True)
-    return order[first]
-
-
-def _unique(values: np.ndarray) -> bool:
-    marks = np.bincount(values)
-    return bool(marks.max(initial=0) <= 1)
+    grp = pairs.partner[order]
+    return order[np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])]
 
 
 # --- result objects ----------------------------------------------------------------------
@@ -539,22 +897,33 @@ def _cat_name(proj: Projection, c: int, lang: str = "ru") -> str:
     return str(row.get(f"name_{lang}") or row.get("name_ru") or row.get("code"))
 
 
+def _construct(cls: type[_M], data: dict[str, Any]) -> _M:
+    """A pydantic model from trusted, complete ``data`` without validation.
+
+    What ``model_construct`` does minus its per-field default handling (every
+    field is given here), about 5× cheaper; a ranking builds ~130 of these.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(data))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pairs: CandidatePairs,
             k: int, prof: WeightProfile, filters: MatchFilters | dict[str, Any] | None,
             category: str | None, product: str | None) -> MatchResult:
+    """The top ``k`` partners as result objects (``model_construct``: the values are ours)."""
     assert pairs.total is not None and pairs.values is not None and pairs.raw is not None
-    best = best_per_partner(pairs)
-    totals = pairs.total[best]
-    partners = pairs.partner[best]
-    top = np.argpartition(-totals, k - 1)[:k] if len(best) > k else np.arange(len(best))
-    top = top[np.lexsort((partners[top], -totals[top]))]
-    weights = prof.vector()
-    top_mark = np.zeros(ix.n, dtype=bool)
-    top_mark[partners[top]] = True
-    in_top = np.flatnonzero(top_mark[pairs.partner])
+    chosen = _top_pairs(pairs, k) if len(pairs.partner) else np.zeros(0, dtype=np.int64)
+    weights = [float(x) for x in prof.vector()]
+    in_top = np.flatnonzero(_mark(ix.n, pairs.partner[chosen])[pairs.partner])
+    raw_rows = {key: val[chosen].tolist() for key, val in pairs.raw.items()}
+    value_rows = pairs.values[chosen].tolist()
     candidates = []
-    for rank, t in enumerate(top, start=1):
-        j = int(best[t])
+    for rank, j in enumerate(chosen.tolist(), start=1):
+        i = rank - 1
         p = int(pairs.partner[j])
         same = in_top[pairs.partner[in_top] == p]
         same = same[np.lexsort((pairs.cat[same], -pairs.total[same]))]
@@ -562,20 +931,23 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         fit = cast(FitKind, FIT_CODES[int(pairs.fit[j])])
         cat_label = _cat_name(proj, c)
         cat_en = _cat_name(proj, c, "en")
+        raw_j = {key: val[i] for key, val in raw_rows.items()}
+        src = _demand_source(int(raw_j["flags"]))
         factors = []
         for f, name in enumerate(FACTORS):
-            value = float(pairs.values[j, f])
-            raw, unit, extra = _raw_of(name, pairs.raw, j, value)
+            value = value_rows[i][f]
+            raw, unit, extra = _raw_of(name, raw_j, value)
             ru, en = explain(name, value, raw, cat=cat_label, cat_en=cat_en, fit=fit,
-                             demand_src=_demand_source(int(pairs.raw["flags"][j])), extra=extra)
-            factors.append(FactorValue(
-                name=name, value=round(value, 6), raw=None if raw is None or not np.isfinite(raw)
-                else round(float(raw), 6), unit=unit, weight=float(weights[f]),
-                contribution=round(float(weights[f] * value), 6), text_ru=ru, text_en=en))
+                             demand_src=src, extra=extra)
+            factors.append(_construct(FactorValue, {
+                "name": name, "value": round(value, 6),
+                "raw": None if raw is None or not np.isfinite(raw) else round(float(raw), 6),
+                "unit": unit, "weight": weights[f],
+                "contribution": round(weights[f] * value, 6), "text_ru": ru, "text_en": en}))
         top_reasons = sorted((f for f in factors if f.contribution > 0),
                              key=lambda f: -f.contribution)[:3]
-        dist = float(pairs.raw["distance"][j])
-        candidates.append(MatchCandidate(
+        dist = raw_j["distance"]
+        candidates.append(MatchCandidate.model_construct(
             rank=rank, company_id=proj.company_ids[p], company_name=proj.company_names[p],
             region=proj.company_regions[p],
             category=proj.category_codes[c] if c >= 0 else None,
@@ -591,26 +963,30 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         shown = filters
     else:
         shown = MatchFilters.model_validate(filters or {})
-    return MatchResult(direction=direction, company_id=proj.company_ids[me],
-                       company_name=proj.company_names[me], category=category, product=product,
-                       k=k, profile=prof.name, filters=shown,
-                       n_candidates=pairs.n_partners or len(best),
-                       revision=proj.revision, candidates=candidates)
+    return MatchResult.model_construct(
+        direction=direction, company_id=proj.company_ids[me],
+        company_name=proj.company_names[me], category=category, product=product,
+        k=k, profile=prof.name, filters=shown,
+        n_candidates=pairs.n_partners if pairs.n_partners is not None
+        else len(np.unique(pairs.partner)),
+        revision=proj.revision, candidates=candidates)
 
 
-def _raw_of(name: str, raw: dict[str, np.ndarray], j: int, value: float
+def _raw_of(name: str, raw: dict[str, float], value: float
             ) -> tuple[float | None, str | None, float | None]:
-    """(raw value, unit, extra number for the sentence) of factor ``name`` for pair ``j``."""
+    """(raw value, unit, extra number for the sentence) of factor ``name`` for one pair."""
     if name == "distance":
-        return float(raw["distance"][j]), "km", None
+        return raw["distance"], "km", None
     if name == "capacity":
-        return float(raw["capacity"][j]), "per year", float(raw["demand_qty"][j])
+        return raw["capacity"], "per year", raw["demand_qty"]
     if name == "demand":
-        return float(raw["demand_qty"][j]), "per year", float(raw["demand_qty"][j])
+        return raw["demand_qty"], "per year", raw["demand_qty"]
     if name == "lead_time":
-        return float(raw["lead_time"][j]), "days", None
+        return raw["lead_time"], "days", None
     if name == "certs":
-        return float(raw["certs"][j]), "required", float(raw["certs"][j])
+        return raw["certs"], "required", raw["certs"]
     if name == "network":
-        return float(raw["network"][j]), None, None
+        return raw["network"], None, None
+    if name == "popularity":
+        return raw["popularity"], "partners", None
     return value, None, None

@@ -16,10 +16,12 @@ recommender literature). Each step is degree-normalised:
   default because on the sample and the generated networks popular buyers
   really are likelier new buyers (checked with ``coopgraph evaluate``).
 
-The computation slices only the rows on the path (``A_out[rows]``, ``AT_in[rows]``)
-— never a dense company × company matrix — so one query costs in proportion to
-the edges it touches. The mirror (buyer → its suppliers → their other buyers →
-their suppliers) ranks suppliers for a buyer.
+The computation gathers only the rows on the path straight from the CSR
+``indptr``/``indices`` arrays (:func:`gather_rows`) — never a dense company ×
+company matrix, no scipy fancy indexing — so one query costs in proportion to
+the edges it touches plus one ``bincount`` over the companies. The mirror
+(buyer → its suppliers → their other buyers → their suppliers) ranks
+suppliers for a buyer.
 """
 
 from __future__ import annotations
@@ -29,16 +31,45 @@ import scipy.sparse as sp
 
 from queries.candidates import MatchIndex
 
-__all__ = ["BETA", "cf_buyers", "cf_suppliers"]
+__all__ = ["BETA", "cf_buyers", "cf_suppliers", "gather_rows"]
 
 BETA = 0.0
 
 
-def _spread(m_rows_matrix: sp.csr_matrix, weights: np.ndarray, n: int) -> np.ndarray:
-    """``weights @ matrix[rows]`` as a dense length-``n`` vector."""
-    if m_rows_matrix.shape[0] == 0:
+def gather_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The column indices of ``m[rows]`` concatenated, and for each the position in ``rows``.
+
+    Plain numpy over ``indptr``/``indices`` (much cheaper than ``m[rows]`` for
+    the short row lists of one query).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = m.indptr[rows].astype(np.int64)
+    lens = m.indptr[rows + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows)), lens)
+    offsets = np.arange(total, dtype=np.int64) + (starts - (np.cumsum(lens) - lens))[owner]
+    return m.indices[offsets].astype(np.int64), owner
+
+
+def _walk(first: sp.csr_matrix, second: sp.csr_matrix, first_deg: np.ndarray,
+          second_deg: np.ndarray, q: int, n: int) -> np.ndarray:
+    """Three-step CF scores from company ``q`` (see the module docstring)."""
+    mine = first.indices[first.indptr[q]:first.indptr[q + 1]]
+    if len(mine) == 0:
         return np.zeros(n)
-    return np.asarray(m_rows_matrix.T @ weights).ravel()
+    # same-side companies sharing partners with q, each shared partner weighted 1/degree
+    peers, owner = gather_rows(second, mine)
+    weight = 1.0 / np.maximum(first_deg[mine], 1.0)[owner]
+    keep = peers != q
+    peers, weight = peers[keep], weight[keep]
+    if len(peers) == 0:
+        return np.zeros(n)
+    uniq, inverse = np.unique(peers, return_inverse=True)
+    y = np.bincount(inverse, weights=weight) / np.maximum(second_deg[uniq], 1.0)
+    reached, owner = gather_rows(first, uniq)
+    return np.bincount(reached, weights=y[owner], minlength=n)
 
 
 def cf_buyers(ix: MatchIndex, s: int, beta: float = BETA) -> np.ndarray:
@@ -47,14 +78,7 @@ def cf_buyers(ix: MatchIndex, s: int, beta: float = BETA) -> np.ndarray:
     Returns a dense vector of length ``ix.n`` (0 where no path); the supplier
     itself and its current buyers are not zeroed here (callers exclude them).
     """
-    buyers = ix.A.indices[ix.A.indptr[s]:ix.A.indptr[s + 1]]
-    if len(buyers) == 0:
-        return np.zeros(ix.n)
-    # suppliers sharing buyers with s, each shared buyer weighted 1/in_degree
-    y = _spread(ix.AT_in[buyers], np.ones(len(buyers)), ix.n)
-    y[s] = 0.0
-    rows = np.flatnonzero(y)
-    z = _spread(ix.A_out[rows], y[rows], ix.n)
+    z = _walk(ix.A, ix.AT, ix.in_deg, ix.out_deg, s, ix.n)
     if beta:
         z /= np.maximum(ix.in_deg, 1.0) ** beta
     return z
@@ -62,14 +86,7 @@ def cf_buyers(ix: MatchIndex, s: int, beta: float = BETA) -> np.ndarray:
 
 def cf_suppliers(ix: MatchIndex, b: int, beta: float = BETA) -> np.ndarray:
     """Collaborative-filtering score of every company as a new supplier of buyer ``b``."""
-    suppliers = ix.AT.indices[ix.AT.indptr[b]:ix.AT.indptr[b + 1]]
-    if len(suppliers) == 0:
-        return np.zeros(ix.n)
-    # buyers sharing suppliers with b, each shared supplier weighted 1/out_degree
-    y = _spread(ix.A_out[suppliers], np.ones(len(suppliers)), ix.n)
-    y[b] = 0.0
-    rows = np.flatnonzero(y)
-    z = _spread(ix.AT_in[rows], y[rows], ix.n)
+    z = _walk(ix.AT, ix.A, ix.out_deg, ix.in_deg, b, ix.n)
     if beta:
         z /= np.maximum(ix.out_deg, 1.0) ** beta
     return z

@@ -19,11 +19,17 @@ With every weight 1 (``ONES``) the scores of S1's buyers are, by hand:
 
 * O1: capability 1 + demand (BOM) 0.6 + capacity min(1, 700/400)=1 + distance
   e^0 = 1 + certs (none required) 1 + import 0 + cluster 1 + network 0 +
-  relation 0 + lead time 1/(1+30/30)=0.5 = 6.1
+  relation 0 + lead time 1/(1+30/30)=0.5 + popularity 0 (nobody sells O1
+  castings yet) + activity 1 (castings are all S1 sells) = 7.1
 * O2: related 0.5 + import-demand 0.75 + capacity unknown 0.5 + e^(−d/300) +
-  certs 1 + import 1 + 0 + 0 + 0 + lead time unknown 0.5 = 4.25 + e^(−d/300)
+  certs 1 + import 1 + 0 + 0 + 0 + lead time unknown 0.5 + 0 + activity 0
+  (S1 sells no aluminium castings) = 4.25 + e^(−d/300)
 * O3: 1 + need 1 + capacity min(1, 700/200)=1 + e^(−d/300) + certs 0/1 = 0 +
-  0 + 0 + 0 + 0 + 0.5 = 3.5 + e^(−d/300)
+  0 + 0 + 0 + 0 + 0.5 + 0 + activity 1 = 4.5 + e^(−d/300)
+
+so O1, O3 (108 km) and O2 (380 km). Popularity is checked on S3, which sells
+frames to O4 only: O4 already buys castings from one supplier (S1), so for
+S4 (aluminium castings, a sibling) O4 has popularity log 2 / log 2 = 1.
 """
 
 from __future__ import annotations
@@ -75,13 +81,13 @@ def test_buyers_of_the_foundry_ranked_and_scored_as_worked_out_by_hand(tiny):
     result = rank_buyers(tiny, "S1", k=10, profile=ONES)
     ids = [c.company_id for c in result.candidates]
     o2 = 4.25 + math.exp(-_km(LIPETSK, MOSCOW) / 300)
-    o3 = 3.5 + math.exp(-_km(LIPETSK, VORONEZH) / 300)
-    assert ids == ["O1", "O2", "O3"]  # O4 already buys castings from S1: excluded
+    o3 = 4.5 + math.exp(-_km(LIPETSK, VORONEZH) / 300)
+    assert ids == ["O1", "O3", "O2"]  # O4 already buys castings from S1: excluded
     scores = {c.company_id: c.score for c in result.candidates}
-    assert scores["O1"] == pytest.approx(6.1, abs=1e-5)
+    assert scores["O1"] == pytest.approx(7.1, abs=1e-5)
     assert scores["O2"] == pytest.approx(o2, abs=1e-5)
     assert scores["O3"] == pytest.approx(o3, abs=1e-5)
-    o1, o2c, o3c = result.candidates
+    o1, o3c, o2c = result.candidates
     assert o1.category == "CAST-GREY" and o1.fit == "declared" and not o1.related
     assert o2c.category == "CAST-AL" and o2c.fit == "related" and o2c.related
     assert _factor(o3c, "certs").value == 0.0  # IATF 16949 of S1 expired in 2001
@@ -97,8 +103,11 @@ def test_buyers_of_the_foundry_ranked_and_scored_as_worked_out_by_hand(tiny):
 
 
 def test_default_profile_prefers_the_explicit_need_over_the_related_import(tiny):
+    # default weights, by hand: O3 = 0.8 fit + 0.8 need + 0.02·e^(−108/300) + 0 certs
+    # + 0.05 lead + 0.4 activity ≈ 2.064; O1 = 0.8 + 0.8·0.6 BOM + 0.02 + 0.1 certs
+    # + 0.2 cluster + 0.05 + 0.4 = 2.05; O2 (a related category it imports) ≈ 1.2
     ids = [c.company_id for c in rank_buyers(tiny, "S1").candidates]
-    assert ids == ["O1", "O3", "O2"]
+    assert ids == ["O3", "O1", "O2"]
     assert rank_buyers(tiny, "S1").profile == DEFAULT_PROFILE.name
 
 
@@ -134,9 +143,9 @@ def test_single_source_component_gets_an_alternative(tiny):
     ({"region": "Липецкая"}, ["O1"]),
     ({"cluster_only": True}, ["O1"]),
     ({"cluster_only": "other"}, []),
-    ({"required_certs": ["iso9001"]}, ["O1", "O3", "O2"]),
+    ({"required_certs": ["iso9001"]}, ["O3", "O1", "O2"]),
     ({"required_certs": ["iatf16949"]}, []),  # held but expired
-    ({"min_free_capacity": 500}, ["O1", "O3"]),  # O2's category has no capacity on record
+    ({"min_free_capacity": 500}, ["O3", "O1"]),  # O2's category has no capacity on record
     ({"min_free_capacity": 800}, []),
 ])
 def test_filters(tiny_embedded, filters, expected):
@@ -221,3 +230,43 @@ def test_results_serialise_to_json(tiny_embedded):
     data = rank_buyers(tiny_embedded, "S1").model_dump(mode="json")
     assert data["candidates"][0]["factors"][0]["name"] == FACTORS[0]
     assert data["filters"]["required_certs"] == []
+
+
+def test_popularity_counts_the_partners_current_links_in_the_category(tiny_embedded):
+    by_id = {c.company_id: c for c in rank_buyers(tiny_embedded, "S4", profile=ONES).candidates}
+    o4 = by_id["O4"]  # buys grey castings from S1 today: the one active buyer of the category
+    assert o4.category == "CAST-GREY" and o4.fit == "related"
+    assert _factor(o4, "popularity").value == pytest.approx(1.0)
+    assert _factor(o4, "popularity").raw == 1.0
+    assert _factor(by_id["O1"], "popularity").value == 0.0
+    assert _factor(o4, "activity").value == 0.0  # S4 sells nothing yet
+    suppliers = {c.company_id: c for c in rank_suppliers(tiny_embedded, "O1",
+                                                         profile=ONES).candidates}
+    assert _factor(suppliers["S1"], "popularity").value == pytest.approx(1.0)
+    assert _factor(suppliers["S4"], "popularity").value == 0.0
+    for c in suppliers.values():
+        assert all(f.text_ru and f.text_en for f in c.factors)
+
+
+@pytest.mark.parametrize(("profile", "k"), [(None, 10), (ONES, 1), (ONES, 25)])
+def test_fast_top_k_equals_scoring_every_candidate(profile, k):
+    """rank_buyers prunes (queries.match._fast_buyers); it must equal the full scoring."""
+    from queries.candidates import CheckedFilters, match_index
+    from queries.factors import resolve_profile
+    from queries.match import _buyer_pairs, _result
+    from tests.match_graphs import synthetic_snapshot
+
+    proj = Projection.from_snapshot(synthetic_snapshot(3000, 3, links_per_supplier=12.0))
+    ix = match_index(proj)
+    prof = resolve_profile(profile)
+    suppliers = [i for i in range(proj.n_companies) if ix.out_deg[i] > 0][::25][:40]
+    assert len(suppliers) >= 20
+    for s in suppliers:
+        sid = proj.company_ids[s]
+        fast = rank_buyers(proj, sid, k=k, profile=prof)
+        full = _result(proj, ix, "buyers", s,
+                       _buyer_pairs(proj, ix, s, None, CheckedFilters(), prof, None),
+                       k, prof, None, None, None)
+        assert fast.n_candidates == full.n_candidates
+        assert [(c.company_id, c.score, c.category, c.categories) for c in fast.candidates] \
+            == [(c.company_id, c.score, c.category, c.categories) for c in full.candidates]
