@@ -425,9 +425,9 @@ def evaluate(snapshot: Snapshot, *, split: SplitKind = "random", frac: float = 0
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise InvalidQuery(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
-    prof = resolve_profile(profile)
     sp_ = split_links(snapshot, split, frac, seed)
     proj = Projection.from_snapshot(sp_.train)
+    prof = resolve_profile(profile, proj)
     queries = _queries(proj, sp_.test_pairs, direction, max_queries, seed)
     n_test = sum(len(t) for t in queries.values())
     methods: dict[str, MethodScores] = {}

@@ -61,6 +61,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from graph.errors import InvalidQuery
+from queries.projection import Projection
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -145,9 +146,18 @@ NETWORK_ONLY_PROFILE = WeightProfile(
 PROFILES: dict[str, WeightProfile] = {p.name: p for p in (DEFAULT_PROFILE, NETWORK_ONLY_PROFILE)}
 
 
-def resolve_profile(profile: WeightProfile | str | None) -> WeightProfile:
-    """The profile object for ``profile`` (a name, an object or ``None`` = default)."""
+def resolve_profile(profile: WeightProfile | str | None,
+                    proj: Projection | None = None) -> WeightProfile:
+    """The profile object for ``profile`` (a name, an object or ``None`` = automatic).
+
+    ``None`` picks :data:`DEFAULT_PROFILE`, unless ``proj`` holds nothing but the
+    supply network (no capabilities, bills of materials, needs or imports): then
+    the side-information factors are the same for every candidate and only add
+    noise, so :data:`NETWORK_ONLY_PROFILE` ranks by the network signal alone.
+    """
     if profile is None:
+        if proj is not None and not has_side_information(proj):
+            return NETWORK_ONLY_PROFILE
         return DEFAULT_PROFILE
     if isinstance(profile, WeightProfile):
         return profile
@@ -156,6 +166,12 @@ def resolve_profile(profile: WeightProfile | str | None) -> WeightProfile:
     except KeyError:
         raise InvalidQuery(
             f"unknown weight profile {profile!r}; known: {', '.join(PROFILES)}") from None
+
+
+def has_side_information(proj: Projection) -> bool:
+    """True when the projection knows more than who supplies whom."""
+    return bool(len(proj.cap_company) or any(proj.product_bom) or any(proj.category_bom)
+                or len(proj.need_company) or len(proj.imp_company))
 
 
 # --- value functions (vectorised) -----------------------------------------------

@@ -142,7 +142,7 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     s = proj.company(supplier_id)
     cat = proj.category(category) if category is not None else None
     checked = check_filters(proj, filters)
-    prof = resolve_profile(profile)
+    prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     if checked.empty:
         pairs = _fast_buyers(proj, ix, s, cat, prof, k)
@@ -188,7 +188,7 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
             raise InvalidQuery(f"product {product!r} is made by {proj.company_ids[maker]!r}, "
                                f"not by {buyer_id!r}")
     checked = check_filters(proj, filters)
-    prof = resolve_profile(profile)
+    prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k)
     return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product)
@@ -201,7 +201,7 @@ def candidate_pairs(proj: Projection, company: int, direction: Direction, *,
     ``values`` is the ``pairs × FACTORS`` matrix, so another weight vector
     re-scores the same candidates with one product (the profile fitter does).
     """
-    prof = resolve_profile(profile)
+    prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     if direction == "buyers":
         return _buyer_pairs(proj, ix, company, None, CheckedFilters(), prof)
