@@ -11,14 +11,22 @@ call it). It
    (:mod:`ingest.resolve`); then the other nodes (categories parents first);
    then relationships, streamed in chunks of :data:`CHUNK` rows so memory stays
    flat;
-3. for each row: converts the cells, rewrites company references (merged ids,
-   INN/OGRN → id), maps free-text capabilities to categories
-   (:mod:`ingest.categorize`), validates with the pydantic model, checks every
-   reference against this load *and* the store (so a write never fails on a
-   missing node), refuses BOM cycles and conflicting duplicates — collecting
-   every problem of the row;
-4. writes the valid records with ``store.upsert`` batch by batch, stamped with
-   provenance (file, row; the store adds the time).
+3. for each chunk: converts and validates the cells column by column
+   (:class:`~ingest.validate.FastRows`, exact for what it accepts) and rewrites
+   company references (merged ids, INN/OGRN → id); a row the fast path is unsure
+   of — and every row of a table with free text or INN columns — goes through the
+   pydantic model one by one, with free-text capabilities mapped to categories
+   (:mod:`ingest.categorize`), collecting every problem of the row; then checks
+   every reference against this load *and* the store as sets (so a write never
+   fails on a missing node), refuses BOM cycles and conflicting duplicates;
+4. writes the valid rows with ``store.upsert_rows`` chunk by chunk, stamped with
+   provenance (file, row; the store adds the time) — on a background thread, in
+   order, when the store is a server, so that validation and writing overlap.
+
+Performance notes (``bench/ingest.py``, BENCHMARKS.md): repeated cell values are
+shared objects (``_Load.canon``), duplicate detection keeps one int per row for
+the kind being loaded, and the cyclic garbage collector is off during the load
+and never rescans what a large load allocated (``gc.freeze``).
 
 Loading the same files twice changes no counts: keys are stable (company ids
 derived from INN when missing), and the same merges happen again.
@@ -27,19 +35,22 @@ derived from INN when missing), and the same merges happen again.
 from __future__ import annotations
 
 import gc
+import queue
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from graph.errors import IngestError
 from graph.ids import normalize_digits
-from graph.models import BomLine, Category, Company, Record
-from graph.schema import KINDS, NODE_REFERENCES, PROVENANCE_FIELDS, EntityKind
-from graph.store import MAX_PAGE, GraphStore
+from graph.models import BomLine, Category, Company, Record, Role
+from graph.schema import KINDS, NODE_REFERENCES, PROVENANCE_FIELDS, EntityKind, to_props
+from graph.store import MAX_PAGE, GraphStore, row_keys
 from ingest.categorize import ACCEPT_AT, SURE_AT, CategoryIndex
 from ingest.formats import LOAD_ORDER, ColumnMap, Format, detect_format
 from ingest.readers import Table, expand_paths, open_tables
@@ -54,11 +65,12 @@ from ingest.report import (
     write_report,
 )
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
-from ingest.validate import RowConverter, validate_row
+from ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
 
 __all__ = ["CHUNK", "ingest_paths", "plan_tables"]
 
 CHUNK = 20_000
+_FREEZE_AT = 100_000  # rows; see ingest_paths
 _K = EntityKind
 Problems = list[tuple[str, str]]
 
@@ -154,15 +166,29 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     started = time.perf_counter()
     jobs, warnings = plan_tables(paths)
     report = IngestReport(files=[j.summary for j in jobs], warnings=warnings)
-    # A bulk load allocates millions of long-lived objects; the cyclic collector
-    # would rescan them over and over (a third of the time). Nothing here makes cycles.
-    collecting = gc.isenabled()
-    gc.disable()
+    # A bulk load into the embedded store allocates millions of long-lived objects;
+    # the cyclic collector would rescan them over and over (a third of the time).
+    # Nothing here makes cycles — but a server's driver does, per transaction, and
+    # they would hold every batch's parameters: the collector stays on for those.
+    collecting = gc.isenabled() and _in_process(store)
+    if collecting:
+        gc.disable()
     try:
         with _progress_bar(progress) as bar:
-            _Load(store, report, bar).run(jobs)
+            load = _Load(store, report, bar)
+            try:
+                load.run(jobs)
+            except BaseException:
+                load.writer.close(raise_error=False)
+                raise
+            load.writer.close()  # waits for the last writes; raises a failed one
     finally:
         if collecting:
+            if report.total("read") >= _FREEZE_AT:
+                # Leave what the load allocated (millions of acyclic dicts, now the
+                # store's) out of future collections: the first one after enable()
+                # would otherwise walk all of it, and every full collection after it.
+                gc.freeze()
             gc.enable()
     report.seconds = time.perf_counter() - started
     if rejects_dir is not None:
@@ -227,6 +253,65 @@ def _progress_bar(enabled: bool) -> Iterator[_Bar]:
 # --- the load ----------------------------------------------------------------------
 
 
+class _Writer:
+    """Runs a load's store writes in order — on one background thread for a remote store.
+
+    Validating a chunk and a server writing the previous one then overlap. Writes
+    keep their order (one thread, a FIFO queue), so a relationship never reaches the
+    server before its nodes; what the load reads from the store (nodes it does not
+    know) is never in flight. The embedded store writes in the caller's thread: it
+    would only compete for the interpreter.
+    """
+
+    def __init__(self, store: GraphStore) -> None:
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[Callable[[], object] | None] | None = None
+        self._thread: threading.Thread | None = None
+        if not _in_process(store):
+            self._queue = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._run, name="coopgraph-ingest-writer",
+                                            daemon=True)
+            self._thread.start()
+
+    def submit(self, work: Callable[[], object]) -> None:
+        """Run ``work`` (now, or after the writes before it); raise an earlier failure."""
+        if self._queue is None:
+            work()
+            return
+        self._raise()
+        self._queue.put(work)
+
+    def flush(self) -> None:
+        """Wait until every submitted write is done; raise the first that failed."""
+        if self._queue is not None:
+            self._queue.join()
+        self._raise()
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Wait for every submitted write; raise the first that failed."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = self._thread = None
+        if raise_error:
+            self._raise()
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while (work := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, drain without writing
+                try:
+                    work()
+                except BaseException as exc:  # re-raised in the loading thread
+                    self._error = exc
+            self._queue.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
 class _Load:
     """The state of one ingest: what is known, merged, seen and rejected so far."""
 
@@ -243,8 +328,10 @@ class _Load:
         self._store_companies: list[Company] | None = None
         self._categories: CategoryIndex | None = None
         self._bom: dict[str, set[str]] | None = None
-        self.seen: dict[EntityKind, dict[int, tuple[int, int, int]]] = defaultdict(dict)
+        self.seen: dict[EntityKind, dict[int, int]] = defaultdict(dict)
+        self.canon: dict[Any, Any] = {}  # one shared object per repeated cell value
         self.jobs: list[_Job] = []
+        self.writer = _Writer(store)
 
     # ---- driver ----
 
@@ -264,6 +351,7 @@ class _Load:
             else:
                 for job in group:
                     self._stream(job)
+                self.seen.pop(kind, None)  # duplicates are looked for within a kind
         order = {job.name: job.index for job in jobs}
         self.report.rejects.sort(key=lambda r: (order.get(r.file, 0), r.row))
         for job in jobs:
@@ -271,7 +359,12 @@ class _Load:
 
     def _write(self, records: list[Record]) -> None:
         for start in range(0, len(records), CHUNK):
-            self.store.upsert(records[start:start + CHUNK], check_references=False)
+            part = records[start:start + CHUNK]
+            self.writer.submit(lambda part=part: self.store.upsert(  # type: ignore[misc]
+                part, check_references=False))
+
+    def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
+        self.writer.submit(lambda: self.store.upsert_rows(kind, rows, check_references=False))
 
     # ---- rejects ----
 
@@ -310,19 +403,32 @@ class _Load:
             started = time.perf_counter()
             self.bar.start(job.name)
             convert = RowConverter(job.columns)
+            # The fast path needs an id column (without one, ids are derived row by row).
+            fast = FastRows.for_columns(job.columns) if "id" in job.columns.present else None
+            source = job.table.path.name
             for chunk in job.table.chunks(CHUNK):
-                for row, values in chunk:
+                if fast is not None:
+                    built, _prints = fast.assemble(
+                        fast.parse([values for _row, values in chunk], self.canon), source,
+                        [row for row, _values in chunk])
+                else:
+                    built = [None] * len(chunk)
+                for (row, values), props in zip(chunk, built, strict=True):
                     job.summary.read += 1
-                    data = convert(values)
-                    if "id" not in data:
-                        inn = normalize_digits(data["inn"]) if "inn" in data else None
-                        ogrn = normalize_digits(data["ogrn"]) if "ogrn" in data else None
-                        data["id"] = derive_company_id(inn, ogrn, data.get("name"))
-                    data["source"], data["row"] = job.table.path.name, row
-                    record, problems = validate_row(Company, _K.COMPANY, data)
-                    if record is None:
-                        self._reject(job, row, values, problems, (_K.COMPANY, str(data["id"])))
-                        continue
+                    if props is not None:
+                        record: Record | None = _company_of(props)
+                    else:
+                        data = convert(values)
+                        if "id" not in data:
+                            inn = normalize_digits(data["inn"]) if "inn" in data else None
+                            ogrn = normalize_digits(data["ogrn"]) if "ogrn" in data else None
+                            data["id"] = derive_company_id(inn, ogrn, data.get("name"))
+                        data["source"], data["row"] = source, row
+                        record, problems = validate_row(Company, _K.COMPANY, data)
+                        if record is None:
+                            self._reject(job, row, values, problems,
+                                         (_K.COMPANY, str(data["id"])))
+                            continue
                     assert isinstance(record, Company)
                     earlier = first_by_id.get(record.id)
                     if earlier is not None:
@@ -336,6 +442,7 @@ class _Load:
             self.bar.done()
         started = time.perf_counter()
         self._resolve_companies(incoming, owners)
+        self.writer.flush()
         share = (time.perf_counter() - started) / len(jobs)
         for job in jobs:
             job.summary.seconds += share
@@ -415,13 +522,7 @@ class _Load:
         value = data.get(name)
         if value is not None:
             text = normalize_digits(value) if not isinstance(value, str) else value
-            target = self.alias.get(text, text)
-            if (target not in self.known[_K.COMPANY] and text.isdigit()
-                    and len(text) in (10, 12, 13, 15)):
-                found = self._by_number(text)
-                if found is not None:
-                    target = found
-            data[name] = target
+            data[name] = self._company_target(text)
             return None
         for number, label in ((inn, "INN"), (ogrn, "OGRN")):
             if number is None:
@@ -434,6 +535,32 @@ class _Load:
             data[name] = found
             return None
         return None
+
+    def _company_target(self, text: str) -> str:
+        """The id a company reference names: a merged-away id's survivor, or by INN/OGRN."""
+        target = self.alias.get(text, text)
+        if (target not in self.known[_K.COMPANY] and text.isdigit()
+                and len(text) in (10, 12, 13, 15)):
+            found = self._by_number(text)
+            if found is not None:
+                target = found
+        return target
+
+    def _company_column(self, column: list[Any]) -> list[Any]:
+        """:meth:`_company_target` over a column, looking only at its distinct odd values."""
+        distinct = set(column)
+        odd = distinct - self.known[_K.COMPANY]
+        if self.alias:
+            odd |= distinct & self.alias.keys()
+        mapping = {}
+        for text in odd:
+            if isinstance(text, str):
+                target = self._company_target(text)
+                if target != text:
+                    mapping[text] = target
+        if not mapping:
+            return column
+        return [mapping.get(v, v) for v in column]
 
     def _by_number(self, digits: str) -> str | None:
         if digits not in self.by_inn and digits not in self.by_ogrn:
@@ -481,7 +608,7 @@ class _Load:
             first = unique.get(record.code)
             if first is None:
                 unique[record.code] = item
-            elif _fingerprint(first[3]) == _fingerprint(record):
+            elif _record_fingerprint(first[3]) == _record_fingerprint(record):
                 job.summary.merged += 1
             else:
                 self._reject(job, row, values, [("code", _conflict(first, record))])
@@ -563,51 +690,67 @@ class _Load:
         where = self.rejected_keys[kind].get(key)
         return f" (its own row, {where}, was rejected)" if where else ""
 
-    def _check_refs(self, kind: EntityKind, batch: list[tuple[int, list[Any], Record]]
-                    ) -> dict[int, Problems]:
-        """Problems of references to nodes that exist nowhere, by position in ``batch``."""
-        spec = KINDS[kind]
-        refs: list[list[tuple[str, EntityKind, str]]] = []
+    def _check_refs(self, kind: EntityKind, batch: list[dict[str, Any]]
+                    ) -> tuple[dict[int, Problems], list[int]]:
+        """Problems of references to nodes that exist nowhere, by position in ``batch``.
+
+        The distinct keys each reference field names are checked as sets, a chunk at
+        a time; only the rows that name a missing key are looked at one by one. A
+        category named by its name instead of its code is rewritten to the code;
+        the positions of the rows rewritten so come second.
+        """
+        refs = _reference_fields(kind)
         wanted: dict[EntityKind, set[str]] = defaultdict(set)
-        for _row, _values, record in batch:
-            props = record.__dict__
-            mine: list[tuple[str, EntityKind, str]] = []
-            if spec.is_node:
-                for name, target, _rel in NODE_REFERENCES.get(kind, ()):
-                    value = props.get(name)
-                    for v in value if isinstance(value, list) else [value]:
-                        if v is not None:
-                            mine.append((name, target, str(v)))
-            else:
-                assert spec.start is not None and spec.end is not None
-                start_kind, start = spec.start_of(props)
-                end_kind, end = spec.end_of(props)
-                mine.append((spec.start.field, start_kind, start))
-                mine.append((spec.end.field, end_kind, end))
-                if kind is _K.SUPPLY:
-                    mine.append(("category", _K.CATEGORY, str(props["category"])))
-            for _name, target, key in mine:
-                wanted[target].add(key)
-            refs.append(mine)
-        missing = {target: self._missing(target, keys) for target, keys in wanted.items()}
+        for name, target, is_list in refs:
+            if target is None:  # a BOM line's parent: a product or a category
+                for props in batch:
+                    parent_kind = _K.CATEGORY if props.get("parent_kind") == "category" \
+                        else _K.PRODUCT
+                    wanted[parent_kind].add(props[name])
+            elif is_list:
+                for props in batch:
+                    wanted[target].update(props.get(name) or ())
+            elif KINDS[kind].is_node:  # an optional field
+                wanted[target].update([props[name] for props in batch if name in props])
+            else:  # a relationship's end: always there
+                wanted[target].update(map(itemgetter(name), batch))
+        missing = {target: found for target, keys in wanted.items()
+                   if (found := self._missing(target, keys))}
+        renamed: list[int] = []
+        if not missing:
+            return {}, renamed
         if missing.get(_K.CATEGORY):  # a category named by its name instead of its code
             index = self._category_index()
-            for i, mine in enumerate(refs):
-                for j, (name, target, key) in enumerate(mine):
-                    if target is _K.CATEGORY and key in missing[_K.CATEGORY]:
+            absent = missing[_K.CATEGORY]
+            for name, target, is_list in refs:
+                if target is not _K.CATEGORY or is_list:
+                    continue
+                for i, props in enumerate(batch):
+                    key = props.get(name)
+                    if key in absent:
                         code = index.by_name(key)
                         if code is not None and code in self.known[_K.CATEGORY]:
-                            setattr(batch[i][2], name, code)
-                            mine[j] = (name, target, code)
+                            props[name] = code
+                            renamed.append(i)
         problems: dict[int, Problems] = {}
-        for i, mine in enumerate(refs):
-            for name, target, key in mine:
-                if key in missing.get(target, ()) and key not in self.known[target]:
-                    label = "bill-of-materials parent " + target.value \
-                        if kind is _K.BOM_LINE and name == "parent" else target.value
-                    problems.setdefault(i, []).append(
-                        (name, f"unknown {label} {key!r}{self._rejected_note(target, key)}"))
-        return problems
+        for i, props in enumerate(batch):
+            for name, target, is_list in refs:
+                value = props.get(name)
+                if value is None:
+                    continue
+                if target is None:
+                    target = _K.CATEGORY if props.get("parent_kind") == "category" \
+                        else _K.PRODUCT
+                gone = missing.get(target)
+                if not gone:
+                    continue
+                for key in value if is_list else (value,):
+                    if key in gone and key not in self.known[target]:
+                        label = "bill-of-materials parent " + target.value \
+                            if kind is _K.BOM_LINE and name == "parent" else target.value
+                        problems.setdefault(i, []).append(
+                            (name, f"unknown {label} {key!r}{self._rejected_note(target, key)}"))
+        return problems, renamed
 
     # ---- BOM cycles ----
 
@@ -621,95 +764,171 @@ class _Load:
             self._bom = graph
         return self._bom
 
-    def _bom_cycle(self, line: BomLine) -> list[str] | None:
-        """The cycle ``line`` would close (parent … parent), or None; adds it when none."""
-        if line.parent_kind != "category":
+    def _bom_cycle(self, line: dict[str, Any]) -> list[str] | None:
+        """The cycle a BOM line would close (parent … parent), or None; adds it when none."""
+        if line.get("parent_kind") != "category":
             return None
         graph = self._bom_graph()
-        path = _path(graph, line.child, line.parent)
+        path = _path(graph, line["child"], line["parent"])
         if path is not None:
-            return [line.parent, *path]
-        graph[line.parent].add(line.child)
+            return [line["parent"], *path]
+        graph[line["parent"]].add(line["child"])
         return None
 
     # ---- streaming kinds ----
 
     def _stream(self, job: _Job) -> None:
-        """Load one table of a non-company, non-category kind, chunk by chunk."""
+        """Load one table of a non-company, non-category kind, chunk by chunk.
+
+        Each chunk is converted and validated column by column
+        (:class:`~ingest.validate.FastRows`); rows the fast path is unsure of, and
+        every row of a table with free-text or INN columns, go through
+        :meth:`_validate_row` (pydantic, with readable reasons). Then references,
+        duplicates and BOM cycles are checked for the chunk, and it is written.
+        """
         kind = job.kind
-        model = KINDS[kind].model
-        spec = KINDS[kind]
+        fast = FastRows.for_columns(job.columns)
         convert = RowConverter(job.columns)
-        refs = job.fmt.company_refs
-        wants_text = "description" in job.columns.present
         source = job.table.path.name
-        seen = self.seen[kind]
+        wants_text = "description" in job.columns.present
+        fields = record_fields(kind)
         self.bar.start(job.name)
         for chunk in job.table.chunks(CHUNK):
             started = time.perf_counter()
             job.summary.read += len(chunk)
-            valid: list[tuple[int, list[Any], Record]] = []
-            for row, values in chunk:
-                data = convert(values)
-                problems: Problems = []
-                blocked: set[str] = set()  # fields whose problem is already told
-                for name in refs:
-                    problem = self._company_ref(data, name)
-                    if problem is not None:
-                        problems.append(problem)
-                        blocked.add(name)
-                if wants_text:
-                    problem = self._map_category(job, row, data)
-                    if problem is not None:
-                        problems.append(problem)
-                        blocked.add("category")
-                data["source"] = source
-                data["row"] = row
-                record, errors = validate_row(model, kind, data)
-                if errors:
-                    problems.extend(e for e in errors if e[0] not in blocked)
-                if problems or record is None:
-                    self._reject(job, row, values, problems, self._node_key(kind, data))
-                    continue
-                valid.append((row, values, record))
-            ref_problems = self._check_refs(kind, valid)
-            records: list[Record] = []
-            for i, (row, values, record) in enumerate(valid):
-                missing = ref_problems.get(i, [])
-                if missing:
-                    self._reject(job, row, values, missing,
-                                 self._node_key(kind, record.__dict__))
-                    continue
-                key_hash = hash(spec.key_of(record.__dict__))
-                print_ = _fingerprint(record)
-                earlier = seen.get(key_hash)
-                if earlier is not None:
-                    if earlier[0] == print_:
-                        job.summary.merged += 1
-                    else:
-                        first = self.jobs[earlier[1]]
-                        self._reject(job, row, values, [(
-                            spec.key_fields[-1],
-                            f"conflicts with row {earlier[2]} of {first.name}: same "
-                            f"{', '.join(spec.key_fields)} but different values")])
-                    continue
-                if kind is _K.BOM_LINE:
-                    assert isinstance(record, BomLine)
-                    cycle = self._bom_cycle(record)
-                    if cycle is not None:
-                        self._reject(job, row, values, [(
-                            "child", "closes a cycle in the bill of materials: "
-                                     + " → ".join(cycle))])
-                        continue
-                seen[key_hash] = (print_, job.index, row)
-                records.append(record)
-            self._write(records)
+            rows, cells = zip(*chunk, strict=True)
+            if fast is not None:
+                columns = fast.parse(cells, self.canon)
+                for name in job.fmt.company_refs:
+                    if name in columns:
+                        columns[name] = self._company_column(columns[name])
+                built, prints = fast.assemble(columns, source, rows)
+            else:
+                built, prints = [None] * len(chunk), None
+            if prints is None:
+                prints = [0] * len(chunk)
+                recompute = list(range(len(chunk)))
+            else:
+                recompute = []
+            if None in built:
+                for i in [i for i, props in enumerate(built) if props is None]:
+                    built[i] = self._validate_row(job, convert, rows[i], cells[i], source,
+                                                  wants_text)
+                    recompute.append(i)
+            for i in recompute:
+                props = built[i]
+                if props is not None:
+                    prints[i] = row_print(props, fields)
+            valid = [props for props in built if props is not None]
+            if len(valid) < len(built):
+                prints = [p for p, props in zip(prints, built, strict=True) if props is not None]
+            records = self._accept(job, valid, prints, chunk)
+            if records:
+                self._write_rows(kind, records)
             job.summary.loaded += len(records)
+            spec = KINDS[kind]
             if spec.is_node:
-                self.known[kind].update(spec.key_of(r.__dict__)[0] for r in records)
+                field_name = spec.key_fields[0]
+                self.known[kind].update([props[field_name] for props in records])
             job.summary.seconds += time.perf_counter() - started
             self.bar.advance(len(chunk))
+        started = time.perf_counter()
+        self.writer.flush()  # a table's time includes its writes
+        job.summary.seconds += time.perf_counter() - started
         self.bar.done()
+
+    def _validate_row(self, job: _Job, convert: RowConverter, row: int, values: list[Any],
+                      source: str, wants_text: bool) -> dict[str, Any] | None:
+        """One row through pydantic: its stored properties, or None (rejected, reasons kept)."""
+        kind = job.kind
+        data = convert(values)
+        problems: Problems = []
+        blocked: set[str] = set()  # fields whose problem is already told
+        for name in job.fmt.company_refs:
+            problem = self._company_ref(data, name)
+            if problem is not None:
+                problems.append(problem)
+                blocked.add(name)
+        if wants_text:
+            problem = self._map_category(job, row, data)
+            if problem is not None:
+                problems.append(problem)
+                blocked.add("category")
+        data["source"] = source
+        data["row"] = row
+        record, errors = validate_row(KINDS[kind].model, kind, data)
+        if errors:
+            problems.extend(e for e in errors if e[0] not in blocked)
+        if problems or record is None:
+            self._reject(job, row, values, problems, self._node_key(kind, data))
+            return None
+        return to_props(record)
+
+    def _accept(self, job: _Job, valid: list[dict[str, Any]], prints: list[int],
+                chunk: list[tuple[int, list[Any]]]) -> list[dict[str, Any]]:
+        """The rows of a chunk that pass the reference, duplicate and BOM-cycle checks.
+
+        ``prints`` holds each row's :func:`~ingest.validate.row_print`.
+        """
+        kind = job.kind
+        spec = KINDS[kind]
+        values_of: dict[int, list[Any]] | None = None
+        problems, renamed = self._check_refs(kind, valid)
+        if renamed:  # a category named by its name now holds its code: print it again
+            fields = record_fields(kind)
+            for i in renamed:
+                prints[i] = row_print(valid[i], fields)
+        if problems:
+            values_of = dict(chunk)
+            kept, kept_prints = [], []
+            for i, props in enumerate(valid):
+                missing = problems.get(i)
+                if missing:
+                    self._reject(job, props["row"], values_of[props["row"]], missing,
+                                 self._node_key(kind, props))
+                else:
+                    kept.append(props)
+                    kept_prints.append(prints[i])
+            valid, prints = kept, kept_prints
+        # Duplicates: the key's hash → the first row's print (its values, without
+        # provenance) packed with where it was, so a million rows cost one int each.
+        keys = list(map(hash, row_keys(spec, valid)))
+        base = job.index << 32
+        entries = [((fp & _MASK64) << 48) | base | row
+                   for fp, row in zip(prints, map(itemgetter("row"), valid), strict=True)]
+        seen = self.seen[kind]
+        if kind is not _K.BOM_LINE:
+            fresh = dict(zip(keys, entries, strict=True))
+            if len(fresh) == len(keys) and seen.keys().isdisjoint(fresh.keys()):
+                seen.update(fresh)  # the usual case: no duplicate anywhere
+                return valid
+        records: list[dict[str, Any]] = []
+        for key, entry, props in zip(keys, entries, valid, strict=True):
+            earlier = seen.get(key)
+            if earlier is not None:
+                if earlier >> 48 == entry >> 48:
+                    job.summary.merged += 1
+                else:
+                    first = self.jobs[(earlier >> 32) & 0xFFFF]
+                    if values_of is None:
+                        values_of = dict(chunk)
+                    self._reject(job, props["row"], values_of[props["row"]], [(
+                        spec.key_fields[-1],
+                        f"conflicts with row {earlier & 0xFFFFFFFF} of {first.name}: same "
+                        f"{', '.join(spec.key_fields)} but different values")])
+                continue
+            if kind is _K.BOM_LINE:
+                cycle = self._bom_cycle(props)
+                if cycle is not None:
+                    if values_of is None:
+                        values_of = dict(chunk)
+                    self._reject(job, props["row"], values_of[props["row"]], [(
+                        "child", "closes a cycle in the bill of materials: "
+                                 + " → ".join(cycle))])
+                    continue
+            seen[key] = entry
+            records.append(props)
+        return records
 
     @staticmethod
     def _node_key(kind: EntityKind, data: dict[str, Any]) -> tuple[EntityKind, str] | None:
@@ -722,7 +941,45 @@ class _Load:
 # --- small pure helpers --------------------------------------------------------------
 
 
-def _fingerprint(record: Record) -> int:
+def _in_process(store: GraphStore) -> bool:
+    """True when the store keeps its data in this process (the embedded store)."""
+    return getattr(store, "kind", "") == "embedded"
+
+_MASK64 = (1 << 64) - 1
+
+
+def _reference_fields(kind: EntityKind) -> list[tuple[str, EntityKind | None, bool]]:
+    """The fields of ``kind`` that name nodes: (field, node kind, is a list).
+
+    The node kind is None for a BOM line's parent (a product or a category, by
+    ``parent_kind``). Relationship ends come first, as the reasons list them.
+    """
+    spec = KINDS[kind]
+    if spec.is_node:
+        return [(name, target, _is_list_field(kind, name))
+                for name, target, _rel in NODE_REFERENCES.get(kind, ())]
+    assert spec.start is not None and spec.end is not None
+    start_kind = None if kind is _K.BOM_LINE else spec.start.kind
+    fields: list[tuple[str, EntityKind | None, bool]] = [
+        (spec.start.field, start_kind, False), (spec.end.field, spec.end.kind, False)]
+    if kind is _K.SUPPLY:
+        fields.append(("category", _K.CATEGORY, False))
+    return fields
+
+
+def _is_list_field(kind: EntityKind, name: str) -> bool:
+    annotation = KINDS[kind].model.model_fields[name].annotation
+    return getattr(annotation, "__origin__", None) is list
+
+
+def _company_of(props: dict[str, Any]) -> Company:
+    """A Company from properties the fast path has checked (pydantic would accept them)."""
+    if "roles" in props:
+        props = {**props, "roles": [Role(r) for r in props["roles"]]}
+    return Company.model_construct(**props)
+
+
+def _record_fingerprint(record: Record) -> int:
     """A hash of a record's values without provenance (equal records, equal prints)."""
     return hash(tuple(
         tuple(v) if isinstance(v, list) else v

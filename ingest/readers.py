@@ -22,6 +22,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +72,8 @@ class Table:
 
     def chunks(self, size: int) -> Iterator[list[Row]]:
         """The rows in lists of at most ``size``."""
-        chunk: list[Row] = []
-        for row in self._rows():
-            chunk.append(row)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
+        rows = self._rows()
+        while chunk := list(islice(rows, size)):
             yield chunk
 
 
@@ -213,8 +209,8 @@ def _csv_table(path: Path) -> Table:
             number = 1
             for values in reader:
                 number = reader.line_num  # physical line: counts multi-line quoted cells
-                if not "".join(values).strip():  # a blank line or a row of empty cells
-                    continue
+                if not values or (not values[0].strip() and not "".join(values).strip()):
+                    continue  # a blank line or a row of empty cells
                 if len(values) < width:
                     values.extend([""] * (width - len(values)))
                 yield number, values

@@ -24,6 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -127,6 +128,7 @@ def normalize_name(name: str) -> str:
     return _fold(kept)
 
 
+@lru_cache(maxsize=8192)  # a load has a few hundred municipalities and 10⁵ companies
 def normalize_place(place: str | None) -> str:
     """A municipality reduced for blocking: ``'Липецкий р-н'`` = ``'Lipetsky district'``."""
     if not place:

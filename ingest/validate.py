@@ -11,18 +11,36 @@ on ("latitude 95 is outside the globe (−90…90)").
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
+import math
+import operator
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import repeat
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
-from pydantic import ValidationError
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
+from pydantic import AfterValidator, BeforeValidator, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from graph.models import Record
-from graph.schema import EntityKind
+from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 from ingest.formats import ColumnMap
 
-__all__ = ["RowConverter", "readable_errors", "validate_row"]
+__all__ = [
+    "DEFER",
+    "FastRows",
+    "RowConverter",
+    "readable_errors",
+    "record_fields",
+    "row_print",
+    "validate_row",
+]
 
 _DATE_DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'")
@@ -185,3 +203,444 @@ def validate_row(model: type[Record], kind: EntityKind,
         return model.model_validate(data), []
     except ValidationError as exc:
         return None, readable_errors(kind, exc)
+
+
+# --- the columnar fast path ------------------------------------------------------------
+#
+# A bulk file is mostly clean: validating it row by row through pydantic costs more
+# than everything else ingest does. :class:`FastRows` converts and checks a whole chunk
+# column by column with C-level list operations and produces the stored properties
+# (what ``to_props(model_validate(data))`` gives) directly. It is deliberately narrow:
+# it accepts a cell only when it is sure the model would accept it *with the same
+# value*, and sends every other row (``None`` in its output) to the row-by-row path,
+# whose pydantic errors are the ones the report shows. It is built only for models
+# whose every field type and validator it knows; any other model gets no fast path.
+
+
+class _Defer:
+    """Marks a cell the fast path leaves to pydantic."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFER"
+
+
+DEFER: Any = _Defer()
+
+_PLAIN_NUMBER_CHARS = re.compile(r"[0-9.+\-]*")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# The model-level validators the fast path knows, as "rows to leave to pydantic".
+_RowCheck = Callable[[dict[str, list[Any]], int], set[int]]
+
+
+def _same(columns: dict[str, list[Any]], a: str, b: str) -> set[int]:
+    left, right = columns.get(a), columns.get(b)
+    if left is None or right is None or not any(map(operator.eq, left, right)):
+        return set()
+    return {i for i, (x, y) in enumerate(zip(left, right, strict=True)) if x == y}
+
+
+def _check_two_companies(columns: dict[str, list[Any]], n: int) -> set[int]:
+    return _same(columns, "supplier_id", "buyer_id")
+
+
+def _check_bom_not_self(columns: dict[str, list[Any]], n: int) -> set[int]:
+    kinds = columns.get("parent_kind")
+    same = _same(columns, "parent", "child")
+    if kinds is None:  # the default, "product", never refers to itself
+        return set()
+    return {i for i in same if kinds[i] == "category"}
+
+
+def _check_own_parent(columns: dict[str, list[Any]], n: int) -> set[int]:
+    return _same(columns, "code", "parent")
+
+
+def _check_both_coordinates(columns: dict[str, list[Any]], n: int) -> set[int]:
+    lat, lon = columns.get("lat", [None] * n), columns.get("lon", [None] * n)
+    return {i for i, (x, y) in enumerate(zip(lat, lon, strict=True))
+            if (x is None) != (y is None)}
+
+
+_ROW_CHECKS: dict[str, _RowCheck] = {
+    "_two_companies": _check_two_companies,
+    "_not_self": _check_bom_not_self,
+    "_not_own_parent": _check_own_parent,
+    "_both_coordinates": _check_both_coordinates,
+}
+# Column types whose repeated values are worth sharing (ids, codes, dates, lead times).
+_SHARED = frozenset({"text", "choice", "date", "float", "int"})
+# Before-validators that change nothing in a stripped, non-blank text cell.
+_NEUTRAL_BEFORE = frozenset({"_blank_to_none", "_as_str"})
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    """How the fast path reads one model field."""
+
+    name: str
+    how: str  # text, float, int, date, choice, list, roles
+    required: bool
+    default: Any = None  # the stored default when the cell is blank (None: no value)
+    list_default: bool = False
+    max_len: int | None = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    choices: frozenset[str] = frozenset()
+    after: tuple[Callable[[Any], Any], ...] = ()  # the model's own after-validators
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, list[Any]]:
+    """``T | None`` → ``(T, metadata)``, unwrapping one ``Annotated`` level."""
+    metadata: list[Any] = []
+    args = get_args(annotation)
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in args if a is not type(None)]
+        if len(members) != 1:
+            return None, []
+        annotation = members[0]
+    if get_origin(annotation) is Annotated:
+        inner, *extra = get_args(annotation)
+        for item in extra:
+            metadata.extend(getattr(item, "metadata", None) or [item])
+        annotation = inner
+    return annotation, metadata
+
+
+def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
+    """The plan for one field, or None when the fast path does not know its type."""
+    base, inner_meta = _unwrap_optional(info.annotation)
+    limits: dict[str, Any] = {}
+    after: list[Callable[[Any], Any]] = []
+    for item in [*info.metadata, *inner_meta]:
+        if isinstance(item, MaxLen):
+            limits["max_len"] = item.max_length
+        elif isinstance(item, MinLen):
+            if item.min_length > 1:
+                return None
+        elif isinstance(item, Ge | Gt | Le):
+            key = type(item).__name__.lower()
+            limits[key] = getattr(item, key)
+        elif isinstance(item, BeforeValidator):
+            if getattr(item.func, "__name__", "") not in _NEUTRAL_BEFORE:
+                return None
+        elif isinstance(item, AfterValidator) and \
+                len(inspect.signature(item.func).parameters) == 1:
+            after.append(cast(Callable[[Any], Any], item.func))  # as pydantic calls it
+        else:  # Lt, patterns, wrap validators…: not known here
+            return None
+    required = info.is_required()
+    default: Any = None
+    list_default = False
+    if not required:
+        if info.default_factory is list:
+            list_default = True
+        elif info.default_factory is not None:
+            return None
+        elif info.default is not None:
+            default = info.default
+    if base is str:
+        how = "text"
+    elif base is float:
+        how = "float"
+        if default is not None:
+            default = float(default)
+    elif base is int:
+        how = "int"
+    elif base is dt.date:
+        how = "date"
+    elif get_origin(base) is Literal:
+        how = "choice"
+        limits["choices"] = frozenset(str(a) for a in get_args(base))
+    elif get_origin(base) is list:
+        (item_type,) = get_args(base)
+        if item_type is str:
+            how = "list"
+        elif isinstance(item_type, type) and issubclass(item_type, StrEnum):
+            how = "roles"
+            limits["choices"] = frozenset(m.value for m in item_type)
+        else:
+            return None
+    else:
+        return None
+    if how in {"list", "roles"} and (limits.keys() - {"choices"}):
+        return None
+    if after and how != "text":
+        return None
+    return _FieldPlan(name, how, required, default, list_default, after=tuple(after),
+                      **limits)
+
+
+class FastRows:
+    """Validates a chunk of one table column by column (see the section comment).
+
+    Build it with :meth:`for_columns`; call :meth:`parse` on the chunk's cell
+    lists to get the converted columns, let the caller rewrite reference
+    columns, then :meth:`assemble` the rows: each is the record's stored
+    properties, or ``None`` when the row must go through :func:`validate_row`.
+    """
+
+    def __init__(self, kind: EntityKind, plans: list[_FieldPlan],
+                 positions: dict[str, int], checks: list[_RowCheck]) -> None:
+        self.kind = kind
+        self._plans = plans  # every model field (provenance excluded), in model order
+        self._positions = positions  # field -> column index, for the fields that have one
+        self._checks = checks
+
+    @classmethod
+    def for_columns(cls, columns: ColumnMap) -> FastRows | None:
+        """The fast path for a table, or None when some column or the model needs pydantic."""
+        fmt = columns.fmt
+        model = KINDS[fmt.kind].model
+        decorators = model.__pydantic_decorators__
+        if decorators.field_validators or decorators.validators \
+                or decorators.root_validators or decorators.model_serializers \
+                or decorators.field_serializers:
+            return None
+        checks = []
+        for name in decorators.model_validators:
+            check = _ROW_CHECKS.get(name)
+            if check is None:
+                return None
+            checks.append(check)
+        plans: list[_FieldPlan] = []
+        for name, info in model.model_fields.items():
+            if name in PROVENANCE_FIELDS:
+                continue
+            plan = _field_plan(name, info)
+            if plan is None:
+                return None
+            plans.append(plan)
+        known = {p.name for p in plans}
+        positions: dict[str, int] = {}
+        for index, field_name in enumerate(columns.fields):
+            if field_name is None:
+                continue
+            if field_name not in known:  # an ingest-only column (a free text, an INN…)
+                return None
+            positions[field_name] = index
+        return cls(fmt.kind, plans, positions, checks)
+
+    @property
+    def fields(self) -> list[str]:
+        """The model fields that have a column."""
+        return [p.name for p in self._plans if p.name in self._positions]
+
+    def parse(self, cells: Sequence[Sequence[Any]], canon: dict[Any, Any] | None = None
+              ) -> dict[str, list[Any]]:
+        """Each present field's converted values: a value, None (blank) or :data:`DEFER`.
+
+        With ``canon``, a column whose values repeat (ids, codes, dates, lead times)
+        has them replaced by one shared object per value, kept in ``canon`` across
+        chunks: a million stored rows then hold a few thousand strings, not millions.
+        """
+        out: dict[str, list[Any]] = {}
+        if not cells:
+            return out
+        width = min(map(len, cells))
+        transposed = list(zip(*cells, strict=False)) if width > max(self._positions.values()) \
+            else None  # short rows (never from the readers, which pad them): one by one
+        for plan in self._plans:
+            index = self._positions.get(plan.name)
+            if index is not None:
+                column = transposed[index] if transposed is not None \
+                    else [row[index] if index < len(row) else "" for row in cells]
+                values = _convert_column(plan, column)
+                if canon is not None and plan.how in _SHARED \
+                        and len(values) >= 16 and 2 * len(set(values)) <= len(values):
+                    values = list(map(canon.setdefault, values, values))
+                out[plan.name] = values
+        return out
+
+    def assemble(self, columns: dict[str, list[Any]], source: str, rows: Sequence[int]
+                 ) -> tuple[list[dict[str, Any] | None], list[int] | None]:
+        """The stored properties of each row (None: left to pydantic), and their prints.
+
+        A row's print is :func:`row_print` of its properties, computed here column
+        by column (None when a column holds lists).
+        """
+        n = len(rows)
+        names = ["source", "row"]
+        values: list[Sequence[Any]] = [[source] * n, rows]
+        printed: list[Iterable[Any]] = []
+        deferred: set[int] = set()
+        sparse = False
+        for plan in self._plans:
+            column = columns.get(plan.name)
+            if column is None:
+                if plan.required:
+                    return [None] * n, None
+                if plan.list_default:
+                    column = [[] for _ in range(n)]
+                elif plan.default is not None:
+                    column = [plan.default] * n
+                else:
+                    printed.append(repeat(None))
+                    continue
+            else:
+                if DEFER in column:
+                    deferred.update(i for i, v in enumerate(column) if v is DEFER)
+                if None in column:
+                    if plan.required:
+                        deferred.update(i for i, v in enumerate(column) if v is None)
+                    elif plan.list_default:
+                        column = [[] if v is None else v for v in column]
+                    elif plan.default is not None:
+                        column = [plan.default if v is None else v for v in column]
+                    else:
+                        sparse = True
+            names.append(plan.name)
+            values.append(column)
+            printed.append(column)
+        for check in self._checks:
+            deferred |= check(columns, n)
+        if sparse:
+            built: list[dict[str, Any] | None] = [
+                {k: v for k, v in zip(names, row, strict=True) if v is not None}
+                for row in zip(*values, strict=True)]
+        else:
+            built = list(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
+        for i in deferred:
+            built[i] = None
+        try:
+            prints: list[int] | None = list(map(hash, zip(*printed)))  # noqa: B905
+        except TypeError:  # a list field: row by row
+            prints = None
+        return built, prints
+
+
+def record_fields(kind: EntityKind) -> list[str]:
+    """The fields of ``kind`` a row's print covers: every model field but provenance."""
+    return [f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS]
+
+
+def row_print(props: Mapping[str, Any], fields: Sequence[str]) -> int:
+    """A hash of a row's stored values without provenance: equal rows, equal prints.
+
+    ``fields`` is :func:`record_fields` of the row's kind; an absent field counts
+    as None (stored rows never hold None).
+    """
+    values = tuple([props.get(name) for name in fields])
+    try:
+        return hash(values)
+    except TypeError:  # a list field
+        return hash(tuple(tuple(v) if isinstance(v, list) else v for v in values))
+
+
+def _convert_column(plan: _FieldPlan, cells: Sequence[Any]) -> list[Any]:
+    """One column's cells as stored values (None: blank; DEFER: ask pydantic)."""
+    try:
+        texts = list(map(str.strip, cells))
+    except TypeError:  # a list or a number from a spreadsheet / JSON: cell by cell
+        return [_convert_cell(plan, c) for c in cells]
+    if "" in texts:
+        return [_convert_cell(plan, c) for c in texts]
+    how = plan.how
+    if how == "text":
+        if plan.after or (plan.max_len is not None and max(map(len, texts)) > plan.max_len):
+            return [_convert_cell(plan, c) for c in texts]
+        return texts
+    if how == "float":
+        joined = "".join(texts)
+        if "," in joined or " " in joined or "\u00a0" in joined:
+            texts = [_number(t) for t in texts]
+            joined = "".join(texts)
+        if not _PLAIN_NUMBER_CHARS.fullmatch(joined):
+            return [_convert_cell(plan, c) for c in texts]
+        try:
+            numbers = list(map(float, texts))
+        except ValueError:
+            return [_convert_cell(plan, c) for c in texts]
+        if not _in_bounds(plan, min(numbers)) or not _in_bounds(plan, max(numbers)):
+            return [_convert_cell(plan, c) for c in texts]
+        return numbers
+    if how == "date":
+        joined = "".join(texts)
+        if "." not in joined and "/" not in joined and "T" not in joined:  # ISO already
+            try:
+                days = list(map(dt.date.fromisoformat, texts))
+            except ValueError:
+                return [_convert_cell(plan, c) for c in texts]
+            if list(map(dt.date.isoformat, days)) == texts:
+                return texts
+        return [_convert_cell(plan, c) for c in texts]
+    if how == "choice" and set(texts) <= plan.choices:
+        return texts
+    if how == "roles" and set(texts) <= plan.choices:  # one canonical role per cell
+        return [[t] for t in texts]
+    if how == "int":
+        joined = "".join(texts)
+        if joined.isascii() and joined.isdigit():
+            numbers = list(map(int, texts))
+            if _in_bounds(plan, min(numbers)) and _in_bounds(plan, max(numbers)):
+                return numbers
+    return [_convert_cell(plan, c) for c in texts]
+
+
+def _in_bounds(plan: _FieldPlan, x: float) -> bool:
+    if not math.isfinite(x):
+        return False
+    if plan.ge is not None and not x >= plan.ge:
+        return False
+    if plan.gt is not None and not x > plan.gt:
+        return False
+    return plan.le is None or x <= plan.le
+
+
+def _convert_cell(plan: _FieldPlan, cell: Any) -> Any:
+    """One cell as a stored value, None (blank) or DEFER — the slow, general case."""
+    how = plan.how
+    if how in {"list", "roles"}:
+        if cell is None or cell == [] or (isinstance(cell, str) and not cell.strip()):
+            return None
+        if not isinstance(cell, str | list):
+            return DEFER
+        if how == "list":
+            return _split(cell)
+        roles = [_ROLE_WORDS.get(r.lower().replace("ё", "е") if isinstance(cell, str)
+                                 else r.lower(), r.lower()) for r in _split(cell)]
+        return roles if set(roles) <= plan.choices else DEFER
+    if not isinstance(cell, str):
+        return None if cell is None else DEFER
+    text = cell.strip()
+    if not text:
+        return None
+    if how == "text":
+        if plan.max_len is not None and len(text) > plan.max_len:
+            return DEFER
+        value: Any = text
+        for check in plan.after:
+            try:
+                value = check(value)
+            except (ValueError, AssertionError):  # pydantic's own words, please
+                return DEFER
+        return value
+    if how == "choice":
+        return text if text in plan.choices else DEFER
+    if how == "date":
+        text = _date(text)
+        if len(text) != 10 or not _ISO_DATE.fullmatch(text):
+            return DEFER
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return DEFER
+        return text if day.isoformat() == text else DEFER
+    if how == "int":
+        text = _number(text)
+        if not (text.isascii() and text.isdigit()):
+            return DEFER
+        value = int(text)
+        return value if _in_bounds(plan, value) else DEFER
+    # float
+    text = _number(text)
+    if not _PLAIN_NUMBER_CHARS.fullmatch(text):
+        return DEFER
+    try:
+        number = float(text)
+    except ValueError:
+        return DEFER
+    return number if _in_bounds(plan, number) else DEFER

@@ -1,0 +1,241 @@
+"""Ingest throughput and memory: the generated national-scale set into both stores,
+beside Neo4j's own ``LOAD CSV`` of the same capability rows, in one run.
+
+1. The data: ``coopgraph generate --companies N --seed S`` into ``--data`` (reused
+   when it already holds a generated set).
+2. Embedded store: ``ingest_paths`` of the whole directory into a fresh store on
+   disk (journal fsynced per batch), in a child process — rows/s end to end
+   (reading, validation, resolution, writing), wall time, and the child's peak
+   RSS (its own ``ru_maxrss``); ``--repeat`` runs, the median shown.
+3. Neo4j: a fresh test server (``tests/neo4j_server.py``), the same ingest through
+   :class:`~graph.neo4j_store.Neo4jStore` in a child process — rows/s and the
+   Python side's peak RSS (the server is a separate JVM: heap 1.5 GB, page cache
+   512 MB).
+4. ``LOAD CSV``: a second fresh server with the same constraints, the companies,
+   processes and categories loaded first (not timed), then ``LOAD CSV WITH HEADERS
+   … CALL { … } IN TRANSACTIONS OF 10000 ROWS`` MERGE-ing the same ``CAN_SUPPLY``
+   relationships (same key, same properties) from the same capabilities.csv —
+   rows/s. The pipeline's own capabilities.csv rows/s is printed beside it.
+
+Output: JSON lines on stdout (the first describes the machine), then a Markdown
+table. Usage::
+
+    .venv/bin/python bench/ingest.py [--companies 100000] [--seed 42]
+        [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BATCH = 10_000
+CAPABILITIES = "capabilities.csv"
+LOAD_CSV = """
+LOAD CSV WITH HEADERS FROM 'file:///capabilities.csv' AS line
+CALL {
+  WITH line
+  MATCH (a:Company {id: line.company_id})
+  MATCH (b:Category {code: line.category})
+  MERGE (a)-[r:CAN_SUPPLY {_key: line.company_id + '|' + line.category}]->(b)
+  SET r = {company_id: line.company_id, category: line.category,
+           capacity_per_year: toFloat(line.capacity_per_year),
+           lead_time_days: toFloat(line.lead_time_days),
+           min_order: toFloat(line.min_order), unit_price: toFloat(line.unit_price),
+           source: 'capabilities.csv', row: linenumber(), ingested_at: $now,
+           _key: line.company_id + '|' + line.category}
+} IN TRANSACTIONS OF 10000 ROWS
+"""
+
+
+def _emit(**fields: Any) -> None:
+    sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _machine() -> dict[str, Any]:
+    try:
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True,
+                              timeout=30).stderr.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        java = None
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"what": "machine", "cpus": os.cpu_count(), "memory_gib": round(mem_gib, 1),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "java": java, "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+# --- the child: one ingest, measured from inside --------------------------------------
+
+
+def _child(args: argparse.Namespace) -> None:
+    from ingest.pipeline import ingest_paths
+
+    if args.child == "embedded":
+        from graph.embedded import EmbeddedStore
+
+        store: Any = EmbeddedStore(args.store_dir)
+    else:
+        from graph.neo4j_store import Neo4jStore
+
+        store = Neo4jStore(args.uri, user=args.user, password=args.password,
+                           batch_size=BATCH)
+    started = time.perf_counter()
+    report = ingest_paths(store, [args.data])
+    wall = time.perf_counter() - started
+    counts = store.stats()
+    store.close()
+    files = {f.file: {"read": f.read, "seconds": round(f.seconds, 3),
+                      "rows_per_s": round(f.rows_per_s)} for f in report.files}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    maxrss_mib = usage.ru_maxrss / 1024
+    print(json.dumps({"read": report.total("read"), "loaded": report.total("loaded"),
+                      "rejected": report.total("rejected"), "wall_s": round(wall, 3),
+                      "rows_per_s": round(report.total("read") / wall),
+                      "peak_rss_mib": round(maxrss_mib), "stored": sum(counts.values()),
+                      "python_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+                      "files": files}))
+
+
+def _run_child(kind: str, data: Path, **extra: str) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind,
+               "--data", str(data)]
+    for name, value in extra.items():
+        command += [f"--{name.replace('_', '-')}", value]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} ingest failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- the parent ------------------------------------------------------------------------
+
+
+def _data(args: argparse.Namespace) -> Path:
+    data = Path(args.data)
+    if (data / "companies.csv").exists() and (data / CAPABILITIES).exists():
+        _emit(what="data", path=str(data), generated=False)
+    else:
+        started = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "coopgraph"), "generate",
+                        "--companies", str(args.companies), "--seed", str(args.seed),
+                        "--out", str(data)], check=True, stdout=subprocess.DEVNULL)
+        _emit(what="data", path=str(data), generated=True,
+              seconds=round(time.perf_counter() - started, 1))
+    rows = {p.name: sum(1 for _ in p.open(encoding="utf-8")) - 1
+            for p in sorted(data.glob("*.csv"))}
+    _emit(what="rows", total=sum(rows.values()), files=rows)
+    return data
+
+
+def _load_csv(data: Path) -> dict[str, Any]:
+    """A fresh server, the nodes loaded (untimed), then LOAD CSV of the capabilities."""
+    import datetime as dt
+
+    from graph.neo4j_store import Neo4jStore
+    from ingest.pipeline import ingest_paths
+    from tests.neo4j_server import start_neo4j
+
+    with tempfile.TemporaryDirectory(prefix="coopgraph-loadcsv-") as tmp:
+        import_dir = Path(tmp) / "import"
+        import_dir.mkdir()
+        shutil.copy(data / CAPABILITIES, import_dir / CAPABILITIES)
+        server = start_neo4j(import_dir=import_dir)
+        try:
+            store = Neo4jStore(server.uri, user=server.user, password=server.password,
+                               batch_size=BATCH)  # creates the same constraints
+            ingest_paths(store, [data / "companies.csv", data / "processes.csv",
+                                 data / "categories.csv"])
+            driver = store._driver
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+            started = time.perf_counter()
+            with driver.session(database=store.database) as session:
+                session.run(LOAD_CSV, {"now": now}).consume()
+            seconds = time.perf_counter() - started
+            records, _, _ = driver.execute_query(
+                "MATCH ()-[r:CAN_SUPPLY]->() RETURN count(r) AS n", database_=store.database)
+            rows = sum(1 for _ in (data / CAPABILITIES).open(encoding="utf-8")) - 1
+            store.close()
+            return {"rows": rows, "relationships": records[0]["n"],
+                    "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data", default="/tmp/gen100k")
+    parser.add_argument("--skip-neo4j", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="embedded runs (median shown)")
+    parser.add_argument("--child", choices=["embedded", "neo4j"], help=argparse.SUPPRESS)
+    parser.add_argument("--store-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--uri", help=argparse.SUPPRESS)
+    parser.add_argument("--user", help=argparse.SUPPRESS)
+    parser.add_argument("--password", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args)
+        return
+
+    _emit(**_machine())
+    data = _data(args)
+    results: dict[str, dict[str, Any]] = {}
+    runs = []
+    for run in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="coopgraph-bench-ingest-") as tmp:
+            result = _run_child("embedded", data, store_dir=str(Path(tmp) / "store"))
+        _emit(what="ingest", store="embedded", run=run + 1, load_average=os.getloadavg()[0],
+              **result)
+        runs.append(result)
+    runs.sort(key=lambda r: r["wall_s"])
+    results["embedded"] = runs[len(runs) // 2]  # the median run
+    results["embedded"]["runs"] = [r["rows_per_s"] for r in runs]
+
+    if not args.skip_neo4j:
+        from tests.neo4j_server import start_neo4j
+
+        server = start_neo4j()
+        try:
+            results["neo4j"] = _run_child("neo4j", data, uri=server.uri, user=server.user,
+                                          password=server.password)
+        finally:
+            server.stop()
+        _emit(what="ingest", store="neo4j", load_average=os.getloadavg()[0], **results["neo4j"])
+        results["load_csv"] = _load_csv(data)
+        _emit(what="load_csv", load_average=os.getloadavg()[0], **results["load_csv"])
+
+    print()
+    print("| run | rows | wall s | rows/s | capabilities.csv rows/s | peak RSS (Python) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in ("embedded", "neo4j"):
+        if name in results:
+            r = results[name]
+            caps = r["files"].get(CAPABILITIES, {}).get("rows_per_s", "")
+            shown = f" (median of {len(r['runs'])}: {', '.join(f'{x:,}' for x in r['runs'])})" \
+                if "runs" in r else ""
+            print(f"| ingest → {name}{shown} | {r['read']:,} | {r['wall_s']} | "
+                  f"{r['rows_per_s']:,} | {caps:,} | {r['peak_rss_mib']:,} MiB |")
+    if "load_csv" in results:
+        r = results["load_csv"]
+        print(f"| Neo4j LOAD CSV (capabilities) | {r['rows']:,} | {r['seconds']} | "
+              f"{r['rows_per_s']:,} | {r['rows_per_s']:,} | – |")
+
+
+if __name__ == "__main__":
+    main()

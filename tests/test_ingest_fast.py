@@ -1,0 +1,185 @@
+"""The bulk paths of ingest: the columnar validator against pydantic, and what they feed.
+
+:class:`ingest.validate.FastRows` must accept a row only with the very properties
+(values and key order) that ``to_props(model_validate(...))`` gives, and leave every
+other row to pydantic; rows from either path must get the same duplicate print. The
+store's ``upsert_rows`` and the embedded store's bulk insert and streamed compaction
+must keep the stores' behaviour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graph.embedded import EmbeddedStore
+from graph.errors import MissingReference, StoreError
+from graph.models import Capability, Category, Company
+from graph.schema import KINDS, EntityKind, to_props
+from graph.store import GraphStore
+from ingest.formats import FORMATS
+from ingest.generate import generate
+from ingest.pipeline import _Writer, ingest_paths, plan_tables
+from ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
+
+_K = EntityKind
+
+# Cells people write: good values, values pydantic reads differently, bad ones.
+_CELLS = [
+    "", " ", "0", "5", "12.5", " 7 ", "-3", "+4", "1e5", "1_000", "1 500,5", "3,5", ".5",
+    "5.", "inf", "nan", "1e999", "-0", "0123", "١٢", "2018-12-11", "05.12.2017", "2018-02-30",
+    "20181211", "2020-01-01T00:00:00", "2018-W50-2", "abc", " x ", "x" * 201, "product",
+    "category", "a|b", "|", "g1", "g2", "7707083893", "7707083894", "1027700132195", "52.6",
+    "95", "supplier", "Производитель | вуз", "ISO9001", "Elets",
+]
+
+
+def _check_chunk(kind: EntityKind, fields: list[str], cells: list[list[str]]) -> int:
+    """Compare FastRows with pydantic on one chunk; return how many rows went fast."""
+    columns = FORMATS[kind].map_columns(fields)
+    fast = FastRows.for_columns(columns)
+    assert fast is not None, kind
+    convert = RowConverter(columns)
+    model = KINDS[kind].model
+    rows = list(range(2, 2 + len(cells)))
+    built, prints = fast.assemble(fast.parse(cells, {}), "f.csv", rows)
+    accepted = 0
+    for i, (row, values, props) in enumerate(zip(rows, cells, built, strict=True)):
+        if props is None:
+            continue
+        accepted += 1
+        data = convert(values)
+        data["source"], data["row"] = "f.csv", row
+        record, errors = validate_row(model, kind, data)
+        assert record is not None, (kind, values, props, errors)
+        expected = to_props(record)
+        assert props == expected and list(props) == list(expected), (kind, values)
+        if prints is not None:
+            assert prints[i] == row_print(expected, record_fields(kind))
+    return accepted
+
+
+@st.composite
+def _chunk(draw: st.DrawFn) -> tuple[EntityKind, list[str], list[list[str]]]:
+    kind = draw(st.sampled_from(sorted(FORMATS, key=lambda k: k.value)))
+    fields = [f for f in FORMATS[kind].fields if f in KINDS[kind].model.model_fields]
+    n = draw(st.integers(1, 20))
+    columns = []
+    for _field in fields:
+        if draw(st.booleans()):  # a clean-looking column: one value repeated
+            value = draw(st.sampled_from(_CELLS))
+            column = [value] * n
+        else:
+            column = draw(st.lists(st.sampled_from(_CELLS), min_size=n, max_size=n))
+        columns.append(column)
+    return kind, fields, [list(r) for r in zip(*columns, strict=True)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_chunk())
+def test_fast_rows_agree_with_pydantic(case: tuple[EntityKind, list[str], list[list[str]]]
+                                       ) -> None:
+    kind, fields, cells = case
+    _check_chunk(kind, fields, cells)
+
+
+def test_generated_files_take_the_fast_path_with_pydantic_values(tmp_path: Path) -> None:
+    generate(tmp_path, companies=300, seed=5)
+    jobs, _warnings = plan_tables([tmp_path])
+    for job in jobs:
+        cells = [values for _row, values in job.table.rows()]
+        fields = [f or "" for f in job.columns.fields]
+        accepted = _check_chunk(job.kind, fields, cells)
+        assert accepted == len(cells), (job.name, accepted, len(cells))
+
+
+def test_models_the_fast_path_does_not_know_get_none() -> None:
+    columns = FORMATS[_K.CAPABILITY].map_columns(["company_id", "description"])
+    assert FastRows.for_columns(columns) is None  # a free-text column needs the categoriser
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_duplicates_compare_values_whichever_path_read_them(store: GraphStore,
+                                                            tmp_path: Path) -> None:
+    _write(tmp_path / "companies.csv", "id,name\nc1,Один\nc2,Два\n")
+    _write(tmp_path / "categories.csv", "code,name_ru\nk1,Литьё\n")
+    # row 2 goes fast; row 3 ("1e3") only pydantic reads, as 1000.0: the same row.
+    # row 4 differs; row 5 repeats row 2 with a different spelling of the number.
+    _write(tmp_path / "capabilities.csv",
+           "company_id,category,capacity_per_year\nc1,k1,1000\nc1,k1,1e3\nc1,k1,5\n"
+           "c1,k1,\"1 000\"\nc2,k1,7\n")
+    report = ingest_paths(store, [tmp_path])
+    caps = next(f for f in report.files if f.file == "capabilities.csv")
+    assert (caps.read, caps.loaded, caps.merged, caps.rejected) == (5, 2, 2, 1)
+    assert [(r.row, r.column) for r in report.rejects] == [(4, "category")]
+    assert "conflicts with row 2 of capabilities.csv" in report.rejects[0].reason
+    assert store.get("capability", ("c1", "k1")).capacity_per_year == 1000
+    assert store.get("capability", ("c1", "k1")).row == 2
+
+
+def test_upsert_rows_last_wins_stamps_time_and_checks_references(store: GraphStore) -> None:
+    store.upsert([Company(id="c1", name="Один"), Category(code="k1", name_ru="Литьё")])
+    rows: list[dict[str, Any]] = [
+        to_props(Capability(company_id="c1", category="k1", capacity_per_year=1.0)),
+        to_props(Capability(company_id="c1", category="k1", capacity_per_year=2.0)),
+    ]
+    assert store.upsert_rows("capability", rows) == 1
+    stored = store.get("capability", ("c1", "k1"))
+    assert stored.capacity_per_year == 2.0 and stored.ingested_at is not None
+    with pytest.raises(MissingReference):
+        store.upsert_rows("capability", [to_props(Capability(company_id="ghost",
+                                                             category="k1"))])
+    assert store.stats()["capability"] == 1
+
+
+def test_bulk_edges_and_streamed_compaction_survive_a_reopen(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s", compact_bytes=2_000)
+    store.upsert([Company(id=f"c{i}", name=f"К{i}") for i in range(50)]
+                 + [Category(code="k1", name_ru="Литьё"), Category(code="k2", name_ru="Ковка")])
+    for start in range(0, 50, 10):  # several bulk writes, several compactions
+        store.upsert_rows("capability", [
+            to_props(Capability(company_id=f"c{i}", category=k, capacity_per_year=float(i)))
+            for i in range(start, start + 10) for k in ("k1", "k2")])
+    store.upsert_rows("capability", [to_props(Capability(company_id="c0", category="k1",
+                                                         capacity_per_year=99.0))])
+    assert (tmp_path / "s" / "graph.json").exists()
+    snapshot = store.snapshot()
+    assert len(snapshot.rows("capability")) == 100
+    assert store.graph.number_of_edges() == 100
+    assert store.graph[("company", "c0")][("category", "k1")][
+        ("capability", ("c0", "k1"))]["capacity_per_year"] == 99.0
+    store.close()
+    again = EmbeddedStore(tmp_path / "s")
+    assert again.snapshot() == snapshot
+    assert again.graph.number_of_edges() == 100
+    again.close()
+
+
+def test_the_writer_thread_keeps_order_and_reports_a_failure() -> None:
+    class Remote:
+        kind = "remote"
+
+    done: list[int] = []
+    writer = _Writer(Remote())  # type: ignore[arg-type]
+    for i in range(5):
+        writer.submit(lambda i=i: done.append(i))  # type: ignore[misc]
+    writer.close()
+    assert done == [0, 1, 2, 3, 4]
+
+    def fail() -> None:
+        raise StoreError("the server said no")
+
+    writer = _Writer(Remote())  # type: ignore[arg-type]
+    writer.submit(fail)
+    writer.submit(lambda: done.append(99))
+    with pytest.raises(StoreError, match="the server said no"):
+        writer.close()
+    assert 99 not in done  # nothing is written after a failed write
