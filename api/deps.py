@@ -4,14 +4,22 @@ Every route except ``/health`` and ``/ready`` takes one of the role aliases, so
 no route can forget to check the caller: ``ReaderDep`` (any valid key),
 ``AnalystDep`` (admin or analyst) and ``AdminDep`` (admin only). Ownership of
 member writes is checked in the routes, where the record is known.
+
+The caller and projection dependencies are ``async``: they never wait on I/O
+(a key check is a dict lookup, hash and one ``stat``), so running them on the
+event loop saves each request a thread-pool round trip per dependency. A
+projection that has to be (re)built, or a revision check that would wait —
+a Neo4j round trip, the embedded store's lock held by a writer — still runs on
+a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, authenticate
@@ -47,9 +55,13 @@ def get_store(request: Request) -> GraphStore:
     return _holder(request).get()
 
 
-def get_projection(request: Request) -> Projection:
+async def get_projection(request: Request) -> Projection:
     """The projection of the store's current revision (rebuilt when it changes)."""
-    return _holder(request).projection()
+    holder = _holder(request)
+    projection = holder.projection_nowait()
+    if projection is not None:
+        return projection
+    return await run_in_threadpool(holder.projection)
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -58,7 +70,7 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     api_key: Annotated[str | None, Security(_api_key)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
@@ -68,8 +80,8 @@ def get_principal(
     return authenticate(keys, request.headers, request.cookies)
 
 
-def _role(*roles: KeyRole, action: str) -> Callable[..., Principal]:
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+def _role(*roles: KeyRole, action: str) -> Callable[..., Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         principal.require(*roles, action=action)
         return principal
     return check

@@ -8,6 +8,13 @@ The embedded store is a plain in-process structure, not made for concurrent
 threads; FastAPI runs sync routes and the ingest jobs on threads, so the app
 wraps it in :class:`SerializedStore`, which runs one store call at a time. The
 Neo4j driver is thread-safe and is used as it is.
+
+Routes that run on the event loop (the match ranking) ask
+:meth:`StoreHolder.projection_nowait` first: for the embedded store it answers
+the cached projection after one revision check made without waiting for the
+store's lock, and ``None`` whenever answering would block (store not open, lock
+held by a writer, projection stale, a network store) — the caller then falls
+back to :meth:`StoreHolder.projection` on a worker thread.
 """
 
 from __future__ import annotations
@@ -39,6 +46,15 @@ class SerializedStore:
     @property
     def inner(self) -> GraphStore:
         return self._inner
+
+    def revision_nowait(self) -> int | None:
+        """The inner store's revision, or ``None`` when another call holds the lock."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._inner.revision()
+        finally:
+            self._lock.release()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -74,6 +90,7 @@ class StoreHolder:
         self._owned = store is None
         self._store: GraphStore | None = self._wrap(store) if store is not None else None
         self._cache: ProjectionCache | None = None
+        self._last: Projection | None = None  # what the cache answered last
         self._lock = threading.Lock()
 
     @staticmethod
@@ -107,8 +124,22 @@ class StoreHolder:
             return self._cache
 
     def projection(self) -> Projection:
-        """The projection of the store's current revision."""
-        return self.projections().get()
+        """The projection of the store's current revision (may build it: seconds)."""
+        projection = self.projections().get()
+        self._last = projection
+        return projection
+
+    def projection_nowait(self) -> Projection | None:
+        """The current projection if that is known without blocking, else ``None``.
+
+        Only for the embedded store (one lock-free-or-skip revision check, a few
+        stat calls); a Neo4j revision is a network round trip and answers ``None``.
+        """
+        store, last = self._store, self._last
+        if last is None or not isinstance(store, SerializedStore):
+            return None
+        revision = store.revision_nowait()
+        return last if revision is not None and revision == last.revision else None
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller)."""
@@ -117,3 +148,4 @@ class StoreHolder:
                 self._store.close()
                 self._store = None
                 self._cache = None
+                self._last = None

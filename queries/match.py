@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -74,6 +75,7 @@ __all__ = [
     "best_per_partner",
     "candidate_pairs",
     "rank_buyers",
+    "rank_buyers_is_fast",
     "rank_suppliers",
     "score_partners",
 ]
@@ -149,6 +151,28 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     else:
         pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k)
     return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None)
+
+
+def rank_buyers_is_fast(proj: Projection, *,
+                        filters: MatchFilters | dict[str, Any] | None = None,
+                        profile: WeightProfile | str | None = None) -> bool:
+    """True when :func:`rank_buyers` with these arguments is quick: milliseconds, no build.
+
+    That is: no filters (the exact top-k shortcut applies) and the projection's
+    match index and the profile's row order are built already. A server uses it
+    to decide whether a ranking may run on its event loop or needs a thread.
+    """
+    if filters:
+        return False
+    ix = proj.extra.get("match_index")
+    if not isinstance(ix, MatchIndex) or "bits" not in ix.cache:
+        return False
+    try:
+        w = resolve_profile(profile).vector()
+    except InvalidQuery:
+        return False
+    return ("order", float(w[_F["demand"]]), float(w[_F["import"]]),
+            float(w[_F["popularity"]])) in ix.cache
 
 
 def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: str | None = None,
@@ -392,7 +416,7 @@ class _ProfileOrder:
 def _profile_order(ix: MatchIndex, w: np.ndarray) -> _ProfileOrder:
     """The per-category order of demand rows by the profile's static part (cached)."""
     wd, wi, wp = float(w[_F["demand"]]), float(w[_F["import"]]), float(w[_F["popularity"]])
-    key = ("order", wd, wi, wp)
+    key = ("order", wd, wi, wp)  # rank_buyers_is_fast looks for this key
     found = ix.cache.get(key)
     if found is None:
         static = (wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1])
@@ -911,82 +935,96 @@ def _construct(cls: type[_M], data: dict[str, Any]) -> _M:
     return obj
 
 
+# per factor (FACTORS order): the raw column, unit, and the ``extra`` column of its sentence;
+# a raw column of None means the raw value is the factor's own value
+_RAW_SPEC: tuple[tuple[str | None, str | None, str | None], ...] = tuple(
+    {"distance": ("distance", "km", None),
+     "capacity": ("capacity", "per year", "demand_qty"),
+     "demand": ("demand_qty", "per year", "demand_qty"),
+     "lead_time": ("lead_time", "days", None),
+     "certs": ("certs", "required", "certs"),
+     "network": ("network", None, None),
+     "popularity": ("popularity", "partners", None)}.get(name, (None, None, None))
+    for name in FACTORS)
+
+
 def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pairs: CandidatePairs,
             k: int, prof: WeightProfile, filters: MatchFilters | dict[str, Any] | None,
             category: str | None, product: str | None) -> MatchResult:
-    """The top ``k`` partners as result objects (``model_construct``: the values are ours)."""
+    """The top ``k`` partners as result objects (built unvalidated: the values are ours).
+
+    The numbers of all ``k × FACTORS`` factor rows are gathered and rounded as
+    whole arrays; only the sentences are made one by one.
+    """
     assert pairs.total is not None and pairs.values is not None and pairs.raw is not None
     chosen = _top_pairs(pairs, k) if len(pairs.partner) else np.zeros(0, dtype=np.int64)
-    weights = [float(x) for x in prof.vector()]
+    w = prof.vector()
+    weights = w.tolist()
+    values = pairs.values[chosen]
+    raw_cols = {key: val[chosen] for key, val in pairs.raw.items()}
+    raws = np.column_stack([raw_cols[col] if col is not None else values[:, f]
+                            for f, (col, _, _) in enumerate(_RAW_SPEC)]) if len(chosen) \
+        else np.zeros((0, len(FACTORS)))
+    extras = {col: raw_cols[col].tolist() for _, _, col in _RAW_SPEC if col is not None}
+    value_rows = values.tolist()
+    raw_rows = raws.tolist()
+    # Python's round, not np.round: numpy scales by 10⁶ first and so rounds some
+    # values (0.9953125 = the demand of three suppliers) the other way
+    shown_values = [[round(x, 6) for x in row] for row in value_rows]
+    shown_raws = [[round(x, 6) if math.isfinite(x) else None for x in row] for row in raw_rows]
+    shown_contrib = [[round(x, 6) for x in row] for row in (values * w).tolist()]
+    flags = raw_cols["flags"].tolist() if "flags" in raw_cols else [0] * len(chosen)
+    dist_rows = raw_cols["distance"].tolist()
+    # every candidate category of each top partner, best pair first (for ``categories``)
     in_top = np.flatnonzero(_mark(ix.n, pairs.partner[chosen])[pairs.partner])
-    raw_rows = {key: val[chosen].tolist() for key, val in pairs.raw.items()}
-    value_rows = pairs.values[chosen].tolist()
+    in_top = in_top[np.lexsort((pairs.cat[in_top], -pairs.total[in_top], pairs.partner[in_top]))]
+    cats_of: dict[int, list[str]] = {}
+    codes = proj.category_codes
+    for p, c in zip(pairs.partner[in_top].tolist(), pairs.cat[in_top].tolist(), strict=True):
+        if c >= 0:
+            cats_of.setdefault(p, []).append(codes[c])
     candidates = []
-    for rank, j in enumerate(chosen.tolist(), start=1):
-        i = rank - 1
+    for i, j in enumerate(chosen.tolist()):
         p = int(pairs.partner[j])
-        same = in_top[pairs.partner[in_top] == p]
-        same = same[np.lexsort((pairs.cat[same], -pairs.total[same]))]
         c = int(pairs.cat[j])
         fit = cast(FitKind, FIT_CODES[int(pairs.fit[j])])
         cat_label = _cat_name(proj, c)
         cat_en = _cat_name(proj, c, "en")
-        raw_j = {key: val[i] for key, val in raw_rows.items()}
-        src = _demand_source(int(raw_j["flags"]))
+        src = _demand_source(int(flags[i]))
+        vrow, rrow, srow, sraw, crow = (value_rows[i], raw_rows[i], shown_values[i],
+                                        shown_raws[i], shown_contrib[i])
         factors = []
         for f, name in enumerate(FACTORS):
-            value = value_rows[i][f]
-            raw, unit, extra = _raw_of(name, raw_j, value)
-            ru, en = explain(name, value, raw, cat=cat_label, cat_en=cat_en, fit=fit,
-                             demand_src=src, extra=extra)
+            _, unit, extra_col = _RAW_SPEC[f]
+            ru, en = explain(name, vrow[f], rrow[f], cat=cat_label, cat_en=cat_en, fit=fit,
+                             demand_src=src,
+                             extra=None if extra_col is None else extras[extra_col][i])
             factors.append(_construct(FactorValue, {
-                "name": name, "value": round(value, 6),
-                "raw": None if raw is None or not np.isfinite(raw) else round(float(raw), 6),
-                "unit": unit, "weight": weights[f],
-                "contribution": round(weights[f] * value, 6), "text_ru": ru, "text_en": en}))
+                "name": name, "value": srow[f], "raw": sraw[f],
+                "unit": unit, "weight": weights[f], "contribution": crow[f],
+                "text_ru": ru, "text_en": en}))
         top_reasons = sorted((f for f in factors if f.contribution > 0),
                              key=lambda f: -f.contribution)[:3]
-        dist = raw_j["distance"]
-        candidates.append(MatchCandidate.model_construct(
-            rank=rank, company_id=proj.company_ids[p], company_name=proj.company_names[p],
-            region=proj.company_regions[p],
-            category=proj.category_codes[c] if c >= 0 else None,
-            category_name=cat_label if c >= 0 else None,
-            categories=list(dict.fromkeys(proj.category_codes[int(x)]
-                                          for x in pairs.cat[same] if x >= 0)),
-            fit=fit, related=fit == "related", inferred=fit == "inferred",
-            score=round(float(pairs.total[j]), 6),
-            distance_km=round(dist, 1) if np.isfinite(dist) else None,
-            factors=factors, reasons_ru=[f.text_ru for f in top_reasons],
-            reasons_en=[f.text_en for f in top_reasons]))
+        dist = dist_rows[i]
+        candidates.append(_construct(MatchCandidate, {
+            "rank": i + 1, "company_id": proj.company_ids[p],
+            "company_name": proj.company_names[p], "region": proj.company_regions[p],
+            "category": codes[c] if c >= 0 else None,
+            "category_name": cat_label if c >= 0 else None,
+            "categories": list(dict.fromkeys(cats_of.get(p, ()))),
+            "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
+            "score": round(float(pairs.total[j]), 6),
+            "distance_km": round(dist, 1) if math.isfinite(dist) else None,
+            "factors": factors, "reasons_ru": [f.text_ru for f in top_reasons],
+            "reasons_en": [f.text_en for f in top_reasons]}))
     if isinstance(filters, MatchFilters):
-        shown = filters
+        shown_filters = filters
     else:
-        shown = MatchFilters.model_validate(filters or {})
+        shown_filters = MatchFilters.model_validate(filters or {})
     return MatchResult.model_construct(
         direction=direction, company_id=proj.company_ids[me],
         company_name=proj.company_names[me], category=category, product=product,
-        k=k, profile=prof.name, filters=shown,
+        k=k, profile=prof.name, filters=shown_filters,
         n_candidates=pairs.n_partners if pairs.n_partners is not None
         else len(np.unique(pairs.partner)),
         revision=proj.revision, candidates=candidates)
-
-
-def _raw_of(name: str, raw: dict[str, float], value: float
-            ) -> tuple[float | None, str | None, float | None]:
-    """(raw value, unit, extra number for the sentence) of factor ``name`` for one pair."""
-    if name == "distance":
-        return raw["distance"], "km", None
-    if name == "capacity":
-        return raw["capacity"], "per year", raw["demand_qty"]
-    if name == "demand":
-        return raw["demand_qty"], "per year", raw["demand_qty"]
-    if name == "lead_time":
-        return raw["lead_time"], "days", None
-    if name == "certs":
-        return raw["certs"], "required", raw["certs"]
-    if name == "network":
-        return raw["network"], None, None
-    if name == "popularity":
-        return raw["popularity"], "partners", None
-    return value, None, None

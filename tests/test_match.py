@@ -270,3 +270,30 @@ def test_fast_top_k_equals_scoring_every_candidate(profile, k):
         assert fast.n_candidates == full.n_candidates
         assert [(c.company_id, c.score, c.category, c.categories) for c in fast.candidates] \
             == [(c.company_id, c.score, c.category, c.categories) for c in full.candidates]
+
+
+def test_rank_buyers_is_fast_only_once_the_index_is_built_and_without_filters():
+    from graph.embedded import EmbeddedStore
+    from queries.factors import explain
+    from queries.match import rank_buyers_is_fast
+
+    store = EmbeddedStore(None)
+    store.upsert(tiny_records())
+    proj = Projection.from_snapshot(store.snapshot())
+    supplier = proj.company_ids[0]
+    assert not rank_buyers_is_fast(proj)  # nothing built yet: the first call builds the index
+    result = rank_buyers(proj, supplier, k=3)
+    assert rank_buyers_is_fast(proj)
+    assert not rank_buyers_is_fast(proj, filters={"region": "X"})
+    assert not rank_buyers_is_fast(proj, profile=ONES)  # its row order is not built yet
+    assert not rank_buyers_is_fast(proj, profile="no-such-profile")
+    rank_buyers(proj, supplier, k=3, profile=ONES)
+    assert rank_buyers_is_fast(proj, profile=ONES)
+    # the vectorised result builder says what explain() says, factor by factor
+    for c in result.candidates:
+        for f in c.factors:
+            assert f.text_ru and f.text_en
+        assert c.reasons_en == [f.text_en for f in sorted(
+            (f for f in c.factors if f.contribution > 0), key=lambda f: -f.contribution)[:3]]
+    assert explain("demand", 0.7, 5.0, cat="x", demand_src="supplied", extra=5.0)[1] == \
+        "the buyer buys it from others: ~5.0 a year"

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.auth import Principal, redact_tree
 from api.problems import NotImplementedYet
 
-__all__ = ["engine", "result_response"]
+__all__ = ["engine", "engine_or_none", "result_response"]
 
 
 def engine(module: str, name: str) -> Any:
@@ -32,6 +32,14 @@ def engine(module: str, name: str) -> Any:
     if function is None:
         raise NotImplementedYet(f"{module}.{name} is not available in this installation yet")
     return function
+
+
+def engine_or_none(module: str, name: str) -> Any:
+    """``module.name``, or ``None`` when the module or the name is not there (an optional hook)."""
+    try:
+        return engine(module, name)
+    except NotImplementedYet:
+        return None
 
 
 def _dump(result: Any) -> Any:

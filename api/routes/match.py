@@ -1,6 +1,14 @@
 """Ranked matches: buyers for a supplier, suppliers for a buyer (``queries.match``).
 
 Admins and analysts rank for any company; a member ranks for its own company only.
+
+``/match/buyers`` without filters is the engine's fast exact top-k (a few ms
+of numpy on the 100k-company graph, never waiting on I/O), so once its index
+is built (``queries.match.rank_buyers_is_fast``) it runs right on the event
+loop: a thread-pool hop would cost more than it frees, and requests queue in
+arrival order instead of contending for the GIL. The first ranking of a
+projection (which builds the index), a filtered ranking (which scores every
+candidate) and the supplier rankings run on a worker thread.
 """
 
 from __future__ import annotations
@@ -8,12 +16,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.auth import Principal
 from api.deps import PrincipalDep, ProjectionDep
 from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine, result_response
+from api.routes._engine import engine, engine_or_none, result_response
 from graph.errors import AccessDenied
 
 __all__ = ["router"]
@@ -25,33 +34,37 @@ _CATEGORY = Annotated[str | None, Query(description="Only this category code")]
 
 
 class _Filters:
-    """The ranking's hard filters, as query parameters (see ``queries.results.MatchFilters``)."""
+    """The ranking's hard filters (see ``queries.results.MatchFilters``)."""
 
-    def __init__(
-        self,
-        max_distance_km: Annotated[float | None, Query(
-            gt=0, description="Only partners at most this far (km)")] = None,
-        region: Annotated[str | None, Query(description="Only partners in this region")] = None,
-        cluster_only: Annotated[str | None, Query(
-            description="'true': only partners sharing a cluster; or a cluster id")] = None,
-        required_certs: Annotated[list[str] | None, Query(
-            description="Certifications the supplier must hold (repeat the parameter)")] = None,
-        min_free_capacity: Annotated[float | None, Query(
-            ge=0, description="Minimum free yearly capacity of the supplier")] = None,
-        profile: Annotated[str | None, Query(description="A named weight profile")] = None,
-    ) -> None:
-        only: bool | str | None = cluster_only
-        if cluster_only is not None and cluster_only.lower() in ("true", "false", "1", "0"):
-            only = cluster_only.lower() in ("true", "1")
-        self.filters: dict[str, Any] = {
-            k: v for k, v in {
-                "max_distance_km": max_distance_km, "region": region, "cluster_only": only,
-                "required_certs": required_certs, "min_free_capacity": min_free_capacity,
-            }.items() if v is not None}
+    def __init__(self, filters: dict[str, Any], profile: str | None) -> None:
+        self.filters = filters
         self.profile = profile
 
 
-_FiltersDep = Annotated[_Filters, Depends()]
+async def _filters(
+    max_distance_km: Annotated[float | None, Query(
+        gt=0, description="Only partners at most this far (km)")] = None,
+    region: Annotated[str | None, Query(description="Only partners in this region")] = None,
+    cluster_only: Annotated[str | None, Query(
+        description="'true': only partners sharing a cluster; or a cluster id")] = None,
+    required_certs: Annotated[list[str] | None, Query(
+        description="Certifications the supplier must hold (repeat the parameter)")] = None,
+    min_free_capacity: Annotated[float | None, Query(
+        ge=0, description="Minimum free yearly capacity of the supplier")] = None,
+    profile: Annotated[str | None, Query(description="A named weight profile")] = None,
+) -> _Filters:
+    """The ranking's hard filters, as query parameters (async: parsing never waits)."""
+    only: bool | str | None = cluster_only
+    if cluster_only is not None and cluster_only.lower() in ("true", "false", "1", "0"):
+        only = cluster_only.lower() in ("true", "1")
+    return _Filters({
+        k: v for k, v in {
+            "max_distance_km": max_distance_km, "region": region, "cluster_only": only,
+            "required_certs": required_certs, "min_free_capacity": min_free_capacity,
+        }.items() if v is not None}, profile)
+
+
+_FiltersDep = Annotated[_Filters, Depends(_filters)]
 
 
 def _own_only(principal: Principal, company_id: str) -> None:
@@ -61,7 +74,7 @@ def _own_only(principal: Principal, company_id: str) -> None:
 
 
 @router.get("/buyers")
-def match_buyers(
+async def match_buyers(
     principal: PrincipalDep,
     projection: ProjectionDep,
     supplier: Annotated[str, Query(description="The supplier's company id")],
@@ -72,9 +85,16 @@ def match_buyers(
     """Potential new buyers for a supplier, ranked, with the reasons (RU/EN)."""
     _own_only(principal, supplier)
     rank_buyers = engine("queries.match", "rank_buyers")
-    return result_response(principal, rank_buyers(
-        projection, supplier, k=k, category=category, filters=filters.filters or None,
-        profile=filters.profile))
+
+    def rank() -> Response:
+        return result_response(principal, rank_buyers(
+            projection, supplier, k=k, category=category, filters=filters.filters or None,
+            profile=filters.profile))
+
+    fast = engine_or_none("queries.match", "rank_buyers_is_fast")
+    if fast is not None and fast(projection, filters=filters.filters, profile=filters.profile):
+        return rank()
+    return await run_in_threadpool(rank)
 
 
 @router.get("/suppliers")
