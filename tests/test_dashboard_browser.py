@@ -96,9 +96,17 @@ class Session:
         return self.page
 
     def ready(self, name: str | None = None) -> None:
-        """Wait until the view has rendered (the shell sets aria-busy=false and data-page)."""
-        selector = "#view[aria-busy=false]" + (f"[data-page={name}]" if name else "")
-        self.page.wait_for_selector(selector, state="attached")
+        """Wait until the view has rendered the current address.
+
+        The shell sets aria-busy=false, data-page and data-hash (the address it
+        rendered) when a page is done; waiting for data-hash to equal the current
+        hash keeps a click from page A to page B from seeing A's finished state.
+        """
+        self.page.wait_for_function(
+            "name => { const v = document.querySelector('#view');"
+            " return !!v && v.getAttribute('aria-busy') === 'false'"
+            " && v.dataset.hash === window.location.hash"
+            " && (!name || v.dataset.page === name); }", arg=name)
 
     def set_lang(self, lang: str) -> None:
         self.page.click(f"#lang-{lang}")

@@ -55,6 +55,7 @@ function errorView(error) {
 
 async function render() {
   const token = ++state.token;
+  const hash = window.location.hash;
   const { name, args } = parseHash();
   const view = document.getElementById('view');
   for (const a of document.querySelectorAll('#nav a')) {
@@ -73,6 +74,7 @@ async function render() {
   replace(view, node);
   view.setAttribute('aria-busy', 'false');
   view.dataset.page = name;
+  view.dataset.hash = hash; // which address this content belongs to (tests wait on it)
   const heading = view.querySelector('h1');
   document.title = heading ? `${heading.textContent} · CoopGraph` : 'CoopGraph';
 }
