@@ -156,7 +156,12 @@ class EmbeddedStore(GraphStore):
             return
         if self._current_ids() != self._file_ids:
             self._load(repair=False)
-        else:
+            return
+        try:
+            grown = self._journal_file.stat().st_size > self._journal_offset
+        except FileNotFoundError:
+            grown = False
+        if grown:  # only open the journal when another process appended to it
             self._replay(repair=False)
 
     def _append(self, ops: list[list[Any]]) -> None:
