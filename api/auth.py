@@ -25,7 +25,7 @@ from typing import Any
 
 from api.keys import ApiKey, KeyRole, KeyStore
 from graph.errors import AccessDenied
-from graph.schema import EntityKind
+from graph.schema import EntityKind, confidential_fields
 
 __all__ = [
     "CONFIDENTIAL",
@@ -98,13 +98,10 @@ MEMBER_WRITABLE = frozenset({
     EntityKind.HELD_CERTIFICATION, EntityKind.SUPPLY, EntityKind.IMPORT, EntityKind.NEED,
 })
 
-# Fields a member sees only for its own company (others get them aggregated).
+# Fields a member sees only for its own company (others get them aggregated): the
+# marks in graph/models.py, read through graph.schema.
 CONFIDENTIAL: dict[EntityKind, tuple[str, ...]] = {
-    EntityKind.CAPABILITY: ("capacity_per_year", "min_order", "unit_price"),
-    EntityKind.SUPPLY: ("volume_per_year", "unit_price"),
-    EntityKind.IMPORT: ("volume_per_year", "unit_price"),
-    EntityKind.NEED: ("qty_per_year",),
-    EntityKind.PRODUCT: ("annual_volume", "unit_price"),
+    k: confidential_fields(k) for k in EntityKind if confidential_fields(k)
 }
 
 # Keys that hold a confidential number in an analytic result (match, plans, gaps…).

@@ -99,13 +99,39 @@ Ogrn = Annotated[str | None, BeforeValidator(_as_str), AfterValidator(_check_ogr
 # Whitespace is stripped by the models' config and whole numbers become text
 # (``coerce_numbers_to_str``) in pydantic's core, not in Python callbacks: ingest
 # validates millions of rows through these types.
-Key = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-OptText = Annotated[str | None, BeforeValidator(_blank_to_none)]
-NonNeg = Annotated[float, Field(ge=0)]
+#
+# Every number is finite (no NaN, no ±Infinity: JSON cannot carry them back) and
+# bounded by MAX_AMOUNT, every string by a length: the API and ingest share these
+# types, so they agree on what is accepted.
+MAX_KEY = 200
+MAX_TEXT = 500
+MAX_LIST = 100
+MAX_AMOUNT = 1e12  # units, rubles or days per year: far above any real cluster's figure
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None,
+                    BeforeValidator(_blank_to_none)]
+OptKey = Annotated[Annotated[str, Field(max_length=MAX_KEY)] | None,
+                   BeforeValidator(_blank_to_none)]
+KeyList = Annotated[list[Annotated[str, Field(max_length=MAX_KEY)]],
+                    Field(max_length=MAX_LIST)]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+NonNeg = Amount
 # Constraints sit on the non-None member: on the union they raise TypeError for None.
-OptNonNeg = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_blank_to_none)]
-Positive = Annotated[float, Field(gt=0)]
+OptNonNeg = Annotated[Amount | None, BeforeValidator(_blank_to_none)]
+Positive = Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+CONFIDENTIAL_MARK = "x-confidential"
+
+
+def confidential(description: str) -> Any:
+    """A field only its owner (and the centre) sees; others see it aggregated.
+
+    The one declaration of what is confidential: :func:`graph.schema.confidential_fields`
+    reads this mark, and every output a member can reach derives from it.
+    """
+    return Field(default=None, description=description,
+                 json_schema_extra={CONFIDENTIAL_MARK: True})
 
 
 class Record(BaseModel):
@@ -113,7 +139,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
-    source: str | None = Field(default=None, description="File (or 'api') the record came from")
+    source: OptText = Field(default=None, description="File (or 'api') the record came from")
     row: int | None = Field(default=None, ge=0, description="Row number in the source file")
     ingested_at: dt.datetime | None = Field(default=None, description="When it was written")
 
@@ -131,11 +157,11 @@ class Company(Record):
     legal_form: OptText = None
     region: OptText = None
     municipality: OptText = None
-    lat: Annotated[Annotated[float, Field(ge=-90, le=90)] | None,
+    lat: Annotated[Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None,
                    BeforeValidator(_blank_to_none)] = None
-    lon: Annotated[Annotated[float, Field(ge=-180, le=180)] | None,
+    lon: Annotated[Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None,
                    BeforeValidator(_blank_to_none)] = None
-    employees: Annotated[Annotated[int, Field(ge=0)] | None,
+    employees: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None,
                          BeforeValidator(_blank_to_none)] = None
     roles: list[Role] = Field(default_factory=list)
 
@@ -152,7 +178,7 @@ class Cluster(Record):
     id: Key
     name: Text
     region: OptText = None
-    intra_share_threshold: Annotated[float, Field(gt=0, le=1)] = 0.2
+    intra_share_threshold: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.2
 
 
 class Category(Record):
@@ -162,9 +188,10 @@ class Category(Record):
     name_ru: Text
     name_en: OptText = None
     okpd2: OptText = None
-    parent: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
-    processes: list[str] = Field(default_factory=list, description="Process codes it needs")
-    synonyms: list[str] = Field(default_factory=list)
+    parent: OptKey = None
+    processes: KeyList = Field(default_factory=list, description="Process codes it needs")
+    synonyms: Annotated[list[Annotated[str, Field(max_length=MAX_TEXT)]],
+                        Field(max_length=MAX_LIST)] = Field(default_factory=list)
     unit: OptText = None
     unit_price: OptNonNeg = None
 
@@ -189,11 +216,12 @@ class Product(Record):
     id: Key
     name: Text
     maker_id: Annotated[
-        str | None, BeforeValidator(_as_str), BeforeValidator(_blank_to_none)
+        Annotated[str, Field(max_length=MAX_KEY)] | None,
+        BeforeValidator(_as_str), BeforeValidator(_blank_to_none)
     ] = None
     okpd2: OptText = None
-    annual_volume: OptNonNeg = None
-    unit_price: OptNonNeg = None
+    annual_volume: OptNonNeg = confidential("Units made per year")
+    unit_price: OptNonNeg = confidential("Price of one unit, rubles")
 
 
 class Certification(Record):
@@ -238,10 +266,10 @@ class Capability(Record):
 
     company_id: Key
     category: Key
-    capacity_per_year: OptNonNeg = None
+    capacity_per_year: OptNonNeg = confidential("Free capacity, units per year")
     lead_time_days: OptNonNeg = None
-    min_order: OptNonNeg = None
-    unit_price: OptNonNeg = None
+    min_order: OptNonNeg = confidential("Smallest order, units")
+    unit_price: OptNonNeg = confidential("Price of one unit, rubles")
 
 
 class HeldCertification(Record):
@@ -265,8 +293,8 @@ class Supply(Record):
     supplier_id: Key
     buyer_id: Key
     category: Key
-    volume_per_year: OptNonNeg = None
-    unit_price: OptNonNeg = None
+    volume_per_year: OptNonNeg = confidential("Units bought per year")
+    unit_price: OptNonNeg = confidential("Price of one unit, rubles")
     since: dt.date | None = None
 
     @model_validator(mode="after")
@@ -281,9 +309,9 @@ class Import(Record):
 
     company_id: Key
     category: Key
-    country: Annotated[str, BeforeValidator(_blank_to_none)] = "unknown"
-    volume_per_year: OptNonNeg = None
-    unit_price: OptNonNeg = None
+    country: Annotated[str, Field(max_length=MAX_KEY), BeforeValidator(_blank_to_none)] = "unknown"
+    volume_per_year: OptNonNeg = confidential("Units imported per year")
+    unit_price: OptNonNeg = confidential("Price of one unit, rubles")
 
 
 class Need(Record):
@@ -291,6 +319,6 @@ class Need(Record):
 
     company_id: Key
     category: Key
-    qty_per_year: OptNonNeg = None
-    required_certs: list[str] = Field(default_factory=list)
+    qty_per_year: OptNonNeg = confidential("Units needed per year")
+    required_certs: KeyList = Field(default_factory=list)
     max_distance_km: OptNonNeg = None

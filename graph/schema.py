@@ -16,6 +16,7 @@ from typing import Any
 
 from graph.errors import InvalidQuery
 from graph.models import (
+    CONFIDENTIAL_MARK,
     BomLine,
     Capability,
     Category,
@@ -38,6 +39,7 @@ __all__ = [
     "NODE_KINDS",
     "PROVENANCE_FIELDS",
     "REL_KINDS",
+    "confidential_fields",
     "EntityKind",
     "KindSpec",
     "kind_of",
@@ -188,6 +190,24 @@ NODE_REFERENCES: dict[EntityKind, tuple[tuple[str, EntityKind, str], ...]] = {
     _C.CATEGORY: (("parent", _C.CATEGORY, "CHILD_OF"), ("processes", _C.PROCESS, "NEEDS_PROCESS")),
     _C.PRODUCT: (("maker_id", _C.COMPANY, "MAKES"),),
 }
+
+
+def confidential_fields(kind: EntityKind | str) -> tuple[str, ...]:
+    """The fields of ``kind`` marked confidential in the model (see ``graph.models.confidential``).
+
+    Only the owning company (and the cluster centre) sees them; everyone else sees them
+    aggregated over enough other companies.
+    """
+    return _CONFIDENTIAL[EntityKind(kind)]
+
+
+def _marked(model: type[Record]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items()
+                 if isinstance(info.json_schema_extra, dict)
+                 and info.json_schema_extra.get(CONFIDENTIAL_MARK))
+
+
+_CONFIDENTIAL: dict[EntityKind, tuple[str, ...]] = {k: _marked(s.model) for k, s in KINDS.items()}
 
 
 def spec(kind: EntityKind | str) -> KindSpec:

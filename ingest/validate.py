@@ -285,7 +285,8 @@ class _FieldPlan:
     required: bool
     default: Any = None  # the stored default when the cell is blank (None: no value)
     list_default: bool = False
-    max_len: int | None = None
+    max_len: int | None = None  # characters of a text; items of a list
+    item_max_len: int | None = None  # characters of one item of a list
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -327,6 +328,8 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
         elif isinstance(item, BeforeValidator):
             if getattr(item.func, "__name__", "") not in _NEUTRAL_BEFORE:
                 return None
+        elif getattr(item, "allow_inf_nan", None) is False and len(vars(item)) == 1:
+            pass  # finite numbers: the fast path reads only finite ones (``_in_bounds``)
         elif isinstance(item, AfterValidator) and \
                 len(inspect.signature(item.func).parameters) == 1:
             after.append(cast(Callable[[Any], Any], item.func))  # as pydantic calls it
@@ -357,6 +360,13 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
         limits["choices"] = frozenset(str(a) for a in get_args(base))
     elif get_origin(base) is list:
         (item_type,) = get_args(base)
+        if get_origin(item_type) is Annotated:
+            item_type, *item_meta = get_args(item_type)
+            for item in item_meta:
+                for part in getattr(item, "metadata", None) or [item]:
+                    if not isinstance(part, MaxLen):
+                        return None
+                    limits["item_max_len"] = part.max_length
         if item_type is str:
             how = "list"
         elif isinstance(item_type, type) and issubclass(item_type, StrEnum):
@@ -366,7 +376,7 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
             return None
     else:
         return None
-    if how in {"list", "roles"} and (limits.keys() - {"choices"}):
+    if how in {"list", "roles"} and (limits.keys() - {"choices", "max_len", "item_max_len"}):
         return None
     if after and how != "text":
         return None
@@ -599,7 +609,12 @@ def _convert_cell(plan: _FieldPlan, cell: Any) -> Any:
         if not isinstance(cell, str | list):
             return DEFER
         if how == "list":
-            return _split(cell)
+            items = _split(cell)
+            if (plan.max_len is not None and len(items) > plan.max_len) or (
+                    plan.item_max_len is not None
+                    and any(len(i) > plan.item_max_len for i in items)):
+                return DEFER
+            return items
         roles = [_ROLE_WORDS.get(r.lower().replace("ё", "е") if isinstance(cell, str)
                                  else r.lower(), r.lower()) for r in _split(cell)]
         return roles if set(roles) <= plan.choices else DEFER
