@@ -31,6 +31,7 @@ from typing import IO, Any
 from api.problems import NotImplementedYet
 from api.schemas import IngestJob
 from graph.errors import CoopGraphError, InvalidQuery, NotFound
+from graph.safe_output import csv_rows
 from graph.store import GraphStore
 
 __all__ = ["JOB_ID_PATTERN", "JobRunner", "safe_filename"]
@@ -162,7 +163,7 @@ class JobRunner:
             with open(job_dir / "rejects.csv", "w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
                 writer.writerow(["file", "row", "column", "reason"])
-                writer.writerows(rejects)
+                writer.writerows(csv_rows(rejects))  # a member's text is no formula
             plain = _plain(report)
             if isinstance(plain, dict):  # server paths are no business of the client
                 plain.pop("rejects_dir", None)
