@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 
 from api.jobs import JobRunner
 from api.keys import KeyStore
-from api.limits import UploadLimit
+from api.limits import BodyLimit
 from api.problems import install_problem_handlers
 from api.routes import ROUTER_MODULES
 from api.settings import ApiSettings, load_api_settings
@@ -87,7 +87,8 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     app.state.keys = KeyStore(settings.resolved_keys_file()) if settings.auth else None
     app.state.jobs = jobs
     install_problem_handlers(app)
-    app.add_middleware(UploadLimit, limit=lambda: settings.upload_limit, paths=("/ingest",))
+    app.add_middleware(BodyLimit, body_limit=lambda: settings.body_limit,
+                       upload_limit=lambda: settings.upload_limit, upload_paths=("/ingest",))
 
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"api.routes.{name}")

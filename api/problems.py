@@ -20,6 +20,7 @@ MissingReference                422     /problems/missing-reference
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
+BodyTooLarge                    413     /problems/body-too-large
 NotImplementedYet               501     /problems/not-implemented
 StoreUnavailable                503     /problems/store-unavailable
 other StoreError                503     /problems/store-error
@@ -57,6 +58,7 @@ from graph.errors import (
 
 __all__ = [
     "PROBLEM_RESPONSES",
+    "BodyTooLarge",
     "NotImplementedYet",
     "Problem",
     "UploadTooLarge",
@@ -75,6 +77,16 @@ class UploadTooLarge(CoopGraphError):
         super().__init__(
             f"the upload is larger than the limit of {limit} bytes "
             f"({limit / 1048576:.1f} MiB; set COOPGRAPH_UPLOAD_LIMIT to change it)")
+        self.limit = limit
+
+
+class BodyTooLarge(CoopGraphError):
+    """A request body (other than an upload) is larger than the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit} bytes "
+            f"({limit / 1048576:.1f} MiB; set COOPGRAPH_BODY_LIMIT to change it)")
         self.limit = limit
 
 
@@ -136,6 +148,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),
+    (BodyTooLarge, 413, "body-too-large", "Request body too large"),
     (NotImplementedYet, 501, "not-implemented", "Not implemented yet"),
     (StoreUnavailable, 503, "store-unavailable", "Store unavailable"),
     (StoreError, 503, "store-error", "Store error"),
@@ -184,9 +197,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         if exc.status_code == 413:
-            return problem_response(413, detail, slug="upload-too-large",
-                                    title="Upload too large", instance=request.url.path,
-                                    limit=getattr(exc, "limit", None))
+            return problem_response(413, detail, slug=getattr(exc, "slug", "upload-too-large"),
+                                    title=getattr(exc, "title", "Upload too large"),
+                                    instance=request.url.path, limit=getattr(exc, "limit", None))
         return problem_response(exc.status_code, detail, instance=request.url.path,
                                 headers=getattr(exc, "headers", None))
 
@@ -214,7 +227,7 @@ def _domain_problem(request: Request, exc: CoopGraphError) -> Problem:
                 extra["missing"] = exc.missing
             if isinstance(exc, BomCycleError):
                 extra["cycle"] = exc.cycle
-            if isinstance(exc, UploadTooLarge):
+            if isinstance(exc, UploadTooLarge | BodyTooLarge):
                 extra["limit"] = exc.limit
             if status >= 500 and status not in (501, 503):
                 log.error("%s on %s %s: %s", type(exc).__name__, request.method,
