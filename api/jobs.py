@@ -130,6 +130,7 @@ class JobRunner:
         job_id = uuid.uuid4().hex[:12]
         job_dir = self.jobs_dir / job_id
         input_dir = job_dir / "input"
+        self.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads are members' data
         input_dir.mkdir(parents=True)
         names: list[str] = []
         try:
