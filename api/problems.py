@@ -31,6 +31,7 @@ other errors                    500     /problems/internal
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -42,6 +43,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthRequired
+from api.headers import SECURITY_HEADERS
 from graph.errors import (
     AccessDenied,
     BomCycleError,
@@ -114,7 +116,8 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Problem(body, status_code=status, headers=headers)
+    # The 500 handler answers outside the middleware stack: the headers go on here.
+    return Problem(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
@@ -232,11 +235,57 @@ def _domain_problem(request: Request, exc: CoopGraphError) -> Problem:
             if status >= 500 and status not in (501, 503):
                 log.error("%s on %s %s: %s", type(exc).__name__, request.method,
                           request.url.path, exc)
-            return problem_response(status, str(exc), slug=slug, title=title,
-                                    instance=request.url.path, **extra)
+            return problem_response(status, _public_detail(request, exc, status), slug=slug,
+                                    title=title, instance=request.url.path, **extra)
     log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    return problem_response(500, str(exc), slug="internal", title="Internal server error",
-                            instance=request.url.path)
+    return problem_response(500, _public_detail(request, exc, 500), slug="internal",
+                            title="Internal server error", instance=request.url.path)
+
+
+_URI = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"()<>]+")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w/.~-])(?:~|[A-Za-z]:)?/[^\s'\"():;,]+")
+_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-fA-F:]+\](?::\d+)?")
+
+
+def _server_strings(request: Request) -> list[str]:
+    """The configured paths and URIs, longest first (relative ones too: ``var/data``)."""
+    found: list[str] = []
+    try:
+        from graph.settings import load_settings
+
+        graph_settings = load_settings()
+        found += [str(graph_settings.data_dir), str(graph_settings.data_dir.resolve()),
+                  graph_settings.neo4j_uri]
+    except Exception:  # a broken configuration is what is being reported
+        pass
+    settings = getattr(request.app.state, "settings", None)
+    for name in ("keys_file", "jobs_dir"):
+        value = getattr(settings, name, None)
+        if value is not None:
+            found += [str(value), str(value.resolve())]
+    return sorted({f for f in found if f and f not in (".", "/")}, key=len, reverse=True)
+
+
+def _public_detail(request: Request, exc: CoopGraphError, status: int) -> str:
+    """What a client may read of a server-side error: no path, URI, address or secret.
+
+    The full message goes to the server log. A configuration error may quote a
+    setting's value (a password), so it is replaced whole; a store error keeps
+    its sentence ("Neo4j at … is unreachable") with the specifics cut out.
+    """
+    text = str(exc)
+    if status < 500 or status == 501:
+        return text
+    if status == 503:  # the other 5xx are logged by the caller
+        log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path,
+                    text)
+    if isinstance(exc, ConfigError):
+        return "the server is misconfigured; the error is in the server log"
+    for known in _server_strings(request):
+        text = text.replace(known, "…")
+    text = _URI.sub("…", text)
+    text = _ABSOLUTE_PATH.sub("…", text)
+    return _ADDRESS.sub("…", text) + " (details in the server log)"
 
 
 def _problem_schema() -> dict[str, Any]:

@@ -236,6 +236,7 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     store: str
-    detail: dict[str, Any]
+    detail: dict[str, Any] = Field(
+        description="The store's kind; with an admin key also where it is (path or URI)")
     revision: int
     auth: bool
