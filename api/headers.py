@@ -68,10 +68,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or ())
-                present = {name.lower() for name, _ in headers}
-                headers += [h for h in extra if h[0] not in present]
-                message["headers"] = headers
+                headers = message.get("headers") or ()
+                # Problem documents bring their own (they are also sent from outside
+                # the middleware stack); everything else gets them here.
+                if not any(name == b"x-frame-options" for name, _ in headers):
+                    message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

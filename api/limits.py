@@ -4,9 +4,12 @@ Every request body is limited: JSON bodies to ``COOPGRAPH_BODY_LIMIT`` (1 MiB
 by default — a page of records is a few kilobytes, and every text field is
 capped far below that by the models), uploads to ``POST /ingest`` to the larger
 ``COOPGRAPH_UPLOAD_LIMIT``. A declared ``Content-Length`` above the limit is
-refused at once; a body that streams past it (chunked, or lying about its
-length) is cut off as soon as it does, so the server never buffers more than
-the limit. Either way the client gets a 413 problem naming the limit and the
+refused at once; a chunked body (no length declared) is counted as it arrives
+and cut off as soon as it passes the limit, so the server never buffers more
+than the limit. A body with a declared length cannot outgrow it: the HTTP
+server reads exactly that many bytes, so such requests (and requests without
+a body, like every GET) pass through untouched — the fast routes pay one scan
+of the headers. Either way the client gets a 413 problem naming the limit and the
 variable that sets it.
 """
 
@@ -29,6 +32,10 @@ class _TooLarge(HTTPException):
         super().__init__(413, str(error))
         self.limit = error.limit
         self.slug, self.title = _problem_kind(error)
+
+
+def _error(upload: bool, limit: int) -> BodyTooLarge | UploadTooLarge:
+    return UploadTooLarge(limit) if upload else BodyTooLarge(limit)
 
 
 def _problem_kind(error: BodyTooLarge | UploadTooLarge) -> tuple[str, str]:
@@ -55,19 +62,23 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error: BodyTooLarge | UploadTooLarge
-        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
-            limit = self.upload_limit()
-            error = UploadTooLarge(limit)
-        else:
-            limit = self.body_limit()
-            error = BodyTooLarge(limit)
+        upload = scope.get("method") == "POST" and scope.get("path") in self.upload_paths
+        limit = self.upload_limit() if upload else self.body_limit()
+        declared = chunked = False
         for name, value in scope.get("headers") or ():
-            if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
-                    await self._refuse(error, scope, receive, send)
+            if name == b"content-length" and value.isdigit():
+                if int(value) > limit:
+                    await self._refuse(_error(upload, limit), scope, receive, send)
                     return
-                break
+                declared = True
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not chunked and (declared or scope.get("http_version", "1.1") in ("1.0", "1.1")):
+            # The server reads exactly Content-Length bytes, and in HTTP/1 none
+            # without it or chunking: nothing more can arrive, nothing to count.
+            # (HTTP/2 may stream a body without a length: that one is counted.)
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -77,7 +88,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge(error)
+                    raise _TooLarge(_error(upload, limit))
             return message
 
         async def watched(message: Message) -> None:
@@ -92,7 +103,7 @@ class BodyLimit:
             # route) let the cut-off through: answer it here if nothing was sent.
             if started:
                 raise
-            await self._refuse(error, scope, receive, send)
+            await self._refuse(_error(upload, limit), scope, receive, send)
 
     @staticmethod
     async def _refuse(error: BodyTooLarge | UploadTooLarge, scope: Scope, receive: Receive,

@@ -165,3 +165,30 @@ def test_plan_options_must_be_finite(api: ApiCase, option: str) -> None:
 def test_a_bounded_plan_still_plans(api: ApiCase) -> None:
     response = api.post("/plans", json={"product": "drill", "volume": MAX_AMOUNT})
     assert response.status_code == 200, response.text
+
+
+def test_an_http2_body_without_a_length_is_counted(api: ApiCase, store: GraphStore) -> None:
+    """HTTP/2 may stream a body with neither Content-Length nor chunking: it is counted too."""
+    import asyncio
+
+    chunks = [b'{"id": "sup1", "name": "'] + [b"x" * (256 * 1024)] * 8 + [b'"}']
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        body = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = "/companies/sup1"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "2", "method": "PUT",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                         (b"x-api-key", api.keys["member_sup1"].encode())],
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000), "root_path": "",
+             "app": api.app}
+    asyncio.run(api.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413
+    assert b"body-too-large" in b"".join(m.get("body", b"") for m in sent[1:])
+    _name_unchanged(store)
