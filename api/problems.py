@@ -285,7 +285,8 @@ def _public_detail(request: Request, exc: CoopGraphError, status: int) -> str:
         text = text.replace(known, "…")
     text = _URI.sub("…", text)
     text = _ABSOLUTE_PATH.sub("…", text)
-    return _ADDRESS.sub("…", text) + " (details in the server log)"
+    text = re.sub("…+", "…", _ADDRESS.sub("…", text))  # a dir, then its file: one "…"
+    return text + " (details in the server log)"
 
 
 def _problem_schema() -> dict[str, Any]:

@@ -284,7 +284,7 @@ def test_a_corrupt_store_file_is_503_without_its_path(tmp_path: Path,
         response = client.get(path)
         body = assert_problem(response, 503, slug="store-error")
         assert "secret-location" not in response.text and "graph.json" not in response.text, body
-        assert "cannot read" in body["detail"]
+        assert body["detail"].startswith("cannot read …: "), body["detail"]
 
 
 def test_a_relative_data_dir_is_not_shown_either(tmp_path: Path,
