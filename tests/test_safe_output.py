@@ -184,3 +184,22 @@ def test_export_command_writes_parsable_graphml(tmp_path: Path,
     result = CliRunner().invoke(app, ["export", "graphml", str(out)])
     assert result.exit_code == 0, result.output
     assert set(_parses(out.read_bytes()).nodes) == {"ab", "c"}
+
+
+def test_job_rejects_csv_neutralises_formulas(tmp_path: Path) -> None:
+    """``GET /ingest/{job}/rejects``: the uploaded file's own name may start a formula."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import ApiSettings
+
+    app = create_app(ApiSettings(auth=False, jobs_dir=tmp_path / "jobs"), EmbeddedStore(None))
+    client = TestClient(app, base_url="http://127.0.0.1")
+    response = client.post("/ingest", files=[("files", (
+        "-1+1 companies.csv", b"id,name,inn\na,A,4823006704\n", "text/csv"))])
+    assert response.status_code == 202, response.text
+    app.state.jobs.wait(timeout=60)
+    rejects = client.get(f"/ingest/{response.json()['id']}/rejects")
+    rows = list(csv.reader(io.StringIO(rejects.text)))
+    assert rows[1][0] == "'-1_1 companies.csv", rows  # '+' is made '_' on upload
+    assert rows[1][1] == "2"  # the row number is still a number
