@@ -304,8 +304,9 @@ def _problem_schema() -> dict[str, Any]:
     }
 
 
-# The common error responses, for the OpenAPI description of every route.
+# The common error responses, for the OpenAPI description of every route (413: every
+# route has a body limit, see api.limits).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_problem_schema(), "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 422, 503)
+    for status in (400, 401, 403, 404, 413, 422, 503)
 }
