@@ -159,6 +159,15 @@ def _cluster_key(cid: str) -> tuple[Any, tuple[str, ...]]:
     return EntityKind.CLUSTER, (cid,)
 
 
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True),
+    ("::ffff:127.0.0.1", True), ("localhost", True), ("192.0.2.2", False), ("0.0.0.0", False),
+    ("::", False), ("::ffff:192.0.2.2", False), ("testserver", False), ("", False),
+])
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
 def test_auth_off_refuses_a_server_without_an_address(store: GraphStore, tmp_path: Path) -> None:
     import asyncio
 
