@@ -31,6 +31,7 @@ from typing import IO, Any
 from api.problems import NotImplementedYet
 from api.schemas import IngestJob
 from graph.errors import CoopGraphError, InvalidQuery, NotFound
+from graph.safe_output import csv_rows
 from graph.store import GraphStore
 
 __all__ = ["JOB_ID_PATTERN", "JobRunner", "safe_filename"]
@@ -129,6 +130,7 @@ class JobRunner:
         job_id = uuid.uuid4().hex[:12]
         job_dir = self.jobs_dir / job_id
         input_dir = job_dir / "input"
+        self.jobs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # uploads are members' data
         input_dir.mkdir(parents=True)
         names: list[str] = []
         try:
@@ -162,7 +164,7 @@ class JobRunner:
             with open(job_dir / "rejects.csv", "w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
                 writer.writerow(["file", "row", "column", "reason"])
-                writer.writerows(rejects)
+                writer.writerows(csv_rows(rejects))  # a member's text is no formula
             plain = _plain(report)
             if isinstance(plain, dict):  # server paths are no business of the client
                 plain.pop("rejects_dir", None)

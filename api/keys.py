@@ -123,9 +123,10 @@ class KeyStore:
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, ApiKey]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+b") as handle:
+        with os.fdopen(os.open(lock_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600),
+                       "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 keys = self._read()

@@ -15,9 +15,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from api.headers import SecurityHeaders
 from api.jobs import JobRunner
 from api.keys import KeyStore
-from api.limits import UploadLimit
+from api.limits import BodyLimit
+from api.loopback import LoopbackOnly
 from api.problems import install_problem_handlers
 from api.routes import ROUTER_MODULES
 from api.settings import ApiSettings, load_api_settings
@@ -65,6 +67,12 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     ------
     ConfigError
         When a setting is invalid, or auth is off on a non-loopback address.
+
+    Notes
+    -----
+    ``COOPGRAPH_HOST`` is only what the CLI says it binds; with auth off, each
+    request is also checked against the address it really arrived on
+    (:class:`api.loopback.LoopbackOnly`).
     """
     settings = settings or load_api_settings()
     settings.check_safe()
@@ -87,7 +95,14 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     app.state.keys = KeyStore(settings.resolved_keys_file()) if settings.auth else None
     app.state.jobs = jobs
     install_problem_handlers(app)
-    app.add_middleware(UploadLimit, limit=lambda: settings.upload_limit, paths=("/ingest",))
+    # Middleware added last runs first: headers on everything, then the auth-off
+    # guard, then the body limit.
+    app.add_middleware(BodyLimit, body_limit=lambda: settings.body_limit,
+                       upload_limit=lambda: settings.upload_limit, upload_paths=("/ingest",))
+    if not settings.auth:
+        app.add_middleware(LoopbackOnly)
+    app.add_middleware(SecurityHeaders, docs_paths=tuple(
+        p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p))
 
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"api.routes.{name}")

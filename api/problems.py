@@ -20,6 +20,7 @@ MissingReference                422     /problems/missing-reference
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
+BodyTooLarge                    413     /problems/body-too-large
 NotImplementedYet               501     /problems/not-implemented
 StoreUnavailable                503     /problems/store-unavailable
 other StoreError                503     /problems/store-error
@@ -30,6 +31,7 @@ other errors                    500     /problems/internal
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -41,6 +43,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AuthRequired
+from api.headers import SECURITY_HEADERS
 from graph.errors import (
     AccessDenied,
     BomCycleError,
@@ -57,6 +60,7 @@ from graph.errors import (
 
 __all__ = [
     "PROBLEM_RESPONSES",
+    "BodyTooLarge",
     "NotImplementedYet",
     "Problem",
     "UploadTooLarge",
@@ -75,6 +79,16 @@ class UploadTooLarge(CoopGraphError):
         super().__init__(
             f"the upload is larger than the limit of {limit} bytes "
             f"({limit / 1048576:.1f} MiB; set COOPGRAPH_UPLOAD_LIMIT to change it)")
+        self.limit = limit
+
+
+class BodyTooLarge(CoopGraphError):
+    """A request body (other than an upload) is larger than the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than the limit of {limit} bytes "
+            f"({limit / 1048576:.1f} MiB; set COOPGRAPH_BODY_LIMIT to change it)")
         self.limit = limit
 
 
@@ -102,7 +116,8 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return Problem(body, status_code=status, headers=headers)
+    # The 500 handler answers outside the middleware stack: the headers go on here.
+    return Problem(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
@@ -136,6 +151,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),
+    (BodyTooLarge, 413, "body-too-large", "Request body too large"),
     (NotImplementedYet, 501, "not-implemented", "Not implemented yet"),
     (StoreUnavailable, 503, "store-unavailable", "Store unavailable"),
     (StoreError, 503, "store-error", "Store error"),
@@ -184,9 +200,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         if exc.status_code == 413:
-            return problem_response(413, detail, slug="upload-too-large",
-                                    title="Upload too large", instance=request.url.path,
-                                    limit=getattr(exc, "limit", None))
+            return problem_response(413, detail, slug=getattr(exc, "slug", "upload-too-large"),
+                                    title=getattr(exc, "title", "Upload too large"),
+                                    instance=request.url.path, limit=getattr(exc, "limit", None))
         return problem_response(exc.status_code, detail, instance=request.url.path,
                                 headers=getattr(exc, "headers", None))
 
@@ -214,16 +230,63 @@ def _domain_problem(request: Request, exc: CoopGraphError) -> Problem:
                 extra["missing"] = exc.missing
             if isinstance(exc, BomCycleError):
                 extra["cycle"] = exc.cycle
-            if isinstance(exc, UploadTooLarge):
+            if isinstance(exc, UploadTooLarge | BodyTooLarge):
                 extra["limit"] = exc.limit
             if status >= 500 and status not in (501, 503):
                 log.error("%s on %s %s: %s", type(exc).__name__, request.method,
                           request.url.path, exc)
-            return problem_response(status, str(exc), slug=slug, title=title,
-                                    instance=request.url.path, **extra)
+            return problem_response(status, _public_detail(request, exc, status), slug=slug,
+                                    title=title, instance=request.url.path, **extra)
     log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    return problem_response(500, str(exc), slug="internal", title="Internal server error",
-                            instance=request.url.path)
+    return problem_response(500, _public_detail(request, exc, 500), slug="internal",
+                            title="Internal server error", instance=request.url.path)
+
+
+_URI = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"()<>]+")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w/.~-])(?:~|[A-Za-z]:)?/[^\s'\"():;,]+")
+_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-fA-F:]+\](?::\d+)?")
+
+
+def _server_strings(request: Request) -> list[str]:
+    """The configured paths and URIs, longest first (relative ones too: ``var/data``)."""
+    found: list[str] = []
+    try:
+        from graph.settings import load_settings
+
+        graph_settings = load_settings()
+        found += [str(graph_settings.data_dir), str(graph_settings.data_dir.resolve()),
+                  graph_settings.neo4j_uri]
+    except Exception:  # a broken configuration is what is being reported
+        pass
+    settings = getattr(request.app.state, "settings", None)
+    for name in ("keys_file", "jobs_dir"):
+        value = getattr(settings, name, None)
+        if value is not None:
+            found += [str(value), str(value.resolve())]
+    return sorted({f for f in found if f and f not in (".", "/")}, key=len, reverse=True)
+
+
+def _public_detail(request: Request, exc: CoopGraphError, status: int) -> str:
+    """What a client may read of a server-side error: no path, URI, address or secret.
+
+    The full message goes to the server log. A configuration error may quote a
+    setting's value (a password), so it is replaced whole; a store error keeps
+    its sentence ("Neo4j at … is unreachable") with the specifics cut out.
+    """
+    text = str(exc)
+    if status < 500 or status == 501:
+        return text
+    if status == 503:  # the other 5xx are logged by the caller
+        log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path,
+                    text)
+    if isinstance(exc, ConfigError):
+        return "the server is misconfigured; the error is in the server log"
+    for known in _server_strings(request):
+        text = text.replace(known, "…")
+    text = _URI.sub("…", text)
+    text = _ABSOLUTE_PATH.sub("…", text)
+    text = re.sub("…+", "…", _ADDRESS.sub("…", text))  # a dir, then its file: one "…"
+    return text + " (details in the server log)"
 
 
 def _problem_schema() -> dict[str, Any]:
@@ -241,8 +304,9 @@ def _problem_schema() -> dict[str, Any]:
     }
 
 
-# The common error responses, for the OpenAPI description of every route.
+# The common error responses, for the OpenAPI description of every route (413: every
+# route has a body limit, see api.limits).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_problem_schema(), "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 422, 503)
+    for status in (400, 401, 403, 404, 413, 422, 503)
 }

@@ -19,9 +19,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from api.auth import CONFIDENTIAL
+from graph.models import MAX_AMOUNT, MAX_KEY
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
@@ -185,11 +186,27 @@ class PlanRequest(BaseModel):
         {"cluster": "agromash48", "options": {}},
     ]})
 
-    product: str | None = Field(default=None, description="Product id (or give `cluster`)")
-    cluster: str | None = Field(default=None, description="Cluster id (or give `product`)")
-    volume: float | None = Field(default=None, gt=0,
+    product: str | None = Field(default=None, max_length=MAX_KEY,
+                                description="Product id (or give `cluster`)")
+    cluster: str | None = Field(default=None, max_length=MAX_KEY,
+                                description="Cluster id (or give `product`)")
+    volume: float | None = Field(default=None, gt=0, le=MAX_AMOUNT, allow_inf_nan=False,
                                  description="Units per year (default: the product's volume)")
     options: dict[str, Any] | None = Field(default=None, description="Planner options")
+
+    @field_validator("options")
+    @classmethod
+    def _finite_options(cls, options: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The planner's own model checks each option; a number the LP cannot take
+        # (±Infinity, NaN, 1e308) is refused here, before it reaches the solver.
+        for name, value in (options or {}).items():
+            for item in value if isinstance(value, list) else [value]:
+                # abs(nan) <= x is False, and an int too big for a float compares fine
+                if (isinstance(item, int | float) and not isinstance(item, bool)
+                        and not abs(item) <= MAX_AMOUNT):
+                    raise ValueError(f"options.{name} must be a finite number of at most "
+                                     f"{MAX_AMOUNT:g}")
+        return options
 
     @model_validator(mode="after")
     def _one_target(self) -> PlanRequest:
@@ -219,6 +236,7 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     store: str
-    detail: dict[str, Any]
+    detail: dict[str, Any] = Field(
+        description="The store's kind; with an admin key also where it is (path or URI)")
     revision: int
     auth: bool

@@ -7,7 +7,8 @@ COOPGRAPH_AUTH             ``on`` / ``off``: require API keys           ``on``
 COOPGRAPH_HOST             the address the server binds (serve sets it) ``127.0.0.1``
 COOPGRAPH_KEYS_FILE        the hashed API keys (JSON)                   ``<data>/api_keys.json``
 COOPGRAPH_JOBS_DIR         where uploads and ingest jobs live           ``<data>/jobs``
-COOPGRAPH_UPLOAD_LIMIT     the largest accepted upload, in bytes        ``52428800`` (50 MiB)
+COOPGRAPH_UPLOAD_LIMIT     the largest upload to ``POST /ingest``       ``52428800`` (50 MiB)
+COOPGRAPH_BODY_LIMIT       the largest other request body, in bytes     ``1048576`` (1 MiB)
 =========================  ===========================================  ==========================
 
 Auth may be switched off only when the server binds a loopback address: an API
@@ -34,6 +35,7 @@ _ENV_NAMES = {
     "keys_file": "COOPGRAPH_KEYS_FILE",
     "jobs_dir": "COOPGRAPH_JOBS_DIR",
     "upload_limit": "COOPGRAPH_UPLOAD_LIMIT",
+    "body_limit": "COOPGRAPH_BODY_LIMIT",
 }
 
 
@@ -51,6 +53,8 @@ class ApiSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("COOPGRAPH_JOBS_DIR"))
     upload_limit: int = Field(
         default=50 * 1024 * 1024, ge=1, validation_alias=AliasChoices("COOPGRAPH_UPLOAD_LIMIT"))
+    body_limit: int = Field(
+        default=1024 * 1024, ge=1024, validation_alias=AliasChoices("COOPGRAPH_BODY_LIMIT"))
 
     def resolved_keys_file(self) -> Path:
         """The keys file: the configured one, or ``api_keys.json`` in the data directory."""
@@ -74,9 +78,12 @@ def is_loopback(host: str) -> bool:
     if host.strip().lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket
+    return address.is_loopback
 
 
 def load_api_settings(**overrides: object) -> ApiSettings:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import networkx as nx
 import orjson
@@ -62,7 +62,7 @@ class EmbeddedStore(GraphStore):
         self._snapshot_bytes = 0
         self._file_ids: tuple[int, int] = (0, 0)
         if self.path is not None:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._locked():
                 self._load(repair=True)
 
@@ -81,7 +81,7 @@ class EmbeddedStore(GraphStore):
     @contextmanager
     def _locked(self) -> Iterator[None]:
         assert self.path is not None
-        with open(self.path / "lock", "a+b") as handle:
+        with _private(self.path / "lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -170,7 +170,7 @@ class EmbeddedStore(GraphStore):
         if self.path is not None:
             payload = orjson.dumps({"rev": revision, "ops": ops})
             line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
-            with open(self._journal_file, "ab") as handle:
+            with _private(self._journal_file, "ab") as handle:
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -408,6 +408,22 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
     return entry
 
 
+_FLAGS = {"ab": os.O_WRONLY | os.O_APPEND, "a+b": os.O_RDWR | os.O_APPEND,
+          "wb": os.O_WRONLY | os.O_TRUNC}
+
+
+def _private(path: Path, mode: str) -> IO[bytes]:
+    """``open(path, mode)``, but a file it creates is readable by its owner only (0600).
+
+    The store holds members' capacities and prices; the directory is made 0700
+    too, so that the files stay private even under a permissive umask.
+    """
+    fd = os.open(path, _FLAGS[mode] | os.O_CREAT, 0o600)
+    if mode == "wb":  # a stale temp file from a crash keeps its mode through O_TRUNC
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, mode)
+
+
 def _atomic_write(path: Path, pieces: Iterable[bytes]) -> int:
     """Write ``pieces`` to ``path`` so that a crash leaves either the old or the new file.
 
@@ -415,7 +431,7 @@ def _atomic_write(path: Path, pieces: Iterable[bytes]) -> int:
     """
     tmp = path.with_suffix(path.suffix + ".tmp")
     size = 0
-    with open(tmp, "wb") as handle:
+    with _private(tmp, "wb") as handle:
         for piece in pieces:
             handle.write(piece)
             size += len(piece)

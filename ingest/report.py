@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from graph.safe_output import csv_row
+
 __all__ = [
     "CategoryMapping",
     "FileSummary",
@@ -189,16 +191,17 @@ def write_rejects(directory: Path, table_name: str, headers: Sequence[str],
     """Write one table's rejected rows: its columns plus ``_row``, ``_column``, ``_reason``.
 
     ``rows`` holds ``(row, values, columns, reasons)``; the file is UTF-8 with a
-    BOM so that Excel opens it with Cyrillic intact.
+    BOM so that Excel opens it with Cyrillic intact, and text cells that a
+    spreadsheet would run as formulas are neutralised (:func:`graph.safe_output.csv_cell`).
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{_safe(table_name)}.rejects.csv"
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
-        writer.writerow([*headers, "_row", "_column", "_reason"])
+        writer.writerow(csv_row([*headers, "_row", "_column", "_reason"]))
         for row, values, columns, reasons in rows:
             cells = ["|".join(map(str, v)) if isinstance(v, list) else v for v in values]
-            writer.writerow([*cells, row, columns, reasons])
+            writer.writerow(csv_row([*cells, row, columns, reasons]))
     return path
 
 

@@ -2,9 +2,11 @@
 
 CSV files are UTF-8 with a header row and ``,`` separators (one row per
 allocation, or per gap finding with its ``kind``), so Excel, pandas and
-LibreOffice read them as they are. The GraphML holds companies (with region,
-roles, cluster membership, coordinates) and their ``SUPPLIES`` links (category,
-volume, price); Gephi, yEd and networkx open it.
+LibreOffice read them as they are; text cells that a spreadsheet would run as a
+formula (a company name such as ``=HYPERLINK(…)``) get a leading ``'``. The
+GraphML holds companies (with region, roles, cluster membership, coordinates)
+and their ``SUPPLIES`` links (category, volume, price), without the characters
+XML 1.0 forbids; Gephi, yEd and networkx open it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TextIO
 
 import networkx as nx
 
+from graph.safe_output import csv_dict_rows, xml_text
 from queries.chains import ChainPlan, ClusterPlan
 from queries.gaps import GapReport
 from queries.projection import Projection
@@ -29,6 +32,8 @@ __all__ = [
     "plan_rows",
     "write_csv",
     "write_graphml",
+    "write_safe_graphml",
+    "xml_safe_graph",
 ]
 
 PLAN_COLUMNS = ["product_id", "maker_id", "category", "category_name", "demand", "supplier_id",
@@ -106,7 +111,7 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: list[str],
             return write_csv(rows, columns, fh)
     writer = csv.DictWriter(target, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csv_dict_rows(rows))
     return len(rows)
 
 
@@ -134,8 +139,35 @@ def network_graph(proj: Projection) -> nx.MultiDiGraph:
     return graph
 
 
+def _xml_value(value: Any) -> Any:
+    return xml_text(value) if isinstance(value, str) else value
+
+
+def xml_safe_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of ``graph`` whose ids, edge keys, attribute names and text values XML 1.0 allows.
+
+    A member's company name or id may hold a NUL or another control character
+    (the models cap lengths, not code points); GraphML is XML 1.0, where such a
+    character makes the whole file unreadable. They are dropped, not escaped:
+    XML 1.0 has no escape for them either.
+    """
+    safe = nx.MultiDiGraph()
+    for node, attrs in graph.nodes(data=True):
+        safe.add_node(_xml_value(node),
+                      **{xml_text(str(k)): _xml_value(v) for k, v in attrs.items()})
+    for start, end, key, attrs in graph.edges(keys=True, data=True):
+        safe.add_edge(_xml_value(start), _xml_value(end), key=_xml_value(key),
+                      **{xml_text(str(k)): _xml_value(v) for k, v in attrs.items()})
+    return safe
+
+
+def write_safe_graphml(graph: nx.MultiDiGraph, target: str | Path | io.BufferedIOBase) -> None:
+    """Write ``graph`` as UTF-8 GraphML after :func:`xml_safe_graph`."""
+    nx.write_graphml(xml_safe_graph(graph), target, encoding="utf-8")
+
+
 def write_graphml(proj: Projection, target: str | Path | io.BufferedIOBase) -> tuple[int, int]:
     """Write the cooperation network as GraphML; returns ``(nodes, edges)``."""
     graph = network_graph(proj)
-    nx.write_graphml(graph, target)
+    write_safe_graphml(graph, target)
     return graph.number_of_nodes(), graph.number_of_edges()

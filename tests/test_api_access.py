@@ -345,7 +345,7 @@ def test_auth_off_on_localhost_makes_everyone_admin(store: GraphStore, tmp_path:
     from fastapi.testclient import TestClient
 
     app = create_app(ApiSettings(auth=False, host="127.0.0.1", jobs_dir=tmp_path), store)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")  # the address the request arrives on
     assert client.post("/clusters", json={"id": "c9", "name": "X"}).status_code == 201
     assert client.get("/health").json()["auth"] is False
 

@@ -54,7 +54,8 @@ def snapshot_to_graphml(snapshot: Snapshot) -> bytes:
                            key=f"{spec.rel_type}:{spec.key_text(row)}", type=spec.rel_type,
                            **_attrs(row))
     buffer = io.BytesIO()
-    nx.write_graphml(graph, buffer, encoding="utf-8")
+    write_safe_graphml = engine("queries.export", "write_safe_graphml")
+    write_safe_graphml(graph, buffer)  # drops what XML 1.0 forbids from ids and values
     return buffer.getvalue()
 
 

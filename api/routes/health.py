@@ -1,13 +1,18 @@
 """``/health`` and ``/ready``: the store's kind and whether it answers.
 
 These two are open without a key so that a load balancer or an orchestrator
-can probe them; they reveal the store's kind and revision, nothing of its data.
+can probe them; without a key they reveal the store's kind and revision (to
+compare replicas), nothing of its data and no path or URI. An admin key (or
+auth off, on loopback) adds where the store is: its directory or Neo4j URI.
+Errors say what failed without the server's paths (see :mod:`api.problems`).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from api.auth import AuthRequired, authenticate
+from api.keys import KeyRole
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import Health
 from api.state import StoreHolder
@@ -25,11 +30,21 @@ def _checked_store(request: Request) -> GraphStore:
     return store
 
 
+def _is_admin(request: Request) -> bool:
+    """True when the request carries an admin key; a missing or bad key is no error here."""
+    try:
+        principal = authenticate(request.app.state.keys, request.headers, request.cookies)
+    except AuthRequired:
+        return False
+    return principal.role is KeyRole.ADMIN
+
+
 @router.get("/health", response_model=Health)
 def health(request: Request) -> Health:
-    """The store's kind, where it is, its revision; 503 problem when it does not answer."""
+    """The store's kind and revision (where it is: admin key only); 503 problem when it is down."""
     store = _checked_store(request)
-    return Health(status="ok", store=store.kind, detail=store.describe(),
+    detail = store.describe() if _is_admin(request) else {"store": store.kind}
+    return Health(status="ok", store=store.kind, detail=detail,
                   revision=store.revision(), auth=request.app.state.keys is not None)
 
 

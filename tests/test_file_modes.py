@@ -1,0 +1,84 @@
+"""The files that hold members' data are private to the server's user (0600, directories 0700).
+
+Checked under a permissive umask (0o000), where ``open``'s defaults would make
+every file world-readable.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.jobs import JobRunner
+from api.keys import KeyStore
+from graph.embedded import EmbeddedStore
+from graph.models import Company
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(autouse=True)
+def open_umask() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_embedded_store_files_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "deep" / "data"
+    store = EmbeddedStore(data, compact_bytes=1)  # compacts on the second write
+    store.upsert([Company(id="a", name="A")])
+    store.upsert([Company(id="b", name="B")])
+    store.upsert([Company(id="c", name="C")])
+    store.close()
+    assert _mode(data) == 0o700
+    files = sorted(p.name for p in data.iterdir())
+    assert {"graph.json", "journal.log", "lock"} <= set(files), files
+    assert {name: _mode(data / name) for name in files} == dict.fromkeys(files, 0o600)
+
+
+def test_a_fresh_journal_is_private(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "data")
+    store.upsert([Company(id="a", name="A")])
+    store.close()
+    assert _mode(tmp_path / "data" / "journal.log") == 0o600
+    assert _mode(tmp_path / "data" / "lock") == 0o600
+
+
+def test_a_stale_temp_file_does_not_keep_its_mode(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "graph.json.tmp").write_bytes(b"left by a crash")
+    os.chmod(data / "graph.json.tmp", 0o666)
+    store = EmbeddedStore(data, compact_bytes=1)
+    store.upsert([Company(id="a", name="A")])
+    store.upsert([Company(id="b", name="B")])
+    store.close()
+    assert _mode(data / "graph.json") == 0o600
+
+
+def test_keys_file_is_private(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path / "secrets" / "api_keys.json")
+    keys.create("admin")
+    assert _mode(tmp_path / "secrets") == 0o700
+    assert _mode(tmp_path / "secrets" / "api_keys.json") == 0o600
+    assert _mode(tmp_path / "secrets" / "api_keys.json.lock") == 0o600
+
+
+def test_jobs_dir_is_private(tmp_path: Path) -> None:
+    runner = JobRunner(tmp_path / "jobs", lambda: EmbeddedStore(None))
+    try:
+        runner.submit([("companies.csv", io.BytesIO(b"id,name\na,A\n"))])
+        runner.wait(timeout=60)
+    finally:
+        runner.shutdown()
+    assert _mode(tmp_path / "jobs") == 0o700
