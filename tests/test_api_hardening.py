@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,30 +195,23 @@ def test_auth_on_is_not_affected_by_the_address(store: GraphStore, tmp_path: Pat
     assert client.get("/companies", headers={"X-API-Key": key}).status_code == 200
 
 
-def _own_address() -> str | None:
-    """A non-loopback IPv4 address of this machine, or None."""
-    try:
-        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10,
-                             check=False).stdout
-    except OSError:
-        out = ""
-    for candidate in out.split():
-        if ":" not in candidate and not is_loopback(candidate):
-            return candidate
-    return None
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
+        sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def uvicorn_auth_off(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    address = _own_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address (checked in-process instead)")
+@pytest.mark.timeout(120)
+def test_a_hand_started_uvicorn_with_auth_off_serves_loopback_and_guards_the_rest(
+        tmp_path: Path) -> None:
+    """``uvicorn api.main:create_app --factory --host 0.0.0.0`` with auth off.
+
+    The app cannot see uvicorn's ``--host``, so the guard reads each request's
+    server address. Tests send traffic to loopback only (the workplace's rule), so
+    this checks that a real server started this way still answers on 127.0.0.1 and
+    carries the guard; the refusal of a non-loopback server address is checked
+    through the ASGI scope above (``test_auth_off_refuses_other_addresses``).
+    """
     port = _free_port()
     env = {**os.environ, "COOPGRAPH_AUTH": "off", "COOPGRAPH_STORE": "embedded",
            "COOPGRAPH_DATA_DIR": str(tmp_path / "data")}
@@ -239,24 +231,12 @@ def uvicorn_auth_off(tmp_path: Path) -> Iterator[tuple[str, int]]:
                     output = proc.stdout.read().decode() if proc.stdout else ""
                     pytest.fail(f"uvicorn did not start: {output}")
                 time.sleep(0.2)
-        yield address, port
+        local = httpx.get(f"http://127.0.0.1:{port}/companies", timeout=10)
+        assert local.status_code == 200, local.text
+        _assert_headers(local)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-@pytest.mark.timeout(120)
-def test_a_hand_started_uvicorn_with_auth_off_refuses_non_loopback(
-        uvicorn_auth_off: tuple[str, int]) -> None:
-    address, port = uvicorn_auth_off
-    local = httpx.get(f"http://127.0.0.1:{port}/companies", timeout=10)
-    assert local.status_code == 200, local.text
-    _assert_headers(local)
-    for path in ("/companies", "/health", "/"):
-        remote = httpx.get(f"http://{address}:{port}{path}", timeout=10)
-        body = assert_problem(remote, 503, slug="auth-off-not-loopback")
-        assert address in body["detail"]
-        _assert_headers(remote)
 
 
 # --- no server path in any answer --------------------------------------------------------
