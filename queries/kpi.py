@@ -30,7 +30,7 @@ capacity, largest value first, until the threshold is met (at most 25 links).
 The KPIs are built for a ``viewer`` (:mod:`graph.confidentiality`). The
 centre sees every figure. A member sees the purchase values (and so the
 purchase share) only as totals over at least ``MIN_OTHERS`` other makers,
-rounded; of ``per_maker`` only its own entry has figures; a proposed link's
+rounded; ``per_maker`` holds only its own entry; a proposed link's
 volume and value only when every company they come from is its own (a tie
 link's volume is the buyer's demand; a moved purchase is the buyer's volume
 capped by the supplier's free capacity, so only the centre sees it).
@@ -216,9 +216,10 @@ def _intra_kpi(intra: float, total: float, threshold: float,
         comparison=">=", passed=passed, text_ru=ru, text_en=en,
         details={"intra_value": intra_s, "total_value": total_s, "import_value": imports_s,
                  "share_without_imports": without_s,
-                 "per_maker": {m: ({"intra": v[0], "total": v[1]} if can_see(viewer, m)
-                                   else {"intra": None, "total": None})
-                               for m, v in per_maker.items()}})
+                 # only the makers whose figures the viewer may see (the list of makers
+                 # is end_product_makers)
+                 "per_maker": {m: {"intra": v[0], "total": v[1]}
+                               for m, v in per_maker.items() if can_see(viewer, m)}})
 
 
 # --- candidate links -----------------------------------------------------------------
