@@ -453,23 +453,28 @@ def _capacity_ratio_leaks(case: Planted, result: dict[str, Any]) -> list[str]:
 
 
 def test_capacity_factor_is_a_band_for_a_member(planted: Planted) -> None:
-    if planted.member != "m-traktor":
-        pytest.skip("the buyer's view")
-    status, text = planted.call("member", "GET", f"/match/suppliers?buyer={planted.member}&k=100")
+    # the buyer's view (the partner's free capacity) or the supplier's (the partner's demand)
+    direction = "suppliers?buyer" if planted.member == "m-traktor" else "buyers?supplier"
+    url = f"/match/{direction}={planted.member}&k=100"
+    status, text = planted.call("member", "GET", url)
     assert status == 200, text
     result = json.loads(text)
-    values = {f["value"] for c in result["candidates"] for f in c["factors"]
-              if f["name"] == "capacity"}
-    assert values <= {0.0, 0.5, 1.0}, values
+    factors = [f for c in result["candidates"] for f in c["factors"] if f["name"] == "capacity"]
+    assert factors
+    assert {f["value"] for f in factors} <= {0.0, 0.5, 1.0}
     assert not _capacity_ratio_leaks(planted, result)
-    texts = [f["text_en"] for c in result["candidates"] for f in c["factors"]
-             if f["name"] == "capacity"]
-    assert any("short of the demand" in t or "enough free capacity" in t for t in texts), texts
-    # the centre gets the exact ratio, which with the huge own need is informative
-    centre = json.loads(planted.call("admin", "GET",
-                                     f"/match/suppliers?buyer={planted.member}&k=100")[1])
+    assert all(any(w in f["text_en"] for w in ("short of the demand", "enough free capacity",
+                                                "capacity or demand unknown"))
+               for f in factors), [f["text_en"] for f in factors]
+    partner = "capacity" if planted.member == "m-traktor" else "demand"
+    assert all(f["raw"] is None for c in result["candidates"] for f in c["factors"]
+               if f["name"] == partner)
+    # the centre gets the exact ratio (informative, with the huge own need) and the raws
+    centre = json.loads(planted.call("admin", "GET", url)[1])
     assert {f["value"] for c in centre["candidates"] for f in c["factors"]
             if f["name"] == "capacity"} - {0.0, 0.5, 1.0}
+    assert any(f["raw"] is not None for c in centre["candidates"] for f in c["factors"]
+               if f["name"] == partner)
 
 
 def test_plans_withhold_suppliers_prices_for_a_member(planted: Planted) -> None:
