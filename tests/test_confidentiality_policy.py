@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from graph.confidentiality import (
     total_with_own,
 )
 from graph.schema import EntityKind, confidential_fields
+from queries.factors import capacity_value
 
 ME = Viewer("me")
 
@@ -110,3 +112,12 @@ def test_sums_and_ranges_appear_at_their_thresholds(n_others: int) -> None:
     agg = aggregate(ME, rows)
     assert (agg.total is not None) == (n_others >= MIN_OTHERS)
     assert (agg.median is not None) == (n_others >= MIN_FOR_EXTREMES)
+
+
+@given(st.lists(st.tuples(st.floats(0, 1e9) | st.just(math.nan),
+                          st.floats(0, 1e9) | st.just(math.nan)), max_size=20))
+def test_the_rankings_band_is_the_policys(pairs: list[tuple[float, float]]) -> None:
+    free = np.array([p[0] for p in pairs], dtype=float)
+    demand = np.array([p[1] for p in pairs], dtype=float)
+    assert capacity_value(free, demand, banded=True).tolist() == [
+        capacity_band(f, d) for f, d in pairs]

@@ -109,9 +109,6 @@ def match_suppliers(
 ) -> Response:
     """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
     _own_only(principal, buyer)
-    if principal.is_member and "min_free_capacity" in filters.filters:
-        raise AccessDenied("a member key may not filter suppliers by their free capacity "
-                           "(another company's confidential figure)")
     rank_suppliers = engine("queries.match", "rank_suppliers")
     return result_response(rank_suppliers(
         projection, buyer, k=k, category=category, product=product,
