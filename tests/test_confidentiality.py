@@ -280,7 +280,7 @@ def _sample_rows(case: Planted, kind: EntityKind) -> list[dict[str, Any]]:
     own = [r for r in rows if can_see_record(viewer, kind, r) and any(
         v == case.member for v in r.values())]
     others = [r for r in rows if not can_see_record(viewer, kind, r)]
-    return (own[:2] + others[:6]) or rows[:3]
+    return (own[:1] + others[:3]) or rows[:2]
 
 
 def _member_product(case: Planted) -> str | None:
