@@ -35,7 +35,7 @@ from api.settings import ApiSettings
 from graph.confidentiality import CENTRE, Viewer, can_see_record
 from graph.embedded import EmbeddedStore
 from graph.schema import KINDS, EntityKind, confidential_fields, spec
-from graph.store import MAX_PAGE, GraphStore
+from graph.store import MAX_PAGE, GraphStore, Snapshot
 from queries.bom import total_demand
 from queries.projection import Projection
 from queries.results import MatchResult
@@ -203,6 +203,7 @@ class Planted:
     keys: dict[str, str]
     secrets: _Secrets
     proj: Projection
+    snapshot: Snapshot
     sentinels: list[float]
     bodies: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
 
@@ -242,14 +243,16 @@ def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         store.clear()
     _load_sample(store)
     sentinels = _plant(store, member)
-    proj = Projection.from_snapshot(store.snapshot())
+    snapshot = store.snapshot()
+    proj = Projection.from_snapshot(snapshot)
     keys_file = tmp / "keys.json"
     ks = KeyStore(keys_file)
     keys = {"admin": ks.create("admin")[1], "analyst": ks.create("analyst")[1],
             "member": ks.create("member", company_id=member)[1]}
     app = create_app(ApiSettings(keys_file=keys_file, jobs_dir=tmp / "jobs"), store)
     case = Planted(kind, member, store, TestClient(app, raise_server_exceptions=False), keys,
-                   _Secrets(sentinels + _derived_secrets(proj, member)), proj, sentinels)
+                   _Secrets(sentinels + _derived_secrets(proj, member)), proj, snapshot,
+                   sentinels)
     try:
         case.bodies = _call_every_route(case, app.openapi())
         yield case
@@ -275,7 +278,7 @@ _KIND_OF_SEGMENT = {_plural(k): k for k in EntityKind}
 
 def _sample_rows(case: Planted, kind: EntityKind) -> list[dict[str, Any]]:
     """A few records of ``kind``: the member's own and others' (where the secrets are)."""
-    rows = case.store.snapshot().rows(kind)
+    rows = case.snapshot.rows(kind)
     viewer = Viewer(case.member)
     own = [r for r in rows if can_see_record(viewer, kind, r) and any(
         v == case.member for v in r.values())]
@@ -284,14 +287,14 @@ def _sample_rows(case: Planted, kind: EntityKind) -> list[dict[str, Any]]:
 
 
 def _member_product(case: Planted) -> str | None:
-    for row in case.store.snapshot().rows(EntityKind.PRODUCT):
+    for row in case.snapshot.rows(EntityKind.PRODUCT):
         if row.get("maker_id") == case.member:
             return str(row["id"])
     return None
 
 
 def _member_categories(case: Planted) -> list[str]:
-    snap = case.store.snapshot()
+    snap = case.snapshot
     cats = {r["category"] for kind in (EntityKind.CAPABILITY, EntityKind.NEED, EntityKind.IMPORT)
             for r in snap.rows(kind) if r["company_id"] == case.member}
     return sorted(cats)[:3]
@@ -353,7 +356,7 @@ def _bodies(case: Planted, path: str, method: str) -> list[Any]:
     """JSON bodies for the POST routes that compute (writes are not reads: skipped)."""
     if path == "/plans" and method == "post":
         product = _member_product(case)
-        other = next(r["id"] for r in case.store.snapshot().rows(EntityKind.PRODUCT)
+        other = next(r["id"] for r in case.snapshot.rows(EntityKind.PRODUCT)
                      if r.get("maker_id") != case.member)
         return ([{"product": product}, {"product": product, "volume": 777}] if product else []) \
             + [{"product": other}, {"cluster": CLUSTER}]
