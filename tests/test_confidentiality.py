@@ -383,6 +383,14 @@ def _call_every_route(case: Planted, openapi: dict[str, Any]
 # --- the tests ---------------------------------------------------------------------------
 
 
+def test_routes_outside_the_openapi_document_serve_no_data(planted: Planted) -> None:
+    from fastapi.routing import APIRoute
+
+    hidden = {r.endpoint.__module__ for r in planted.client.app.routes  # type: ignore[attr-defined]
+              if isinstance(r, APIRoute) and not r.include_in_schema}
+    assert hidden <= {"api.routes.dashboard"}, hidden  # the dashboard's static files
+
+
 def test_every_route_was_called(planted: Planted) -> None:
     labels = " ".join(planted.bodies["member"])
     for needle in ("/match/buyers", "/match/suppliers", "/gaps", "/kpis", "/plans",
