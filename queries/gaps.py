@@ -210,7 +210,7 @@ def _price(proj: Projection, c: int, viewer: Viewer = CENTRE) -> float | None:
 
 
 def _by_company(proj: Projection, companies: Any, values: Any) -> dict[str, list[float]]:
-    """``{company id: [its figures]}`` from parallel arrays (or a ``{index: figure}`` dict)."""
+    """``{company id: [its figures]}`` from parallel sequences of company indices and figures."""
     out: dict[str, list[float]] = defaultdict(list)
     for m, v in zip(np.asarray(companies).tolist(), np.asarray(values, dtype=float).tolist(),
                     strict=True):
@@ -222,11 +222,11 @@ def _times(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a * b
 
 
-def _fig(x: float | None, ru_unit: str = "", en_unit: str = "") -> tuple[str, str]:
-    """A figure for the sentences, or the word for a withheld one."""
+def _fig(x: float | None) -> tuple[str, str]:
+    """A figure for the (Russian, English) sentences, or the word for a withheld one."""
     if x is None:
         return "скрыто", "withheld"
-    return f"{x:,.0f}{ru_unit}", f"{x:,.0f}{en_unit}"
+    return f"{x:,.0f}", f"{x:,.0f}"
 
 
 def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, float]]:

@@ -1040,7 +1040,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 extra = None
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
-                             qualitative=name == "capacity" and bool(hidden))
+                             qualitative=name == "capacity" and not viewer.is_centre)
             factors.append(_construct(FactorValue, {
                 "name": name, "value": srow[f], "raw": shown_raw,
                 "unit": unit, "weight": weights[f], "contribution": crow[f],
