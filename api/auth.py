@@ -90,7 +90,11 @@ class Principal:
         Admins and analysts are the cluster centre and see every figure; a
         member sees what :mod:`graph.confidentiality` allows it.
         """
-        return Viewer(self.company_id) if self.is_member else CENTRE
+        if not self.is_member:
+            return CENTRE
+        if not self.company_id:  # never the centre by accident
+            raise AccessDenied("a member key must name its company")
+        return Viewer(self.company_id)
 
 
 LOCAL_ADMIN = Principal(KeyRole.ADMIN, key_id="local", name="auth off (localhost)")

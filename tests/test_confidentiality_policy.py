@@ -121,3 +121,14 @@ def test_the_rankings_band_is_the_policys(pairs: list[tuple[float, float]]) -> N
     demand = np.array([p[1] for p in pairs], dtype=float)
     assert capacity_value(free, demand, banded=True).tolist() == [
         capacity_band(f, d) for f, d in pairs]
+
+
+def test_a_member_key_without_a_company_is_never_the_centre() -> None:
+    from api.auth import Principal
+    from api.keys import KeyRole
+    from graph.errors import AccessDenied
+
+    assert Principal(KeyRole.ANALYST).viewer is CENTRE
+    assert Principal(KeyRole.MEMBER, company_id="me").viewer == ME
+    with pytest.raises(AccessDenied):
+        _ = Principal(KeyRole.MEMBER).viewer
