@@ -447,7 +447,10 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     critical = _critical(proj, network_nodes)
 
     ranked: list[AttractCapability] = []
-    attract.sort(key=lambda t: (-t[0], -t[1], proj.category_codes[t[4]]))
+    if viewer.is_centre:
+        attract.sort(key=lambda t: (-t[0], -t[1], proj.category_codes[t[4]]))
+    else:  # by what the member may see: an order by hidden figures would tell them apart
+        attract.sort(key=lambda t: (t[6] is None, -(t[6] or 0.0), proj.category_codes[t[4]]))
     for rank, (_, _, n_buyers, reason, c, unlock_qty, value) in enumerate(attract, start=1):
         procs = proj.category_processes[c]
         develop: list[str] = []
