@@ -277,8 +277,20 @@ _KIND_OF_SEGMENT = {_plural(k): k for k in EntityKind}
 
 
 def _sample_rows(case: Planted, kind: EntityKind) -> list[dict[str, Any]]:
-    """A few records of ``kind``: the member's own and others' (where the secrets are)."""
+    """A few records of ``kind``: the member's own and others' (where the secrets are).
+
+    Categories: the member's own, and one with each number of suppliers from 1 to 6
+    (the market's thresholds lie there).
+    """
     rows = case.snapshot.rows(kind)
+    if kind is EntityKind.CATEGORY:
+        suppliers: dict[str, set[str]] = defaultdict(set)
+        for cap in case.snapshot.rows(EntityKind.CAPABILITY):
+            suppliers[cap["category"]].add(cap["company_id"])
+        by_count = {len(companies): code for code, companies in sorted(suppliers.items())}
+        wanted = set(_member_categories(case)) | {by_count[n] for n in range(1, 7)
+                                                  if n in by_count}
+        return [r for r in rows if r["code"] in wanted]
     viewer = Viewer(case.member)
     own = [r for r in rows if can_see_record(viewer, kind, r) and any(
         v == case.member for v in r.values())]
