@@ -15,6 +15,9 @@ member     the network; other companies'        its own company's record, capabi
 A key comes in the ``X-API-Key`` header or as ``Authorization: Bearer <key>``
 (the dashboard may also keep it in the ``coopgraph_key`` cookie). No key → 401,
 a key whose role does not allow the action → 403, both as problem documents.
+
+What a member may see of other companies' figures is the policy of
+:mod:`graph.confidentiality`; :attr:`Principal.viewer` hands it to the engines.
 """
 
 from __future__ import annotations
@@ -24,8 +27,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.keys import ApiKey, KeyRole, KeyStore
+from graph.confidentiality import (
+    CENTRE,
+    CONFIDENTIAL,
+    OWNER_FIELDS,
+    Viewer,
+    can_see_record,
+    owners_of,
+)
 from graph.errors import AccessDenied
-from graph.schema import EntityKind, confidential_fields
+from graph.schema import EntityKind
 
 __all__ = [
     "CONFIDENTIAL",
@@ -34,8 +45,8 @@ __all__ = [
     "AuthRequired",
     "Principal",
     "authenticate",
+    "owners_of",
     "redact_record",
-    "redact_tree",
 ]
 
 
@@ -72,50 +83,27 @@ class Principal:
             return True
         return self.is_member and self.company_id in set(company_ids)
 
-    def sees_confidential_of(self, company_ids: Iterable[str | None]) -> bool:
-        """Admins and analysts see every value; a member only its own company's."""
-        return not self.is_member or self.company_id in set(company_ids)
+    @property
+    def viewer(self) -> Viewer:
+        """Who the outputs are built for: the centre, or a member's company.
+
+        Admins and analysts are the cluster centre and see every figure; a
+        member sees what :mod:`graph.confidentiality` allows it.
+        """
+        if not self.is_member:
+            return CENTRE
+        if not self.company_id:  # never the centre by accident
+            raise AccessDenied("a member key must name its company")
+        return Viewer(self.company_id)
 
 
 LOCAL_ADMIN = Principal(KeyRole.ADMIN, key_id="local", name="auth off (localhost)")
-
-# Which fields of a relationship name the companies that own it.
-OWNER_FIELDS: dict[EntityKind, tuple[str, ...]] = {
-    EntityKind.COMPANY: ("id",),
-    EntityKind.CAPABILITY: ("company_id",),
-    EntityKind.COMPANY_PROCESS: ("company_id",),
-    EntityKind.HELD_CERTIFICATION: ("company_id",),
-    EntityKind.SUPPLY: ("supplier_id", "buyer_id"),
-    EntityKind.IMPORT: ("company_id",),
-    EntityKind.NEED: ("company_id",),
-    EntityKind.PRODUCT: ("maker_id",),
-    EntityKind.MEMBERSHIP: ("company_id",),
-}
 
 # The kinds a member may write for its own company (the others are admin-only).
 MEMBER_WRITABLE = frozenset({
     EntityKind.COMPANY, EntityKind.CAPABILITY, EntityKind.COMPANY_PROCESS,
     EntityKind.HELD_CERTIFICATION, EntityKind.SUPPLY, EntityKind.IMPORT, EntityKind.NEED,
 })
-
-# Fields a member sees only for its own company (others get them aggregated): the
-# marks in graph/models.py, read through graph.schema.
-CONFIDENTIAL: dict[EntityKind, tuple[str, ...]] = {
-    k: confidential_fields(k) for k in EntityKind if confidential_fields(k)
-}
-
-# Keys that hold a confidential number in an analytic result (match, plans, gaps…).
-_CONFIDENTIAL_KEYS = frozenset({
-    "capacity_per_year", "unit_price", "volume_per_year", "qty_per_year", "min_order",
-    "annual_volume", "capacity", "free_capacity", "idle_capacity", "committed_volume",
-    "volume", "price", "cost",
-})
-_COMPANY_KEYS = ("company_id", "supplier_id", "buyer_id", "company", "supplier", "buyer")
-
-
-def owners_of(kind: EntityKind, props: Mapping[str, Any]) -> list[str | None]:
-    """The companies that own a record of ``kind`` (empty for reference data)."""
-    return [props.get(f) for f in OWNER_FIELDS.get(kind, ())]
 
 
 def redact_record(
@@ -124,12 +112,12 @@ def redact_record(
     """Null the confidential fields of another company's record for a member.
 
     Adds ``redacted`` (the nulled field names) so a client can tell "hidden"
-    from "unknown".
+    from "unknown". The rule is :func:`graph.confidentiality.can_see_record`.
     """
     fields = CONFIDENTIAL.get(kind)
     if not fields:
         return props
-    if principal.sees_confidential_of(owners_of(kind, props)):
+    if can_see_record(principal.viewer, kind, props):
         props["redacted"] = []
         return props
     hidden = [f for f in fields if props.get(f) is not None]
@@ -137,64 +125,6 @@ def redact_record(
         props[f] = None
     props["redacted"] = hidden
     return props
-
-
-_HIDDEN_RU = "скрыто: конфиденциальные данные другой компании"
-_HIDDEN_EN = "hidden: another company's confidential figures"
-# In a ranking, the factor that carries the *partner's* confidential figure.
-_PARTNER_FACTOR = {"buyers": "demand", "suppliers": "capacity"}
-
-
-def redact_tree(principal: Principal, data: Any) -> Any:
-    """Null confidential numbers of other companies anywhere in an analytic result.
-
-    A dict that names a company (``company_id``, ``supplier_id``…) other than
-    the member's own loses its confidential numbers (capacity, price, volume…),
-    and so does everything nested in it; its ``text_ru``/``text_en`` sentences,
-    which quote those numbers, are replaced by a note. In a ranking the
-    partner's factor (demand of a buyer, free capacity of a supplier) loses its
-    raw value and sentence. Totals that name no company stay: they are aggregates.
-    """
-    if not principal.is_member:
-        return data
-    partner_factor = _PARTNER_FACTOR.get(data.get("direction", "")) if isinstance(
-        data, dict) else None
-    return _redact(principal, data, foreign=False, partner_factor=partner_factor)
-
-
-def _redact(principal: Principal, data: Any, *, foreign: bool,
-            partner_factor: str | None) -> Any:
-    if isinstance(data, list):
-        return [_redact(principal, item, foreign=foreign, partner_factor=partner_factor)
-                for item in data]
-    if not isinstance(data, dict):
-        return data
-    named = [data[k] for k in _COMPANY_KEYS if isinstance(data.get(k), str)]
-    if named:
-        foreign = principal.company_id not in named
-    out: dict[str, Any] = {}
-    hidden = False
-    for key, value in data.items():
-        if foreign and key in _CONFIDENTIAL_KEYS and isinstance(value, int | float):
-            out[key] = None
-            hidden = True
-        else:
-            out[key] = _redact(principal, value, foreign=foreign, partner_factor=partner_factor)
-    if foreign and partner_factor is not None and out.get("name") == partner_factor:
-        out["raw"] = None
-        hidden = True
-    if foreign and partner_factor is not None and isinstance(data.get("factors"), list):
-        secret = {t for f in data["factors"] if isinstance(f, dict)
-                  and f.get("name") == partner_factor for t in (f.get("text_ru"), f.get("text_en"))}
-        for key, note in (("reasons_ru", _HIDDEN_RU), ("reasons_en", _HIDDEN_EN)):
-            if isinstance(out.get(key), list):
-                out[key] = [note if r in secret else r for r in out[key]]
-    if hidden:
-        if "text_ru" in out:
-            out["text_ru"] = _HIDDEN_RU
-        if "text_en" in out:
-            out["text_en"] = _HIDDEN_EN
-    return out
 
 
 def principal_for(key: ApiKey) -> Principal:

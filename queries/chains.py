@@ -46,6 +46,11 @@ given back, because the plan replaces their current chain. A capability
 without a declared capacity gets ``unknown_capacity`` (default 0: not planned
 on).
 
+A plan is built for a ``viewer`` (:mod:`graph.confidentiality`): the centre
+sees every figure; a member planning its own product sees which suppliers the
+plan uses and its own figures, but not a supplier's price, cost or allocated
+quantity (an allocation that fills a supplier's capacity would reveal it).
+
 "Local" means in the maker's region (or ``options.region``) and, when
 ``max_distance_km`` is set, within that distance.
 """
@@ -63,6 +68,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from graph.confidentiality import CENTRE, Viewer, can_see, coarse, total_with_own
 from graph.errors import InvalidQuery
 from queries.bom import product_volume, purchase_demand
 from queries.projection import Projection
@@ -133,10 +139,10 @@ class Allocation(BaseModel):
 
     supplier_id: str | None = Field(description="None for the import arc")
     supplier_name: str
-    qty: float
-    unit_price: float
-    unit_cost: float = Field(description="unit_price + logistics")
-    value: float = Field(description="qty × unit_cost")
+    qty: float | None = Field(description="None: withheld (it can reveal a capacity)")
+    unit_price: float | None = Field(description="None: withheld (another company's price)")
+    unit_cost: float | None = Field(description="unit_price + logistics")
+    value: float | None = Field(description="qty × unit_cost")
     distance_km: float | None = None
     capacity: float | None = Field(default=None, description="Capacity the plan could use (free + "
                                                      "released); None for the import arc")
@@ -166,8 +172,8 @@ class CategoryPlan(BaseModel):
     name: str
     demand: float
     allocations: list[Allocation]
-    imported_qty: float
-    local_qty: float
+    imported_qty: float | None
+    local_qty: float | None
     single_source: bool = Field(description="Exactly one domestic supplier in the plan")
     candidates: int = Field(description="Suppliers the planner could choose from")
     dual_sourced: bool = False
@@ -180,7 +186,7 @@ class ChainDiff(BaseModel):
     category: str
     supplier_id: str | None
     current_qty: float
-    planned_qty: float
+    planned_qty: float | None
     change: Literal["new", "dropped", "more", "less", "same"]
 
 
@@ -197,10 +203,10 @@ class ChainPlan(BaseModel):
     status: str
     categories: list[CategoryPlan]
     in_house: list[str] = Field(description="Assemblies the maker makes from bought parts")
-    total_cost: float
-    localization_share_value: float
+    total_cost: float | None
+    localization_share_value: float | None
     localization_share_count: float
-    intra_cluster_share: float
+    intra_cluster_share: float | None
     uncovered: list[str] = Field(description="Categories (partly) imported")
     single_source: list[str]
     current_total_value: float
@@ -654,15 +660,19 @@ def _link_value(proj: Projection, link: CurrentLink, category: int) -> float:
     return link.qty * price
 
 
-def _diff(categories: list[CategoryPlan]) -> list[ChainDiff]:
+def _diff(categories: list[CategoryPlan], planned: dict[str, dict[str | None, float]],
+          shown: dict[str, set[str | None]] | None) -> list[ChainDiff]:
+    """Current against planned quantity per (category, supplier).
+
+    ``planned`` holds the exact planned quantities; ``shown`` (None: all) the
+    suppliers whose planned quantity the viewer may see, per category.
+    """
     out: list[ChainDiff] = []
     for cp in categories:
         cur: dict[str | None, float] = defaultdict(float)
         for link in cp.current:
             cur[link.supplier_id] += link.qty
-        plan: dict[str | None, float] = defaultdict(float)
-        for a in cp.allocations:
-            plan[a.supplier_id] += a.qty
+        plan = planned.get(cp.category, {})
         for sid in sorted(set(cur) | set(plan), key=lambda s: (s is None, s or "")):
             c, p = cur.get(sid, 0.0), plan.get(sid, 0.0)
             change: Literal["new", "dropped", "more", "less", "same"]
@@ -674,8 +684,9 @@ def _diff(categories: list[CategoryPlan]) -> list[ChainDiff]:
                 change = "same"
             else:
                 change = "more" if p > c else "less"
+            visible = shown is None or sid in shown.get(cp.category, set()) or p == 0
             out.append(ChainDiff(category=cp.category, supplier_id=sid, current_qty=c,
-                                 planned_qty=p, change=change))
+                                 planned_qty=p if visible else None, change=change))
     return out
 
 
@@ -683,96 +694,170 @@ def _share(part: float, whole: float) -> float:
     return part / whole if whole > 0 else 0.0
 
 
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or whole is None else _share(part, whole)
+
+
+def _money(x: float | None) -> tuple[str, str]:
+    return ("скрыта", "withheld") if x is None else (f"{x:,.0f} ₽/год", f"{x:,.0f} RUB/yr")
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
 def _chain_plan(proj: Projection, problem: PlanProblem, product: int,
-                options: PlanOptions) -> ChainPlan:
+                options: PlanOptions, viewer: Viewer = CENTRE) -> ChainPlan:
+    """The plan of one product read back from the solution, as ``viewer`` may see it.
+
+    The viewer sees the figures of its own records (the maker's demand, its
+    current links and imports) and of public ones (a category's price); a
+    supplier's price, cost and allocated quantity (which reveals its capacity
+    where the capacity binds) only when it may see that supplier's figures.
+    Totals over suppliers follow :func:`graph.confidentiality.total_with_own`.
+    """
     assert problem.solution is not None
     x = problem.solution[:problem.n_vars]
     y = problem.solution[problem.n_vars:]
     maker = int(proj.product_maker[product])
+    maker_id = proj.company_ids[maker] if maker >= 0 else None
     region = _local_region(proj, maker, options)
     clusters = _member_clusters(proj, maker, options)
     units = np.flatnonzero(problem.unit_product == product)
     categories_set = {int(problem.unit_category[u]) for u in units}
-    current = _current_links(proj, maker, categories_set, region, clusters)
+    current = (_current_links(proj, maker, categories_set, region, clusters)
+               if can_see(viewer, maker_id) else {})
+    known_import = _import_prices(proj) if not viewer.is_centre else {}
     by_unit: dict[int, list[int]] = defaultdict(list)
     for v in np.flatnonzero(np.isin(problem.var_unit, units)).tolist():
         by_unit[int(problem.var_unit[v])].append(v)
     plans: list[CategoryPlan] = []
-    total = local_value = cluster_value = 0.0
+    planned: dict[str, dict[str | None, float]] = {}
+    shown_planned: dict[str, set[str | None]] = {}
+    # exact values by the company whose figures they reveal: all, local, in-cluster
+    values: tuple[dict[str, list[float]], ...] = (defaultdict(list), defaultdict(list),
+                                                  defaultdict(list))
+    exact = [0.0, 0.0, 0.0]  # the same three totals, summed category by category
     fully_local = 0
+    uncovered: list[str] = []
     current_total = current_local = current_cluster = 0.0
     for u in units.tolist():
         c = int(problem.unit_category[u])
-        allocations: list[Allocation] = []
+        code = proj.category_codes[c]
+        allocations: list[tuple[float, Allocation]] = []
+        planned[code] = {}
+        shown_planned[code] = set()
+        domestic: set[str] = set()
+        cat_values: list[tuple[float, bool, bool]] = []  # value, local, in cluster
         for v in by_unit.get(u, []):
             if x[v] <= 0:
                 continue
             s = int(problem.var_company[v])
+            sid = proj.company_ids[s]
+            qty, cost = float(x[v]), float(problem.var_cost[v])
             dist = float(problem.var_distance[v])
-            allocations.append(Allocation(
-                supplier_id=proj.company_ids[s], supplier_name=_name(proj, s), qty=float(x[v]),
-                unit_price=float(problem.var_price[v]), unit_cost=float(problem.var_cost[v]),
-                value=float(x[v] * problem.var_cost[v]),
+            local, in_cluster = bool(problem.var_local[v]), bool(problem.var_in_cluster[v])
+            seen = can_see(viewer, sid)
+            allocations.append((qty, Allocation(
+                supplier_id=sid, supplier_name=_name(proj, s), qty=qty if seen else None,
+                unit_price=float(problem.var_price[v]) if seen else None,
+                unit_cost=cost if seen else None, value=qty * cost if seen else None,
                 distance_km=None if math.isnan(dist) else round(dist, 1),
-                capacity=float(problem.cap_capacity[problem.var_cap[v]]),
-                local=bool(problem.var_local[v]), in_cluster=bool(problem.var_in_cluster[v]),
-                inferred=bool(problem.var_inferred[v])))
-        allocations.sort(key=lambda a: -a.qty)
-        if y[u] > 0:
+                capacity=float(problem.cap_capacity[problem.var_cap[v]]) if seen else None,
+                local=local, in_cluster=in_cluster, inferred=bool(problem.var_inferred[v]))))
+            domestic.add(sid)
+            planned[code][sid] = planned[code].get(sid, 0.0) + qty
+            if seen:
+                shown_planned[code].add(sid)
+            cat_values.append((qty * cost, local, in_cluster))
+            for book, counts in zip(values, (True, local, in_cluster), strict=True):
+                if counts:
+                    book[sid].append(qty * cost)
+        allocations.sort(key=lambda t: -t[0])
+        local_qty = sum(q for q, a in allocations if a.local)
+        imported = float(y[u])
+        # the import quantity is the demand left over by the suppliers' capacities
+        quantities_seen = all(can_see(viewer, sid) for sid in domestic)
+        if imported > 0:
+            uncovered.append(code)
             price = float(problem.unit_import_price[u])
-            allocations.append(Allocation(
-                supplier_id=None, supplier_name="import", qty=float(y[u]), unit_price=price,
-                unit_cost=price, value=float(y[u]) * price, local=False, in_cluster=False,
-                imported=True))
-        local_qty = sum(a.qty for a in allocations if a.local)
-        domestic = {a.supplier_id for a in allocations if not a.imported}
+            # the import price is the maker's own, the category's, or else the dearest
+            # candidate's (that candidate's figure)
+            price_owner = maker_id
+            if not viewer.is_centre and (maker, c) not in known_import \
+                    and math.isnan(float(proj.category_price[c])):
+                cands = by_unit.get(u, [])
+                price_owner = (proj.company_ids[int(problem.var_company[
+                    max(cands, key=lambda v: float(problem.var_price[v]))])] if cands else maker_id)
+            price_seen = can_see(viewer, price_owner)
+            qty_seen = quantities_seen
+            allocations.append((imported, Allocation(
+                supplier_id=None, supplier_name="import", qty=imported if qty_seen else None,
+                unit_price=price if price_seen else None, unit_cost=price if price_seen else None,
+                value=imported * price if qty_seen and price_seen else None,
+                local=False, in_cluster=False, imported=True)))
+            planned[code][None] = imported
+            if qty_seen:
+                shown_planned[code].add(None)
+            values[0][price_owner or ""].append(imported * price)
+            cat_values.append((imported * price, False, False))
         demand = float(problem.unit_demand[u])
         row = proj.category_rows[c]
         links = current.get(c, [])
         plans.append(CategoryPlan(
-            category=proj.category_codes[c],
-            name=str(row.get("name_en") or row.get("name_ru") or proj.category_codes[c]),
-            demand=demand, allocations=allocations, imported_qty=float(y[u]),
-            local_qty=local_qty, single_source=len(domestic) == 1,
+            category=code,
+            name=str(row.get("name_en") or row.get("name_ru") or code),
+            demand=demand, allocations=[a for _, a in allocations],
+            imported_qty=imported if quantities_seen else None,
+            local_qty=local_qty if quantities_seen else None,
+            single_source=len(domestic) == 1,
             candidates=len(by_unit.get(u, [])), dual_sourced=bool(problem.unit_dual[u]),
             current=links))
-        total += sum(a.value for a in allocations)
-        local_value += sum(a.value for a in allocations if a.local)
-        cluster_value += sum(a.value for a in allocations if a.in_cluster)
         fully_local += local_qty >= demand * (1 - 1e-6)
+        exact[0] += sum(value for value, _, _ in cat_values)
+        exact[1] += sum(value for value, local, _ in cat_values if local)
+        exact[2] += sum(value for value, _, in_cluster in cat_values if in_cluster)
         for link in links:
             value = _link_value(proj, link, c)
             current_total += value
             current_local += value if link.local else 0.0
             current_cluster += value if link.in_cluster else 0.0
     plans.sort(key=lambda p: p.category)
+    uncovered.sort()
     vol, assumed = problem.volumes.get(product, (0.0, False))
-    uncovered = [p.category for p in plans if p.imported_qty > 0]
     single = [p.category for p in plans if p.single_source]
-    loc_value = _share(local_value, total)
+    if viewer.is_centre:
+        total, local_value, cluster_value = exact
+        loc_value: float | None = _share(local_value, total)
+        intra: float | None = _share(cluster_value, total)
+        total_shown: float | None = total
+    else:
+        total_shown, local_shown, cluster_shown = (total_with_own(viewer, book)
+                                                   for book in values)
+        loc_value = coarse(_ratio(local_shown, total_shown))
+        intra = coarse(_ratio(cluster_shown, total_shown))
     loc_count = _share(fully_local, len(plans))
-    intra = _share(cluster_value, total)
     name = str(proj.product_rows[product].get("name", proj.product_ids[product]))
+    cost_ru, cost_en = _money(total_shown)
     return ChainPlan(
         product_id=proj.product_ids[product], product_name=name,
-        maker_id=proj.company_ids[maker] if maker >= 0 else None,
-        volume=vol, volume_assumed=assumed, local_region=region,
+        maker_id=maker_id, volume=vol, volume_assumed=assumed, local_region=region,
         solver=problem.solver, status=problem.status, categories=plans,
         in_house=[proj.category_codes[c] for c in problem.in_house.get(product, [])],
-        total_cost=total, localization_share_value=loc_value,
+        total_cost=total_shown, localization_share_value=loc_value,
         localization_share_count=loc_count, intra_cluster_share=intra,
         uncovered=uncovered, single_source=single,
         current_total_value=current_total,
         current_localization_share_value=_share(current_local, current_total),
         current_intra_cluster_share=_share(current_cluster, current_total),
-        diff=_diff(plans),
-        text_ru=(f"{name}: {len(plans)} закупаемых категорий, локализация {loc_value:.0%} по "
-                 f"стоимости и {loc_count:.0%} по числу категорий, внутри кластера "
-                 f"{intra:.0%}; импорт: {len(uncovered)}, единственный поставщик: "
-                 f"{len(single)}; стоимость {total:,.0f} ₽/год."),
-        text_en=(f"{name}: {len(plans)} bought categories, localization {loc_value:.0%} by "
-                 f"value and {loc_count:.0%} by count, intra-cluster {intra:.0%}; imported: "
-                 f"{len(uncovered)}, single-source: {len(single)}; cost {total:,.0f} RUB/yr."),
+        diff=_diff(plans, planned, None if viewer.is_centre else shown_planned),
+        text_ru=(f"{name}: {len(plans)} закупаемых категорий, локализация {_pct(loc_value)} "
+                 f"по стоимости и {loc_count:.0%} по числу категорий, внутри кластера "
+                 f"{_pct(intra)}; импорт: {len(uncovered)}, единственный поставщик: "
+                 f"{len(single)}; стоимость {cost_ru}."),
+        text_en=(f"{name}: {len(plans)} bought categories, localization {_pct(loc_value)} by "
+                 f"value and {loc_count:.0%} by count, intra-cluster {_pct(intra)}; imported: "
+                 f"{len(uncovered)}, single-source: {len(single)}; cost {cost_en}."),
     )
 
 
@@ -815,7 +900,7 @@ def _demands(proj: Projection, products: list[int], volumes: dict[int, float | N
 
 
 def plan_chain(proj: Projection, product_id: str, *, volume: float | None = None,
-               options: PlanOptions | None = None) -> ChainPlan:
+               options: PlanOptions | None = None, viewer: Viewer = CENTRE) -> ChainPlan:
     """Plan the cooperation chain of one product.
 
     Parameters
@@ -824,6 +909,9 @@ def plan_chain(proj: Projection, product_id: str, *, volume: float | None = None
     product_id : the end product
     volume : units per year; default the product's ``annual_volume`` (1 when unknown)
     options : :class:`PlanOptions` (defaults documented there)
+    viewer : who the plan is for (:data:`~graph.confidentiality.CENTRE`: every figure; a
+        member sees its own figures, suppliers' prices and allocated quantities withheld,
+        totals over at least three other suppliers, rounded)
 
     Returns
     -------
@@ -849,7 +937,7 @@ def plan_chain(proj: Projection, product_id: str, *, volume: float | None = None
     problem = build_problem(proj, demands, options)
     problem.in_house, problem.volumes = in_house, vols
     solve_problem(problem, time_limit=options.time_limit)
-    return _chain_plan(proj, problem, p, options)
+    return _chain_plan(proj, problem, p, options, viewer)
 
 
 def plan_cluster(proj: Projection, cluster_id: str, *,
@@ -877,9 +965,10 @@ def plan_cluster(proj: Projection, cluster_id: str, *,
     problem.in_house, problem.volumes = in_house, vols
     solve_problem(problem, time_limit=options.time_limit)
     plans = [_chain_plan(proj, problem, p, options) for p in planned]
-    total = sum(p.total_cost for p in plans)
-    local = sum(p.localization_share_value * p.total_cost for p in plans)
-    intra = sum(p.intra_cluster_share * p.total_cost for p in plans)
+    # planned for the centre, so every figure is there
+    total = sum(p.total_cost or 0.0 for p in plans)
+    local = sum((p.localization_share_value or 0.0) * (p.total_cost or 0.0) for p in plans)
+    intra = sum((p.intra_cluster_share or 0.0) * (p.total_cost or 0.0) for p in plans)
     uncovered = sorted({c for p in plans for c in p.uncovered})
     loc, intra_share = _share(local, total), _share(intra, total)
     return ClusterPlan(

@@ -42,6 +42,11 @@ PLAN_COLUMNS = ["product_id", "maker_id", "category", "category_name", "demand",
 GAP_COLUMNS = ["kind", "category", "name", "company_id", "qty", "value", "capacity", "detail"]
 
 
+def _round(x: float | None, digits: int) -> float | str:
+    """A figure for a CSV cell; a withheld one (``None``) is an empty cell."""
+    return "" if x is None else round(x, digits)
+
+
 def plan_rows(plan: ChainPlan | ClusterPlan) -> list[dict[str, Any]]:
     """One row per allocation of a chain (or of every chain of a cluster plan)."""
     plans = plan.plans if isinstance(plan, ClusterPlan) else [plan]
@@ -56,8 +61,8 @@ def plan_rows(plan: ChainPlan | ClusterPlan) -> list[dict[str, Any]]:
                     "product_id": p.product_id, "maker_id": p.maker_id,
                     "category": cat.category, "category_name": cat.name, "demand": cat.demand,
                     "supplier_id": a.supplier_id or "", "supplier_name": a.supplier_name,
-                    "qty": round(a.qty, 6), "unit_price": round(a.unit_price, 4),
-                    "unit_cost": round(a.unit_cost, 4), "value": round(a.value, 2),
+                    "qty": _round(a.qty, 6), "unit_price": _round(a.unit_price, 4),
+                    "unit_cost": _round(a.unit_cost, 4), "value": _round(a.value, 2),
                     "distance_km": a.distance_km if a.distance_km is not None else "",
                     "local": a.local, "in_cluster": a.in_cluster, "inferred": a.inferred,
                     "imported": a.imported, "current_qty": current.get(a.supplier_id, 0.0)})

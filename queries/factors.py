@@ -61,6 +61,8 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from graph.confidentiality import ENOUGH, SHORT
+from graph.confidentiality import UNKNOWN as BAND_UNKNOWN
 from graph.errors import InvalidQuery
 from queries.projection import Projection
 
@@ -193,11 +195,20 @@ def lead_time_value(days: np.ndarray) -> np.ndarray:
                     UNKNOWN)
 
 
-def capacity_value(free: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """free / demand capped to 0..1; 0.5 when either is unknown (demand 0 = unknown)."""
+def capacity_value(free: np.ndarray, demand: np.ndarray, *, banded: bool = False) -> np.ndarray:
+    """free / demand capped to 0..1; 0.5 when either is unknown (demand 0 = unknown).
+
+    ``banded`` gives a member's view (:func:`graph.confidentiality.capacity_band`):
+    1 when the free capacity covers the demand, 0 when it is short, 0.5 unknown —
+    the ratio would give away the partner's figure to whoever knows its own.
+    """
     free = np.asarray(free, dtype=float)
     demand = np.asarray(demand, dtype=float)
     known = np.isfinite(free) & np.isfinite(demand) & (demand > 0)
+    if banded:
+        enough = np.greater_equal(free, demand, out=np.zeros(free.shape, dtype=bool),
+                                  where=known)
+        return np.where(known, np.where(enough, ENOUGH, SHORT), BAND_UNKNOWN)
     ratio = np.divide(free, demand, out=np.zeros_like(free), where=known)
     return np.where(known, np.clip(ratio, 0.0, 1.0), UNKNOWN)
 
@@ -238,14 +249,15 @@ def _num(x: float) -> str:
 
 
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
-            fit: str = "declared", demand_src: str = "", extra: float | None = None
-            ) -> tuple[str, str]:
+            fit: str = "declared", demand_src: str = "", extra: float | None = None,
+            qualitative: bool = False) -> tuple[str, str]:
     """The (Russian, English) sentence explaining one factor's value for one pair.
 
     ``cat``/``cat_en`` are the category's Russian and English names, ``fit`` the
     fit kind, ``demand_src`` the strongest demand evidence (need, supplied,
     import, bom) and ``extra`` a second number the sentence needs (demand, or
-    the number of required certificates).
+    the number of required certificates). ``qualitative`` words a banded
+    capacity factor (a member's view) without any figure: enough, short or unknown.
     """
     r = float("nan") if raw is None else float(raw)
     if name == "capability":
@@ -257,6 +269,15 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
             return f"{ru}: ~{_num(extra)} в год", f"{en}: ~{_num(extra)} a year"
         return ru, en
     if name == "capacity":
+        if qualitative:
+            if value == ENOUGH:
+                return ("свободной мощности хватает на потребность",
+                        "enough free capacity for the demand")
+            if value == SHORT:
+                return ("свободной мощности меньше потребности",
+                        "free capacity is short of the demand")
+            return ("свободная мощность или потребность неизвестна",
+                    "free capacity or demand unknown")
         if value == UNKNOWN and not math.isfinite(r):
             return "свободная мощность неизвестна", "free capacity unknown"
         dem = "?" if extra is None else _num(extra)

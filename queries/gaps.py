@@ -23,17 +23,26 @@ assembly's maker; see :func:`queries.bom.total_demand`), its explicit need
 estimates of one yearly requirement, so they are not added. Value = quantity ×
 the category's ``unit_price`` (else the mean import price, else the mean
 declared price, else 0). ``queries/gaps.cypher`` computes the same sets in Neo4j.
+
+A report is built for a ``viewer`` (:mod:`graph.confidentiality`). The centre
+sees every figure. A member sees its own figures; another company's figure
+(one supplier's capacity, an idle capacity) is ``None``; a total over
+companies (demand, capacity, shortfall) is shown, rounded, only when at least
+``MIN_OTHERS`` other companies contribute, and the sentences say "withheld"
+instead of a figure. Which rows appear is the same for every viewer.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import Any
 
 import networkx as nx
 import numpy as np
 from pydantic import BaseModel, Field
 
+from graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
 from graph.errors import InvalidQuery
 from queries.bom import total_demand
 from queries.projection import Projection
@@ -65,8 +74,8 @@ class CategoryGap(BaseModel):
 
     category: str
     name: str
-    demand_qty: float
-    demand_value: float
+    demand_qty: float | None
+    demand_value: float | None
     buyers: list[str]
     importers: list[str] = Field(description="Scope companies importing it now")
     text_ru: str
@@ -80,8 +89,8 @@ class SingleSource(BaseModel):
     name: str
     supplier_id: str
     supplier_name: str
-    demand_qty: float
-    demand_value: float
+    demand_qty: float | None
+    demand_value: float | None
     capacity: float | None
     text_ru: str
     text_en: str
@@ -92,10 +101,10 @@ class CapacityGap(BaseModel):
 
     category: str
     name: str
-    demand_qty: float
-    capacity: float
-    shortfall: float
-    shortfall_value: float
+    demand_qty: float | None
+    capacity: float | None
+    shortfall: float | None
+    shortfall_value: float | None
     suppliers: list[str]
     text_ru: str
     text_en: str
@@ -108,9 +117,9 @@ class IdleCapacity(BaseModel):
     name: str
     category: str
     category_name: str
-    capacity: float
-    free_capacity: float
-    demand_in_scope: float = Field(description="Demand for the category in the scope")
+    capacity: float | None
+    free_capacity: float | None
+    demand_in_scope: float | None = Field(description="Demand for the category in the scope")
     text_ru: str
     text_en: str
 
@@ -133,8 +142,8 @@ class AttractCapability(BaseModel):
     rank: int
     category: str
     name: str
-    unlock_qty: float
-    unlock_value: float
+    unlock_qty: float | None
+    unlock_value: float | None
     buyers: int
     reason: str = Field(description="'missing' (no regional supplier) or 'short' (capacity)")
     processes: list[str] = Field(description="Processes the category needs")
@@ -184,15 +193,40 @@ def scope_of(proj: Projection, cluster_id: str | None,
     return scope, reg, regional
 
 
-def _price(proj: Projection, c: int) -> float:
+def _price(proj: Projection, c: int, viewer: Viewer = CENTRE) -> float | None:
+    """The category's unit price: its own, else the mean import price, else the mean
+    declared price (means over other companies' prices, as ``viewer`` may see them), else 0."""
     price = float(proj.category_price[c])
     if not math.isnan(price):
         return price
-    for arr, cats in ((proj.imp_price, proj.imp_category), (proj.cap_price, proj.cap_category)):
-        known = arr[(cats == c) & ~np.isnan(arr)]
-        if len(known):
-            return float(known.mean())
+    for arr, cats, owners in ((proj.imp_price, proj.imp_category, proj.imp_company),
+                              (proj.cap_price, proj.cap_category, proj.cap_company)):
+        rows = np.flatnonzero((cats == c) & ~np.isnan(arr))
+        if len(rows):
+            if viewer.is_centre:
+                return float(arr[rows].mean())
+            return aggregate(viewer, _by_company(proj, owners[rows], arr[rows])).mean
     return 0.0
+
+
+def _by_company(proj: Projection, companies: Any, values: Any) -> dict[str, list[float]]:
+    """``{company id: [its figures]}`` from parallel sequences of company indices and figures."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for m, v in zip(np.asarray(companies).tolist(), np.asarray(values, dtype=float).tolist(),
+                    strict=True):
+        out[proj.company_ids[int(m)]].append(v)
+    return out
+
+
+def _times(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a * b
+
+
+def _fig(x: float | None) -> tuple[str, str]:
+    """A figure for the (Russian, English) sentences, or the word for a withheld one."""
+    if x is None:
+        return "скрыто", "withheld"
+    return f"{x:,.0f}", f"{x:,.0f}"
 
 
 def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, float]]:
@@ -266,7 +300,7 @@ def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
 
 
 def find_gaps(proj: Projection, *, cluster_id: str | None = None,
-              region: str | None = None) -> GapReport:
+              region: str | None = None, viewer: Viewer = CENTRE) -> GapReport:
     """Find the gaps of a cluster (its members) or a region (its companies).
 
     Parameters
@@ -274,6 +308,8 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     proj : the analytic projection
     cluster_id : the scope is this cluster's members (suppliers: the cluster's region)
     region : the region whose companies count as suppliers (and the scope, without a cluster)
+    viewer : who the report is for (:data:`~graph.confidentiality.CENTRE`: every figure;
+        a member sees other companies' figures only as totals over enough of them)
 
     Returns
     -------
@@ -296,10 +332,13 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     indptr, rows = proj.capabilities_by_category
     free = proj.free_capacity
 
+    def demand_of(c: int) -> float | None:
+        return total_with_own(viewer, _by_company(proj, list(demand[c]), list(demand[c].values())))
+
     gaps: list[CategoryGap] = []
     single: list[SingleSource] = []
     over: list[CapacityGap] = []
-    attract: list[tuple[float, float, int, str, int]] = []
+    attract: list[tuple[float, float, int, str, int, float | None, float | None]] = []
     importers_of: dict[int, set[int]] = defaultdict(set)
     in_scope = set(scope.tolist())
     for j in range(len(proj.imp_company)):
@@ -307,7 +346,14 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
             importers_of[int(proj.imp_category[j])].add(int(proj.imp_company[j]))
     for c in sorted(demand, key=lambda c: proj.category_codes[c]):
         qty = sum(demand[c].values())
-        price = _price(proj, c)
+        price = _price(proj, c, viewer)
+        exact_price = _price(proj, c) or 0.0  # orders the list to attract, not shown
+        qty_shown = qty if viewer.is_centre else demand_of(c)
+        value_shown = _times(qty_shown, price)
+        if not viewer.is_centre:
+            value_shown = coarse(value_shown)
+        q_ru, q_en = _fig(qty_shown)
+        v_ru, v_en = _fig(value_shown)
         name, code = _name(proj, c), proj.category_codes[c]
         caps = rows[indptr[c]:indptr[c + 1]]
         caps = caps[regional[proj.cap_company[caps]]]
@@ -315,22 +361,27 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         if len(caps) == 0:
             importers = sorted(proj.company_ids[m] for m in importers_of.get(c, ()))
             gaps.append(CategoryGap(
-                category=code, name=name, demand_qty=qty, demand_value=qty * price,
+                category=code, name=name, demand_qty=qty_shown, demand_value=value_shown,
                 buyers=buyers, importers=importers,
-                text_ru=f"{name}: в регионе нет поставщика; спрос {qty:,.0f} шт./год "
-                        f"на {qty * price:,.0f} ₽ закрывается импортом или не закрыт.",
-                text_en=f"{name}: no supplier in the region; demand {qty:,.0f}/yr worth "
-                        f"{qty * price:,.0f} RUB is imported or unmet."))
-            attract.append((qty * price, qty, len(buyers), "missing", c))
+                text_ru=f"{name}: в регионе нет поставщика; спрос {q_ru} шт./год "
+                        f"на {v_ru} ₽ закрывается импортом или не закрыт.",
+                text_en=f"{name}: no supplier in the region; demand {q_en}/yr worth "
+                        f"{v_en} RUB is imported or unmet."))
+            attract.append((qty * exact_price, qty, len(buyers), "missing", c, qty_shown,
+                            value_shown))
             continue
+        cap_owners = proj.cap_company[caps]
         capacity = float(np.nansum(proj.cap_capacity[caps]))
+        capacity_shown = capacity if viewer.is_centre else total_with_own(
+            viewer, _by_company(proj, cap_owners, proj.cap_capacity[caps]))
         if len(caps) == 1:
             s = int(proj.cap_company[caps[0]])
             cap1 = float(proj.cap_capacity[caps[0]])
             single.append(SingleSource(
                 category=code, name=name, supplier_id=proj.company_ids[s],
-                supplier_name=proj.company_names[s], demand_qty=qty, demand_value=qty * price,
-                capacity=None if math.isnan(cap1) else cap1,
+                supplier_name=proj.company_names[s], demand_qty=qty_shown,
+                demand_value=value_shown,
+                capacity=None if math.isnan(cap1) else shown(viewer, cap1, proj.company_ids[s]),
                 text_ru=f"{name}: единственный поставщик в регионе — "
                         f"{proj.company_names[s]}; его закрытие остановит {len(buyers)} "
                         f"покупателей.",
@@ -338,20 +389,28 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                         f"its closure would stop {len(buyers)} buyer(s)."))
         if qty > capacity:
             short = qty - capacity
+            short_shown = (short if viewer.is_centre else
+                           None if qty_shown is None or capacity_shown is None else coarse(short))
+            short_value = _times(short_shown, price)
+            if not viewer.is_centre:
+                short_value = coarse(short_value)
+            c_ru, c_en = _fig(capacity_shown)
+            s_ru, s_en = _fig(short_shown)
             over.append(CapacityGap(
-                category=code, name=name, demand_qty=qty, capacity=capacity, shortfall=short,
-                shortfall_value=short * price,
-                suppliers=sorted(proj.company_ids[int(i)] for i in proj.cap_company[caps]),
-                text_ru=f"{name}: спрос {qty:,.0f} больше мощности региона {capacity:,.0f} "
-                        f"на {short:,.0f} шт./год.",
-                text_en=f"{name}: demand {qty:,.0f} exceeds the regional capacity "
-                        f"{capacity:,.0f} by {short:,.0f}/yr."))
-            attract.append((short * price, short, len(buyers), "short", c))
+                category=code, name=name, demand_qty=qty_shown, capacity=capacity_shown,
+                shortfall=short_shown, shortfall_value=short_value,
+                suppliers=sorted(proj.company_ids[int(i)] for i in cap_owners),
+                text_ru=f"{name}: спрос {q_ru} больше мощности региона {c_ru} "
+                        f"на {s_ru} шт./год.",
+                text_en=f"{name}: demand {q_en} exceeds the regional capacity "
+                        f"{c_en} by {s_en}/yr."))
+            attract.append((short * exact_price, short, len(buyers), "short", c, short_shown,
+                            short_value))
 
     # idle: free capacity in a category with no buyer at all
     sold = {(int(s), int(c)) for s, c in zip(proj.sup_supplier.tolist(),
                                              proj.sup_category.tolist(), strict=True)}
-    idle: list[IdleCapacity] = []
+    idle: list[tuple[tuple[Any, ...], IdleCapacity]] = []
     candidates = regional.copy()
     candidates[scope] = True
     for j in np.flatnonzero(candidates[proj.cap_company] & (np.nan_to_num(free) > 0)).tolist():
@@ -359,16 +418,28 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         if (s, c) in sold:
             continue
         name = proj.company_names[s]
+        owner = proj.company_ids[s]
         in_demand = sum(demand.get(c, {}).values())
-        idle.append(IdleCapacity(
-            company_id=proj.company_ids[s], name=name, category=proj.category_codes[c],
-            category_name=_name(proj, c), capacity=float(proj.cap_capacity[j]),
-            free_capacity=float(free[j]), demand_in_scope=in_demand,
-            text_ru=f"{name}: {float(free[j]):,.0f} шт./год мощности по «{_name(proj, c)}» "
-                    f"без покупателя; спрос в контуре {in_demand:,.0f}.",
-            text_en=f"{name}: {float(free[j]):,.0f}/yr of {_name(proj, c)} capacity with no "
-                    f"buyer; demand in scope {in_demand:,.0f}."))
-    idle.sort(key=lambda g: (-g.demand_in_scope, -g.free_capacity, g.company_id, g.category))
+        in_demand_shown: float | None = in_demand
+        if c in demand and not viewer.is_centre:
+            in_demand_shown = demand_of(c)
+        free_shown = shown(viewer, float(free[j]), owner)
+        f_ru, f_en = _fig(free_shown)
+        d_ru, d_en = _fig(in_demand_shown)
+        row = IdleCapacity(
+            company_id=owner, name=name, category=proj.category_codes[c],
+            category_name=_name(proj, c), capacity=shown(viewer, float(proj.cap_capacity[j]),
+                                                         owner),
+            free_capacity=free_shown, demand_in_scope=in_demand_shown,
+            text_ru=f"{name}: {f_ru} шт./год мощности по «{_name(proj, c)}» "
+                    f"без покупателя; спрос в контуре {d_ru}.",
+            text_en=f"{name}: {f_en}/yr of {_name(proj, c)} capacity with no "
+                    f"buyer; demand in scope {d_en}.")
+        # a member's rows are not ordered by other companies' hidden figures
+        key = ((-in_demand, -float(free[j])) if viewer.is_centre
+               else (-(in_demand_shown or 0.0), -(free_shown or 0.0)))
+        idle.append(((*key, owner, row.category), row))
+    idle.sort(key=lambda t: t[0])
 
     untied = [CompanyRef(company_id=proj.company_ids[i], name=proj.company_names[i])
               for i in sorted(_ties(proj, scope), key=lambda i: proj.company_ids[i])]
@@ -376,8 +447,11 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     critical = _critical(proj, network_nodes)
 
     ranked: list[AttractCapability] = []
-    attract.sort(key=lambda t: (-t[0], -t[1], proj.category_codes[t[4]]))
-    for rank, (value, qty, n_buyers, reason, c) in enumerate(attract, start=1):
+    if viewer.is_centre:
+        attract.sort(key=lambda t: (-t[0], -t[1], proj.category_codes[t[4]]))
+    else:  # by what the member may see: an order by hidden figures would tell them apart
+        attract.sort(key=lambda t: (t[6] is None, -(t[6] or 0.0), proj.category_codes[t[4]]))
+    for rank, (_, _, n_buyers, reason, c, unlock_qty, value) in enumerate(attract, start=1):
         procs = proj.category_processes[c]
         develop: list[str] = []
         if len(procs):
@@ -387,18 +461,20 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         name = _name(proj, c)
         what_ru = "нет в регионе" if reason == "missing" else "не хватает мощности"
         what_en = "missing in the region" if reason == "missing" else "short of capacity"
+        v_ru, v_en = _fig(value)
         ranked.append(AttractCapability(
-            rank=rank, category=proj.category_codes[c], name=name, unlock_qty=qty,
+            rank=rank, category=proj.category_codes[c], name=name, unlock_qty=unlock_qty,
             unlock_value=value, buyers=n_buyers, reason=reason,
             processes=[proj.process_codes[p] for p in procs.tolist()], could_develop=develop,
-            text_ru=f"{rank}. {name} ({what_ru}): откроет спрос на {value:,.0f} ₽/год "
+            text_ru=f"{rank}. {name} ({what_ru}): откроет спрос на {v_ru} ₽/год "
                     f"у {n_buyers} покупателей.",
-            text_en=f"{rank}. {name} ({what_en}): would unlock {value:,.0f} RUB/yr of demand "
+            text_en=f"{rank}. {name} ({what_en}): would unlock {v_en} RUB/yr of demand "
                     f"from {n_buyers} buyer(s)."))
     where = cluster_id or reg or "all"
     return GapReport(
         cluster_id=cluster_id, region=reg, scope_size=len(scope), demanded_categories=len(demand),
-        import_dependency=gaps, single_source=single, over_capacity=over, idle_capacity=idle,
+        import_dependency=gaps, single_source=single, over_capacity=over,
+        idle_capacity=[row for _, row in idle],
         untied=untied, critical=critical, attract=ranked,
         text_ru=(f"{where}: {len(demand)} востребованных категорий; без поставщика в регионе "
                  f"{len(gaps)}, с единственным поставщиком {len(single)}, спрос выше мощности "

@@ -26,6 +26,14 @@ for the tie KPIs one link per untied member (preferring a partner that is
 untied too, so one link ties two); for the purchase share, the makers'
 purchases from non-members and imports moved to recommended members with free
 capacity, largest value first, until the threshold is met (at most 25 links).
+
+The KPIs are built for a ``viewer`` (:mod:`graph.confidentiality`). The
+centre sees every figure. A member sees the purchase values (and so the
+purchase share) only as totals over at least ``MIN_OTHERS`` other makers,
+rounded; ``per_maker`` holds only its own entry; a proposed link's
+volume and value only when every company they come from is its own (a tie
+link's volume is the buyer's demand; a moved purchase is the buyer's volume
+capped by the supplier's free capacity, so only the centre sees it).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see, coarse, total_with_own
 from queries.gaps import category_demand
 from queries.projection import Projection
 
@@ -52,7 +61,7 @@ class Kpi(BaseModel):
     code: Literal["tied_share", "untied_count", "intra_purchases"]
     name_ru: str
     name_en: str
-    value: float
+    value: float | None = Field(description="None: withheld from this viewer")
     threshold: float
     comparison: Literal[">=", "<="]
     passed: bool
@@ -67,8 +76,9 @@ class ProposedLink(BaseModel):
     supplier_id: str
     buyer_id: str
     category: str | None
-    volume: float = Field(description="Yearly volume assumed for the link (0 when unknown)")
-    value: float = Field(description="volume × unit price, roubles/year")
+    volume: float | None = Field(
+        description="Yearly volume assumed for the link (0 when unknown, None when withheld)")
+    value: float | None = Field(description="volume × unit price, roubles/year")
     score: float | None = Field(default=None, description="The matching engine's score")
     source: Literal["match", "capabilities"]
     replaces_supplier: str | None = Field(
@@ -80,8 +90,8 @@ class WhatIf(BaseModel):
 
     kpi: str
     links: list[ProposedLink]
-    before: float
-    after: float
+    before: float | None
+    after: float | None
     passes_after: bool
     text_ru: str
     text_en: str
@@ -124,13 +134,13 @@ def _unit_price(proj: Projection, price: float, category: int) -> float:
 
 
 def purchase_values(proj: Projection, makers: list[int], members: set[int],
-                    ) -> tuple[float, float, dict[str, tuple[float, float]], float]:
-    """``(intra, total, {maker id: (intra, total)}, imports)``: the makers' purchases by value.
+                    ) -> tuple[float, float, dict[str, tuple[float, float, float]], float]:
+    """``(intra, total, {maker id: (intra, total, imports)}, imports)``: purchases by value.
 
     ``total`` includes ``imports`` (their value is also returned on its own).
     """
     maker_set = set(makers)
-    per: dict[int, list[float]] = {m: [0.0, 0.0] for m in makers}
+    per: dict[int, list[float]] = {m: [0.0, 0.0, 0.0] for m in makers}
     for j in range(len(proj.sup_buyer)):
         b = int(proj.sup_buyer[j])
         if b not in maker_set:
@@ -147,10 +157,11 @@ def purchase_values(proj: Projection, makers: list[int], members: set[int],
             value = float(np.nan_to_num(proj.imp_volume[j])) * _unit_price(
                 proj, float(proj.imp_price[j]), int(proj.imp_category[j]))
             per[m][1] += value
+            per[m][2] += value
             imports += value
     intra = sum(v[0] for v in per.values())
     total = sum(v[1] for v in per.values())
-    return intra, total, {proj.company_ids[m]: (v[0], v[1]) for m, v in per.items()}, imports
+    return intra, total, {proj.company_ids[m]: (v[0], v[1], v[2]) for m, v in per.items()}, imports
 
 
 def _tie_kpis(n: int, untied: list[str]) -> tuple[Kpi, Kpi]:
@@ -176,33 +187,54 @@ def _tie_kpis(n: int, untied: list[str]) -> tuple[Kpi, Kpi]:
 
 
 def _intra_kpi(intra: float, total: float, threshold: float,
-               per_maker: dict[str, tuple[float, float]], imports: float) -> Kpi:
+               per_maker: dict[str, tuple[float, float, float]], imports: float,
+               viewer: Viewer = CENTRE) -> Kpi:
     share = intra / total if total > 0 else 0.0
+    without = intra / (total - imports) if total > imports else 0.0
+    passed = share >= threshold - 1e-12
+    if not viewer.is_centre:  # totals over enough other makers, rounded
+        intra_s, total_s, imports_s = (
+            total_with_own(viewer, {m: [v[i]] for m, v in per_maker.items()}) for i in range(3))
+        share_s = None if intra_s is None or total_s is None else coarse(share)
+        without_s = (None if share_s is None or imports_s is None else coarse(without))
+    else:
+        intra_s, total_s, imports_s, share_s, without_s = intra, total, imports, share, without
+    if share_s is None or intra_s is None or total_s is None:
+        ru = (f"Доля закупок производителей у участников скрыта (меньше чем "
+              f"у {MIN_OTHERS} других производителей); порог {threshold:.0%}, "
+              f"{'выполнен' if passed else 'не выполнен'}.")
+        en = (f"The makers' share bought from members is withheld (fewer than {MIN_OTHERS} "
+              f"other makers); threshold {threshold:.0%}, {'met' if passed else 'not met'}.")
+    else:
+        ru = (f"Производители конечной продукции закупают у участников {share_s:.1%} "
+              f"({intra_s:,.0f} из {total_s:,.0f} ₽/год); порог {threshold:.0%}.")
+        en = (f"End-product makers buy {share_s:.1%} from members ({intra_s:,.0f} of "
+              f"{total_s:,.0f} RUB/yr); threshold {threshold:.0%}.")
     return Kpi(
         code="intra_purchases", name_ru="Доля закупок производителей у участников кластера",
-        name_en="End-product makers' purchases from members", value=share, threshold=threshold,
-        comparison=">=", passed=share >= threshold - 1e-12,
-        text_ru=(f"Производители конечной продукции закупают у участников {share:.1%} "
-                 f"({intra:,.0f} из {total:,.0f} ₽/год); порог {threshold:.0%}."),
-        text_en=(f"End-product makers buy {share:.1%} from members ({intra:,.0f} of "
-                 f"{total:,.0f} RUB/yr); threshold {threshold:.0%}."),
-        details={"intra_value": intra, "total_value": total, "import_value": imports,
-                 "share_without_imports": intra / (total - imports) if total > imports else 0.0,
-                 "per_maker": {k: {"intra": v[0], "total": v[1]} for k, v in per_maker.items()}})
+        name_en="End-product makers' purchases from members", value=share_s, threshold=threshold,
+        comparison=">=", passed=passed, text_ru=ru, text_en=en,
+        details={"intra_value": intra_s, "total_value": total_s, "import_value": imports_s,
+                 "share_without_imports": without_s,
+                 # only the makers whose figures the viewer may see (the list of makers
+                 # is end_product_makers)
+                 "per_maker": {m: {"intra": v[0], "total": v[1]}
+                               for m, v in per_maker.items() if can_see(viewer, m)}})
 
 
 # --- candidate links -----------------------------------------------------------------
 
 
 def _match_candidates(proj: Projection, company: int, members: set[int], cluster_id: str,
-                      direction: Literal["suppliers", "buyers"]) -> list[tuple[int, int, float]]:
+                      direction: Literal["suppliers", "buyers"], viewer: Viewer = CENTRE
+                      ) -> list[tuple[int, int, float]]:
     """``[(partner, category, score)]`` from the matching engine; raises ImportError if absent."""
     from queries.match import rank_buyers, rank_suppliers
     from queries.results import MatchFilters
 
     rank = rank_suppliers if direction == "suppliers" else rank_buyers
     result = rank(proj, proj.company_ids[company], k=20,
-                  filters=MatchFilters(cluster_only=cluster_id))
+                  filters=MatchFilters(cluster_only=cluster_id), viewer=viewer)
     out = []
     for cand in result.candidates:
         partner = proj.company_index.get(cand.company_id)
@@ -239,8 +271,8 @@ def _capability_candidates(proj: Projection, company: int, members: set[int],
 
 
 def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: list[int],
-                 demand: dict[int, dict[int, float]],
-                 use_match: bool) -> tuple[list[ProposedLink], str]:
+                 demand: dict[int, dict[int, float]], use_match: bool,
+                 viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], str]:
     """One proposed link per untied member (tying two untied members with one when possible)."""
     links: list[ProposedLink] = []
     source = "none"
@@ -255,8 +287,8 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
             src = "capabilities"
             if use_match:
                 try:
-                    found, src = _match_candidates(proj, m, members, cluster_id, direction), \
-                        "match"
+                    found, src = _match_candidates(proj, m, members, cluster_id, direction,
+                                                   viewer), "match"
                 except ImportError:
                     found = []
             if not found:
@@ -270,10 +302,12 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
         partner, c, score, src, m_buys = options[0]
         supplier, buyer = (partner, m) if m_buys else (m, partner)
         qty = demand.get(c, {}).get(buyer, 0.0) if c >= 0 else 0.0
-        price = _unit_price(proj, float("nan"), c) if c >= 0 else 0.0
+        price = _unit_price(proj, float("nan"), c) if c >= 0 else 0.0  # the category's: public
+        seen = can_see(viewer, proj.company_ids[buyer])  # the volume is the buyer's demand
         links.append(ProposedLink(
             supplier_id=proj.company_ids[supplier], buyer_id=proj.company_ids[buyer],
-            category=proj.category_codes[c] if c >= 0 else None, volume=qty, value=qty * price,
+            category=proj.category_codes[c] if c >= 0 else None,
+            volume=qty if seen else None, value=qty * price if seen else None,
             score=score if src == "match" else None,
             source="match" if src == "match" else "capabilities"))
         covered.update((m, partner))
@@ -282,7 +316,8 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
 
 
 def _recommended(proj: Projection, makers: list[int], members: set[int],
-                 cluster_id: str) -> dict[int, dict[tuple[int, int], float]] | None:
+                 cluster_id: str, viewer: Viewer = CENTRE
+                 ) -> dict[int, dict[tuple[int, int], float]] | None:
     """Per maker, the matching engine's (member supplier, category) pairs with their scores.
 
     ``None`` when the matching engine is not installed.
@@ -295,7 +330,7 @@ def _recommended(proj: Projection, makers: list[int], members: set[int],
     out: dict[int, dict[tuple[int, int], float]] = {}
     for m in makers:
         result = rank_suppliers(proj, proj.company_ids[m], k=50,
-                                filters=MatchFilters(cluster_only=cluster_id))
+                                filters=MatchFilters(cluster_only=cluster_id), viewer=viewer)
         pairs: dict[tuple[int, int], float] = {}
         for cand in result.candidates:
             s = proj.company_index.get(cand.company_id)
@@ -312,13 +347,15 @@ def _recommended(proj: Projection, makers: list[int], members: set[int],
 def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra: float,
                    total: float, threshold: float,
                    recommended: dict[int, dict[tuple[int, int], float]] | None,
-                   ) -> list[ProposedLink]:
+                   viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], float]:
     """Move makers' non-member purchases (links and imports) to members with free capacity.
 
     Candidates are the matching engine's recommended (member, category) pairs for
     each maker (every member declaring the category with free capacity when the
     engine is absent or recommends none of them); gains are ranked by value, and
-    each member capability's free capacity is used once.
+    each member capability's free capacity is used once. Returns the links and
+    the value they move (a moved volume is the buyer's, capped by the supplier's
+    free capacity: a link shows it only to a viewer who may see both).
     """
     free = np.nan_to_num(proj.free_capacity).copy()
     indptr, rows = proj.capabilities_by_category
@@ -354,6 +391,7 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
         moves = matched or moves
     moves.sort(key=lambda t: (-t[0], t[1], t[2], t[3]))
     links: list[ProposedLink] = []
+    gained = 0.0
     moved: dict[tuple[int, int, str], float] = defaultdict(float)
     for _gain, b, c, cap_row, vol, price, origin in moves:
         if (total > 0 and intra / total >= threshold) or len(links) >= _MAX_PROPOSALS:
@@ -365,16 +403,20 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
         free[cap_row] -= qty
         moved[(b, c, origin)] += qty
         intra += qty * price
+        gained += qty * price
         s = int(proj.cap_company[cap_row])
         score = scores.get((b, s, c))
+        seen = can_see(viewer, proj.company_ids[b], proj.company_ids[s])
         links.append(ProposedLink(
             supplier_id=proj.company_ids[s], buyer_id=proj.company_ids[b],
-            category=proj.category_codes[c], volume=qty, value=qty * price, score=score,
+            category=proj.category_codes[c], volume=qty if seen else None,
+            value=qty * price if seen else None, score=score,
             source="match" if score is not None else "capabilities", replaces_supplier=origin))
-    return links
+    return links, gained
 
 
-def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True) -> ClusterKpis:
+def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
+                 viewer: Viewer = CENTRE) -> ClusterKpis:
     """The regulation's KPIs of ``cluster_id``, and (``what_if``) the links that would fix them.
 
     Parameters
@@ -382,6 +424,8 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True) -> 
     proj : the analytic projection
     cluster_id : the cluster
     what_if : propose links for every failing KPI and show its new value
+    viewer : who the report is for (:data:`~graph.confidentiality.CENTRE`: every figure;
+        a member sees purchase values only as totals over enough other makers)
 
     Returns
     -------
@@ -402,12 +446,13 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True) -> 
     k1, k2 = _tie_kpis(len(members), untied_ids)
     makers = _makers(proj, members)
     intra, total, per_maker, imports = purchase_values(proj, makers, members)
-    k3 = _intra_kpi(intra, total, threshold, per_maker, imports)
+    k3 = _intra_kpi(intra, total, threshold, per_maker, imports, viewer)
     scenarios: list[WhatIf] = []
     source: Literal["match", "capabilities", "none"] = "none"
     if what_if and (not k1.passed or not k2.passed):
         demand = category_demand(proj, np.asarray(member_idx, dtype=np.int64))
-        links, src = _tie_what_if(proj, cluster_id, members, untied, demand, use_match=True)
+        links, src = _tie_what_if(proj, cluster_id, members, untied, demand, use_match=True,
+                                  viewer=viewer)
         source = "match" if src == "match" else ("capabilities" if links else "none")
         now_tied = {proj.company_index[link.supplier_id] for link in links} | {
             proj.company_index[link.buyer_id] for link in links}
@@ -426,19 +471,27 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True) -> 
                          f"{before.value:.2f} → {after.value:.2f}"
                          + (" (meets the threshold)." if after.passed else "."))))
     if what_if and not k3.passed:
-        links = _intra_what_if(proj, makers, members, intra, total, threshold,
-                               _recommended(proj, makers, members, cluster_id))
-        gained = sum(link.value for link in links)
+        links, gained = _intra_what_if(proj, makers, members, intra, total, threshold,
+                                       _recommended(proj, makers, members, cluster_id, viewer),
+                                       viewer)
         new_share = (intra + gained) / total if total > 0 else 0.0
         if links and source == "none":
             source = links[0].source
+        passes = new_share >= threshold - 1e-12
+        # the moved value is made of suppliers' free capacities: the centre's alone
+        share_after = new_share if viewer.is_centre else None
+        if k3.value is None or share_after is None:
+            ru_share = "доля растёт" if links else "доля не меняется"
+            en_share = "the share rises" if links else "the share stays"
+        else:
+            ru_share = f"доля {k3.value:.1%} → {share_after:.1%}"
+            en_share = f"share {k3.value:.1%} → {share_after:.1%}"
         scenarios.append(WhatIf(
-            kpi=k3.code, links=links, before=k3.value, after=new_share,
-            passes_after=new_share >= threshold - 1e-12,
-            text_ru=(f"Перевод {len(links)} закупок к участникам кластера: доля "
-                     f"{k3.value:.1%} → {new_share:.1%} (порог {threshold:.0%})."),
-            text_en=(f"Moving {len(links)} purchase(s) to members: share {k3.value:.1%} → "
-                     f"{new_share:.1%} (threshold {threshold:.0%}).")))
+            kpi=k3.code, links=links, before=k3.value, after=share_after, passes_after=passes,
+            text_ru=(f"Перевод {len(links)} закупок к участникам кластера: {ru_share} "
+                     f"(порог {threshold:.0%})."),
+            text_en=(f"Moving {len(links)} purchase(s) to members: {en_share} "
+                     f"(threshold {threshold:.0%}).")))
     return ClusterKpis(
         cluster_id=cluster_id, cluster_name=str(row.get("name", cluster_id)),
         members=len(members), end_product_makers=[proj.company_ids[i] for i in makers],

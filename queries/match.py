@@ -20,6 +20,12 @@ How one query runs (all candidates at once, numpy / scipy.sparse):
    the score ``values @ weights``; the best pair per partner is kept, and only
    the top ``k`` become result objects with their sentences.
 
+Both take the ``viewer`` the result is for (:mod:`graph.confidentiality`): the
+cluster centre (the default) sees every figure; for a member, the partner's
+free capacity or demand never appears — the raw value is ``None``, the
+capacity factor is the band enough / short / unknown (in the score too), and
+the sentences are worded from what the member may see.
+
 ``rank_buyers`` without filters takes a shortcut with the same answer
 (:func:`_fast_buyers`): it scores only the rows that can still reach the top
 ``k`` — an exact two-round bound over each category's demand rows pre-sorted
@@ -43,7 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel
 
-from graph.errors import InvalidQuery
+from graph.confidentiality import CENTRE, Viewer, can_see
+from graph.errors import AccessDenied, InvalidQuery
 from queries.candidates import (
     IMPORT,
     NEED,
@@ -116,7 +123,8 @@ class PartnerScores:
 
 def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: str | None = None,
                 filters: MatchFilters | dict[str, Any] | None = None,
-                profile: WeightProfile | str | None = None) -> MatchResult:
+                profile: WeightProfile | str | None = None,
+                viewer: Viewer = CENTRE) -> MatchResult:
     """Rank potential new buyers of ``supplier_id``.
 
     Parameters
@@ -127,6 +135,7 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     category : only pairs for this category code
     filters : :class:`MatchFilters` (or a dict of its fields)
     profile : a :class:`WeightProfile`, a profile name, or ``None`` (``DEFAULT_PROFILE``)
+    viewer : who the result is for (:data:`~graph.confidentiality.CENTRE`: every figure)
 
     Returns
     -------
@@ -147,10 +156,10 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     if checked.empty:
-        pairs = _fast_buyers(proj, ix, s, cat, prof, k)
+        pairs = _fast_buyers(proj, ix, s, cat, prof, k, viewer)
     else:
-        pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k)
-    return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None)
+        pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k, viewer)
+    return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
 
 
 def rank_buyers_is_fast(proj: Projection, *,
@@ -178,7 +187,8 @@ def rank_buyers_is_fast(proj: Projection, *,
 def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: str | None = None,
                    product: str | None = None,
                    filters: MatchFilters | dict[str, Any] | None = None,
-                   profile: WeightProfile | str | None = None) -> MatchResult:
+                   profile: WeightProfile | str | None = None,
+                   viewer: Viewer = CENTRE) -> MatchResult:
     """Rank potential new suppliers of ``buyer_id``.
 
     Parameters
@@ -191,6 +201,7 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
         product must be made by the buyer); exclusive with ``category``
     filters : :class:`MatchFilters` (or a dict of its fields)
     profile : a :class:`WeightProfile`, a profile name, or ``None``
+    viewer : who the result is for (:data:`~graph.confidentiality.CENTRE`: every figure)
 
     Raises
     ------
@@ -199,6 +210,8 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
     InvalidQuery
         ``category`` and ``product`` together, a product of another maker, bad ``k``
         or filters.
+    AccessDenied
+        a member filtering suppliers by their free capacity (their confidential figure).
     """
     k = _check_k(k)
     b = proj.company(buyer_id)
@@ -212,10 +225,13 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
             raise InvalidQuery(f"product {product!r} is made by {proj.company_ids[maker]!r}, "
                                f"not by {buyer_id!r}")
     checked = check_filters(proj, filters)
+    if checked.min_free_capacity is not None and not viewer.is_centre:
+        raise AccessDenied("a member may not filter suppliers by their free capacity "
+                           "(another company's confidential figure)")
     prof = resolve_profile(profile, proj)
     ix = match_index(proj)
-    pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k)
-    return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product)
+    pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k, viewer)
+    return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product, viewer)
 
 
 def candidate_pairs(proj: Projection, company: int, direction: Direction, *,
@@ -311,9 +327,11 @@ class _Side:
     members: np.ndarray  # the companies sharing a cluster with me
     z: np.ndarray | None  # CF scores over companies
     zmax: float  # the largest CF score of any other company (the network factor's scale)
+    banded: bool = False  # capacity factor as a member sees it (enough / short / unknown)
 
 
-def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None) -> _Side:
+def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None,
+          viewer: Viewer = CENTRE) -> _Side:
     m = ix.A if direction == "buyers" else ix.AT
     current = m.indices[m.indptr[me]:m.indptr[me + 1]]
     clusters, _ = _slice(ix.membership, me)
@@ -328,7 +346,8 @@ def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None) -
         z[me] = 0.0
         zmax = float(z.max())
         z[me] = mine
-    return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax)
+    return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax,
+                 banded=not viewer.is_centre)
 
 
 @dataclass
@@ -357,15 +376,15 @@ def _supplier_vectors(proj: Projection, ix: MatchIndex, s: int) -> _SupplierVect
 
 
 def _buyer_pairs(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
-                 filters: CheckedFilters, prof: WeightProfile, k: int | None = None
-                 ) -> CandidatePairs:
+                 filters: CheckedFilters, prof: WeightProfile, k: int | None = None,
+                 viewer: Viewer = CENTRE) -> CandidatePairs:
     vec = _supplier_vectors(proj, ix, s)
     cats = np.array([cat], dtype=np.int64) if cat is not None else np.flatnonzero(vec.fit)
     dem = _category_rows(ix, cats)
     partner = ix.dem_buyer[dem].astype(np.int64)
     pcat = ix.dem_cat[dem].astype(np.int64)
     z = cf_buyers(ix, s) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
-    side = _side(ix, s, "buyers", z)
+    side = _side(ix, s, "buyers", z, viewer)
     if z is not None:
         # CF reaches the supplier's current buyers too; they are not *new* network evidence
         extra = _reached_only(z, partner, side.current)
@@ -470,7 +489,7 @@ def _fit_rows_of(ix: MatchIndex, buyers: np.ndarray, ok_cat: np.ndarray
 
 
 def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
-                 prof: WeightProfile, k: int) -> CandidatePairs:
+                 prof: WeightProfile, k: int, viewer: Viewer = CENTRE) -> CandidatePairs:
     """The top ``k`` of :func:`_buyer_pairs` without scoring every candidate (exact).
 
     A pair's score is ``U_c + B + Q + …`` where ``U_c`` depends on the supplier
@@ -497,7 +516,7 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     ok_cat[cats] = True
     lens = ix.cat_dem_indptr[cats + 1] - ix.cat_dem_indptr[cats]
     z = cf_buyers(ix, s) if wf["network"] > 0 or lens.sum() == 0 else None
-    side = _side(ix, s, "buyers", z)
+    side = _side(ix, s, "buyers", z, viewer)
     po = _profile_order(ix, w)
 
     def upper(c: np.ndarray) -> np.ndarray:
@@ -657,8 +676,8 @@ def _count_candidates(ix: MatchIndex, side: _Side, cats: np.ndarray, ok_cat: np.
 
 
 def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, prod: int | None,
-                    filters: CheckedFilters, prof: WeightProfile, k: int | None = None
-                    ) -> CandidatePairs:
+                    filters: CheckedFilters, prof: WeightProfile, k: int | None = None,
+                    viewer: Viewer = CENTRE) -> CandidatePairs:
     lo, hi = ix.buyer_dem_indptr[b], ix.buyer_dem_indptr[b + 1]
     if cat is not None:
         cats = np.array([cat], dtype=np.int64)
@@ -671,7 +690,7 @@ def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, p
     pcat = cats[fitm.col]
     pfit = fitm.data.astype(np.int8)
     z = cf_suppliers(ix, b) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
-    side = _side(ix, b, "suppliers", z)
+    side = _side(ix, b, "suppliers", z, viewer)
     if z is not None:
         extra = _reached_only(z, partner, side.current)
         if len(extra):
@@ -831,7 +850,7 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
     stage1: dict[str, np.ndarray] = {
         "capability": _FIT_VALUE[pairs.fit],
         "demand": ix.dem_value[d],
-        "capacity": capacity_value(free, qty),
+        "capacity": capacity_value(free, qty, banded=side.banded),
         "certs": np.where(n_req > 0, held / np.maximum(n_req, 1), 1.0),
         "import": ix.dem_import[d],
         "cluster": (side.shared[partner].astype(float) if side.shared is not None
@@ -946,15 +965,29 @@ _RAW_SPEC: tuple[tuple[str | None, str | None, str | None], ...] = tuple(
      "network": ("network", None, None),
      "popularity": ("popularity", "partners", None)}.get(name, (None, None, None))
     for name in FACTORS)
+# the raw columns that hold one side's confidential figure: the supplier's free
+# capacity, the buyer's demand (its need, imports, purchases or product volume)
+_CONFIDENTIAL_RAW: dict[str, Literal["supplier", "buyer"]] = {
+    "capacity": "supplier", "demand_qty": "buyer"}
+
+
+def _hidden_columns(viewer: Viewer, supplier_id: str, buyer_id: str) -> frozenset[str]:
+    """The raw columns of one pair that ``viewer`` may not see."""
+    if viewer.is_centre:
+        return frozenset()
+    owner = {"supplier": supplier_id, "buyer": buyer_id}
+    return frozenset(col for col, side in _CONFIDENTIAL_RAW.items()
+                     if not can_see(viewer, owner[side]))
 
 
 def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pairs: CandidatePairs,
             k: int, prof: WeightProfile, filters: MatchFilters | dict[str, Any] | None,
-            category: str | None, product: str | None) -> MatchResult:
+            category: str | None, product: str | None, viewer: Viewer = CENTRE) -> MatchResult:
     """The top ``k`` partners as result objects (built unvalidated: the values are ours).
 
     The numbers of all ``k × FACTORS`` factor rows are gathered and rounded as
-    whole arrays; only the sentences are made one by one.
+    whole arrays; only the sentences are made one by one. A raw figure the
+    viewer may not see is ``None`` and stays out of the sentences.
     """
     assert pairs.total is not None and pairs.values is not None and pairs.raw is not None
     chosen = _top_pairs(pairs, k) if len(pairs.partner) else np.zeros(0, dtype=np.int64)
@@ -993,14 +1026,23 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         src = _demand_source(int(flags[i]))
         vrow, rrow, srow, sraw, crow = (value_rows[i], raw_rows[i], shown_values[i],
                                         shown_raws[i], shown_contrib[i])
+        me_id, partner_id = proj.company_ids[me], proj.company_ids[p]
+        hidden = _hidden_columns(viewer, *((me_id, partner_id) if direction == "buyers"
+                                           else (partner_id, me_id)))
         factors = []
         for f, name in enumerate(FACTORS):
-            _, unit, extra_col = _RAW_SPEC[f]
-            ru, en = explain(name, vrow[f], rrow[f], cat=cat_label, cat_en=cat_en, fit=fit,
-                             demand_src=src,
-                             extra=None if extra_col is None else extras[extra_col][i])
+            raw_col, unit, extra_col = _RAW_SPEC[f]
+            raw, shown_raw = rrow[f], sraw[f]
+            extra = None if extra_col is None else extras[extra_col][i]
+            if raw_col in hidden:
+                raw, shown_raw = math.nan, None
+            if extra_col in hidden:
+                extra = None
+            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
+                             demand_src=src, extra=extra,
+                             qualitative=name == "capacity" and not viewer.is_centre)
             factors.append(_construct(FactorValue, {
-                "name": name, "value": srow[f], "raw": sraw[f],
+                "name": name, "value": srow[f], "raw": shown_raw,
                 "unit": unit, "weight": weights[f], "contribution": crow[f],
                 "text_ru": ru, "text_en": en}))
         top_reasons = sorted((f for f in factors if f.contribution > 0),

@@ -1,7 +1,9 @@
 """Access control: each role on each kind of endpoint, ownership, confidential fields.
 
-The analytic engines are replaced by small fakes here (their own tests are
-elsewhere) so that the matrix checks the API's rules and nothing else.
+The analytic engines are the real ones (gaps, KPIs, match, plans, export), so
+what a member gets here is what it gets in production; only the ingest
+pipeline is a fake (loading files is not what these tests check). Leak tests
+with planted sentinel figures over every route are in tests/test_confidentiality.py.
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from __future__ import annotations
 import re
 import sys
 import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from api.keys import KeyStore
 from api.main import create_app
@@ -24,79 +24,15 @@ from graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 
-class _Idle(BaseModel):
-    company_id: str
-    capacity: float
-    free_capacity: float
-    text_ru: str
-    text_en: str
-
-
-class _FakeGaps(BaseModel):
-    cluster_id: str | None
-    idle_capacity: list[_Idle]
-    total_capacity: float
-
-
-def _fake_gaps(proj: Any, *, cluster_id: str | None = None, region: str | None = None) -> Any:
-    return _FakeGaps(cluster_id=cluster_id, total_capacity=1500, idle_capacity=[
-        _Idle(company_id="sup1", capacity=1000, free_capacity=800,
-              text_ru="свободно 800", text_en="800 free"),
-        _Idle(company_id="sup2", capacity=500, free_capacity=500,
-              text_ru="свободно 500", text_en="500 free"),
-    ])
-
-
-def _fake_match(direction: str) -> Callable[..., dict[str, Any]]:
-    def rank(proj: Any, company_id: str, *, k: int = 10, **kw: Any) -> dict[str, Any]:
-        partner = "oem" if direction == "buyers" else "sup2"
-        hidden = "demand" if direction == "buyers" else "capacity"
-        factors = [
-            {"name": hidden, "value": 0.5, "raw": 300.0, "text_ru": "секрет 300",
-             "text_en": "secret 300"},
-            {"name": "distance", "value": 0.9, "raw": 12.0, "text_ru": "12 км",
-             "text_en": "12 km"},
-        ]
-        return {"direction": direction, "company_id": company_id, "k": k, "kwargs": kw,
-                "candidates": [{"rank": 1, "company_id": partner, "score": 0.7,
-                                "factors": factors, "reasons_ru": ["секрет 300", "12 км"],
-                                "reasons_en": ["secret 300", "12 km"]}]}
-    return rank
-
-
-def _fake_plan(proj: Any, target: str, **kw: Any) -> dict[str, Any]:
-    return {"target": target, "volume": kw.get("volume"),
-            "options": None if kw.get("options") is None else kw["options"].model_dump(),
-            "allocations": [{"supplier_id": "sup2", "category": "hyd.cyl", "volume": 400.0}]}
-
-
-class _FakeOptions(BaseModel):
-    model_config = {"extra": "forbid"}
-    max_share: float = 0.7
-
-
 def _fake_ingest(store: GraphStore, paths: list[Path], **kw: Any) -> Any:
     return types.SimpleNamespace(ok=True, rejects=[], files={p.name: {} for p in paths})
 
 
 @pytest.fixture
 def fake_engines(monkeypatch: pytest.MonkeyPatch) -> None:
-    modules: dict[str, dict[str, Any]] = {
-        "queries.gaps": {"find_gaps": _fake_gaps},
-        "queries.kpi": {"cluster_kpis": lambda proj, cluster, *, what_if=True: {
-            "cluster": cluster, "what_if": what_if, "intra_share": 0.25}},
-        "queries.match": {"rank_buyers": _fake_match("buyers"),
-                          "rank_suppliers": _fake_match("suppliers")},
-        "queries.chains": {"plan_chain": _fake_plan, "plan_cluster": _fake_plan,
-                           "PlanOptions": _FakeOptions},
-        "ingest.pipeline": {"ingest_paths": _fake_ingest},
-        "queries.export": {"write_graphml": lambda proj, target: target.write(b"<graphml/>")},
-    }
-    for name, attrs in modules.items():
-        module = types.ModuleType(name)
-        for attr, value in attrs.items():
-            setattr(module, attr, value)
-        monkeypatch.setitem(sys.modules, name, module)
+    module = types.ModuleType("ingest.pipeline")
+    module.ingest_paths = _fake_ingest  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ingest.pipeline", module)
 
 
 @pytest.fixture
@@ -295,43 +231,54 @@ def test_member_may_not_filter_by_confidential_fields(api: ApiCase) -> None:
                    403, contains="capacity_per_year")
 
 
-def test_member_sees_market_aggregates_withheld_below_three(api: ApiCase) -> None:
+def _add_supplier(api: ApiCase, company: str, capacity: float, price: float) -> None:
+    assert api.post("/companies", json={"id": company, "name": company}).status_code == 201
+    assert api.post("/capabilities", json={
+        "company_id": company, "category": "hyd.cyl", "capacity_per_year": capacity,
+        "unit_price": price}).status_code == 201
+
+
+def test_member_market_counts_only_other_companies(api: ApiCase) -> None:
     market = api.get("/categories/hyd.cyl/market", "member_sup1").json()
     assert market["suppliers"] == 2 and market["capacity_total"] is None
     assert market["price_median"] is None and market["withheld"] is True
-    api.post("/companies", json={"id": "sup3", "name": "Третий"})
-    api.post("/capabilities", json={"company_id": "sup3", "category": "hyd.cyl",
-                                    "capacity_per_year": 100, "unit_price": 99})
+    # two competitors and the member's own zero capability do not make three
+    _add_supplier(api, "sup3", 100, 99)
+    assert api.put("/capabilities/sup1/hyd.cyl", "member_sup1", json={
+        "company_id": "sup1", "category": "hyd.cyl", "capacity_per_year": 0,
+        "unit_price": 0}).status_code == 200
     market = api.get("/categories/hyd.cyl/market", "member_sup1").json()
-    assert market["suppliers"] == 3 and market["capacity_total"] == 1600
-    assert market["price_median"] == 95
+    assert market["suppliers"] == 3 and market["capacity_total"] is None
+    assert (market["price_min"], market["price_median"], market["price_max"]) == (None,) * 3
+    # three other companies: their rounded sum, but no price range (fewer than five)
+    _add_supplier(api, "sup4", 1234, 97)
+    market = api.get("/categories/hyd.cyl/market", "member_sup1").json()
+    assert market["capacity_total"] == 1800  # 500 + 100 + 1234, two significant digits
+    assert (market["price_min"], market["price_median"], market["price_max"]) == (None,) * 3
+    assert market["withheld"] is True
+    full = api.get("/categories/hyd.cyl/market", "analyst").json()
+    assert full["capacity_total"] == 1834 and full["withheld"] is False
+    assert (full["price_min"], full["price_median"], full["price_max"]) == (0, 96, 99)
 
 
 def test_member_gaps_hide_other_companies_figures(api: ApiCase) -> None:
-    gaps = api.get("/gaps", "member_sup1").json()
-    own, other = gaps["idle_capacity"]
-    assert (own["capacity"], own["free_capacity"], own["text_en"]) == (1000, 800, "800 free")
-    assert other["capacity"] is None and other["free_capacity"] is None
-    assert "500" not in other["text_en"] and "500" not in other["text_ru"]
-    assert gaps["total_capacity"] == 1500  # an aggregate stays
-    assert api.get("/gaps", "analyst").json()["idle_capacity"][1]["capacity"] == 500
+    idle = {r["company_id"]: r for r in api.get("/gaps", "member_sup1").json()["idle_capacity"]}
+    assert idle["sup2"]["capacity"] is None and idle["sup2"]["free_capacity"] is None
+    assert "500" not in idle["sup2"]["text_en"] and "500" not in idle["sup2"]["text_ru"]
+    assert "withheld" in idle["sup2"]["text_en"]
+    full = {r["company_id"]: r for r in api.get("/gaps", "analyst").json()["idle_capacity"]}
+    assert full["sup2"]["capacity"] == 500 and "500" in full["sup2"]["text_en"]
 
 
-@pytest.mark.parametrize(("path", "role", "secret"), [
-    ("/match/buyers?supplier=sup1", "member_sup1", "demand"),
-    ("/match/suppliers?buyer=oem", "member_oem", "capacity"),
-])
-def test_member_rankings_hide_the_partners_figures(api: ApiCase, path: str, role: str,
-                                                   secret: str) -> None:
-    result = api.get(path, role).json()
-    candidate = result["candidates"][0]
-    hidden = next(f for f in candidate["factors"] if f["name"] == secret)
-    assert hidden["raw"] is None and "300" not in hidden["text_en"]
-    assert "secret 300" not in candidate["reasons_en"] and "12 km" in candidate["reasons_en"]
-    shown = next(f for f in candidate["factors"] if f["name"] == "distance")
-    assert shown["raw"] == 12.0
-    full = api.get(path, "admin").json()["candidates"][0]
-    assert next(f for f in full["factors"] if f["name"] == secret)["raw"] == 300.0
+def test_member_rankings_hide_the_partners_figures(api: ApiCase) -> None:
+    result = api.get("/match/suppliers?buyer=oem", "member_oem").json()
+    candidate = next(c for c in result["candidates"] if c["company_id"] == "sup2")
+    capacity = next(f for f in candidate["factors"] if f["name"] == "capacity")
+    assert capacity["raw"] is None and capacity["value"] in (0.0, 0.5, 1.0)
+    assert "500" not in capacity["text_en"] and "500" not in capacity["text_ru"]
+    full = api.get("/match/suppliers?buyer=oem", "admin").json()
+    candidate = next(c for c in full["candidates"] if c["company_id"] == "sup2")
+    assert next(f for f in candidate["factors"] if f["name"] == "capacity")["raw"] == 500
 
 
 def test_member_ranks_only_for_itself(api: ApiCase) -> None:

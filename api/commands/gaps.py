@@ -16,23 +16,28 @@ from queries.projection import ProjectionCache
 _TOP = 15
 
 
+def _n(x: float | None) -> str:
+    """A figure for the table (the CLI runs as the centre, so ``None`` means unknown)."""
+    return "?" if x is None else f"{x:,.0f}"
+
+
 def _print(report: GapReport) -> None:
     console.print(report.text_ru, highlight=False)
     console.print(report.text_en, highlight=False)
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("No regional supplier (import dependency)", ["category", "demand/yr", "value ₽/yr",
                                                       "buyers"],
-         [[g.category, f"{g.demand_qty:,.0f}", f"{g.demand_value:,.0f}", ", ".join(g.buyers)]
-          for g in sorted(report.import_dependency, key=lambda g: -g.demand_value)]),
+         [[g.category, _n(g.demand_qty), _n(g.demand_value), ", ".join(g.buyers)]
+          for g in sorted(report.import_dependency, key=lambda g: -(g.demand_value or 0.0))]),
         ("Single source", ["category", "supplier", "demand/yr", "capacity"],
-         [[s.category, s.supplier_id, f"{s.demand_qty:,.0f}",
-           "?" if s.capacity is None else f"{s.capacity:,.0f}"]
-          for s in sorted(report.single_source, key=lambda s: -s.demand_value)]),
+         [[s.category, s.supplier_id, _n(s.demand_qty),
+           _n(s.capacity)]
+          for s in sorted(report.single_source, key=lambda s: -(s.demand_value or 0.0))]),
         ("Demand above regional capacity", ["category", "demand/yr", "capacity", "shortfall"],
-         [[o.category, f"{o.demand_qty:,.0f}", f"{o.capacity:,.0f}", f"{o.shortfall:,.0f}"]
-          for o in sorted(report.over_capacity, key=lambda o: -o.shortfall_value)]),
+         [[o.category, _n(o.demand_qty), _n(o.capacity), _n(o.shortfall)]
+          for o in sorted(report.over_capacity, key=lambda o: -(o.shortfall_value or 0.0))]),
         ("Idle capacity (no buyer)", ["company", "category", "free/yr", "demand in scope"],
-         [[i.company_id, i.category, f"{i.free_capacity:,.0f}", f"{i.demand_in_scope:,.0f}"]
+         [[i.company_id, i.category, _n(i.free_capacity), _n(i.demand_in_scope)]
           for i in report.idle_capacity]),
         ("Untied companies", ["company", "name"],
          [[u.company_id, u.name] for u in report.untied]),
@@ -40,7 +45,7 @@ def _print(report: GapReport) -> None:
          [[c.company_id, f"{c.betweenness:.3f}", "✓" if c.articulation_point else "",
            str(c.degree)] for c in report.critical]),
         ("Capabilities to attract", ["#", "category", "reason", "unlocks ₽/yr", "could develop"],
-         [[str(a.rank), a.category, a.reason, f"{a.unlock_value:,.0f}",
+         [[str(a.rank), a.category, a.reason, _n(a.unlock_value),
            ", ".join(a.could_develop[:3])] for a in report.attract]),
     ]
     for title, columns, rows in sections:

@@ -2,7 +2,9 @@
 
 The engines are imported when first called, so the API starts (and answers a
 clear 501 problem) before an engine module is installed, and picks it up
-without a change here once it is.
+without a change here once it is. Every engine a member can reach takes a
+``viewer`` (``principal.viewer``) and builds its result from what that viewer
+may see (``graph.confidentiality``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from api.auth import Principal, redact_tree
 from api.problems import NotImplementedYet
 
 __all__ = ["engine", "engine_or_none", "result_response"]
@@ -50,8 +51,12 @@ def _dump(result: Any) -> Any:
     return jsonable_encoder(result)
 
 
-def result_response(principal: Principal, result: Any) -> Response:
-    """An engine result as JSON; for a member, other companies' figures are nulled."""
-    if not principal.is_member and isinstance(result, BaseModel):
+def result_response(result: Any) -> Response:
+    """An engine result as JSON.
+
+    Nothing is redacted here: the engines build a member's result from what it
+    may see (they take the caller's :class:`~graph.confidentiality.Viewer`).
+    """
+    if isinstance(result, BaseModel):
         return Response(result.model_dump_json(), media_type="application/json")
-    return JSONResponse(redact_tree(principal, _dump(result)))
+    return JSONResponse(_dump(result))

@@ -28,4 +28,5 @@ def gaps(
     if cluster is not None:
         projection.cluster(cluster)
     find_gaps = engine("queries.gaps", "find_gaps")
-    return result_response(principal, find_gaps(projection, cluster_id=cluster, region=region))
+    return result_response(find_gaps(projection, cluster_id=cluster, region=region,
+                                     viewer=principal.viewer))

@@ -35,4 +35,5 @@ def kpis(
         cluster = clusters[0]
     projection.cluster(cluster)
     cluster_kpis = engine("queries.kpi", "cluster_kpis")
-    return result_response(principal, cluster_kpis(projection, cluster, what_if=what_if))
+    return result_response(cluster_kpis(projection, cluster, what_if=what_if,
+                                        viewer=principal.viewer))

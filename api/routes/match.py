@@ -87,9 +87,9 @@ async def match_buyers(
     rank_buyers = engine("queries.match", "rank_buyers")
 
     def rank() -> Response:
-        return result_response(principal, rank_buyers(
+        return result_response(rank_buyers(
             projection, supplier, k=k, category=category, filters=filters.filters or None,
-            profile=filters.profile))
+            profile=filters.profile, viewer=principal.viewer))
 
     fast = engine_or_none("queries.match", "rank_buyers_is_fast")
     if fast is not None and fast(projection, filters=filters.filters, profile=filters.profile):
@@ -109,10 +109,7 @@ def match_suppliers(
 ) -> Response:
     """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
     _own_only(principal, buyer)
-    if principal.is_member and "min_free_capacity" in filters.filters:
-        raise AccessDenied("a member key may not filter suppliers by their free capacity "
-                           "(another company's confidential figure)")
     rank_suppliers = engine("queries.match", "rank_suppliers")
-    return result_response(principal, rank_suppliers(
+    return result_response(rank_suppliers(
         projection, buyer, k=k, category=category, product=product,
-        filters=filters.filters or None, profile=filters.profile))
+        filters=filters.filters or None, profile=filters.profile, viewer=principal.viewer))

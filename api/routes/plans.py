@@ -1,7 +1,8 @@
 """Supply-chain plans for one product or a whole cluster (``queries.chains``).
 
 Admins and analysts plan anything; a member plans its own company's products
-(other companies' figures in the plan are nulled), not whole clusters.
+(built from what the member may see: other companies' prices, capacities and
+allocated quantities are withheld), not whole clusters.
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ def create_plan(principal: PrincipalDep, projection: ProjectionDep, body: PlanRe
                 raise AccessDenied(f"a member key plans its own company's products only; "
                                    f"{body.product!r} is made by another company")
         plan_chain = engine("queries.chains", "plan_chain")
-        return result_response(principal, plan_chain(
-            projection, body.product, volume=body.volume, options=_options(body)))
+        return result_response(plan_chain(
+            projection, body.product, volume=body.volume, options=_options(body),
+            viewer=principal.viewer))
     assert body.cluster is not None
     if principal.is_member:
         raise AccessDenied("a member key may not plan a whole cluster (admin or analyst only)")
     projection.cluster(body.cluster)
     plan_cluster = engine("queries.chains", "plan_cluster")
-    return result_response(
-        principal, plan_cluster(projection, body.cluster, options=_options(body)))
+    return result_response(plan_cluster(projection, body.cluster, options=_options(body)))
