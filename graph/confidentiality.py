@@ -236,13 +236,22 @@ def total_with_own(viewer: Viewer, values_by_company: Mapping[str, Iterable[floa
 
 #: the bands of free capacity / demand a member sees instead of the ratio
 ENOUGH, UNKNOWN, SHORT = 1.0, 0.5, 0.0
+#: the precision (significant digits) at which a capacity band compares the two sides
+BAND_DIGITS = 1
 
 
 def capacity_band(free: float | None, demand: float | None) -> float:
     """Free capacity against demand as a member sees it: :data:`ENOUGH`, :data:`SHORT`
     or :data:`UNKNOWN` (either unknown, or no demand) — never the ratio, which would
-    give away the other side's figure."""
+    give away the other side's figure.
+
+    Both sides are compared at :data:`BAND_DIGITS` significant digit(s): a member who
+    moves its own need (or capacity) up and down to find where the answer flips
+    learns the other side's figure only to that precision (539 694 → "about
+    500 000"), not exactly.
+    """
     if free is None or demand is None or not (math.isfinite(free) and math.isfinite(demand)) \
             or demand <= 0:
         return UNKNOWN
-    return ENOUGH if free >= demand else SHORT
+    return ENOUGH if (coarse(max(free, 0.0), BAND_DIGITS) or 0.0) >= \
+        (coarse(demand, BAND_DIGITS) or 0.0) else SHORT

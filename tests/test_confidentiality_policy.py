@@ -93,9 +93,19 @@ def test_total_with_own_adds_what_the_member_knows() -> None:
 
 def test_capacity_band() -> None:
     assert capacity_band(10.0, 5.0) == capacity_band(5.0, 5.0) == 1.0
-    assert capacity_band(4.99, 5.0) == 0.0
-    assert capacity_band(None, 5.0) == capacity_band(5.0, 0.0) == capacity_band(
-        math.nan, 1.0) == 0.5
+    assert capacity_band(3.9, 5.0) == 0.0
+    # At one significant digit: 4.99 against 5 is "enough", 539 694 against 600 000 short.
+    assert capacity_band(4.99, 5.0) == 1.0
+    assert capacity_band(539_694, 600_000) == 0.0
+
+
+@given(st.integers(1, 9), st.integers(0, 8), st.floats(0, 0.45), st.floats(0, 0.45),
+       st.floats(1.0, 1e10))
+def test_binary_search_on_the_band_finds_only_one_significant_digit(
+        digit: int, exponent: int, a: float, b: float, demand: float) -> None:
+    """Two hidden capacities with the same leading digit answer every demand alike."""
+    secret, other = (digit + a) * 10**exponent, (digit + b) * 10**exponent
+    assert capacity_band(secret, demand) == capacity_band(other, demand)
 
 
 @given(st.floats(min_value=1e-6, max_value=1e12, allow_nan=False))
