@@ -47,9 +47,10 @@ ROLES = ("admin", "analyst", "member")
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], env: dict[str, str], timeout: float,
+         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False, stdin=subprocess.DEVNULL)
+                          check=False, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -147,7 +148,8 @@ def test_schemathesis_finds_no_server_error_for_any_role(
             "--request-timeout", "60",
             "-H", f"X-API-Key: {secrets[role]}",
             "--report", "junit", "--report-dir", str(report),
-        ], {**server.env, "SCHEMATHESIS_TELEMETRY": "false"}, timeout=MAX_TIME * 4 + 300)
+        ], {**server.env, "SCHEMATHESIS_TELEMETRY": "false"}, timeout=MAX_TIME * 4 + 300,
+            cwd=tmp_path)  # schemathesis keeps its cache (.schemathesis/) in the working dir
         assert run.returncode == 0, (
             f"{kind}: schemathesis as {role} (seed {SEED}) found failures:\n"
             + run.stdout[-12_000:] + run.stderr[-3_000:] + "\nserver:\n" + server.log_tail())
