@@ -401,9 +401,7 @@ class EmbeddedStore(GraphStore):
         try:
             fcntl.flock(handle, fcntl.LOCK_EX)  # one load at a time
             with self._writing():
-                before = len(self.load_recoveries())
                 self._abort_pending()  # we hold the load lock: any staged load is abandoned
-                load.recovered = self.load_recoveries()[before:]
         except BaseException:
             handle.close()
             raise

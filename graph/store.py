@@ -229,6 +229,10 @@ class GraphStore(ABC):
         """
         handle = Load(self, load_id or new_load_id())
         self._begin_load(handle)
+        # Interrupted loads found since the last load began (at open, or now): told once.
+        told = self.__dict__.get("_recoveries_told", 0)
+        handle.recovered = self.load_recoveries()[told:]
+        self.__dict__["_recoveries_told"] = told + len(handle.recovered)
         try:
             yield handle
         except BaseException:

@@ -19,9 +19,11 @@ call it). It
    (:mod:`ingest.categorize`), collecting every problem of the row; then checks
    every reference against this load *and* the store as sets (so a write never
    fails on a missing node), refuses BOM cycles and conflicting duplicates;
-4. writes the valid rows with ``store.upsert_rows`` chunk by chunk, stamped with
-   provenance (file, row; the store adds the time) — on a background thread, in
-   order, when the store is a server, so that validation and writing overlap.
+4. stages the valid rows in one store load (:meth:`GraphStore.load`) chunk by
+   chunk, stamped with provenance (file, row; the store adds the time) — on a
+   background thread, in order, when the store is a server, so that validation
+   and writing overlap (:mod:`ingest.writer`); the load commits when every table
+   is done, so the store shows all of an ingest or none of it.
 
 Performance notes (``bench/ingest.py``, BENCHMARKS.md): repeated cell values are
 shared objects (``_Load.canon``), duplicate detection keeps one int per row for
@@ -35,12 +37,9 @@ derived from INN when missing), and the same merges happen again.
 from __future__ import annotations
 
 import gc
-import queue
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -48,11 +47,13 @@ from typing import Any
 
 from graph.errors import IngestError
 from graph.ids import normalize_digits
+from graph.loads import Load
 from graph.models import BomLine, Category, Company, Record, Role
 from graph.schema import KINDS, NODE_REFERENCES, PROVENANCE_FIELDS, EntityKind, to_props
 from graph.store import MAX_PAGE, GraphStore, row_keys
 from ingest.categorize import ACCEPT_AT, SURE_AT, CategoryIndex
 from ingest.formats import LOAD_ORDER, ColumnMap, Format, detect_format
+from ingest.progress import Bar, progress_bar
 from ingest.readers import Table, expand_paths, open_tables
 from ingest.report import (
     CategoryMapping,
@@ -66,6 +67,8 @@ from ingest.report import (
 )
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
 from ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
+from ingest.writer import Writer as _Writer
+from ingest.writer import in_process
 
 __all__ = ["CHUNK", "ingest_paths", "plan_tables"]
 
@@ -138,7 +141,8 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[_Job], l
 
 
 def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
-                 rejects_dir: str | Path | None = None, progress: bool = False) -> IngestReport:
+                 rejects_dir: str | Path | None = None, progress: bool = False,
+                 load_id: str | None = None) -> IngestReport:
     """Load files or directories into ``store``; return what happened.
 
     Parameters
@@ -152,6 +156,8 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
         per table with rejected rows; nothing is written when ``None``.
     progress
         Show a progress bar (rich, on stderr).
+    load_id
+        The id of the store load (:meth:`GraphStore.load`); a new one when ``None``.
 
     Returns
     -------
@@ -162,6 +168,13 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     ------
     IngestError
         The input is unusable (missing, unreadable, unknown format); nothing was written.
+
+    Notes
+    -----
+    The load is atomic: everything it writes goes through one ``store.load()``, so
+    the store shows all of it once it returns and none of it if it raises or the
+    process dies first (an interrupted load is rolled back, or completed, at the
+    store's next start-up or load, and named in the report's warnings).
     """
     started = time.perf_counter()
     jobs, warnings = plan_tables(paths)
@@ -170,18 +183,21 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     # the cyclic collector would rescan them over and over (a third of the time).
     # Nothing here makes cycles — but a server's driver does, per transaction, and
     # they would hold every batch's parameters: the collector stays on for those.
-    collecting = gc.isenabled() and _in_process(store)
+    collecting = gc.isenabled() and in_process(store)
     if collecting:
         gc.disable()
     try:
-        with _progress_bar(progress) as bar:
-            load = _Load(store, report, bar)
+        with progress_bar(progress) as bar, store.load(load_id) as target:
+            report.load_id = target.id
+            report.warnings[:0] = [r.message() for r in target.recovered]
+            load = _Load(store, target, report, bar)
             try:
                 load.run(jobs)
             except BaseException:
                 load.writer.close(raise_error=False)
                 raise
             load.writer.close()  # waits for the last writes; raises a failed one
+        # leaving store.load() committed everything at once
     finally:
         if collecting:
             if report.total("read") >= _FREEZE_AT:
@@ -205,118 +221,15 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     return report
 
 
-# --- progress ----------------------------------------------------------------------
-
-
-class _Bar:
-    """A thin wrapper over rich's Progress that does nothing when disabled."""
-
-    def __init__(self, progress: Any | None) -> None:
-        self._progress = progress
-        self._task: Any = None
-
-    def start(self, name: str) -> None:
-        if self._progress is not None:
-            self._task = self._progress.add_task(name, total=None)
-
-    def advance(self, rows: int) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task, rows)
-
-    def done(self) -> None:
-        if self._progress is not None and self._task is not None:
-            task = next(t for t in self._progress.tasks if t.id == self._task)
-            self._progress.update(self._task, total=task.completed)
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[_Bar]:
-    if not enabled:
-        yield _Bar(None)
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as progress:
-        yield _Bar(progress)
-
-
 # --- the load ----------------------------------------------------------------------
-
-
-class _Writer:
-    """Runs a load's store writes in order — on one background thread for a remote store.
-
-    Validating a chunk and a server writing the previous one then overlap. Writes
-    keep their order (one thread, a FIFO queue), so a relationship never reaches the
-    server before its nodes; what the load reads from the store (nodes it does not
-    know) is never in flight. The embedded store writes in the caller's thread: it
-    would only compete for the interpreter.
-    """
-
-    def __init__(self, store: GraphStore) -> None:
-        self._error: BaseException | None = None
-        self._queue: queue.Queue[Callable[[], object] | None] | None = None
-        self._thread: threading.Thread | None = None
-        if not _in_process(store):
-            self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._run, name="coopgraph-ingest-writer",
-                                            daemon=True)
-            self._thread.start()
-
-    def submit(self, work: Callable[[], object]) -> None:
-        """Run ``work`` (now, or after the writes before it); raise an earlier failure."""
-        if self._queue is None:
-            work()
-            return
-        self._raise()
-        self._queue.put(work)
-
-    def flush(self) -> None:
-        """Wait until every submitted write is done; raise the first that failed."""
-        if self._queue is not None:
-            self._queue.join()
-        self._raise()
-
-    def close(self, *, raise_error: bool = True) -> None:
-        """Wait for every submitted write; raise the first that failed."""
-        if self._queue is not None and self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._queue = self._thread = None
-        if raise_error:
-            self._raise()
-
-    def _run(self) -> None:
-        assert self._queue is not None
-        while (work := self._queue.get()) is not None:
-            if self._error is None:  # after a failure, drain without writing
-                try:
-                    work()
-                except BaseException as exc:  # re-raised in the loading thread
-                    self._error = exc
-            self._queue.task_done()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
 
 
 class _Load:
     """The state of one ingest: what is known, merged, seen and rejected so far."""
 
-    def __init__(self, store: GraphStore, report: IngestReport, bar: _Bar) -> None:
-        self.store = store
+    def __init__(self, store: GraphStore, target: Load, report: IngestReport, bar: Bar) -> None:
+        self.store = store  # read from (what was there before this load)
+        self.target = target  # written to: nothing shows until the load commits
         self.report = report
         self.bar = bar
         self.known: dict[EntityKind, set[str]] = defaultdict(set)
@@ -360,11 +273,11 @@ class _Load:
     def _write(self, records: list[Record]) -> None:
         for start in range(0, len(records), CHUNK):
             part = records[start:start + CHUNK]
-            self.writer.submit(lambda part=part: self.store.upsert(  # type: ignore[misc]
-                part, check_references=False))
+            self.writer.submit(lambda part=part: self.target.upsert(part))  # type: ignore[misc]
 
     def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
-        self.writer.submit(lambda: self.store.upsert_rows(kind, rows, check_references=False))
+        # References were checked against this load and the store (_accept).
+        self.writer.submit(lambda: self.target.upsert_rows(kind, rows))
 
     # ---- rejects ----
 
@@ -940,10 +853,6 @@ class _Load:
 
 # --- small pure helpers --------------------------------------------------------------
 
-
-def _in_process(store: GraphStore) -> bool:
-    """True when the store keeps its data in this process (the embedded store)."""
-    return getattr(store, "kind", "") == "embedded"
 
 _MASK64 = (1 << 64) - 1
 
