@@ -326,7 +326,7 @@ class GraphStore(ABC):
     def _recovered(self, recovery: LoadRecovery) -> None:
         """Remember an interrupted load found and dealt with (for warnings)."""
         self.__dict__.setdefault("_recoveries", []).append(recovery)
-        _log.warning("%s", recovery.message())
+        _log.info("%s", recovery.message())
 
     @staticmethod
     def _stamped_rows(kind_spec: KindSpec, rows: Iterable[dict[str, Any]]
