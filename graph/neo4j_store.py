@@ -6,6 +6,9 @@ one (``session.execute_write``, which retries transient errors) and bumps the
 revision counter in the same transaction, so :meth:`Neo4jStore.revision`
 changes with every committed write. A write no larger than ``batch_size`` rows
 is atomic; a larger one commits batch by batch, nodes before relationships.
+A load (:meth:`GraphStore.load`, what ``coopgraph ingest`` and ``POST /ingest``
+use) is staged first and then committed, so that after a crash the store holds
+all of it or none of it (see the loads section below).
 Reads run in read transactions (``routing_=READ``); ``database_`` is always
 passed. All Cypher text comes from :mod:`graph.cypher`.
 

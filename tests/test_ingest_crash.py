@@ -187,8 +187,9 @@ def _kill_rounds(case: _Case, tmp: Path, *, base: Path, load: Path, rounds: int,
             break
         with case.open() as store:
             got = _digest(store)
+            recovered = "".join(f":{r.action}" for r in store.load_recoveries())
         state = "before" if got == before else "full" if got == full else "PARTIAL"
-        outcomes.append(f"{moment:.2f}s:{'killed' if killed else 'finished'}:{state}")
+        outcomes.append(f"{moment:.2f}s:{'killed' if killed else 'finished'}{recovered}:{state}")
         assert state != "PARTIAL", (
             f"seed={SEED} round={round_} killed at {moment:.2f}s: the store holds part of "
             f"the load: {got[0]} (before {before[0]}, full {full[0]})")
@@ -224,8 +225,8 @@ def test_kill_9_during_cli_ingest_neo4j(tmp_path_factory: pytest.TempPathFactory
                                         neo4j_store: GraphStore, neo4j_server: Any) -> None:
     gen = tmp_path_factory.getbasetemp() / "crash-gen"
     base = _generate(gen / "base", 400, SEED + 1)
-    load = _generate(gen / "load-1500", 1_500, SEED)
+    load = _generate(gen / "load-1000", 1_000, SEED)
     tmp = tmp_path_factory.mktemp("neo4j-crash")
     case = _Neo4jCase(neo4j_server, base, tmp / "rejects")
-    _kill_rounds(case, tmp, base=base, load=load, rounds=6, budget=70)
+    _kill_rounds(case, tmp, base=base, load=load, rounds=6, budget=50)
     neo4j_store.clear()
