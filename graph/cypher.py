@@ -35,10 +35,12 @@ __all__ = [
     "LOAD_DROP_CHUNK",
     "LOAD_DROP_CHUNKS",
     "LOAD_FINISH",
+    "LOAD_FORGET_RECOVERED",
     "LOAD_LABEL",
     "LOAD_LIST",
     "LOAD_MARK_COMMITTING",
     "LOAD_NEXT_CHUNK",
+    "LOAD_RECOVERED",
     "LOAD_STAGE",
     "META_LABEL",
     "REL_KEY",
@@ -357,6 +359,14 @@ LOAD_DROP_CHUNKS = (
     "CALL { WITH c DELETE c } IN TRANSACTIONS OF 50 ROWS"
 )
 LOAD_FINISH = f"MATCH (l:{LOAD_LABEL} {{id: $id}}) DELETE l"
+# A load found interrupted keeps its node, marked with what was done, so that every
+# process reports it — until the next load commits.
+LOAD_RECOVERED = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = $state, l.heartbeat = $now"
+)
+LOAD_FORGET_RECOVERED = (
+    f"MATCH (l:{LOAD_LABEL}) WHERE l.state IN ['rolled back', 'completed'] DELETE l"
+)
 LOAD_LIST = (
     f"MATCH (l:{LOAD_LABEL}) "
     "RETURN l.id AS id, l.state AS state, l.host AS host, l.pid AS pid, "

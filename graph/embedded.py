@@ -17,7 +17,8 @@ processes that opened the same directory pick up new lines before each read.
 
 A load (:meth:`GraphStore.load`) writes its rows as journal lines tagged with its
 id, invisible until its commit line; one that never commits (the process was
-killed) is rolled back by the next open, write or load (``_roll_back_abandoned``).
+killed) is rolled back by the next open, write or load (``_roll_back_abandoned``);
+every process that reads that abort line reports it until the journal is compacted.
 """
 
 from __future__ import annotations
@@ -370,6 +371,8 @@ class EmbeddedStore(GraphStore):
                 self._revision = entry["rev"]
         elif "abort" in entry:
             self._pending.pop(entry["abort"], None)
+            if "abandoned" in entry:  # rolled back after its process died: tell until compacted
+                self._recovered(LoadRecovery(entry["abort"], "rolled back", entry["abandoned"]))
         else:  # pragma: no cover - only this module writes journals
             raise StoreCorrupted(f"unknown journal entry {sorted(entry)!r}")
 
@@ -389,9 +392,9 @@ class EmbeddedStore(GraphStore):
 
     def _abort_pending(self) -> None:
         for load_id, ops in list(self._pending.items()):
-            self._journal_write({"rev": self._revision, "abort": load_id})
-            del self._pending[load_id]
             rows = sum(len(op[2]) for op in ops if op[0] == "upsert")
+            self._journal_write({"rev": self._revision, "abort": load_id, "abandoned": rows})
+            del self._pending[load_id]
             self._recovered(LoadRecovery(load_id, "rolled back", rows))
 
     def _begin_load(self, load: Load) -> None:

@@ -348,13 +348,16 @@ class Neo4jStore(GraphStore):
         """Roll back or complete the loads whose process has gone; what was done."""
         done: list[LoadRecovery] = []
         for row in self._query(cypher.LOAD_LIST):
-            if row["id"] == exclude or not self._abandoned(row):
+            action: Literal["rolled back", "completed"]
+            if row["state"] in ("rolled back", "completed"):  # found earlier, maybe elsewhere
+                action = row["state"]
+            elif row["id"] == exclude or not self._abandoned(row):
                 continue
-            if row["state"] == "committing":
-                self._apply_chunks(row["id"])
-                action: Literal["rolled back", "completed"] = "completed"
+            elif row["state"] == "committing":
+                self._apply_chunks(row["id"], keep_as="completed")
+                action = "completed"
             else:
-                self._drop_load(row["id"])
+                self._drop_load(row["id"], keep_as="rolled back")
                 action = "rolled back"
             recovery = LoadRecovery(row["id"], action, int(row["rows"] or 0), row["started_at"])
             self._recovered(recovery)
@@ -395,15 +398,27 @@ class Neo4jStore(GraphStore):
         self._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
                                          {"id": load.id, "now": _now()}).consume())
         self._apply_chunks(load.id)
+        # a load went through: interrupted ones before it are no longer worth a warning
+        self._write_tx(lambda tx: tx.run(cypher.LOAD_FORGET_RECOVERED).consume())
 
     def _abort_load(self, load: Load) -> None:
         self._drop_load(load.id)
 
-    def _apply_chunks(self, load_id: str) -> None:
-        """Apply a committing load's chunks in order, one transaction each; then end it."""
+    def _apply_chunks(self, load_id: str, *, keep_as: str | None = None) -> None:
+        """Apply a committing load's chunks in order, one transaction each; then end it.
+
+        ``keep_as``: keep the load's node with that state (a recovery, for warnings).
+        """
         while self._write_tx(lambda tx: self._apply_next_chunk(tx, load_id)):
             pass
-        self._write_tx(lambda tx: tx.run(cypher.LOAD_FINISH, {"id": load_id}).consume())
+        self._end(load_id, keep_as)
+
+    def _end(self, load_id: str, keep_as: str | None) -> None:
+        if keep_as is None:
+            self._write_tx(lambda tx: tx.run(cypher.LOAD_FINISH, {"id": load_id}).consume())
+            return
+        self._write_tx(lambda tx: tx.run(cypher.LOAD_RECOVERED, {
+            "id": load_id, "state": keep_as, "now": _now()}).consume())
 
     def _apply_next_chunk(self, tx: ManagedTransaction, load_id: str) -> bool:
         record = tx.run(cypher.LOAD_NEXT_CHUNK, {"id": load_id}).single()
@@ -416,10 +431,10 @@ class Neo4jStore(GraphStore):
         tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"]}).consume()
         return True
 
-    def _drop_load(self, load_id: str) -> None:
+    def _drop_load(self, load_id: str, *, keep_as: str | None = None) -> None:
         with self._translating(), self._session(read=False) as session:
             session.run(cypher.LOAD_DROP_CHUNKS, {"id": load_id}).consume()
-        self._write_tx(lambda tx: tx.run(cypher.LOAD_FINISH, {"id": load_id}).consume())
+        self._end(load_id, keep_as)
 
     # --- reads ------------------------------------------------------------------------
 

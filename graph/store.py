@@ -324,9 +324,11 @@ class GraphStore(ABC):
         """Drop everything ``load`` staged."""
 
     def _recovered(self, recovery: LoadRecovery) -> None:
-        """Remember an interrupted load found and dealt with (for warnings)."""
-        self.__dict__.setdefault("_recoveries", []).append(recovery)
-        _log.info("%s", recovery.message())
+        """Remember an interrupted load found and dealt with (for warnings), once."""
+        recoveries = self.__dict__.setdefault("_recoveries", [])
+        if all(r.load_id != recovery.load_id for r in recoveries):
+            recoveries.append(recovery)
+            _log.info("%s", recovery.message())
 
     @staticmethod
     def _stamped_rows(kind_spec: KindSpec, rows: Iterable[dict[str, Any]]

@@ -149,7 +149,8 @@ class _Neo4jCase(_Case):
         with neo4j.GraphDatabase.driver(self.server.uri, auth=(self.server.user,
                                                                self.server.password)) as driver:
             records, _s, _k = driver.execute_query(
-                f"MATCH (l:{cypher.LOAD_LABEL}) RETURN count(l) AS n")
+                f"MATCH (l:{cypher.LOAD_LABEL}) WHERE l.state IN ['staged', 'committing'] "
+                "RETURN count(l) AS n")
         return int(records[0]["n"])
 
 

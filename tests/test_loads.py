@@ -120,6 +120,7 @@ def test_a_killed_load_is_rolled_back_at_the_next_start(
     reopened = _reopen(config)
     try:
         assert reopened.snapshot() == before
+        assert _reopen(config).load_warnings() == reopened.load_warnings()  # told to others
         warnings = reopened.load_warnings()
         assert len(warnings) == 1 and "child0load01" in warnings[0]
         assert "rolled back" in warnings[0] and "5 staged row(s)" in warnings[0]
@@ -158,7 +159,15 @@ def test_a_neo4j_load_killed_while_committing_is_completed(
             ("child0load01", "completed")]
         assert reopened.get("company", "a").name == "Changed"
         assert reopened.stats()["company"] == 4 and reopened.stats()["capability"] == 1
-        assert reopened.count_all_nodes() == 4 + 1  # + the category; no staging left
+        # + the category, + the load's node kept as a marker; no chunk left
+        assert reopened.count_all_nodes() == 4 + 1 + 1
+        again = _reopen(config)  # another process reports it too…
+        assert again.load_warnings() == reopened.load_warnings()
+        with again.load() as load:
+            load.upsert([Company(id="n9", name="N9")])
+        again.close()
+        assert _reopen(config).load_warnings() == []  # …until a load commits
+        assert reopened.count_all_nodes() == 4 + 1 + 1
     finally:
         reopened.close()
 
