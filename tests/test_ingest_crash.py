@@ -229,5 +229,5 @@ def test_kill_9_during_cli_ingest_neo4j(tmp_path_factory: pytest.TempPathFactory
     load = _generate(gen / "load-1000", 1_000, SEED)
     tmp = tmp_path_factory.mktemp("neo4j-crash")
     case = _Neo4jCase(neo4j_server, base, tmp / "rejects")
-    _kill_rounds(case, tmp, base=base, load=load, rounds=6, budget=50)
+    _kill_rounds(case, tmp, base=base, load=load, rounds=6, budget=35)
     neo4j_store.clear()
