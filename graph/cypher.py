@@ -352,7 +352,10 @@ LOAD_NEXT_CHUNK = (
     "WITH c ORDER BY c.seq LIMIT 1 "
     "RETURN c.seq AS seq, c.kind AS kind, c.rows AS rows"
 )
-LOAD_DROP_CHUNK = f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq}}) DELETE c"
+LOAD_DROP_CHUNK = (
+    f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq}}) DELETE c "
+    f"WITH count(*) AS done MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.heartbeat = $now"
+)
 # An auto-commit transaction: a rolled-back load's chunks go in small batches.
 LOAD_DROP_CHUNKS = (
     f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id}}) "

@@ -428,7 +428,8 @@ class Neo4jStore(GraphStore):
         steps = [step for unit in plan_write({EntityKind(record["kind"]): rows}, max(1, len(rows)))
                  for step in unit]
         self._run_unit(tx, steps)
-        tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"]}).consume()
+        tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
+               ).consume()
         return True
 
     def _drop_load(self, load_id: str, *, keep_as: str | None = None) -> None:
