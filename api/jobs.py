@@ -48,10 +48,10 @@ JOB_ID_PATTERN = r"^[0-9a-f]{12}$"
 _UNSAFE = re.compile(r"[^\w.\-() ]+", re.UNICODE)
 # An absolute POSIX path of two parts or more (not a URL's //host, not "a/b").
 _SERVER_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"`,;:()<>|]+/)+[^\s/'\"`,;:()<>|]*")
-INTERRUPTED = ("the server stopped while this job was {status}; loads are all-or-nothing, "
-               "so the store kept none of it (or, had it begun to commit, completed it at "
-               "start-up). To resume, upload the same files again: loading them again is "
-               "safe")
+INTERRUPTED = ("the server stopped while this job was {status}. Its load is all-or-nothing: "
+               "the store holds none of it, or all of it if the load had committed (or begun "
+               "to) before the stop. To resume, upload the same files again: loading the same "
+               "files twice duplicates nothing")
 
 
 def public_message(message: str, job_dir: Path) -> str:

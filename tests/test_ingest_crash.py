@@ -212,7 +212,7 @@ def _kill_rounds(case: _Case, tmp: Path, *, base: Path, load: Path, rounds: int,
 def test_kill_9_during_cli_ingest_embedded(tmp_path_factory: pytest.TempPathFactory) -> None:
     gen = tmp_path_factory.getbasetemp() / "crash-gen"
     base = _generate(gen / "base", 400, SEED + 1)
-    load = _generate(gen / "load-8k", 8_000, SEED)
+    load = _generate(gen / "load-12k", 12_000, SEED)
     tmp = tmp_path_factory.mktemp("embedded-crash")
     case = _EmbeddedCase(tmp)
     _run_ingest(base, case.env, tmp / "rejects")

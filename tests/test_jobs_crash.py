@@ -125,7 +125,9 @@ def test_kill_9_during_an_api_job_leaves_it_interrupted(
                         "--companies", "3000", "--seed", str(SEED), "--out", str(data),
                         "--quiet", "--json"], check=True, capture_output=True)
     reference = EmbeddedStore(None)
+    started = time.monotonic()
     ingest_paths(reference, [data])
+    seconds = time.monotonic() - started  # about how long the job runs
     full, empty = reference.stats(), EmbeddedStore(None).stats()
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
@@ -146,7 +148,7 @@ def test_kill_9_during_an_api_job_leaves_it_interrupted(
             job_id = state["id"]
             if state["status"] == "running":
                 break
-        time.sleep(rng.uniform(0.2, 2.5))
+        time.sleep(rng.uniform(0.0, 1.2) * seconds)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         last = [json.loads(x)["status"] for x in proc.stdout.read().splitlines()][-1:]
