@@ -335,7 +335,7 @@ def load_schema_statements() -> list[str]:
 
 LOAD_BEGIN = (
     f"CREATE (l:{LOAD_LABEL} {{id: $id, state: 'staged', host: $host, pid: $pid, "
-    "started_at: $now, heartbeat: $now, rows: 0, chunks: 0})"
+    "pid_started: $pid_started, started_at: $now, heartbeat: $now, rows: 0, chunks: 0})"
 )
 LOAD_STAGE = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) "
@@ -373,6 +373,7 @@ LOAD_FORGET_RECOVERED = (
 LOAD_LIST = (
     f"MATCH (l:{LOAD_LABEL}) "
     "RETURN l.id AS id, l.state AS state, l.host AS host, l.pid AS pid, "
+    "l.pid_started AS pid_started, "
     "l.started_at AS started_at, l.heartbeat AS heartbeat, l.rows AS rows "
     "ORDER BY l.started_at"
 )

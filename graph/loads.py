@@ -21,6 +21,7 @@ import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from graph.models import Record
@@ -37,27 +38,41 @@ def new_load_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def this_owner() -> tuple[str, int]:
-    """(host name, process id) of this process: who a staged load belongs to."""
-    return socket.gethostname(), os.getpid()
+def this_owner() -> tuple[str, int, str | None]:
+    """(host name, process id, process start time) of this process: who owns a load."""
+    return socket.gethostname(), os.getpid(), _started(os.getpid())
 
 
-def owner_alive(host: str | None, pid: int | None) -> bool | None:
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # the fields after the command name (which may hold spaces) — start time is field 22
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def owner_alive(host: str | None, pid: int | None, started: str | None = None) -> bool | None:
     """Whether the process that staged a load still runs: True, False, or None (cannot tell).
 
     Only a process on this host can be looked at; for another host the caller
-    decides by the load's age.
+    decides by the load's age. ``started`` (see :func:`this_owner`) tells a process
+    from a later one that was given the same id.
     """
     if host != socket.gethostname() or pid is None:
         return None
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process with that id: alive
-        return True
+        pass
+    if started is not None:
+        now = _started(pid)
+        if now is not None and now != started:
+            return False  # the id was given to another process since
     return True
 
 

@@ -365,7 +365,7 @@ class Neo4jStore(GraphStore):
         return done
 
     def _abandoned(self, row: Mapping[str, Any]) -> bool:
-        alive = owner_alive(row["host"], row["pid"])
+        alive = owner_alive(row["host"], row["pid"], row["pid_started"])
         if alive is not None:
             return not alive
         try:  # another host's load: abandoned once it has not written for a while
@@ -376,10 +376,10 @@ class Neo4jStore(GraphStore):
 
     def _begin_load(self, load: Load) -> None:
         self._recover_loads()
-        host, pid = this_owner()
+        host, pid, started = this_owner()
         with self._translating():
             self._driver.execute_query(cypher.LOAD_BEGIN, {
-                "id": load.id, "host": host, "pid": pid, "now": _now()},
+                "id": load.id, "host": host, "pid": pid, "pid_started": started, "now": _now()},
                 database_=self.database)
 
     def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:

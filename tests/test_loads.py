@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.loads import owner_alive, this_owner
 from graph.models import Capability, Category, Company
 from graph.store import GraphStore
 
@@ -197,3 +198,13 @@ def test_the_journal_is_not_compacted_under_a_staged_load(tmp_path: Path) -> Non
     reopened = EmbeddedStore(path)
     assert reopened.stats()["company"] == 7
     assert reopened.snapshot() == store.snapshot()
+
+
+def test_a_load_owner_is_told_from_a_later_process_with_its_id() -> None:
+    host, pid, started = this_owner()
+    assert owner_alive(host, pid, started) is True
+    assert owner_alive(host, pid, "0" if started != "0" else "1") is (started is None)
+    assert owner_alive("another-host", pid, started) is None  # judged by the load's age
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    assert owner_alive(host, int(dead.stdout), None) is False
