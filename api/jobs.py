@@ -132,21 +132,22 @@ class JobRunner:
                 found.append(job.id)
         return found
 
-    def _orphaned(self, job_id: str) -> bool:
-        """True when no live process holds the job's lock (it died with the job)."""
-        if job_id in self._locks:
-            return False
+    def _if_orphaned(self, job: IngestJob) -> IngestJob:
+        """``job``, marked ``interrupted`` when no live process holds its lock any more."""
+        if job.id in self._locks:
+            return job
         try:
-            handle = open(self._dir(job_id) / "lock", "rb")  # noqa: SIM115
+            handle = open(self._dir(job.id) / "lock", "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
-            return True  # made before jobs had locks, or by a worker that died early
+            return self._interrupt(job)  # made before jobs had locks
         with handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return False
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return True
+                return job  # its worker is alive
+            # Read it again under the lock: its worker may have finished it meanwhile.
+            job = self._read(job.id)
+            return self._interrupt(job) if job.status in ("queued", "running") else job
 
     def _interrupt(self, job: IngestJob) -> IngestJob:
         """Record that ``job`` died with its process; the job as now stored."""
@@ -171,14 +172,17 @@ class JobRunner:
 
     def get(self, job_id: str) -> IngestJob:
         """The job's current status; :class:`NotFound` when there is no such job."""
+        job = self._read(job_id)
+        if job.status in ("queued", "running"):
+            job = self._if_orphaned(job)
+        return job
+
+    def _read(self, job_id: str) -> IngestJob:
         path = self._dir(job_id) / "job.json"
         try:
-            job = IngestJob.model_validate_json(path.read_text(encoding="utf-8"))
+            return IngestJob.model_validate_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise NotFound(f"no ingest job {job_id!r}") from None
-        if job.status in ("queued", "running") and self._orphaned(job_id):
-            job = self._interrupt(job)
-        return job
 
     def rejects_file(self, job_id: str) -> Path:
         """The job's rejects CSV; :class:`NotFound` until the job has finished."""
