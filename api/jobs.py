@@ -3,6 +3,7 @@
 Layout of one job (``<jobs dir>/<job id>/``)::
 
     job.json      the job's status and, when done, its ingest report
+    lock          held (flock) by the worker that queued the job until the job ends
     input/        the uploaded files, under their own (sanitised) names
     rejects/      what the ingest pipeline writes about rejected rows
     rejects.csv   every rejected row: file, row, column, reason
@@ -10,6 +11,12 @@ Layout of one job (``<jobs dir>/<job id>/``)::
 The status lives on disk, not in memory, so any API worker (``--workers 2``)
 can answer for a job another worker runs. Jobs run one at a time per worker:
 they write to the same store, and the store serialises writes anyway.
+
+A job's load is atomic (:meth:`graph.store.GraphStore.load`, with the job's id as
+the load id). A job that is ``queued`` or ``running`` on disk while nobody holds
+its ``lock`` belonged to a process that died (``kill -9``, a crash, a power cut):
+it is reported as ``interrupted``, with how to resume — at start-up for every
+such job, and whenever one is read. Errors never show server paths.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import fcntl
 import importlib
 import logging
 import os
@@ -34,11 +42,28 @@ from graph.errors import CoopGraphError, InvalidQuery, NotFound
 from graph.safe_output import csv_rows
 from graph.store import GraphStore
 
-__all__ = ["JOB_ID_PATTERN", "JobRunner", "safe_filename"]
+__all__ = ["INTERRUPTED", "JOB_ID_PATTERN", "JobRunner", "public_message", "safe_filename"]
 
 log = logging.getLogger("coopgraph.api.jobs")
 JOB_ID_PATTERN = r"^[0-9a-f]{12}$"
 _UNSAFE = re.compile(r"[^\w.\-() ]+", re.UNICODE)
+# An absolute POSIX path of two parts or more (not a URL's //host, not "a/b").
+_SERVER_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"`,;:()<>|]+/)+[^\s/'\"`,;:()<>|]*")
+INTERRUPTED = ("the server stopped while this job was {status}. Its load is all-or-nothing: "
+               "the store holds none of it, or all of it if the load had committed (or begun "
+               "to) before the stop. To resume, upload the same files again: loading the same "
+               "files twice duplicates nothing")
+
+
+def public_message(message: str, job_dir: Path) -> str:
+    """``message`` without server paths: uploaded files by their names, other paths by
+    their last part."""
+    text = message
+    for base in (job_dir / "input", job_dir):
+        for form in (str(base), str(base.resolve())):
+            text = text.replace(form + os.sep, "")
+            text = text.replace(form, "the upload" if base.name == "input" else "the job")
+    return _SERVER_PATH.sub(lambda m: Path(m.group(0)).name or "…", text)
 
 
 def safe_filename(name: str | None) -> str:
@@ -89,6 +114,51 @@ class JobRunner:
         self.jobs_dir = Path(jobs_dir)
         self._store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._locks: dict[str, IO[bytes]] = {}  # job id → its lock file, held until it ends
+        self.recover()
+
+    def recover(self) -> list[str]:
+        """Mark every job whose process is gone ``interrupted``; their ids."""
+        if not self.jobs_dir.is_dir():
+            return []
+        found = []
+        for job_dir in sorted(self.jobs_dir.iterdir()):
+            if not re.match(JOB_ID_PATTERN, job_dir.name):
+                continue
+            try:
+                job = self.get(job_dir.name)
+            except (NotFound, ValueError):
+                continue  # a job directory half made, or not a job
+            if job.status == "interrupted":
+                found.append(job.id)
+        return found
+
+    def _if_orphaned(self, job: IngestJob) -> IngestJob:
+        """``job``, marked ``interrupted`` when no live process holds its lock any more."""
+        if job.id in self._locks:
+            return job
+        try:
+            handle = open(self._dir(job.id) / "lock", "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return self._interrupt(job)  # made before jobs had locks
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return job  # its worker is alive
+            # Read it again under the lock: its worker may have finished it meanwhile.
+            job = self._read(job.id)
+            return self._interrupt(job) if job.status in ("queued", "running") else job
+
+    def _interrupt(self, job: IngestJob) -> IngestJob:
+        """Record that ``job`` died with its process; the job as now stored."""
+        job = job.model_copy(update={
+            "status": "interrupted", "finished_at": _now(),
+            "error": INTERRUPTED.format(status=job.status)})
+        self._save(job)
+        log.warning("ingest job %s was %s when its process died; marked interrupted",
+                    job.id, job.status)
+        return job
 
     def _dir(self, job_id: str) -> Path:
         if not re.match(JOB_ID_PATTERN, job_id):
@@ -103,6 +173,12 @@ class JobRunner:
 
     def get(self, job_id: str) -> IngestJob:
         """The job's current status; :class:`NotFound` when there is no such job."""
+        job = self._read(job_id)
+        if job.status in ("queued", "running"):
+            job = self._if_orphaned(job)
+        return job
+
+    def _read(self, job_id: str) -> IngestJob:
         path = self._dir(job_id) / "job.json"
         try:
             return IngestJob.model_validate_json(path.read_text(encoding="utf-8"))
@@ -134,6 +210,7 @@ class JobRunner:
         input_dir.mkdir(parents=True)
         names: list[str] = []
         try:
+            self._hold(job_id)
             for name, handle in uploads:
                 safe = safe_filename(name)
                 if safe in names:
@@ -144,14 +221,36 @@ class JobRunner:
             if not names:
                 raise InvalidQuery("upload at least one file (multipart field 'files')")
         except BaseException:
+            self._release(job_id)
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
         job = IngestJob(id=job_id, status="queued", files=names, created_at=_now())
         self._save(job)
-        self._executor.submit(self._run, job_id)
+        try:
+            self._executor.submit(self._run, job_id)
+        except BaseException:
+            self._release(job_id)
+            raise
         return job
 
+    def _hold(self, job_id: str) -> None:
+        """Take the job's lock for as long as this process has the job (released by _run)."""
+        handle = open(self._dir(job_id) / "lock", "ab")  # noqa: SIM115 - held until the job ends
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self._locks[job_id] = handle
+
+    def _release(self, job_id: str) -> None:
+        handle = self._locks.pop(job_id, None)
+        if handle is not None:
+            handle.close()
+
     def _run(self, job_id: str) -> None:
+        try:
+            self._run_job(job_id)
+        finally:
+            self._release(job_id)  # after the final status is on disk
+
+    def _run_job(self, job_id: str) -> None:
         job = self.get(job_id)
         job_dir = self._dir(job_id)
         self._save(job.model_copy(update={"status": "running"}))
@@ -159,7 +258,7 @@ class JobRunner:
             from ingest.pipeline import ingest_paths
 
             report = ingest_paths(self._store(), [job_dir / "input"],
-                                  rejects_dir=job_dir / "rejects")
+                                  rejects_dir=job_dir / "rejects", load_id=job_id)
             rejects = [_reject_row(r) for r in getattr(report, "rejects", [])]
             with open(job_dir / "rejects.csv", "w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
@@ -169,6 +268,8 @@ class JobRunner:
             if isinstance(plain, dict):  # server paths are no business of the client
                 plain.pop("rejects_dir", None)
                 plain.pop("report_files", None)
+                plain["warnings"] = [public_message(str(w), job_dir)
+                                     for w in plain.get("warnings") or []]
             job = job.model_copy(update={
                 "status": "done", "finished_at": _now(), "ok": bool(getattr(report, "ok", False)),
                 "rejected": len(rejects),
@@ -177,10 +278,11 @@ class JobRunner:
         except ImportError as exc:
             job = job.model_copy(update={
                 "status": "failed", "finished_at": _now(),
-                "error": f"the ingest pipeline is not available in this installation ({exc})"})
+                "error": "the ingest pipeline is not available in this installation "
+                         f"({public_message(str(exc), job_dir)})"})
         except CoopGraphError as exc:
             job = job.model_copy(update={"status": "failed", "finished_at": _now(),
-                                         "error": str(exc)})
+                                         "error": public_message(str(exc), job_dir)})
         except Exception as exc:  # a job must end with a status, whatever happened
             log.exception("ingest job %s failed", job_id)
             job = job.model_copy(update={"status": "failed", "finished_at": _now(),

@@ -221,7 +221,9 @@ class IngestJob(BaseModel):
     """An upload being (or having been) loaded into the store."""
 
     id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "interrupted"] = Field(
+        description="'interrupted': the server stopped while the job was queued or running; "
+                    "its load is all-or-nothing, and `error` says how to resume")
     files: list[str]
     created_at: dt.datetime
     finished_at: dt.datetime | None = None

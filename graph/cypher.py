@@ -30,6 +30,18 @@ from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
 
 __all__ = [
     "COUNT_NODES",
+    "LOAD_BEGIN",
+    "LOAD_CHUNK_LABEL",
+    "LOAD_DROP_CHUNK",
+    "LOAD_DROP_CHUNKS",
+    "LOAD_FINISH",
+    "LOAD_FORGET_RECOVERED",
+    "LOAD_LABEL",
+    "LOAD_LIST",
+    "LOAD_MARK_COMMITTING",
+    "LOAD_NEXT_CHUNK",
+    "LOAD_RECOVERED",
+    "LOAD_STAGE",
     "META_LABEL",
     "REL_KEY",
     "REVISION_BUMP",
@@ -41,6 +53,7 @@ __all__ = [
     "get_query",
     "incoming_reference_queries",
     "list_queries",
+    "load_schema_statements",
     "missing_query",
     "outgoing_reference_queries",
     "rel_key_statement",
@@ -295,3 +308,72 @@ def count_query(kind: EntityKind) -> str:
 def snapshot_query(kind: EntityKind) -> str:
     """Every record of ``kind``'s properties (sorted into key order by the caller)."""
     return f"MATCH {_pattern(KINDS[kind])} RETURN properties(n) AS props"
+
+
+# --- loads (staged, then committed chunk by chunk; see Neo4jStore's load methods) ---
+#
+# A load stages its rows as ``CoopGraphLoadChunk {load, seq, kind, rows}`` nodes
+# (``rows``: the rows as one JSON text), which no record query matches, under a
+# ``CoopGraphLoad {id, state, host, pid, started_at, heartbeat, rows}`` node.
+# Committing sets ``state`` to ``'committing'``, then applies the chunks in
+# ``seq`` order, each in one transaction that also deletes it; then the load node
+# goes.
+
+LOAD_LABEL = "CoopGraphLoad"
+LOAD_CHUNK_LABEL = "CoopGraphLoadChunk"
+
+
+def load_schema_statements() -> list[str]:
+    """The constraint on load ids and the index on chunks (idempotent)."""
+    return [
+        f"CREATE CONSTRAINT coopgraph_load_id IF NOT EXISTS "
+        f"FOR (n:{LOAD_LABEL}) REQUIRE n.id IS UNIQUE",
+        f"CREATE INDEX coopgraph_load_chunk IF NOT EXISTS "
+        f"FOR (n:{LOAD_CHUNK_LABEL}) ON (n.load, n.seq)",
+    ]
+
+
+LOAD_BEGIN = (
+    f"CREATE (l:{LOAD_LABEL} {{id: $id, state: 'staged', host: $host, pid: $pid, "
+    "pid_started: $pid_started, started_at: $now, heartbeat: $now, rows: 0, chunks: 0})"
+)
+LOAD_STAGE = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) "
+    f"CREATE (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq, kind: $kind, rows: $rows}}) "
+    "SET l.rows = l.rows + $n, l.chunks = l.chunks + 1, l.heartbeat = $now "
+    "RETURN count(c) AS staged"
+)
+LOAD_MARK_COMMITTING = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = 'committing', l.heartbeat = $now "
+    "RETURN l.id AS id"
+)
+LOAD_NEXT_CHUNK = (
+    f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id}}) "
+    "WITH c ORDER BY c.seq LIMIT 1 "
+    "RETURN c.seq AS seq, c.kind AS kind, c.rows AS rows"
+)
+LOAD_DROP_CHUNK = (
+    f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq}}) DELETE c "
+    f"WITH count(*) AS done MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.heartbeat = $now"
+)
+# An auto-commit transaction: a rolled-back load's chunks go in small batches.
+LOAD_DROP_CHUNKS = (
+    f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id}}) "
+    "CALL { WITH c DELETE c } IN TRANSACTIONS OF 50 ROWS"
+)
+LOAD_FINISH = f"MATCH (l:{LOAD_LABEL} {{id: $id}}) DELETE l"
+# A load found interrupted keeps its node, marked with what was done, so that every
+# process reports it — until the next load commits.
+LOAD_RECOVERED = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = $state, l.heartbeat = $now"
+)
+LOAD_FORGET_RECOVERED = (
+    f"MATCH (l:{LOAD_LABEL}) WHERE l.state IN ['rolled back', 'completed'] DELETE l"
+)
+LOAD_LIST = (
+    f"MATCH (l:{LOAD_LABEL}) "
+    "RETURN l.id AS id, l.state AS state, l.host AS host, l.pid AS pid, "
+    "l.pid_started AS pid_started, "
+    "l.started_at AS started_at, l.heartbeat AS heartbeat, l.rows AS rows "
+    "ORDER BY l.started_at"
+)

@@ -6,12 +6,19 @@ Layout of the data directory::
 
     graph.json    the last compacted state (written to a temp file, fsynced, renamed)
     journal.log   one line per committed write since then: ``<crc32> <json>\\n``
+                  (and the staged lines of loads, see below)
     lock          held (flock) by a writer while it appends or compacts
+    load.lock     held (flock) by the process running a load
 
 A write is committed when its journal line is fsynced. A process killed in the
 middle of a write leaves at most a torn last line, which fails its checksum and
 is dropped on the next open, so everything committed before it is kept. Other
 processes that opened the same directory pick up new lines before each read.
+
+A load (:meth:`GraphStore.load`) writes its rows as journal lines tagged with its
+id, invisible until its commit line; one that never commits (the process was
+killed) is rolled back by the next open, write or load (``_roll_back_abandoned``);
+every process that reads that abort line reports it until the journal is compacted.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import networkx as nx
 import orjson
 
 from graph.errors import StoreCorrupted, StoreError
+from graph.loads import Load, LoadRecovery
 from graph.schema import KINDS, EntityKind, KindSpec
 from graph.store import GraphStore, Snapshot, row_keys, strip_provenance
 
@@ -61,10 +69,14 @@ class EmbeddedStore(GraphStore):
         self._journal_offset = 0
         self._snapshot_bytes = 0
         self._file_ids: tuple[int, int] = (0, 0)
+        # Loads staged in the journal but not (yet) committed: load id → their operations.
+        self._pending: dict[str, list[list[Any]]] = {}
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._locked():
                 self._load(repair=True)
+                if self._pending:
+                    self._roll_back_abandoned(wait=False)
 
     # --- files ------------------------------------------------------------------
 
@@ -103,6 +115,7 @@ class EmbeddedStore(GraphStore):
         self._revision = 0
         self._journal_offset = 0
         self._snapshot_bytes = 0
+        self._pending = {}
 
     def _load(self, *, repair: bool) -> None:
         """Read the compacted state and replay the journal; drop a torn tail if ``repair``."""
@@ -137,9 +150,12 @@ class EmbeddedStore(GraphStore):
                 entry = _decode_line(line)
                 if entry is None:
                     break
-                if entry["rev"] > self._revision:
-                    self._apply_ops(entry["ops"])
-                    self._revision = entry["rev"]
+                if "ops" in entry and "load" not in entry:
+                    if entry["rev"] > self._revision:
+                        self._apply_ops(entry["ops"])
+                        self._revision = entry["rev"]
+                else:
+                    self._replay_load_entry(entry)
                 good_end += len(line)
             end = handle.seek(0, os.SEEK_END)
         if good_end < end and repair:
@@ -168,17 +184,24 @@ class EmbeddedStore(GraphStore):
         """Commit ``ops`` as one journal line (fsynced) and apply them in memory."""
         revision = self._revision + 1
         if self.path is not None:
-            payload = orjson.dumps({"rev": revision, "ops": ops})
-            line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
-            with _private(self._journal_file, "ab") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._journal_offset += len(line)
-            if not self._file_ids[1]:
-                self._file_ids = self._current_ids()
+            self._journal_write({"rev": revision, "ops": ops})
         self._apply_ops(ops)
         self._revision = revision
+        self._maybe_compact()
+
+    def _journal_write(self, entry: dict[str, Any]) -> None:
+        """Append ``entry`` to the journal as one checksummed, fsynced line."""
+        payload = orjson.dumps(entry)
+        line = b"%08x " % zlib.crc32(payload) + payload + b"\n"
+        with _private(self._journal_file, "ab") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._journal_offset += len(line)
+        if not self._file_ids[1]:
+            self._file_ids = self._current_ids()
+
+    def _maybe_compact(self) -> None:
         # Compact once the journal outgrows both the threshold and twice the compacted
         # state: a bulk load then rewrites graph.json a logarithmic number of times,
         # not once per ``compact_bytes`` of journal.
@@ -187,8 +210,11 @@ class EmbeddedStore(GraphStore):
             self.compact()
 
     def compact(self) -> None:
-        """Fold the journal into ``graph.json`` (atomic rename), then empty the journal."""
-        if self.path is None:
+        """Fold the journal into ``graph.json`` (atomic rename), then empty the journal.
+
+        Does nothing while a load is staged: its lines live only in the journal.
+        """
+        if self.path is None or self._pending:
             return
         self._snapshot_bytes = _atomic_write(self._snapshot_file, self._state_pieces())
         _atomic_write(self._journal_file, [b""])
@@ -317,6 +343,109 @@ class EmbeddedStore(GraphStore):
                                   key=(kind_spec.kind.value, key))
         return deleted
 
+    # --- loads (see graph.loads) -----------------------------------------------------
+    #
+    # A load's rows go to the journal at once, one line per write call, tagged with
+    # the load's id (``{"rev", "load", "ops"}``, the revision unchanged) and kept
+    # aside in ``_pending`` — in this process and in every process that replays the
+    # lines — without touching the graph. Its ``{"rev", "commit"}`` line applies them
+    # all and bumps the revision once; an ``{"abort"}`` line drops them. A load whose
+    # commit line never came is not in the graph anywhere, and the journal is not
+    # compacted while one is staged (its lines live only there). ``load.lock`` is
+    # held (flock) by the process running a load: whoever gets it finds any load
+    # still staged abandoned, and rolls it back.
+
+    @property
+    def _load_lock_file(self) -> Path:
+        assert self.path is not None
+        return self.path / "load.lock"
+
+    def _replay_load_entry(self, entry: dict[str, Any]) -> None:
+        """Replay a journal line of a load: staged rows, a commit or an abort."""
+        if "load" in entry:
+            self._pending.setdefault(entry["load"], []).extend(entry["ops"])
+        elif "commit" in entry:
+            ops = self._pending.pop(entry["commit"], None)
+            if entry["rev"] > self._revision:  # not yet in graph.json
+                self._apply_ops(ops or [])
+                self._revision = entry["rev"]
+        elif "abort" in entry:
+            self._pending.pop(entry["abort"], None)
+            if "abandoned" in entry:  # rolled back after its process died: tell until compacted
+                self._recovered(LoadRecovery(entry["abort"], "rolled back", entry["abandoned"]))
+        else:  # pragma: no cover - only this module writes journals
+            raise StoreCorrupted(f"unknown journal entry {sorted(entry)!r}")
+
+    def _roll_back_abandoned(self, *, wait: bool) -> None:
+        """Roll back the staged loads no live process holds (call with the store locked)."""
+        if not self._pending:
+            return
+        with _private(self._load_lock_file, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return  # a load is running in another process: its rows are not abandoned
+            try:
+                self._abort_pending()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _abort_pending(self) -> None:
+        for load_id, ops in list(self._pending.items()):
+            rows = sum(len(op[2]) for op in ops if op[0] == "upsert")
+            self._journal_write({"rev": self._revision, "abort": load_id, "abandoned": rows})
+            del self._pending[load_id]
+            self._recovered(LoadRecovery(load_id, "rolled back", rows))
+
+    def _begin_load(self, load: Load) -> None:
+        if self.path is None:
+            return
+        handle = _private(self._load_lock_file, "a+b")  # held until the load ends
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # one load at a time
+            with self._writing():
+                self._abort_pending()  # we hold the load lock: any staged load is abandoned
+        except BaseException:
+            handle.close()
+            raise
+        load.state = handle
+
+    def _end_load(self, load: Load) -> None:
+        handle, load.state = load.state, None
+        if handle is not None:
+            handle.close()  # releases the load lock
+
+    def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        ops = [["upsert", kind.value, rows] for kind, rows in groups.items()]
+        with self._writing():
+            if self.path is not None:
+                self._journal_write({"rev": self._revision, "load": load.id, "ops": ops})
+            self._pending.setdefault(load.id, []).extend(ops)
+
+    def _commit_load(self, load: Load) -> None:
+        try:
+            with self._writing():
+                ops = self._pending.pop(load.id, None)
+                if ops is None:
+                    return  # nothing staged
+                revision = self._revision + 1
+                if self.path is not None:
+                    self._journal_write({"rev": revision, "commit": load.id})
+                self._apply_ops(ops)
+                del ops
+                self._revision = revision
+                self._maybe_compact()
+        finally:
+            self._end_load(load)
+
+    def _abort_load(self, load: Load) -> None:
+        try:
+            with self._writing():
+                if self._pending.pop(load.id, None) is not None and self.path is not None:
+                    self._journal_write({"rev": self._revision, "abort": load.id})
+        finally:
+            self._end_load(load)
+
     # --- GraphStore primitives ------------------------------------------------------
 
     @contextmanager
@@ -326,6 +455,8 @@ class EmbeddedStore(GraphStore):
             return
         with self._locked():
             self._sync()
+            if self._pending:  # a load staged by a process that has died since?
+                self._roll_back_abandoned(wait=False)
             yield
 
     def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
@@ -391,7 +522,8 @@ class EmbeddedStore(GraphStore):
             self._append([["clear"]])
 
     def describe(self) -> dict[str, Any]:
-        return {"store": self.kind, "data_dir": str(self.path) if self.path else None}
+        info = {"store": self.kind, "data_dir": str(self.path) if self.path else None}
+        return {**info, **({"warnings": self.load_warnings()} if self.load_warnings() else {})}
 
 
 def _decode_line(line: bytes) -> dict[str, Any] | None:

@@ -6,6 +6,9 @@ one (``session.execute_write``, which retries transient errors) and bumps the
 revision counter in the same transaction, so :meth:`Neo4jStore.revision`
 changes with every committed write. A write no larger than ``batch_size`` rows
 is atomic; a larger one commits batch by batch, nodes before relationships.
+A load (:meth:`GraphStore.load`, what ``coopgraph ingest`` and ``POST /ingest``
+use) is staged first and then committed, so that after a crash the store holds
+all of it or none of it (see the loads section below).
 Reads run in read transactions (``routing_=READ``); ``database_`` is always
 passed. All Cypher text comes from :mod:`graph.cypher`.
 
@@ -17,13 +20,15 @@ calls of one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import neo4j
+import orjson
 from neo4j import GraphDatabase, ManagedTransaction, RoutingControl
 from neo4j import exceptions as nx
 
@@ -36,6 +41,7 @@ from graph.errors import (
     StoreError,
     StoreUnavailable,
 )
+from graph.loads import Load, LoadRecovery, owner_alive, this_owner
 from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
 from graph.store import GraphStore, Snapshot, strip_provenance
 
@@ -176,6 +182,8 @@ class Neo4jStore(GraphStore):
     """
 
     kind: ClassVar[str] = "neo4j"
+    # seconds without a staged chunk after which another host's load counts as abandoned
+    load_stale_after: ClassVar[float] = 900.0
 
     def __init__(
         self,
@@ -213,6 +221,7 @@ class Neo4jStore(GraphStore):
                 except ValueError as exc:  # the driver's word for an unresolvable address
                     raise ConfigError(f"Neo4j URI {uri!r} is not usable: {exc}") from None
                 self._ensure_schema()
+                self._recover_loads()
         except BaseException:
             self._driver.close()
             raise
@@ -271,6 +280,7 @@ class Neo4jStore(GraphStore):
             # Relationship uniqueness constraints need Neo4j ≥ 5.7: fall back to indexes.
             self.rel_key_constraint = "index"
             self._schema_run(cypher.schema_statements(rel_unique=False))
+        self._schema_run(cypher.load_schema_statements())
 
     def _schema_run(self, statements: list[str]) -> None:
         for statement in statements:
@@ -322,6 +332,110 @@ class Neo4jStore(GraphStore):
         with self._translating(), self._session(read=False) as session:
             session.run(cypher.WIPE).consume()
         self._write_tx(lambda tx: tx.run(cypher.REVISION_BUMP).consume())
+
+    # --- loads (see graph.loads and the loads section of graph.cypher) -------------------
+    #
+    # One transaction for a load of millions of rows would not fit the server's heap,
+    # so a load is staged: its rows are stored as chunk nodes that no record query
+    # matches, and nothing of it is visible. Committing marks the load
+    # ``committing``, then applies the chunks in order, one transaction each (which
+    # also deletes the chunk). Whoever finds a load whose process is gone rolls it
+    # back if it was still ``staged`` (nothing of it was visible) and completes it if
+    # it was ``committing`` — so after a crash the store holds all of a load or none
+    # of it. While a commit runs, other readers may see part of it.
+
+    def _recover_loads(self, *, exclude: str | None = None) -> list[LoadRecovery]:
+        """Roll back or complete the loads whose process has gone; what was done."""
+        done: list[LoadRecovery] = []
+        for row in self._query(cypher.LOAD_LIST):
+            action: Literal["rolled back", "completed"]
+            if row["state"] in ("rolled back", "completed"):  # found earlier, maybe elsewhere
+                action = row["state"]
+            elif row["id"] == exclude or not self._abandoned(row):
+                continue
+            elif row["state"] == "committing":
+                self._apply_chunks(row["id"], keep_as="completed")
+                action = "completed"
+            else:
+                self._drop_load(row["id"], keep_as="rolled back")
+                action = "rolled back"
+            recovery = LoadRecovery(row["id"], action, int(row["rows"] or 0), row["started_at"])
+            self._recovered(recovery)
+            done.append(recovery)
+        return done
+
+    def _abandoned(self, row: Mapping[str, Any]) -> bool:
+        alive = owner_alive(row["host"], row["pid"], row["pid_started"])
+        if alive is not None:
+            return not alive
+        try:  # another host's load: abandoned once it has not written for a while
+            beat = dt.datetime.fromisoformat(str(row["heartbeat"]))
+        except ValueError:
+            return True
+        return (dt.datetime.now(dt.UTC) - beat).total_seconds() > self.load_stale_after
+
+    def _begin_load(self, load: Load) -> None:
+        self._recover_loads()
+        host, pid, started = this_owner()
+        with self._translating():
+            self._driver.execute_query(cypher.LOAD_BEGIN, {
+                "id": load.id, "host": host, "pid": pid, "pid_started": started, "now": _now()},
+                database_=self.database)
+
+    def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        for kind, rows in groups.items():
+            for chunk in _chunks(rows, self.batch_size):
+                params = {"id": load.id, "seq": load.chunks, "kind": kind.value,
+                          "rows": orjson.dumps(chunk).decode(), "n": len(chunk), "now": _now()}
+                staged = self._write_tx(
+                    lambda tx, p=params: tx.run(cypher.LOAD_STAGE, p).single())  # type: ignore[misc]
+                if not staged or not staged["staged"]:
+                    raise StoreError(f"load {load.id} is no longer staged (another process "
+                                     "took it for abandoned and rolled it back)")
+                load.chunks += 1
+
+    def _commit_load(self, load: Load) -> None:
+        self._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
+                                         {"id": load.id, "now": _now()}).consume())
+        self._apply_chunks(load.id)
+        # a load went through: interrupted ones before it are no longer worth a warning
+        self._write_tx(lambda tx: tx.run(cypher.LOAD_FORGET_RECOVERED).consume())
+
+    def _abort_load(self, load: Load) -> None:
+        self._drop_load(load.id)
+
+    def _apply_chunks(self, load_id: str, *, keep_as: str | None = None) -> None:
+        """Apply a committing load's chunks in order, one transaction each; then end it.
+
+        ``keep_as``: keep the load's node with that state (a recovery, for warnings).
+        """
+        while self._write_tx(lambda tx: self._apply_next_chunk(tx, load_id)):
+            pass
+        self._end(load_id, keep_as)
+
+    def _end(self, load_id: str, keep_as: str | None) -> None:
+        if keep_as is None:
+            self._write_tx(lambda tx: tx.run(cypher.LOAD_FINISH, {"id": load_id}).consume())
+            return
+        self._write_tx(lambda tx: tx.run(cypher.LOAD_RECOVERED, {
+            "id": load_id, "state": keep_as, "now": _now()}).consume())
+
+    def _apply_next_chunk(self, tx: ManagedTransaction, load_id: str) -> bool:
+        record = tx.run(cypher.LOAD_NEXT_CHUNK, {"id": load_id}).single()
+        if record is None:
+            return False
+        rows = orjson.loads(record["rows"])
+        steps = [step for unit in plan_write({EntityKind(record["kind"]): rows}, max(1, len(rows)))
+                 for step in unit]
+        self._run_unit(tx, steps)
+        tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
+               ).consume()
+        return True
+
+    def _drop_load(self, load_id: str, *, keep_as: str | None = None) -> None:
+        with self._translating(), self._session(read=False) as session:
+            session.run(cypher.LOAD_DROP_CHUNKS, {"id": load_id}).consume()
+        self._end(load_id, keep_as)
 
     # --- reads ------------------------------------------------------------------------
 
@@ -423,7 +537,8 @@ class Neo4jStore(GraphStore):
         self._query("RETURN 1 AS ok")
 
     def describe(self) -> dict[str, Any]:
-        return {"store": self.kind, "uri": self.uri, "database": self.database}
+        info = {"store": self.kind, "uri": self.uri, "database": self.database}
+        return {**info, **({"warnings": self.load_warnings()} if self.load_warnings() else {})}
 
     def count_all_nodes(self) -> int:
         """How many nodes the database holds besides the revision counter (tests)."""
@@ -432,6 +547,10 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _clean(props: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter, methodcaller
@@ -24,6 +26,7 @@ from typing import Any, ClassVar, Self
 from pydantic import TypeAdapter, ValidationError
 
 from graph.errors import InvalidQuery, MissingReference, NotFound
+from graph.loads import Load, LoadRecovery, new_load_id
 from graph.models import Record
 from graph.schema import (
     KINDS,
@@ -39,6 +42,7 @@ from graph.schema import (
 __all__ = ["MAX_PAGE", "GraphStore", "KeyLike", "Page", "Snapshot", "normalize_key", "row_keys"]
 
 MAX_PAGE = 10_000
+_log = logging.getLogger("coopgraph.store")
 KeyLike = str | Sequence[str]
 
 
@@ -147,14 +151,9 @@ class GraphStore(ABC):
         ``ingested_at`` into rows that lack it.
         """
         kind_spec = spec(kind)
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        rows = builtins.list(rows)
-        # props.setdefault("ingested_at", now) for every row, looped in C
-        deque(map(methodcaller("setdefault", "ingested_at", now), rows), maxlen=0)
-        table = dict(zip(row_keys(kind_spec, rows), rows, strict=True))  # last one wins
-        if not table:
+        unique = self._stamped_rows(kind_spec, rows)
+        if not unique:
             return 0
-        unique = rows if len(table) == len(rows) else builtins.list(table.values())
         groups = {kind_spec.kind: unique}
         if check_references:
             self._check_references(groups)
@@ -218,6 +217,41 @@ class GraphStore(ABC):
             if offset >= page.total or not page.items:
                 return
 
+    @contextmanager
+    def load(self, load_id: str | None = None) -> Iterator[Load]:
+        """A load: what is written through it becomes visible at once when the block ends.
+
+        ``with store.load() as load: load.upsert_rows(kind, rows) …`` stages the
+        rows; leaving the block normally commits all of them, leaving it by an
+        exception rolls all of them back. A load that a killed process left
+        staged is rolled back (or, if its commit had begun, completed) when the
+        store is opened again or the next load begins; see :mod:`graph.loads`.
+        """
+        handle = Load(self, load_id or new_load_id())
+        self._begin_load(handle)
+        # Interrupted loads found since the last load began (at open, or now): told once.
+        told = self.__dict__.get("_recoveries_told", 0)
+        handle.recovered = self.load_recoveries()[told:]
+        self.__dict__["_recoveries_told"] = told + len(handle.recovered)
+        try:
+            yield handle
+        except BaseException:
+            try:
+                self._abort_load(handle)
+            except Exception:  # the store is gone: the next start-up rolls the load back
+                _log.warning("could not roll back load %s; it is rolled back at the next "
+                             "start-up", handle.id, exc_info=True)
+            raise
+        self._commit_load(handle)
+
+    def load_recoveries(self) -> builtins.list[LoadRecovery]:
+        """The interrupted loads this store object found and rolled back or completed."""
+        return builtins.list(self.__dict__.get("_recoveries", ()))
+
+    def load_warnings(self) -> builtins.list[str]:
+        """:meth:`load_recoveries` as sentences (``stats``, ``/health``, ingest reports)."""
+        return [r.message() for r in self.load_recoveries()]
+
     @abstractmethod
     def stats(self) -> dict[str, int]:
         """How many records of each kind are stored (every kind present, zeros too)."""
@@ -271,6 +305,41 @@ class GraphStore(ABC):
     @abstractmethod
     def _missing_nodes(self, wanted: dict[EntityKind, set[str]]) -> dict[EntityKind, set[str]]:
         """Of the wanted node keys, those the store does not hold."""
+
+    # --- load primitives (atomic loads; see graph.loads) ----------------------------
+    # The defaults write straight through (not atomic): a store that can do better
+    # overrides all four.
+
+    def _begin_load(self, load: Load) -> None:  # noqa: B027 - optional to override
+        """Start ``load``; recover any load an earlier process left staged."""
+
+    def _stage(self, load: Load, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
+        """Stage grouped rows (nodes first) for ``load``; invisible until it commits."""
+        self._write(groups)
+
+    def _commit_load(self, load: Load) -> None:  # noqa: B027 - optional to override
+        """Make everything ``load`` staged visible at once."""
+
+    def _abort_load(self, load: Load) -> None:  # noqa: B027 - optional to override
+        """Drop everything ``load`` staged."""
+
+    def _recovered(self, recovery: LoadRecovery) -> None:
+        """Remember an interrupted load found and dealt with (for warnings), once."""
+        recoveries = self.__dict__.setdefault("_recoveries", [])
+        if all(r.load_id != recovery.load_id for r in recoveries):
+            recoveries.append(recovery)
+            _log.info("%s", recovery.message())
+
+    @staticmethod
+    def _stamped_rows(kind_spec: KindSpec, rows: Iterable[dict[str, Any]]
+                      ) -> builtins.list[dict[str, Any]]:
+        """Rows in stored form, stamped with ``ingested_at``, one per key (the last wins)."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        rows = builtins.list(rows)
+        # props.setdefault("ingested_at", now) for every row, looped in C
+        deque(map(methodcaller("setdefault", "ingested_at", now), rows), maxlen=0)
+        table = dict(zip(row_keys(kind_spec, rows), rows, strict=True))  # last one wins
+        return rows if len(table) == len(rows) else builtins.list(table.values())
 
     # --- shared helpers ---------------------------------------------------------
 

@@ -107,6 +107,7 @@ class IngestReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0
     rejects_dir: str | None = None
+    load_id: str | None = None  # the store load that wrote it (graph.loads)
     report_files: list[str] = Field(default_factory=list)
 
     @property

@@ -153,3 +153,25 @@ def test_a_crash_between_compaction_steps_keeps_everything(tmp_path: Path):
     # a leftover temp file from a compaction that died before its rename is ignored
     (path / "graph.json.tmp").write_bytes(b'{"format": 1, "revision": 9')
     assert EmbeddedStore(path).snapshot() == snap
+
+
+def test_a_load_whose_commit_line_is_torn_is_rolled_back(tmp_path: Path):
+    path = tmp_path / "store"
+    store = _write_two_batches(path)
+    snap, revision = store.snapshot(), store.revision()
+    journal = path / "journal.log"
+    with store.load("torn00commit") as load:
+        load.upsert([Company(id="a", name="Changed"), Company(id="c", name="C")])
+        staged_end = journal.stat().st_size
+    whole = journal.read_bytes()
+    # the process died while writing the commit line: only part of it reached the disk
+    journal.write_bytes(whole[:staged_end] + whole[staged_end:-5])
+    reopened = EmbeddedStore(path)
+    assert reopened.snapshot() == snap and reopened.revision() == revision
+    assert "torn00commit" in reopened.load_warnings()[0]
+    lines = journal.read_bytes().splitlines()
+    assert json.loads(lines[-1][9:]) == {"rev": revision, "abort": "torn00commit",
+                                         "abandoned": 2}
+    # the whole commit line, as written, would have made it visible at once
+    journal.write_bytes(whole)
+    assert EmbeddedStore(path).get("company", "a").name == "Changed"

@@ -39,10 +39,12 @@ def test_embedded_store_files_are_private(tmp_path: Path) -> None:
     store.upsert([Company(id="a", name="A")])
     store.upsert([Company(id="b", name="B")])
     store.upsert([Company(id="c", name="C")])
+    with store.load("load-1") as load:  # a load adds its own lock file
+        load.upsert_rows("company", [{"id": "d", "name": "D"}])
     store.close()
     assert _mode(data) == 0o700
     files = sorted(p.name for p in data.iterdir())
-    assert {"graph.json", "journal.log", "lock"} <= set(files), files
+    assert {"graph.json", "journal.log", "lock", "load.lock"} <= set(files), files
     assert {name: _mode(data / name) for name in files} == dict.fromkeys(files, 0o600)
 
 

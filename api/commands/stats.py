@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, print_json, store_from_settings
+from api.console import console, err_console, print_json, store_from_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -30,3 +30,5 @@ def register(app: typer.Typer) -> None:
         for kind, n in counts.items():
             table.add_row(kind, f"{n:,}")
         console.print(table)
+        for warning in info.get("warnings", []):
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -1,0 +1,217 @@
+"""Loading companies: all company tables read as one set, resolved against each
+other and the store (:mod:`ingest.resolve`), merged, then staged; and rewriting the
+company references of other tables (merged ids, INN/OGRN → id)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from graph.ids import normalize_digits
+from graph.models import Company, Record, Role
+from graph.schema import EntityKind
+from graph.store import MAX_PAGE
+from ingest.load_state import CHUNK, Job, LoadState
+from ingest.report import Merge, ReviewPair
+from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
+from ingest.validate import FastRows, RowConverter, validate_row
+
+__all__ = ["CompanyLoading"]
+
+_K = EntityKind
+
+
+class CompanyLoading(LoadState):
+    """The company part of a load."""
+
+    def _store_company_list(self) -> list[Company]:
+        if self._store_companies is None:
+            companies = [r for r in self.store.iter_all(_K.COMPANY, page_size=MAX_PAGE)
+                         if isinstance(r, Company)]
+            self._store_companies = companies
+            for company in companies:
+                self.known[_K.COMPANY].add(company.id)
+                if company.inn:
+                    self.by_inn.setdefault(company.inn, company.id)
+                if company.ogrn:
+                    self.by_ogrn.setdefault(company.ogrn, company.id)
+        return self._store_companies
+
+    def _companies(self, jobs: list[Job]) -> None:
+        incoming: list[Candidate] = []
+        owners: list[Job] = []
+        first_by_id: dict[str, int] = {}
+        for job in jobs:
+            started = time.perf_counter()
+            self.bar.start(job.name)
+            convert = RowConverter(job.columns)
+            # The fast path needs an id column (without one, ids are derived row by row).
+            fast = FastRows.for_columns(job.columns) if "id" in job.columns.present else None
+            source = job.table.path.name
+            for chunk in job.table.chunks(CHUNK):
+                if fast is not None:
+                    built, _prints = fast.assemble(
+                        fast.parse([values for _row, values in chunk], self.canon), source,
+                        [row for row, _values in chunk])
+                else:
+                    built = [None] * len(chunk)
+                for (row, values), props in zip(chunk, built, strict=True):
+                    job.summary.read += 1
+                    if props is not None:
+                        record: Record | None = _company_of(props)
+                    else:
+                        data = convert(values)
+                        if "id" not in data:
+                            inn = normalize_digits(data["inn"]) if "inn" in data else None
+                            ogrn = normalize_digits(data["ogrn"]) if "ogrn" in data else None
+                            data["id"] = derive_company_id(inn, ogrn, data.get("name"))
+                        data["source"], data["row"] = source, row
+                        record, problems = validate_row(Company, _K.COMPANY, data)
+                        if record is None:
+                            self._reject(job, row, values, problems,
+                                         (_K.COMPANY, str(data["id"])))
+                            continue
+                    assert isinstance(record, Company)
+                    earlier = first_by_id.get(record.id)
+                    if earlier is not None:
+                        self._same_id(job, row, values, incoming, earlier, record)
+                        continue
+                    first_by_id[record.id] = len(incoming)
+                    incoming.append(Candidate(record, file=job.name, row=row))
+                    owners.append(job)
+                self.bar.advance(len(chunk))
+            job.summary.seconds += time.perf_counter() - started
+            self.bar.done()
+        started = time.perf_counter()
+        self._resolve_companies(incoming, owners)
+        self.writer.flush()
+        share = (time.perf_counter() - started) / len(jobs)
+        for job in jobs:
+            job.summary.seconds += share
+
+    def _same_id(self, job: Job, row: int, values: list[Any], incoming: list[Candidate],
+                 earlier: int, record: Company) -> bool:
+        """Fold a second row with an id already seen into the first; False if it conflicts."""
+        first = incoming[earlier]
+        if first.company.inn and record.inn and first.company.inn != record.inn:
+            self._reject(job, row, values, [(
+                "id", f"id {record.id!r} is already used by row {first.row} of {first.file} "
+                      f"for a company with INN {first.company.inn}, not {record.inn}")])
+            return False
+        merged = merge_companies([first.company, record])
+        incoming[earlier] = Candidate(merged, file=first.file, row=first.row)
+        job.summary.merged += 1
+        self.report.merges.append(Merge(
+            kept_id=first.company.id, kept_name=first.company.name, merged_id=record.id,
+            merged_name=record.name, file=job.name, row=row,
+            reason=f"same id {record.id!r} as row {first.row} of {first.file}", score=100.0))
+        return True
+
+    def _resolve_companies(self, incoming: list[Candidate], owners: list[Job]) -> None:
+        ids = {c.company.id for c in incoming}
+        stored = [Candidate(c, from_store=True) for c in self._store_company_list()
+                  if c.id not in ids]
+        candidates = stored + incoming
+        offset = len(stored)
+        resolution = resolve(candidates)
+        why: dict[int, tuple[str, float]] = {}
+        for edge in resolution.merges:
+            why.setdefault(edge.b, (edge.reason, edge.score))
+            why.setdefault(edge.a, (edge.reason, edge.score))
+        records: list[Record] = []
+        for members in resolution.groups:
+            if all(m < offset for m in members):
+                continue
+            rep = candidates[members[0]].company
+            merged = merge_companies([candidates[m].company for m in members])
+            records.append(merged)
+            for m in members:
+                if m < offset:
+                    continue
+                job = owners[m - offset]
+                cand = candidates[m]
+                if m == members[0]:
+                    job.summary.loaded += 1
+                    continue
+                job.summary.merged += 1
+                if cand.company.id != rep.id:
+                    self.alias[cand.company.id] = rep.id
+                reason, score = why.get(m, ("same company", 100.0))
+                self.report.merges.append(Merge(
+                    kept_id=rep.id, kept_name=rep.name, merged_id=cand.company.id,
+                    merged_name=cand.company.name, file=cand.file, row=cand.row,
+                    reason=reason, score=score))
+        for pair in resolution.review:
+            a, b = candidates[pair.a].company, candidates[pair.b].company
+            self.report.review.append(ReviewPair(a_id=a.id, a_name=a.name, b_id=b.id,
+                                                 b_name=b.name, reason=pair.reason,
+                                                 score=pair.score))
+        for record in records:
+            assert isinstance(record, Company)
+            self.known[_K.COMPANY].add(record.id)
+            self.absent[_K.COMPANY].discard(record.id)
+            if record.inn:
+                self.by_inn[record.inn] = record.id
+            if record.ogrn:
+                self.by_ogrn[record.ogrn] = record.id
+        self._write(records)
+
+    def _company_ref(self, data: dict[str, Any], name: str) -> tuple[str, str] | None:
+        """Rewrite one company reference in ``data`` to a company id; a problem or None."""
+        base = name.removesuffix("_id")
+        inn = data.pop(f"{base}_inn", None)
+        ogrn = data.pop(f"{base}_ogrn", None)
+        value = data.get(name)
+        if value is not None:
+            text = normalize_digits(value) if not isinstance(value, str) else value
+            data[name] = self._company_target(text)
+            return None
+        for number, label in ((inn, "INN"), (ogrn, "OGRN")):
+            if number is None:
+                continue
+            digits = normalize_digits(number)
+            found = self._by_number(digits)
+            if found is None:
+                column = f"{base}_inn" if label == "INN" else f"{base}_ogrn"
+                return column, f"no company with {label} {digits} in this load or the store"
+            data[name] = found
+            return None
+        return None
+
+    def _company_target(self, text: str) -> str:
+        """The id a company reference names: a merged-away id's survivor, or by INN/OGRN."""
+        target = self.alias.get(text, text)
+        if (target not in self.known[_K.COMPANY] and text.isdigit()
+                and len(text) in (10, 12, 13, 15)):
+            found = self._by_number(text)
+            if found is not None:
+                target = found
+        return target
+
+    def _company_column(self, column: list[Any]) -> list[Any]:
+        """:meth:`_company_target` over a column, looking only at its distinct odd values."""
+        distinct = set(column)
+        odd = distinct - self.known[_K.COMPANY]
+        if self.alias:
+            odd |= distinct & self.alias.keys()
+        mapping = {}
+        for text in odd:
+            if isinstance(text, str):
+                target = self._company_target(text)
+                if target != text:
+                    mapping[text] = target
+        if not mapping:
+            return column
+        return [mapping.get(v, v) for v in column]
+
+    def _by_number(self, digits: str) -> str | None:
+        if digits not in self.by_inn and digits not in self.by_ogrn:
+            self._store_company_list()
+        return self.by_inn.get(digits) or self.by_ogrn.get(digits)
+
+
+def _company_of(props: dict[str, Any]) -> Company:
+    """A Company from properties the fast path has checked (pydantic would accept them)."""
+    if "roles" in props:
+        props = {**props, "roles": [Role(r) for r in props["roles"]]}
+    return Company.model_construct(**props)

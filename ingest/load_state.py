@@ -1,0 +1,106 @@
+"""What one ingest knows while it runs, shared by its parts (companies, categories, the rest).
+
+:class:`LoadState` holds the sets and maps the pipeline fills as it goes — keys
+known to exist, merged company ids, rejected keys, the rows seen per kind — and
+the two ways out: staging rows into the store load (:meth:`LoadState._write`,
+:meth:`LoadState._write_rows`) and recording a rejected row
+(:meth:`LoadState._reject`). :mod:`ingest.load_companies`,
+:mod:`ingest.load_categories` and :mod:`ingest.pipeline` each add one part of
+the load on top of it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.loads import Load
+from graph.models import Company, Record
+from graph.schema import EntityKind
+from graph.store import GraphStore
+from ingest.categorize import CategoryIndex
+from ingest.formats import ColumnMap, Format
+from ingest.progress import Bar
+from ingest.readers import Table
+from ingest.report import FileSummary, IngestReport, Reject
+from ingest.writer import Writer
+
+__all__ = ["CHUNK", "Job", "LoadState", "Problems"]
+
+CHUNK = 20_000
+Problems = list[tuple[str, str]]
+
+
+@dataclass
+class Job:
+    """One table to load, with its format and running counts."""
+
+    index: int
+    table: Table
+    fmt: Format
+    columns: ColumnMap
+    summary: FileSummary
+    rejected: list[tuple[int, list[Any], str, str]] = field(default_factory=list)
+
+    @property
+    def kind(self) -> EntityKind:
+        return self.fmt.kind
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+class LoadState:
+    """The state of one ingest: what is known, merged, seen and rejected so far."""
+
+    def __init__(self, store: GraphStore, target: Load, report: IngestReport, bar: Bar) -> None:
+        self.store = store  # read from (what was there before this load)
+        self.target = target  # written to: nothing shows until the load commits
+        self.report = report
+        self.bar = bar
+        self.known: dict[EntityKind, set[str]] = defaultdict(set)
+        self.absent: dict[EntityKind, set[str]] = defaultdict(set)
+        self.rejected_keys: dict[EntityKind, dict[str, str]] = defaultdict(dict)
+        self.alias: dict[str, str] = {}
+        self.by_inn: dict[str, str] = {}
+        self.by_ogrn: dict[str, str] = {}
+        self._store_companies: list[Company] | None = None
+        self._categories: CategoryIndex | None = None
+        self._bom: dict[str, set[str]] | None = None
+        self.seen: dict[EntityKind, dict[int, int]] = defaultdict(dict)
+        self.canon: dict[Any, Any] = {}  # one shared object per repeated cell value
+        self.jobs: list[Job] = []
+        self.writer = Writer(store)
+
+    def _write(self, records: list[Record]) -> None:
+        for start in range(0, len(records), CHUNK):
+            part = records[start:start + CHUNK]
+            self.writer.submit(lambda part=part: self.target.upsert(part))  # type: ignore[misc]
+
+    def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
+        # References were checked against this load and the store (_accept).
+        self.writer.submit(lambda: self.target.upsert_rows(kind, rows))
+
+    def _reject(self, job: Job, row: int, values: list[Any], problems: Problems,
+                key: tuple[EntityKind, str] | None = None) -> None:
+        columns = [job.columns.header_of(f) if f else "" for f, _ in problems]
+        for column, (_f, reason) in zip(columns, problems, strict=True):
+            self.report.rejects.append(Reject(file=job.name, row=row, column=column,
+                                              reason=reason))
+        job.rejected.append((row, values, "; ".join(columns),
+                             "; ".join(r for _f, r in problems)))
+        job.summary.rejected += 1
+        if key is not None:
+            self.rejected_keys[key[0]].setdefault(key[1], f"row {row} of {job.name}")
+
+    # ---- answered by the reference checks (ingest.pipeline) ----
+
+    def _missing(self, kind: EntityKind, keys: set[str]) -> set[str]:
+        """Of ``keys``, those neither loaded now nor in the store."""
+        raise NotImplementedError
+
+    def _rejected_note(self, kind: EntityKind, key: str) -> str:
+        """`` (its own row, …, was rejected)`` when that key's row was rejected, else ``""``."""
+        raise NotImplementedError

@@ -1,0 +1,210 @@
+"""Atomic loads (``store.load()``): all of a load is visible, or none of it — on both stores.
+
+A load that raises is rolled back, modified records included; a load whose process
+was SIGKILLed is rolled back when the store is opened again (or the next load
+begins), and a Neo4j load killed after its commit began is completed. The before
+and after states are compared as whole snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.embedded import EmbeddedStore
+from graph.loads import owner_alive, this_owner
+from graph.models import Capability, Category, Company
+from graph.store import GraphStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A child that begins a load, stages rows, optionally starts to commit, then dies.
+CHILD = """
+import json, os, signal, sys
+from graph.models import Capability, Company
+config, mode = json.loads(sys.argv[1]), sys.argv[2]
+if config["kind"] == "embedded":
+    from graph.embedded import EmbeddedStore
+    store = EmbeddedStore(config["path"])
+else:
+    from graph.neo4j_store import Neo4jStore
+    store = Neo4jStore(config["uri"], user=config["user"], password=config["password"],
+                       batch_size=2)
+from graph.loads import Load
+load = Load(store, "child0load01")
+store._begin_load(load)
+load.upsert([Company(id="a", name="Changed"), Company(id="n1", name="New 1"),
+             Company(id="n2", name="New 2"), Company(id="n3", name="New 3")])
+load.upsert([Capability(company_id="n1", category="k", unit_price=2.0)])
+if mode == "committing":  # Neo4j: the commit has begun and applied its first chunk
+    from graph import cypher
+    store._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
+                                      {"id": load.id, "now": "x"}).consume())
+    store._write_tx(lambda tx: store._apply_next_chunk(tx, load.id))
+print("staged", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _before(store: GraphStore) -> None:
+    store.upsert([Category(code="k", name_ru="K"), Company(id="a", name="A")])
+
+
+def _config(store: GraphStore, request: pytest.FixtureRequest) -> dict[str, Any]:
+    if isinstance(store, EmbeddedStore):
+        return {"kind": "embedded", "path": str(store.path)}
+    server = request.getfixturevalue("neo4j_server")
+    return {"kind": "neo4j", "uri": server.uri, "user": server.user,
+            "password": server.password}
+
+
+def _reopen(config: dict[str, Any]) -> GraphStore:
+    if config["kind"] == "embedded":
+        return EmbeddedStore(config["path"])
+    from graph.neo4j_store import Neo4jStore
+
+    return Neo4jStore(config["uri"], user=config["user"], password=config["password"])
+
+
+def _kill_mid_load(tmp_path: Path, config: dict[str, Any], mode: str = "staged") -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script), json.dumps(config), mode],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert proc.stdout.strip() == "staged"
+
+
+def test_a_load_is_visible_only_when_it_commits(store: GraphStore) -> None:
+    _before(store)
+    before, revision = store.snapshot(), store.revision()
+    with store.load() as load:
+        load.upsert([Company(id="a", name="Changed"), Company(id="b", name="B")])
+        load.upsert_rows("capability", [{"company_id": "b", "category": "k"}])
+        assert store.snapshot() == before  # nothing shows while the load is open
+        assert store.get("company", "a").name == "A"
+        assert load.rows == 3
+    assert store.get("company", "a").name == "Changed"
+    assert store.exists("capability", ("b", "k"))
+    assert store.revision() > revision
+
+
+def test_a_load_that_raises_keeps_nothing_not_even_changes(store: GraphStore) -> None:
+    _before(store)
+    before = store.snapshot()
+    with pytest.raises(RuntimeError), store.load() as load:
+        load.upsert([Company(id="a", name="Changed"), Company(id="b", name="B")])
+        load.upsert([Capability(company_id="b", category="k")])
+        raise RuntimeError("the pipeline failed")
+    assert store.snapshot() == before
+    assert store.get("company", "a").name == "A"
+    with store.load() as load:  # the store still loads
+        load.upsert([Company(id="c", name="C")])
+    assert store.exists("company", "c")
+
+
+def test_a_killed_load_is_rolled_back_at_the_next_start(
+        store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    _before(store)
+    before = store.snapshot()
+    config = _config(store, request)
+    _kill_mid_load(tmp_path, config)
+    assert store.snapshot() == before  # never visible, even before the recovery
+    reopened = _reopen(config)
+    try:
+        assert reopened.snapshot() == before
+        assert _reopen(config).load_warnings() == reopened.load_warnings()  # told to others
+        warnings = reopened.load_warnings()
+        assert len(warnings) == 1 and "child0load01" in warnings[0]
+        assert "rolled back" in warnings[0] and "5 staged row(s)" in warnings[0]
+        assert reopened.describe()["warnings"] == warnings
+        # a load after it reports nothing more, and commits
+        with reopened.load() as load:
+            assert load.recovered == reopened.load_recoveries()
+            load.upsert([Company(id="n1", name="New 1")])
+        assert reopened.exists("company", "n1")
+        assert not reopened.exists("company", "n2")
+        with reopened.load() as load:
+            assert load.recovered == []
+    finally:
+        reopened.close()
+
+
+def test_a_killed_load_is_rolled_back_when_the_next_load_begins(
+        store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    _before(store)
+    before = store.snapshot()
+    _kill_mid_load(tmp_path, _config(store, request))
+    with store.load() as load:  # the store object was open before the kill
+        assert [r.load_id for r in load.recovered] == ["child0load01"]
+    assert store.snapshot() == before
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_load_killed_while_committing_is_completed(
+        neo4j_store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    _before(neo4j_store)
+    config = _config(neo4j_store, request)
+    _kill_mid_load(tmp_path, config, mode="committing")
+    reopened = _reopen(config)
+    try:
+        assert [(r.load_id, r.action) for r in reopened.load_recoveries()] == [
+            ("child0load01", "completed")]
+        assert reopened.get("company", "a").name == "Changed"
+        assert reopened.stats()["company"] == 4 and reopened.stats()["capability"] == 1
+        # + the category, + the load's node kept as a marker; no chunk left
+        assert reopened.count_all_nodes() == 4 + 1 + 1
+        again = _reopen(config)  # another process reports it too…
+        assert again.load_warnings() == reopened.load_warnings()
+        with again.load() as load:
+            load.upsert([Company(id="n9", name="N9")])
+        again.close()
+        assert _reopen(config).load_warnings() == []  # …until a load commits
+        assert reopened.count_all_nodes() == 4 + 1 + 1
+    finally:
+        reopened.close()
+
+
+def test_another_process_running_load_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    _before(store)
+    with store.load() as load:
+        load.upsert([Company(id="b", name="B")])
+        other = EmbeddedStore(path)  # opens while the load runs: must not roll it back
+        assert other.load_warnings() == [] and not other.exists("company", "b")
+        other.upsert([Company(id="c", name="C")])  # other writes go on meanwhile
+    assert other.exists("company", "b") and other.exists("company", "c")
+    assert EmbeddedStore(path).stats()["company"] == 3
+
+
+def test_the_journal_is_not_compacted_under_a_staged_load(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = EmbeddedStore(path, compact_bytes=1)
+    _before(store)
+    with store.load() as load:
+        for i in range(5):
+            load.upsert([Company(id=f"n{i}", name=f"N{i}")])
+        assert not store.exists("company", "n0")
+        store.upsert([Company(id="x", name="X")])  # would compact: must keep the staged lines
+    reopened = EmbeddedStore(path)
+    assert reopened.stats()["company"] == 7
+    assert reopened.snapshot() == store.snapshot()
+
+
+def test_a_load_owner_is_told_from_a_later_process_with_its_id() -> None:
+    host, pid, started = this_owner()
+    assert owner_alive(host, pid, started) is True
+    assert owner_alive(host, pid, "0" if started != "0" else "1") is (started is None)
+    assert owner_alive("another-host", pid, started) is None  # judged by the load's age
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    assert owner_alive(host, int(dead.stdout), None) is False
