@@ -6,6 +6,13 @@ makes a round trip to the database. The projection is built once from
 ``store.snapshot()`` and rebuilt by :class:`ProjectionCache` only when the
 store's revision changes.
 
+A snapshot with dangling references (written around the stores' checks: an
+edit in Neo4j Browser, an old journal) still builds: the rows are taken as
+``coopgraph check --repair`` would leave them (:func:`graph.integrity.consistent_tables`
+— a record whose required reference dangles is skipped, an optional reference
+is cleared), each kind of problem is logged once as a warning, and
+``projection.skipped`` counts them.
+
 Conventions: companies, categories, processes and products are numbered
 ``0..n-1`` in key order (``company_index[id] -> i``); relationship tables are
 parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number is
@@ -14,6 +21,7 @@ parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,12 +33,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import NotFound
+from graph.integrity import consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
 __all__ = ["Projection", "ProjectionCache"]
 
 _NAN = float("nan")
+log = logging.getLogger("coopgraph.projection")
 
 
 def _ids(rows: list[dict[str, Any]], key: str) -> tuple[list[str], dict[str, int]]:
@@ -116,12 +126,24 @@ class Projection:
     company_certs: list[dict[str, str | None]]  # company -> {cert: valid_until}
     extra: dict[str, Any] = field(default_factory=dict)
     certification_codes: list[str] = field(default_factory=list)  # the Certification nodes
+    # dangling references left out, by reference ("supply.category → category": 20)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     # --- construction ---------------------------------------------------------------
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Projection:
-        """Build the projection from a store snapshot."""
+        """Build the projection from a store snapshot (dangling references left out)."""
+        tables, problems = consistent_tables(snapshot)
+        skipped: dict[str, int] = {}
+        for problem in problems:
+            skipped[problem.reference.text] = skipped.get(problem.reference.text, 0) + 1
+        if problems:
+            for text, n in skipped.items():
+                log.warning("projection of revision %s: %d dangling reference(s) %s left out; "
+                            "run `coopgraph check` to list them, `--repair` to fix them",
+                            snapshot.revision, n, text)
+            snapshot = Snapshot(snapshot.revision, tables)
         companies = snapshot.rows(EntityKind.COMPANY)
         company_ids, cidx = _ids(companies, "id")
         categories = snapshot.rows(EntityKind.CATEGORY)
@@ -239,6 +261,7 @@ class Projection:
             company_process=company_process,
             company_certs=certs,
             certification_codes=[str(r["code"]) for r in snapshot.rows(EntityKind.CERTIFICATION)],
+            skipped=skipped,
         )
 
     # --- sizes and lookups ----------------------------------------------------------
