@@ -99,3 +99,70 @@ def test_an_upsert_naming_an_unknown_category_in_a_supply_is_422(api: ApiCase):
     response = api.post("/needs", json={"company_id": "oem", "category": "hyd",
                                         "required_certs": ["NOPE"]})
     assert assert_problem(response, 422)["missing"] == ["certification 'NOPE'"]
+
+
+# --- parameters: ids and numbers (one definition in api/params.py) --------------------
+
+
+@pytest.fixture
+def api1(embedded_store: GraphStore, tmp_path: Path) -> ApiCase:
+    return make_case(embedded_store, tmp_path)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/match/buyers?category=hyd.cyl&supplier="),  # the 500
+    ("GET", "/match/buyers?supplier=%20%20"),
+    ("GET", "/match/buyers?supplier=" + "x" * 201),
+    ("GET", "/match/buyers?supplier=sup1&category="),
+    ("GET", "/match/buyers?supplier=sup1&required_certs=%20"),
+    ("GET", "/match/suppliers?buyer="),
+    ("GET", "/match/suppliers?buyer=oem&product=%09"),
+    ("GET", "/gaps?cluster="),
+    ("GET", "/kpis?cluster=%20"),
+    ("GET", "/categories/tree?root="),
+    ("GET", "/categories/%20/market"),
+    ("GET", "/products/%20/bom"),
+    ("GET", "/companies/%20"),
+    ("DELETE", "/companies/%20"),
+    ("PUT", "/capabilities/%20/hyd.cyl"),
+    ("GET", "/capabilities?company_id="),
+    ("GET", "/supplies?category=%20"),
+])
+def test_an_empty_or_blank_id_is_422(api1: ApiCase, method: str, path: str):
+    response = api1.client.request(method, path, headers=api1.h("admin"),
+                                   json={} if method == "PUT" else None)
+    assert_problem(response, 422, slug="validation")
+
+
+def test_ids_are_stripped_like_the_models_strip_them(api1: ApiCase):
+    response = api1.get("/match/buyers?supplier=%20sup1%20")
+    assert response.status_code == 200, response.text
+    assert response.json()["company_id"] == "sup1"
+    assert api1.get("/companies/%20sup1").json()["id"] == "sup1"
+
+
+@pytest.mark.parametrize("query", [
+    # the 500
+    "max_distance_km=6.5e304&min_free_capacity=1.6e308&product=W%E2%80%A6",
+    "max_distance_km=0", "max_distance_km=-1", "max_distance_km=40000.5",
+    "max_distance_km=1e309", "max_distance_km=inf", "max_distance_km=nan",
+    "min_free_capacity=-1", "min_free_capacity=1.6e308", "min_free_capacity=1e13",
+    "min_free_capacity=-inf", "min_free_capacity=NaN",
+])
+def test_overflowing_filters_are_422(api1: ApiCase, query: str):
+    for path in ("/match/suppliers?buyer=oem&", "/match/buyers?supplier=sup1&"):
+        body = assert_problem(api1.get(path + query), 422, slug="validation")
+        assert body["errors"][0]["in"] == "query"
+
+
+def test_filters_at_their_bounds_are_accepted(api1: ApiCase):
+    for path in ("/match/suppliers?buyer=oem&", "/match/buyers?supplier=sup1&"):
+        response = api1.get(path + "max_distance_km=40000&min_free_capacity=1e12")
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("body", [
+    {"product": " "}, {"cluster": ""}, {"product": "drill", "volume": 1e300},
+])
+def test_plan_bodies_follow_the_same_rules(api1: ApiCase, body: dict[str, object]):
+    assert_problem(api1.post("/plans", json=body), 422, slug="validation")

@@ -37,11 +37,19 @@ from pydantic import BaseModel
 from api.auth import CONFIDENTIAL, MEMBER_WRITABLE, Principal, owners_of, redact_record
 from api.deps import PrincipalDep, StoreDep
 from api.keys import KeyRole
+from api.params import Id
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import _NAMES, FAMILIES
 from graph.errors import AccessDenied, InvalidQuery, ValidationFailed
 from graph.models import Record
-from graph.schema import DELETE_POLICY, KINDS, PROVENANCE_FIELDS, EntityKind, OnDelete
+from graph.schema import (
+    DELETE_POLICY,
+    KINDS,
+    PROVENANCE_FIELDS,
+    EntityKind,
+    OnDelete,
+    references_from,
+)
 from graph.store import GraphStore
 
 __all__ = ["Deleted", "add_crud_routes", "check_write", "public_props"]
@@ -76,15 +84,22 @@ def _filters_dependency(kind: EntityKind) -> Callable[..., dict[str, Any]]:
 
     params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 annotation=Request)]
+    ids = _id_fields(kind)
     params += [
         inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-            default=Query(None, description=f"Only records whose {name} "
-                          f"{'contains' if _is_list(kind, name) else 'equals'} this value"))
+            name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[Id | None if name in ids else str | None, Query(
+                description=f"Only records whose {name} "
+                f"{'contains' if _is_list(kind, name) else 'equals'} this value")])
         for name in names
     ]
     filters.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return filters
+
+
+def _id_fields(kind: EntityKind) -> set[str]:
+    """The fields holding keys (the record's own, or the ones it refers to): filtered as ids."""
+    return set(KINDS[kind].key_fields) | {r.field for r in references_from(kind)}
 
 
 def _is_list(kind: EntityKind, name: str) -> bool:
@@ -99,8 +114,8 @@ def _key_dependency(kind: EntityKind) -> Callable[..., tuple[str, ...]]:
         return tuple(parts[f] for f in fields)
 
     key.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-        inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY, annotation=str,
-                          default=Path(description=f"The record's {f}"))
+        inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY,
+                          annotation=Annotated[Id, Path(description=f"The record's {f}")])
         for f in fields
     ])
     return key
