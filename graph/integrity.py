@@ -28,7 +28,7 @@ analytic answer fail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -91,9 +91,12 @@ def _key(kind: EntityKind, props: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _scan(
-    snapshot: Snapshot,
+    snapshot: Snapshot, kinds: Collection[EntityKind] | None = None,
 ) -> tuple[dict[EntityKind, list[dict[str, Any]]], list[Problem]]:
-    """The tables with every dangling reference repaired, and the problems found."""
+    """The tables with every dangling reference repaired, and the problems found.
+
+    ``kinds``: only the references held by records of these kinds are checked.
+    """
     tables: dict[EntityKind, list[dict[str, Any]]] = {}
     known: dict[EntityKind, set[str]] = {}
     problems: list[Problem] = []
@@ -105,7 +108,7 @@ def _scan(
     for kind in (*NODE_KINDS, *REL_KINDS):
         rows = snapshot.rows(kind)
         refs = references_from(kind)
-        if not refs or not rows:
+        if not refs or not rows or (kinds is not None and kind not in kinds):
             tables[kind] = rows
             continue
         if all(_column_known(rows, ref, known) for ref in refs):
@@ -138,14 +141,20 @@ def _kept_changed(kept: list[dict[str, Any]], rows: list[dict[str, Any]]) -> boo
 def _column_known(rows: Sequence[Mapping[str, Any]], ref: Reference,
                   known: Mapping[EntityKind, set[str]]) -> bool:
     """True when no row names an unknown key through ``ref`` (cheap, column-wise)."""
-    if ref.many or ref.when is not None:
-        return False
+    name = ref.field
+    if ref.when is not None:
+        when, wanted = ref.when
+        default = KINDS[ref.source].model.model_fields[when].default
+        rows = [r for r in rows if r.get(when, default) == wanted]
+    if ref.many:
+        values: set[Any] = set().union(*[r.get(name) or () for r in rows])
+        return values <= known[ref.target]
     try:
-        values = set(map(itemgetter(ref.field), rows))
+        values = set(map(itemgetter(name), rows))
     except KeyError:  # a row without the field: an optional one, or a broken record
-        values = {r.get(ref.field) for r in rows}
         if ref.on_cascade == "delete":
             return False
+        values = {r.get(name) for r in rows}
     values.discard(None)
     return values <= known[ref.target]
 
@@ -189,14 +198,15 @@ def find_problems(snapshot: Snapshot) -> IntegrityReport:
 
 
 def consistent_tables(
-    snapshot: Snapshot,
+    snapshot: Snapshot, *, kinds: Collection[EntityKind] | None = None,
 ) -> tuple[dict[EntityKind, list[dict[str, Any]]], list[Problem]]:
     """The snapshot's tables as a repair would leave them, and the problems it found.
 
     Rows that need no change are the snapshot's own dicts (nothing is copied
-    when the store is consistent).
+    when the store is consistent). ``kinds`` limits the check to the references
+    held by records of those kinds (the others' tables are returned as they are).
     """
-    return _scan(snapshot)
+    return _scan(snapshot, kinds)
 
 
 @dataclass

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import NotFound
-from graph.integrity import consistent_tables
+from graph.integrity import Problem, consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
@@ -41,6 +41,11 @@ __all__ = ["Projection", "ProjectionCache"]
 
 _NAN = float("nan")
 log = logging.getLogger("coopgraph.projection")
+# Records whose references the build below does not look up strictly (a category's
+# parent, a product's maker, a membership's cluster, a held or required certification):
+# checked before every build. Every other reference raises KeyError when it dangles.
+_LENIENT = frozenset({EntityKind.CATEGORY, EntityKind.PRODUCT, EntityKind.MEMBERSHIP,
+                      EntityKind.HELD_CERTIFICATION, EntityKind.NEED})
 
 
 def _ids(rows: list[dict[str, Any]], key: str) -> tuple[list[str], dict[str, int]]:
@@ -133,17 +138,34 @@ class Projection:
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Projection:
-        """Build the projection from a store snapshot (dangling references left out)."""
-        tables, problems = consistent_tables(snapshot)
+        """Build the projection from a store snapshot (dangling references left out).
+
+        The build looks most references up strictly (``cidx[row["company_id"]]``),
+        so a consistent snapshot is checked beforehand only for the references it
+        would let through (:data:`_LENIENT`: a membership's cluster, a held
+        certification's code…), which are few rows; a strict lookup that fails
+        means a dangling reference, and the build starts again from the fully
+        checked tables. Either way the projection is the repaired store's.
+        """
+        tables, problems = consistent_tables(snapshot, kinds=_LENIENT)
+        try:
+            return cls._build(Snapshot(snapshot.revision, tables) if problems else snapshot,
+                              problems)
+        except KeyError:
+            tables, problems = consistent_tables(snapshot)
+            if not problems:
+                raise  # not a dangling reference: a real bug
+            return cls._build(Snapshot(snapshot.revision, tables), problems)
+
+    @classmethod
+    def _build(cls, snapshot: Snapshot, problems: list[Problem]) -> Projection:
         skipped: dict[str, int] = {}
         for problem in problems:
             skipped[problem.reference.text] = skipped.get(problem.reference.text, 0) + 1
-        if problems:
-            for text, n in skipped.items():
-                log.warning("projection of revision %s: %d dangling reference(s) %s left out; "
-                            "run `coopgraph check` to list them, `--repair` to fix them",
-                            snapshot.revision, n, text)
-            snapshot = Snapshot(snapshot.revision, tables)
+        for text, n in skipped.items():
+            log.warning("projection of revision %s: %d dangling reference(s) %s left out; "
+                        "run `coopgraph check` to list them, `--repair` to fix them",
+                        snapshot.revision, n, text)
         companies = snapshot.rows(EntityKind.COMPANY)
         company_ids, cidx = _ids(companies, "id")
         categories = snapshot.rows(EntityKind.CATEGORY)

@@ -194,3 +194,29 @@ def test_neo4j_unchecked_upsert_is_found_and_repaired(neo4j_store):
     repair(neo4j_store)
     assert find_problems(neo4j_store.snapshot()).ok
     assert neo4j_store.get("need", ("oem-1", "gearbox")).required_certs == ["iso9001"]
+
+
+@pytest.mark.parametrize("record, text", [
+    (Membership(company_id="uni-1", cluster_id="ghost-cluster"), "membership.cluster_id → cluster"),
+    (Need(company_id="oem-1", category="gearbox", required_certs=["x"]),
+     "need.required_certs → certification"),
+    (Product(id="p-ghost", name="И", maker_id="ghost"), "product.maker_id → company"),
+    (Capability(company_id="ghost", category="castings"), "capability.company_id → company"),
+    (Supply(supplier_id="sup-1", buyer_id="uni-1", category="x"), "supply.category → category"),
+], ids=lambda v: v if isinstance(v, str) else type(v).__name__)
+def test_each_dangling_reference_alone_is_counted_and_left_out(record, text):
+    # one at a time: the build's quick path (lenient references checked first) and its
+    # fallback (a strict lookup failing) both count what they leave out
+    store = EmbeddedStore(None)
+    store.upsert(full_graph())
+    store.upsert([record], check_references=False)
+    projection = Projection.from_snapshot(store.snapshot())
+    assert projection.skipped == {text: 1}
+    repair(store)
+    clean = Projection.from_snapshot(store.snapshot())
+    assert clean.skipped == {}
+    assert projection.company_clusters == clean.company_clusters
+    assert projection.need_certs == clean.need_certs
+    assert np.array_equal(projection.product_maker, clean.product_maker)
+    assert np.array_equal(projection.cap_company, clean.cap_company)
+    assert np.array_equal(projection.sup_category, clean.sup_category)
