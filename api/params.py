@@ -32,6 +32,8 @@ __all__ = ["MAX_DISTANCE_KM", "Amount", "DistanceKm", "Id"]
 
 MAX_DISTANCE_KM = 40_000.0  # Earth's circumference; the longest great circle is ~20 015 km
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_KEY)]
+# ``pattern`` says in the OpenAPI schema what the stripping enforces: not blank.
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_KEY,
+                                      pattern=r"\S")]
 DistanceKm = Annotated[float, Field(gt=0, le=MAX_DISTANCE_KM, allow_inf_nan=False)]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
