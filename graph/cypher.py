@@ -1,8 +1,9 @@
 """All of the Neo4j store's own Cypher, built from the fixed schema in :mod:`graph.schema`.
 
-Labels, relationship types and key property names come only from
-:data:`graph.schema.KINDS` and :data:`graph.schema.NODE_REFERENCES` — never from
-user input — so they may appear in query text. Every value travels as a
+Labels, relationship types and property names come only from
+:data:`graph.schema.KINDS`, :data:`graph.schema.REFERENCES` and
+:data:`graph.schema.NODE_REFERENCES` — never from user input — so they may appear
+in query text. Every value travels as a
 ``$parameter``; the names of the properties a listing is filtered on travel as
 parameters too (``n[$f0]``), after :meth:`GraphStore._clean_filters` has checked
 them against the model's fields.
