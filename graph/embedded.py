@@ -328,13 +328,12 @@ class EmbeddedStore(GraphStore):
             self._sync()
             yield
 
-    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
-        with self._writing():
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        with self._writing():  # the check sees what other processes committed, and holds
+            if check:
+                self._check_references(groups)
             self._append([["upsert", kind.value, rows] for kind, rows in groups.items()])
-
-    def _check_references(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
-        self._sync()
-        super()._check_references(groups)
 
     def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],
                 cascade: bool) -> Removal:

@@ -283,7 +283,12 @@ class Neo4jStore(GraphStore):
 
     # --- writes -----------------------------------------------------------------------
 
-    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        # Relationship ends are MATCHed in the write itself (a vanished end rolls it
+        # back); property references are checked just before it.
+        if check:
+            self._check_references(groups)
         for unit in plan_write(groups, self.batch_size):
             self._write_tx(lambda tx, unit=unit: self._run_unit(tx, unit))  # type: ignore[misc]
 

@@ -288,9 +288,7 @@ class GraphStore(ABC):
         groups = self._group(records)
         if not groups:
             return 0
-        if check_references:
-            self._check_references(groups)
-        self._write(groups)
+        self._write(groups, check=check_references)
         return sum(len(rows) for rows in groups.values())
 
     def upsert_rows(self, kind: EntityKind | str, rows: Iterable[dict[str, Any]], *,
@@ -312,9 +310,7 @@ class GraphStore(ABC):
             return 0
         unique = rows if len(table) == len(rows) else builtins.list(table.values())
         groups = {kind_spec.kind: unique}
-        if check_references:
-            self._check_references(groups)
-        self._write(groups)
+        self._write(groups, check=check_references)
         return len(unique)
 
     def delete(self, kind: EntityKind | str, keys: Iterable[KeyLike], *,
@@ -426,8 +422,14 @@ class GraphStore(ABC):
     # --- primitives -------------------------------------------------------------
 
     @abstractmethod
-    def _write(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
-        """Write grouped rows (nodes first) atomically, bumping the revision once."""
+    def _write(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        """Write grouped rows (nodes first) atomically, bumping the revision once.
+
+        ``check``: first :meth:`_check_references` (raising before anything is
+        written) — under the same lock as the write where the store has one, so
+        that no delete slips in between.
+        """
 
     @abstractmethod
     def _remove(self, kind_spec: KindSpec, keys: builtins.list[tuple[str, ...]],

@@ -237,3 +237,41 @@ def test_neo4j_reference_relationships_follow_a_cascade(neo4j_store):
         "RETURN c.code AS c, type(r) AS r, coalesce(t.code, t.id) AS t ORDER BY c, r, t")
     assert rows == [{"c": "castings", "r": "NEEDS_PROCESS", "t": "machining"},
                     {"c": "gearbox", "r": "NEEDS_PROCESS", "t": "machining"}]
+
+
+def test_embedded_reference_check_and_write_hold_one_lock(tmp_path, monkeypatch):
+    # A delete from another process cannot slip in between an upsert's reference check
+    # and its write: it waits for the lock, then finds the new supply and is refused.
+    import threading
+
+    writer, deleter = EmbeddedStore(tmp_path / "s"), EmbeddedStore(tmp_path / "s")
+    writer.upsert([Company(id="a", name="A"), Company(id="b", name="B"),
+                   Category(code="k", name_ru="К")])
+    outcome: list[object] = []
+
+    def delete() -> None:
+        try:
+            outcome.append(deleter.delete("category", ["k"]))
+        except HasDependents as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=delete)
+    check = writer._check_references
+
+    def check_then_race(groups):  # type: ignore[no-untyped-def]
+        check(groups)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive(), "the delete ran between the check and the write"
+
+    monkeypatch.setattr(writer, "_check_references", check_then_race)
+    writer.upsert([Supply(supplier_id="a", buyer_id="b", category="k")])
+    thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], HasDependents)
+    assert _consistent(writer)
+
+
+def _consistent(store: GraphStore) -> bool:
+    from graph.integrity import find_problems
+
+    return find_problems(store.snapshot()).ok
