@@ -17,6 +17,7 @@ RequestValidationError,         422     /problems/validation
 ValidationError,
 ValidationFailed
 MissingReference                422     /problems/missing-reference
+HasDependents                   409     /problems/has-dependents
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
@@ -49,6 +50,7 @@ from graph.errors import (
     BomCycleError,
     ConfigError,
     CoopGraphError,
+    HasDependents,
     IngestError,
     InvalidQuery,
     MissingReference,
@@ -148,6 +150,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (NotFound, 404, "not-found", "Not found"),
     (InvalidQuery, 400, "invalid-query", "Invalid query"),
     (MissingReference, 422, "missing-reference", "Unknown reference"),
+    (HasDependents, 409, "has-dependents", "Other records refer to it"),
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),
@@ -228,6 +231,8 @@ def _domain_problem(request: Request, exc: CoopGraphError) -> Problem:
             extra: dict[str, Any] = {}
             if isinstance(exc, MissingReference):
                 extra["missing"] = exc.missing
+            if isinstance(exc, HasDependents):
+                extra["dependents"], extra["total"] = exc.dependents, exc.total
             if isinstance(exc, BomCycleError):
                 extra["cycle"] = exc.cycle
             if isinstance(exc, UploadTooLarge | BodyTooLarge):

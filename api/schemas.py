@@ -22,7 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from api.auth import CONFIDENTIAL
-from graph.models import MAX_AMOUNT, MAX_KEY
+from api.params import Id
+from graph.models import MAX_AMOUNT
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
@@ -186,10 +187,8 @@ class PlanRequest(BaseModel):
         {"cluster": "agromash48", "options": {}},
     ]})
 
-    product: str | None = Field(default=None, max_length=MAX_KEY,
-                                description="Product id (or give `cluster`)")
-    cluster: str | None = Field(default=None, max_length=MAX_KEY,
-                                description="Cluster id (or give `product`)")
+    product: Id | None = Field(default=None, description="Product id (or give `cluster`)")
+    cluster: Id | None = Field(default=None, description="Cluster id (or give `product`)")
     volume: float | None = Field(default=None, gt=0, le=MAX_AMOUNT, allow_inf_nan=False,
                                  description="Units per year (default: the product's volume)")
     options: dict[str, Any] | None = Field(default=None, description="Planner options")

@@ -1,8 +1,9 @@
 """All of the Neo4j store's own Cypher, built from the fixed schema in :mod:`graph.schema`.
 
-Labels, relationship types and key property names come only from
-:data:`graph.schema.KINDS` and :data:`graph.schema.NODE_REFERENCES` — never from
-user input — so they may appear in query text. Every value travels as a
+Labels, relationship types and property names come only from
+:data:`graph.schema.KINDS`, :data:`graph.schema.REFERENCES` and
+:data:`graph.schema.NODE_REFERENCES` — never from user input — so they may appear
+in query text. Every value travels as a
 ``$parameter``; the names of the properties a listing is filtered on travel as
 parameters too (``n[$f0]``), after :meth:`GraphStore._clean_filters` has checked
 them against the model's fields.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
+from graph.schema import KINDS, NODE_REFERENCES, REFERENCES, EntityKind, KindSpec, Reference
 
 __all__ = [
     "COUNT_NODES",
@@ -56,6 +57,8 @@ __all__ = [
     "load_schema_statements",
     "missing_query",
     "outgoing_reference_queries",
+    "present_query",
+    "referrers_query",
     "rel_key_statement",
     "schema_statements",
     "snapshot_query",
@@ -108,7 +111,23 @@ def schema_statements(*, rel_unique: bool = True) -> list[str]:
             statements.append(
                 f"CREATE INDEX coopgraph_{kind.value}_{field_name} IF NOT EXISTS "
                 f"FOR (n:{label}) ON (n.{field_name})")
+    # Property references on relationships that are not one of its ends
+    # (``Supply.category``): looked up when the category is deleted.
+    for ref in REFERENCES:
+        source = KINDS[ref.source]
+        if not source.is_node and not ref.many and not _is_end(ref):
+            statements.append(
+                f"CREATE INDEX coopgraph_{ref.source.value}_{ref.field} IF NOT EXISTS "
+                f"FOR ()-[r:{source.rel_type}]-() ON (r.{ref.field})")
     return statements
+
+
+def _is_end(ref: Reference) -> bool:
+    """True when ``ref`` is the start or end of its relationship (drawn in the graph)."""
+    source = KINDS[ref.source]
+    return any(end is not None and end.field == ref.field and
+               (end.kind is ref.target or ref.when is not None)
+               for end in (source.start, source.end))
 
 
 def rel_key_statement(kind_spec: KindSpec, *, unique: bool) -> str:
@@ -246,6 +265,38 @@ def delete_query(kind: EntityKind) -> str:
         "DELETE r "
         "RETURN count(*) AS deleted"
     )
+
+
+def referrers_query(ref: Reference) -> str:
+    """The records of ``ref.source`` whose ``ref.field`` names one of ``$keys``: ``props``.
+
+    A relationship's end is found through the graph (the relationships the
+    target's ``DETACH DELETE`` would take); other references through the
+    property. The caller filters the rows again (``ref.keys_in``).
+    """
+    source = KINDS[ref.source]
+    if not source.is_node and _is_end(ref):
+        assert source.start is not None
+        target = _match_node("m", ref.target, "k")
+        if source.start.field == ref.field:
+            pattern = f"{target}-[r:{source.rel_type}]->()"
+        else:
+            pattern = f"()-[r:{source.rel_type}]->{target}"
+        return f"UNWIND $keys AS k MATCH {pattern} RETURN DISTINCT properties(r) AS props"
+    var = "n" if source.is_node else "r"
+    test = (f"any(x IN coalesce({var}.{ref.field}, []) WHERE x IN $keys)" if ref.many
+            else f"{var}.{ref.field} IN $keys")
+    return f"MATCH {_pattern(source, var)} WHERE {test} RETURN properties({var}) AS props"
+
+
+def present_query(kind: EntityKind) -> str:
+    """Of the keys in ``$keys`` (node keys or relationship ``_key``), those stored."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        match = _match_node("n", kind, "k")
+    else:
+        match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
+    return f"UNWIND $keys AS k MATCH {match} RETURN collect(DISTINCT k) AS present"
 
 
 # --- reads ------------------------------------------------------------------------

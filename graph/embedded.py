@@ -38,8 +38,8 @@ import orjson
 
 from graph.errors import StoreCorrupted, StoreError
 from graph.loads import Load, LoadRecovery
-from graph.schema import KINDS, EntityKind, KindSpec
-from graph.store import GraphStore, Snapshot, row_keys, strip_provenance
+from graph.schema import KINDS, EntityKind, KindSpec, Reference
+from graph.store import GraphStore, Removal, Snapshot, plan_removal, row_keys, strip_provenance
 
 __all__ = ["EmbeddedStore"]
 
@@ -459,20 +459,40 @@ class EmbeddedStore(GraphStore):
                 self._roll_back_abandoned(wait=False)
             yield
 
-    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
-        with self._writing():
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        with self._writing():  # the check sees what other processes committed, and holds
+            if check:
+                self._check_references(groups)
             self._append([["upsert", kind.value, rows] for kind, rows in groups.items()])
 
-    def _check_references(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
-        self._sync()
-        super()._check_references(groups)
-
-    def _delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
+    def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],
+                cascade: bool) -> Removal:
         with self._writing():
-            present = [k for k in keys if k in self._index[kind_spec.kind]]
-            if present:
-                self._append([["delete", kind_spec.kind.value, [list(k) for k in present]]])
-            return len(present)
+            removal = plan_removal(kind_spec, keys, cascade=cascade, present=self._present,
+                                   referrers=self._referrers)
+            if removal.requested:
+                # One journal line: the detached records rewritten, then the deletes
+                # (relationships before nodes, the requested kind last).
+                ops: list[list[Any]] = [["upsert", k.value, rows]
+                                        for k, rows in removal.updates.items()]
+                order = sorted(removal.deleted, key=lambda k: (
+                    k is kind_spec.kind, KINDS[k].is_node))
+                ops += [["delete", k.value, [list(x) for x in removal.deleted[k]]]
+                        for k in order]
+                self._append(ops)
+            return removal
+
+    def _present(self, kind: EntityKind, keys: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        index = self._index[kind]
+        return [k for k in keys if k in index]
+
+    def _referrers(self, ref: Reference, keys: list[str]) -> list[dict[str, Any]]:
+        wanted = set(keys)
+        rows = self._index[ref.source].values()
+        if ref.many:
+            return [dict(p) for p in rows if not wanted.isdisjoint(p.get(ref.field) or ())]
+        return [dict(p) for p in rows if p.get(ref.field) in wanted]
 
     def _get(self, kind_spec: KindSpec, key: tuple[str, ...]) -> dict[str, Any] | None:
         self._sync()

@@ -10,6 +10,7 @@ message without ever showing a traceback::
     ├── StoreError               the store could not do what was asked
     │   ├── StoreUnavailable     the database cannot be reached
     │   ├── MissingReference     a relationship names a node that does not exist
+    │   ├── HasDependents        a delete is refused: other records still name the record
     │   └── StoreCorrupted       the embedded store's files cannot be read
     ├── NotFound                 an id, code or key that the store does not hold
     ├── InvalidQuery             a query's arguments make no sense (bad filter, k < 1…)
@@ -27,6 +28,7 @@ __all__ = [
     "BomCycleError",
     "ConfigError",
     "CoopGraphError",
+    "HasDependents",
     "IngestError",
     "InvalidQuery",
     "MissingReference",
@@ -68,6 +70,21 @@ class MissingReference(StoreError):
     def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.missing = list(missing)
+
+
+class HasDependents(StoreError):
+    """A delete was refused because other records still refer to what it would delete.
+
+    ``dependents`` lists them as dicts ``{"kind", "key", "field", "refers_to"}``
+    (``key`` and ``refers_to`` are lists of key parts); ``total`` is how many
+    there are in all, ``dependents`` holds at most ``limit`` of them.
+    """
+
+    def __init__(self, message: str, dependents: Sequence[dict[str, object]] = (),
+                 total: int | None = None) -> None:
+        super().__init__(message)
+        self.dependents = list(dependents)
+        self.total = len(self.dependents) if total is None else total
 
 
 class StoreCorrupted(StoreError):

@@ -42,8 +42,8 @@ from graph.errors import (
     StoreUnavailable,
 )
 from graph.loads import Load, LoadRecovery, owner_alive, this_owner
-from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec
-from graph.store import GraphStore, Snapshot, strip_provenance
+from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec, Reference
+from graph.store import GraphStore, Removal, Snapshot, plan_removal, strip_provenance
 
 __all__ = ["Neo4jStore", "Step", "node_row", "plan_write", "rel_key", "rel_row"]
 
@@ -62,6 +62,11 @@ def rel_key(parts: Sequence[str]) -> str:
     join to the same text.
     """
     return "|".join(p.replace("\\", "\\\\").replace("|", "\\|") for p in parts)
+
+
+def _key_text(kind_spec: KindSpec, key: Sequence[str]) -> str:
+    """A node's key, or a relationship's ``_key``, as stored in Neo4j."""
+    return key[0] if kind_spec.is_node else rel_key(key)
 
 
 def node_row(kind_spec: KindSpec, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,7 +298,12 @@ class Neo4jStore(GraphStore):
 
     # --- writes -----------------------------------------------------------------------
 
-    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+    def _write(self, groups: dict[EntityKind, list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        # Relationship ends are MATCHed in the write itself (a vanished end rolls it
+        # back); property references are checked just before it.
+        if check:
+            self._check_references(groups)
         for unit in plan_write(groups, self.batch_size):
             self._write_tx(lambda tx, unit=unit: self._run_unit(tx, unit))  # type: ignore[misc]
 
@@ -311,21 +321,37 @@ class Neo4jStore(GraphStore):
         record = tx.run(cypher.REVISION_BUMP).single()
         return int(record["revision"]) if record else 0
 
-    def _delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
-        texts = [k[0] if kind_spec.is_node else rel_key(k) for k in keys]
-        query = cypher.delete_query(kind_spec.kind)
+    def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],
+                cascade: bool) -> Removal:
+        """Plan and apply the delete in one write transaction (a refusal rolls it back)."""
 
-        def work(tx: ManagedTransaction, chunk: list[str]) -> int:
-            record = tx.run(query, {"keys": chunk}).single()
-            deleted = int(record["deleted"]) if record else 0
-            if deleted:
-                tx.run(cypher.REVISION_BUMP).consume()
-            return deleted
+        def work(tx: ManagedTransaction) -> Removal:
+            def present(kind: EntityKind, wanted: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+                texts = {_key_text(KINDS[kind], k): k for k in wanted}
+                record = tx.run(cypher.present_query(kind), {"keys": list(texts)}).single()
+                found = set(record["present"]) if record else set()
+                return [k for t, k in texts.items() if t in found]
 
-        total = 0
-        for chunk in _chunks(texts, self.batch_size):
-            total += self._write_tx(lambda tx, chunk=chunk: work(tx, chunk))  # type: ignore[misc]
-        return total
+            def referrers(ref: Reference, names: list[str]) -> list[dict[str, Any]]:
+                result = tx.run(cypher.referrers_query(ref), {"keys": names})
+                return [_clean(r["props"]) for r in result]
+
+            removal = plan_removal(kind_spec, keys, cascade=cascade, present=present,
+                                   referrers=referrers)
+            if not removal.requested:
+                return removal
+            steps: list[Step] = []
+            for kind, rows in removal.updates.items():
+                make = _node_steps if KINDS[kind].is_node else _rel_steps
+                steps += make(kind, rows)
+            order = sorted(removal.deleted, key=lambda k: (k is kind_spec.kind, KINDS[k].is_node))
+            for kind in order:
+                texts = [_key_text(KINDS[kind], k) for k in removal.deleted[kind]]
+                steps.append(Step(cypher.delete_query(kind), {"keys": texts}))
+            self._run_unit(tx, steps)
+            return removal
+
+        return self._write_tx(work)
 
     def clear(self) -> None:
         """Delete every node and relationship (the revision counter survives and moves on)."""

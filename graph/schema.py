@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from graph.errors import InvalidQuery
 from graph.models import (
@@ -35,14 +35,21 @@ from graph.models import (
 )
 
 __all__ = [
+    "DELETE_POLICY",
     "KINDS",
     "NODE_KINDS",
+    "NODE_REFERENCES",
     "PROVENANCE_FIELDS",
+    "REFERENCES",
     "REL_KINDS",
     "EntityKind",
     "KindSpec",
+    "OnDelete",
+    "Reference",
     "confidential_fields",
     "kind_of",
+    "references_from",
+    "references_to",
     "spec",
     "to_props",
 ]
@@ -184,11 +191,138 @@ NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)
 REL_KINDS = tuple(k for k, s in KINDS.items() if not s.is_node)
 _BY_MODEL = {s.model: s.kind for s in KINDS.values()}
 
-# Node fields that name other nodes: checked like relationship ends, and
-# materialised in Neo4j as relationships for analysts' Cypher.
+class OnDelete(StrEnum):
+    """What a kind's delete does to the records that refer to it."""
+
+    CASCADE = "cascade"  # the dependents go (or are detached, see Reference.on_cascade)
+    RESTRICT = "restrict"  # refused (HasDependents, 409) unless the caller asks to cascade
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field of ``source`` records that names records of ``target`` (by their key).
+
+    ``many``: the field is a list of keys. ``when``: the reference holds only for
+    records whose field has that value (a BOM line's ``parent`` is a product or a
+    category by ``parent_kind``). ``on_cascade``: what a cascading delete of the
+    target does to the referring record — ``"delete"`` it, or ``"detach"`` it
+    (null the optional field, or drop the key from the list) and keep it.
+    ``rel``: the relationship type that materialises a node field in Neo4j.
+    """
+
+    source: EntityKind
+    field: str
+    target: EntityKind
+    many: bool = False
+    when: tuple[str, str] | None = None
+    on_cascade: Literal["delete", "detach"] = "delete"
+    rel: str | None = None
+
+    def applies(self, props: Mapping[str, Any]) -> bool:
+        """True when ``props`` (a stored ``source`` record) holds this reference."""
+        if self.when is None:
+            return True
+        name, value = self.when
+        return props.get(name, _DEFAULTS.get((self.source, name))) == value
+
+    def keys_in(self, props: Mapping[str, Any]) -> list[str]:
+        """The target keys ``props`` names through this reference (none, one or several)."""
+        if not self.applies(props):
+            return []
+        value = props.get(self.field)
+        if value is None:
+            return []
+        return [str(v) for v in value] if self.many else [str(value)]
+
+    @property
+    def text(self) -> str:
+        """``supply.category → category``: how messages name the reference."""
+        return f"{self.source.value}.{self.field} → {self.target.value}"
+
+
+_DEFAULTS = {(_C.BOM_LINE, "parent_kind"): "product"}
+
+
+def _refs(*refs: Reference) -> tuple[Reference, ...]:
+    return refs
+
+
+_R = Reference
+# Every reference in the graph: the one declaration that the upsert check, ingest's
+# check, the delete policy, the projection and ``coopgraph check`` all read.
+REFERENCES: tuple[Reference, ...] = _refs(
+    _R(_C.CATEGORY, "parent", _C.CATEGORY, on_cascade="detach", rel="CHILD_OF"),
+    _R(_C.CATEGORY, "processes", _C.PROCESS, many=True, on_cascade="detach",
+       rel="NEEDS_PROCESS"),
+    _R(_C.PRODUCT, "maker_id", _C.COMPANY, on_cascade="detach", rel="MAKES"),
+    _R(_C.MEMBERSHIP, "company_id", _C.COMPANY),
+    _R(_C.MEMBERSHIP, "cluster_id", _C.CLUSTER),
+    _R(_C.BOM_LINE, "parent", _C.PRODUCT, when=("parent_kind", "product")),
+    _R(_C.BOM_LINE, "parent", _C.CATEGORY, when=("parent_kind", "category")),
+    _R(_C.BOM_LINE, "child", _C.CATEGORY),
+    _R(_C.CAPABILITY, "company_id", _C.COMPANY),
+    _R(_C.CAPABILITY, "category", _C.CATEGORY),
+    _R(_C.HELD_CERTIFICATION, "company_id", _C.COMPANY),
+    _R(_C.HELD_CERTIFICATION, "cert", _C.CERTIFICATION),
+    _R(_C.COMPANY_PROCESS, "company_id", _C.COMPANY),
+    _R(_C.COMPANY_PROCESS, "process", _C.PROCESS),
+    _R(_C.SUPPLY, "supplier_id", _C.COMPANY),
+    _R(_C.SUPPLY, "buyer_id", _C.COMPANY),
+    _R(_C.SUPPLY, "category", _C.CATEGORY),  # a property: Supply joins two companies
+    _R(_C.IMPORT, "company_id", _C.COMPANY),
+    _R(_C.IMPORT, "category", _C.CATEGORY),
+    _R(_C.NEED, "company_id", _C.COMPANY),
+    _R(_C.NEED, "category", _C.CATEGORY),
+    _R(_C.NEED, "required_certs", _C.CERTIFICATION, many=True, on_cascade="detach"),
+)
+
+# What deleting a record of each kind does to the records that refer to it
+# (relationship kinds: nothing refers to them, a delete just deletes).
+#
+# ==============  ========  ===============================================================
+# kind            policy    on delete
+# ==============  ========  ===============================================================
+# company         cascade   its memberships, capabilities, processes, held certifications,
+#                           supplies (both ways), imports and needs go; the products it
+#                           makes stay, with ``maker_id`` cleared (a BOM is the cluster's)
+# product         cascade   its BOM lines go
+# category        restrict  refused while capabilities, supplies, imports, needs, BOM
+#                           lines (as parent or child) or child categories name it; with
+#                           cascade those records go and child categories become roots
+# process         restrict  refused while companies or categories name it; with cascade
+#                           it is dropped from those records (they stay)
+# certification   restrict  refused while companies hold it or needs require it; with
+#                           cascade the held certifications go and needs drop it
+# cluster         restrict  refused while it has members; with cascade the memberships go
+# ==============  ========  ===============================================================
+DELETE_POLICY: dict[EntityKind, OnDelete] = {
+    _C.COMPANY: OnDelete.CASCADE,
+    _C.PRODUCT: OnDelete.CASCADE,
+    _C.CATEGORY: OnDelete.RESTRICT,
+    _C.PROCESS: OnDelete.RESTRICT,
+    _C.CERTIFICATION: OnDelete.RESTRICT,
+    _C.CLUSTER: OnDelete.RESTRICT,
+}
+
+
+def references_from(kind: EntityKind | str) -> tuple[Reference, ...]:
+    """The references held by records of ``kind`` (relationship ends first)."""
+    return _FROM[EntityKind(kind)]
+
+
+def references_to(kind: EntityKind | str) -> tuple[Reference, ...]:
+    """The references that name records of ``kind``."""
+    return _TO[EntityKind(kind)]
+
+
+_FROM = {k: tuple(r for r in REFERENCES if r.source is k) for k in KINDS}
+_TO = {k: tuple(r for r in REFERENCES if r.target is k) for k in KINDS}
+
+# Node fields that name other nodes, materialised in Neo4j as relationships for
+# analysts' Cypher: (field, target kind, relationship type) by referring kind.
 NODE_REFERENCES: dict[EntityKind, tuple[tuple[str, EntityKind, str], ...]] = {
-    _C.CATEGORY: (("parent", _C.CATEGORY, "CHILD_OF"), ("processes", _C.PROCESS, "NEEDS_PROCESS")),
-    _C.PRODUCT: (("maker_id", _C.COMPANY, "MAKES"),),
+    kind: tuple((r.field, r.target, r.rel) for r in refs if r.rel is not None)
+    for kind, refs in _FROM.items() if any(r.rel is not None for r in refs)
 }
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,21 +25,38 @@ from typing import Any, ClassVar, Self
 
 from pydantic import TypeAdapter, ValidationError
 
-from graph.errors import InvalidQuery, MissingReference, NotFound
+from graph.errors import HasDependents, InvalidQuery, MissingReference, NotFound
 from graph.loads import Load, LoadRecovery, new_load_id
 from graph.models import Record
 from graph.schema import (
+    DELETE_POLICY,
     KINDS,
-    NODE_REFERENCES,
     PROVENANCE_FIELDS,
     EntityKind,
     KindSpec,
+    OnDelete,
+    Reference,
     kind_of,
+    references_from,
+    references_to,
     spec,
     to_props,
 )
 
-__all__ = ["MAX_PAGE", "GraphStore", "KeyLike", "Page", "Snapshot", "normalize_key", "row_keys"]
+__all__ = [
+    "MAX_DEPENDENTS_SHOWN",
+    "MAX_PAGE",
+    "Dependent",
+    "GraphStore",
+    "KeyLike",
+    "Page",
+    "Removal",
+    "Snapshot",
+    "normalize_key",
+    "plan_removal",
+    "row_keys",
+    "wanted_references",
+]
 
 MAX_PAGE = 10_000
 _log = logging.getLogger("coopgraph.store")
@@ -81,6 +98,145 @@ class Snapshot:
 
     def __hash__(self) -> int:  # pragma: no cover - snapshots are not dict keys
         return id(self)
+
+
+MAX_DEPENDENTS_SHOWN = 50  # dependents a refusal lists (the total is always given)
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A record that refers to one being deleted: ``kind``/``key`` names ``target``/``names``."""
+
+    kind: EntityKind
+    key: tuple[str, ...]
+    reference: Reference
+    names: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"kind", "key", "field", "refers_to": {"kind", "keys"}}``."""
+        return {"kind": self.kind.value, "key": list(self.key), "field": self.reference.field,
+                "refers_to": {"kind": self.reference.target.value, "keys": list(self.names)}}
+
+
+@dataclass
+class Removal:
+    """What a delete removed: the records asked for, and what went (or changed) with them.
+
+    ``deleted`` maps each kind to the keys deleted (the requested records under
+    their own kind included); ``detached`` to the keys of records kept but with
+    a reference cleared (``Category.parent``, ``Product.maker_id``, a process or
+    certification dropped from a list). ``updates`` holds those records' new
+    properties, for the store to write in the same transaction.
+    """
+
+    kind: EntityKind
+    requested: builtins.list[tuple[str, ...]] = field(default_factory=builtins.list)
+    deleted: dict[EntityKind, builtins.list[tuple[str, ...]]] = field(default_factory=dict)
+    detached: dict[EntityKind, builtins.list[tuple[str, ...]]] = field(default_factory=dict)
+    updates: dict[EntityKind, builtins.list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        """How many of the requested keys existed (and are gone)."""
+        return len(self.requested)
+
+    @property
+    def cascaded(self) -> bool:
+        """True when anything besides the requested records was deleted or changed."""
+        others = sum(len(v) for k, v in self.deleted.items() if k is not self.kind)
+        return bool(others or self.detached or
+                    len(self.deleted.get(self.kind, ())) > len(self.requested))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: ``{"deleted": {kind: [key…]}, "detached": {kind: [key…]}}``."""
+        return {"deleted": {k.value: [builtins.list(x) for x in v]
+                            for k, v in self.deleted.items() if v},
+                "detached": {k.value: [builtins.list(x) for x in v]
+                             for k, v in self.detached.items() if v}}
+
+
+def plan_removal(
+    kind_spec: KindSpec,
+    keys: Sequence[tuple[str, ...]],
+    *,
+    cascade: bool,
+    present: Callable[[EntityKind, builtins.list[tuple[str, ...]]],
+                      builtins.list[tuple[str, ...]]],
+    referrers: Callable[[Reference, builtins.list[str]], builtins.list[dict[str, Any]]],
+) -> Removal:
+    """Work out what deleting ``keys`` of ``kind_spec`` takes with it (the shared delete logic).
+
+    ``present(kind, keys)`` gives the keys the store holds; ``referrers(ref, keys)``
+    the stored records (all their properties) of ``ref.source`` whose ``ref.field``
+    names one of the node ``keys`` — a superset is fine, it is filtered here. A
+    store calls this inside its write lock or transaction and then applies the
+    result atomically.
+
+    A kind whose :data:`~graph.schema.DELETE_POLICY` is ``restrict`` with
+    dependents raises :class:`HasDependents` unless ``cascade``; a cascading
+    delete follows the dependents transitively (a record deleted on the way may
+    have dependents of its own), each treated as its reference's ``on_cascade``
+    says: deleted, or detached and kept.
+    """
+    removal = Removal(kind_spec.kind)
+    removal.requested = present(kind_spec.kind, builtins.list(dict.fromkeys(keys)))
+    if not removal.requested:
+        return removal
+    doomed: dict[EntityKind, dict[tuple[str, ...], None]] = {
+        kind_spec.kind: dict.fromkeys(removal.requested)}
+    changed: dict[tuple[EntityKind, tuple[str, ...]], dict[str, Any]] = {}
+    blockers: builtins.list[Dependent] = []
+    queue: deque[tuple[EntityKind, builtins.list[tuple[str, ...]]]] = deque(
+        [(kind_spec.kind, removal.requested)])
+    while queue:
+        kind, batch = queue.popleft()
+        if not KINDS[kind].is_node:
+            continue  # nothing refers to a relationship
+        names = [k[0] for k in batch]
+        wanted = set(names)
+        force = cascade or DELETE_POLICY.get(kind) is OnDelete.CASCADE
+        for ref in references_to(kind):
+            source_spec = KINDS[ref.source]
+            gone = doomed.setdefault(ref.source, {})
+            more: builtins.list[tuple[str, ...]] = []
+            for props in referrers(ref, names):
+                named = tuple(k for k in ref.keys_in(props) if k in wanted)
+                if not named:
+                    continue
+                key = source_spec.key_of(props)
+                if key in gone:
+                    continue
+                if not force:
+                    blockers.append(Dependent(ref.source, key, ref, named))
+                elif ref.on_cascade == "delete":
+                    gone[key] = None
+                    changed.pop((ref.source, key), None)
+                    more.append(key)
+                else:
+                    current = changed.setdefault((ref.source, key), dict(props))
+                    if ref.many:
+                        current[ref.field] = [v for v in current.get(ref.field) or ()
+                                              if str(v) not in wanted]
+                    else:
+                        current.pop(ref.field, None)
+            if more:
+                queue.append((ref.source, more))
+    if blockers:
+        shown = blockers[:MAX_DEPENDENTS_SHOWN]
+        counts: dict[str, int] = {}
+        for dep in blockers:
+            counts[dep.reference.text] = counts.get(dep.reference.text, 0) + 1
+        what = ", ".join(f"{n} × {text}" for text, n in counts.items())
+        asked = ", ".join(repr("|".join(k)) for k in removal.requested[:5])
+        raise HasDependents(
+            f"cannot delete {kind_spec.kind.value} {asked}: {len(blockers)} record(s) still "
+            f"refer to it ({what}); delete or change them first, or delete with cascade",
+            [d.as_dict() for d in shown], total=len(blockers))
+    removal.deleted = {k: builtins.list(v) for k, v in doomed.items() if v}
+    for (kind, key), props in changed.items():
+        removal.detached.setdefault(kind, []).append(key)
+        removal.updates.setdefault(kind, []).append(props)
+    return removal
 
 
 def normalize_key(kind_spec: KindSpec, key: KeyLike) -> tuple[str, ...]:
@@ -136,9 +292,7 @@ class GraphStore(ABC):
         groups = self._group(records)
         if not groups:
             return 0
-        if check_references:
-            self._check_references(groups)
-        self._write(groups)
+        self._write(groups, check=check_references)
         return sum(len(rows) for rows in groups.values())
 
     def upsert_rows(self, kind: EntityKind | str, rows: Iterable[dict[str, Any]], *,
@@ -155,21 +309,35 @@ class GraphStore(ABC):
         if not unique:
             return 0
         groups = {kind_spec.kind: unique}
-        if check_references:
-            self._check_references(groups)
-        self._write(groups)
+        self._write(groups, check=check_references)
         return len(unique)
 
-    def delete(self, kind: EntityKind | str, keys: Iterable[KeyLike]) -> int:
-        """Delete records by key; deleting a node also deletes its relationships.
+    def delete(self, kind: EntityKind | str, keys: Iterable[KeyLike], *,
+               cascade: bool = False) -> int:
+        """Delete records by key under the kind's delete policy; return how many existed.
 
-        Returns how many of the given keys existed.
+        See :meth:`remove`, which also says what went with them.
+        """
+        return self.remove(kind, keys, cascade=cascade).count
+
+    def remove(self, kind: EntityKind | str, keys: Iterable[KeyLike], *,
+               cascade: bool = False) -> Removal:
+        """Delete records by key, with what refers to them as the schema says.
+
+        Deleting a node of a ``cascade`` kind (:data:`graph.schema.DELETE_POLICY`:
+        a company, a product) deletes the records that refer to it, or detaches
+        those whose reference is optional; a ``restrict`` kind (a category, a
+        process, a certification, a cluster) still referred to raises
+        :class:`HasDependents` and nothing is deleted — unless ``cascade`` is
+        true, which cascades whatever the policy. The whole delete is atomic
+        (one journal line, one Neo4j transaction) and bumps the revision once;
+        deleting nothing that exists commits nothing.
         """
         kind_spec = spec(kind)
         wanted = [normalize_key(kind_spec, k) for k in list(keys)]
         if not wanted:
-            return 0
-        return self._delete(kind_spec, wanted)
+            return Removal(kind_spec.kind)
+        return self._remove(kind_spec, wanted, cascade)
 
     def get(self, kind: EntityKind | str, key: KeyLike) -> Record:
         """The record with ``key``; raises :class:`NotFound` when there is none."""
@@ -288,11 +456,19 @@ class GraphStore(ABC):
     # --- primitives -------------------------------------------------------------
 
     @abstractmethod
-    def _write(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
-        """Write grouped rows (nodes first) atomically, bumping the revision once."""
+    def _write(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]], *,
+               check: bool = False) -> None:
+        """Write grouped rows (nodes first) atomically, bumping the revision once.
+
+        ``check``: first :meth:`_check_references` (raising before anything is
+        written) — under the same lock as the write where the store has one, so
+        that no delete slips in between.
+        """
 
     @abstractmethod
-    def _delete(self, kind_spec: KindSpec, keys: builtins.list[tuple[str, ...]]) -> int: ...
+    def _remove(self, kind_spec: KindSpec, keys: builtins.list[tuple[str, ...]],
+                cascade: bool) -> Removal:
+        """Plan the delete with :func:`plan_removal` and apply it atomically."""
 
     @abstractmethod
     def _get(self, kind_spec: KindSpec, key: tuple[str, ...]) -> dict[str, Any] | None: ...
@@ -364,22 +540,13 @@ class GraphStore(ABC):
         return {k: list(by_kind[k].values()) for k in KINDS if k in by_kind}
 
     def _check_references(self, groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
-        """Raise MissingReference when a row names a node neither stored nor written now."""
-        wanted: dict[EntityKind, set[str]] = {}
-        for kind, rows in groups.items():
-            kind_spec = KINDS[kind]
-            if kind_spec.is_node:
-                for field_name, target, _rel in NODE_REFERENCES.get(kind, ()):
-                    for props in rows:
-                        value = props.get(field_name)
-                        values = value if isinstance(value, list) else [value]
-                        for v in values:
-                            if v is not None:
-                                wanted.setdefault(target, set()).add(str(v))
-                continue
-            for props in rows:
-                for end_kind, end_key in (kind_spec.start_of(props), kind_spec.end_of(props)):
-                    wanted.setdefault(end_kind, set()).add(end_key)
+        """Raise MissingReference when a row names a node neither stored nor written now.
+
+        Every reference of :data:`graph.schema.REFERENCES` is checked: relationship
+        ends, node fields (``Category.parent``…) and property references
+        (``Supply.category``, ``Need.required_certs``).
+        """
+        wanted = wanted_references(groups)
         for kind, keys in wanted.items():
             if kind in groups:
                 keys -= {KINDS[kind].key_of(p)[0] for p in groups[kind]}
@@ -428,3 +595,20 @@ class GraphStore(ABC):
             elif stored != value:
                 return False
         return True
+
+
+def wanted_references(groups: Mapping[EntityKind, Sequence[Mapping[str, Any]]]
+                      ) -> dict[EntityKind, set[str]]:
+    """Every node key the rows name, by node kind (through :data:`graph.schema.REFERENCES`)."""
+    wanted: dict[EntityKind, set[str]] = {}
+    for kind, rows in groups.items():
+        for ref in references_from(kind):
+            keys = wanted.setdefault(ref.target, set())
+            if ref.when is None and not ref.many:
+                name = ref.field
+                # the common case (relationship ends), looped in C
+                keys.update(map(str, filter(None, map(methodcaller("get", name), rows))))
+                continue
+            for props in rows:
+                keys.update(ref.keys_in(props))
+    return wanted

@@ -46,7 +46,7 @@ from typing import Any
 
 from graph.errors import IngestError
 from graph.models import BomLine
-from graph.schema import KINDS, NODE_REFERENCES, EntityKind, to_props
+from graph.schema import KINDS, EntityKind, Reference, references_from, to_props
 from graph.store import MAX_PAGE, GraphStore, row_keys
 from ingest.formats import LOAD_ORDER, detect_format
 from ingest.load_categories import CategoryLoading
@@ -501,20 +501,16 @@ _MASK64 = (1 << 64) - 1
 def _reference_fields(kind: EntityKind) -> list[tuple[str, EntityKind | None, bool]]:
     """The fields of ``kind`` that name nodes: (field, node kind, is a list).
 
-    The node kind is None for a BOM line's parent (a product or a category, by
+    Read from :data:`graph.schema.REFERENCES`, the declaration the stores check
+    on every upsert, so a load checks exactly the same references. The node kind
+    is None for a BOM line's parent (a product or a category, by
     ``parent_kind``). Relationship ends come first, as the reasons list them.
     """
-    spec = KINDS[kind]
-    if spec.is_node:
-        return [(name, target, _is_list_field(kind, name))
-                for name, target, _rel in NODE_REFERENCES.get(kind, ())]
-    assert spec.start is not None and spec.end is not None
-    start_kind = None if kind is _K.BOM_LINE else spec.start.kind
-    fields: list[tuple[str, EntityKind | None, bool]] = [
-        (spec.start.field, start_kind, False), (spec.end.field, spec.end.kind, False)]
-    if kind is _K.SUPPLY:
-        fields.append(("category", _K.CATEGORY, False))
-    return fields
+    by_field: dict[str, list[Reference]] = {}
+    for ref in references_from(kind):
+        by_field.setdefault(ref.field, []).append(ref)
+    return [(name, refs[0].target if len(refs) == 1 else None, refs[0].many)
+            for name, refs in by_field.items()]
 
 
 def _is_list_field(kind: EntityKind, name: str) -> bool:

@@ -6,6 +6,13 @@ makes a round trip to the database. The projection is built once from
 ``store.snapshot()`` and rebuilt by :class:`ProjectionCache` only when the
 store's revision changes.
 
+A snapshot with dangling references (written around the stores' checks: an
+edit in Neo4j Browser, an old journal) still builds: the rows are taken as
+``coopgraph check --repair`` would leave them (:func:`graph.integrity.consistent_tables`
+— a record whose required reference dangles is skipped, an optional reference
+is cleared), each kind of problem is logged once as a warning, and
+``projection.skipped`` counts them.
+
 Conventions: companies, categories, processes and products are numbered
 ``0..n-1`` in key order (``company_index[id] -> i``); relationship tables are
 parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number is
@@ -14,6 +21,7 @@ parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,12 +33,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import NotFound
+from graph.integrity import Problem, consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
 __all__ = ["Projection", "ProjectionCache"]
 
 _NAN = float("nan")
+log = logging.getLogger("coopgraph.projection")
+# Records whose references the build below does not look up strictly (a category's
+# parent, a product's maker, a membership's cluster, a held or required certification):
+# checked before every build. Every other reference raises KeyError when it dangles.
+_LENIENT = frozenset({EntityKind.CATEGORY, EntityKind.PRODUCT, EntityKind.MEMBERSHIP,
+                      EntityKind.HELD_CERTIFICATION, EntityKind.NEED})
 
 
 def _ids(rows: list[dict[str, Any]], key: str) -> tuple[list[str], dict[str, int]]:
@@ -116,12 +131,41 @@ class Projection:
     company_certs: list[dict[str, str | None]]  # company -> {cert: valid_until}
     extra: dict[str, Any] = field(default_factory=dict)
     certification_codes: list[str] = field(default_factory=list)  # the Certification nodes
+    # dangling references left out, by reference ("supply.category → category": 20)
+    skipped: dict[str, int] = field(default_factory=dict)
 
     # --- construction ---------------------------------------------------------------
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Projection:
-        """Build the projection from a store snapshot."""
+        """Build the projection from a store snapshot (dangling references left out).
+
+        The build looks most references up strictly (``cidx[row["company_id"]]``),
+        so a consistent snapshot is checked beforehand only for the references it
+        would let through (:data:`_LENIENT`: a membership's cluster, a held
+        certification's code…), which are few rows; a strict lookup that fails
+        means a dangling reference, and the build starts again from the fully
+        checked tables. Either way the projection is the repaired store's.
+        """
+        tables, problems = consistent_tables(snapshot, kinds=_LENIENT)
+        try:
+            return cls._build(Snapshot(snapshot.revision, tables) if problems else snapshot,
+                              problems)
+        except KeyError:
+            tables, problems = consistent_tables(snapshot)
+            if not problems:
+                raise  # not a dangling reference: a real bug
+            return cls._build(Snapshot(snapshot.revision, tables), problems)
+
+    @classmethod
+    def _build(cls, snapshot: Snapshot, problems: list[Problem]) -> Projection:
+        skipped: dict[str, int] = {}
+        for problem in problems:
+            skipped[problem.reference.text] = skipped.get(problem.reference.text, 0) + 1
+        for text, n in skipped.items():
+            log.warning("projection of revision %s: %d dangling reference(s) %s left out; "
+                        "run `coopgraph check` to list them, `--repair` to fix them",
+                        snapshot.revision, n, text)
         companies = snapshot.rows(EntityKind.COMPANY)
         company_ids, cidx = _ids(companies, "id")
         categories = snapshot.rows(EntityKind.CATEGORY)
@@ -239,6 +283,7 @@ class Projection:
             company_process=company_process,
             company_certs=certs,
             certification_codes=[str(r["code"]) for r in snapshot.rows(EntityKind.CERTIFICATION)],
+            skipped=skipped,
         )
 
     # --- sizes and lookups ----------------------------------------------------------

@@ -11,7 +11,7 @@ import typer
 
 COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate",
-    "plan", "gaps", "kpi", "keys", "export",
+    "plan", "gaps", "kpi", "keys", "export", "check",
 )
 
 

@@ -11,10 +11,16 @@ Routes (``{key}`` is the kind's key fields as path segments, e.g.
 - ``GET {key}`` — one record (404 problem when unknown)
 - ``POST ""`` — create or replace (201 when new, 200 when replaced)
 - ``PUT {key}`` — replace at that key (the body's key must agree)
-- ``DELETE {key}`` — 204, or 404 when there was nothing to delete
+- ``DELETE {key}`` — under the kind's delete policy (``graph.schema.DELETE_POLICY``):
+  204 when only the record went; 200 listing what went with it (``deleted``,
+  ``detached``) when the delete cascaded; 409 (``has-dependents``, listing them)
+  when a ``restrict`` kind is still referred to; 404 when there was nothing to
+  delete. ``?cascade=true`` (admin only) cascades whatever the policy.
 
 Members write only their own company's records and see other companies'
-confidential fields nulled (see :mod:`api.auth`).
+confidential fields nulled (see :mod:`api.auth`). What members may delete (their
+capabilities, supplies, needs…) nothing refers to, so their deletes never
+cascade; ``?cascade=true`` from a member is a 403.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the generated
@@ -25,21 +31,37 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_origin
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.auth import CONFIDENTIAL, MEMBER_WRITABLE, Principal, owners_of, redact_record
 from api.deps import PrincipalDep, StoreDep
 from api.keys import KeyRole
+from api.params import Id
 from api.problems import PROBLEM_RESPONSES
 from api.schemas import _NAMES, FAMILIES
 from graph.errors import AccessDenied, InvalidQuery, ValidationFailed
 from graph.models import Record
-from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from graph.schema import (
+    DELETE_POLICY,
+    KINDS,
+    PROVENANCE_FIELDS,
+    EntityKind,
+    OnDelete,
+    references_from,
+)
 from graph.store import GraphStore
 
-__all__ = ["add_crud_routes", "check_write", "public_props"]
+__all__ = ["Deleted", "add_crud_routes", "check_write", "public_props"]
 
 _PAGING = {"offset", "limit"}
+
+
+class Deleted(BaseModel):
+    """What a cascading delete removed (``deleted``) or changed (``detached``), by kind."""
+
+    deleted: dict[str, list[list[str]]]
+    detached: dict[str, list[list[str]]]
 
 
 def _filterable(kind: EntityKind) -> list[str]:
@@ -62,15 +84,22 @@ def _filters_dependency(kind: EntityKind) -> Callable[..., dict[str, Any]]:
 
     params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 annotation=Request)]
+    ids = _id_fields(kind)
     params += [
         inspect.Parameter(
-            name, inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-            default=Query(None, description=f"Only records whose {name} "
-                          f"{'contains' if _is_list(kind, name) else 'equals'} this value"))
+            name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[Id | None if name in ids else str | None, Query(
+                description=f"Only records whose {name} "
+                f"{'contains' if _is_list(kind, name) else 'equals'} this value")])
         for name in names
     ]
     filters.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return filters
+
+
+def _id_fields(kind: EntityKind) -> set[str]:
+    """The fields holding keys (the record's own, or the ones it refers to): filtered as ids."""
+    return set(KINDS[kind].key_fields) | {r.field for r in references_from(kind)}
 
 
 def _is_list(kind: EntityKind, name: str) -> bool:
@@ -85,8 +114,8 @@ def _key_dependency(kind: EntityKind) -> Callable[..., tuple[str, ...]]:
         return tuple(parts[f] for f in fields)
 
     key.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-        inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY, annotation=str,
-                          default=Path(description=f"The record's {f}"))
+        inspect.Parameter(f, inspect.Parameter.KEYWORD_ONLY,
+                          annotation=Annotated[Id, Path(description=f"The record's {f}")])
         for f in fields
     ])
     return key
@@ -196,11 +225,19 @@ def add_crud_routes(router: APIRouter, kind: EntityKind) -> APIRouter:
         principal: PrincipalDep,
         store: StoreDep,
         key: Annotated[tuple[str, ...], Depends(key_dep)],
+        cascade: Annotated[bool, Query(
+            description="Admin only: delete (or detach) what refers to it, whatever the "
+            "kind's policy")] = False,
     ) -> Response:
         check_write(principal, kind, dict(zip(key_fields, key, strict=True)), delete=True)
-        if not store.delete(kind, [key]):
+        if cascade and principal.role is not KeyRole.ADMIN:
+            raise AccessDenied("only an admin key may delete with cascade=true")
+        removal = store.remove(kind, [key], cascade=cascade)
+        if not removal.count:
             store.get(kind, key)  # raises NotFound with the store's message
-        return Response(status_code=204)
+        if not removal.cascaded:
+            return Response(status_code=204)
+        return JSONResponse(Deleted.model_validate(removal.summary()).model_dump())
 
     router.add_api_route(
         "", list_records, methods=["GET"], response_model=page_model, responses=responses,
@@ -219,8 +256,15 @@ def add_crud_routes(router: APIRouter, kind: EntityKind) -> APIRouter:
         responses=responses, summary=f"Replace the {noun} at this key",
         name=f"replace_{kind.value}",
         description=f"Upsert one {noun}; the key in the body must match the path.")
+    rule = {OnDelete.CASCADE: "what refers to it goes with it (200 lists it)",
+            OnDelete.RESTRICT: "refused with 409 while other records refer to it, "
+                               "unless ?cascade=true (admin)"}
+    rule_text = rule[DELETE_POLICY[kind]] if kind in DELETE_POLICY else "nothing refers to it"
     router.add_api_route(
-        key_path, delete_record, methods=["DELETE"], status_code=204, responses=responses,
+        key_path, delete_record, methods=["DELETE"], status_code=204,
+        responses={**responses,
+                   200: {"model": Deleted, "description": "Deleted, with what went with it"},
+                   409: {**PROBLEM_RESPONSES[422], "description": "Other records refer to it"}},
         summary=f"Delete a {noun}", name=f"delete_{kind.value}",
-        description=f"Delete the {noun} (a node's relationships go with it).")
+        description=f"Delete the {noun}: {rule_text}.")
     return router

@@ -14,9 +14,10 @@ from collections import defaultdict
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import PrincipalDep, ProjectionDep
+from api.params import Id
 from api.routes._crud import add_crud_routes
 from api.schemas import CategoryMarket, CategoryNode
 from graph.confidentiality import aggregate
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/categories", tags=["categories"])
 def category_tree(
     principal: PrincipalDep,
     projection: ProjectionDep,
-    root: Annotated[str | None, Query(description="Start at this category")] = None,
+    root: Annotated[Id | None, Query(description="Start at this category")] = None,
 ) -> list[CategoryNode]:
     """The taxonomy as a tree (the whole forest, or the subtree under `root`)."""
     p = projection
@@ -62,7 +63,8 @@ def _by_company(p: Projection, companies: np.ndarray, values: np.ndarray,
 
 @router.get("/{code}/market", response_model=CategoryMarket)
 def category_market(
-    principal: PrincipalDep, projection: ProjectionDep, code: str
+    principal: PrincipalDep, projection: ProjectionDep,
+    code: Annotated[Id, Path(description="The category's code")],
 ) -> CategoryMarket:
     """Aggregated capacity, prices and demand of one category (no single company's figures).
 

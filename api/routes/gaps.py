@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import PrincipalDep, ProjectionDep
+from api.params import Id
 from api.problems import PROBLEM_RESPONSES
 from api.routes._engine import engine, result_response
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/gaps", tags=["gaps"], responses=PROBLEM_RESPONSES)
 def gaps(
     principal: PrincipalDep,
     projection: ProjectionDep,
-    cluster: Annotated[str | None, Query(description="Only this cluster's members")] = None,
+    cluster: Annotated[Id | None, Query(description="Only this cluster's members")] = None,
     region: Annotated[str | None, Query(description="Only companies in this region")] = None,
 ) -> Response:
     """Gaps in the cluster's supply (members see other companies' figures aggregated)."""

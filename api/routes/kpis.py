@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import PrincipalDep, ProjectionDep
+from api.params import Id
 from api.problems import PROBLEM_RESPONSES
 from api.routes._engine import engine, result_response
 from graph.errors import InvalidQuery
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/kpis", tags=["kpis"], responses=PROBLEM_RESPONSES)
 def kpis(
     principal: PrincipalDep,
     projection: ProjectionDep,
-    cluster: Annotated[str | None, Query(
+    cluster: Annotated[Id | None, Query(
         description="Cluster id (may be left out when the store holds one cluster)")] = None,
     what_if: Annotated[bool, Query(
         description="Also show which recommended links would move each KPI")] = True,

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.deps import PrincipalDep, ProjectionDep
+from api.params import Amount, DistanceKm, Id
 from api.problems import PROBLEM_RESPONSES
 from api.routes._engine import engine, engine_or_none, result_response
 from graph.errors import AccessDenied
@@ -30,7 +31,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/match", tags=["match"], responses=PROBLEM_RESPONSES)
 
 _K = Annotated[int, Query(ge=1, le=200, description="How many candidates to return")]
-_CATEGORY = Annotated[str | None, Query(description="Only this category code")]
+_CATEGORY = Annotated[Id | None, Query(description="Only this category code")]
 
 
 class _Filters:
@@ -42,15 +43,15 @@ class _Filters:
 
 
 async def _filters(
-    max_distance_km: Annotated[float | None, Query(
-        gt=0, description="Only partners at most this far (km)")] = None,
+    max_distance_km: Annotated[DistanceKm | None, Query(
+        description="Only partners at most this far (km; ≤ 40 000)")] = None,
     region: Annotated[str | None, Query(description="Only partners in this region")] = None,
     cluster_only: Annotated[str | None, Query(
         description="'true': only partners sharing a cluster; or a cluster id")] = None,
-    required_certs: Annotated[list[str] | None, Query(
+    required_certs: Annotated[list[Id] | None, Query(
         description="Certifications the supplier must hold (repeat the parameter)")] = None,
-    min_free_capacity: Annotated[float | None, Query(
-        ge=0, description="Minimum free yearly capacity of the supplier")] = None,
+    min_free_capacity: Annotated[Amount | None, Query(
+        description="Minimum free yearly capacity of the supplier (≤ 1e12)")] = None,
     profile: Annotated[str | None, Query(description="A named weight profile")] = None,
 ) -> _Filters:
     """The ranking's hard filters, as query parameters (async: parsing never waits)."""
@@ -77,7 +78,7 @@ def _own_only(principal: Principal, company_id: str) -> None:
 async def match_buyers(
     principal: PrincipalDep,
     projection: ProjectionDep,
-    supplier: Annotated[str, Query(description="The supplier's company id")],
+    supplier: Annotated[Id, Query(description="The supplier's company id")],
     filters: _FiltersDep,
     k: _K = 10,
     category: _CATEGORY = None,
@@ -101,11 +102,11 @@ async def match_buyers(
 def match_suppliers(
     principal: PrincipalDep,
     projection: ProjectionDep,
-    buyer: Annotated[str, Query(description="The buyer's company id")],
+    buyer: Annotated[Id, Query(description="The buyer's company id")],
     filters: _FiltersDep,
     k: _K = 10,
     category: _CATEGORY = None,
-    product: Annotated[str | None, Query(description="Only the BOM of this product")] = None,
+    product: Annotated[Id | None, Query(description="Only the BOM of this product")] = None,
 ) -> Response:
     """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
     _own_only(principal, buyer)

@@ -6,11 +6,12 @@ BOMs); a member sees other makers' volumes and prices only aggregated.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from api.deps import PrincipalDep, StoreDep
+from api.params import Id
 from api.routes._crud import add_crud_routes, public_props
 from api.schemas import FAMILIES
 from graph.schema import EntityKind
@@ -24,7 +25,9 @@ _BOM_PUBLIC = FAMILIES[EntityKind.BOM_LINE].public
 
 
 @_products.get("/{id}/bom", response_model=list[_BOM_PUBLIC])  # type: ignore[valid-type]
-def product_bom(principal: PrincipalDep, store: StoreDep, id: str) -> list[dict[str, Any]]:
+def product_bom(principal: PrincipalDep, store: StoreDep,
+                id: Annotated[Id, Path(description="The product's id")]
+                ) -> list[dict[str, Any]]:
     """The product's direct bill-of-materials lines (404 when the product is unknown)."""
     store.get(EntityKind.PRODUCT, id)
     page = store.list(EntityKind.BOM_LINE, filters={"parent": id, "parent_kind": "product"},
