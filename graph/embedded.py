@@ -540,6 +540,7 @@ class EmbeddedStore(GraphStore):
     def clear(self) -> None:
         with self._writing():
             self._append([["clear"]])
+        self._forget_recoveries()
 
     def describe(self) -> dict[str, Any]:
         info = {"store": self.kind, "data_dir": str(self.path) if self.path else None}

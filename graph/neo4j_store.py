@@ -358,6 +358,7 @@ class Neo4jStore(GraphStore):
         with self._translating(), self._session(read=False) as session:
             session.run(cypher.WIPE).consume()
         self._write_tx(lambda tx: tx.run(cypher.REVISION_BUMP).consume())
+        self._forget_recoveries()
 
     # --- loads (see graph.loads and the loads section of graph.cypher) -------------------
     #

@@ -499,6 +499,11 @@ class GraphStore(ABC):
     def _abort_load(self, load: Load) -> None:  # noqa: B027 - optional to override
         """Drop everything ``load`` staged."""
 
+    def _forget_recoveries(self) -> None:
+        """Drop the remembered interrupted loads (``clear`` empties the store: nothing is left
+        of them to warn about)."""
+        self.__dict__.pop("_recoveries", None)
+
     def _recovered(self, recovery: LoadRecovery) -> None:
         """Remember an interrupted load found and dealt with (for warnings), once."""
         recoveries = self.__dict__.setdefault("_recoveries", [])
