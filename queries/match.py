@@ -326,7 +326,7 @@ class _Side:
     shared: np.ndarray | None  # n bools: shares a cluster with me (None: me is in none)
     members: np.ndarray  # the companies sharing a cluster with me
     z: np.ndarray | None  # CF scores over companies
-    zmax: float  # the largest CF score of any other company (the network factor's scale)
+    zmax: float  # the largest CF score of a candidate (not me, not a current partner)
     banded: bool = False  # capacity factor as a member sees it (enough / short / unknown)
 
 
@@ -342,10 +342,15 @@ def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None,
         shared = _mark(ix.n, members)
     zmax = 0.0
     if z is not None and len(z):
+        # scaled over the candidates: the strongest *new* partner's signal is 1, whatever
+        # the current partners (whom the walk reaches first) score
+        saved = z[current].copy()
         mine = z[me]
         z[me] = 0.0
+        z[current] = 0.0
         zmax = float(z.max())
         z[me] = mine
+        z[current] = saved
     return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax,
                  banded=not viewer.is_centre)
 
@@ -383,7 +388,8 @@ def _buyer_pairs(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     dem = _category_rows(ix, cats)
     partner = ix.dem_buyer[dem].astype(np.int64)
     pcat = ix.dem_cat[dem].astype(np.int64)
-    z = cf_buyers(ix, s) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    z = cf_buyers(ix, s, **prof.network_params()) \
+        if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
     side = _side(ix, s, "buyers", z, viewer)
     if z is not None:
         # CF reaches the supplier's current buyers too; they are not *new* network evidence
@@ -515,7 +521,8 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     ok_cat = np.zeros(ix.ncat, dtype=bool)
     ok_cat[cats] = True
     lens = ix.cat_dem_indptr[cats + 1] - ix.cat_dem_indptr[cats]
-    z = cf_buyers(ix, s) if wf["network"] > 0 or lens.sum() == 0 else None
+    z = cf_buyers(ix, s, **prof.network_params()) \
+        if wf["network"] > 0 or lens.sum() == 0 else None
     side = _side(ix, s, "buyers", z, viewer)
     po = _profile_order(ix, w)
 
@@ -689,7 +696,8 @@ def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, p
     partner = fitm.row.astype(np.int64)
     pcat = cats[fitm.col]
     pfit = fitm.data.astype(np.int8)
-    z = cf_suppliers(ix, b) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    z = cf_suppliers(ix, b, **prof.network_params()) \
+        if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
     side = _side(ix, b, "suppliers", z, viewer)
     if z is not None:
         extra = _reached_only(z, partner, side.current)
