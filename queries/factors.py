@@ -379,6 +379,16 @@ def network_sentence(value: float, peers: Sequence[str], shared: Sequence[str],
     'Завод А and Завод Б, which also supply your buyer Комбайн В, s'
     """
     pct = round(100 * value)
+    if not peers and shared:
+        if direction == "buyers":
+            return (f"поставщики ваших покупателей ({_names(shared, 'и')}) продают этому "
+                    f"покупателю (сигнал сети {pct} из 100)",
+                    f"suppliers of your buyers ({_names_en(shared)}) sell to this buyer "
+                    f"(network signal {pct} of 100)")
+        return (f"покупатели ваших поставщиков ({_names(shared, 'и')}) покупают у этого "
+                f"поставщика (сигнал сети {pct} из 100)",
+                f"buyers from your suppliers ({_names_en(shared)}) buy from this supplier "
+                f"(network signal {pct} of 100)")
     if not peers:
         return (f"похожие компании работают с этим партнёром (сигнал сети {pct} из 100)",
                 f"similar companies deal with this partner (network signal {pct} of 100)")

@@ -49,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel
 
-from graph.confidentiality import CENTRE, Viewer, can_see
+from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
 from graph.errors import AccessDenied, InvalidQuery
 from queries.candidates import (
     IMPORT,
@@ -72,7 +72,7 @@ from queries.factors import (
     lead_time_value,
     resolve_profile,
 )
-from queries.network import cf_buyers, cf_suppliers
+from queries.network import cf_buyers, cf_suppliers, peers_behind
 from queries.projection import Projection
 from queries.results import FactorValue, FitKind, MatchCandidate, MatchFilters, MatchResult
 
@@ -107,6 +107,8 @@ class CandidatePairs:
     total: np.ndarray | None = None
     raw: dict[str, np.ndarray] | None = None
     n_partners: int | None = None  # distinct partners before pruning (when pruned)
+    fallback: str | None = None  # "popular_in_region" / "popular": no other source gave any
+    note: tuple[str, str] | None = None  # (ru, en): why the list is a fallback or empty
 
 
 @dataclass
@@ -159,6 +161,8 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
         pairs = _fast_buyers(proj, ix, s, cat, prof, k, viewer)
     else:
         pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k, viewer)
+    if len(pairs.partner) == 0:
+        pairs = _fallback(proj, ix, s, "buyers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
 
 
@@ -231,6 +235,8 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
     prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k, viewer)
+    if len(pairs.partner) == 0:
+        pairs = _fallback(proj, ix, b, "suppliers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product, viewer)
 
 
@@ -419,6 +425,90 @@ def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierV
         "activity": vec.act[pc],
     }
     _score(proj, ix, pairs, side, cols, filters, prof, "buyers", k=k)
+    return pairs
+
+
+# --- the fallback: no supplier gets an empty list without a reason ---------------------------
+
+
+def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
+              filters: CheckedFilters, prof: WeightProfile, k: int, viewer: Viewer,
+              empty: CandidatePairs) -> CandidatePairs:
+    """The most connected companies of ``me``'s region (else of the graph), labelled so.
+
+    Used when neither demand in a category ``me`` can make (or wants) nor the
+    network walk gives a single candidate — e.g. a supplier without sales or
+    capabilities. With filters the empty list stands: the filters are the
+    reason, and the note says so. Candidates are ordered by their degree
+    (suppliers for a buyer, buyers for a supplier): their ``popularity`` factor
+    is log(1 + degree) / log(1 + the largest degree) and is the score.
+    """
+    if not filters.empty:
+        empty.note = ("ни один кандидат не проходит заданные фильтры",
+                      "no candidate passes the filters given")
+        return empty
+    deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    m = ix.A if direction == "buyers" else ix.AT
+    excluded = _mark(ix.n, m.indices[m.indptr[me]:m.indptr[me + 1]])
+    excluded[me] = True
+    region = int(ix.region_code[me])
+    kind, pool = "popular", np.zeros(0, dtype=np.int64)
+    if region >= 0:
+        pool = np.flatnonzero((ix.region_code == region) & ~excluded & (deg > 0))
+        kind = "popular_in_region"
+    if len(pool) == 0:
+        kind = "popular"
+        pool = np.flatnonzero(~excluded & (deg > 0))
+        if len(pool) == 0:
+            pool = np.flatnonzero(~excluded)
+    if len(pool) == 0:
+        empty.note = ("в графе нет других компаний", "there is no other company in the graph")
+        return empty
+    top = pool[np.lexsort((pool, -deg[pool]))][:k].astype(np.int64)
+    pcat = np.full(len(top), -1, dtype=np.int64)
+    if direction == "buyers":
+        c0 = int(ix.main_category[me])
+        pcat[:] = c0
+        vec = _supplier_vectors(proj, ix, me)
+        side = _side(ix, me, "buyers", None, viewer)
+        pairs = _score_buyers(proj, ix, side, vec, top, pcat, ix.demand_row(top, pcat),
+                              CheckedFilters(), prof, None)
+    else:
+        pcat = ix.main_category[top].astype(np.int64)
+        side = _side(ix, me, "suppliers", None, viewer)
+        dem = ix.demand_row(np.full(len(top), me, dtype=np.int64), pcat)
+        pairs = CandidatePairs(top, pcat, np.zeros(len(top), dtype=np.int8), dem)
+        caprow = ix.capability_row(top, pcat)
+        has = caprow >= 0
+        cr = np.maximum(caprow, 0)
+        free = np.where(has, proj.free_capacity[cr] if len(proj.free_capacity) else np.nan,
+                        np.nan)
+        lead = np.where(has, proj.cap_lead_time[cr] if len(proj.cap_lead_time) else np.nan,
+                        np.nan)
+        cols = {"capacity_raw": free, "lead_raw": lead, "popularity": np.zeros(len(top)),
+                "popularity_raw": deg[top], "activity": np.zeros(len(top))}
+        _score(proj, ix, pairs, side, cols, CheckedFilters(), prof, "suppliers")
+    assert pairs.values is not None and pairs.raw is not None
+    top_deg = float(deg.max(initial=0.0))
+    pop = np.log1p(deg[pairs.partner]) / math.log1p(top_deg) if top_deg > 0 \
+        else np.zeros(len(pairs.partner))
+    pairs.values[:, _F["popularity"]] = pop
+    pairs.raw["popularity"] = deg[pairs.partner]
+    pairs.total = np.round(pop, 12)
+    pairs.fallback = kind
+    where_ru = f"в регионе «{proj.company_regions[me]}»" if kind == "popular_in_region" \
+        else "во всём графе"
+    where_en = f"in the region “{proj.company_regions[me]}”" if kind == "popular_in_region" \
+        else "in the whole graph"
+    who_ru, who_en = ("покупателей", "buyers") if direction == "buyers" \
+        else ("поставщиков", "suppliers")
+    pairs.note = (
+        f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
+        f"компетенций со спросом и общих партнёров); показаны самые связанные {who_ru} "
+        f"{where_ru} — запасной список по популярности, не подбор",
+        f"neither demand in the company's categories nor the supply network gave a candidate "
+        f"(no sales, no capability in demand, no shared partners); these are the most "
+        f"connected {who_en} {where_en} — a popularity fallback, not a match")
     return pairs
 
 
@@ -1025,6 +1115,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         if c >= 0:
             cats_of.setdefault(p, []).append(codes[c])
     candidates = []
+    best_total = float(pairs.total[chosen[0]]) if len(chosen) else 0.0
     for i, j in enumerate(chosen.tolist()):
         p = int(pairs.partner[j])
         c = int(pairs.cat[j])
@@ -1046,15 +1137,27 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 raw, shown_raw = math.nan, None
             if extra_col in hidden:
                 extra = None
+            named: dict[str, Any] = {}
+            if name == "network" and vrow[f] > 0:
+                named = _network_names(proj, ix, direction, me, p, prof, viewer)
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
-                             qualitative=name == "capacity" and not viewer.is_centre)
+                             qualitative=name == "capacity" and not viewer.is_centre,
+                             direction=direction, **named)
             factors.append(_construct(FactorValue, {
                 "name": name, "value": srow[f], "raw": shown_raw,
                 "unit": unit, "weight": weights[f], "contribution": crow[f],
                 "text_ru": ru, "text_en": en}))
         top_reasons = sorted((f for f in factors if f.contribution > 0),
                              key=lambda f: -f.contribution)[:3]
+        reasons_ru = [f.text_ru for f in top_reasons]
+        reasons_en = [f.text_en for f in top_reasons]
+        if pairs.fallback is not None:
+            source = pairs.fallback  # the result's note says why
+        elif direction == "buyers":
+            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
+        else:
+            source = "network" if fit == "network" else "demand"
         dist = dist_rows[i]
         candidates.append(_construct(MatchCandidate, {
             "rank": i + 1, "company_id": proj.company_ids[p],
@@ -1064,9 +1167,11 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             "categories": list(dict.fromkeys(cats_of.get(p, ()))),
             "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
             "score": round(float(pairs.total[j]), 6),
+            "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
+            if best_total > 0 else 0.0,
+            "source": source,
             "distance_km": round(dist, 1) if math.isfinite(dist) else None,
-            "factors": factors, "reasons_ru": [f.text_ru for f in top_reasons],
-            "reasons_en": [f.text_en for f in top_reasons]}))
+            "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en}))
     if isinstance(filters, MatchFilters):
         shown_filters = filters
     else:
@@ -1077,4 +1182,27 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         k=k, profile=prof.name, filters=shown_filters,
         n_candidates=pairs.n_partners if pairs.n_partners is not None
         else len(np.unique(pairs.partner)),
-        revision=proj.revision, candidates=candidates)
+        revision=proj.revision, candidates=candidates,
+        note_ru=pairs.note[0] if pairs.note else None,
+        note_en=pairs.note[1] if pairs.note else None)
+
+
+def _network_names(proj: Projection, ix: MatchIndex, direction: Direction, me: int,
+                   partner: int, prof: WeightProfile, viewer: Viewer) -> dict[str, Any]:
+    """The company names behind a network signal, as far as ``viewer`` may see them.
+
+    The cluster centre reads up to three peers (same-side companies that share
+    partners with ``me`` and already deal with ``partner``) and the shared
+    partners. A member may not see other companies' supply links, so it reads
+    no peer names; its own partners behind the signal are named only when at
+    least :data:`~graph.confidentiality.MIN_OTHERS` peers stand behind it (an
+    aggregate, not one company's link).
+    """
+    peers, shared, n_peers = peers_behind(ix, me, partner, direction,
+                                          norm=prof.network_norm)
+    names = proj.company_names
+    if viewer.is_centre:
+        return {"peers": [names[i] for i in peers], "shared": [names[i] for i in shared]}
+    if n_peers >= MIN_OTHERS:
+        return {"shared": [names[i] for i in shared]}
+    return {}

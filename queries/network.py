@@ -162,7 +162,7 @@ def cf_suppliers(ix: MatchIndex, b: int, beta: float = BETA, *, norm: Norm = "de
 
 
 def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit: int = 3,
-                 norm: Norm = "degree") -> tuple[list[int], list[int]]:
+                 norm: Norm = "degree") -> tuple[list[int], list[int], int]:
     """The same-side peers and shared partners behind ``partner``'s network score for ``q``.
 
     For ``direction="buyers"`` (``q`` a supplier): suppliers that sell to
@@ -174,7 +174,7 @@ def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit:
     mine = first.indices[first.indptr[q]:first.indptr[q + 1]]
     peers_of_partner = second.indices[second.indptr[partner]:second.indptr[partner + 1]]
     if len(mine) == 0 or len(peers_of_partner) == 0:
-        return [], []
+        return [], [], 0
     mine_set = np.zeros(ix.n, dtype=bool)
     mine_set[mine] = True
     mine_set[q] = False
@@ -184,11 +184,13 @@ def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit:
     strength = np.bincount(owner[hit], weights=degree_weight(first_deg[theirs[hit]], norm),
                            minlength=len(peers_of_partner))
     ranked = np.lexsort((peers_of_partner, -strength))
-    ranked = ranked[strength[ranked] > 0][:limit]
+    ranked = ranked[strength[ranked] > 0]
+    n_peers = len(ranked)
+    ranked = ranked[:limit]
     peers = peers_of_partner[ranked].tolist()
     shared: list[int] = []
     for i in ranked.tolist():
         for c in theirs[hit & (owner == i)].tolist():
             if c not in shared:
                 shared.append(c)
-    return peers, shared[:limit]
+    return peers, shared[:limit], n_peers

@@ -42,13 +42,14 @@ def render(result: MatchResult, *, english: bool = False) -> Table:
     table.add_column("company")
     table.add_column("category")
     table.add_column("fit")
-    table.add_column("score", justify="right")
+    table.add_column("score, 0–100", justify="right")
+    table.add_column("source")
     table.add_column("km", justify="right")
     table.add_column("top reasons")
     for c in result.candidates:
         reasons = c.reasons_en if english else c.reasons_ru
         table.add_row(str(c.rank), f"{c.company_name}\n[dim]{c.company_id}[/]",
-                      c.category_name or "—", c.fit, f"{c.score:.3f}",
+                      c.category_name or "—", c.fit, f"{c.relative_score:.0f}", c.source,
                       "—" if c.distance_km is None else f"{c.distance_km:.0f}",
                       "; ".join(reasons))
     return table
@@ -58,9 +59,14 @@ def _show(result: MatchResult, as_json: bool, english: bool) -> None:
     if as_json:
         print_json(result.model_dump(mode="json"))
     elif not result.candidates:
-        console.print(f"No candidates for {result.company_id} with these settings.")
+        why = (result.note_en if english else result.note_ru) or (
+            "no candidate" if english else "нет кандидатов")
+        console.print(f"No candidates for {result.company_id}: {why}.")
     else:
         console.print(render(result, english=english))
+        note = result.note_en if english else result.note_ru
+        if note:
+            console.print(f"[yellow]{note}[/]")
 
 
 @match_app.command("buyers")
