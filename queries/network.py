@@ -43,7 +43,7 @@ __all__ = ["BETA", "Norm", "cf_buyers", "cf_suppliers", "degree_weight", "gather
            "peers_behind", "recency_matrices"]
 
 BETA = 0.0
-Norm = Literal["degree", "log"]
+Norm = Literal["degree", "log", "none"]
 
 
 def gather_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,9 +82,12 @@ def degree_weight(deg: np.ndarray, norm: Norm = "degree") -> np.ndarray:
 
     ``"degree"``: 1/deg (resource allocation: a hub says little); ``"log"``:
     1/log(2 + deg), a gentler penalty that suits sparse networks where most
-    companies have one or two partners.
+    companies have one or two partners; ``"none"``: 1 (plain co-occurrence
+    counts, S·Aᵀ·A — a baseline).
     """
     deg = np.asarray(deg, dtype=float)
+    if norm == "none":
+        return np.ones(deg.shape)
     if norm == "log":
         return 1.0 / np.log(2.0 + deg)
     return 1.0 / np.maximum(deg, 1.0)
