@@ -643,7 +643,7 @@ def _summary(per_seed: list[MethodScores]) -> MethodSummary:
 
 def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: int = 5,
                    frac: float = 0.2, direction: Direction = "buyers", max_queries: int = 500,
-                   profile: WeightProfile | str | None = None,
+                   profile: WeightProfile | str | None = None, fit: bool = False,
                    baselines: tuple[str, ...] = BASELINES) -> SeedsReport:
     """The engine against every baseline over ``seeds`` seeds, with 95 % intervals.
 
@@ -652,7 +652,8 @@ def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: in
     seed (the dates fix it), so each seed is a bootstrap resample of the query
     companies (with replacement) of one ranking; the interval is the t interval
     over those resamples. The engine-minus-best-baseline difference is paired
-    (same seed, same queries).
+    (same seed, same queries). ``fit`` adds ``engine_fitted``: the profile
+    fitted (:func:`fit_profile`) on each seed's training links only.
 
     Raises
     ------
@@ -668,7 +669,7 @@ def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: in
     if split == "time":
         sp_ = split_links(snapshot, "time", frac, 0)
         got = _rank_split(sp_, direction=direction, max_queries=max_queries, seed=0,
-                          profile=profile, fit=False, baselines=baselines)
+                          profile=profile, fit=fit, baselines=baselines)
         nq = len(got.ranks["engine"])
         for seed in range(seeds):
             pick = np.random.default_rng(seed).integers(0, nq, size=nq) if nq else \
@@ -684,7 +685,7 @@ def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: in
         for seed in range(seeds):
             sp_ = split_links(snapshot, split, frac, seed)
             got = _rank_split(sp_, direction=direction, max_queries=max_queries, seed=seed,
-                              profile=profile, fit=False, baselines=baselines)
+                              profile=profile, fit=fit, baselines=baselines)
             per_seed.append({name: _metrics(_cat(r)) for name, r in got.ranks.items()})
             n_test.append(len(_cat(got.ranks["engine"])))
             n_q.append(len(got.ranks["engine"]))

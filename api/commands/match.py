@@ -13,7 +13,10 @@ import typer
 from rich.table import Table
 
 from api.console import console, friendly_errors, print_json, store_from_settings
+from graph.settings import load_settings
+from queries.factors import WeightProfile
 from queries.match import rank_buyers, rank_suppliers
+from queries.profiles import load_profile
 from queries.projection import ProjectionCache
 from queries.results import MatchFilters, MatchResult
 
@@ -30,6 +33,16 @@ def _filters(max_distance: float | None, region: str | None, cluster_only: bool,
         max_distance_km=max_distance, region=region,
         cluster_only=cluster if cluster is not None else (True if cluster_only else None),
         required_certs=list(certs or []), min_free_capacity=min_free_capacity)
+
+
+def _profile(name: str | None, direction: str) -> WeightProfile | str | None:
+    """``--profile``, else the profile ``coopgraph fit`` stored for this direction, else None."""
+    if name is not None:
+        return name
+    stored = load_profile(load_settings().data_dir)
+    if stored is not None and stored.direction == direction:
+        return stored.profile
+    return None
 
 
 def render(result: MatchResult, *, english: bool = False) -> Table:
@@ -79,14 +92,16 @@ def buyers(
     cluster_only: bool = typer.Option(False, "--cluster-only",
                                       help="Only buyers sharing a cluster with the supplier"),
     cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
-    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
+                                       "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
-        result = rank_buyers(proj, supplier, k=k, category=category, profile=profile,
+        result = rank_buyers(proj, supplier, k=k, category=category,
+                             profile=_profile(profile, "buyers"),
                              filters=_filters(max_distance, region, cluster_only, cluster,
                                               None, None))
     _show(result, as_json, english)
@@ -108,7 +123,8 @@ def suppliers(
                                           help="Required certification (repeatable)"),
     min_free_capacity: float | None = typer.Option(None, "--min-free-capacity",
                                                    help="Minimum free yearly capacity"),
-    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
+                                       "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
@@ -116,7 +132,7 @@ def suppliers(
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
-                                profile=profile,
+                                profile=_profile(profile, "suppliers"),
                                 filters=_filters(max_distance, region, cluster_only, cluster,
                                                  cert, min_free_capacity))
     _show(result, as_json, english)
