@@ -394,8 +394,9 @@ def _buyer_pairs(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     dem = _category_rows(ix, cats)
     partner = ix.dem_buyer[dem].astype(np.int64)
     pcat = ix.dem_cat[dem].astype(np.int64)
-    z = cf_buyers(ix, s, **prof.network_params()) \
-        if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    # the network walk is a candidate source whatever the network weight: the candidate set
+    # must not depend on the weights (the profile fitter re-weighs one set)
+    z = cf_buyers(ix, s, **prof.network_params())
     side = _side(ix, s, "buyers", z, viewer)
     if z is not None:
         # CF reaches the supplier's current buyers too; they are not *new* network evidence
@@ -611,8 +612,7 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     ok_cat = np.zeros(ix.ncat, dtype=bool)
     ok_cat[cats] = True
     lens = ix.cat_dem_indptr[cats + 1] - ix.cat_dem_indptr[cats]
-    z = cf_buyers(ix, s, **prof.network_params()) \
-        if wf["network"] > 0 or lens.sum() == 0 else None
+    z = cf_buyers(ix, s, **prof.network_params())
     side = _side(ix, s, "buyers", z, viewer)
     po = _profile_order(ix, w)
 
@@ -786,8 +786,7 @@ def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, p
     partner = fitm.row.astype(np.int64)
     pcat = cats[fitm.col]
     pfit = fitm.data.astype(np.int8)
-    z = cf_suppliers(ix, b, **prof.network_params()) \
-        if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    z = cf_suppliers(ix, b, **prof.network_params())
     side = _side(ix, b, "suppliers", z, viewer)
     if z is not None:
         extra = _reached_only(z, partner, side.current)
