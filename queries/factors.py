@@ -24,8 +24,12 @@ import     the buyer imports the category today (import substitution)
 cluster    both are members of one cluster (subsidy-eligible; raises the
            cluster's intra-cluster purchasing KPI)
 network    collaborative-filtering score over supplier → its buyers → their
-           other suppliers → their buyers, degree-normalised, divided by the
-           largest score of any other company
+           other suppliers → their buyers (:mod:`queries.network`; the degree
+           penalty, RP3β and a recency half-life are the profile's
+           ``network_norm``, ``beta``, ``half_life_days``), divided by the
+           largest score of any candidate (not of a current partner): the
+           strongest new partner has 1, shown as "signal 100 of 100" with the
+           companies behind it named
 relation   the buyer already buys other categories from the supplier
 lead_time  1 / (1 + days / 30) (unknown: 0.5)
 popularity the partner's standing in the category today (per-category
@@ -50,7 +54,9 @@ category (capability fit), evidence that the buyer wants it (demand) and how
 much of the supplier's own trade is in the category (activity) carry most of
 the ranking; the shared cluster, the CF path, lead time, certificates and the
 buyer's popularity in the category order close candidates. Re-fit on your own
-data with ``coopgraph evaluate --fit``.
+data with ``coopgraph fit`` (stored, used by ``coopgraph match``), or measure a
+fit out of sample with ``coopgraph evaluate --fit``; ``bench/fit_default.py``
+re-fits from uniform weights on the seed-2 set.
 """
 
 from __future__ import annotations
