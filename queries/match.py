@@ -72,7 +72,7 @@ from queries.factors import (
     lead_time_value,
     resolve_profile,
 )
-from queries.network import cf_buyers, cf_suppliers, peers_behind
+from queries.network import QueryPaths, cf_buyers, cf_suppliers
 from queries.projection import Projection
 from queries.results import FactorValue, FitKind, MatchCandidate, MatchFilters, MatchResult
 
@@ -1115,6 +1115,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             cats_of.setdefault(p, []).append(codes[c])
     candidates = []
     best_total = float(pairs.total[chosen[0]]) if len(chosen) else 0.0
+    paths: QueryPaths | None = None  # built on the first network reason
     for i, j in enumerate(chosen.tolist()):
         p = int(pairs.partner[j])
         c = int(pairs.cat[j])
@@ -1138,7 +1139,9 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 extra = None
             named: dict[str, Any] = {}
             if name == "network" and vrow[f] > 0:
-                named = _network_names(proj, ix, direction, me, p, prof, viewer)
+                if paths is None:
+                    paths = QueryPaths(ix, me, direction)
+                named = _network_names(proj, paths, p, prof, viewer)
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
@@ -1186,8 +1189,8 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         note_en=pairs.note[1] if pairs.note else None)
 
 
-def _network_names(proj: Projection, ix: MatchIndex, direction: Direction, me: int,
-                   partner: int, prof: WeightProfile, viewer: Viewer) -> dict[str, Any]:
+def _network_names(proj: Projection, paths: QueryPaths, partner: int, prof: WeightProfile,
+                   viewer: Viewer) -> dict[str, Any]:
     """The company names behind a network signal, as far as ``viewer`` may see them.
 
     The cluster centre reads up to three peers (same-side companies that share
@@ -1197,8 +1200,7 @@ def _network_names(proj: Projection, ix: MatchIndex, direction: Direction, me: i
     least :data:`~graph.confidentiality.MIN_OTHERS` peers stand behind it (an
     aggregate, not one company's link).
     """
-    peers, shared, n_peers = peers_behind(ix, me, partner, direction,
-                                          norm=prof.network_norm)
+    peers, shared, n_peers = paths.behind(partner, norm=prof.network_norm)
     names = proj.company_names
     if viewer.is_centre:
         return {"peers": [names[i] for i in peers], "shared": [names[i] for i in shared]}

@@ -39,7 +39,8 @@ import scipy.sparse as sp
 
 from queries.candidates import MatchIndex
 
-__all__ = ["BETA", "Norm", "cf_buyers", "cf_suppliers", "degree_weight", "gather_rows",
+__all__ = ["BETA", "Norm", "QueryPaths", "cf_buyers", "cf_suppliers", "degree_weight",
+           "gather_rows",
            "peers_behind", "recency_matrices"]
 
 BETA = 0.0
@@ -164,36 +165,58 @@ def cf_suppliers(ix: MatchIndex, b: int, beta: float = BETA, *, norm: Norm = "de
     return z
 
 
+class QueryPaths:
+    """The walk's first two steps from one query company, kept to explain its candidates.
+
+    ``peer[i]`` shares partner ``via[i]`` with the query company ``q`` — the
+    same entries the walk gathers, so building this costs what one walk costs;
+    :meth:`behind` then explains any candidate from them.
+    """
+
+    def __init__(self, ix: MatchIndex, q: int, direction: str) -> None:
+        self.ix = ix
+        self.q = q
+        self.first, self.second = (ix.A, ix.AT) if direction == "buyers" else (ix.AT, ix.A)
+        self.first_deg = ix.in_deg if direction == "buyers" else ix.out_deg
+        mine = self.first.indices[self.first.indptr[q]:self.first.indptr[q + 1]]
+        peer, owner = gather_rows(self.second, mine)
+        keep = peer != q
+        self.peer = peer[keep]
+        self.via = mine[owner[keep]].astype(np.int64)
+
+    def behind(self, partner: int, *, limit: int = 3, norm: Norm = "degree"
+               ) -> tuple[list[int], list[int], int]:
+        """Peers that deal with ``partner`` (strongest first), the partners they share
+        with ``q``, at most ``limit`` of each, and how many such peers in all."""
+        lo, hi = self.second.indptr[partner], self.second.indptr[partner + 1]
+        if hi == lo or len(self.peer) == 0:
+            return [], [], 0
+        theirs = np.zeros(self.ix.n, dtype=bool)
+        theirs[self.second.indices[lo:hi]] = True
+        hit = theirs[self.peer]
+        peer, via = self.peer[hit], self.via[hit]
+        if len(peer) == 0:
+            return [], [], 0
+        uniq, inverse = np.unique(peer, return_inverse=True)
+        strength = np.bincount(inverse, weights=degree_weight(self.first_deg[via], norm))
+        ranked = np.lexsort((uniq, -strength))
+        peers = uniq[ranked[:limit]].tolist()
+        shared: list[int] = []
+        for p in peers:
+            for c in via[peer == p].tolist():
+                if c not in shared:
+                    shared.append(c)
+        return peers, shared[:limit], len(uniq)
+
+
 def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit: int = 3,
                  norm: Norm = "degree") -> tuple[list[int], list[int], int]:
     """The same-side peers and shared partners behind ``partner``'s network score for ``q``.
 
     For ``direction="buyers"`` (``q`` a supplier): suppliers that sell to
     ``partner`` and share buyers with ``q``, strongest first, and the buyers they
-    share with ``q``. At most ``limit`` of each (for a sentence a person can check).
+    share with ``q`` — at most ``limit`` of each (for a sentence a person can
+    check) — and how many such peers there are in all. (One candidate; for
+    several of one query build :class:`QueryPaths` once.)
     """
-    first, second = (ix.A, ix.AT) if direction == "buyers" else (ix.AT, ix.A)
-    first_deg = ix.in_deg if direction == "buyers" else ix.out_deg
-    mine = first.indices[first.indptr[q]:first.indptr[q + 1]]
-    peers_of_partner = second.indices[second.indptr[partner]:second.indptr[partner + 1]]
-    if len(mine) == 0 or len(peers_of_partner) == 0:
-        return [], [], 0
-    mine_set = np.zeros(ix.n, dtype=bool)
-    mine_set[mine] = True
-    mine_set[q] = False
-    peers_of_partner = peers_of_partner[peers_of_partner != q]
-    theirs, owner = gather_rows(first, peers_of_partner)
-    hit = mine_set[theirs]
-    strength = np.bincount(owner[hit], weights=degree_weight(first_deg[theirs[hit]], norm),
-                           minlength=len(peers_of_partner))
-    ranked = np.lexsort((peers_of_partner, -strength))
-    ranked = ranked[strength[ranked] > 0]
-    n_peers = len(ranked)
-    ranked = ranked[:limit]
-    peers = peers_of_partner[ranked].tolist()
-    shared: list[int] = []
-    for i in ranked.tolist():
-        for c in theirs[hit & (owner == i)].tolist():
-            if c not in shared:
-                shared.append(c)
-    return peers, shared[:limit], n_peers
+    return QueryPaths(ix, q, direction).behind(partner, limit=limit, norm=norm)
