@@ -52,7 +52,7 @@ from graph.store import Snapshot
 from queries.baselines import BASELINES, Scorer, baseline_scorer, undirected
 from queries.candidates import match_index
 from queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile, resolve_profile
-from queries.match import best_per_partner, candidate_pairs
+from queries.match import best_per_partner, candidate_pairs, fallback_scores
 from queries.network import cf_buyers, cf_suppliers
 from queries.projection import Projection
 
@@ -179,11 +179,13 @@ def split_links(snapshot: Snapshot, kind: SplitKind = "random", frac: float = 0.
 # --- scorers: each returns a dense score vector over companies for one query -----------------
 
 def _engine_scorer(proj: Projection, direction: Direction, profile: WeightProfile) -> Scorer:
-    n = proj.n_companies
+    ix = match_index(proj)
 
     def score(q: int) -> np.ndarray:
         pairs = candidate_pairs(proj, q, direction, profile=profile)
-        out = np.full(n, -np.inf)
+        # no candidate at all: the popularity fallback rank_buyers shows then
+        out = np.full(ix.n, -np.inf) if len(pairs.partner) else \
+            fallback_scores(ix, q, direction)
         best = best_per_partner(pairs)
         if len(best):
             assert pairs.total is not None
@@ -281,18 +283,19 @@ class _Prepared:
     negative: np.ndarray  # per group
     target_group: np.ndarray  # per held-out partner
     target_query: np.ndarray
-    remaining: np.ndarray  # per held-out partner: companies left in its ranking
+    remaining: np.ndarray  # per non-candidate held-out partner: its ties in the fallback order
     n_queries: int
     pair_query: np.ndarray | None = None
     pair_partner: np.ndarray | None = None
     proj: Projection | None = None
     query_ids: list[int] | None = None
     direction: Direction = "buyers"
+    fallback_above: np.ndarray | None = None  # per non-candidate target: fallback ranks above
 
 
 def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direction
              ) -> _Prepared:
-    values, starts, gq, neg, tg, tq, rem, pq, pp = [], [], [], [], [], [], [], [], []
+    values, starts, gq, neg, tg, tq, rem, pq, pp, fbg = [], [], [], [], [], [], [], [], [], []
     offset = n_groups = 0
     n = proj.n_companies
     for qi, (q, targets) in enumerate(queries.items()):
@@ -317,7 +320,18 @@ def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direct
             np.zeros(len(targets), dtype=bool)
         tg.append(np.where(found, where + n_groups, -1))
         tq.append(np.full(len(targets), qi))
-        rem.append(np.full(len(targets), n - int(excluded.sum())))
+        # no candidate at all: the targets are ranked in the fallback order (as the engine
+        # shows it); else a target that is not a candidate ties with every non-candidate
+        fb = fallback_scores(match_index(proj), q, direction) if len(groups) == 0 \
+            else np.zeros(n)
+        others = ~excluded
+        others[groups] = False
+        tail = np.sort(fb[others])
+        t_fb = fb[targets]
+        right = np.searchsorted(tail, t_fb, side="right")
+        left = np.searchsorted(tail, t_fb, side="left")
+        fbg.append(len(tail) - right)
+        rem.append(right - left)
         pq.append(np.full(len(partner), qi))
         pp.append(partner)
         offset += len(partner)
@@ -330,7 +344,7 @@ def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direct
                      cat(tg).astype(np.int64) if tg else empty, cat(tq) if tq else empty,
                      cat(rem) if rem else empty, len(queries),
                      cat(pq) if pq else empty, cat(pp) if pp else empty, proj,
-                     list(queries), direction)
+                     list(queries), direction, cat(fbg) if fbg else empty)
 
 
 def _network_column(prep: _Prepared, norm: str, beta: float, half: float | None
@@ -377,8 +391,9 @@ def _mrr_for(prep: _Prepared, w: np.ndarray) -> float:
     t_key = tq * span + np.where(found, best[np.maximum(prep.target_group, 0)], 0.0)
     right = np.searchsorted(key, t_key, side="right")
     left = np.searchsorted(key, t_key, side="left")
-    greater = np.where(found, seg_end[tq] - right, seg_len[tq])
-    equal = np.where(found, right - left, prep.remaining - seg_len[tq])
+    above = prep.fallback_above if prep.fallback_above is not None else 0
+    greater = np.where(found, seg_end[tq] - right, seg_len[tq] + above)
+    equal = np.where(found, right - left, prep.remaining)
     ranks = 1.0 + greater + equal / 2.0
     return float(np.mean(1.0 / ranks))
 

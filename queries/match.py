@@ -81,6 +81,7 @@ __all__ = [
     "PartnerScores",
     "best_per_partner",
     "candidate_pairs",
+    "fallback_scores",
     "rank_buyers",
     "rank_buyers_is_fast",
     "rank_suppliers",
@@ -107,7 +108,7 @@ class CandidatePairs:
     total: np.ndarray | None = None
     raw: dict[str, np.ndarray] | None = None
     n_partners: int | None = None  # distinct partners before pruning (when pruned)
-    fallback: str | None = None  # "popular_in_region" / "popular": no other source gave any
+    is_fallback: np.ndarray | None = None  # per pair: filled in by the popularity fallback
     note: tuple[str, str] | None = None  # (ru, en): why the list is a fallback or empty
 
 
@@ -161,8 +162,7 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
         pairs = _fast_buyers(proj, ix, s, cat, prof, k, viewer)
     else:
         pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k, viewer)
-    if len(pairs.partner) == 0:
-        pairs = _fallback(proj, ix, s, "buyers", checked, prof, k, viewer, pairs)
+    pairs = _fallback(proj, ix, s, "buyers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
 
 
@@ -235,8 +235,7 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
     prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k, viewer)
-    if len(pairs.partner) == 0:
-        pairs = _fallback(proj, ix, b, "suppliers", checked, prof, k, viewer, pairs)
+    pairs = _fallback(proj, ix, b, "suppliers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product, viewer)
 
 
@@ -432,44 +431,60 @@ def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierV
 # --- the fallback: no supplier gets an empty list without a reason ---------------------------
 
 
+def fallback_scores(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray:
+    """The fallback order over every company, below every real candidate (whose scores are ≥ 0).
+
+    ``popularity − 1`` for companies of ``me``'s region, ``popularity − 2`` for
+    the others, where popularity is log(1 + degree) / log(1 + the largest
+    degree) on the side being ranked (buyers' in-degree, suppliers'
+    out-degree); −inf for ``me`` and its current partners.
+    """
+    deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    top = float(deg.max(initial=0.0))
+    pop = np.log1p(deg) / math.log1p(top) if top > 0 else np.zeros(ix.n)
+    region = int(ix.region_code[me])
+    out = pop - 2.0
+    if region >= 0:
+        out[ix.region_code == region] += 1.0
+    m = ix.A if direction == "buyers" else ix.AT
+    out[m.indices[m.indptr[me]:m.indptr[me + 1]]] = -np.inf
+    out[me] = -np.inf
+    return out
+
+
 def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
               filters: CheckedFilters, prof: WeightProfile, k: int, viewer: Viewer,
-              empty: CandidatePairs) -> CandidatePairs:
-    """The most connected companies of ``me``'s region (else of the graph), labelled so.
+              found: CandidatePairs) -> CandidatePairs:
+    """An empty list filled with the most connected companies, labelled so.
 
     Used when neither demand in a category ``me`` can make (or wants) nor the
     network walk gives a single candidate — e.g. a supplier without sales or
-    capabilities. With filters the empty list stands: the filters are the
-    reason, and the note says so. Candidates are ordered by their degree
-    (suppliers for a buyer, buyers for a supplier): their ``popularity`` factor
-    is log(1 + degree) / log(1 + the largest degree) and is the score.
+    capabilities. (A short list is not padded.) The fallback (:func:`fallback_scores`): the most
+    connected companies of ``me``'s region, then of the whole graph; their
+    score is ``popularity − 1`` (region) or ``− 2``, below every real
+    candidate, and their factors are computed as for any pair. With filters
+    the list stands as it is: the filters are the reason, and an empty
+    list's note says so.
     """
+    have = np.unique(found.partner)
+    if len(have):
+        return found
     if not filters.empty:
-        empty.note = ("ни один кандидат не проходит заданные фильтры",
-                      "no candidate passes the filters given")
-        return empty
-    deg = ix.in_deg if direction == "buyers" else ix.out_deg
-    m = ix.A if direction == "buyers" else ix.AT
-    excluded = _mark(ix.n, m.indices[m.indptr[me]:m.indptr[me + 1]])
-    excluded[me] = True
-    region = int(ix.region_code[me])
-    kind, pool = "popular", np.zeros(0, dtype=np.int64)
-    if region >= 0:
-        pool = np.flatnonzero((ix.region_code == region) & ~excluded & (deg > 0))
-        kind = "popular_in_region"
+        if len(have) == 0:
+            found.note = ("ни один кандидат не проходит заданные фильтры",
+                          "no candidate passes the filters given")
+        return found
+    order = fallback_scores(ix, me, direction)
+    order[have] = -np.inf
+    pool = np.flatnonzero(np.isfinite(order))
     if len(pool) == 0:
-        kind = "popular"
-        pool = np.flatnonzero(~excluded & (deg > 0))
-        if len(pool) == 0:
-            pool = np.flatnonzero(~excluded)
-    if len(pool) == 0:
-        empty.note = ("в графе нет других компаний", "there is no other company in the graph")
-        return empty
-    top = pool[np.lexsort((pool, -deg[pool]))][:k].astype(np.int64)
+        if len(have) == 0:
+            found.note = ("в графе нет других компаний", "there is no other company in the graph")
+        return found
+    top = pool[np.lexsort((pool, -order[pool]))][:k - len(have)].astype(np.int64)
     pcat = np.full(len(top), -1, dtype=np.int64)
     if direction == "buyers":
-        c0 = int(ix.main_category[me])
-        pcat[:] = c0
+        pcat[:] = int(ix.main_category[me])
         vec = _supplier_vectors(proj, ix, me)
         side = _side(ix, me, "buyers", None, viewer)
         pairs = _score_buyers(proj, ix, side, vec, top, pcat, ix.demand_row(top, pcat),
@@ -486,23 +501,24 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
                         np.nan)
         lead = np.where(has, proj.cap_lead_time[cr] if len(proj.cap_lead_time) else np.nan,
                         np.nan)
+        deg = ix.out_deg
         cols = {"capacity_raw": free, "lead_raw": lead, "popularity": np.zeros(len(top)),
                 "popularity_raw": deg[top], "activity": np.zeros(len(top))}
         _score(proj, ix, pairs, side, cols, CheckedFilters(), prof, "suppliers")
     assert pairs.values is not None and pairs.raw is not None
-    top_deg = float(deg.max(initial=0.0))
-    pop = np.log1p(deg[pairs.partner]) / math.log1p(top_deg) if top_deg > 0 \
-        else np.zeros(len(pairs.partner))
-    pairs.values[:, _F["popularity"]] = pop
+    deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    score = order[pairs.partner]
+    pairs.values[:, _F["popularity"]] = score + np.where(score >= -1.0, 1.0, 2.0)
     pairs.raw["popularity"] = deg[pairs.partner]
-    pairs.total = np.round(pop, 12)
-    pairs.fallback = kind
-    where_ru = f"в регионе «{proj.company_regions[me]}»" if kind == "popular_in_region" \
-        else "во всём графе"
-    where_en = f"in the region “{proj.company_regions[me]}”" if kind == "popular_in_region" \
-        else "in the whole graph"
+    pairs.total = np.round(score, 12)
+    pairs.is_fallback = np.ones(len(pairs.partner), dtype=bool)
     who_ru, who_en = ("покупателей", "buyers") if direction == "buyers" \
         else ("поставщиков", "suppliers")
+    region = proj.company_regions[me]
+    where_ru = f"сначала региона «{region}», затем всего графа" if region \
+        else "всего графа"
+    where_en = f"of the region “{region}” first, then of the whole graph" if region \
+        else "of the whole graph"
     pairs.note = (
         f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
         f"компетенций со спросом и общих партнёров); показаны самые связанные {who_ru} "
@@ -1154,8 +1170,9 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              key=lambda f: -f.contribution)[:3]
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
-        if pairs.fallback is not None:
-            source = pairs.fallback  # the result's note says why
+        if pairs.is_fallback is not None and pairs.is_fallback[j]:
+            # the result's note says why; fallback scores are popularity − 1 in the region
+            source = "popular_in_region" if pairs.total[j] >= -1.0 else "popular"
         elif direction == "buyers":
             source = "demand" if int(pairs.dem[j]) >= 0 else "network"
         else:
@@ -1170,7 +1187,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
             "score": round(float(pairs.total[j]), 6),
             "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
-            if best_total > 0 else 0.0,
+            if best_total > 0 and pairs.total[j] >= 0 else 0.0,
             "source": source,
             "distance_km": round(dist, 1) if math.isfinite(dist) else None,
             "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en}))
