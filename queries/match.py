@@ -508,7 +508,9 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
     assert pairs.values is not None and pairs.raw is not None
     deg = ix.in_deg if direction == "buyers" else ix.out_deg
     score = order[pairs.partner]
-    pairs.values[:, _F["popularity"]] = score + np.where(score >= -1.0, 1.0, 2.0)
+    top_deg = float(deg.max(initial=0.0))
+    pairs.values[:, _F["popularity"]] = np.log1p(deg[pairs.partner]) / math.log1p(top_deg) \
+        if top_deg > 0 else 0.0
     pairs.raw["popularity"] = deg[pairs.partner]
     pairs.total = np.round(score, 12)
     pairs.is_fallback = np.ones(len(pairs.partner), dtype=bool)
@@ -1171,8 +1173,10 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
         if pairs.is_fallback is not None and pairs.is_fallback[j]:
-            # the result's note says why; fallback scores are popularity − 1 in the region
-            source = "popular_in_region" if pairs.total[j] >= -1.0 else "popular"
+            # the result's note says why
+            region = int(ix.region_code[me])
+            source = "popular_in_region" if region >= 0 and ix.region_code[p] == region \
+                else "popular"
         elif direction == "buyers":
             source = "demand" if int(pairs.dem[j]) >= 0 else "network"
         else:
