@@ -337,6 +337,11 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
                     "already buys other categories from the supplier")
         return "прежних поставок нет", "no supply relationship yet"
     if name == "popularity":
+        if value > 0 and math.isfinite(r) and cat == "—":  # no category: the fallback's degree
+            return (f"партнёр работает с {_num(r)} компаниями: один из самых связанных "
+                    f"({value:.2f})",
+                    f"the partner deals with {_num(r)} companies: among the most connected "
+                    f"({value:.2f})")
         if value > 0 and math.isfinite(r):
             return (f"партнёр уже торгует «{cat}» с {_num(r)} контрагентами: один из самых "
                     f"активных в категории ({value:.2f})",
