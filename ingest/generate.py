@@ -194,6 +194,27 @@ class _Generator:
     def _date(self) -> str:
         return dt.date.fromordinal(_EPOCH + self.rng.randrange(_DAYS)).isoformat()
 
+    def _birth(self, i: int) -> int:
+        """Day (ordinal) company ``i`` enters the network: the cluster grows over time.
+
+        Companies enter in index order, at an accelerating rate (the share that
+        has entered by time t is (t / T)²), so the later a company, the later
+        its links — and the suppliers' loop (index order) makes links in time.
+        """
+        return _EPOCH + int(_DAYS * math.sqrt(i / self.n) * 0.9)
+
+    def _link_date(self, s: int, b: int) -> str:
+        """A link starts once both ends exist, after an exponential delay (mean 180 days).
+
+        With the buyers' urn (preferential attachment: each chosen buyer is
+        appended again, so the recently chosen are the likelier) this is a
+        growth process: time splits of generated data hold the newest
+        companies' links, as on a real network, instead of a random sample.
+        """
+        start = max(self._birth(s), self._birth(b))
+        day = start + int(self.rng.expovariate(1 / 180.0))
+        return dt.date.fromordinal(min(day, _EPOCH + _DAYS)).isoformat()
+
     def _inn(self, city: City) -> str:
         serial = self.serials.get(city.region_code, 0)
         self.serials[city.region_code] = serial + 1
@@ -361,7 +382,7 @@ class _Generator:
                     volume = max(1, round(rng.lognormvariate(14.0, 1.4) / price))
                     self.sink.row(_K.SUPPLY, [sid, self.ids[b], code, volume,
                                               _money(price * rng.uniform(0.85, 1.2)),
-                                              self._date()])
+                                              self._link_date(i, b)])
             if i % 1000 == 999:
                 self.progress.advance(1000)
         self.progress.advance(self.n % 1000)

@@ -47,6 +47,7 @@ __all__ = [
     "bom_closure",
     "check_filters",
     "match_index",
+    "since_days",
 ]
 
 BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
@@ -96,6 +97,7 @@ class MatchIndex:
     cap_rows: np.ndarray  # aligned: the capability row
     A: sp.csr_matrix  # supplier × buyer, 1 where any link
     AT: sp.csr_matrix  # buyer × supplier
+    A_age: np.ndarray  # aligned with A.data: days from the pair's latest ``since`` to the newest
     out_deg: np.ndarray
     in_deg: np.ndarray
     main_category: np.ndarray  # per company: its most supplied (else declared) category, -1
@@ -269,6 +271,47 @@ def _log_share(count: np.ndarray, group: np.ndarray, ngroups: int) -> np.ndarray
     return np.divide(np.log1p(count), denom, out=np.zeros(len(count)), where=denom > 0)
 
 
+def since_days(values: list[Any]) -> np.ndarray:
+    """Day numbers (days since 1970-01-01) of ``since`` values; NaN where missing or bad."""
+    text = [str(v)[:10] if v else "NaT" for v in values]
+    try:
+        days = np.array(text, dtype="datetime64[D]")
+    except ValueError:
+        days = np.array([_one_day(t) for t in text], dtype="datetime64[D]")
+    out = days.astype(np.int64).astype(float)
+    out[np.isnat(days)] = np.nan
+    return out
+
+
+def _one_day(text: str) -> np.datetime64:
+    try:
+        return np.datetime64(text, "D")
+    except ValueError:
+        return np.datetime64("NaT")
+
+
+def _pair_age(proj: Projection, a: sp.csr_matrix) -> np.ndarray:
+    """Per stored entry of ``a`` (sorted CSR): days from the pair's latest ``since`` to the newest
+    ``since`` of any link; NaN where the pair has no date."""
+    out = np.full(a.nnz, np.nan)
+    if a.nnz == 0 or not any(proj.sup_since):
+        return out
+    day = since_days(proj.sup_since)
+    known = np.isfinite(day)
+    if not known.any():
+        return out
+    key = proj.sup_supplier.astype(np.int64)[known] * a.shape[1] + proj.sup_buyer[known]
+    order = np.argsort(key, kind="stable")
+    key, d = key[order], day[known][order]
+    heads = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    latest = np.maximum.reduceat(d, heads)
+    rows = np.repeat(np.arange(a.shape[0], dtype=np.int64), np.diff(a.indptr))
+    pos = _member(key[heads], rows * a.shape[1] + a.indices)
+    found = pos >= 0
+    out[found] = float(np.nanmax(day)) - latest[pos[found]]
+    return out
+
+
 def _demand_value(flags: np.ndarray, n_sup: np.ndarray) -> np.ndarray:
     """The ``demand`` factor per demand pair (see :mod:`queries.factors`)."""
     return np.select(
@@ -380,6 +423,8 @@ def _build(proj: Projection) -> MatchIndex:
     A = proj.supply_matrix.copy().tocsr()
     A.data[:] = 1.0
     out_deg = np.diff(A.indptr).astype(float)
+    A.sort_indices()
+    A_age = _pair_age(proj, A)
     AT = A.T.tocsr()
     in_deg = np.diff(AT.indptr).astype(float)
     sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
@@ -418,7 +463,7 @@ def _build(proj: Projection) -> MatchIndex:
         closure=closure, supply_keys=supply_keys,
         sell=supcat, sell_keys=sell_keys, sell_pop=sell_pop,
         cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64),
-        A=A, AT=AT, out_deg=out_deg, in_deg=in_deg, main_category=main,
+        A=A, AT=AT, A_age=A_age, out_deg=out_deg, in_deg=in_deg, main_category=main,
         need_cert=need_cert,
         need_cert_dense=np.vstack([need_cert.toarray() > 0,
                                    np.zeros((1, len(cert_codes)), dtype=bool)]),

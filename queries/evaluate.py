@@ -36,31 +36,37 @@ then scored on the outer held-out pairs it never saw.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import networkx as nx
 import numpy as np
-import scipy.sparse as sp
 from pydantic import BaseModel, Field
+from scipy import stats
 
 from graph.errors import InvalidQuery
 from graph.schema import EntityKind
 from graph.store import Snapshot
+from queries.baselines import BASELINES, Scorer, baseline_scorer, undirected
 from queries.candidates import match_index
 from queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile, resolve_profile
-from queries.match import best_per_partner, candidate_pairs
+from queries.match import best_per_partner, candidate_pairs, fallback_scores
+from queries.network import cf_buyers, cf_suppliers
 from queries.projection import Projection
 
 __all__ = [
     "BASELINES",
     "EvalReport",
+    "FitResult",
     "MethodScores",
+    "SeedsReport",
     "Split",
     "evaluate",
+    "evaluate_seeds",
     "fit_profile",
+    "fresh_revision",
     "split_links",
 ]
 
@@ -69,7 +75,15 @@ Direction = Literal["buyers", "suppliers"]
 VISIBLE = ("companies", "clusters and memberships", "taxonomy", "products and BOMs",
            "capabilities", "processes", "certificates", "imports", "needs",
            "training supply links")
-BASELINES = ("preferential_attachment", "adamic_adar", "jaccard", "item_cf", "random")
+#: a time split needs a ``since`` date on at least this share of the supplier–buyer pairs
+MIN_DATED_SHARE = 0.5
+_REVISIONS = itertools.count(1)
+
+
+def fresh_revision() -> int:
+    """A revision no store reports (negative): a training snapshot is never mistaken for the
+    full graph by a cache keyed on revisions."""
+    return -next(_REVISIONS)
 
 
 class MethodScores(BaseModel):
@@ -140,8 +154,11 @@ def split_links(snapshot: Snapshot, kind: SplitKind = "random", frac: float = 0.
                 d = str(since)[:10]
                 if p not in first or d < first[p]:
                     first[p] = d
-        if len(first) < 10:
-            raise InvalidQuery("too few supply links carry a 'since' date for a time split")
+        if len(first) < max(10, MIN_DATED_SHARE * len(pairs)) or len(set(first.values())) < 2:
+            raise InvalidQuery(
+                f"a time split needs real 'since' dates: {len(first)} of {len(pairs)} supplier–"
+                f"buyer pairs carry one ({len(set(first.values()))} distinct); at least "
+                f"{MIN_DATED_SHARE:.0%} and two distinct dates are needed")
         dates = sorted(first.values())
         cut = dates[min(len(dates) - 1, math.floor((1 - frac) * len(dates)))]
         # pairs known before the cut in any row stay in training
@@ -155,70 +172,25 @@ def split_links(snapshot: Snapshot, kind: SplitKind = "random", frac: float = 0.
         raise InvalidQuery(f"unknown split {kind!r}; use random or time")
     tables = dict(snapshot.tables)
     tables[EntityKind.SUPPLY] = keep
-    train = Snapshot(revision=snapshot.revision, tables=tables)
+    train = Snapshot(revision=fresh_revision(), tables=tables)
     return Split(train=train, test_pairs=sorted(test), cut_date=cut, n_train_links=len(keep))
 
 
 # --- scorers: each returns a dense score vector over companies for one query -----------------
 
-Scorer = Callable[[int], np.ndarray]
-
-
 def _engine_scorer(proj: Projection, direction: Direction, profile: WeightProfile) -> Scorer:
-    n = proj.n_companies
+    ix = match_index(proj)
 
     def score(q: int) -> np.ndarray:
         pairs = candidate_pairs(proj, q, direction, profile=profile)
-        out = np.full(n, -np.inf)
+        # no candidate at all: the popularity fallback rank_buyers shows then
+        out = np.full(ix.n, -np.inf) if len(pairs.partner) else \
+            fallback_scores(ix, q, direction)
         best = best_per_partner(pairs)
         if len(best):
             assert pairs.total is not None
             out[pairs.partner[best]] = pairs.total[best]
         return out
-    return score
-
-
-def _nx_scorer(graph: nx.Graph, n: int, func: str) -> Scorer:
-    def score(q: int) -> np.ndarray:
-        out = np.zeros(n)
-        if func == "preferential_attachment":
-            ebunch = [(q, v) for v in range(n) if v != q]
-            for _, v, p in nx.preferential_attachment(graph, ebunch):
-                out[v] = p
-            return out
-        # Adamic–Adar and Jaccard are 0 beyond two hops: score only the pairs that can be > 0
-        two_hop = {w for u in graph[q] for w in graph[u]} - {q}
-        ebunch = [(q, v) for v in sorted(two_hop)]
-        fn = nx.adamic_adar_index if func == "adamic_adar" else nx.jaccard_coefficient
-        for _, v, p in fn(graph, ebunch):
-            out[v] = p
-        return out
-    return score
-
-
-def _item_cf_scorer(proj: Projection, direction: Direction) -> Scorer:
-    """Item-based CF: score(q, x) = Σ_{x' partner of q} cosine(x', x) over the other side."""
-    ix = match_index(proj)
-    m = ix.A if direction == "buyers" else ix.AT  # query side rows → partner columns
-    mt = m.T.tocsr()  # partner → users
-    deg = np.sqrt(np.maximum(np.diff(mt.indptr), 1.0))
-
-    def score(q: int) -> np.ndarray:
-        items = m.indices[m.indptr[q]:m.indptr[q + 1]]
-        if len(items) == 0:
-            return np.zeros(ix.n)
-        users = np.asarray(mt[items].T @ (1.0 / deg[items])).ravel()
-        rows = np.flatnonzero(users)
-        z = np.asarray(m[rows].T @ users[rows]).ravel()
-        return z / deg
-    return score
-
-
-def _random_scorer(n: int, seed: int) -> Scorer:
-    rng = np.random.default_rng(seed)
-
-    def score(q: int) -> np.ndarray:
-        return rng.random(n)
     return score
 
 
@@ -283,6 +255,13 @@ def _run(proj: Projection, queries: dict[int, np.ndarray], direction: Direction,
 # --- fitting --------------------------------------------------------------------------------
 
 _GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+#: the network walk's parameters the fitter tries (degree penalty, RP3β, recency half-life)
+NETWORK_GRID: tuple[tuple[str, float, float | None], ...] = tuple(
+    (norm, beta, half) for norm in ("degree", "log") for beta in (0.0, 0.5)
+    for half in (None, 365.0))
+#: below this many supplier–buyer pairs the history is too small to fit: the default is kept
+MIN_FIT_PAIRS = 200
+UNIFORM_WEIGHT = 0.2
 
 
 @dataclass
@@ -294,6 +273,8 @@ class _Prepared:
     and whether it counts as a negative (not the query, not a training partner,
     not a held-out one); each held-out partner knows its group (−1: not a
     candidate, scored −∞) and the number of companies it is ranked among.
+    ``pair_query``/``pair_partner`` let the network column be recomputed for
+    other walk parameters (:func:`_network_column`).
     """
 
     values: np.ndarray  # pairs × FACTORS
@@ -302,13 +283,19 @@ class _Prepared:
     negative: np.ndarray  # per group
     target_group: np.ndarray  # per held-out partner
     target_query: np.ndarray
-    remaining: np.ndarray  # per held-out partner: companies left in its ranking
+    remaining: np.ndarray  # per non-candidate held-out partner: its ties in the fallback order
     n_queries: int
+    pair_query: np.ndarray | None = None
+    pair_partner: np.ndarray | None = None
+    proj: Projection | None = None
+    query_ids: list[int] | None = None
+    direction: Direction = "buyers"
+    fallback_above: np.ndarray | None = None  # per non-candidate target: fallback ranks above
 
 
 def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direction
              ) -> _Prepared:
-    values, starts, gq, neg, tg, tq, rem = [], [], [], [], [], [], []
+    values, starts, gq, neg, tg, tq, rem, pq, pp, fbg = [], [], [], [], [], [], [], [], [], []
     offset = n_groups = 0
     n = proj.n_companies
     for qi, (q, targets) in enumerate(queries.items()):
@@ -333,13 +320,58 @@ def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direct
             np.zeros(len(targets), dtype=bool)
         tg.append(np.where(found, where + n_groups, -1))
         tq.append(np.full(len(targets), qi))
-        rem.append(np.full(len(targets), n - int(excluded.sum())))
+        # no candidate at all: the targets are ranked in the fallback order (as the engine
+        # shows it); else a target that is not a candidate ties with every non-candidate
+        fb = fallback_scores(match_index(proj), q, direction) if len(groups) == 0 \
+            else np.zeros(n)
+        others = ~excluded
+        others[groups] = False
+        tail = np.sort(fb[others])
+        t_fb = fb[targets]
+        right = np.searchsorted(tail, t_fb, side="right")
+        left = np.searchsorted(tail, t_fb, side="left")
+        fbg.append(len(tail) - right)
+        rem.append(right - left)
+        pq.append(np.full(len(partner), qi))
+        pp.append(partner)
         offset += len(partner)
         n_groups += len(groups)
     cat = np.concatenate
+    empty = np.zeros(0, dtype=np.int64)
     return _Prepared(cat(values) if values else np.zeros((0, len(FACTORS))),
-                     cat(starts).astype(np.int64), cat(gq), cat(neg).astype(bool),
-                     cat(tg).astype(np.int64), cat(tq), cat(rem), len(queries))
+                     cat(starts).astype(np.int64) if starts else empty,
+                     cat(gq) if gq else empty, cat(neg).astype(bool) if neg else empty,
+                     cat(tg).astype(np.int64) if tg else empty, cat(tq) if tq else empty,
+                     cat(rem) if rem else empty, len(queries),
+                     cat(pq) if pq else empty, cat(pp) if pp else empty, proj,
+                     list(queries), direction, cat(fbg) if fbg else empty)
+
+
+def _network_column(prep: _Prepared, norm: str, beta: float, half: float | None
+                    ) -> np.ndarray:
+    """The ``network`` factor of every prepared pair under other walk parameters.
+
+    As the engine computes it: the walk's score over the strongest candidate's
+    (neither the query company nor a current partner).
+    """
+    assert prep.proj is not None and prep.query_ids is not None
+    assert prep.pair_query is not None and prep.pair_partner is not None
+    ix = match_index(prep.proj)
+    walk = cf_buyers if prep.direction == "buyers" else cf_suppliers
+    out = np.zeros(len(prep.pair_partner))
+    bounds = np.searchsorted(prep.pair_query, np.arange(prep.n_queries + 1))
+    for qi, q in enumerate(prep.query_ids):
+        lo, hi = bounds[qi], bounds[qi + 1]
+        if lo == hi:
+            continue
+        z = walk(ix, q, beta, norm=norm, half_life_days=half)  # type: ignore[arg-type]
+        others = z.copy()
+        others[q] = 0.0
+        others[_known(prep.proj, q, prep.direction)] = 0.0
+        zmax = float(others.max(initial=0.0))
+        if zmax > 0:
+            out[lo:hi] = np.minimum(z[prep.pair_partner[lo:hi]] / zmax, 1.0)
+    return out
 
 
 def _mrr_for(prep: _Prepared, w: np.ndarray) -> float:
@@ -359,30 +391,31 @@ def _mrr_for(prep: _Prepared, w: np.ndarray) -> float:
     t_key = tq * span + np.where(found, best[np.maximum(prep.target_group, 0)], 0.0)
     right = np.searchsorted(key, t_key, side="right")
     left = np.searchsorted(key, t_key, side="left")
-    greater = np.where(found, seg_end[tq] - right, seg_len[tq])
-    equal = np.where(found, right - left, prep.remaining - seg_len[tq])
+    above = prep.fallback_above if prep.fallback_above is not None else 0
+    greater = np.where(found, seg_end[tq] - right, seg_len[tq] + above)
+    equal = np.where(found, right - left, prep.remaining)
     ranks = 1.0 + greater + equal / 2.0
     return float(np.mean(1.0 / ranks))
 
 
-def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int = 3,
-                frac: float = 0.2, seed: int = 0, max_queries: int = 300,
-                passes: int = 2) -> tuple[WeightProfile, float]:
-    """Fit weights on ``train`` by coordinate search on the inner-fold MRR.
+class FitResult(BaseModel):
+    """What ``coopgraph fit`` chose, and why (stored beside the fitted profile)."""
 
-    Returns the fitted profile and its mean MRR over the inner folds.
-    """
-    prepared = []
-    for fold in range(folds):
-        inner = split_links(train, "random", frac, seed + 1000 + fold)
-        proj = Projection.from_snapshot(inner.train)
-        qs = _queries(proj, inner.test_pairs, direction, max_queries, seed + fold)
-        prepared.append(_prepare(proj, qs, direction))
-    w = DEFAULT_PROFILE.vector().copy()
+    profile: WeightProfile
+    cv_mrr: float = Field(description="Mean inner-fold MRR of the chosen profile")
+    default_cv_mrr: float = Field(description="The same folds scored by the default profile")
+    used_default: bool
+    reason: str
+    n_pairs: int
+    folds: int
+    n_held_out: int = Field(description="Held-out pairs over the inner folds")
+    tried: list[dict[str, float | str | None]] = Field(
+        default_factory=list, description="Each network setting tried, with its inner MRR")
 
-    def objective(vec: np.ndarray) -> float:
-        return float(np.mean([_mrr_for(p, vec) for p in prepared]))
 
+def _coordinate_search(objective: Callable[[np.ndarray], float], start: np.ndarray,
+                       passes: int) -> tuple[np.ndarray, float]:
+    w = start.copy()
     best = objective(w)
     for _ in range(passes):
         improved = False
@@ -399,25 +432,89 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
                     best, w, improved = got, trial, True
         if not improved:
             break
+    return w, best
+
+
+def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int = 3,
+                frac: float = 0.2, seed: int = 0, max_queries: int = 300,
+                passes: int = 2, base: WeightProfile | None = None) -> FitResult:
+    """Fit weights and the network walk's parameters on ``train`` by an inner split.
+
+    The training pairs are split ``folds`` times at random (seeds ``seed +
+    1000 + fold``); for each network setting of :data:`NETWORK_GRID` (degree
+    penalty, β, recency half-life — recency only when links carry dates) a
+    coordinate search over each factor's weight on a fixed grid, starting from
+    uniform weights (:data:`UNIFORM_WEIGHT`, not from the current default),
+    maximises the mean inner MRR. The best setting wins when it beats the
+    default profile (``base``, by default the one the engine would pick) on the
+    same folds; otherwise the default is kept, and ``reason`` says so. With
+    fewer than :data:`MIN_FIT_PAIRS` pairs nothing is fitted.
+    """
+    rows = train.rows(EntityKind.SUPPLY)
+    n_pairs = len({(str(r["supplier_id"]), str(r["buyer_id"])) for r in rows})
+    full = Projection.from_snapshot(train)
+    default = base or resolve_profile(None, full)
+    if n_pairs < MIN_FIT_PAIRS:
+        return FitResult(profile=default, cv_mrr=0.0, default_cv_mrr=0.0, used_default=True,
+                         reason=f"history too small to fit: {n_pairs} supplier–buyer pairs, "
+                                f"at least {MIN_FIT_PAIRS} needed; the default profile is used",
+                         n_pairs=n_pairs, folds=0, n_held_out=0)
+    dated = sum(1 for r in rows if r.get("since")) >= MIN_DATED_SHARE * len(rows)
+    prepared = []
+    for fold in range(folds):
+        inner = split_links(train, "random", frac, seed + 1000 + fold)
+        proj = Projection.from_snapshot(inner.train)
+        qs = _queries(proj, inner.test_pairs, direction, max_queries, seed + fold)
+        prepared.append(_prepare(proj, qs, direction))
+    n_held = int(sum(len(p.target_group) for p in prepared))
+    net = FACTORS.index("network")
+
+    def with_network(norm: str, beta: float, half: float | None) -> None:
+        for p in prepared:
+            p.values[:, net] = _network_column(p, norm, beta, half)
+
+    def objective(vec: np.ndarray) -> float:
+        return float(np.mean([_mrr_for(p, vec) for p in prepared]))
+
+    with_network(default.network_norm, default.beta, default.half_life_days)
+    default_mrr = objective(default.vector())
+    tried: list[dict[str, float | str | None]] = []
+    best: tuple[float, np.ndarray, tuple[str, float, float | None]] | None = None
+    for norm, beta, half in NETWORK_GRID:
+        if half is not None and not dated:
+            continue
+        with_network(norm, beta, half)
+        w, got = _coordinate_search(objective, np.full(len(FACTORS), UNIFORM_WEIGHT), passes)
+        tried.append({"network_norm": norm, "beta": beta, "half_life_days": half,
+                      "cv_mrr": round(got, 4)})
+        if best is None or got > best[0] + 1e-9:
+            best = (got, w, (norm, beta, half))
+    assert best is not None
+    got, w, (norm, beta, half) = best
+    if got <= default_mrr + 1e-9:
+        return FitResult(
+            profile=default, cv_mrr=round(default_mrr, 4), default_cv_mrr=round(default_mrr, 4),
+            used_default=True, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
+            reason=f"the best fitted setting ({norm}, β {beta}, half-life {half}) reached inner "
+                   f"MRR {got:.4f}, not above the default profile's {default_mrr:.4f}: the "
+                   f"default is kept")
     weights = {f: round(float(x), 4) for f, x in zip(FACTORS, w, strict=True) if x > 0}
-    return WeightProfile(name="fitted", weights=weights,
-                         description=f"coordinate search on {folds}-fold inner MRR"), best
+    profile = WeightProfile(
+        name="fitted", weights=weights, network_norm=norm,  # type: ignore[arg-type]
+        beta=beta, half_life_days=half,
+        description=f"coordinate search from uniform weights on {folds}-fold inner MRR over "
+                    f"{n_pairs} supplier–buyer pairs (queries.evaluate.fit_profile)")
+    return FitResult(
+        profile=profile, cv_mrr=round(got, 4), default_cv_mrr=round(default_mrr, 4),
+        used_default=False, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
+        reason=f"inner MRR {got:.4f} against the default profile's {default_mrr:.4f} on the same "
+               f"{folds} folds ({n_held} held-out pairs)")
 
 
 # --- the whole run ---------------------------------------------------------------------------
 
 
-def evaluate(snapshot: Snapshot, *, split: SplitKind = "random", frac: float = 0.2,
-             seed: int = 0, direction: Direction = "buyers", max_queries: int = 500,
-             profile: WeightProfile | str | None = None, fit: bool = False,
-             baselines: tuple[str, ...] = BASELINES) -> EvalReport:
-    """Hide links, rank, and compare the engine with the baselines (module docstring).
-
-    Raises
-    ------
-    InvalidQuery
-        bad ``frac``/``split``/``direction``, no supply links, or no dates for a time split.
-    """
+def _check(direction: str, max_queries: int, baselines: tuple[str, ...]) -> None:
     if direction not in ("buyers", "suppliers"):
         raise InvalidQuery(f"direction must be buyers or suppliers, got {direction!r}")
     if max_queries < 1:
@@ -425,30 +522,67 @@ def evaluate(snapshot: Snapshot, *, split: SplitKind = "random", frac: float = 0
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise InvalidQuery(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
-    sp_ = split_links(snapshot, split, frac, seed)
+
+
+@dataclass
+class _SplitRanks:
+    """Per method, per query: the filtered ranks of its held-out partners."""
+
+    ranks: dict[str, list[np.ndarray]]
+    n_train_links: int
+    cut_date: str | None
+    profile: str
+    fitted: WeightProfile | None = None
+    cv: float | None = None
+
+
+def _rank_split(sp_: Split, *, direction: Direction, max_queries: int, seed: int,
+                profile: WeightProfile | str | None, fit: bool,
+                baselines: tuple[str, ...]) -> _SplitRanks:
     proj = Projection.from_snapshot(sp_.train)
     prof = resolve_profile(profile, proj)
     queries = _queries(proj, sp_.test_pairs, direction, max_queries, seed)
-    n_test = sum(len(t) for t in queries.values())
-    methods: dict[str, MethodScores] = {}
-    methods["engine"] = _metrics(_run(proj, queries, direction,
-                                      _engine_scorer(proj, direction, prof)))
+
+    def run(scorer: Scorer) -> list[np.ndarray]:
+        return [_ranks(scorer(q), q, _known(proj, q, direction), t) for q, t in queries.items()]
+
+    out: dict[str, list[np.ndarray]] = {"engine": run(_engine_scorer(proj, direction, prof))}
     fitted: WeightProfile | None = None
     cv = None
     if fit:
-        fitted, cv = fit_profile(sp_.train, direction=direction, seed=seed,
-                                 max_queries=min(max_queries, 300))
-        methods["engine_fitted"] = _metrics(_run(proj, queries, direction,
-                                                 _engine_scorer(proj, direction, fitted)))
-    graph = _undirected(proj)
+        result = fit_profile(sp_.train, direction=direction, seed=seed,
+                             max_queries=min(max_queries, 300))
+        fitted, cv = result.profile, result.cv_mrr
+        out["engine_fitted"] = run(_engine_scorer(proj, direction, fitted))
+    graph = undirected(proj) if {"preferential_attachment", "adamic_adar", "jaccard"} \
+        & set(baselines) else None
     for name in baselines:
-        if name in ("preferential_attachment", "adamic_adar", "jaccard"):
-            scorer = _nx_scorer(graph, proj.n_companies, name)
-        elif name == "item_cf":
-            scorer = _item_cf_scorer(proj, direction)
-        else:
-            scorer = _random_scorer(proj.n_companies, seed)
-        methods[name] = _metrics(_run(proj, queries, direction, scorer))
+        out[name] = run(baseline_scorer(name, proj, direction, seed=seed, graph=graph))
+    return _SplitRanks(out, sp_.n_train_links, sp_.cut_date, prof.name, fitted, cv)
+
+
+def _cat(ranks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(ranks) if ranks else np.zeros(0)
+
+
+def evaluate(snapshot: Snapshot, *, split: SplitKind = "random", frac: float = 0.2,
+             seed: int = 0, direction: Direction = "buyers", max_queries: int = 500,
+             profile: WeightProfile | str | None = None, fit: bool = False,
+             baselines: tuple[str, ...] = BASELINES) -> EvalReport:
+    """Hide links, rank, and compare the engine with the baselines: one seed.
+
+    :func:`evaluate_seeds` is the report to quote (means and intervals over seeds).
+
+    Raises
+    ------
+    InvalidQuery
+        bad ``frac``/``split``/``direction``, no supply links, or no dates for a time split.
+    """
+    _check(direction, max_queries, baselines)
+    sp_ = split_links(snapshot, split, frac, seed)
+    got = _rank_split(sp_, direction=direction, max_queries=max_queries, seed=seed,
+                      profile=profile, fit=fit, baselines=baselines)
+    methods = {name: _metrics(_cat(r)) for name, r in got.ranks.items()}
     base = [b for b in baselines if b in methods]
     best = max(base, key=lambda b: (methods[b].mrr, methods[b].hits_at_10)) if base else ""
     beats = bool(base) and all(
@@ -456,16 +590,133 @@ def evaluate(snapshot: Snapshot, *, split: SplitKind = "random", frac: float = 0
         and methods["engine"].mrr > methods[b].mrr for b in base)
     return EvalReport(
         split=split, direction=direction, frac=frac, seed=seed, cut_date=sp_.cut_date,
-        n_train_links=sp_.n_train_links, n_test_pairs=n_test, n_queries=len(queries),
+        n_train_links=sp_.n_train_links, n_test_pairs=len(_cat(got.ranks["engine"])),
+        n_queries=len(got.ranks["engine"]),
         methods=methods, best_baseline=best, engine_beats_best_baseline=beats,
-        profile=prof.name, fitted_profile=dict(fitted.weights) if fitted else None,
-        fit_cv_mrr=round(cv, 4) if cv is not None else None)
+        profile=got.profile, fitted_profile=dict(got.fitted.weights) if got.fitted else None,
+        fit_cv_mrr=round(got.cv, 4) if got.cv is not None else None)
 
 
-def _undirected(proj: Projection) -> nx.Graph:
-    """The undirected training supply graph (networkx) for the baselines."""
-    graph = nx.Graph()
-    graph.add_nodes_from(range(proj.n_companies))
-    coo = sp.coo_matrix(match_index(proj).A)
-    graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
-    return graph
+# --- several seeds, with intervals ----------------------------------------------------------
+
+METRICS = ("hits_at_10", "hits_at_50", "mrr", "ndcg_at_10")
+
+
+class Interval(BaseModel):
+    """A mean over seeds and its 95 % interval."""
+
+    mean: float
+    lo: float
+    hi: float
+
+
+class MethodSummary(BaseModel):
+    """One method's metrics over the seeds."""
+
+    hits_at_10: Interval
+    hits_at_50: Interval
+    mrr: Interval
+    ndcg_at_10: Interval
+
+
+class SeedsReport(BaseModel):
+    """One split evaluated over several seeds: every figure a mean with a 95 % interval."""
+
+    split: SplitKind
+    direction: Direction
+    frac: float
+    seeds: list[int]
+    interval: str = Field(description="How the intervals are made")
+    cut_date: str | None = None
+    n_train_links: int
+    n_test_pairs: float = Field(description="Held-out pairs ranked, mean per seed")
+    n_queries: float
+    profile: str
+    methods: dict[str, MethodSummary]
+    best_baseline: str = Field(description="The baseline with the best mean MRR")
+    engine_minus_best: MethodSummary = Field(
+        description="Paired difference engine − best baseline, per seed")
+    verdict: Literal["wins", "level", "loses"] = Field(
+        description="On MRR against the best baseline: wins when the paired interval is above "
+        "0, loses when below, else level")
+    visible: list[str] = Field(default_factory=lambda: list(VISIBLE))
+
+
+def _interval(values: np.ndarray) -> Interval:
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return Interval(mean=round(mean, 4), lo=round(mean, 4), hi=round(mean, 4))
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return Interval(mean=round(mean, 4), lo=round(mean - half, 4), hi=round(mean + half, 4))
+
+
+def _summary(per_seed: list[MethodScores]) -> MethodSummary:
+    return MethodSummary(**{m: _interval(np.array([getattr(x, m) for x in per_seed]))
+                            for m in METRICS})
+
+
+def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: int = 5,
+                   frac: float = 0.2, direction: Direction = "buyers", max_queries: int = 500,
+                   profile: WeightProfile | str | None = None, fit: bool = False,
+                   baselines: tuple[str, ...] = BASELINES) -> SeedsReport:
+    """The engine against every baseline over ``seeds`` seeds, with 95 % intervals.
+
+    Random split: each seed draws its own split and query sample; the interval
+    is Student's t over the seeds. Time split: the split is the same for every
+    seed (the dates fix it), so each seed is a bootstrap resample of the query
+    companies (with replacement) of one ranking; the interval is the t interval
+    over those resamples. The engine-minus-best-baseline difference is paired
+    (same seed, same queries). ``fit`` adds ``engine_fitted``: the profile
+    fitted (:func:`fit_profile`) on each seed's training links only.
+
+    Raises
+    ------
+    InvalidQuery
+        as :func:`evaluate`; ``seeds`` below 1.
+    """
+    _check(direction, max_queries, baselines)
+    if seeds < 1:
+        raise InvalidQuery("seeds must be at least 1")
+    per_seed: list[dict[str, MethodScores]] = []
+    n_test: list[int] = []
+    n_q: list[int] = []
+    if split == "time":
+        sp_ = split_links(snapshot, "time", frac, 0)
+        got = _rank_split(sp_, direction=direction, max_queries=max_queries, seed=0,
+                          profile=profile, fit=fit, baselines=baselines)
+        nq = len(got.ranks["engine"])
+        for seed in range(seeds):
+            pick = np.random.default_rng(seed).integers(0, nq, size=nq) if nq else \
+                np.zeros(0, dtype=np.int64)
+            per_seed.append({name: _metrics(_cat([r[int(i)] for i in pick]))
+                             for name, r in got.ranks.items()})
+            n_test.append(sum(len(got.ranks["engine"][int(i)]) for i in pick))
+            n_q.append(nq)
+        how = f"t over {seeds} bootstrap resamples of the query companies (one time split)"
+        cut, n_train, prof_name = got.cut_date, got.n_train_links, got.profile
+    else:
+        cut, n_train, prof_name = None, 0, ""
+        for seed in range(seeds):
+            sp_ = split_links(snapshot, split, frac, seed)
+            got = _rank_split(sp_, direction=direction, max_queries=max_queries, seed=seed,
+                              profile=profile, fit=fit, baselines=baselines)
+            per_seed.append({name: _metrics(_cat(r)) for name, r in got.ranks.items()})
+            n_test.append(len(_cat(got.ranks["engine"])))
+            n_q.append(len(got.ranks["engine"]))
+            n_train, prof_name = got.n_train_links, got.profile
+        how = f"t over {seeds} seeds (each its own random split and query sample)"
+    methods = {name: _summary([x[name] for x in per_seed]) for name in per_seed[0]}
+    base = [b for b in baselines if b in methods]
+    best = max(base, key=lambda b: (methods[b].mrr.mean, methods[b].hits_at_10.mean)) \
+        if base else "engine"
+    diff = [MethodScores(**{m: getattr(x["engine"], m) - getattr(x[best], m) for m in METRICS})
+            for x in per_seed]
+    gap = _summary(diff)
+    verdict: Literal["wins", "level", "loses"] = (
+        "wins" if gap.mrr.lo > 0 else "loses" if gap.mrr.hi < 0 else "level")
+    return SeedsReport(
+        split=split, direction=direction, frac=frac, seeds=list(range(seeds)), interval=how,
+        cut_date=cut, n_train_links=n_train, n_test_pairs=float(np.mean(n_test)),
+        n_queries=float(np.mean(n_q)), profile=prof_name, methods=methods,
+        best_baseline=best, engine_minus_best=gap, verdict=verdict)

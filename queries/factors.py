@@ -24,8 +24,12 @@ import     the buyer imports the category today (import substitution)
 cluster    both are members of one cluster (subsidy-eligible; raises the
            cluster's intra-cluster purchasing KPI)
 network    collaborative-filtering score over supplier → its buyers → their
-           other suppliers → their buyers, degree-normalised, divided by the
-           largest score of any other company
+           other suppliers → their buyers (:mod:`queries.network`; the degree
+           penalty, RP3β and a recency half-life are the profile's
+           ``network_norm``, ``beta``, ``half_life_days``), divided by the
+           largest score of any candidate (not of a current partner): the
+           strongest new partner has 1, shown as "signal 100 of 100" with the
+           companies behind it named
 relation   the buyer already buys other categories from the supplier
 lead_time  1 / (1 + days / 30) (unknown: 0.5)
 popularity the partner's standing in the category today (per-category
@@ -50,16 +54,19 @@ category (capability fit), evidence that the buyer wants it (demand) and how
 much of the supplier's own trade is in the category (activity) carry most of
 the ranking; the shared cluster, the CF path, lead time, certificates and the
 buyer's popularity in the category order close candidates. Re-fit on your own
-data with ``coopgraph evaluate --fit``.
+data with ``coopgraph fit`` (stored, used by ``coopgraph match``), or measure a
+fit out of sample with ``coopgraph evaluate --fit``; ``bench/fit_default.py``
+re-fits from uniform weights on the seed-2 set.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graph.confidentiality import ENOUGH, SHORT
 from graph.confidentiality import UNKNOWN as BAND_UNKNOWN
@@ -80,6 +87,7 @@ __all__ = [
     "distance_value",
     "explain",
     "lead_time_value",
+    "network_sentence",
     "resolve_profile",
     "weights_from",
 ]
@@ -109,6 +117,12 @@ class WeightProfile(BaseModel):
     name: str
     weights: dict[str, float]
     description: str = ""
+    #: the network walk's degree penalty per step: 1/deg or 1/log(2 + deg)
+    network_norm: Literal["degree", "log"] = "degree"
+    #: RP3β popularity exponent: the network score is divided by the candidate's degree^β
+    beta: float = Field(default=0.0, ge=0.0, le=2.0)
+    #: links weigh 2^(−age/half-life) in the network walk (age from ``since``); None = all 1
+    half_life_days: float | None = Field(default=None, gt=0)
 
     @field_validator("weights")
     @classmethod
@@ -127,7 +141,12 @@ class WeightProfile(BaseModel):
 
     def with_weights(self, name: str, weights: Mapping[str, float]) -> WeightProfile:
         """A copy with other weights (used by the fitter)."""
-        return WeightProfile(name=name, weights=dict(weights), description=self.description)
+        return self.model_copy(update={"name": name, "weights": dict(weights)})
+
+    def network_params(self) -> dict[str, Any]:
+        """The network walk's keyword arguments (:func:`queries.network.cf_buyers`)."""
+        return {"beta": self.beta, "norm": self.network_norm,
+                "half_life_days": self.half_life_days}
 
 
 DEFAULT_PROFILE = WeightProfile(
@@ -250,7 +269,8 @@ def _num(x: float) -> str:
 
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
             fit: str = "declared", demand_src: str = "", extra: float | None = None,
-            qualitative: bool = False) -> tuple[str, str]:
+            qualitative: bool = False, peers: Sequence[str] = (), shared: Sequence[str] = (),
+            direction: str = "buyers") -> tuple[str, str]:
     """The (Russian, English) sentence explaining one factor's value for one pair.
 
     ``cat``/``cat_en`` are the category's Russian and English names, ``fit`` the
@@ -258,6 +278,8 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
     import, bom) and ``extra`` a second number the sentence needs (demand, or
     the number of required certificates). ``qualitative`` words a banded
     capacity factor (a member's view) without any figure: enough, short or unknown.
+    ``peers``/``shared`` name the companies behind a network signal
+    (:func:`network_sentence`); ``direction`` is the ranking's.
     """
     r = float("nan") if raw is None else float(raw)
     if name == "capability":
@@ -307,8 +329,7 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
         return "не в одном кластере", "not in the same cluster"
     if name == "network":
         if value > 0:
-            return (f"похожие поставщики продают этому покупателю (сигнал {value:.2f})",
-                    f"similar suppliers sell to this buyer (signal {value:.2f})")
+            return network_sentence(value, peers, shared, direction)
         return "нет общих партнёров в сети поставок", "no shared partners in the supply network"
     if name == "relation":
         if value > 0:
@@ -316,6 +337,11 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
                     "already buys other categories from the supplier")
         return "прежних поставок нет", "no supply relationship yet"
     if name == "popularity":
+        if value > 0 and math.isfinite(r) and cat == "—":  # no category: the fallback's degree
+            return (f"партнёр работает с {_num(r)} компаниями: один из самых связанных "
+                    f"({value:.2f})",
+                    f"the partner deals with {_num(r)} companies: among the most connected "
+                    f"({value:.2f})")
         if value > 0 and math.isfinite(r):
             return (f"партнёр уже торгует «{cat}» с {_num(r)} контрагентами: один из самых "
                     f"активных в категории ({value:.2f})",
@@ -333,6 +359,71 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
             return "срок поставки неизвестен", "lead time unknown"
         return f"срок поставки {_num(r)} дн.", f"lead time {_num(r)} days"
     raise InvalidQuery(f"unknown factor {name!r}")
+
+
+def _names(names: Sequence[str], conj: str) -> str:
+    quoted = list(names)
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + f" {conj} " + quoted[-1]
+
+
+def _names_en(names: Sequence[str]) -> str:
+    quoted = list(names)
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def network_sentence(value: float, peers: Sequence[str], shared: Sequence[str],
+                     direction: str = "buyers") -> tuple[str, str]:
+    """The (Russian, English) network reason, naming the companies behind it.
+
+    ``value`` is the network factor (scaled over the candidates: 1 = the
+    strongest signal of any candidate), shown 0–100; ``peers`` are up to three
+    same-side companies that already deal with the candidate and ``shared`` the
+    partners they share with the querying company — names only, no figures.
+
+    Examples
+    --------
+    >>> network_sentence(0.5, ["Завод А", "Завод Б"], ["Комбайн В"])[1][:62]
+    'Завод А and Завод Б, which also supply your buyer Комбайн В, s'
+    """
+    pct = round(100 * value)
+    if not peers and shared:
+        if direction == "buyers":
+            return (f"поставщики ваших покупателей ({_names(shared, 'и')}) продают этому "
+                    f"покупателю (сигнал сети {pct} из 100)",
+                    f"suppliers of your buyers ({_names_en(shared)}) sell to this buyer "
+                    f"(network signal {pct} of 100)")
+        return (f"покупатели ваших поставщиков ({_names(shared, 'и')}) покупают у этого "
+                f"поставщика (сигнал сети {pct} из 100)",
+                f"buyers from your suppliers ({_names_en(shared)}) buy from this supplier "
+                f"(network signal {pct} of 100)")
+    if not peers:
+        return (f"похожие компании работают с этим партнёром (сигнал сети {pct} из 100)",
+                f"similar companies deal with this partner (network signal {pct} of 100)")
+    plural = len(peers) > 1
+    if direction == "buyers":
+        ru_who = "вашему покупателю" if len(shared) == 1 else "вашим покупателям"
+        en_who = "your buyer" if len(shared) == 1 else "your buyers"
+        ru = (f"{_names(peers, 'и')}, {'которые' if plural else 'который'} тоже "
+              f"{'поставляют' if plural else 'поставляет'} {ru_who} {_names(shared, 'и')}, "
+              f"{'продают' if plural else 'продаёт'} этому покупателю (сигнал сети {pct} из 100)")
+        en = (f"{_names_en(peers)}, which also {'supply' if plural else 'supplies'} {en_who} "
+              f"{_names_en(shared)}, {'sell' if plural else 'sells'} to this buyer "
+              f"(network signal {pct} of 100)")
+    else:
+        ru_who = "вашего поставщика" if len(shared) == 1 else "ваших поставщиков"
+        en_who = "your supplier" if len(shared) == 1 else "your suppliers"
+        ru = (f"{_names(peers, 'и')}, {'которые' if plural else 'который'} тоже "
+              f"{'покупают' if plural else 'покупает'} у {ru_who} {_names(shared, 'и')}, "
+              f"{'покупают' if plural else 'покупает'} у этого поставщика "
+              f"(сигнал сети {pct} из 100)")
+        en = (f"{_names_en(peers)}, which also {'buy' if plural else 'buys'} from {en_who} "
+              f"{_names_en(shared)}, {'buy' if plural else 'buys'} from this supplier "
+              f"(network signal {pct} of 100)")
+    return ru, en
 
 
 def weights_from(values: Mapping[str, float] | None) -> dict[str, float]:

@@ -49,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel
 
-from graph.confidentiality import CENTRE, Viewer, can_see
+from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
 from graph.errors import AccessDenied, InvalidQuery
 from queries.candidates import (
     IMPORT,
@@ -72,7 +72,7 @@ from queries.factors import (
     lead_time_value,
     resolve_profile,
 )
-from queries.network import cf_buyers, cf_suppliers
+from queries.network import QueryPaths, cf_buyers, cf_suppliers
 from queries.projection import Projection
 from queries.results import FactorValue, FitKind, MatchCandidate, MatchFilters, MatchResult
 
@@ -81,6 +81,7 @@ __all__ = [
     "PartnerScores",
     "best_per_partner",
     "candidate_pairs",
+    "fallback_scores",
     "rank_buyers",
     "rank_buyers_is_fast",
     "rank_suppliers",
@@ -107,6 +108,8 @@ class CandidatePairs:
     total: np.ndarray | None = None
     raw: dict[str, np.ndarray] | None = None
     n_partners: int | None = None  # distinct partners before pruning (when pruned)
+    is_fallback: np.ndarray | None = None  # per pair: filled in by the popularity fallback
+    note: tuple[str, str] | None = None  # (ru, en): why the list is a fallback or empty
 
 
 @dataclass
@@ -159,6 +162,7 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
         pairs = _fast_buyers(proj, ix, s, cat, prof, k, viewer)
     else:
         pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k, viewer)
+    pairs = _fallback(proj, ix, s, "buyers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
 
 
@@ -231,6 +235,7 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
     prof = resolve_profile(profile, proj)
     ix = match_index(proj)
     pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k, viewer)
+    pairs = _fallback(proj, ix, b, "suppliers", checked, prof, k, viewer, pairs)
     return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product, viewer)
 
 
@@ -326,7 +331,7 @@ class _Side:
     shared: np.ndarray | None  # n bools: shares a cluster with me (None: me is in none)
     members: np.ndarray  # the companies sharing a cluster with me
     z: np.ndarray | None  # CF scores over companies
-    zmax: float  # the largest CF score of any other company (the network factor's scale)
+    zmax: float  # the largest CF score of a candidate (not me, not a current partner)
     banded: bool = False  # capacity factor as a member sees it (enough / short / unknown)
 
 
@@ -342,10 +347,15 @@ def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None,
         shared = _mark(ix.n, members)
     zmax = 0.0
     if z is not None and len(z):
+        # scaled over the candidates: the strongest *new* partner's signal is 1, whatever
+        # the current partners (whom the walk reaches first) score
+        saved = z[current].copy()
         mine = z[me]
         z[me] = 0.0
+        z[current] = 0.0
         zmax = float(z.max())
         z[me] = mine
+        z[current] = saved
     return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax,
                  banded=not viewer.is_centre)
 
@@ -383,7 +393,9 @@ def _buyer_pairs(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     dem = _category_rows(ix, cats)
     partner = ix.dem_buyer[dem].astype(np.int64)
     pcat = ix.dem_cat[dem].astype(np.int64)
-    z = cf_buyers(ix, s) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    # the network walk is a candidate source whatever the network weight: the candidate set
+    # must not depend on the weights (the profile fitter re-weighs one set)
+    z = cf_buyers(ix, s, **prof.network_params())
     side = _side(ix, s, "buyers", z, viewer)
     if z is not None:
         # CF reaches the supplier's current buyers too; they are not *new* network evidence
@@ -413,6 +425,109 @@ def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierV
         "activity": vec.act[pc],
     }
     _score(proj, ix, pairs, side, cols, filters, prof, "buyers", k=k)
+    return pairs
+
+
+# --- the fallback: no supplier gets an empty list without a reason ---------------------------
+
+
+def fallback_scores(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray:
+    """The fallback order over every company, below every real candidate (whose scores are ≥ 0).
+
+    ``popularity − 1`` for companies of ``me``'s region, ``popularity − 2`` for
+    the others, where popularity is log(1 + degree) / log(1 + the largest
+    degree) on the side being ranked (buyers' in-degree, suppliers'
+    out-degree); −inf for ``me`` and its current partners.
+    """
+    deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    top = float(deg.max(initial=0.0))
+    pop = np.log1p(deg) / math.log1p(top) if top > 0 else np.zeros(ix.n)
+    region = int(ix.region_code[me])
+    out = pop - 2.0
+    if region >= 0:
+        out[ix.region_code == region] += 1.0
+    m = ix.A if direction == "buyers" else ix.AT
+    out[m.indices[m.indptr[me]:m.indptr[me + 1]]] = -np.inf
+    out[me] = -np.inf
+    return out
+
+
+def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
+              filters: CheckedFilters, prof: WeightProfile, k: int, viewer: Viewer,
+              found: CandidatePairs) -> CandidatePairs:
+    """An empty list filled with the most connected companies, labelled so.
+
+    Used when neither demand in a category ``me`` can make (or wants) nor the
+    network walk gives a single candidate — e.g. a supplier without sales or
+    capabilities. (A short list is not padded.) The fallback (:func:`fallback_scores`): the most
+    connected companies of ``me``'s region, then of the whole graph; their
+    score is ``popularity − 1`` (region) or ``− 2``, below every real
+    candidate, and their factors are computed as for any pair. With filters
+    the list stands as it is: the filters are the reason, and an empty
+    list's note says so.
+    """
+    have = np.unique(found.partner)
+    if len(have):
+        return found
+    if not filters.empty:
+        if len(have) == 0:
+            found.note = ("ни один кандидат не проходит заданные фильтры",
+                          "no candidate passes the filters given")
+        return found
+    order = fallback_scores(ix, me, direction)
+    order[have] = -np.inf
+    pool = np.flatnonzero(np.isfinite(order))
+    if len(pool) == 0:
+        if len(have) == 0:
+            found.note = ("в графе нет других компаний", "there is no other company in the graph")
+        return found
+    top = pool[np.lexsort((pool, -order[pool]))][:k - len(have)].astype(np.int64)
+    pcat = np.full(len(top), -1, dtype=np.int64)
+    if direction == "buyers":
+        pcat[:] = int(ix.main_category[me])
+        vec = _supplier_vectors(proj, ix, me)
+        side = _side(ix, me, "buyers", None, viewer)
+        pairs = _score_buyers(proj, ix, side, vec, top, pcat, ix.demand_row(top, pcat),
+                              CheckedFilters(), prof, None)
+    else:
+        pcat = ix.main_category[top].astype(np.int64)
+        side = _side(ix, me, "suppliers", None, viewer)
+        dem = ix.demand_row(np.full(len(top), me, dtype=np.int64), pcat)
+        pairs = CandidatePairs(top, pcat, np.zeros(len(top), dtype=np.int8), dem)
+        caprow = ix.capability_row(top, pcat)
+        has = caprow >= 0
+        cr = np.maximum(caprow, 0)
+        free = np.where(has, proj.free_capacity[cr] if len(proj.free_capacity) else np.nan,
+                        np.nan)
+        lead = np.where(has, proj.cap_lead_time[cr] if len(proj.cap_lead_time) else np.nan,
+                        np.nan)
+        deg = ix.out_deg
+        cols = {"capacity_raw": free, "lead_raw": lead, "popularity": np.zeros(len(top)),
+                "popularity_raw": deg[top], "activity": np.zeros(len(top))}
+        _score(proj, ix, pairs, side, cols, CheckedFilters(), prof, "suppliers")
+    assert pairs.values is not None and pairs.raw is not None
+    deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    score = order[pairs.partner]
+    top_deg = float(deg.max(initial=0.0))
+    pairs.values[:, _F["popularity"]] = np.log1p(deg[pairs.partner]) / math.log1p(top_deg) \
+        if top_deg > 0 else 0.0
+    pairs.raw["popularity"] = deg[pairs.partner]
+    pairs.total = np.round(score, 12)
+    pairs.is_fallback = np.ones(len(pairs.partner), dtype=bool)
+    who_ru, who_en = ("покупателей", "buyers") if direction == "buyers" \
+        else ("поставщиков", "suppliers")
+    region = proj.company_regions[me]
+    where_ru = f"сначала региона «{region}», затем всего графа" if region \
+        else "всего графа"
+    where_en = f"of the region “{region}” first, then of the whole graph" if region \
+        else "of the whole graph"
+    pairs.note = (
+        f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
+        f"компетенций со спросом и общих партнёров); показаны самые связанные {who_ru} "
+        f"{where_ru} — запасной список по популярности, не подбор",
+        f"neither demand in the company's categories nor the supply network gave a candidate "
+        f"(no sales, no capability in demand, no shared partners); these are the most "
+        f"connected {who_en} {where_en} — a popularity fallback, not a match")
     return pairs
 
 
@@ -515,7 +630,7 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     ok_cat = np.zeros(ix.ncat, dtype=bool)
     ok_cat[cats] = True
     lens = ix.cat_dem_indptr[cats + 1] - ix.cat_dem_indptr[cats]
-    z = cf_buyers(ix, s) if wf["network"] > 0 or lens.sum() == 0 else None
+    z = cf_buyers(ix, s, **prof.network_params())
     side = _side(ix, s, "buyers", z, viewer)
     po = _profile_order(ix, w)
 
@@ -689,7 +804,7 @@ def _supplier_pairs(proj: Projection, ix: MatchIndex, b: int, cat: int | None, p
     partner = fitm.row.astype(np.int64)
     pcat = cats[fitm.col]
     pfit = fitm.data.astype(np.int8)
-    z = cf_suppliers(ix, b) if prof.weights.get("network", 0) > 0 or len(partner) == 0 else None
+    z = cf_suppliers(ix, b, **prof.network_params())
     side = _side(ix, b, "suppliers", z, viewer)
     if z is not None:
         extra = _reached_only(z, partner, side.current)
@@ -1017,6 +1132,8 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         if c >= 0:
             cats_of.setdefault(p, []).append(codes[c])
     candidates = []
+    best_total = float(pairs.total[chosen[0]]) if len(chosen) else 0.0
+    paths: QueryPaths | None = None  # built on the first network reason
     for i, j in enumerate(chosen.tolist()):
         p = int(pairs.partner[j])
         c = int(pairs.cat[j])
@@ -1038,15 +1155,32 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 raw, shown_raw = math.nan, None
             if extra_col in hidden:
                 extra = None
+            named: dict[str, Any] = {}
+            if name == "network" and vrow[f] > 0:
+                if paths is None:
+                    paths = QueryPaths(ix, me, direction)
+                named = _network_names(proj, paths, p, prof, viewer)
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
-                             qualitative=name == "capacity" and not viewer.is_centre)
+                             qualitative=name == "capacity" and not viewer.is_centre,
+                             direction=direction, **named)
             factors.append(_construct(FactorValue, {
                 "name": name, "value": srow[f], "raw": shown_raw,
                 "unit": unit, "weight": weights[f], "contribution": crow[f],
                 "text_ru": ru, "text_en": en}))
         top_reasons = sorted((f for f in factors if f.contribution > 0),
                              key=lambda f: -f.contribution)[:3]
+        reasons_ru = [f.text_ru for f in top_reasons]
+        reasons_en = [f.text_en for f in top_reasons]
+        if pairs.is_fallback is not None and pairs.is_fallback[j]:
+            # the result's note says why
+            region = int(ix.region_code[me])
+            source = "popular_in_region" if region >= 0 and ix.region_code[p] == region \
+                else "popular"
+        elif direction == "buyers":
+            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
+        else:
+            source = "network" if fit == "network" else "demand"
         dist = dist_rows[i]
         candidates.append(_construct(MatchCandidate, {
             "rank": i + 1, "company_id": proj.company_ids[p],
@@ -1056,9 +1190,11 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             "categories": list(dict.fromkeys(cats_of.get(p, ()))),
             "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
             "score": round(float(pairs.total[j]), 6),
+            "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
+            if best_total > 0 and pairs.total[j] >= 0 else 0.0,
+            "source": source,
             "distance_km": round(dist, 1) if math.isfinite(dist) else None,
-            "factors": factors, "reasons_ru": [f.text_ru for f in top_reasons],
-            "reasons_en": [f.text_en for f in top_reasons]}))
+            "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en}))
     if isinstance(filters, MatchFilters):
         shown_filters = filters
     else:
@@ -1069,4 +1205,26 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         k=k, profile=prof.name, filters=shown_filters,
         n_candidates=pairs.n_partners if pairs.n_partners is not None
         else len(np.unique(pairs.partner)),
-        revision=proj.revision, candidates=candidates)
+        revision=proj.revision, candidates=candidates,
+        note_ru=pairs.note[0] if pairs.note else None,
+        note_en=pairs.note[1] if pairs.note else None)
+
+
+def _network_names(proj: Projection, paths: QueryPaths, partner: int, prof: WeightProfile,
+                   viewer: Viewer) -> dict[str, Any]:
+    """The company names behind a network signal, as far as ``viewer`` may see them.
+
+    The cluster centre reads up to three peers (same-side companies that share
+    partners with ``me`` and already deal with ``partner``) and the shared
+    partners. A member may not see other companies' supply links, so it reads
+    no peer names; its own partners behind the signal are named only when at
+    least :data:`~graph.confidentiality.MIN_OTHERS` peers stand behind it (an
+    aggregate, not one company's link).
+    """
+    peers, shared, n_peers = paths.behind(partner, norm=prof.network_norm)
+    names = proj.company_names
+    if viewer.is_centre:
+        return {"peers": [names[i] for i in peers], "shared": [names[i] for i in shared]}
+    if n_peers >= MIN_OTHERS:
+        return {"shared": [names[i] for i in shared]}
+    return {}

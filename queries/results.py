@@ -17,9 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FactorValue", "FitKind", "MatchCandidate", "MatchFilters", "MatchResult"]
+__all__ = ["CandidateSource", "FactorValue", "FitKind", "MatchCandidate", "MatchFilters",
+           "MatchResult"]
 
 FitKind = Literal["declared", "supplied", "related", "inferred", "network"]
+CandidateSource = Literal["demand", "network", "popular_in_region", "popular"]
 
 
 class MatchFilters(BaseModel):
@@ -75,6 +77,14 @@ class MatchCandidate(BaseModel):
     related: bool = Field(description="The fit is through a taxonomy relative")
     inferred: bool = Field(description="The fit is inferred from held processes")
     score: float
+    relative_score: float = Field(
+        default=100.0, description="The score on 0–100 over this ranking: the best candidate "
+        "100, the others in proportion")
+    source: CandidateSource = Field(
+        default="demand", description="Where the candidate came from: demand in a category the "
+        "supplier can make (demand), only the network walk (network), or — when neither gives "
+        "anything — the most connected companies of the querying company's region "
+        "(popular_in_region) or of the whole graph (popular)")
     distance_km: float | None = None
     factors: list[FactorValue]
     reasons_ru: list[str] = Field(default_factory=list, description="The top reasons, Russian")
@@ -95,3 +105,6 @@ class MatchResult(BaseModel):
     n_candidates: int = Field(description="Candidates that passed the filters, before top-k")
     revision: int
     candidates: list[MatchCandidate]
+    note_ru: str | None = Field(default=None, description="Why the list is what it is, when "
+                                "it is a fallback or empty (Russian)")
+    note_en: str | None = Field(default=None, description="The same in English")

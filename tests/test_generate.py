@@ -99,7 +99,19 @@ def test_supplies_follow_capabilities_and_needs(records: dict[K, list[Record]]) 
     wanted = needs | consumers
     assert all((s.buyer_id, s.category) in wanted for s in supplies)
     years = [s.since.year for s in supplies if s.since]
-    assert min(years) == 2015 and max(years) == 2025
+    assert min(years) >= 2015 and max(years) == 2025
+
+
+def test_since_dates_come_from_a_growth_process(records: dict[K, list[Record]]) -> None:
+    """Companies enter over time and a link starts after both ends exist: the late
+    entrants' links are the late links (a time split is then not a random split)."""
+    order = {c.id: i for i, c in enumerate(records[K.COMPANY])}
+    n = len(order)
+    early = sorted(s.since for s in records[K.SUPPLY] if order[s.supplier_id] < n // 5)
+    late = sorted(s.since for s in records[K.SUPPLY] if order[s.supplier_id] >= 4 * n // 5)
+    assert early and late
+    assert late[len(late) // 2] > early[len(early) // 2]
+    assert all(s.since is not None for s in records[K.SUPPLY])
 
 
 def test_companies_are_placed_in_russia_with_valid_numbers(

@@ -10,7 +10,7 @@ import importlib
 import typer
 
 COMMAND_MODULES = (
-    "stats", "serve", "demo", "ingest", "generate", "match", "evaluate",
+    "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
     "plan", "gaps", "kpi", "keys", "export", "check",
 )
 

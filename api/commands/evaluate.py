@@ -2,9 +2,10 @@
 
 Reads the configured store (or ``--data PATH``: files or directories loaded
 into a throw-away in-memory store, e.g. ``data/sample`` or the output of
-``coopgraph generate``), runs :func:`queries.evaluate.evaluate` for the random
+``coopgraph generate``), runs :func:`queries.evaluate.evaluate_seeds` for the random
 and/or time split, and prints a table (or ``--json``). See the docstring of
-:mod:`queries.evaluate` for the protocol and what the engine can see.
+:mod:`queries.evaluate` for the protocol and what the engine can see. Every
+figure is a mean over ``--seeds`` (default 5) with its 95 % interval.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from rich.table import Table
 
 from api.console import console, fail, friendly_errors, print_json, store_from_settings
 from graph.embedded import EmbeddedStore
+from graph.errors import InvalidQuery
 from graph.store import Snapshot
-from queries.evaluate import EvalReport, evaluate
+from queries.evaluate import SeedsReport, evaluate_seeds
 
 __all__ = ["register", "render"]
 
@@ -35,19 +37,22 @@ def _snapshot(data: list[Path] | None) -> Snapshot:
         return store.snapshot()
 
 
-def render(report: EvalReport) -> Table:
-    """One table per split: the metrics of every method, the engine first."""
-    verdict = "beats" if report.engine_beats_best_baseline else "does NOT beat"
-    title = (f"{report.split} split ({report.direction}, frac {report.frac}, seed {report.seed}"
-             + (f", cut {report.cut_date}" if report.cut_date else "")
-             + f"): {report.n_test_pairs} held-out pairs, {report.n_queries} queries — "
-             f"engine {verdict} the best baseline ({report.best_baseline})")
-    table = Table(title=title)
+def render(report: SeedsReport) -> Table:
+    """One table per split: every method's mean and 95 % interval, the engine first."""
+    gap = report.engine_minus_best
+    title = (f"{report.split} split ({report.direction}, frac {report.frac}, "
+             f"{len(report.seeds)} seeds" + (f", cut {report.cut_date}" if report.cut_date else "")
+             + f"): {report.n_test_pairs:.0f} held-out pairs, {report.n_queries:.0f} queries "
+             f"per seed — engine {report.verdict} against the best baseline "
+             f"({report.best_baseline}): MRR {gap.mrr.mean:+.3f} "
+             f"[{gap.mrr.lo:+.3f}, {gap.mrr.hi:+.3f}]")
+    table = Table(title=title, caption=f"mean ± half-width of the 95 % interval: "
+                                       f"{report.interval}")
     for col in ("method", "Hits@10", "Hits@50", "MRR", "NDCG@10"):
-        table.add_column(col, justify="left" if col == "method" else "right")
+        table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
     for name, m in report.methods.items():
-        table.add_row(name, f"{m.hits_at_10:.3f}", f"{m.hits_at_50:.3f}", f"{m.mrr:.3f}",
-                      f"{m.ndcg_at_10:.3f}")
+        table.add_row(name, *(f"{i.mean:.3f} ± {(i.hi - i.lo) / 2:.3f}"
+                              for i in (m.hits_at_10, m.hits_at_50, m.mrr, m.ndcg_at_10)))
     return table
 
 
@@ -58,36 +63,50 @@ def register(app: typer.Typer) -> None:
     def evaluate_command(
         split: str = typer.Option("both", "--split", help="random, time or both"),
         frac: float = typer.Option(0.2, "--frac", help="Share of supplier–buyer pairs to hide"),
-        seed: int = typer.Option(0, "--seed", help="Random seed"),
+        seeds: int = typer.Option(5, "--seeds", help="Seeds (random split) or bootstrap "
+                                  "resamples (time split) behind each mean and interval"),
         direction: str = typer.Option("buyers", "--direction",
                                       help="buyers: rank buyers per supplier; suppliers: the "
                                       "reverse"),
         max_queries: int = typer.Option(500, "--max-queries", help="At most this many queries"),
-        fit: bool = typer.Option(False, "--fit", help="Also fit the weight profile (CV)"),
+        fit: bool = typer.Option(False, "--fit", help="Also fit a profile on each training "
+                                 "split (inner folds) and score it"),
         profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
         data: list[Path] | None = typer.Option(None, "--data",
                                                help="Evaluate these files/directories instead "
                                                "of the configured store"),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     ) -> None:
-        """Hide supply links, rank, and report Hits@10/50, MRR, NDCG@10 vs baselines."""
+        """Hide supply links, rank, and report Hits@10/50, MRR, NDCG@10 vs baselines.
+
+        Each split runs on its own: one that cannot run (a time split without
+        real dates) is reported as skipped, with the reason, and the other stays.
+        """
         splits = {"both": ["random", "time"], "random": ["random"], "time": ["time"]}.get(split)
         if splits is None:
             fail(f"--split must be random, time or both, not {split!r}")
         if direction not in ("buyers", "suppliers"):
             fail(f"--direction must be buyers or suppliers, not {direction!r}")
+        if seeds < 1:
+            fail(f"--seeds must be at least 1, not {seeds}")
         snapshot = _snapshot(data)
         reports: list[dict[str, Any]] = []
-        with friendly_errors():
-            for kind in splits:
-                report = evaluate(snapshot, split=kind,  # type: ignore[arg-type]
-                                  frac=frac, seed=seed, direction=direction,  # type: ignore[arg-type]
-                                  max_queries=max_queries, fit=fit, profile=profile)
-                reports.append(report.model_dump(mode="json"))
+        skipped: dict[str, str] = {}
+        for kind in splits:
+            try:
+                report = evaluate_seeds(snapshot, split=kind,  # type: ignore[arg-type]
+                                        seeds=seeds, frac=frac,
+                                        direction=direction,  # type: ignore[arg-type]
+                                        max_queries=max_queries, profile=profile, fit=fit)
+            except InvalidQuery as exc:
+                skipped[kind] = str(exc)
                 if not as_json:
-                    console.print(render(report))
-                    if report.fitted_profile:
-                        console.print(f"fitted profile (inner CV MRR {report.fit_cv_mrr}): "
-                                      f"{report.fitted_profile}")
+                    console.print(f"[yellow]{kind} split skipped:[/] {exc}")
+                continue
+            reports.append(report.model_dump(mode="json"))
+            if not as_json:
+                console.print(render(report))
         if as_json:
-            print_json({"reports": reports})
+            print_json({"reports": reports, "skipped": skipped})
+        if not reports:
+            fail("no split could run: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))

@@ -13,7 +13,10 @@ import typer
 from rich.table import Table
 
 from api.console import console, friendly_errors, print_json, store_from_settings
+from graph.settings import load_settings
+from queries.factors import WeightProfile
 from queries.match import rank_buyers, rank_suppliers
+from queries.profiles import load_profile
 from queries.projection import ProjectionCache
 from queries.results import MatchFilters, MatchResult
 
@@ -32,6 +35,16 @@ def _filters(max_distance: float | None, region: str | None, cluster_only: bool,
         required_certs=list(certs or []), min_free_capacity=min_free_capacity)
 
 
+def _profile(name: str | None, direction: str) -> WeightProfile | str | None:
+    """``--profile``, else the profile ``coopgraph fit`` stored for this direction, else None."""
+    if name is not None:
+        return name
+    stored = load_profile(load_settings().data_dir)
+    if stored is not None and stored.direction == direction:
+        return stored.profile
+    return None
+
+
 def render(result: MatchResult, *, english: bool = False) -> Table:
     """A rich table of a ranking: rank, company, category, score, top reasons."""
     what = "buyers" if result.direction == "buyers" else "suppliers"
@@ -42,13 +55,14 @@ def render(result: MatchResult, *, english: bool = False) -> Table:
     table.add_column("company")
     table.add_column("category")
     table.add_column("fit")
-    table.add_column("score", justify="right")
+    table.add_column("score, 0–100", justify="right")
+    table.add_column("source")
     table.add_column("km", justify="right")
     table.add_column("top reasons")
     for c in result.candidates:
         reasons = c.reasons_en if english else c.reasons_ru
         table.add_row(str(c.rank), f"{c.company_name}\n[dim]{c.company_id}[/]",
-                      c.category_name or "—", c.fit, f"{c.score:.3f}",
+                      c.category_name or "—", c.fit, f"{c.relative_score:.0f}", c.source,
                       "—" if c.distance_km is None else f"{c.distance_km:.0f}",
                       "; ".join(reasons))
     return table
@@ -58,9 +72,14 @@ def _show(result: MatchResult, as_json: bool, english: bool) -> None:
     if as_json:
         print_json(result.model_dump(mode="json"))
     elif not result.candidates:
-        console.print(f"No candidates for {result.company_id} with these settings.")
+        why = (result.note_en if english else result.note_ru) or (
+            "no candidate" if english else "нет кандидатов")
+        console.print(f"No candidates for {result.company_id}: {why}.")
     else:
         console.print(render(result, english=english))
+        note = result.note_en if english else result.note_ru
+        if note:
+            console.print(f"[yellow]{note}[/]")
 
 
 @match_app.command("buyers")
@@ -73,14 +92,16 @@ def buyers(
     cluster_only: bool = typer.Option(False, "--cluster-only",
                                       help="Only buyers sharing a cluster with the supplier"),
     cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
-    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
+                                       "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
-        result = rank_buyers(proj, supplier, k=k, category=category, profile=profile,
+        result = rank_buyers(proj, supplier, k=k, category=category,
+                             profile=_profile(profile, "buyers"),
                              filters=_filters(max_distance, region, cluster_only, cluster,
                                               None, None))
     _show(result, as_json, english)
@@ -102,7 +123,8 @@ def suppliers(
                                           help="Required certification (repeatable)"),
     min_free_capacity: float | None = typer.Option(None, "--min-free-capacity",
                                                    help="Minimum free yearly capacity"),
-    profile: str | None = typer.Option(None, "--profile", help="Weight profile name"),
+    profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
+                                       "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
@@ -110,7 +132,7 @@ def suppliers(
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
-                                profile=profile,
+                                profile=_profile(profile, "suppliers"),
                                 filters=_filters(max_distance, region, cluster_only, cluster,
                                                  cert, min_free_capacity))
     _show(result, as_json, english)

@@ -1,0 +1,89 @@
+"""Fitted weight profiles, stored beside the data they were fitted on.
+
+``coopgraph fit`` (:func:`fit_store_profile`) fits a profile on a store's own
+supply history (:func:`queries.evaluate.fit_profile`: an inner split of the
+links, the factor weights and the network walk's degree penalty, β and
+recency chosen by inner MRR) and stores it with its report in one JSON file,
+:data:`PROFILE_FILE`, in the configured data directory
+(``COOPGRAPH_DATA_DIR``) — for *both* stores: the embedded store keeps its
+journal there, and a Neo4j deployment uses the same directory for its keys and
+jobs, so the profile is a file an operator can read, diff and delete, and the
+graph holds no derived data. :func:`load_profile` reads it back; the ranking
+commands use it when no ``--profile`` is given.
+
+The file records the store's revision at fitting time: a profile fitted on an
+older graph is still used (weights change slowly), and ``coopgraph fit
+--show`` says how stale it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from graph.errors import InvalidQuery
+from graph.store import Snapshot
+from queries.evaluate import FitResult, fit_profile
+from queries.factors import WeightProfile
+
+__all__ = ["PROFILE_FILE", "StoredProfile", "fit_store_profile", "load_profile",
+           "save_profile"]
+
+PROFILE_FILE = "fitted_profile.json"
+
+
+class StoredProfile(BaseModel):
+    """The file's content: the fit's result and where it came from."""
+
+    fitted_at: str
+    revision: int
+    direction: str
+    result: FitResult
+
+    @property
+    def profile(self) -> WeightProfile:
+        return self.result.profile
+
+
+def fit_store_profile(snapshot: Snapshot, *, direction: str = "buyers", folds: int = 3,
+                      seed: int = 0, max_queries: int = 300) -> StoredProfile:
+    """Fit a profile on ``snapshot``'s links (see the module docstring); nothing is written."""
+    if direction not in ("buyers", "suppliers"):
+        raise InvalidQuery(f"direction must be buyers or suppliers, got {direction!r}")
+    result = fit_profile(snapshot, direction=direction,  # type: ignore[arg-type]
+                         folds=folds, seed=seed, max_queries=max_queries)
+    return StoredProfile(fitted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                         revision=snapshot.revision, direction=direction, result=result)
+
+
+def save_profile(data_dir: Path, stored: StoredProfile) -> Path:
+    """Write ``stored`` to ``data_dir / PROFILE_FILE`` atomically; return the path."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / PROFILE_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stored.model_dump(mode="json"), ensure_ascii=False, indent=2),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_profile(data_dir: Path) -> StoredProfile | None:
+    """The stored profile, or ``None`` when there is none.
+
+    Raises
+    ------
+    InvalidQuery
+        the file exists but cannot be read as a stored profile.
+    """
+    path = data_dir / PROFILE_FILE
+    if not path.exists():
+        return None
+    try:
+        return StoredProfile.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, OSError, ValueError) as exc:
+        raise InvalidQuery(f"{path} is not a stored profile ({exc}); delete it or run "
+                           f"`coopgraph fit` again") from None
