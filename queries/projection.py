@@ -399,32 +399,105 @@ class Projection:
 
 
 class ProjectionCache:
-    """Holds one projection per store and rebuilds it when the store's revision changes.
+    """Holds one projection per store and keeps it at the store's analytic revision.
 
-    Thread-safe: concurrent requests wait for one rebuild instead of doing it twice.
+    When the store has moved on, the projection is first *patched* with the
+    writes since (:mod:`queries.projection_delta`, milliseconds); only when that
+    cannot be done is it rebuilt from ``store.snapshot()`` (seconds). One
+    refresh runs at a time.
+
+    ``max_wait=None`` (the CLI, tests): :meth:`get` answers the current revision,
+    waiting for the refresh. ``max_wait=s`` (the API): the refresh runs on a
+    background thread and :meth:`get` waits for it at most ``s`` seconds, then
+    answers the previous projection — a reader is never held up by a rebuild;
+    ``projection.revision`` says which revision it was computed at.
+
+    Projections are immutable and shared across threads: a refresh makes a new
+    object and swaps it in (one reference assignment), so readers take no lock.
     """
 
     def __init__(self, store: GraphStore,
-                 builder: Callable[[Snapshot], Projection] = Projection.from_snapshot) -> None:
+                 builder: Callable[[Snapshot], Projection] = Projection.from_snapshot,
+                 *, max_wait: float | None = None) -> None:
         self.store = store
         self._builder = builder
+        self.max_wait = max_wait
         self._projection: Projection | None = None
-        self._lock = threading.Lock()
-        self.builds = 0
+        self._lock = threading.Lock()  # held by the one refresh that runs
+        self._worker: threading.Thread | None = None
+        self._worker_guard = threading.Lock()
+        self.builds = 0  # full rebuilds from a snapshot
+        self.deltas = 0  # refreshes by patching
+        self.last_error: BaseException | None = None
+
+    @property
+    def current(self) -> Projection | None:
+        """The projection held now, whatever its revision (never blocks)."""
+        return self._projection
+
+    def _stale(self, projection: Projection | None) -> bool:
+        return projection is None or self.store.analytic_revision() > projection.revision
 
     def get(self) -> Projection:
-        """The projection of the store's current revision."""
-        revision = self.store.revision()
+        """The projection of the store's current revision (see the class docstring)."""
         current = self._projection
-        if current is not None and current.revision == revision:
+        if not self._stale(current):
+            assert current is not None
             return current
-        with self._lock:
-            current = self._projection
-            if current is None or current.revision != self.store.revision():
-                current = self._builder(self.store.snapshot())
-                self._projection = current
-                self.builds += 1
-            return current
+        if current is None or self.max_wait is None:
+            with self._lock:
+                if self._stale(self._projection):
+                    self._refresh()
+                projection = self._projection
+                assert projection is not None
+                return projection
+        worker = self._start_worker()
+        worker.join(self.max_wait)
+        projection = self._projection
+        assert projection is not None
+        return projection
+
+    def _start_worker(self) -> threading.Thread:
+        with self._worker_guard:
+            worker = self._worker
+            if worker is None or not worker.is_alive():
+                worker = threading.Thread(target=self._refresh_in_background,
+                                          name="coopgraph-projection", daemon=True)
+                self._worker = worker
+                worker.start()
+            return worker
+
+    def _refresh_in_background(self) -> None:
+        try:
+            with self._lock:
+                if self._stale(self._projection):
+                    self._refresh()
+            self.last_error = None
+        except Exception as exc:  # the store is down: keep serving what we have
+            self.last_error = exc
+            log.warning("projection refresh failed; serving revision %s: %s",
+                        getattr(self._projection, "revision", None), exc)
+
+    def _refresh(self) -> None:
+        """Patch the projection up to the store's revision, or rebuild it (lock held)."""
+        from queries.projection_delta import apply_changes, attach_row_keys
+
+        current = self._projection
+        if current is not None:
+            changes = self.store.changes_since(current.revision)
+            if changes is not None:
+                patched = apply_changes(current, changes, self.store)
+                if patched is not None:
+                    self._projection = patched
+                    self.deltas += 1
+                    return
+        snapshot = self.store.snapshot()
+        built = self._builder(snapshot)
+        if isinstance(built, Projection):
+            attach_row_keys(built, snapshot)
+        del snapshot
+        self._projection = built
+        self.builds += 1
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""
