@@ -63,7 +63,7 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
     elif what == "supply_add":
         store.upsert_rows(K.SUPPLY, [{"supplier_id": c, "buyer_id": rng.choice(companies),
                                       "category": k, "volume_per_year": float(step),
-                                      "since": "2024-01-0%d" % rng.randint(1, 9)}])
+                                      "since": f"2024-01-0{rng.randint(1, 9)}"}])
     elif what == "supply_edit" and snap.rows(K.SUPPLY):
         row = dict(rng.choice(snap.rows(K.SUPPLY)))
         row["unit_price"] = round(rng.uniform(1, 100), 2)
@@ -163,3 +163,21 @@ def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphS
     while cache.current is first and time.monotonic() < deadline:
         time.sleep(0.01)
     assert cache.get().revision == store.revision()
+
+
+def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
+    from api.state import REVISION_HEADER
+    from tests.api_support import make_case
+
+    store.upsert(random_graph(6, companies=12, categories=6))
+    api = make_case(store, tmp_path, seed=False)
+    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert got.status_code == 200, got.text
+    assert int(got.headers[REVISION_HEADER]) == store.revision()
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 4321.0
+    store.upsert_rows(K.CAPABILITY, [row])  # patched, not rebuilt: the answer is fresh
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert int(got.headers[REVISION_HEADER]) == store.revision()
+    assert REVISION_HEADER not in api.get("/health", None).headers
