@@ -27,7 +27,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from graph.schema import KINDS, NODE_REFERENCES, REFERENCES, EntityKind, KindSpec, Reference
+from graph.schema import (
+    KINDS,
+    NODE_REFERENCES,
+    PROVENANCE_FIELDS,
+    REFERENCES,
+    EntityKind,
+    KindSpec,
+    Reference,
+)
 
 __all__ = [
     "ANALYTIC_REVISION_READ",
@@ -68,6 +76,8 @@ __all__ = [
     "referrers_query",
     "rel_key_statement",
     "schema_statements",
+    "snapshot_columns_query",
+    "snapshot_fields",
     "snapshot_query",
     "upsert_query",
 ]
@@ -398,6 +408,24 @@ def fetch_query(kind: EntityKind) -> str:
                 "RETURN properties(n) AS props")
     return (f"UNWIND $keys AS k MATCH ()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->() "
             "RETURN properties(n) AS props")
+
+
+def snapshot_fields(kind: EntityKind) -> tuple[str, ...]:
+    """The properties a snapshot reads of ``kind``: the model's fields, provenance aside."""
+    return tuple(f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS)
+
+
+def snapshot_columns_query(kind: EntityKind) -> str:
+    """One part of ``kind``'s records as a list of value lists (``rows``), in one record.
+
+    ``$parts``/``$part`` split the records by internal id, so that several read
+    sessions can share a kind; the values come in :func:`snapshot_fields` order
+    (primitives only: no node or relationship objects to decode).
+    """
+    kind_spec = KINDS[kind]
+    values = ", ".join(f"n.{f}" for f in snapshot_fields(kind))
+    return (f"MATCH {_pattern(kind_spec)} WHERE id(n) % $parts = $part "
+            f"RETURN collect([{values}]) AS rows")
 
 
 def snapshot_query(kind: EntityKind) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
@@ -563,7 +564,58 @@ class Neo4jStore(GraphStore):
         rows = self._query(cypher.fetch_query(kind_spec.kind), {"keys": texts})
         return [strip_provenance(_clean(r["props"])) for r in rows]
 
+    # read sessions a snapshot runs at once, and the parts the largest kinds are split in
+    snapshot_workers: ClassVar[int] = 4
+    snapshot_rows_per_part: ClassVar[int] = 100_000
+
     def snapshot(self) -> Snapshot:
+        """Every record, read as columns of primitives by parallel read sessions.
+
+        Each kind (split into parts by internal id when it is large) is read by its
+        own read transaction as one list of value lists, which the driver (with
+        ``neo4j-rust-ext``) decodes far faster than node objects. The revision is
+        read before and after: when a write committed in between, the snapshot is
+        read again (and after three tries in one transaction, :meth:`snapshot_one_tx`).
+        """
+        counts = self.stats()
+        for _attempt in range(3):
+            before = self.revision()
+            tables = self._read_columns(counts)
+            if self.revision() == before:
+                return Snapshot(before, tables)
+            counts = self.stats()
+        return self.snapshot_one_tx()
+
+    def _read_columns(self, counts: Mapping[str, int]) -> dict[EntityKind, list[dict[str, Any]]]:
+        jobs = []
+        for kind in KINDS:
+            parts = max(1, -(-counts.get(kind.value, 0) // self.snapshot_rows_per_part))
+            jobs += [(kind, parts, part) for part in range(parts)]
+        jobs.sort(key=lambda job: -counts.get(job[0].value, 0) // job[1])  # largest first
+
+        def read(job: tuple[EntityKind, int, int]) -> list[dict[str, Any]]:
+            kind, parts, part = job
+            fields = cypher.snapshot_fields(kind)
+            query = cypher.snapshot_columns_query(kind)
+
+            def work(tx: ManagedTransaction) -> list[Any]:
+                record = tx.run(query, {"parts": parts, "part": part}).single()
+                return list(record["rows"]) if record else []
+
+            with self._translating(), self._session(read=True) as session:
+                values = session.execute_read(work)
+            return [{f: v for f, v in zip(fields, row, strict=True) if v is not None}
+                    for row in values]
+
+        tables: dict[EntityKind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        with ThreadPoolExecutor(self.snapshot_workers, "coopgraph-snapshot") as pool:
+            for (kind, _parts, _part), rows in zip(jobs, pool.map(read, jobs), strict=True):
+                tables[kind].extend(rows)
+        for kind, rows in tables.items():
+            rows.sort(key=KINDS[kind].key_of)
+        return tables
+
+    def snapshot_one_tx(self) -> Snapshot:
         """Every record, read in one transaction so that the tables and revision agree."""
 
         def work(tx: ManagedTransaction) -> Snapshot:
