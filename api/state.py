@@ -141,7 +141,8 @@ class StoreHolder:
             if self._cache is None:
                 from queries.projection import ProjectionCache
 
-                self._cache = ProjectionCache(store, max_wait=self.projection_wait)
+                self._cache = ProjectionCache(store, max_wait=self.projection_wait,
+                                              warm=_warm_match_index)
             return self._cache
 
     def projection(self) -> Projection:
@@ -170,6 +171,16 @@ class StoreHolder:
                 self._store = None
                 self._cache = None
                 self._last = None
+
+
+def _warm_match_index(projection: Projection) -> None:
+    """Build the ranking's index of a new projection before requests see it."""
+    from api.routes._engine import engine_or_none
+
+    rank = engine_or_none("queries.match", "rank_buyers")
+    if rank is None or not len(projection.cap_company):
+        return
+    rank(projection, projection.company_ids[int(projection.cap_company[0])], k=1)
 
 
 def note_revision(state: Any, revision: int) -> None:

@@ -418,10 +418,13 @@ class ProjectionCache:
 
     def __init__(self, store: GraphStore,
                  builder: Callable[[Snapshot], Projection] = Projection.from_snapshot,
-                 *, max_wait: float | None = None) -> None:
+                 *, max_wait: float | None = None, incremental: bool = True,
+                 warm: Callable[[Projection], object] | None = None) -> None:
         self.store = store
         self._builder = builder
         self.max_wait = max_wait
+        self.incremental = incremental  # False: always rebuild (the baseline of the benches)
+        self._warm = warm  # run on a new projection before it is published (indexes)
         self._projection: Projection | None = None
         self._lock = threading.Lock()  # held by the one refresh that runs
         self._worker: threading.Thread | None = None
@@ -483,12 +486,12 @@ class ProjectionCache:
         from queries.projection_delta import apply_changes, attach_row_keys
 
         current = self._projection
-        if current is not None:
+        if current is not None and self.incremental:
             changes = self.store.changes_since(current.revision)
             if changes is not None:
                 patched = apply_changes(current, changes, self.store)
                 if patched is not None:
-                    self._projection = patched
+                    self._publish(patched)
                     self.deltas += 1
                     return
         snapshot = self.store.snapshot()
@@ -496,8 +499,16 @@ class ProjectionCache:
         if isinstance(built, Projection):
             attach_row_keys(built, snapshot)
         del snapshot
-        self._projection = built
+        self._publish(built)
         self.builds += 1
+
+    def _publish(self, projection: Projection) -> None:
+        if self._warm is not None:
+            try:
+                self._warm(projection)
+            except Exception:  # a warm-up is an optimisation: the request builds what it needs
+                log.warning("warming projection %s failed", projection.revision, exc_info=True)
+        self._projection = projection
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""
