@@ -78,7 +78,8 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     settings.check_safe()
     holder = StoreHolder(store=store, opener=None if store is not None else
                          (lambda: open_store(load_settings())),
-                         projection_wait=settings.projection_wait)
+                         projection_wait=settings.projection_wait,
+                         incremental=settings.projection_incremental)
     jobs = JobRunner(settings.resolved_jobs_dir(), holder.get)
 
     @asynccontextmanager

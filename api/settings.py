@@ -59,6 +59,9 @@ class ApiSettings(BaseSettings):
     # the previous one (see api.state)
     projection_wait: float = Field(
         default=0.05, ge=0, le=600, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_WAIT"))
+    # patch the projection from the store's change log (off: rebuild after every write)
+    projection_incremental: bool = Field(
+        default=True, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_INCREMENTAL"))
 
     def resolved_keys_file(self) -> Path:
         """The keys file: the configured one, or ``api_keys.json`` in the data directory."""

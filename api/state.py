@@ -103,10 +103,11 @@ class StoreHolder:
 
     def __init__(self, store: GraphStore | None = None,
                  opener: Callable[[], GraphStore] | None = None, *,
-                 projection_wait: float | None = 0.05) -> None:
+                 projection_wait: float | None = 0.05, incremental: bool = True) -> None:
         if store is None and opener is None:
             raise ValueError("give a store or an opener")
         self.projection_wait = projection_wait
+        self.incremental = incremental
         self._opener = opener
         self._owned = store is None
         self._store: GraphStore | None = self._wrap(store) if store is not None else None
@@ -142,6 +143,7 @@ class StoreHolder:
                 from queries.projection import ProjectionCache
 
                 self._cache = ProjectionCache(store, max_wait=self.projection_wait,
+                                              incremental=self.incremental,
                                               warm=_warm_match_index)
             return self._cache
 
