@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -432,6 +433,8 @@ class ProjectionCache:
         self.builds = 0  # full rebuilds from a snapshot
         self.deltas = 0  # refreshes by patching
         self.last_error: BaseException | None = None
+        self._published_at = 0.0  # time.monotonic() of the last refresh's end
+        self._last_refresh_s = 0.0  # how long it took
 
     @property
     def current(self) -> Projection | None:
@@ -454,21 +457,33 @@ class ProjectionCache:
                 projection = self._projection
                 assert projection is not None
                 return projection
-        worker = self._start_worker()
-        worker.join(self.max_wait)
+        patient = self.max_wait >= self._last_refresh_s  # would wait out a whole refresh
+        worker, started = self._start_worker(patient)
+        if worker is not None and (started or patient):
+            worker.join(self.max_wait)  # a refresh started now is often a patch of ms
         projection = self._projection
         assert projection is not None
         return projection
 
-    def _start_worker(self) -> threading.Thread:
+    def _start_worker(self, patient: bool) -> tuple[threading.Thread | None, bool]:
+        """The running background refresh, or a new one; and whether it was started now.
+
+        Unless the reader is ``patient`` (would wait for a whole refresh), refreshes
+        are spaced by at least the time the last one took — at most half of the
+        time is spent refreshing while writes keep coming, so readers keep a share
+        of the CPU, and the writes in between are applied together: ``(None, False)``.
+        """
         with self._worker_guard:
             worker = self._worker
-            if worker is None or not worker.is_alive():
-                worker = threading.Thread(target=self._refresh_in_background,
-                                          name="coopgraph-projection", daemon=True)
-                self._worker = worker
-                worker.start()
-            return worker
+            if worker is not None and worker.is_alive():
+                return worker, False
+            if not patient and time.monotonic() < self._published_at + self._last_refresh_s:
+                return None, False
+            worker = threading.Thread(target=self._refresh_in_background,
+                                      name="coopgraph-projection", daemon=True)
+            self._worker = worker
+            worker.start()
+            return worker, True
 
     def _refresh_in_background(self) -> None:
         try:
@@ -483,6 +498,14 @@ class ProjectionCache:
 
     def _refresh(self) -> None:
         """Patch the projection up to the store's revision, or rebuild it (lock held)."""
+        started = time.monotonic()
+        try:
+            self._refresh_now()
+        finally:
+            self._published_at = time.monotonic()
+            self._last_refresh_s = self._published_at - started
+
+    def _refresh_now(self) -> None:
         from queries.projection_delta import apply_changes, attach_row_keys
 
         current = self._projection
