@@ -447,6 +447,11 @@ class ProjectionCache:
     def get(self) -> Projection:
         """The projection of the store's current revision (see the class docstring)."""
         current = self._projection
+        if current is not None and self.max_wait is not None \
+                and self.max_wait < self._last_refresh_s and self._refreshing():
+            # A refresh is under way and the reader would not wait it out: answer now,
+            # without asking the store (whose lock a snapshot may hold).
+            return current
         if not self._stale(current):
             assert current is not None
             return current
@@ -464,6 +469,10 @@ class ProjectionCache:
         projection = self._projection
         assert projection is not None
         return projection
+
+    def _refreshing(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker.is_alive()
 
     def _start_worker(self, patient: bool) -> tuple[threading.Thread | None, bool]:
         """The running background refresh, or a new one; and whether it was started now.
