@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graph.changelog import Change, merge_changes
+from graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from graph.schema import KINDS, EntityKind
 from graph.store import GraphStore, Snapshot, row_keys
 from queries.projection import Projection
@@ -113,6 +113,8 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     if keys_by_kind is None or projection.skipped:
         return None
     touched, full = merge_changes(changes)
+    # kinds no analysis reads (workflow records) change nothing here
+    touched = {k: v for k, v in touched.items() if k in ANALYTIC_KINDS}
     if full or not touched.keys() <= PATCHABLE:
         return None
     total = len(projection.cap_company) + len(projection.sup_supplier) + projection.n_companies
