@@ -25,7 +25,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.auth import Principal, authenticate
 from api.keys import KeyRole, KeyStore
 from api.settings import ApiSettings
-from api.state import StoreHolder
+from api.state import StoreHolder, note_revision
 from graph.store import GraphStore
 from queries.projection import Projection
 
@@ -56,12 +56,16 @@ def get_store(request: Request) -> GraphStore:
 
 
 async def get_projection(request: Request) -> Projection:
-    """The projection of the store's current revision (rebuilt when it changes)."""
+    """The projection of the store's analytic revision (or the previous one while it is rebuilt).
+
+    The revision it was computed at goes out in the ``X-CoopGraph-Revision`` header.
+    """
     holder = _holder(request)
     projection = holder.projection_nowait()
-    if projection is not None:
-        return projection
-    return await run_in_threadpool(holder.projection)
+    if projection is None:
+        projection = await run_in_threadpool(holder.projection)
+    note_revision(request.state, projection.revision)
+    return projection
 
 
 def get_settings(request: Request) -> ApiSettings:

@@ -23,7 +23,7 @@ from api.loopback import LoopbackOnly
 from api.problems import install_problem_handlers
 from api.routes import ROUTER_MODULES
 from api.settings import ApiSettings, load_api_settings
-from api.state import StoreHolder
+from api.state import RevisionHeader, StoreHolder
 from graph.factory import open_store
 from graph.settings import load_settings
 from graph.store import GraphStore
@@ -77,7 +77,9 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     settings = settings or load_api_settings()
     settings.check_safe()
     holder = StoreHolder(store=store, opener=None if store is not None else
-                         (lambda: open_store(load_settings())))
+                         (lambda: open_store(load_settings())),
+                         projection_wait=settings.projection_wait,
+                         incremental=settings.projection_incremental)
     jobs = JobRunner(settings.resolved_jobs_dir(), holder.get)
 
     @asynccontextmanager
@@ -99,6 +101,7 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     # guard, then the body limit.
     app.add_middleware(BodyLimit, body_limit=lambda: settings.body_limit,
                        upload_limit=lambda: settings.upload_limit, upload_paths=("/ingest",))
+    app.add_middleware(RevisionHeader)
     if not settings.auth:
         app.add_middleware(LoopbackOnly)
     app.add_middleware(SecurityHeaders, docs_paths=tuple(

@@ -55,6 +55,13 @@ class ApiSettings(BaseSettings):
         default=50 * 1024 * 1024, ge=1, validation_alias=AliasChoices("COOPGRAPH_UPLOAD_LIMIT"))
     body_limit: int = Field(
         default=1024 * 1024, ge=1024, validation_alias=AliasChoices("COOPGRAPH_BODY_LIMIT"))
+    # seconds a request waits for a projection being rebuilt before it is answered from
+    # the previous one (see api.state)
+    projection_wait: float = Field(
+        default=0.05, ge=0, le=600, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_WAIT"))
+    # patch the projection from the store's change log (off: rebuild after every write)
+    projection_incremental: bool = Field(
+        default=True, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_INCREMENTAL"))
 
     def resolved_keys_file(self) -> Path:
         """The keys file: the configured one, or ``api_keys.json`` in the data directory."""

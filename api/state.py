@@ -15,6 +15,13 @@ the cached projection after one revision check made without waiting for the
 store's lock, and ``None`` whenever answering would block (store not open, lock
 held by a writer, projection stale, a network store) — the caller then falls
 back to :meth:`StoreHolder.projection` on a worker thread.
+
+The projection is kept fresh by patching it with the store's change log
+(``queries/projection_delta.py``); when it has to be rebuilt, the rebuild runs in
+the background and requests go on being answered from the previous projection
+(after waiting at most ``projection_wait`` seconds for it). Every analytic
+response says which revision it was computed at, in the
+``X-CoopGraph-Revision`` header (:class:`RevisionHeader`).
 """
 
 from __future__ import annotations
@@ -29,7 +36,10 @@ from graph.store import GraphStore
 if TYPE_CHECKING:
     from queries.projection import Projection, ProjectionCache
 
-__all__ = ["SerializedStore", "StoreHolder"]
+__all__ = ["REVISION_HEADER", "RevisionHeader", "SerializedStore", "StoreHolder"]
+
+REVISION_HEADER = "X-CoopGraph-Revision"
+_STATE_KEY = "analytic_revision"
 
 
 class SerializedStore:
@@ -53,6 +63,15 @@ class SerializedStore:
             return None
         try:
             return self._inner.revision()
+        finally:
+            self._lock.release()
+
+    def analytic_revision_nowait(self) -> int | None:
+        """The inner store's analytic revision, or ``None`` when another call holds the lock."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return self._inner.analytic_revision()
         finally:
             self._lock.release()
 
@@ -83,9 +102,12 @@ class StoreHolder:
     """Opens the store on first use (retrying after a failure) and owns its projection cache."""
 
     def __init__(self, store: GraphStore | None = None,
-                 opener: Callable[[], GraphStore] | None = None) -> None:
+                 opener: Callable[[], GraphStore] | None = None, *,
+                 projection_wait: float | None = 0.05, incremental: bool = True) -> None:
         if store is None and opener is None:
             raise ValueError("give a store or an opener")
+        self.projection_wait = projection_wait
+        self.incremental = incremental
         self._opener = opener
         self._owned = store is None
         self._store: GraphStore | None = self._wrap(store) if store is not None else None
@@ -120,7 +142,9 @@ class StoreHolder:
             if self._cache is None:
                 from queries.projection import ProjectionCache
 
-                self._cache = ProjectionCache(store)
+                self._cache = ProjectionCache(store, max_wait=self.projection_wait,
+                                              incremental=self.incremental,
+                                              warm=_warm_match_index)
             return self._cache
 
     def projection(self) -> Projection:
@@ -138,8 +162,8 @@ class StoreHolder:
         store, last = self._store, self._last
         if last is None or not isinstance(store, SerializedStore):
             return None
-        revision = store.revision_nowait()
-        return last if revision is not None and revision == last.revision else None
+        revision = store.analytic_revision_nowait()
+        return last if revision is not None and revision <= last.revision else None
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller)."""
@@ -149,3 +173,45 @@ class StoreHolder:
                 self._store = None
                 self._cache = None
                 self._last = None
+
+
+def _warm_match_index(projection: Projection) -> None:
+    """Build the ranking's index of a new projection before requests see it."""
+    from api.routes._engine import engine_or_none
+
+    rank = engine_or_none("queries.match", "rank_buyers")
+    if rank is None or not len(projection.cap_company):
+        return
+    rank(projection, projection.company_ids[int(projection.cap_company[0])], k=1)
+
+
+def note_revision(state: Any, revision: int) -> None:
+    """Remember, in a request's ``state``, the revision its analytics were computed at."""
+    setattr(state, _STATE_KEY, revision)
+
+
+class RevisionHeader:
+    """ASGI middleware: ``X-CoopGraph-Revision`` on every response that read the projection.
+
+    The projection dependency (``api.deps.get_projection``) notes the revision in
+    the request's state; this adds it to the response's headers.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                revision = scope.get("state", {}).get(_STATE_KEY)
+                if revision is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((REVISION_HEADER.lower().encode(), str(revision).encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)

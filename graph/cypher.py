@@ -27,9 +27,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from graph.schema import KINDS, NODE_REFERENCES, REFERENCES, EntityKind, KindSpec, Reference
+from graph.schema import (
+    KINDS,
+    NODE_REFERENCES,
+    PROVENANCE_FIELDS,
+    REFERENCES,
+    EntityKind,
+    KindSpec,
+    Reference,
+)
 
 __all__ = [
+    "ANALYTIC_REVISION_READ",
+    "CHANGES_SINCE",
+    "CHANGE_LABEL",
+    "CHANGE_RECORD",
+    "CHANGE_TRIM",
     "COUNT_NODES",
     "LOAD_BEGIN",
     "LOAD_CHUNK_LABEL",
@@ -49,8 +62,10 @@ __all__ = [
     "REVISION_READ",
     "WIPE",
     "FilterOp",
+    "change_schema_statements",
     "count_query",
     "delete_query",
+    "fetch_query",
     "get_query",
     "incoming_reference_queries",
     "list_queries",
@@ -61,6 +76,8 @@ __all__ = [
     "referrers_query",
     "rel_key_statement",
     "schema_statements",
+    "snapshot_columns_query",
+    "snapshot_fields",
     "snapshot_query",
     "upsert_query",
 ]
@@ -149,12 +166,39 @@ REVISION_BUMP = (
 )
 REVISION_READ = f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) RETURN m.value AS revision"
 
+# --- change log (graph.changelog): one change node per write transaction ----------
+
+CHANGE_LABEL = "CoopGraphChange"
+# In the write transaction, after REVISION_BUMP: what it touched ($changes: JSON text),
+# and the analytic revision moved when $analytic.
+CHANGE_RECORD = (
+    f"MATCH (m:{META_LABEL} {{id: 'revision'}}) "
+    f"CREATE (c:{CHANGE_LABEL} {{revision: m.value, changes: $changes}}) "
+    "SET m.analytic = CASE WHEN $analytic THEN m.value ELSE coalesce(m.analytic, 0) END"
+)
+CHANGE_TRIM = f"MATCH (c:{CHANGE_LABEL}) WHERE c.revision <= $below DELETE c"
+CHANGES_SINCE = (
+    f"MATCH (c:{CHANGE_LABEL}) WHERE c.revision > $revision "
+    "RETURN c.revision AS revision, c.changes AS changes ORDER BY c.revision"
+)
+ANALYTIC_REVISION_READ = (
+    f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) "
+    "RETURN coalesce(m.analytic, m.value) AS revision"
+)
+
+
+def change_schema_statements() -> list[str]:
+    """The index on change revisions (idempotent)."""
+    return [f"CREATE INDEX coopgraph_change_revision IF NOT EXISTS "
+            f"FOR (n:{CHANGE_LABEL}) ON (n.revision)"]
+
 # Everything but the revision counter, in batches (an auto-commit transaction).
 WIPE = (
     f"MATCH (n) WHERE NOT n:{META_LABEL} "
     "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
 )
-COUNT_NODES = f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n) AS n"
+COUNT_NODES = (f"MATCH (n) WHERE NOT n:{META_LABEL} AND NOT n:CoopGraphChange "
+               "RETURN count(n) AS n")
 
 # --- writes -----------------------------------------------------------------------
 
@@ -354,6 +398,34 @@ def list_queries(kind: EntityKind, ops: list[FilterOp]) -> tuple[str, str]:
 def count_query(kind: EntityKind) -> str:
     """How many records of ``kind`` are stored (answered from Neo4j's count store)."""
     return f"MATCH {_pattern(KINDS[kind])} RETURN count(n) AS n"
+
+
+def fetch_query(kind: EntityKind) -> str:
+    """The properties of the records whose key (or relationship ``_key``) is in ``$keys``."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return (f"UNWIND $keys AS k MATCH {_match_node('n', kind, 'k')} "
+                "RETURN properties(n) AS props")
+    return (f"UNWIND $keys AS k MATCH ()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->() "
+            "RETURN properties(n) AS props")
+
+
+def snapshot_fields(kind: EntityKind) -> tuple[str, ...]:
+    """The properties a snapshot reads of ``kind``: the model's fields, provenance aside."""
+    return tuple(f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS)
+
+
+def snapshot_columns_query(kind: EntityKind) -> str:
+    """One part of ``kind``'s records as a list of value lists (``rows``), in one record.
+
+    ``$parts``/``$part`` split the records by internal id, so that several read
+    sessions can share a kind; the values come in :func:`snapshot_fields` order
+    (primitives only: no node or relationship objects to decode).
+    """
+    kind_spec = KINDS[kind]
+    values = ", ".join(f"n.{f}" for f in snapshot_fields(kind))
+    return (f"MATCH {_pattern(kind_spec)} WHERE id(n) % $parts = $part "
+            f"RETURN collect([{values}]) AS rows")
 
 
 def snapshot_query(kind: EntityKind) -> str:

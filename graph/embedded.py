@@ -36,6 +36,7 @@ from typing import IO, Any, ClassVar
 import networkx as nx
 import orjson
 
+from graph.changelog import Change, ChangeLog, touched_by_ops
 from graph.errors import StoreCorrupted, StoreError
 from graph.loads import Load, LoadRecovery
 from graph.schema import KINDS, EntityKind, KindSpec, Reference
@@ -71,6 +72,7 @@ class EmbeddedStore(GraphStore):
         self._file_ids: tuple[int, int] = (0, 0)
         # Loads staged in the journal but not (yet) committed: load id → their operations.
         self._pending: dict[str, list[list[Any]]] = {}
+        self._changes = ChangeLog()
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._locked():
@@ -136,6 +138,7 @@ class EmbeddedStore(GraphStore):
                     self._apply_upsert(kind, rows)
             self._revision = int(state["revision"])
             self._snapshot_bytes = size
+        self._changes.reset(self._revision)
         self._file_ids = self._current_ids()
         self._replay(repair=repair)
 
@@ -154,6 +157,7 @@ class EmbeddedStore(GraphStore):
                     if entry["rev"] > self._revision:
                         self._apply_ops(entry["ops"])
                         self._revision = entry["rev"]
+                        self._log(entry["rev"], entry["ops"])
                 else:
                     self._replay_load_entry(entry)
                 good_end += len(line)
@@ -187,7 +191,13 @@ class EmbeddedStore(GraphStore):
             self._journal_write({"rev": revision, "ops": ops})
         self._apply_ops(ops)
         self._revision = revision
+        self._log(revision, ops)
         self._maybe_compact()
+
+    def _log(self, revision: int, ops: list[list[Any]]) -> None:
+        """Record what the write at ``revision`` touched in the change log."""
+        touched, full = touched_by_ops(ops)
+        self._changes.record(Change.of(revision, touched, full=full))
 
     def _journal_write(self, entry: dict[str, Any]) -> None:
         """Append ``entry`` to the journal as one checksummed, fsynced line."""
@@ -369,6 +379,7 @@ class EmbeddedStore(GraphStore):
             if entry["rev"] > self._revision:  # not yet in graph.json
                 self._apply_ops(ops or [])
                 self._revision = entry["rev"]
+                self._log(entry["rev"], ops or [])
         elif "abort" in entry:
             self._pending.pop(entry["abort"], None)
             if "abandoned" in entry:  # rolled back after its process died: tell until compacted
@@ -432,8 +443,9 @@ class EmbeddedStore(GraphStore):
                 if self.path is not None:
                     self._journal_write({"rev": revision, "commit": load.id})
                 self._apply_ops(ops)
-                del ops
                 self._revision = revision
+                self._log(revision, ops)
+                del ops
                 self._maybe_compact()
         finally:
             self._end_load(load)
@@ -518,6 +530,21 @@ class EmbeddedStore(GraphStore):
     def revision(self) -> int:
         self._sync()
         return self._revision
+
+    def changes_since(self, revision: int) -> list[Change] | None:
+        self._sync()
+        return self._changes.since(revision)
+
+    def analytic_revision(self) -> int:
+        self._sync()
+        return self._changes.analytic_revision
+
+    def fetch(self, kind: EntityKind | str,
+              keys: Iterable[tuple[str, ...]]) -> list[dict[str, Any]]:
+        self._sync()
+        index = self._index[EntityKind(kind)]
+        return [strip_provenance(props) for key in keys
+                if (props := index.get(tuple(key))) is not None]
 
     def snapshot(self) -> Snapshot:
         self._sync()

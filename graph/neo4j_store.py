@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
@@ -33,6 +34,7 @@ from neo4j import GraphDatabase, ManagedTransaction, RoutingControl
 from neo4j import exceptions as nx
 
 from graph import cypher
+from graph.changelog import KEEP, MAX_KEYS, Change
 from graph.errors import (
     ConfigError,
     CoopGraphError,
@@ -92,6 +94,9 @@ class Step:
     query: str
     params: dict[str, Any]
     expect: int | None = None
+    # what the statement upserts or deletes, for the change log
+    kind: EntityKind | None = None
+    keys: list[tuple[str, ...]] | None = None
 
 
 def _node_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
@@ -102,7 +107,8 @@ def _node_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
     """
     kind_spec = KINDS[kind]
     built = [node_row(kind_spec, p) for p in rows]
-    steps = [Step(cypher.upsert_query(kind), {"rows": built})]
+    steps = [Step(cypher.upsert_query(kind), {"rows": built}, kind=kind,
+                  keys=[(row["key"],) for row in built])]
     queries = [*cypher.outgoing_reference_queries(kind)]
     if kind in _REFERENCE_TARGETS:
         queries += cypher.incoming_reference_queries(kind)
@@ -115,10 +121,13 @@ def _node_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
 def _rel_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
     kind_spec = KINDS[kind]
     by_ends: dict[tuple[EntityKind, EntityKind], list[dict[str, Any]]] = {}
+    keys: dict[tuple[EntityKind, EntityKind], list[tuple[str, ...]]] = {}
     for props in rows:
         ends = (kind_spec.start_of(props)[0], kind_spec.end_of(props)[0])
         by_ends.setdefault(ends, []).append(rel_row(kind_spec, props))
-    return [Step(cypher.upsert_query(kind, start, end), {"rows": built}, expect=len(built))
+        keys.setdefault(ends, []).append(kind_spec.key_of(props))
+    return [Step(cypher.upsert_query(kind, start, end), {"rows": built}, expect=len(built),
+                 kind=kind, keys=keys[(start, end)])
             for (start, end), built in by_ends.items()]
 
 
@@ -286,6 +295,7 @@ class Neo4jStore(GraphStore):
             self.rel_key_constraint = "index"
             self._schema_run(cypher.schema_statements(rel_unique=False))
         self._schema_run(cypher.load_schema_statements())
+        self._schema_run(cypher.change_schema_statements())
 
     def _schema_run(self, statements: list[str]) -> None:
         for statement in statements:
@@ -308,7 +318,11 @@ class Neo4jStore(GraphStore):
             self._write_tx(lambda tx, unit=unit: self._run_unit(tx, unit))  # type: ignore[misc]
 
     @staticmethod
-    def _run_unit(tx: ManagedTransaction, steps: list[Step]) -> int:
+    def _run_unit(tx: ManagedTransaction, steps: list[Step], *, full: bool = False) -> int:
+        """Run ``steps``, bump the revision and record the change node, in ``tx``.
+
+        ``full``: log the write as one that readers rebuild after (a load's chunk).
+        """
         for step in steps:
             record = tx.run(step.query, step.params).single()
             if step.expect is not None:
@@ -319,7 +333,18 @@ class Neo4jStore(GraphStore):
                         f"{step.expect - written} relationship(s) name nodes that were "
                         "deleted while they were being written; nothing of this batch was kept")
         record = tx.run(cypher.REVISION_BUMP).single()
-        return int(record["revision"]) if record else 0
+        revision = int(record["revision"]) if record else 0
+        touched: dict[EntityKind, list[tuple[str, ...]]] = {}
+        for step in steps:
+            if step.kind is not None and step.keys:
+                touched.setdefault(step.kind, []).extend(step.keys)
+        full = full or sum(map(len, touched.values())) > MAX_KEYS
+        change = Change.of(revision, {} if full else touched, full=full)
+        tx.run(cypher.CHANGE_RECORD, {"changes": change.to_json(),
+                                      "analytic": change.analytic}).consume()
+        if revision % 100 == 0:
+            tx.run(cypher.CHANGE_TRIM, {"below": revision - KEEP}).consume()
+        return revision
 
     def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],
                 cascade: bool) -> Removal:
@@ -347,7 +372,8 @@ class Neo4jStore(GraphStore):
             order = sorted(removal.deleted, key=lambda k: (k is kind_spec.kind, KINDS[k].is_node))
             for kind in order:
                 texts = [_key_text(KINDS[kind], k) for k in removal.deleted[kind]]
-                steps.append(Step(cypher.delete_query(kind), {"keys": texts}))
+                steps.append(Step(cypher.delete_query(kind), {"keys": texts}, kind=kind,
+                                  keys=list(removal.deleted[kind])))
             self._run_unit(tx, steps)
             return removal
 
@@ -357,7 +383,7 @@ class Neo4jStore(GraphStore):
         """Delete every node and relationship (the revision counter survives and moves on)."""
         with self._translating(), self._session(read=False) as session:
             session.run(cypher.WIPE).consume()
-        self._write_tx(lambda tx: tx.run(cypher.REVISION_BUMP).consume())
+        self._write_tx(lambda tx: self._run_unit(tx, [], full=True))
         self._forget_recoveries()
 
     # --- loads (see graph.loads and the loads section of graph.cypher) -------------------
@@ -454,7 +480,7 @@ class Neo4jStore(GraphStore):
         rows = orjson.loads(record["rows"])
         steps = [step for unit in plan_write({EntityKind(record["kind"]): rows}, max(1, len(rows)))
                  for step in unit]
-        self._run_unit(tx, steps)
+        self._run_unit(tx, steps, full=True)  # a load: readers rebuild after it
         tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
                ).consume()
         return True
@@ -511,7 +537,86 @@ class Neo4jStore(GraphStore):
         value = rows[0]["revision"] if rows else None
         return int(value) if value is not None else 0
 
+    def analytic_revision(self) -> int:
+        rows = self._query(cypher.ANALYTIC_REVISION_READ)
+        value = rows[0]["revision"] if rows else None
+        return int(value) if value is not None else 0
+
+    def changes_since(self, revision: int) -> list[Change] | None:
+        """The change nodes after ``revision``, when they are all there (one read transaction)."""
+
+        def work(tx: ManagedTransaction) -> list[Change] | None:
+            record = tx.run(cypher.REVISION_READ).single()
+            current = int(record["revision"] or 0) if record else 0
+            changes = [Change.from_json(int(r["revision"]), r["changes"])
+                       for r in tx.run(cypher.CHANGES_SINCE, {"revision": revision})]
+            if [c.revision for c in changes] != list(range(revision + 1, current + 1)):
+                return None  # trimmed, wiped, or written around the store
+            return changes
+
+        return self._read(work)
+
+    def fetch(self, kind: EntityKind | str,
+              keys: Iterable[tuple[str, ...]]) -> list[dict[str, Any]]:
+        kind_spec = KINDS[EntityKind(kind)]
+        texts = [_key_text(kind_spec, k) for k in keys]
+        if not texts:
+            return []
+        rows = self._query(cypher.fetch_query(kind_spec.kind), {"keys": texts})
+        return [strip_provenance(_clean(r["props"])) for r in rows]
+
+    # read sessions a snapshot runs at once, and the parts the largest kinds are split in
+    snapshot_workers: ClassVar[int] = 4
+    snapshot_rows_per_part: ClassVar[int] = 100_000
+
     def snapshot(self) -> Snapshot:
+        """Every record, read as columns of primitives by parallel read sessions.
+
+        Each kind (split into parts by internal id when it is large) is read by its
+        own read transaction as one list of value lists, which the driver (with
+        ``neo4j-rust-ext``) decodes far faster than node objects. The revision is
+        read before and after: when a write committed in between, the snapshot is
+        read again (and after three tries in one transaction, :meth:`snapshot_one_tx`).
+        """
+        counts = self.stats()
+        for _attempt in range(3):
+            before = self.revision()
+            tables = self._read_columns(counts)
+            if self.revision() == before:
+                return Snapshot(before, tables)
+            counts = self.stats()
+        return self.snapshot_one_tx()
+
+    def _read_columns(self, counts: Mapping[str, int]) -> dict[EntityKind, list[dict[str, Any]]]:
+        jobs = []
+        for kind in KINDS:
+            parts = max(1, -(-counts.get(kind.value, 0) // self.snapshot_rows_per_part))
+            jobs += [(kind, parts, part) for part in range(parts)]
+        jobs.sort(key=lambda job: -counts.get(job[0].value, 0) // job[1])  # largest first
+
+        def read(job: tuple[EntityKind, int, int]) -> list[dict[str, Any]]:
+            kind, parts, part = job
+            fields = cypher.snapshot_fields(kind)
+            query = cypher.snapshot_columns_query(kind)
+
+            def work(tx: ManagedTransaction) -> list[Any]:
+                record = tx.run(query, {"parts": parts, "part": part}).single()
+                return list(record["rows"]) if record else []
+
+            with self._translating(), self._session(read=True) as session:
+                values = session.execute_read(work)
+            return [{f: v for f, v in zip(fields, row, strict=True) if v is not None}
+                    for row in values]
+
+        tables: dict[EntityKind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        with ThreadPoolExecutor(self.snapshot_workers, "coopgraph-snapshot") as pool:
+            for (kind, _parts, _part), rows in zip(jobs, pool.map(read, jobs), strict=True):
+                tables[kind].extend(rows)
+        for kind, rows in tables.items():
+            rows.sort(key=KINDS[kind].key_of)
+        return tables
+
+    def snapshot_one_tx(self) -> Snapshot:
         """Every record, read in one transaction so that the tables and revision agree."""
 
         def work(tx: ManagedTransaction) -> Snapshot:

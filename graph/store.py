@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import TypeAdapter, ValidationError
 
+from graph.changelog import Change
 from graph.errors import HasDependents, InvalidQuery, MissingReference, NotFound
 from graph.loads import Load, LoadRecovery, new_load_id
 from graph.models import Record
@@ -431,6 +432,35 @@ class GraphStore(ABC):
     @abstractmethod
     def snapshot(self) -> Snapshot:
         """The whole graph as plain rows (see :class:`Snapshot`)."""
+
+    # --- change log (see graph.changelog) -------------------------------------------
+
+    def changes_since(self, revision: int) -> builtins.list[Change] | None:
+        """The committed writes after ``revision``, oldest first (:class:`~graph.changelog.Change`).
+
+        ``None`` when the store cannot list them all (its log was trimmed past
+        ``revision``, a ``clear``, a store without a log): read a snapshot instead.
+        """
+        return None
+
+    def analytic_revision(self) -> int:
+        """The revision of the last write that touched a kind analytics read.
+
+        See :data:`graph.changelog.ANALYTIC_KINDS`; a store without a change log
+        answers its revision.
+        """
+        return self.revision()
+
+    def fetch(self, kind: EntityKind | str,
+              keys: Iterable[tuple[str, ...]]) -> builtins.list[dict[str, Any]]:
+        """The stored rows (as in a snapshot: no provenance) of those ``keys`` that exist."""
+        kind_spec = spec(kind)
+        out = []
+        for key in keys:
+            props = self._get(kind_spec, tuple(key))
+            if props is not None:
+                out.append(strip_provenance(props))
+        return out
 
     @abstractmethod
     def ping(self) -> None:

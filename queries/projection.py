@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -399,32 +400,147 @@ class Projection:
 
 
 class ProjectionCache:
-    """Holds one projection per store and rebuilds it when the store's revision changes.
+    """Holds one projection per store and keeps it at the store's analytic revision.
 
-    Thread-safe: concurrent requests wait for one rebuild instead of doing it twice.
+    When the store has moved on, the projection is first *patched* with the
+    writes since (:mod:`queries.projection_delta`, milliseconds); only when that
+    cannot be done is it rebuilt from ``store.snapshot()`` (seconds). One
+    refresh runs at a time.
+
+    ``max_wait=None`` (the CLI, tests): :meth:`get` answers the current revision,
+    waiting for the refresh. ``max_wait=s`` (the API): the refresh runs on a
+    background thread and :meth:`get` waits for it at most ``s`` seconds, then
+    answers the previous projection — a reader is never held up by a rebuild;
+    ``projection.revision`` says which revision it was computed at.
+
+    Projections are immutable and shared across threads: a refresh makes a new
+    object and swaps it in (one reference assignment), so readers take no lock.
     """
 
     def __init__(self, store: GraphStore,
-                 builder: Callable[[Snapshot], Projection] = Projection.from_snapshot) -> None:
+                 builder: Callable[[Snapshot], Projection] = Projection.from_snapshot,
+                 *, max_wait: float | None = None, incremental: bool = True,
+                 warm: Callable[[Projection], object] | None = None) -> None:
         self.store = store
         self._builder = builder
+        self.max_wait = max_wait
+        self.incremental = incremental  # False: always rebuild (the baseline of the benches)
+        self._warm = warm  # run on a new projection before it is published (indexes)
         self._projection: Projection | None = None
-        self._lock = threading.Lock()
-        self.builds = 0
+        self._lock = threading.Lock()  # held by the one refresh that runs
+        self._worker: threading.Thread | None = None
+        self._worker_guard = threading.Lock()
+        self.builds = 0  # full rebuilds from a snapshot
+        self.deltas = 0  # refreshes by patching
+        self.last_error: BaseException | None = None
+        self._published_at = 0.0  # time.monotonic() of the last refresh's end
+        self._last_refresh_s = 0.0  # how long it took
+
+    @property
+    def current(self) -> Projection | None:
+        """The projection held now, whatever its revision (never blocks)."""
+        return self._projection
+
+    def _stale(self, projection: Projection | None) -> bool:
+        return projection is None or self.store.analytic_revision() > projection.revision
 
     def get(self) -> Projection:
-        """The projection of the store's current revision."""
-        revision = self.store.revision()
+        """The projection of the store's current revision (see the class docstring)."""
         current = self._projection
-        if current is not None and current.revision == revision:
+        if current is not None and self.max_wait is not None \
+                and self.max_wait < self._last_refresh_s and self._refreshing():
+            # A refresh is under way and the reader would not wait it out: answer now,
+            # without asking the store (whose lock a snapshot may hold).
             return current
-        with self._lock:
-            current = self._projection
-            if current is None or current.revision != self.store.revision():
-                current = self._builder(self.store.snapshot())
-                self._projection = current
-                self.builds += 1
+        if not self._stale(current):
+            assert current is not None
             return current
+        if current is None or self.max_wait is None:
+            with self._lock:
+                if self._stale(self._projection):
+                    self._refresh()
+                projection = self._projection
+                assert projection is not None
+                return projection
+        patient = self.max_wait >= self._last_refresh_s  # would wait out a whole refresh
+        worker, started = self._start_worker(patient)
+        if worker is not None and (started or patient):
+            worker.join(self.max_wait)  # a refresh started now is often a patch of ms
+        projection = self._projection
+        assert projection is not None
+        return projection
+
+    def _refreshing(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def _start_worker(self, patient: bool) -> tuple[threading.Thread | None, bool]:
+        """The running background refresh, or a new one; and whether it was started now.
+
+        Unless the reader is ``patient`` (would wait for a whole refresh), refreshes
+        are spaced by at least the time the last one took — at most half of the
+        time is spent refreshing while writes keep coming, so readers keep a share
+        of the CPU, and the writes in between are applied together: ``(None, False)``.
+        """
+        with self._worker_guard:
+            worker = self._worker
+            if worker is not None and worker.is_alive():
+                return worker, False
+            if not patient and time.monotonic() < self._published_at + self._last_refresh_s:
+                return None, False
+            worker = threading.Thread(target=self._refresh_in_background,
+                                      name="coopgraph-projection", daemon=True)
+            self._worker = worker
+            worker.start()
+            return worker, True
+
+    def _refresh_in_background(self) -> None:
+        try:
+            with self._lock:
+                if self._stale(self._projection):
+                    self._refresh()
+            self.last_error = None
+        except Exception as exc:  # the store is down: keep serving what we have
+            self.last_error = exc
+            log.warning("projection refresh failed; serving revision %s: %s",
+                        getattr(self._projection, "revision", None), exc)
+
+    def _refresh(self) -> None:
+        """Patch the projection up to the store's revision, or rebuild it (lock held)."""
+        started = time.monotonic()
+        try:
+            self._refresh_now()
+        finally:
+            self._published_at = time.monotonic()
+            self._last_refresh_s = self._published_at - started
+
+    def _refresh_now(self) -> None:
+        from queries.projection_delta import apply_changes, attach_row_keys
+
+        current = self._projection
+        if current is not None and self.incremental:
+            changes = self.store.changes_since(current.revision)
+            if changes is not None:
+                patched = apply_changes(current, changes, self.store)
+                if patched is not None:
+                    self._publish(patched)
+                    self.deltas += 1
+                    return
+        snapshot = self.store.snapshot()
+        built = self._builder(snapshot)
+        if isinstance(built, Projection):
+            attach_row_keys(built, snapshot)
+        del snapshot
+        self._publish(built)
+        self.builds += 1
+
+    def _publish(self, projection: Projection) -> None:
+        if self._warm is not None:
+            try:
+                self._warm(projection)
+            except Exception:  # a warm-up is an optimisation: the request builds what it needs
+                log.warning("warming projection %s failed", projection.revision, exc_info=True)
+        self._projection = projection
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""

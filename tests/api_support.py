@@ -116,6 +116,9 @@ def make_case(store: GraphStore, tmp: Path, *, seed: bool = True, **settings: An
         "member_sup1": ks.create("member", company_id="sup1")[1],
         "member_oem": ks.create("member", company_id="oem")[1],
     }
+    # The tests read their own writes: wait for a rebuild rather than answer from the
+    # previous projection (that path is tested in tests/test_projection_delta.py).
+    settings.setdefault("projection_wait", 60.0)
     api_settings = ApiSettings(keys_file=keys_file, jobs_dir=tmp / "jobs", **settings)
     app = create_app(api_settings, store)
     client = TestClient(app, raise_server_exceptions=False)

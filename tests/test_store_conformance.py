@@ -25,8 +25,11 @@ from graph.models import (
     Product,
     Record,
 )
+from graph.neo4j_store import Neo4jStore
 from graph.schema import KINDS, EntityKind, kind_of
 from graph.store import GraphStore
+from queries.projection import Projection
+from queries.projection_delta import diff_projections
 from tests.graph_factories import INGESTED, full_graph, random_graph
 
 ALL_KINDS = list(EntityKind)
@@ -344,6 +347,12 @@ def _compare_stores(reference: GraphStore, other: GraphStore, seed: int) -> None
     for kind in EntityKind:
         assert snap_other.rows(kind) == snap_ref.rows(kind), f"seed={seed} kind={kind.value}"
     assert snap_other == snap_ref, f"seed={seed}"
+    # the projections built from either store are the same, field by field
+    diff = diff_projections(Projection.from_snapshot(snap_ref),
+                            Projection.from_snapshot(snap_other))
+    assert not diff, f"seed={seed}: projections differ in {diff}"
+    if isinstance(other, Neo4jStore):  # the columnar snapshot reads what the old one read
+        assert other.snapshot_one_tx() == snap_other, f"seed={seed}"
     assert other.stats() == reference.stats(), f"seed={seed}"
     for kind in EntityKind:
         for offset in (0, 7):

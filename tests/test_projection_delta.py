@@ -1,0 +1,183 @@
+"""The incremental projection's oracle: patched with the change log == built from scratch.
+
+After every write of a random sequence — capacities changed, capabilities, supply
+links, imports, needs, processes, certifications and memberships added and
+removed, company attributes edited, and now and then a company added or deleted
+(which must fall back to a rebuild) — the projection the cache holds equals
+``Projection.from_snapshot(store.snapshot())``, field by field, on both stores.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from graph.schema import EntityKind
+from graph.store import GraphStore
+from queries.projection import Projection, ProjectionCache
+from queries.projection_delta import diff_projections
+from tests.graph_factories import random_graph
+
+K = EntityKind
+
+
+def _rows(store: GraphStore, kind: EntityKind) -> list[dict[str, Any]]:
+    return store.snapshot().rows(kind)
+
+
+def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
+    """One random write; returns what it did (printed on failure)."""
+    snap = store.snapshot()
+    companies = [r["id"] for r in snap.rows(K.COMPANY)]
+    categories = [r["code"] for r in snap.rows(K.CATEGORY)]
+    processes = [r["code"] for r in snap.rows(K.PROCESS)]
+    certs = [r["code"] for r in snap.rows(K.CERTIFICATION)]
+    clusters = [r["id"] for r in snap.rows(K.CLUSTER)]
+    what = rng.choice(["capacity", "cap_add", "cap_del", "supply_add", "supply_del",
+                       "supply_edit", "import_add", "import_del", "need_add", "need_del",
+                       "company_edit", "process_add", "process_del", "cert_add", "cert_del",
+                       "member_add", "member_del", "batch", "company_add", "company_del"])
+    c = rng.choice(companies)
+    k = rng.choice(categories)
+    if what == "capacity" and snap.rows(K.CAPABILITY):
+        row = dict(rng.choice(snap.rows(K.CAPABILITY)))
+        row["capacity_per_year"] = float(rng.randint(1, 10_000))
+        store.upsert_rows(K.CAPABILITY, [row])
+    elif what == "cap_add":
+        store.upsert_rows(K.CAPABILITY, [{"company_id": c, "category": k,
+                                          "capacity_per_year": float(step + 1),
+                                          "lead_time_days": 7.0}])
+    elif what in ("cap_del", "supply_del", "import_del", "need_del", "process_del",
+                  "cert_del", "member_del"):
+        kind = {"cap_del": K.CAPABILITY, "supply_del": K.SUPPLY, "import_del": K.IMPORT,
+                "need_del": K.NEED, "process_del": K.COMPANY_PROCESS,
+                "cert_del": K.HELD_CERTIFICATION, "member_del": K.MEMBERSHIP}[what]
+        from graph.schema import KINDS
+        rows = snap.rows(kind)
+        if rows:
+            store.remove(kind, [KINDS[kind].key_of(rng.choice(rows))])
+    elif what == "supply_add":
+        store.upsert_rows(K.SUPPLY, [{"supplier_id": c, "buyer_id": rng.choice(companies),
+                                      "category": k, "volume_per_year": float(step),
+                                      "since": f"2024-01-0{rng.randint(1, 9)}"}])
+    elif what == "supply_edit" and snap.rows(K.SUPPLY):
+        row = dict(rng.choice(snap.rows(K.SUPPLY)))
+        row["unit_price"] = round(rng.uniform(1, 100), 2)
+        store.upsert_rows(K.SUPPLY, [row])
+    elif what == "import_add":
+        store.upsert_rows(K.IMPORT, [{"company_id": c, "category": k,
+                                      "country": rng.choice(["DE", "CN", "TR"]),
+                                      "volume_per_year": float(step)}])
+    elif what == "need_add":
+        store.upsert_rows(K.NEED, [{"company_id": c, "category": k,
+                                    "qty_per_year": float(step + 3),
+                                    "required_certs": rng.sample(certs, min(len(certs), 1))}])
+    elif what == "company_edit":
+        row = dict(next(r for r in snap.rows(K.COMPANY) if r["id"] == c))
+        row["name"] = f"{row['name']} {step}"
+        row["lat"] = round(rng.uniform(50, 55), 4)
+        row["roles"] = sorted(rng.sample(["supplier", "oem", "university"], 1))
+        store.upsert_rows(K.COMPANY, [row])
+    elif what == "process_add" and processes:
+        store.upsert_rows(K.COMPANY_PROCESS, [{"company_id": c,
+                                               "process": rng.choice(processes)}])
+    elif what == "cert_add" and certs:
+        store.upsert_rows(K.HELD_CERTIFICATION, [{"company_id": c, "cert": rng.choice(certs),
+                                                  "valid_until": "2030-01-01"}])
+    elif what == "member_add" and clusters:
+        store.upsert_rows(K.MEMBERSHIP, [{"company_id": c, "cluster_id": rng.choice(clusters)}])
+    elif what == "batch":  # several kinds in one write
+        store.upsert_rows(K.CAPABILITY, [{"company_id": rng.choice(companies), "category": kk,
+                                          "capacity_per_year": float(step)}
+                                         for kk in rng.sample(categories, 3)])
+    elif what == "company_add":
+        store.upsert_rows(K.COMPANY, [{"id": f"new-{step}", "name": f"Новая {step}",
+                                       "roles": ["supplier"]}])
+    elif what == "company_del":
+        store.remove(K.COMPANY, [c])
+    return what
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
+    store.upsert(random_graph(seed, companies=25, categories=12))
+    cache = ProjectionCache(store)
+    cache.get()
+    rng = random.Random(seed)
+    done = []
+    for step in range(40):
+        done.append(_random_write(store, rng, step))
+        patched = cache.get()
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert patched.revision == store.revision()
+        diff = diff_projections(patched, scratch)
+        assert not diff, f"seed {seed}, after {done}: fields differ: {diff}"
+    assert cache.deltas > 10, (cache.deltas, cache.builds, done)
+
+
+def test_change_log_lists_a_cascade(store: GraphStore):
+    store.upsert(random_graph(3, companies=10, categories=6))
+    revision = store.revision()
+    victim = _rows(store, K.CAPABILITY)[0]["company_id"]
+    removal = store.remove(K.COMPANY, [victim])
+    changes = store.changes_since(revision)
+    assert changes is not None and [c.revision for c in changes] == [store.revision()]
+    logged = {k: set(v) for k, v in changes[0].keys.items()}
+    for kind, keys in removal.deleted.items():
+        assert set(keys) <= logged[kind]
+    for kind, keys in removal.detached.items():
+        assert set(keys) <= logged[kind]
+
+
+def test_a_large_write_rebuilds(store: GraphStore):
+    store.upsert(random_graph(4, companies=10, categories=6))
+    cache = ProjectionCache(store)
+    cache.get()
+    with store.load() as load:  # a load is logged as "rebuild after me"
+        load.upsert_rows(K.COMPANY, [{"id": "bulk-1", "name": "Bulk", "roles": []}])
+    assert cache.get().revision == store.revision()
+    assert cache.builds == 2 and cache.deltas == 0
+
+
+def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphStore):
+    store.upsert(random_graph(5, companies=10, categories=6))
+    release = threading.Event()
+
+    def slow_builder(snapshot):  # type: ignore[no-untyped-def]
+        if cache.builds:  # the first build is quick, the rebuilds wait
+            release.wait(10)
+        return Projection.from_snapshot(snapshot)
+
+    cache = ProjectionCache(store, slow_builder, max_wait=0.05)
+    first = cache.get()
+    store.upsert_rows(K.COMPANY, [{"id": "zz-new", "name": "New", "roles": []}])  # a rebuild
+    started = time.perf_counter()
+    assert cache.get() is first  # not blocked: the previous projection
+    assert time.perf_counter() - started < 2
+    release.set()
+    deadline = time.monotonic() + 10
+    while cache.current is first and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.get().revision == store.revision()
+
+
+def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
+    from api.state import REVISION_HEADER
+    from tests.api_support import make_case
+
+    store.upsert(random_graph(6, companies=12, categories=6))
+    api = make_case(store, tmp_path, seed=False)
+    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert got.status_code == 200, got.text
+    assert int(got.headers[REVISION_HEADER]) == store.revision()
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 4321.0
+    store.upsert_rows(K.CAPABILITY, [row])  # patched, not rebuilt: the answer is fresh
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert int(got.headers[REVISION_HEADER]) == store.revision()
+    assert REVISION_HEADER not in api.get("/health", None).headers
