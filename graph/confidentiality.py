@@ -50,6 +50,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from graph.schema import EntityKind, confidential_fields
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "can_see",
     "can_see_record",
     "capacity_band",
+    "capacity_bands",
     "coarse",
     "owners_of",
     "shown",
@@ -240,18 +243,36 @@ ENOUGH, UNKNOWN, SHORT = 1.0, 0.5, 0.0
 BAND_DIGITS = 1
 
 
-def capacity_band(free: float | None, demand: float | None) -> float:
-    """Free capacity against demand as a member sees it: :data:`ENOUGH`, :data:`SHORT`
-    or :data:`UNKNOWN` (either unknown, or no demand) — never the ratio, which would
-    give away the other side's figure.
+def capacity_bands(free: Any, demand: Any) -> np.ndarray:
+    """Free capacity against demand as a member sees it, element by element:
+    :data:`ENOUGH`, :data:`SHORT` or :data:`UNKNOWN` (either unknown, or no demand) —
+    never the ratio, which would give away the other side's figure.
 
     Both sides are compared at :data:`BAND_DIGITS` significant digit(s): a member who
     moves its own need (or capacity) up and down to find where the answer flips
     learns the other side's figure only to that precision (539 694 → "about
-    500 000"), not exactly.
+    500 000"), not exactly. The one definition of the band: the rankings call it on
+    arrays, :func:`capacity_band` on one pair.
     """
-    if free is None or demand is None or not (math.isfinite(free) and math.isfinite(demand)) \
-            or demand <= 0:
-        return UNKNOWN
-    return ENOUGH if (coarse(max(free, 0.0), BAND_DIGITS) or 0.0) >= \
-        (coarse(demand, BAND_DIGITS) or 0.0) else SHORT
+    free = np.asarray(free, dtype=float)
+    demand = np.asarray(demand, dtype=float)
+    known = np.isfinite(free) & np.isfinite(demand) & (demand > 0)
+    enough = _leading(np.maximum(np.where(known, free, 0.0), 0.0)) >= \
+        _leading(np.where(known, demand, 1.0))
+    return np.where(known, np.where(enough, ENOUGH, SHORT), UNKNOWN)
+
+
+def capacity_band(free: float | None, demand: float | None) -> float:
+    """:func:`capacity_bands` of one pair (``None`` is unknown)."""
+    return float(capacity_bands([math.nan if free is None else free],
+                                [math.nan if demand is None else demand])[0])
+
+
+def _leading(values: np.ndarray) -> np.ndarray:
+    """``values`` (finite, ≥ 0) rounded to :data:`BAND_DIGITS` significant digits."""
+    out = values.astype(float, copy=True)
+    positive = out > 0
+    magnitude = np.clip(np.floor(np.log10(out[positive])), -300, 300)  # subnormals: ~0
+    scale = 10.0 ** (BAND_DIGITS - 1 - magnitude)
+    out[positive] = np.round(out[positive] * scale) / scale
+    return out

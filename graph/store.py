@@ -46,6 +46,7 @@ from graph.schema import (
 
 __all__ = [
     "MAX_DEPENDENTS_SHOWN",
+    "MAX_OFFSET",
     "MAX_PAGE",
     "Dependent",
     "GraphStore",
@@ -60,6 +61,8 @@ __all__ = [
 ]
 
 MAX_PAGE = 10_000
+# Skipping further than any store could hold; Neo4j's SKIP takes a 64-bit integer only.
+MAX_OFFSET = 1_000_000_000
 _log = logging.getLogger("coopgraph.store")
 KeyLike = str | Sequence[str]
 
@@ -368,8 +371,8 @@ class GraphStore(ABC):
         company's ``roles``) it matches lists that contain the value.
         """
         kind_spec = spec(kind)
-        if offset < 0:
-            raise InvalidQuery(f"offset must be ≥ 0, got {offset}")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
         clean = self._clean_filters(kind_spec, filters or {})

@@ -68,8 +68,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from graph.confidentiality import ENOUGH, SHORT
-from graph.confidentiality import UNKNOWN as BAND_UNKNOWN
+from graph.confidentiality import ENOUGH, SHORT, capacity_bands
 from graph.errors import InvalidQuery
 from queries.projection import Projection
 
@@ -225,9 +224,7 @@ def capacity_value(free: np.ndarray, demand: np.ndarray, *, banded: bool = False
     demand = np.asarray(demand, dtype=float)
     known = np.isfinite(free) & np.isfinite(demand) & (demand > 0)
     if banded:
-        enough = np.greater_equal(free, demand, out=np.zeros(free.shape, dtype=bool),
-                                  where=known)
-        return np.where(known, np.where(enough, ENOUGH, SHORT), BAND_UNKNOWN)
+        return capacity_bands(free, demand)
     ratio = np.divide(free, demand, out=np.zeros_like(free), where=known)
     return np.where(known, np.clip(ratio, 0.0, 1.0), UNKNOWN)
 

@@ -50,7 +50,7 @@ from graph.schema import (
     OnDelete,
     references_from,
 )
-from graph.store import GraphStore
+from graph.store import MAX_OFFSET, GraphStore
 
 __all__ = ["Deleted", "add_crud_routes", "check_write", "public_props"]
 
@@ -182,7 +182,7 @@ def add_crud_routes(router: APIRouter, kind: EntityKind) -> APIRouter:
         principal: PrincipalDep,
         store: StoreDep,
         filters: Annotated[dict[str, Any], Depends(filters_dep)],
-        offset: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 50,
     ) -> dict[str, Any]:
         if principal.is_member and confidential & set(filters):
