@@ -49,6 +49,7 @@ def test_a_cascading_delete_of_categories_leaves_every_analytic_route_working(ap
 
 @pytest.mark.parametrize(("method", "path", "body", "status"), [
     ("GET", "/categories/%26/market", None, 404),
+    ("GET", "/companies?offset=485015140652290968387584&id=m-rti", None, 422),  # Neo4j SKIP
     ("GET", "/kpis?cluster=null&what_if=%F1%9D%AB%90S%12%C3%9F", None, 422),
     ("POST", "/plans", {"cluster": None}, 422),
     ("GET", "/match/buyers?supplier=%1E", None, 404),  # a control character: an unknown id
