@@ -126,21 +126,12 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
-            if kind is EntityKind.COMPANY:
-                if not _patch_companies(projection, wanted, rows, fields):
-                    return None
-            elif kind is EntityKind.COMPANY_PROCESS:
-                if not _patch_processes(projection, wanted, rows, fields):
-                    return None
-            elif kind is EntityKind.HELD_CERTIFICATION:
-                if not _patch_certs(projection, wanted, rows, fields):
-                    return None
-            elif kind is EntityKind.MEMBERSHIP:
-                if not _patch_memberships(projection, wanted, rows, fields):
-                    return None
-            else:
+            patch = _NODE_PATCHES.get(kind)
+            if patch is None:
                 new_keys[kind] = _patch_table(projection, kind, keys_by_kind[kind], wanted,
                                               rows, fields)
+            elif not patch(projection, wanted, rows, fields):
+                return None
     except KeyError:  # a row names a node the projection does not have: rebuild
         return None
     patched = dataclasses.replace(
@@ -316,3 +307,15 @@ def _same(x: Any, y: Any) -> bool:
 def changed_kinds(changes: Iterable[Change]) -> set[EntityKind]:
     """The kinds ``changes`` touched (for logs)."""
     return set(merge_changes(changes)[0])
+
+
+# Kinds patched by their own function (a company's attributes, or a per-company set);
+# every other kind is a table of rows patched by ``_patch_table``. A patch answers False
+# when the write needs a rebuild instead.
+_NODE_PATCHES: dict[EntityKind, Callable[[Projection, list[Key], list[Row], dict[str, Any]],
+                                         bool]] = {
+    EntityKind.COMPANY: _patch_companies,
+    EntityKind.COMPANY_PROCESS: _patch_processes,
+    EntityKind.HELD_CERTIFICATION: _patch_certs,
+    EntityKind.MEMBERSHIP: _patch_memberships,
+}

@@ -51,7 +51,6 @@ def _find_willems() -> Path:
     candidates = [
         Path(os.environ.get("COOPGRAPH_WILLEMS_XLSX", "")),
         Path(__file__).resolve().parents[2] / "shared" / relative,
-        Path("/work/shared") / relative,
     ]
     return next((c for c in candidates if c.is_file()), candidates[1])
 
