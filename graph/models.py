@@ -107,13 +107,16 @@ MAX_KEY = 200
 MAX_TEXT = 500
 MAX_LIST = 100
 MAX_AMOUNT = 1e12  # units, rubles or days per year: far above any real cluster's figure
-Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY)]
+# Keys are printed, written to CSV and sent as URL path segments: no control characters
+# (C0, DEL, C1). Checked by pydantic-core's regex engine, so it costs ingest nothing.
+KEY_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None,
                     BeforeValidator(_blank_to_none)]
-OptKey = Annotated[Annotated[str, Field(max_length=MAX_KEY)] | None,
+OptKey = Annotated[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)] | None,
                    BeforeValidator(_blank_to_none)]
-KeyList = Annotated[list[Annotated[str, Field(max_length=MAX_KEY)]],
+KeyList = Annotated[list[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)]],
                     Field(max_length=MAX_LIST)]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 NonNeg = Amount
@@ -216,7 +219,7 @@ class Product(Record):
     id: Key
     name: Text
     maker_id: Annotated[
-        Annotated[str, Field(max_length=MAX_KEY)] | None,
+        Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)] | None,
         BeforeValidator(_as_str), BeforeValidator(_blank_to_none)
     ] = None
     okpd2: OptText = None

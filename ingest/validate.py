@@ -28,7 +28,7 @@ from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from graph.models import Record
+from graph.models import KEY_PATTERN, Record
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 from ingest.formats import ColumnMap
 
@@ -176,6 +176,8 @@ def _reason(kind: EntityKind, field: str, err: ErrorDetails) -> str:
                f"(expected {ctx.get('expected', '')})"
     if kind_of_error == "string_too_short":
         return f"{field} is required but empty"
+    if kind_of_error == "string_pattern_mismatch" and ctx.get("pattern") == KEY_PATTERN:
+        return f"{field} {given!r} contains a control character"
     message = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)

@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -82,33 +83,43 @@ def fuzz_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
         yield kind, server, secrets
 
 
-def _analytic_calls(server: LiveServer, admin: dict[str, str]) -> list[tuple[str, str, Any]]:
-    """Every analytic route, with ids that exist in the store right now."""
-    def first(path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
-        page = httpx.get(server.url + path, headers=admin, params={"limit": "1", **(params or {})},
-                         timeout=60).json()
-        items = page.get("data") or []
-        return items[0] if items else None
+Call = tuple[str, str, dict[str, str], Any]
 
-    calls: list[tuple[str, str, Any]] = [
-        ("GET", "/gaps", None), ("GET", "/categories/tree", None),
-        ("GET", "/export/graphml", None),
+
+def _analytic_calls(server: LiveServer, admin: dict[str, str]) -> list[Call]:
+    """Every analytic route, with ids that exist in the store right now.
+
+    The fuzzers store ids with control characters, slashes and non-BMP letters, so query
+    values travel as parameters and path segments percent-encoded, never pasted into a URL.
+    """
+    def first(path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
+        page = httpx.get(server.url + path, headers=admin, params={"limit": "50", **(params or {})},
+                         timeout=60).json()
+        # A key with "/" or a dot segment is stored but is no single URL path segment.
+        addressable = [item for item in page.get("data") or []
+                       if not any("/" in str(item.get(f, "")) or str(item.get(f)) in {".", ".."}
+                                  for f in ("id", "code"))]
+        return addressable[0] if addressable else None
+
+    calls: list[Call] = [
+        ("GET", "/gaps", {}, None), ("GET", "/categories/tree", {}, None),
+        ("GET", "/export/graphml", {}, None),
     ]
     cluster = first("/clusters")  # the fuzzers add clusters: KPIs then need one named
     if cluster:
-        calls.append(("GET", f"/kpis?cluster={cluster['id']}", None))
+        calls.append(("GET", "/kpis", {"cluster": cluster["id"]}, None))
     category = first("/categories")
     if category:
-        calls.append(("GET", f"/categories/{category['code']}/market", None))
+        calls.append(("GET", f"/categories/{quote(category['code'], safe='')}/market", {}, None))
     supplier = first("/capabilities")
     if supplier:
-        calls.append(("GET", f"/match/buyers?supplier={supplier['company_id']}", None))
+        calls.append(("GET", "/match/buyers", {"supplier": supplier["company_id"]}, None))
     oem = first("/companies", {"roles": "oem"})
     if oem:
-        calls.append(("GET", f"/match/suppliers?buyer={oem['id']}", None))
+        calls.append(("GET", "/match/suppliers", {"buyer": oem["id"]}, None))
     product = first("/products")
     if product:
-        calls.append(("POST", "/plans", {"product": product["id"], "volume": 10}))
+        calls.append(("POST", "/plans", {}, {"product": product["id"], "volume": 10}))
     return calls
 
 
@@ -121,20 +132,21 @@ def _check_after(kind: str, server: LiveServer, secrets: dict[str, str], after: 
     member_owns = httpx.get(server.url + f"/companies/{MEMBER_COMPANY}", headers=admin,
                             timeout=60).status_code == 200
     calls = _analytic_calls(server, admin)
-    called = {path.split("?")[0] for _m, path, _b in calls}
+    called = {path for _m, path, _p, _b in calls}
     # The sample outlives a fuzz run: every kind of analytic call must still find its ids.
     assert {"/gaps", "/kpis", "/match/buyers", "/match/suppliers", "/plans"} <= called, called
-    for method, path, body in calls:
+    for method, path, params, body in calls:
         for role, secret in secrets.items():
-            target = path
+            query = params
             if role == "member":
                 if not member_owns:
                     continue  # the admin's run deleted the member's own company
-                if path.startswith("/match/buyers"):
-                    target = f"/match/buyers?supplier={MEMBER_COMPANY}"
+                if path == "/match/buyers":
+                    query = {"supplier": MEMBER_COMPANY}
                 if path.startswith(("/match/suppliers", "/plans", "/export")):
                     continue  # a member ranks and plans for its own company only; no export
-            response = httpx.request(method, server.url + target, json=body,
+            target = path + (f" {query}" if query else "")
+            response = httpx.request(method, server.url + path, params=query, json=body,
                                      headers={"X-API-Key": secret}, timeout=120)
             assert response.status_code == 200, (
                 f"{kind}: {method} {target} as {role} after the {after} run answered "

@@ -62,3 +62,20 @@ def test_the_cases_that_answered_500(api: ApiCase, method: str, path: str,
                                       body: object, status: int):
     response = api.client.request(method, path, json=body, headers=api.h("admin"))
     assert_problem(response, status)
+
+
+def test_a_stored_id_with_a_control_character_is_refused_and_the_analytics_still_answer(
+        api: ApiCase):
+    """CI's fuzz run stored a cluster ``'\\x17\\U00087f8f\\x7f'``: an id no URL or CSV can carry.
+
+    Keys now refuse control characters (``graph.models.KEY_PATTERN``) at the API and in
+    ingest alike; printable non-ASCII letters stay valid ids.
+    """
+    refused = api.post("/clusters", json={"id": "\x17\U00087f8f\x7f", "name": "x"})
+    assert_problem(refused, 422)
+    assert "id" in refused.text
+    taken = api.post("/clusters", json={"id": "кластер-\U00087f8f", "name": "Кластер"})
+    assert taken.status_code == 201, taken.text
+    kpis = api.client.get("/kpis", params={"cluster": "кластер-\U00087f8f"},
+                          headers=api.h("admin"))
+    assert kpis.status_code == 200, kpis.text

@@ -204,3 +204,16 @@ def test_companies_with_different_inns_are_never_merged(name: str, store: GraphS
     assert report.merges == []
     assert store.stats()["company"] == 4
     assert {(p.a_id, p.b_id) for p in report.review} >= {("inn-4823001014", "inn-4821002020")}
+
+
+def test_an_id_with_a_control_character_is_rejected_with_its_row(store: GraphStore,
+                                                                 tmp_path: Path) -> None:
+    """A stray control character (a pasted Excel cell) makes no id a URL or CSV cannot carry."""
+    path = tmp_path / "companies.csv"
+    path.write_text("id;name;municipality\nc-ok;Литмаш;Елец\nc-\x07bell;Звонок;Елец\n",
+                    encoding="utf-8")
+    report = ingest_paths(store, [path])
+    assert [(r.row, r.column, r.reason) for r in report.rejects] == [
+        (3, "id", "id 'c-\\x07bell' contains a control character")]
+    assert store.exists("company", "c-ok")
+    assert store.stats()["company"] == 1
