@@ -109,7 +109,8 @@ MAX_LIST = 100
 MAX_AMOUNT = 1e12  # units, rubles or days per year: far above any real cluster's figure
 # Keys are printed, written to CSV and sent as URL path segments: no control characters
 # (C0, DEL, C1). Checked by pydantic-core's regex engine, so it costs ingest nothing.
-KEY_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"  # a regex character range
+KEY_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
 Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None,

@@ -28,7 +28,7 @@ from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from graph.models import KEY_PATTERN, Record
+from graph.models import CONTROL_CHARACTERS, KEY_PATTERN, Record
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 from ingest.formats import ColumnMap
 
@@ -278,6 +278,9 @@ _SHARED = frozenset({"text", "choice", "date", "float", "int"})
 _NEUTRAL_BEFORE = frozenset({"_blank_to_none", "_as_str"})
 
 
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+
+
 @dataclass(frozen=True)
 class _FieldPlan:
     """How the fast path reads one model field."""
@@ -289,6 +292,7 @@ class _FieldPlan:
     list_default: bool = False
     max_len: int | None = None  # characters of a text; items of a list
     item_max_len: int | None = None  # characters of one item of a list
+    printable: bool = False  # a key: no control characters (graph.models.KEY_PATTERN)
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -321,6 +325,8 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
     for item in [*info.metadata, *inner_meta]:
         if isinstance(item, MaxLen):
             limits["max_len"] = item.max_length
+        elif getattr(item, "pattern", None) == KEY_PATTERN:
+            limits["printable"] = True
         elif isinstance(item, MinLen):
             if item.min_length > 1:
                 return None
@@ -366,6 +372,9 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
             item_type, *item_meta = get_args(item_type)
             for item in item_meta:
                 for part in getattr(item, "metadata", None) or [item]:
+                    if getattr(part, "pattern", None) == KEY_PATTERN:
+                        limits["printable"] = True
+                        continue
                     if not isinstance(part, MaxLen):
                         return None
                     limits["item_max_len"] = part.max_length
@@ -378,7 +387,8 @@ def _field_plan(name: str, info: FieldInfo) -> _FieldPlan | None:
             return None
     else:
         return None
-    if how in {"list", "roles"} and (limits.keys() - {"choices", "max_len", "item_max_len"}):
+    if how in {"list", "roles"} and (
+            limits.keys() - {"choices", "max_len", "item_max_len", "printable"}):
         return None
     if after and how != "text":
         return None
@@ -552,7 +562,8 @@ def _convert_column(plan: _FieldPlan, cells: Sequence[Any]) -> list[Any]:
         return [_convert_cell(plan, c) for c in texts]
     how = plan.how
     if how == "text":
-        if plan.after or (plan.max_len is not None and max(map(len, texts)) > plan.max_len):
+        if plan.after or (plan.max_len is not None and max(map(len, texts)) > plan.max_len) \
+                or (plan.printable and _CONTROL.search("".join(texts))):
             return [_convert_cell(plan, c) for c in texts]
         return texts
     if how == "float":
@@ -614,7 +625,8 @@ def _convert_cell(plan: _FieldPlan, cell: Any) -> Any:
             items = _split(cell)
             if (plan.max_len is not None and len(items) > plan.max_len) or (
                     plan.item_max_len is not None
-                    and any(len(i) > plan.item_max_len for i in items)):
+                    and any(len(i) > plan.item_max_len for i in items)) or (
+                    plan.printable and any(map(_CONTROL.search, items))):
                 return DEFER
             return items
         roles = [_ROLE_WORDS.get(r.lower().replace("ё", "е") if isinstance(cell, str)
@@ -626,7 +638,8 @@ def _convert_cell(plan: _FieldPlan, cell: Any) -> Any:
     if not text:
         return None
     if how == "text":
-        if plan.max_len is not None and len(text) > plan.max_len:
+        if (plan.max_len is not None and len(text) > plan.max_len) \
+                or (plan.printable and _CONTROL.search(text)):
             return DEFER
         value: Any = text
         for check in plan.after:
