@@ -404,7 +404,8 @@ class CoopRequest(Record):
     asks ``to_id`` to supply; ``supplier``: it offers to supply ``to_id``;
     ``partner``: a tie other than supply). ``version`` grows by one on every
     change (optimistic concurrency); ``history`` holds one
-    ``at|version|from state|to state|actor`` line per state change (the change feed).
+    ``at;version;from state;to state;actor`` line per state change (the change feed;
+    ``;``, not ``|``, which joins list cells in CSV files).
     Only the two parties and the cluster centre see a request.
     """
 
@@ -432,7 +433,7 @@ class CoopRequest(Record):
     history: History = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _two_companies(self) -> CoopRequest:
+    def _not_to_itself(self) -> CoopRequest:
         if self.from_id == self.to_id:
             raise ValueError(f"company {self.from_id} cannot send a request to itself")
         return self
@@ -457,7 +458,7 @@ class Tie(Record):
     project_id: OptKey = None
 
     @model_validator(mode="after")
-    def _two_companies(self) -> Tie:
+    def _tie_parties_and_dates(self) -> Tie:
         if self.company_id == self.partner_id:
             raise ValueError(f"company {self.company_id} cannot have a tie with itself")
         if self.since and self.until and self.until < self.since:
@@ -513,10 +514,10 @@ class JointProject(Record):
     start_year: Year | None = None
     end_year: Year | None = None
     rules_version: OptKey = None
-    description: OptText = None
+    summary: OptText = None
 
     @model_validator(mode="after")
-    def _years(self) -> JointProject:
+    def _project_years(self) -> JointProject:
         if self.start_year and self.end_year and self.end_year < self.start_year:
             raise ValueError("a project cannot end before it starts")
         return self

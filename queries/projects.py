@@ -12,11 +12,12 @@ not ruled out, times the share, capped when a cap is known. Rules that were not
 checked against the text make the estimate ``verified=False``, with the
 warnings saying which.
 
-Confidentiality: cost amounts are each participant's own figures. The centre
-sees all; a participant sees its own rows, and totals only when the other
-participants' part covers at least ``MIN_OTHERS`` companies
-(:func:`graph.confidentiality.total_with_own`); a company not in the project
-may not open its card.
+Confidentiality: cost amounts are each participant's own figures; the project's
+import and expected-result figures are the centre's. The centre sees all; a
+participant sees its own rows, and totals only when the other participants'
+part covers at least ``MIN_OTHERS`` companies
+(:func:`graph.confidentiality.total_with_own`); a company not in the project may
+not open its card.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graph.confidentiality import CENTRE, Viewer, can_see, total_with_own
+from graph.confidentiality import CENTRE, Viewer, can_see, can_see_record, total_with_own
 from graph.errors import AccessDenied, InvalidQuery, NotFound
 from graph.models import JointProject, ProjectCost, ProjectParticipant, TieType
-from graph.schema import EntityKind
+from graph.schema import EntityKind, confidential_fields
 from graph.store import GraphStore
 from queries.projection import Projection
 from queries.subsidy import DEFAULT_RULES, SUBSIDY_RULES, SubsidyRules
@@ -223,12 +224,10 @@ def project_card(store: GraphStore, project_id: str, *, viewer: Viewer = CENTRE,
     """The project, its participants, its cost items (others' amounts withheld) and the estimate."""
     project, participants, costs = load_project(store, project_id, viewer)
     project_row = project.model_dump(mode="json")
-    if not viewer.is_centre:  # the project's own figures are the centre's and the lead's
-        leads = {p.company_id for p in participants if p.role.value == "lead"}
-        if viewer.company_id not in leads:
-            for name in ("import_volume", "import_value", "expected_import_replaced",
-                         "expected_intra_purchases"):
-                project_row[name] = None
+    if not can_see_record(viewer, EntityKind.JOINT_PROJECT, project_row):
+        # the project's own figures (import, expected results) are the centre's
+        for name in confidential_fields(EntityKind.JOINT_PROJECT):
+            project_row[name] = None
     cost_rows = []
     for c in costs:
         row = c.model_dump(mode="json")

@@ -48,6 +48,7 @@ from graph.errors import (
     InvalidQuery,
     NotFound,
     ValidationFailed,
+    VersionConflict,
 )
 from graph.models import (
     CoopRequest,
@@ -173,7 +174,7 @@ def _now() -> dt.datetime:
 
 def _line(at: dt.datetime, version: int, before: RequestState | None, after: RequestState,
           actor: str) -> str:
-    return f"{at.isoformat()}|{version}|{before.value if before else '-'}|{after.value}|{actor}"
+    return f"{at.isoformat()};{version};{before.value if before else '-'};{after.value};{actor}"
 
 
 def _validated(data: dict[str, Any]) -> CoopRequest:
@@ -273,6 +274,10 @@ def move(store: GraphStore, request_id: str, to: RequestState | str, *, version:
         names = ", ".join(s.value for s in RequestState)
         raise InvalidQuery(f"unknown request state {to!r}; states: {names}") from None
     request = get_request(store, request_id, viewer)
+    if request.version != version:  # stale: say so before judging the move
+        raise VersionConflict(
+            f"request {request_id!r} is at version {request.version}, not {version}: it was "
+            "changed by someone else; read it again and retry", request.version)
     if target not in MOVES[request.state]:
         legal = ", ".join(sorted(s.value for s in MOVES[request.state])) or "none (final)"
         raise IllegalTransition(f"request {request_id!r} is {request.state.value}: it cannot "
@@ -394,7 +399,7 @@ def events(store: GraphStore, viewer: Viewer = CENTRE, *, since: str | None = No
         if not can_see_request(viewer, request):
             continue
         for line in request.history:
-            parts = line.split("|")
+            parts = line.split(";")
             if len(parts) != 5:
                 continue
             at = dt.datetime.fromisoformat(parts[0])

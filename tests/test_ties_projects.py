@@ -124,11 +124,11 @@ def test_a_participant_sees_its_own_figures_only(api: ApiCase):
     assert mine["sup1"]["subsidy"] == 2_000_000
     assert mine["oem"]["costs"] is None and mine["oem"]["subsidy"] is None
     assert card["estimate"]["total_costs"] is None  # the others are fewer than 3 companies
-    assert card["project"]["import_value"] is None  # the lead's figure
+    assert card["project"]["import_value"] is None  # the centre's figure
     assert {c["amount"] for c in card["costs"] if c["company_id"] != "sup1"} == {None}
     assert "10000000" not in api.get("/projects/jp/card", role="member_sup1").text
-    lead = api.get("/projects/jp/card", role="member_oem").json()
-    assert lead["project"]["import_value"] == 15000
+    assert api.get("/projects/jp/card", role="analyst").json()["project"][
+        "import_value"] == 15000
     assert_problem(api.get("/projects/solo/card", role="member_sup1"), 403)
     assert_problem(api.get("/projects/empty/estimate"), 400, contains="no participants")
     assert_problem(api.get("/projects/jp/estimate?rules=made-up"), 400)

@@ -29,48 +29,48 @@ router = APIRouter(prefix="/projects", tags=["projects"], responses=PROBLEM_RESP
 _Rules = Annotated[str | None, Query(max_length=200, description="Subsidy rules version")]
 
 
-@router.get("/{project_id}/card")
-def project_card(principal: PrincipalDep, store: StoreDep, project_id: Id,
+@router.get("/{id}/card")
+def project_card(principal: PrincipalDep, store: StoreDep, id: Id,
                  rules: _Rules = None) -> Response:
     """The project with its participants, cost items and subsidy estimate."""
-    return result_response(jp.project_card(store, project_id, viewer=principal.viewer,
+    return result_response(jp.project_card(store, id, viewer=principal.viewer,
                                            rules=rules))
 
 
-@router.get("/{project_id}/estimate")
-def project_estimate(principal: PrincipalDep, store: StoreDep, project_id: Id,
+@router.get("/{id}/estimate")
+def project_estimate(principal: PrincipalDep, store: StoreDep, id: Id,
                      rules: _Rules = None) -> Response:
     """The subsidy estimate under Resolution No. 41 (``verified: false`` when the rules
     used were not checked against the regulation's text)."""
-    return result_response(jp.estimate_subsidy(store, project_id, viewer=principal.viewer,
+    return result_response(jp.estimate_subsidy(store, id, viewer=principal.viewer,
                                                rules=rules))
 
 
-@router.get("/{project_id}/proposals")
+@router.get("/{id}/proposals")
 def project_proposals(principal: PrincipalDep, store: StoreDep, projection: ProjectionDep,
-                      project_id: Id, k: Annotated[int, Query(ge=1, le=50)] = 5) -> Response:
+                      id: Id, k: Annotated[int, Query(ge=1, le=50)] = 5) -> Response:
     """Members the matching engine proposes for the project's parts, with reasons."""
-    project, participants, _ = jp.load_project(store, project_id, principal.viewer)
+    project, participants, _ = jp.load_project(store, id, principal.viewer)
     leads = [p.company_id for p in participants if p.role.value == "lead"]
     if not leads:
-        raise InvalidQuery(f"project {project_id!r} has no lead participant to rank for")
+        raise InvalidQuery(f"project {id!r} has no lead participant to rank for")
     return result_response(jp.propose_participants(projection, project, leads[0], k=k,
                                                    viewer=principal.viewer))
 
 
-@router.get("/{project_id}/kpi-effect")
+@router.get("/{id}/kpi-effect")
 def project_kpi_effect(principal: PrincipalDep, store: StoreDep, projection: ProjectionDep,
-                       project_id: Id) -> Response:
+                       id: Id) -> Response:
     """The cluster's tie KPIs before and after the project's joint-project ties."""
-    project, participants, _ = jp.load_project(store, project_id, principal.viewer)
+    project, participants, _ = jp.load_project(store, id, principal.viewer)
     return result_response(jp.kpi_effect(projection, project, participants))
 
 
-@router.get("/{project_id}/export.xlsx")
-def project_export(principal: PrincipalDep, store: StoreDep, project_id: Id,
+@router.get("/{id}/export.xlsx")
+def project_export(principal: PrincipalDep, store: StoreDep, id: Id,
                    rules: _Rules = None) -> Response:
     """The project card as an XLSX workbook to attach to a subsidy application."""
-    card = jp.project_card(store, project_id, viewer=principal.viewer, rules=rules)
+    card = jp.project_card(store, id, viewer=principal.viewer, rules=rules)
     return Response(
         jp.project_workbook(card),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -85,19 +85,19 @@ def open_request(principal: PrincipalDep, store: StoreDep,
     return response
 
 
-@router.get("/{request_id}")
-def get_request(principal: PrincipalDep, store: StoreDep, request_id: Id) -> Response:
+@router.get("/{id}")
+def get_request(principal: PrincipalDep, store: StoreDep, id: Id) -> Response:
     """One request with its history (404 unless the caller is a party or the centre)."""
-    return result_response(workflow.get_request(store, request_id, principal.viewer))
+    return result_response(workflow.get_request(store, id, principal.viewer))
 
 
-@router.post("/{request_id}/transitions")
-def move_request(principal: PrincipalDep, store: StoreDep, request_id: Id,
+@router.post("/{id}/transitions")
+def move_request(principal: PrincipalDep, store: StoreDep, id: Id,
                  body: Transition) -> Response:
     """Move a request: sent, in talks, agreed (records the tie), declined (with a reason)…"""
     _writer(principal)
     return result_response(workflow.move(
-        store, request_id, body.to, version=body.version, viewer=principal.viewer,
+        store, id, body.to, version=body.version, viewer=principal.viewer,
         reason=body.reason, text=body.text, agreed_on=body.agreed_on,
         agreed_volume=body.agreed_volume, agreed_price=body.agreed_price,
         record_supply=body.record_supply))
