@@ -545,5 +545,4 @@ class ProjectCost(Record):
     item: Key
     cost_type: CostType
     year: Year
-    amount: Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = Field(
-        json_schema_extra={CONFIDENTIAL_MARK: True}, description="Rubles")
+    amount: OptNonNeg = confidential("Rubles (empty: not yet known)")

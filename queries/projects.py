@@ -166,10 +166,11 @@ def estimate_subsidy(store: GraphStore, project_id: str, *, viewer: Viewer = CEN
     for c in costs:
         member = members is None or c.company_id in members
         ok = rule.costs[c.cost_type].eligible != "no" and (member or not rule.members_only)
-        per[c.company_id][0] += c.amount
+        amount = c.amount or 0.0  # an amount not yet known counts as nothing
+        per[c.company_id][0] += amount
         if ok:
-            per[c.company_id][1] += c.amount
-            years[str(c.year)][c.company_id].append(c.amount * rule.max_share)
+            per[c.company_id][1] += amount
+            years[str(c.year)][c.company_id].append(amount * rule.max_share)
     if members is None:
         ru.append("У проекта не указан кластер: членство участников не проверено.")
         en.append("The project names no cluster: the participants' membership is not checked.")
