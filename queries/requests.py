@@ -62,6 +62,9 @@ from graph.models import (
 )
 from graph.schema import EntityKind
 from graph.store import GraphStore
+from queries.feedback import apply_declines, declines_of
+from queries.projection import Projection
+from queries.results import MatchResult
 
 __all__ = [
     "CENTRE_ACTOR",
@@ -80,6 +83,7 @@ __all__ = [
     "move",
     "open_request",
     "pipeline",
+    "suggest",
 ]
 
 S = RequestState
@@ -447,3 +451,22 @@ def pipeline(store: GraphStore, *, company: str | None = None) -> Pipeline:
         text_en=(f"{len(requests)} request(s), {rec_total} from recommendations; {talked} of "
                  f"{sent} sent reached talks or an answer; {by_state[S.AGREED.value]} agreed, "
                  f"{by_state[S.DECLINED.value]} declined."))
+
+
+def suggest(proj: Projection, store: GraphStore, company_id: str, *,
+            direction: Literal["suppliers", "buyers"] = "suppliers", k: int = 10,
+            category: str | None = None, viewer: Viewer = CENTRE) -> MatchResult:
+    """The matching engine's ranking for ``company_id``, lowered by its declined requests.
+
+    See :mod:`queries.feedback`: a partner (or a category) that declined before is
+    ranked lower, and the candidate's first reason says so.
+    """
+    from queries.match import rank_buyers, rank_suppliers
+
+    if not 1 <= k <= 200:
+        raise InvalidQuery(f"k must be between 1 and 200, got {k}")
+    rank = rank_suppliers if direction == "suppliers" else rank_buyers
+    # rank more than k, so that candidates lowered out of the top k are replaced
+    result = rank(proj, company_id, k=min(3 * k, 1000), category=category, viewer=viewer)
+    adjusted = apply_declines(result, declines_of(_all(store), company_id))
+    return adjusted.model_copy(update={"candidates": adjusted.candidates[:k], "k": k})

@@ -188,3 +188,35 @@ def test_overdue_requests_expire(store: GraphStore):
     assert [r.id for r in done] == [late.id]
     assert wf.get_request(store, late.id).state.value == "expired"
     assert wf.get_request(store, timely.id).state.value == "proposed"
+
+
+def test_declined_answers_lower_later_rankings_and_say_why(api: ApiCase):
+    from graph.models import Capability
+
+    api.store.upsert([Company(id="sup3", name="Цилиндры-3", region="Липецкая область",
+                              lat=52.62, lon=39.6, roles=["supplier"]),
+                      Capability(company_id="sup3", category="hyd.cyl",
+                                 capacity_per_year=900, unit_price=94)])
+    url = "/requests/suggestions?company=oem&category=hyd.cyl"
+    before = api.get(url, role="member_oem").json()["candidates"]
+    assert len(before) >= 2
+    top, second = before[0], before[1]
+    assert second["score"] > 0.5 * top["score"]  # one decline is enough to swap them
+    created = _open(api, to_id=top["company_id"], send=True)
+    declined = _move(api, created["id"], "admin", to="declined", version=2, reason="price")
+    assert declined.status_code == 200, declined.text
+    after = api.get(url, role="member_oem").json()["candidates"]
+    scores = {c["company_id"]: c["score"] for c in before}
+    scores[top["company_id"]] *= 0.5  # PENALTIES["same_partner_and_category"], by hand
+    expected = sorted(scores, key=lambda c: (-scores[c], c))
+    assert [c["company_id"] for c in after] == expected
+    assert after[0]["company_id"] == second["company_id"]
+    lowered = next(c for c in after if c["company_id"] == top["company_id"])
+    assert lowered["score"] == pytest.approx(0.5 * top["score"])
+    assert lowered["reasons_ru"][0].startswith("Понижено ×0.50") and "цена ×1" in \
+        lowered["reasons_ru"][0]
+    assert "declined requests before" in lowered["reasons_en"][0]
+    # another company's ranking learns nothing from oem's requests
+    assert api.get("/requests/suggestions?company=sup1&direction=buyers",
+                   role="member_sup1").status_code == 200
+    assert_problem(api.get("/requests/suggestions?company=oem", role="member_sup1"), 403)

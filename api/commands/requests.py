@@ -17,6 +17,7 @@ from rich.table import Table
 from api.console import console, fail, print_json, store_from_settings
 from graph.models import RequestOrigin, RequestState, TieType
 from queries import requests as wf
+from queries.projection import ProjectionCache
 
 requests_app = typer.Typer(help="Cooperation requests: open, list, move, follow.",
                            no_args_is_help=True)
@@ -127,6 +128,23 @@ def pipeline(company: Annotated[str | None, typer.Option()] = None,
         return
     console.print(report.text_ru, highlight=False)
     console.print(report.text_en, highlight=False)
+
+
+@requests_app.command("suggest")
+def suggest(
+    company: Annotated[str, typer.Option(help="The company to rank partners for.")],
+    direction: Annotated[str, typer.Option(help="suppliers or buyers.")] = "suppliers",
+    category: Annotated[str | None, typer.Option()] = None,
+    k: Annotated[int, typer.Option(min=1, max=200)] = 10,
+) -> None:
+    """Partners to ask, ranked, lowered where they declined before (JSON)."""
+    if direction not in ("suppliers", "buyers"):
+        fail("--direction is suppliers or buyers")
+    with store_from_settings() as store:
+        result = wf.suggest(ProjectionCache(store).get(), store, company,
+                            direction="suppliers" if direction == "suppliers" else "buyers",
+                            k=k, category=category)
+    print_json(result.model_dump(mode="json"))
 
 
 def register(app: typer.Typer) -> None:

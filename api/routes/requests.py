@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.auth import Principal
-from api.deps import PrincipalDep, StoreDep
+from api.deps import PrincipalDep, ProjectionDep, StoreDep
 from api.keys import KeyRole
 from api.params import Id
 from api.problems import PROBLEM_RESPONSES
@@ -72,6 +72,21 @@ def request_pipeline(
     """How recommendations became talks and contracts, by state, category and member."""
     principal.require(KeyRole.ADMIN, KeyRole.ANALYST, action="see the cluster's pipeline")
     return result_response(workflow.pipeline(store, company=company))
+
+
+@router.get("/suggestions")
+def request_suggestions(
+    principal: PrincipalDep, store: StoreDep, projection: ProjectionDep,
+    company: Annotated[Id, Query(description="The company to rank partners for")],
+    direction: Annotated[Literal["suppliers", "buyers"], Query()] = "suppliers",
+    category: Annotated[Id | None, Query()] = None,
+    k: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> Response:
+    """Ranked partners to send requests to, lowered where partners declined before (says why)."""
+    if principal.is_member and company != principal.company_id:
+        raise AccessDenied("a member key ranks partners for its own company only")
+    return result_response(workflow.suggest(projection, store, company, direction=direction,
+                                            k=k, category=category, viewer=principal.viewer))
 
 
 @router.post("", status_code=201)
