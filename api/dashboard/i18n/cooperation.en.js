@@ -15,7 +15,7 @@ export default {
   'col.to': 'To',
   'col.state': 'State',
   'col.version': 'Version',
-  'col.reason': 'Decline reason',
+  'coop.decline_reason': 'Decline reason',
   'col.project': 'Project',
   'col.role': 'Role',
   'col.cost_type': 'Cost type',

@@ -15,7 +15,7 @@ export default {
   'col.to': 'Кому',
   'col.state': 'Состояние',
   'col.version': 'Версия',
-  'col.reason': 'Причина отказа',
+  'coop.decline_reason': 'Причина отказа',
   'col.project': 'Проект',
   'col.role': 'Роль',
   'col.cost_type': 'Вид затрат',

@@ -38,7 +38,7 @@ export async function render() {
     { key: 'category', label: t('col.category') },
     { key: 'state', label: t('col.state'), render: (r) => term('state', r.state) },
     { key: 'version', label: t('col.version'), num: true },
-    { key: 'decline_reason', label: t('col.reason'), render: (r) => (r.decline_reason ? `${r.decline_reason}${r.decline_text ? ` — ${r.decline_text}` : ''}` : '') },
+    { key: 'decline_reason', label: t('coop.decline_reason'), render: (r) => (r.decline_reason ? `${r.decline_reason}${r.decline_text ? ` — ${r.decline_text}` : ''}` : '') },
     { key: 'updated_at', label: '⏱', value: (r) => r.updated_at ?? null, render: (r) => (r.updated_at || '').slice(0, 10) },
   ];
   const list = items(requests);
