@@ -103,6 +103,7 @@ LOCAL_ADMIN = Principal(KeyRole.ADMIN, key_id="local", name="auth off (localhost
 MEMBER_WRITABLE = frozenset({
     EntityKind.COMPANY, EntityKind.CAPABILITY, EntityKind.COMPANY_PROCESS,
     EntityKind.HELD_CERTIFICATION, EntityKind.SUPPLY, EntityKind.IMPORT, EntityKind.NEED,
+    EntityKind.TIE,  # a contract it is a party to (requests have their own routes)
 })
 
 

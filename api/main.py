@@ -49,6 +49,10 @@ _TAGS = [
     {"name": "gaps", "description": "What the cluster lacks."},
     {"name": "kpis", "description": "Cluster KPIs against their thresholds."},
     {"name": "export", "description": "The graph as a file."},
+    {"name": "requests", "description": "Cooperation requests and their workflow."},
+    {"name": "events", "description": "The change feed of cooperation requests."},
+    {"name": "ties", "description": "Cooperation ties of every type."},
+    {"name": "projects", "description": "Joint cluster projects and their subsidy estimate."},
 ]
 
 _DESCRIPTION = """\

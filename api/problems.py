@@ -18,6 +18,8 @@ ValidationError,
 ValidationFailed
 MissingReference                422     /problems/missing-reference
 HasDependents                   409     /problems/has-dependents
+Conflict (VersionConflict,      409     /problems/conflict
+IllegalTransition)
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
@@ -49,6 +51,7 @@ from graph.errors import (
     AccessDenied,
     BomCycleError,
     ConfigError,
+    Conflict,
     CoopGraphError,
     HasDependents,
     IngestError,
@@ -151,6 +154,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (InvalidQuery, 400, "invalid-query", "Invalid query"),
     (MissingReference, 422, "missing-reference", "Unknown reference"),
     (HasDependents, 409, "has-dependents", "Other records refer to it"),
+    (Conflict, 409, "conflict", "Conflict with the record's current state"),
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),

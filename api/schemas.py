@@ -74,6 +74,23 @@ _EXAMPLES: dict[EntityKind, dict[str, Any]] = {
                         "volume_per_year": 800, "unit_price": 26000},
     EntityKind.NEED: {"company_id": "lipagro", "category": "hyd.cyl", "qty_per_year": 1500,
                       "required_certs": ["ISO9001"], "max_distance_km": 300},
+    EntityKind.COOP_REQUEST: {"id": "rq-1", "from_id": "lipagro", "to_id": "lmz",
+                              "requester_role": "buyer", "tie_type": "supply",
+                              "category": "hyd.cyl", "volume_per_year": 1500,
+                              "due_date": "2026-12-31"},
+    EntityKind.TIE: {"company_id": "lgtu", "partner_id": "lmz", "tie_type": "training",
+                     "since": "2025-09-01", "until": "2027-06-30",
+                     "contract": "Договор о практике № 14"},
+    EntityKind.JOINT_PROJECT: {"id": "jp-gearbox", "name": "Локализация редуктора",
+                               "cluster_id": "agromash48", "category": "hyd.cyl",
+                               "import_country": "IT", "import_volume": 800,
+                               "import_value": 20800000, "start_year": 2026,
+                               "end_year": 2028},
+    EntityKind.PROJECT_PARTICIPANT: {"company_id": "lmz", "project_id": "jp-gearbox",
+                                     "role": "component_maker", "category": "hyd.cyl"},
+    EntityKind.PROJECT_COST: {"company_id": "lmz", "project_id": "jp-gearbox",
+                              "item": "cnc-2026", "cost_type": "equipment", "year": 2026,
+                              "amount": 42000000},
 }
 
 _NAMES: dict[EntityKind, tuple[str, str]] = {
@@ -91,6 +108,11 @@ _NAMES: dict[EntityKind, tuple[str, str]] = {
     EntityKind.SUPPLY: ("Supply", "Supplies"),
     EntityKind.IMPORT: ("Import", "Imports"),
     EntityKind.NEED: ("Need", "Needs"),
+    EntityKind.COOP_REQUEST: ("CoopRequest", "CoopRequests"),
+    EntityKind.TIE: ("Tie", "Ties"),
+    EntityKind.JOINT_PROJECT: ("JointProject", "JointProjects"),
+    EntityKind.PROJECT_PARTICIPANT: ("ProjectParticipant", "ProjectParticipants"),
+    EntityKind.PROJECT_COST: ("ProjectCost", "ProjectCosts"),
 }
 
 

@@ -22,10 +22,9 @@ the store, a ``clear``): the reader then rebuilds from a snapshot.
 
 The *analytic revision* (:meth:`GraphStore.analytic_revision`) is a second
 number that moves only when a write touches a kind in :data:`ANALYTIC_KINDS`.
-Every kind the schema has today is analytic, so today it equals the revision;
-workflow records that no ranking reads (request messages, their states) are to
-be left out of :data:`ANALYTIC_KINDS`, so that writing them does not make the
-projection stale.
+The schema marks the workflow kinds no analytic reads (cooperation requests,
+joint projects: :data:`graph.schema.WORKFLOW_KINDS`); they are left out of
+:data:`ANALYTIC_KINDS`, so writing them does not make the projection stale.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ KEEP = 10_000  # revisions a log keeps
 MAX_KEYS = 20_000
 # The kinds the analytic projection reads; a write touching only others leaves the
 # analytic revision where it was.
-ANALYTIC_KINDS: frozenset[EntityKind] = frozenset(KINDS)
+ANALYTIC_KINDS: frozenset[EntityKind] = frozenset(k for k, s in KINDS.items() if s.analytic)
 
 Key = tuple[str, ...]
 

@@ -103,6 +103,10 @@ OWNER_FIELDS: dict[EntityKind, tuple[str, ...]] = {
     EntityKind.NEED: ("company_id",),
     EntityKind.PRODUCT: ("maker_id",),
     EntityKind.MEMBERSHIP: ("company_id",),
+    EntityKind.COOP_REQUEST: ("from_id", "to_id"),
+    EntityKind.TIE: ("company_id", "partner_id"),
+    EntityKind.PROJECT_PARTICIPANT: ("company_id",),
+    EntityKind.PROJECT_COST: ("company_id",),
 }
 
 

@@ -361,6 +361,22 @@ def get_query(kind: EntityKind) -> str:
             "RETURN properties(r) AS props")
 
 
+# A conditional (versioned) write takes the revision node's write lock first: every
+# write transaction bumps it anyway, so this only moves the wait earlier — and a
+# property read after the lock sees what the writer before committed.
+LOCK_WRITES = (
+    f"MERGE (m:{META_LABEL} {{id: 'revision'}}) ON CREATE SET m.value = 0 "
+    "SET m.value = m.value"
+)
+
+
+def locked_get_query(kind: EntityKind) -> str:
+    """:func:`get_query` for a node kind, to run after :data:`LOCK_WRITES`."""
+    if not KINDS[kind].is_node:
+        raise ValueError(f"{kind.value} is not a node kind")
+    return get_query(kind)
+
+
 def missing_query(kind: EntityKind) -> str:
     """Of the node keys in ``$keys``, those with no node of ``kind``."""
     return (

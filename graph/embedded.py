@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -73,6 +74,7 @@ class EmbeddedStore(GraphStore):
         # Loads staged in the journal but not (yet) committed: load id → their operations.
         self._pending: dict[str, list[list[Any]]] = {}
         self._changes = ChangeLog()
+        self._cas_lock = threading.Lock()
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
             with self._locked():
@@ -476,6 +478,16 @@ class EmbeddedStore(GraphStore):
         with self._writing():  # the check sees what other processes committed, and holds
             if check:
                 self._check_references(groups)
+            self._append([["upsert", kind.value, rows] for kind, rows in groups.items()])
+
+    def _write_if(self, kind_spec: KindSpec, key: tuple[str, ...], field: str,
+                  expected: int | None, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        # The file lock orders processes; the thread lock orders this process's threads
+        # (an in-memory store has no file lock).
+        with self._cas_lock, self._writing():
+            self._version_check(kind_spec, key, field, expected,
+                                self._index[kind_spec.kind].get(key))
+            self._check_references(groups)
             self._append([["upsert", kind.value, rows] for kind, rows in groups.items()])
 
     def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],

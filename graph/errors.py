@@ -16,7 +16,10 @@ message without ever showing a traceback::
     ├── InvalidQuery             a query's arguments make no sense (bad filter, k < 1…)
     ├── BomCycleError            a bill of materials refers to itself
     ├── IngestError              an input file cannot be used at all
-    └── AccessDenied             the caller's role may not do this
+    ├── AccessDenied             the caller's role may not do this
+    └── Conflict                 the record changed, or is not in a state that allows this
+        ├── VersionConflict      another writer changed it first (optimistic concurrency)
+        └── IllegalTransition    a workflow move its current state does not allow
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ __all__ = [
     "AccessDenied",
     "BomCycleError",
     "ConfigError",
+    "Conflict",
     "CoopGraphError",
     "HasDependents",
+    "IllegalTransition",
     "IngestError",
     "InvalidQuery",
     "MissingReference",
@@ -37,6 +42,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "ValidationFailed",
+    "VersionConflict",
 ]
 
 
@@ -114,3 +120,19 @@ class IngestError(CoopGraphError):
 
 class AccessDenied(CoopGraphError):
     """The caller's role or company does not allow this operation."""
+
+
+class Conflict(CoopGraphError):
+    """The request conflicts with the record's current state (HTTP 409)."""
+
+
+class VersionConflict(Conflict):
+    """A conditional write found another ``version`` than expected; ``current`` is it."""
+
+    def __init__(self, message: str, current: object = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class IllegalTransition(Conflict):
+    """A workflow move that the record's current state does not allow."""

@@ -4,7 +4,10 @@ Nodes (``Company``, ``Cluster``, ``Category``, ``Process``, ``Product``,
 ``Certification``) carry their own key (``id`` or ``code``); relationships
 (``Membership``, ``BomLine``, ``Capability``, ``HeldCertification``,
 ``CompanyProcess``, ``Supply``, ``Import``, ``Need``) name the nodes they join.
-Every record carries provenance — ``source`` (file or API), ``row`` and
+Workflow records (``CoopRequest``, a cooperation request between two companies, and
+the joint cluster projects: ``JointProject`` with its ``ProjectParticipant`` and
+``ProjectCost`` rows) and the ``Tie`` (a cooperation contract of any type) live in
+the same store. Every record carries provenance — ``source`` (file or API), ``row`` and
 ``ingested_at`` — so any value in the graph can be traced to where it came from.
 
 Optional fields default to ``None`` (or an empty list) and both stores drop
@@ -30,15 +33,26 @@ __all__ = [
     "Cluster",
     "Company",
     "CompanyProcess",
+    "CoopRequest",
+    "CostType",
+    "DeclineReason",
     "HeldCertification",
     "Import",
+    "JointProject",
     "Membership",
     "Need",
     "Process",
     "Product",
+    "ProjectCost",
+    "ProjectParticipant",
+    "ProjectRole",
     "Record",
+    "RequestOrigin",
+    "RequestState",
     "Role",
     "Supply",
+    "Tie",
+    "TieType",
 ]
 
 
@@ -326,3 +340,210 @@ class Need(Record):
     qty_per_year: OptNonNeg = confidential("Units needed per year")
     required_certs: KeyList = Field(default_factory=list)
     max_distance_km: OptNonNeg = None
+
+
+# --- cooperation: requests, ties, joint projects ----------------------------------
+
+
+class TieType(StrEnum):
+    """The type of a cooperation contract between two companies.
+
+    Which of them count for the cluster KPIs of Resolution No. 779 is data:
+    :data:`queries.regulations.TIE_RULES` (not decided here).
+    """
+
+    SUPPLY = "supply"  # supply of industrial products
+    PRODUCTION_SERVICES = "production_services"  # works/services of a production nature
+    RND = "rnd"  # R&D and design work
+    TRAINING = "training"  # training and internships
+    FINANCING = "financing"  # financing and leasing
+    JOINT_PROJECT = "joint_project"  # a joint (import-substituting) project
+    OTHER = "other"
+
+
+class RequestState(StrEnum):
+    """Where a cooperation request stands (the legal moves: :data:`queries.requests.MOVES`)."""
+
+    PROPOSED = "proposed"
+    SENT = "sent"
+    IN_TALKS = "in_talks"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class DeclineReason(StrEnum):
+    """Why the addressee declined a request."""
+
+    PRICE = "price"
+    CAPACITY = "capacity"
+    QUALITY = "quality"  # quality or certification
+    DISTANCE = "distance"
+    LEAD_TIME = "lead_time"
+    NOT_RELEVANT = "not_relevant"
+    OTHER = "other"
+
+
+class RequestOrigin(StrEnum):
+    """What the request was opened from."""
+
+    RECOMMENDATION = "recommendation"
+    NEED = "need"
+    IMPORT = "import"
+    IDLE_CAPACITY = "idle_capacity"
+    OTHER = "other"
+
+
+Year = Annotated[int, Field(ge=2000, le=2100)]
+History = Annotated[list[Annotated[str, Field(max_length=MAX_TEXT)]], Field(max_length=MAX_LIST)]
+
+
+class CoopRequest(Record):
+    """A cooperation request from ``from_id`` to ``to_id`` and where it stands.
+
+    ``requester_role`` says which side of a supply the requester is on (``buyer``: it
+    asks ``to_id`` to supply; ``supplier``: it offers to supply ``to_id``;
+    ``partner``: a tie other than supply). ``version`` grows by one on every
+    change (optimistic concurrency); ``history`` holds one
+    ``at;version;from state;to state;actor`` line per state change (the change feed;
+    ``;``, not ``|``, which joins list cells in CSV files).
+    Only the two parties and the cluster centre see a request.
+    """
+
+    id: Key
+    from_id: Key
+    to_id: Key
+    requester_role: Literal["buyer", "supplier", "partner"] = "buyer"
+    tie_type: TieType = TieType.SUPPLY
+    origin: RequestOrigin = RequestOrigin.OTHER
+    opened_by: OptKey = None  # the company that opened it, or "centre"
+    category: OptKey = None
+    volume_per_year: OptNonNeg = confidential("Units per year asked for")
+    target_price: OptNonNeg = confidential("Target price of one unit, rubles")
+    message: OptText = confidential("The requester's message")
+    due_date: dt.date | None = None
+    state: RequestState = RequestState.PROPOSED
+    version: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    decline_reason: DeclineReason | None = None
+    decline_text: OptText = confidential("The addressee's words on a decline")
+    agreed_on: dt.date | None = None
+    agreed_volume: OptNonNeg = confidential("Units per year agreed")
+    agreed_price: OptNonNeg = confidential("Price of one unit agreed, rubles")
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    history: History = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_to_itself(self) -> CoopRequest:
+        if self.from_id == self.to_id:
+            raise ValueError(f"company {self.from_id} cannot send a request to itself")
+        return self
+
+
+class Tie(Record):
+    """``(Company)-[:TIED_WITH]->(Company)``: a cooperation contract of one type, over a period.
+
+    A tie joins two parties whatever the direction (the supply itself, with its
+    volumes, is a :class:`Supply`); ``until`` empty means open-ended.
+    """
+
+    company_id: Key
+    partner_id: Key
+    tie_type: TieType
+    since: dt.date | None = None
+    until: dt.date | None = None
+    category: OptKey = None
+    contract: OptText = None
+    value: OptNonNeg = confidential("Contract value, rubles per year")
+    request_id: OptKey = None
+    project_id: OptKey = None
+
+    @model_validator(mode="after")
+    def _tie_parties_and_dates(self) -> Tie:
+        if self.company_id == self.partner_id:
+            raise ValueError(f"company {self.company_id} cannot have a tie with itself")
+        if self.since and self.until and self.until < self.since:
+            raise ValueError(f"a tie cannot end ({self.until}) before it starts ({self.since})")
+        return self
+
+
+class ProjectRole(StrEnum):
+    """A participant's role in a joint project."""
+
+    LEAD = "lead"
+    COMPONENT_MAKER = "component_maker"
+    RND_PARTNER = "rnd_partner"
+    FINANCIER = "financier"
+    OTHER = "other"
+
+
+class CostType(StrEnum):
+    """Kinds of project costs (CoopGraph's list; which are eligible is
+    :data:`queries.subsidy.SUBSIDY_RULES`' call)."""
+
+    EQUIPMENT = "equipment"
+    RND = "rnd"
+    TOOLING = "tooling"
+    CERTIFICATION = "certification"
+    TRAINING = "training"
+    LOAN_INTEREST = "loan_interest"
+    LEASING = "leasing"
+    CONSTRUCTION = "construction"
+    OTHER = "other"
+
+
+class JointProject(Record):
+    """A joint project of cluster members: a product or category to localise.
+
+    The import it replaces, and the expected results. Its participants and cost
+    items are :class:`ProjectParticipant` and :class:`ProjectCost` records.
+    """
+
+    id: Key
+    name: Text
+    cluster_id: OptKey = None
+    category: OptKey = None
+    product_name: OptText = None
+    import_country: OptText = None
+    import_volume: OptNonNeg = confidential("Units imported per year that the project replaces")
+    import_value: OptNonNeg = confidential("Value of that import, rubles per year")
+    expected_import_replaced: OptNonNeg = confidential("Import replaced, rubles per year")
+    expected_intra_purchases: OptNonNeg = confidential(
+        "Purchases between members added, rubles per year")
+    expected_jobs: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None,
+                             BeforeValidator(_blank_to_none)] = None
+    start_year: Year | None = None
+    end_year: Year | None = None
+    rules_version: OptKey = None
+    summary: OptText = None
+
+    @model_validator(mode="after")
+    def _project_years(self) -> JointProject:
+        if self.start_year and self.end_year and self.end_year < self.start_year:
+            raise ValueError("a project cannot end before it starts")
+        return self
+
+
+class ProjectParticipant(Record):
+    """``(Company)-[:PARTICIPATES_IN {role}]->(JointProject)``."""
+
+    company_id: Key
+    project_id: Key
+    role: ProjectRole = ProjectRole.COMPONENT_MAKER
+    part: OptText = None  # what it makes or does in the project
+    category: OptKey = None
+
+
+class ProjectCost(Record):
+    """``(Company)-[:BEARS_COST]->(JointProject)``: one cost item of one participant, one year.
+
+    ``item`` names the item within the participant's part of the project
+    (``press-line-2025``).
+    """
+
+    company_id: Key
+    project_id: Key
+    item: Key
+    cost_type: CostType
+    year: Year
+    amount: OptNonNeg = confidential("Rubles (empty: not yet known)")

@@ -346,6 +346,22 @@ class Neo4jStore(GraphStore):
             tx.run(cypher.CHANGE_TRIM, {"below": revision - KEEP}).consume()
         return revision
 
+    def _write_if(self, kind_spec: KindSpec, key: tuple[str, ...], field: str,
+                  expected: int | None, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        """Lock, check the stored version and write, in one transaction (a small write)."""
+        self._check_references(groups)
+
+        def work(tx: ManagedTransaction) -> None:
+            tx.run(cypher.LOCK_WRITES).consume()
+            record = tx.run(cypher.locked_get_query(kind_spec.kind),
+                            {"key": _key_text(kind_spec, key)}).single()
+            self._version_check(kind_spec, key, field, expected,
+                                _clean(record["props"]) if record else None)
+            steps = [step for unit in plan_write(groups, self.batch_size) for step in unit]
+            self._run_unit(tx, steps)
+
+        self._write_tx(work)
+
     def _remove(self, kind_spec: KindSpec, keys: list[tuple[str, ...]],
                 cascade: bool) -> Removal:
         """Plan and apply the delete in one write transaction (a refusal rolls it back)."""

@@ -24,14 +24,19 @@ from graph.models import (
     Cluster,
     Company,
     CompanyProcess,
+    CoopRequest,
     HeldCertification,
     Import,
+    JointProject,
     Membership,
     Need,
     Process,
     Product,
+    ProjectCost,
+    ProjectParticipant,
     Record,
     Supply,
+    Tie,
 )
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "PROVENANCE_FIELDS",
     "REFERENCES",
     "REL_KINDS",
+    "WORKFLOW_KINDS",
     "EntityKind",
     "KindSpec",
     "OnDelete",
@@ -74,6 +80,12 @@ class EntityKind(StrEnum):
     SUPPLY = "supply"
     IMPORT = "import"
     NEED = "need"
+    # cooperation (issue #13): a request's workflow, every kind of tie, joint projects
+    COOP_REQUEST = "coop_request"
+    JOINT_PROJECT = "joint_project"
+    TIE = "tie"
+    PROJECT_PARTICIPANT = "project_participant"
+    PROJECT_COST = "project_cost"
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,9 @@ class KindSpec:
     rel_type: str | None = None  # relationship kinds
     start: End | None = None
     end: End | None = None
+    # False for workflow records no analytic reads: writing them leaves the analytic
+    # revision (graph.changelog) where it was, so the projection stays current.
+    analytic: bool = True
 
     @property
     def is_node(self) -> bool:
@@ -185,11 +200,30 @@ KINDS: dict[EntityKind, KindSpec] = {
             _C.NEED, Need, ("company_id", "category"), rel_type="NEEDS",
             start=End("company_id", _C.COMPANY), end=End("category", _C.CATEGORY),
         ),
+        KindSpec(_C.COOP_REQUEST, CoopRequest, ("id",), label="CoopRequest", analytic=False),
+        KindSpec(_C.JOINT_PROJECT, JointProject, ("id",), label="JointProject",
+                 analytic=False),
+        KindSpec(
+            _C.TIE, Tie, ("company_id", "partner_id", "tie_type"), rel_type="TIED_WITH",
+            start=End("company_id", _C.COMPANY), end=End("partner_id", _C.COMPANY),
+        ),
+        KindSpec(
+            _C.PROJECT_PARTICIPANT, ProjectParticipant, ("company_id", "project_id"),
+            rel_type="PARTICIPATES_IN", analytic=False,
+            start=End("company_id", _C.COMPANY), end=End("project_id", _C.JOINT_PROJECT),
+        ),
+        KindSpec(
+            _C.PROJECT_COST, ProjectCost, ("company_id", "project_id", "item"),
+            rel_type="BEARS_COST", analytic=False,
+            start=End("company_id", _C.COMPANY), end=End("project_id", _C.JOINT_PROJECT),
+        ),
     )
 }
 NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)
 REL_KINDS = tuple(k for k, s in KINDS.items() if not s.is_node)
 _BY_MODEL = {s.model: s.kind for s in KINDS.values()}
+# Workflow kinds: stored and listed like the others, read by no analytic.
+WORKFLOW_KINDS = frozenset(k for k, s in KINDS.items() if not s.analytic)
 
 class OnDelete(StrEnum):
     """What a kind's delete does to the records that refer to it."""
@@ -274,6 +308,18 @@ REFERENCES: tuple[Reference, ...] = _refs(
     _R(_C.NEED, "company_id", _C.COMPANY),
     _R(_C.NEED, "category", _C.CATEGORY),
     _R(_C.NEED, "required_certs", _C.CERTIFICATION, many=True, on_cascade="detach"),
+    _R(_C.COOP_REQUEST, "from_id", _C.COMPANY),
+    _R(_C.COOP_REQUEST, "to_id", _C.COMPANY),
+    _R(_C.COOP_REQUEST, "category", _C.CATEGORY, on_cascade="detach"),
+    _R(_C.JOINT_PROJECT, "category", _C.CATEGORY, on_cascade="detach"),
+    _R(_C.TIE, "company_id", _C.COMPANY),
+    _R(_C.TIE, "partner_id", _C.COMPANY),
+    _R(_C.TIE, "category", _C.CATEGORY, on_cascade="detach"),
+    _R(_C.PROJECT_PARTICIPANT, "company_id", _C.COMPANY),
+    _R(_C.PROJECT_PARTICIPANT, "project_id", _C.JOINT_PROJECT),
+    _R(_C.PROJECT_PARTICIPANT, "category", _C.CATEGORY, on_cascade="detach"),
+    _R(_C.PROJECT_COST, "company_id", _C.COMPANY),
+    _R(_C.PROJECT_COST, "project_id", _C.JOINT_PROJECT),
 )
 
 # What deleting a record of each kind does to the records that refer to it
@@ -302,6 +348,7 @@ DELETE_POLICY: dict[EntityKind, OnDelete] = {
     _C.PROCESS: OnDelete.RESTRICT,
     _C.CERTIFICATION: OnDelete.RESTRICT,
     _C.CLUSTER: OnDelete.RESTRICT,
+    _C.JOINT_PROJECT: OnDelete.CASCADE,  # its participants and cost items go
 }
 
 

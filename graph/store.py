@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Self
 from pydantic import TypeAdapter, ValidationError
 
 from graph.changelog import Change
-from graph.errors import HasDependents, InvalidQuery, MissingReference, NotFound
+from graph.errors import HasDependents, InvalidQuery, MissingReference, NotFound, VersionConflict
 from graph.loads import Load, LoadRecovery, new_load_id
 from graph.models import Record
 from graph.schema import (
@@ -316,6 +316,38 @@ class GraphStore(ABC):
         self._write(groups, check=check_references)
         return len(unique)
 
+    def upsert_versioned(self, record: Record, *, expected: int | None,
+                         field: str = "version", also: Sequence[Record] = ()) -> None:
+        """Write ``record`` only if the stored one's ``field`` is still ``expected``.
+
+        ``expected=None`` means: only if no record with that key is stored. A
+        stored value other than ``expected`` raises :class:`VersionConflict` and
+        nothing is written (optimistic concurrency: a client that read version
+        ``n`` writes ``n + 1`` with ``expected=n``; of two such writers one
+        loses). ``also``: records written in the same transaction (the tie and
+        supply link an agreement makes). Node kinds only.
+        """
+        kind_spec = KINDS[kind_of(record)]
+        if not kind_spec.is_node or field not in kind_spec.model.model_fields:
+            raise InvalidQuery(f"a versioned write needs a node kind with a {field!r} field")
+        groups = self._group([record, *also])
+        self._write_if(kind_spec, kind_spec.key_of(to_props(record)), field, expected, groups)
+
+    @staticmethod
+    def _version_check(kind_spec: KindSpec, key: tuple[str, ...], field: str,
+                       expected: int | None, stored: Mapping[str, Any] | None) -> None:
+        """Raise :class:`VersionConflict` unless ``stored`` is what the writer expects."""
+        current = None if stored is None else stored.get(field)
+        if stored is None and expected is None:
+            return
+        if stored is not None and expected is not None and current == expected:
+            return
+        what = "does not exist" if stored is None else f"is at {field} {current}"
+        raise VersionConflict(
+            f"{kind_spec.kind.value} {'|'.join(key)!r} {what}, not "
+            f"{'absent' if expected is None else f'{field} {expected}'}: it was changed by "
+            "someone else; read it again and retry", current)
+
     def delete(self, kind: EntityKind | str, keys: Iterable[KeyLike], *,
                cascade: bool = False) -> int:
         """Delete records by key under the kind's delete policy; return how many existed.
@@ -497,6 +529,12 @@ class GraphStore(ABC):
         written) — under the same lock as the write where the store has one, so
         that no delete slips in between.
         """
+
+    @abstractmethod
+    def _write_if(self, kind_spec: KindSpec, key: tuple[str, ...], field: str,
+                  expected: int | None,
+                  groups: dict[EntityKind, builtins.list[dict[str, Any]]]) -> None:
+        """:meth:`_version_check` the stored record and :meth:`_write` ``groups``, atomically."""
 
     @abstractmethod
     def _remove(self, kind_spec: KindSpec, keys: builtins.list[tuple[str, ...]],

@@ -42,6 +42,8 @@ LOAD_ORDER: tuple[EntityKind, ...] = (
     _K.COMPANY, _K.CLUSTER, _K.PROCESS, _K.CERTIFICATION, _K.CATEGORY, _K.PRODUCT,
     _K.MEMBERSHIP, _K.BOM_LINE, _K.CAPABILITY, _K.HELD_CERTIFICATION, _K.COMPANY_PROCESS,
     _K.SUPPLY, _K.IMPORT, _K.NEED,
+    # cooperation (issue #13): last, so that a tie in format detection goes to the kinds above
+    _K.TIE, _K.COOP_REQUEST, _K.JOINT_PROJECT, _K.PROJECT_PARTICIPANT, _K.PROJECT_COST,
 )
 
 # Fields that name a company, per kind (they may also be given as an INN/OGRN).
@@ -72,6 +74,11 @@ _FILE_HINTS: dict[EntityKind, tuple[str, ...]] = {
     _K.SUPPLY: ("supplies", "supply", "поставки", "договоры"),
     _K.IMPORT: ("imports", "import", "импорт"),
     _K.NEED: ("needs", "потребности", "заявки"),
+    _K.TIE: ("ties", "связи", "договоры_кооперации", "cooperation_ties"),
+    _K.COOP_REQUEST: ("requests", "coop_requests", "запросы_кооперации"),
+    _K.JOINT_PROJECT: ("projects", "joint_projects", "совместные_проекты"),
+    _K.PROJECT_PARTICIPANT: ("project_participants", "участники_проектов"),
+    _K.PROJECT_COST: ("project_costs", "затраты_проектов"),
 }
 
 _COMPANY_WORDS = ("компания", "id компании", "код компании", "организация", "предприятие")
@@ -211,6 +218,18 @@ _ALIASES: dict[EntityKind, dict[str, tuple[str, ...]]] = {
         "max_distance_km": ("макс расстояние км", "максимальное расстояние км",
                             "максимальное расстояние", "max distance"),
     },
+    _K.TIE: {
+        "partner_id": ("партнер", "контрагент", "вторая сторона"),
+        "tie_type": ("тип связи", "вид договора", "тип договора"),
+        "until": ("по", "дата окончания", "действует до"),
+        "contract": ("договор", "номер договора"),
+        "value": ("сумма договора", "стоимость договора"),
+    },
+    # workflow records: canonical (English) headers only
+    _K.COOP_REQUEST: {},
+    _K.JOINT_PROJECT: {},
+    _K.PROJECT_PARTICIPANT: {},
+    _K.PROJECT_COST: {},
 }
 
 # Ingest-only columns that are not model fields.

@@ -264,7 +264,8 @@ class _Load(CompanyLoading, CategoryLoading):
             elif is_list:
                 for props in batch:
                     wanted[target].update(props.get(name) or ())
-            elif KINDS[kind].is_node:  # an optional field
+            elif KINDS[kind].is_node or not KINDS[kind].model.model_fields[name].is_required():
+                # an optional field (a tie's category)
                 wanted[target].update([props[name] for props in batch if name in props])
             else:  # a relationship's end: always there
                 wanted[target].update(map(itemgetter(name), batch))

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from graph.ids import inn_problem
 from graph.models import (
@@ -34,14 +34,25 @@ from graph.models import (
     Cluster,
     Company,
     CompanyProcess,
+    CoopRequest,
+    CostType,
+    DeclineReason,
     HeldCertification,
     Import,
+    JointProject,
     Membership,
     Need,
     Product,
+    ProjectCost,
+    ProjectParticipant,
+    ProjectRole,
     Record,
+    RequestOrigin,
+    RequestState,
     Role,
     Supply,
+    Tie,
+    TieType,
 )
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind, kind_of
 from ingest import taxonomy
@@ -49,12 +60,14 @@ from ingest import taxonomy
 __all__ = [
     "CITIES",
     "CLUSTER_ID",
+    "COOPERATION_FILE_NAMES",
     "FILE_NAMES",
     "LIST_FIELDS",
     "MUNICIPALITIES",
     "PLANTED",
     "REGION",
     "SAMPLE_DIR",
+    "SAMPLE_FILE_NAMES",
     "SAMPLE_SEED",
     "City",
     "SampleData",
@@ -94,7 +107,17 @@ FILE_NAMES: dict[EntityKind, str] = {
     EntityKind.IMPORT: "imports.csv",
     EntityKind.NEED: "needs.csv",
 }
-LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs"})
+# The sample's cooperation records (issue #13): ties of every type, requests, a joint
+# project. The generator (ingest.generate) writes FILE_NAMES only.
+COOPERATION_FILE_NAMES: dict[EntityKind, str] = {
+    EntityKind.TIE: "ties.csv",
+    EntityKind.COOP_REQUEST: "requests.csv",
+    EntityKind.JOINT_PROJECT: "projects.csv",
+    EntityKind.PROJECT_PARTICIPANT: "project_participants.csv",
+    EntityKind.PROJECT_COST: "project_costs.csv",
+}
+SAMPLE_FILE_NAMES: dict[EntityKind, str] = FILE_NAMES | COOPERATION_FILE_NAMES
+LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs", "history"})
 
 
 def columns(kind: EntityKind) -> list[str]:
@@ -144,7 +167,7 @@ def read_records(directory: str | Path) -> list[Record]:
     """
     directory = Path(directory)
     records: list[Record] = []
-    for kind, name in FILE_NAMES.items():
+    for kind, name in SAMPLE_FILE_NAMES.items():
         path = directory / name
         if not path.exists():
             continue
@@ -692,6 +715,14 @@ class _Builder:
         self.idle: set[tuple[str, str]] = {(s, c) for s, c, _b in PLANTED["idle_capacity"]}
         self.supplied: set[tuple[str, str, str]] = set()
 
+    def cooperation(self) -> None:
+        """Ties of other types, requests in every state and one joint project (fixed)."""
+        for record in _cooperation_records():
+            self.add_record(record)
+
+    def add_record(self, record: Record) -> None:
+        self.data.add(record)
+
     # --- helpers
     def _town(self, name: str) -> City:
         for city in (*MUNICIPALITIES, *CITIES):
@@ -1001,6 +1032,115 @@ class _Builder:
         return ""
 
 
+# --- cooperation: ties of other types, requests in every state, one joint project ----------
+# Fixed records (no random draws, so the rest of the sample is unchanged). The ties
+# of the universities and finance companies are of types Resolution No. 779 does not
+# count (training, financing) or may not (R&D): the planted untied members stay untied.
+
+_TIES: tuple[tuple[str, str, str, str, str | None, str], ...] = (
+    # (company, partner, type, since, until, contract)
+    ("m-univ-lipetsk", "m-kombain", "rnd", "2024-03-01", "2026-12-31",
+     "НИОКР: облегчённая рама жатки"),
+    ("m-univ-lipetsk", "m-traktor", "training", "2023-09-01", "2027-06-30",
+     "Целевое обучение и практика"),
+    ("m-univ-elets", "m-lityo", "training", "2025-02-01", None, "Практика студентов-литейщиков"),
+    ("m-lizing", "m-seyalka", "financing", "2024-06-01", "2029-05-31",
+     "Лизинг обрабатывающего центра"),
+    ("m-fond", "m-gidro", "financing", "2023-01-01", "2028-12-31", "Заём фонда на станки"),
+    ("m-kraska", "m-rama", "production_services", "2022-04-01", None,
+     "Порошковая окраска рам"),
+)
+_H = "T09:00:00+00:00"
+# (id, from, to, role, tie type, origin, category, volume, final state, reason, day)
+_REQUESTS: tuple[tuple[str, str, str, str, str, str, str | None, float | None, str,
+                       str | None, str], ...] = (
+    ("rq-0001", "m-traktor", "m-dankov-lit", "buyer", "supply", "idle_capacity",
+     "cast.counterweight", 2400, "in_talks", None, "2025-10-01"),
+    ("rq-0002", "m-borona", "m-disk", "buyer", "supply", "recommendation", "till.disc",
+     6000, "sent", None, "2025-11-05"),
+    ("rq-0003", "m-kosilka", "m-krepezh", "buyer", "supply", "recommendation", "fast.bolts",
+     40000, "declined", "capacity", "2025-06-10"),
+    ("rq-0004", "m-kombain", "s-elets-elektronika", "buyer", "supply", "import",
+     "elx.sensor_speed", 900, "declined", "price", "2025-08-20"),
+    ("rq-0005", "m-univ-lipetsk", "m-kombain", "partner", "rnd", "other", None, None,
+     "agreed", None, "2024-02-01"),
+    ("rq-0006", "m-seyalka", "m-gidro", "buyer", "supply", "recommendation", "hyd.cylinder",
+     800, "proposed", None, "2025-12-01"),
+    ("rq-0007", "m-opryskivatel", "m-plast", "buyer", "supply", "need", "rp.plastic_parts",
+     3000, "expired", None, "2025-03-15"),
+)
+_PATHS = {"proposed": ["proposed"], "sent": ["proposed", "sent"],
+          "in_talks": ["proposed", "sent", "in_talks"],
+          "agreed": ["proposed", "sent", "in_talks", "agreed"],
+          "declined": ["proposed", "sent", "declined"], "expired": ["proposed", "sent", "expired"]}
+_PROJECT = "jp-steering"
+# (company, role, part, category)
+_PARTICIPANTS = (
+    ("m-traktor", "lead", "Сборка и испытания насоса-дозатора", "hyd.steering_unit"),
+    ("m-gidro", "component_maker", "Корпуса и золотники", None),
+    ("m-lityo", "component_maker", "Отливки корпусов", None),
+    ("m-univ-lipetsk", "rnd_partner", "Конструкторская документация, испытания", None),
+    ("m-lizing", "financier", "Лизинг оборудования", None),
+)
+# (company, item, cost type, year, amount)
+_COSTS = (
+    ("m-traktor", "test-bench", "equipment", 2026, 45_000_000.0),
+    ("m-traktor", "certification", "certification", 2027, 3_500_000.0),
+    ("m-gidro", "cnc-lathes", "equipment", 2026, 30_000_000.0),
+    ("m-gidro", "spool-tooling", "tooling", 2027, 8_000_000.0),
+    ("m-lityo", "core-boxes", "tooling", 2026, 6_000_000.0),
+    ("m-univ-lipetsk", "design", "rnd", 2026, 12_000_000.0),
+)
+
+
+_ROLE_OF: dict[str, Literal["buyer", "supplier", "partner"]] = {
+    "buyer": "buyer", "supplier": "supplier", "partner": "partner"}
+
+
+def _cooperation_records() -> list[Record]:
+    """The sample's ties, requests and joint project (see the tables above)."""
+    out: list[Record] = [
+        Tie(company_id=a, partner_id=b, tie_type=TieType(t), since=dt.date.fromisoformat(since),
+            until=dt.date.fromisoformat(until) if until else None, contract=contract,
+            request_id="rq-0005" if (a, t) == ("m-univ-lipetsk", "rnd") else None,
+            source=SOURCE)
+        for a, b, t, since, until, contract in _TIES]
+    for rid, a, b, role, tie, origin, cat, volume, state, reason, day in _REQUESTS:
+        path = _PATHS[state]
+        actors = ["centre" if state == "proposed" else (a if s in ("proposed", "sent") else b)
+                  for s in path]
+        history = [f"{day}{_H};{i + 1};{path[i - 1] if i else '-'};{s};{actors[i]}"
+                   for i, s in enumerate(path)]
+        out.append(CoopRequest(
+            id=rid, from_id=a, to_id=b, requester_role=_ROLE_OF[role], tie_type=TieType(tie),
+            origin=RequestOrigin(origin),
+            opened_by="centre" if state == "proposed" else a, category=cat,
+            volume_per_year=volume, due_date=dt.date(2026, 3, 31) if state != "expired"
+            else dt.date(2025, 6, 30), state=RequestState(state), version=len(path),
+            decline_reason=DeclineReason(reason) if reason else None,
+            decline_text="Мощности заняты до 2027 г." if reason == "capacity" else
+            ("Цена ниже себестоимости" if reason == "price" else None),
+            agreed_on=dt.date(2024, 3, 1) if state == "agreed" else None,
+            created_at=dt.datetime.fromisoformat(day + _H),
+            updated_at=dt.datetime.fromisoformat(day + _H), history=history, source=SOURCE))
+    out.append(JointProject(
+        id=_PROJECT, name="Локализация насоса-дозатора рулевого управления",
+        cluster_id=CLUSTER_ID, category="hyd.steering_unit",
+        product_name="Насос-дозатор для тракторов и комбайнов", import_country="China",
+        import_volume=1200, import_value=1200 * 95_000.0,
+        expected_import_replaced=80_000_000.0, expected_intra_purchases=60_000_000.0,
+        expected_jobs=55, start_year=2026, end_year=2028,
+        rules_version="rf-41-2016/unverified-2026-11",
+        summary="Совместный проект участников кластера: импортозамещение "
+                "гидравлического рулевого управления", source=SOURCE))
+    out += [ProjectParticipant(company_id=c, project_id=_PROJECT, role=ProjectRole(r), part=part,
+                               category=cat, source=SOURCE)
+            for c, r, part, cat in _PARTICIPANTS]
+    out += [ProjectCost(company_id=c, project_id=_PROJECT, item=item, cost_type=CostType(t), year=y,
+                        amount=amount, source=SOURCE) for c, item, t, y, amount in _COSTS]
+    return out
+
+
 def build_sample(seed: int = SAMPLE_SEED) -> SampleData:
     """Build every record of the sample cluster (deterministic for a given ``seed``)."""
     builder = _Builder(seed)
@@ -1011,6 +1151,7 @@ def build_sample(seed: int = SAMPLE_SEED) -> SampleData:
     builder.processes()
     builder.supplies()
     builder.needs()
+    builder.cooperation()
     return builder.data
 
 
@@ -1019,7 +1160,7 @@ def write_sample(data: SampleData, out_dir: str | Path = SAMPLE_DIR) -> list[Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind, name in FILE_NAMES.items():
+    for kind, name in SAMPLE_FILE_NAMES.items():
         path = out / name
         _write_csv(path, kind, data.of(kind))
         written.append(path)
@@ -1104,7 +1245,7 @@ def _readme(data: SampleData) -> str:
         "| file | rows |",
         "|---|---:|",
     ]
-    lines += [f"| {FILE_NAMES[k]} | {counts[k]} |" for k in KINDS]
+    lines += [f"| {SAMPLE_FILE_NAMES[k]} | {counts[k]} |" for k in KINDS]
     lines += [
         "",
         f"Cluster `{CLUSTER_ID}` (intra-cluster share threshold 0.2) has "
@@ -1136,6 +1277,18 @@ def _readme(data: SampleData) -> str:
         f"- **Intra-cluster share** of the OEM members' purchases (supplies by value): "
         f"{a['intra_share']:.1%} < 20% — the KPI fails; idle member capacity "
         "(`m-dankov-lit`, `m-disk`) matches what member OEMs import.",
+        "",
+        "## Cooperation (requests, ties of other types, a joint project)",
+        "",
+        f"- {counts[EntityKind.COOP_REQUEST]} cooperation requests, one in each state "
+        "(two declined: capacity, price), opened from recommendations, a need, an import "
+        "and idle capacity.",
+        f"- {counts[EntityKind.TIE]} ties that are not supply links: R&D, training and "
+        "financing ties of the universities and finance companies (Resolution No. 779 does not "
+        "count them, so they stay untied) and one tie for works of a production nature.",
+        f"- Joint project `{_PROJECT}` (localising the imported `hyd.steering_unit`): "
+        f"{counts[EntityKind.PROJECT_PARTICIPANT]} participants, "
+        f"{counts[EntityKind.PROJECT_COST]} cost items.",
         "",
         "## Computed over the whole sample (for reference)",
         "",

@@ -5,8 +5,12 @@ an industrial cluster must meet; :func:`cluster_kpis` computes the three that
 the graph can answer:
 
 ``tied_share``
-    the share of members with at least one cooperation contract (a supply link,
-    either way) with another member — the regulation wants every member tied;
+    the share of members with at least one cooperation contract with another
+    member — a supply link either way, or a :class:`~graph.models.Tie` of a type
+    the regulation counts (:data:`queries.regulations.TIE_RULES`: supply, joint
+    project, works/services of a production nature — subparagraph «а» of the
+    Requirements) in force on the day of the report — the regulation wants every
+    member tied;
 ``untied_count``
     the number of members without such a tie — at most 3 are tolerated (they
     have 3 years to get one);
@@ -38,6 +42,7 @@ capped by the supplier's free capacity, so only the centre sees it).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from typing import Any, Literal
@@ -48,6 +53,7 @@ from pydantic import BaseModel, Field
 from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see, coarse, total_with_own
 from queries.gaps import category_demand
 from queries.projection import Projection
+from queries.regulations import TIE_RULES, counted_tie_types
 
 __all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "purchase_values"]
 
@@ -113,12 +119,45 @@ class ClusterKpis(BaseModel):
 # --- the measurements ---------------------------------------------------------------
 
 
-def _untied(proj: Projection, members: set[int]) -> list[int]:
+def _in_force(row: dict[str, Any], today: str) -> bool:
+    since, until = row.get("since"), row.get("until")
+    return (since is None or str(since) <= today) and (until is None or str(until) >= today)
+
+
+def _untied(proj: Projection, members: set[int], *, today: dt.date | None = None,
+            tie_types: frozenset[str] | None = None) -> list[int]:
+    """Members with no supply link and no counted tie in force (``today``) to another member."""
     tied: set[int] = set()
     for s, b in zip(proj.sup_supplier.tolist(), proj.sup_buyer.tolist(), strict=True):
         if s != b and s in members and b in members:
             tied.update((s, b))
+    day = (today or dt.date.today()).isoformat()
+    counted = counted_tie_types() if tie_types is None else tie_types
+    for row in proj.tie_rows:
+        a, b = proj.company_index[row["company_id"]], proj.company_index[row["partner_id"]]
+        if row["tie_type"] in counted and a in members and b in members and _in_force(row, day):
+            tied.update((a, b))
     return sorted(members - tied, key=lambda i: proj.company_ids[i])
+
+
+def _uncounted_ties(proj: Projection, members: set[int], untied: list[int],
+                    today: dt.date | None) -> dict[str, list[dict[str, str]]]:
+    """Per untied member, its ties in force with members that the regulation does not count."""
+    day = (today or dt.date.today()).isoformat()
+    wanted = set(untied)
+    out: dict[str, list[dict[str, str]]] = {}
+    for row in proj.tie_rows:
+        a, b = proj.company_index[row["company_id"]], proj.company_index[row["partner_id"]]
+        if a not in members or b not in members or not _in_force(row, day):
+            continue
+        rule = TIE_RULES.get(row["tie_type"])
+        for me, other in ((a, b), (b, a)):
+            if me in wanted and rule is not None:
+                out.setdefault(proj.company_ids[me], []).append({
+                    "partner_id": proj.company_ids[other], "tie_type": row["tie_type"],
+                    "counted": rule.counted, "basis_ru": rule.basis_ru,
+                    "basis_en": rule.basis_en})
+    return out
 
 
 def _makers(proj: Projection, members: set[int]) -> list[int]:
@@ -416,7 +455,7 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
 
 
 def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
-                 viewer: Viewer = CENTRE) -> ClusterKpis:
+                 viewer: Viewer = CENTRE, today: dt.date | None = None) -> ClusterKpis:
     """The regulation's KPIs of ``cluster_id``, and (``what_if``) the links that would fix them.
 
     Parameters
@@ -426,6 +465,7 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
     what_if : propose links for every failing KPI and show its new value
     viewer : who the report is for (:data:`~graph.confidentiality.CENTRE`: every figure;
         a member sees purchase values only as totals over enough other makers)
+    today : the day ties must be in force on (default: today)
 
     Returns
     -------
@@ -441,9 +481,18 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
     members = set(member_idx.tolist())
     row = proj.cluster_rows[cluster_id]
     threshold = float(row.get("intra_share_threshold", 0.2))
-    untied = _untied(proj, members)
+    untied = _untied(proj, members, today=today)
     untied_ids = [proj.company_ids[i] for i in untied]
     k1, k2 = _tie_kpis(len(members), untied_ids)
+    # the ties the regulation does not (or may not) count, for the untied: what would
+    # bring them in if the contract were of a counted kind
+    unclear = _untied(proj, members, today=today,
+                      tie_types=counted_tie_types(include_unclear=True))
+    for k in (k1, k2):
+        k.details["tie_types_counted"] = sorted(counted_tie_types())
+        k.details["regulation_point"] = "Постановление № 779, Требования…, подп. «а»"
+        k.details["untied_if_unclear_counted"] = [proj.company_ids[i] for i in unclear]
+        k.details["uncounted_ties"] = _uncounted_ties(proj, members, untied, today)
     makers = _makers(proj, members)
     intra, total, per_maker, imports = purchase_values(proj, makers, members)
     k3 = _intra_kpi(intra, total, threshold, per_maker, imports, viewer)

@@ -134,6 +134,8 @@ class Projection:
     certification_codes: list[str] = field(default_factory=list)  # the Certification nodes
     # dangling references left out, by reference ("supply.category → category": 20)
     skipped: dict[str, int] = field(default_factory=dict)
+    # cooperation ties of every type (graph.models.Tie), as stored, between known companies
+    tie_rows: list[dict[str, Any]] = field(default_factory=list)
 
     # --- construction ---------------------------------------------------------------
 
@@ -285,6 +287,8 @@ class Projection:
             company_certs=certs,
             certification_codes=[str(r["code"]) for r in snapshot.rows(EntityKind.CERTIFICATION)],
             skipped=skipped,
+            tie_rows=[r for r in snapshot.rows(EntityKind.TIE)
+                      if r["company_id"] in cidx and r["partner_id"] in cidx],
         )
 
     # --- sizes and lookups ----------------------------------------------------------

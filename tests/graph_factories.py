@@ -18,14 +18,19 @@ from graph.models import (
     Cluster,
     Company,
     CompanyProcess,
+    CoopRequest,
     HeldCertification,
     Import,
+    JointProject,
     Membership,
     Need,
     Process,
     Product,
+    ProjectCost,
+    ProjectParticipant,
     Record,
     Supply,
+    Tie,
 )
 
 __all__ = [
@@ -117,6 +122,29 @@ def full_graph() -> list[Record]:
                unit_price=900000.0, **_prov("imports.csv", 2)),
         Need(company_id="oem-1", category="castings", qty_per_year=300.0,
              required_certs=["iso9001"], max_distance_km=250.0, **_prov("needs.csv", 2)),
+        CoopRequest(id="rq-1", from_id="oem-1", to_id="sup-1", requester_role="buyer",
+                    tie_type="supply", origin="recommendation", opened_by="oem-1",
+                    category="gearbox", volume_per_year=50.0, target_price=140000.0,
+                    message="Нужны отливки", due_date=dt.date(2026, 12, 31), state="declined",
+                    version=3, decline_reason="price", decline_text="Цена ниже себестоимости",
+                    created_at=INGESTED, updated_at=INGESTED,
+                    history=["2024-05-01T12:30:00+00:00;2;proposed;sent;oem-1"],
+                    **_prov("api", 0)),
+        Tie(company_id="uni-1", partner_id="oem-1", tie_type="training",
+            since=dt.date(2024, 9, 1), until=dt.date(2027, 6, 30), category="gearbox",
+            contract="Договор № 12-У", value=1_500_000.0, request_id="rq-1",
+            project_id="jp-1", **_prov("ties.csv", 2)),
+        JointProject(id="jp-1", name="Локализация редуктора", cluster_id="agro",
+                     category="gearbox", product_name="Редуктор жатки", import_country="DE",
+                     import_volume=80.0, import_value=72_000_000.0,
+                     expected_import_replaced=60_000_000.0,
+                     expected_intra_purchases=25_000_000.0, expected_jobs=40,
+                     start_year=2025, end_year=2027, rules_version="rf-41-2016",
+                     summary="Совместный проект", **_prov("api", 0)),
+        ProjectParticipant(company_id="oem-1", project_id="jp-1", role="lead",
+                           part="Сборка", category="gearbox", **_prov("api", 0)),
+        ProjectCost(company_id="oem-1", project_id="jp-1", item="press-2025",
+                    cost_type="equipment", year=2025, amount=30_000_000.0, **_prov("api", 0)),
     ]
 
 
@@ -202,4 +230,20 @@ def random_graph(seed: int, *, companies: int = 20, categories: int = 15) -> lis
                      required_certs=rng.sample(["iso9001", "iatf16949"], rng.randrange(0, 2)),
                      max_distance_km=maybe(float(rng.randrange(50, 500))))
                 for c, k in pairs(company_ids, codes, companies // 2)]
+    tie_types = ["supply", "rnd", "training", "financing", "joint_project", "other"]
+    records += [Tie(company_id=a, partner_id=b, tie_type=rng.choice(tie_types),
+                    since=maybe(dt.date(2020, 1 + rng.randrange(12), 1)),
+                    value=maybe(money()))
+                for a, b in pairs(company_ids, company_ids, companies // 2) if a != b]
+    records += [CoopRequest(id=f"rq{i}", from_id=a, to_id=b, category=maybe(rng.choice(codes)),
+                            volume_per_year=maybe(money()), version=1 + rng.randrange(3),
+                            state=rng.choice(["proposed", "sent", "in_talks"]))
+                for i, (a, b) in enumerate(pairs(company_ids, company_ids, companies // 4))
+                if a != b]
+    records.append(JointProject(id="jp", name="Проект", category=maybe(rng.choice(codes)),
+                                import_value=maybe(money())))
+    lead = rng.choice(company_ids)
+    records += [ProjectParticipant(company_id=lead, project_id="jp", role="lead"),
+                ProjectCost(company_id=lead, project_id="jp", item="eq", cost_type="equipment",
+                            year=2025, amount=money())]
     return records

@@ -277,7 +277,8 @@ def _plural(kind: EntityKind) -> str:
     return name + ("es" if name.endswith("s") else "s")
 
 
-_KIND_OF_SEGMENT = {_plural(k): k for k in EntityKind}
+_KIND_OF_SEGMENT = {_plural(k): k for k in EntityKind} | {
+    "requests": EntityKind.COOP_REQUEST, "projects": EntityKind.JOINT_PROJECT}
 
 
 def _sample_rows(case: Planted, kind: EntityKind) -> list[dict[str, Any]]:
@@ -449,6 +450,18 @@ def _expected(case: Planted, label: str, role: str) -> set[int]:
         return {403} if role == "member" else {404}
     if role == "member" and url.startswith(_ANALYST_ONLY):
         return {403}
+    if role == "member" and url.startswith("/requests/pipeline"):
+        return {403}
+    path = url.split("?", 1)[0]
+    if role == "member" and (found := re.fullmatch(r"/requests/([^/]+)", path)):
+        # a request exists only for its two parties (and the centre)
+        row = next(r for r in case.snapshot.rows(EntityKind.COOP_REQUEST)
+                   if r["id"] == found[1])
+        return {200} if case.member in (row["from_id"], row["to_id"]) else {404}
+    if role == "member" and (found := re.fullmatch(r"/projects/([^/]+)/[^/]+", path)):
+        participants = {r["company_id"] for r in case.snapshot.rows(
+            EntityKind.PROJECT_PARTICIPANT) if r["project_id"] == found[1]}
+        return {200} if case.member in participants else {403}
     if method == "POST" and url == "/plans" and role == "member":
         product = _member_product(case)
         return {200} if product and f"'product': '{product}'" in label else {403}

@@ -98,7 +98,8 @@ def test_every_import_names_an_existing_module(script: Path) -> None:
 
 
 def test_both_languages_have_the_same_strings() -> None:
-    ru, en = _strings("ru.js"), _strings("en.js")
+    ru = _strings("ru.js") | _strings("cooperation.ru.js")
+    en = _strings("en.js") | _strings("cooperation.en.js")
     assert len(ru) > 100
     assert set(ru) == set(en), sorted(set(ru) ^ set(en))
     assert all(value.strip() for value in [*ru.values(), *en.values()])
@@ -108,7 +109,7 @@ def test_both_languages_have_the_same_strings() -> None:
 
 
 def test_every_string_the_pages_use_exists() -> None:
-    ru = _strings("ru.js")
+    ru = _strings("ru.js") | _strings("cooperation.ru.js")
     used: set[str] = set()
     for script in SCRIPTS:
         used |= set(re.findall(r"\bt\('([\w.]+)'", script.read_text(encoding="utf-8")))

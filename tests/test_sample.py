@@ -23,10 +23,10 @@ from graph.schema import EntityKind as K
 from ingest import taxonomy
 from ingest.sample import (
     CLUSTER_ID,
-    FILE_NAMES,
     PLANTED,
     REGION,
     SAMPLE_DIR,
+    SAMPLE_FILE_NAMES,
     SampleData,
     build_sample,
     columns,
@@ -266,12 +266,12 @@ def test_dangling_reference_is_refused(data: SampleData) -> None:
 
 def test_committed_files_are_what_the_builder_writes(tmp_path: Path) -> None:
     write_sample(build_sample(), tmp_path)
-    for name in [*FILE_NAMES.values(), "README.md"]:
+    for name in [*SAMPLE_FILE_NAMES.values(), "README.md"]:
         assert (tmp_path / name).read_bytes() == (SAMPLE_DIR / name).read_bytes(), name
 
 
 def test_files_have_canonical_headers_and_round_trip(data: SampleData) -> None:
-    for kind, name in FILE_NAMES.items():
+    for kind, name in SAMPLE_FILE_NAMES.items():
         first = (SAMPLE_DIR / name).read_text(encoding="utf-8").splitlines()[0]
         assert first.split(",") == columns(kind)
     from_files = EmbeddedStore(None)

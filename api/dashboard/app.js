@@ -8,9 +8,11 @@ import * as gaps from './pages/gaps.js';
 import * as companies from './pages/companies.js';
 import * as company from './pages/company.js';
 import * as planner from './pages/planner.js';
+import * as cooperation from './pages/cooperation.js';
+import * as project from './pages/project.js';
 
-const ROUTES = { overview, network, gaps, companies, company, planner };
-const NAV_OF = { company: 'companies' };
+const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project };
+const NAV_OF = { company: 'companies', project: 'cooperation' };
 const CLUSTER_STORE = 'coopgraph.cluster';
 
 const state = { clusters: [], cluster: null, token: 0 };

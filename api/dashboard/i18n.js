@@ -1,8 +1,10 @@
 // Interface language: Russian by default, English on request; the choice is kept in localStorage.
 import ru from './i18n/ru.js';
 import en from './i18n/en.js';
+import coopRu from './i18n/cooperation.ru.js';
+import coopEn from './i18n/cooperation.en.js';
 
-const STRINGS = { ru, en };
+const STRINGS = { ru: { ...ru, ...coopRu }, en: { ...en, ...coopEn } };
 const STORE_KEY = 'coopgraph.lang';
 const listeners = [];
 let current = 'ru';

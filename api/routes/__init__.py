@@ -11,4 +11,6 @@ ROUTER_MODULES = (
     "health", "me", "companies", "clusters", "memberships", "categories", "processes",
     "certifications", "products", "capabilities", "supplies", "imports", "needs",
     "ingest", "match", "plans", "gaps", "kpis", "export",
+    # cooperation (issue #13)
+    "requests", "events", "ties", "projects", "project_participants", "project_costs",
 )
