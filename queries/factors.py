@@ -156,8 +156,9 @@ DEFAULT_PROFILE = WeightProfile(
         "activity": 0.4,
     },
     description="Fitted by coordinate search on 3-fold inner MRR "
-                "(queries.evaluate.fit_profile, seed 0) over the links of `coopgraph generate "
-                "--companies 3000 --seed 2` — a set never used to report scores.",
+                "(queries.evaluate.fit_profile, seed 0) over the links of "
+                "`coopgraph generate --companies 3000 --seed 2` — a set never used to report "
+                "scores.",
 )
 NETWORK_ONLY_PROFILE = WeightProfile(
     name="network",
