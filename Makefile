@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## The demo: load the sample cluster into the embedded store and serve the dashboard.
 demo: $(STAMP)
-	$(BIN)/coopgraph demo
+	$(BIN)/coopgraph demo --data var/data
 
 ## The whole test suite: lint, types, and pytest against both stores (starts a real Neo4j).
 test: $(STAMP)

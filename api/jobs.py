@@ -196,10 +196,12 @@ class JobRunner:
 
     def submit(self, uploads: Iterable[tuple[str | None, IO[bytes]]]) -> IngestJob:
         """Save the uploaded files in a new job directory and queue the job."""
+        pipeline = "ingest.pipeline"
         try:
-            importlib.import_module("ingest.pipeline")
+            importlib.import_module(pipeline)
         except ModuleNotFoundError as exc:
-            if exc.name not in ("ingest", "ingest.pipeline"):
+            # missing: the pipeline or a package above it, not something it imports
+            if exc.name is None or not (pipeline + ".").startswith(exc.name + "."):
                 raise
             raise NotImplementedYet(
                 "the ingest pipeline is not available in this installation") from None

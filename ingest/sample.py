@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from coopgraph.resources import package_path
+from graph.errors import ConfigError
 from graph.ids import inn_problem
 from graph.models import (
     BomLine,
@@ -79,10 +81,30 @@ __all__ = [
     "make_inn",
     "make_ogrn",
     "read_records",
+    "sample_dir",
     "write_sample",
 ]
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+# Package data of coopgraph.data (data/sample in the checkout): found the same way
+# installed or not, never through a path relative to this file.
+SAMPLE_DIR = package_path("coopgraph.data", "sample")
+
+
+def sample_dir() -> Path:
+    """The installed sample cluster's directory, checked to hold every file of it.
+
+    Raises
+    ------
+    ConfigError
+        When a file is missing: a broken installation, which the message says.
+    """
+    missing = [name for name in FILE_NAMES.values() if not (SAMPLE_DIR / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"the sample cluster is incomplete in {SAMPLE_DIR} (missing {', '.join(missing)}); "
+            "reinstall CoopGraph / пример кластера установлен не полностью, переустановите "
+            "пакет")
+    return SAMPLE_DIR
 SAMPLE_SEED = 20171205  # the day of the strategic session that started the real cluster
 CLUSTER_ID = "lipetsk-agromash"
 REGION = "Липецкая область"

@@ -155,9 +155,10 @@ DEFAULT_PROFILE = WeightProfile(
         "cluster": 0.2, "network": 0.1, "relation": 0.04, "lead_time": 0.1, "popularity": 0.1,
         "activity": 0.4,
     },
-    description="Fitted by coordinate search on 3-fold inner MRR (queries.evaluate.fit_profile, "
-                "seed 0) over the links of `coopgraph generate --companies 3000 --seed 2` — a "
-                "set never used to report scores.",
+    description="Fitted by coordinate search on 3-fold inner MRR "
+                "(queries.evaluate.fit_profile, seed 0) over the links of "
+                "`coopgraph generate --companies 3000 --seed 2` — a set never used to report "
+                "scores.",
 )
 NETWORK_ONLY_PROFILE = WeightProfile(
     name="network",

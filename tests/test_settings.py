@@ -115,7 +115,7 @@ def test_stats_against_a_closed_port_is_one_line_without_traceback(tmp_path: Pat
 def test_stats_with_a_bad_setting_names_it(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in _VARS}
     env.update(COOPGRAPH_STORE="oracle", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "stats"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "api.cli", "stats"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "COOPGRAPH_STORE" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,9 +1,12 @@
 """``coopgraph demo``: load the sample cluster into the embedded store and serve the dashboard.
 
 The README's first command, so it needs nothing but the installed package: no
-Neo4j (the demo always uses the embedded store in ``COOPGRAPH_DATA_DIR``), no
-network. Loading is idempotent, and a store that already holds data is reused
-as it is, so a second run starts at once; ``--reset`` wipes it and loads afresh.
+Neo4j (the demo always uses the embedded store), no network, no source tree: the
+sample cluster is package data. The store goes to ``--data DIR``, else to
+``COOPGRAPH_DATA_DIR`` when that is set, else to a per-user data directory
+(:func:`demo_data_dir`; ``~/.local/share/coopgraph/demo`` on Linux), and the demo
+names it on start. Loading is idempotent, and a store that already holds data is
+reused as it is, so a second run starts at once; ``--reset`` wipes it and loads afresh.
 
 Access: by default the demo makes a fresh local **admin** key (revoking the key
 of the previous demo run) and prints the dashboard address with it; the page
@@ -13,6 +16,7 @@ keeps the key in the browser. ``--no-auth`` serves without keys instead, which
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import webbrowser
@@ -32,7 +36,10 @@ from graph.store import GraphStore
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport
 
-__all__ = ["DEMO_HOST", "DEMO_KEY_NAME", "DemoAccess", "load_sample", "make_access", "register"]
+__all__ = [
+    "DEMO_HOST", "DEMO_KEY_NAME", "DemoAccess", "demo_data_dir", "load_sample", "make_access",
+    "register",
+]
 
 DEMO_HOST = "127.0.0.1"
 DEMO_KEY_NAME = "coopgraph demo"
@@ -51,6 +58,22 @@ class DemoAccess:
         return f"{self.base_url}/?key={self.key}" if self.key else f"{self.base_url}/"
 
 
+def demo_data_dir(data: Path | None) -> Path:
+    """Where the demo keeps its store: ``--data``, else ``COOPGRAPH_DATA_DIR``, else per user.
+
+    The per-user directory (platformdirs) lets an installed ``coopgraph demo`` run from
+    any folder without writing into it; ``make demo`` passes ``--data var/data``.
+    """
+    if data is not None:
+        return data
+    settings = load_settings()
+    if "data_dir" in settings.model_fields_set:
+        return settings.data_dir
+    from platformdirs import user_data_path
+
+    return user_data_path("coopgraph", appauthor=False) / "demo"
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -67,13 +90,13 @@ def load_sample(store: GraphStore, *, reset: bool = False) -> IngestReport | Non
     Returns the ingest report, or ``None`` when the store's data was reused.
     """
     from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from ingest.sample import sample_dir
 
     if reset:
         store.clear()
     elif store.stats().get(EntityKind.COMPANY.value, 0):
         return None
-    return ingest_paths(store, [SAMPLE_DIR])
+    return ingest_paths(store, [sample_dir()])
 
 
 def make_access(keys_file: Path, port: int, *, auth: bool) -> DemoAccess:
@@ -128,6 +151,10 @@ def register(app: typer.Typer) -> None:
             "--reset", help="Wipe the embedded store and load the sample again.")] = False,
         no_auth: Annotated[bool, typer.Option(
             "--no-auth", help="Serve without API keys (allowed on 127.0.0.1 only).")] = False,
+        data: Annotated[Path | None, typer.Option(
+            "--data", metavar="DIR", file_okay=False,
+            help="Keep the demo's store in DIR (default: COOPGRAPH_DATA_DIR if set, else a "
+                 "per-user data directory). / Каталог хранилища демо.")] = None,
     ) -> None:
         """Load the sample cluster and serve the dashboard on http://127.0.0.1:PORT."""
         import uvicorn
@@ -145,7 +172,12 @@ def register(app: typer.Typer) -> None:
             if settings.store != "embedded":
                 console.print("[yellow]note:[/] the demo always uses the embedded store "
                               f"(COOPGRAPH_STORE={settings.store} is ignored here).")
-            data_dir = settings.data_dir
+            data_dir = demo_data_dir(data)
+            # Everything this process reads from the settings (keys, jobs, fitted
+            # profile) must agree with the store the demo serves.
+            os.environ["COOPGRAPH_DATA_DIR"] = str(data_dir)
+            console.print(f"Data directory / каталог данных: [bold]{data_dir}[/]",
+                          soft_wrap=True, highlight=False)
             store = EmbeddedStore(data_dir)
             try:
                 report = load_sample(store, reset=reset)

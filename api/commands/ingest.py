@@ -1,5 +1,8 @@
 """``coopgraph ingest FILE_OR_DIR...``: load CSV/XLSX/JSON files into the configured store.
 
+``coopgraph ingest --sample`` loads the sample cluster shipped with the package (with
+or without other files).
+
 Exit codes: 0 — every row loaded; 1 — some rows were rejected (the report and
 the rejected rows are in the rejects directory); 2 — the input is unusable (a
 missing or unreadable file, an unknown format) and nothing was written.
@@ -13,9 +16,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, err_console, friendly_errors, print_json, store_from_settings
+from api.console import (
+    console,
+    err_console,
+    fail,
+    friendly_errors,
+    print_json,
+    store_from_settings,
+)
 from ingest.pipeline import ingest_paths
 from ingest.report import IngestReport
+from ingest.sample import sample_dir
 
 
 def _summary_table(report: IngestReport) -> Table:
@@ -38,16 +49,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ingest(
-        paths: Annotated[list[Path], typer.Argument(
-            help="CSV, XLSX, JSON or JSONL files, or directories of them.")],
+        paths: Annotated[list[Path] | None, typer.Argument(
+            help="CSV, XLSX, JSON or JSONL files, or directories of them.")] = None,
         rejects_dir: Annotated[Path, typer.Option(
             "--rejects-dir", help="Where to write report.json, report.md and rejected rows.")
         ] = Path("ingest-report"),
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+        sample: Annotated[bool, typer.Option(
+            "--sample", help="Load the sample cluster shipped with CoopGraph (fictional "
+                             "companies). / Загрузить пример кластера.")] = False,
     ) -> None:
         """Load files into the store: validate, de-duplicate companies, report every reject."""
+        if not paths and not sample:
+            fail("name files or directories to load, or --sample for the sample cluster / "
+                 "укажите файлы или каталоги, либо --sample")
+        with friendly_errors():
+            inputs = [*(paths or []), *([sample_dir()] if sample else [])]
         with store_from_settings() as store, friendly_errors():
-            report = ingest_paths(store, paths, rejects_dir=rejects_dir, progress=not as_json)
+            report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json)
         if as_json:
             print_json(report.to_json())
         else:

@@ -29,4 +29,5 @@ def register(app: typer.Typer) -> None:
         os.environ["COOPGRAPH_HOST"] = host
         with friendly_errors():
             load_api_settings()
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
+                    workers=workers)

@@ -12,11 +12,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from coopgraph.resources import package_path
 from graph.errors import NotFound
 
 __all__ = ["ASSET_DIR", "router"]
 
-ASSET_DIR = Path(__file__).resolve().parents[1] / "dashboard"
+# Package data of api.dashboard, wherever it is installed.
+ASSET_DIR = package_path("api.dashboard")
 
 # Only these kinds of files are served; anything else under the folder stays private.
 _MEDIA_TYPES = {
