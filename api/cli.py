@@ -1,19 +1,49 @@
-"""The ``coopgraph`` command line: ``coopgraph --help`` lists every command."""
+"""The ``coopgraph`` command line: ``coopgraph --help`` lists every command.
+
+Commands are loaded on use (:class:`api.commands.LazyGroup`), so listing them
+costs no numpy, scipy or store start-up.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from api.commands import register_all
+from api.commands import APP_HELP, LazyGroup
+from graph.i18n import parse_lang
 
 app = typer.Typer(
     name="coopgraph",
-    help="CoopGraph — supplier–manufacturer matchmaking for industrial clusters.",
+    cls=LazyGroup,
+    help=APP_HELP[1],
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rich's help renderer would import every command to list it.
+    rich_markup_mode=None,
 )
-register_all(app)
+
+
+def _lang_option(value: str | None) -> str | None:
+    if value is not None and parse_lang(value) is None:
+        raise typer.BadParameter("ru | en")
+    return value
+
+
+@app.callback()
+def main(
+    lang: Annotated[str | None, typer.Option(
+        "--lang", metavar="ru|en", callback=_lang_option,
+        help="Язык вывода / output language (default: COOPGRAPH_LANG or the locale).")] = None,
+) -> None:
+    """CoopGraph — supplier–manufacturer matchmaking for industrial clusters."""
+    from api.console import set_lang
+
+    chosen = parse_lang(lang)
+    if chosen is not None:
+        set_lang(chosen)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()
