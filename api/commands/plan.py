@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from api.console import console, fail, print_json, store_from_settings
+from api.console import console, fail, lang, print_json, store_from_settings
 from queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
 from queries.export import PLAN_COLUMNS, plan_rows, write_csv
 from queries.projection import ProjectionCache
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 result = plan_cluster(proj, str(cluster), options=options)
         if csv_file is not None:
             try:
-                n = write_csv(plan_rows(result), PLAN_COLUMNS, csv_file)
+                n = write_csv(plan_rows(result), PLAN_COLUMNS, csv_file, lang=lang())
             except OSError as exc:
                 fail(f"cannot write {csv_file}: {exc.strerror}")
             if not as_json:

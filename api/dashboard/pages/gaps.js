@@ -33,7 +33,7 @@ function tables(report, companies, categories) {
         { key: 'demand_qty', label: t('col.demand'), num: true, render: (r) => num(r.demand_qty) },
         { key: 'demand_value', label: t('col.value'), num: true, render: (r) => money(r.demand_value) },
         { key: 'buyers', label: t('col.buyers'), value: (r) => r.buyers.length, render: (r) => names(companies, r.buyers) },
-        { key: 'importers', label: t('col.imports'), num: true, value: (r) => r.importers.length, render: (r) => num(r.importers.length) },
+        { key: 'import_qty', label: t('col.imports'), num: true, render: (r) => h('span', { title: r.importers.length ? r.importers.map((id) => companies.get(id)?.name || id).join(', ') : null }, num(r.import_qty)) },
       ],
     },
     {
@@ -80,7 +80,7 @@ function tables(report, companies, categories) {
       id: 'critical_companies', rows: report.critical, initial: { key: 'betweenness', dir: 'desc' },
       columns: [
         { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => withNote(companyLink(companies, r.company_id, r.name), r, true) },
-        { key: 'betweenness', label: t('col.betweenness'), num: true, render: (r) => num(r.betweenness, 3) },
+        { key: 'betweenness', label: t('col.betweenness'), num: true, render: (r) => pct(r.betweenness, 1) },
         { key: 'articulation_point', label: t('col.articulation'), value: (r) => (r.articulation_point ? 1 : 0), render: (r) => (r.articulation_point ? h('span', { class: 'badge warn' }, t('yes')) : t('no')) },
         { key: 'degree', label: t('network.degree'), num: true, render: (r) => num(r.degree) },
       ],
