@@ -133,3 +133,60 @@ def test_gaps_table_prints_names_not_ids(tmp_path: Path, monkeypatch: pytest.Mon
     assert "АО «Липецкий комбайновый завод»" in done.output
     assert "m-kombain" not in done.output and "bear.ball" not in done.output
     assert "1 920 000 000" in done.output.replace("\u00a0", " ")
+
+
+# --- KPIs -------------------------------------------------------------------------------
+
+
+def test_kpi_sentences_read_as_russian(sample_store: GraphStore) -> None:
+    from queries.kpi import MAX_UNTIED, cluster_kpis
+
+    report = cluster_kpis(ProjectionCache(sample_store).get(), CLUSTER)
+    members = {r["company_id"] for r in _csv("memberships.csv") if r["cluster_id"] == CLUSTER}
+    kpis = {k.code: k for k in report.kpis}
+    untied = int(kpis["untied_count"].value or 0)
+    assert untied == 8
+    assert "8 участников." in kpis["untied_count"].text_ru  # not "8 участник(ов)"
+    assert "(ов)" not in " ".join(k.text_ru for k in report.kpis)
+    # the rule is stated once: the share's threshold follows from "at most 3 untied"
+    assert kpis["tied_share"].threshold == pytest.approx((len(members) - MAX_UNTIED)
+                                                         / len(members))
+    assert kpis["tied_share"].passed == kpis["untied_count"].passed
+    assert "не более" not in kpis["tied_share"].text_ru
+    assert f"не более {MAX_UNTIED}" in kpis["untied_count"].text_ru
+    assert kpis["tied_share"].text_ru.startswith(f"{len(members) - untied} из {len(members)} ")
+    for w in report.what_if:
+        n = len(w.links)
+        assert "(s)" not in w.text_en and "0." not in w.text_ru, w.text_ru
+        if w.kpi != "intra_purchases":
+            word = ("рекомендованная связь" if n % 10 == 1 and n % 100 != 11 else
+                    "рекомендованные связи" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14
+                    else "рекомендованных связей")
+            assert w.text_ru.startswith(f"{n} {word}:"), w.text_ru
+    intra = kpis["intra_purchases"].text_ru
+    assert " из " in intra and "₽/год" in intra
+    figures = intra.split("(")[1].split(")")[0]
+    assert "," not in figures  # 815 101 941 из 10 514 917 467 ₽/год, not 815,101,941
+
+
+def test_kpi_command_prints_each_sentence_once(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.pipeline import ingest_paths
+
+    store = EmbeddedStore(tmp_path / "store")
+    ingest_paths(store, [SAMPLE_DIR])
+    store.close()
+    monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
+    monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("COLUMNS", "300")
+    for lang, other in (("ru", "Share of members"), ("en", "Доля участников")):
+        done = CliRunner().invoke(app, ["--lang", lang, "kpi", "--cluster", CLUSTER])
+        assert done.exit_code == 0, done.output
+        assert other not in done.output
+        lines = [ln for ln in done.output.splitlines() if ln.startswith("•")]
+        assert len(lines) == 3 and len(set(lines)) == 3, lines
+        cells = {c.strip() for ln in done.output.splitlines() if "│" in ln
+                 for c in ln.split("│")}
+        ids = {r["id"] for r in _csv("companies.csv")}
+        assert not cells & ids, cells & ids  # names, not ids, in the tables
+        assert "АО «Липецкий комбайновый завод»" in done.output or lang == "en"
