@@ -4,11 +4,12 @@ CSV files have a header row, one row per allocation, or per gap finding with its
 ``kind``. For people (``lang=`` given) they are what Excel opens as it is: UTF-8
 with a byte-order mark, and in Russian ``;`` between cells, a decimal comma and
 Russian headers (Russian Excel's list separator is ``;``); without ``lang`` they
-are plain UTF-8 with ``,`` and ``.`` for scripts. Both carry names and ids; text cells that a spreadsheet would run as a
-formula (a company name such as ``=HYPERLINK(…)``) get a leading ``'``. The
-GraphML holds companies (with region, roles, cluster membership, coordinates)
-and their ``SUPPLIES`` links (category, volume, price), without the characters
-XML 1.0 forbids; Gephi, yEd and networkx open it.
+are plain UTF-8 with ``,`` and ``.`` for scripts. Both carry names and ids; text
+cells that a spreadsheet would run as a formula (a company name such as
+``=HYPERLINK(…)``) get a leading ``'``. The GraphML holds companies (with region,
+roles, cluster membership, coordinates) and their ``SUPPLIES`` links (category,
+volume, price), without the characters XML 1.0 forbids; Gephi, yEd and networkx
+open it.
 """
 
 from __future__ import annotations

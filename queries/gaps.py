@@ -304,7 +304,7 @@ def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
         return []
     between = nx.betweenness_centrality(graph, normalized=True)
     cut = set(nx.articulation_points(graph))
-    out = []
+    out: list[CriticalCompany] = []
     ranked = sorted(graph.nodes, key=lambda i: (i not in cut, -between[i], proj.company_ids[i]))
     for i in ranked:
         if i not in cut and between[i] < CRITICAL_BETWEENNESS:

@@ -83,7 +83,8 @@ class ProposedLink(BaseModel):
     score: float | None = Field(default=None, description="The matching engine's score")
     source: Literal["match", "capabilities"]
     replaces_supplier: str | None = Field(
-        default=None, description="The non-member (or 'import') whose volume it takes over")
+        default=None, description="The non-members (or 'import') whose volume it takes over, "
+        "joined by '|'")
 
 
 class WhatIf(BaseModel):
@@ -132,6 +133,22 @@ def _unit_price(proj: Projection, price: float, category: int) -> float:
     if math.isnan(price):
         price = float(proj.category_price[category])
     return 0.0 if math.isnan(price) else price
+
+
+def _offer_price(proj: Projection, cap_row: int) -> float:
+    """The one price of a proposed link: the supplier's declared price, else the category's.
+
+    Every scenario prices a (supplier, category) the same way, so one pair never
+    shows two prices.
+    """
+    return _unit_price(proj, float(proj.cap_price[cap_row]),
+                       int(proj.cap_category[cap_row]))
+
+
+def _capability_rows(proj: Projection, supplier: int, category: int) -> list[int]:
+    indptr, rows = proj.capabilities_by_category
+    return [int(j) for j in rows[indptr[category]:indptr[category + 1]].tolist()
+            if int(proj.cap_company[j]) == supplier]
 
 
 def purchase_values(proj: Projection, makers: list[int], members: set[int],
@@ -331,6 +348,12 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
         supplier, buyer = (partner, m) if m_buys else (m, partner)
         qty = demand.get(c, {}).get(buyer, 0.0) if c >= 0 else 0.0
         price = _unit_price(proj, float("nan"), c) if c >= 0 else 0.0  # the category's: public
+        cap_rows = _capability_rows(proj, supplier, c) if c >= 0 else []
+        if cap_rows:  # within the supplier's free capacity, at its own price
+            room = float(np.nansum(np.clip(proj.free_capacity[cap_rows], 0.0, None)))
+            if not np.isnan(proj.cap_capacity[cap_rows]).all():
+                qty = min(qty, room)
+            price = _offer_price(proj, cap_rows[0])
         seen = can_see(viewer, proj.company_ids[buyer])  # the volume is the buyer's demand
         links.append(ProposedLink(
             supplier_id=proj.company_ids[supplier], buyer_id=proj.company_ids[buyer],
@@ -375,7 +398,7 @@ def _recommended(proj: Projection, makers: list[int], members: set[int],
 def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra: float,
                    total: float, threshold: float,
                    recommended: dict[int, dict[tuple[int, int], float]] | None,
-                   viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], float]:
+                   viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], float, float]:
     """Move makers' non-member purchases (links and imports) to members with free capacity.
 
     Candidates are the matching engine's recommended (member, category) pairs for
@@ -418,11 +441,12 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
                 matched.append(move)
         moves = matched or moves
     moves.sort(key=lambda t: (-t[0], t[1], t[2], t[3]))
-    links: list[ProposedLink] = []
+    # one row per (supplier, buyer, category): volumes summed, the origins listed
+    merged: dict[tuple[int, int, int], list[Any]] = {}
     gained = 0.0
     moved: dict[tuple[int, int, str], float] = defaultdict(float)
     for _gain, b, c, cap_row, vol, price, origin in moves:
-        if (total > 0 and intra / total >= threshold) or len(links) >= _MAX_PROPOSALS:
+        if (total > 0 and intra / total >= threshold) or len(merged) >= _MAX_PROPOSALS:
             break
         left = vol - moved[(b, c, origin)]
         qty = min(left, free[cap_row])
@@ -430,17 +454,31 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
             continue
         free[cap_row] -= qty
         moved[(b, c, origin)] += qty
-        intra += qty * price
-        gained += qty * price
+        offer = _offer_price(proj, cap_row)
+        # the purchase moves: its value at the member's price joins intra, and the
+        # total changes by the difference in price
+        intra += qty * offer
+        total += qty * (offer - price)
+        gained += qty * offer
         s = int(proj.cap_company[cap_row])
+        key = (s, b, c)
+        if key in merged:
+            merged[key][0] += qty
+            if origin not in merged[key][2]:
+                merged[key][2].append(origin)
+        else:
+            merged[key] = [qty, offer, [origin]]
+    links: list[ProposedLink] = []
+    for (s, b, c), (qty, offer, origins) in merged.items():
         score = scores.get((b, s, c))
         seen = can_see(viewer, proj.company_ids[b], proj.company_ids[s])
         links.append(ProposedLink(
             supplier_id=proj.company_ids[s], buyer_id=proj.company_ids[b],
             category=proj.category_codes[c], volume=qty if seen else None,
-            value=qty * price if seen else None, score=score,
-            source="match" if score is not None else "capabilities", replaces_supplier=origin))
-    return links, gained
+            value=qty * offer if seen else None, score=score,
+            source="match" if score is not None else "capabilities",
+            replaces_supplier="|".join(origins)))
+    return links, gained, total
 
 
 def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
@@ -505,10 +543,10 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
                          f" → {_kpi_figure(after.code, after.value, 'en')}"
                          + (" (meets the threshold)." if after.passed else "."))))
     if what_if and not k3.passed:
-        links, gained = _intra_what_if(proj, makers, members, intra, total, threshold,
-                                       _recommended(proj, makers, members, cluster_id, viewer),
-                                       viewer)
-        new_share = (intra + gained) / total if total > 0 else 0.0
+        links, gained, total_after = _intra_what_if(
+            proj, makers, members, intra, total, threshold,
+            _recommended(proj, makers, members, cluster_id, viewer), viewer)
+        new_share = (intra + gained) / total_after if total_after > 0 else 0.0
         if links and source == "none":
             source = links[0].source
         passes = new_share >= threshold - 1e-12

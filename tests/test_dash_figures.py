@@ -190,3 +190,31 @@ def test_kpi_command_prints_each_sentence_once(tmp_path: Path,
         ids = {r["id"] for r in _csv("companies.csv")}
         assert not cells & ids, cells & ids  # names, not ids, in the tables
         assert "АО «Липецкий комбайновый завод»" in done.output or lang == "en"
+
+
+def test_what_if_links_fit_free_capacity_one_row_one_price(sample_store: GraphStore) -> None:
+    from queries.kpi import cluster_kpis
+
+    report = cluster_kpis(ProjectionCache(sample_store).get(), CLUSTER)
+    caps = {(r["company_id"], r["category"]): r for r in _csv("capabilities.csv")}
+    committed: dict[tuple[str, str], float] = defaultdict(float)
+    for r in _csv("supplies.csv"):
+        committed[(r["supplier_id"], r["category"])] += float(r["volume_per_year"] or 0)
+    cat_price = {r["code"]: r["unit_price"] for r in _csv("categories.csv")}
+    price_of: dict[tuple[str, str], float] = {}
+    assert report.what_if
+    for w in report.what_if:
+        pairs = [(link.supplier_id, link.buyer_id, link.category) for link in w.links]
+        assert len(pairs) == len(set(pairs)), pairs  # one row per pair
+        for link in w.links:
+            key = (link.supplier_id, str(link.category))
+            cap = caps.get(key)
+            if cap is not None and cap["capacity_per_year"]:
+                free = float(cap["capacity_per_year"]) - committed[key]
+                assert (link.volume or 0) <= free + 1e-6, (link, free)
+            if link.volume:
+                unit = (link.value or 0) / link.volume
+                assert price_of.setdefault(key, unit) == pytest.approx(unit), key  # one price
+                declared = (cap or {}).get("unit_price") or cat_price.get(str(link.category))
+                if declared:
+                    assert unit == pytest.approx(float(declared))

@@ -62,7 +62,10 @@ def test_what_if_raises_failing_kpis():
     link = by_kpi["intra_purchases"].links[0]
     assert (link.supplier_id, link.buyer_id, link.category, link.volume) == \
         ("S3", "OEM1", "GEAR", 100)
-    assert by_kpi["intra_purchases"].after == pytest.approx((55_000 + 100 * 55) / 321_500)
+    # at S3's own price (60; S4 sold at 55): one price per proposed link, the total moves too
+    assert link.value == 100 * 60
+    assert by_kpi["intra_purchases"].after == pytest.approx(
+        (55_000 + 100 * 60) / (321_500 + 100 * (60 - 55)))
     assert any("S5" in (link.supplier_id, link.buyer_id) for link in by_kpi["tied_share"].links)
     assert cluster_kpis(projection_of(small_cluster()), "K1", what_if=False).what_if == []
 

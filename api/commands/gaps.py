@@ -41,7 +41,8 @@ def _print(report: GapReport, names: dict[str, str], categories: dict[str, str])
          [t("категория", "category"), t("спрос, шт./год", "demand/yr"),
           t("стоимость, ₽/год", "value ₽/yr"), t("импорт, шт./год", "imported/yr"),
           t("покупатели", "buyers")],
-         [[cat(g.category, g.name), _n(g.demand_qty), _n(g.demand_value), _n(g.import_qty), who(g.buyers)]
+         [[cat(g.category, g.name), _n(g.demand_qty), _n(g.demand_value), _n(g.import_qty),
+           who(g.buyers)]
           for g in sorted(report.import_dependency, key=lambda g: -(g.demand_value or 0.0))]),
         (t("Единственный поставщик", "Single source"),
          [t("категория", "category"), t("поставщик", "supplier"),
@@ -68,8 +69,8 @@ def _print(report: GapReport, names: dict[str, str], categories: dict[str, str])
         (t("Возможности, которые стоит привлечь", "Capabilities to attract"),
          ["#", t("категория", "category"), t("причина", "reason"),
           t("откроет, ₽/год", "unlocks ₽/yr"), t("могли бы освоить", "could develop")],
-         [[str(a.rank), cat(a.category, a.name), reasons.get(a.reason, a.reason), _n(a.unlock_value),
-           who(a.could_develop)]
+         [[str(a.rank), cat(a.category, a.name), reasons.get(a.reason, a.reason),
+           _n(a.unlock_value), who(a.could_develop)]
           for a in report.attract]),
     ]
     for title, columns, rows in sections:
