@@ -461,13 +461,13 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
         total += qty * (offer - price)
         gained += qty * offer
         s = int(proj.cap_company[cap_row])
-        key = (s, b, c)
-        if key in merged:
-            merged[key][0] += qty
-            if origin not in merged[key][2]:
-                merged[key][2].append(origin)
+        pair = (s, b, c)
+        if pair in merged:
+            merged[pair][0] += qty
+            if origin not in merged[pair][2]:
+                merged[pair][2].append(origin)
         else:
-            merged[key] = [qty, offer, [origin]]
+            merged[pair] = [qty, offer, [origin]]
     links: list[ProposedLink] = []
     for (s, b, c), (qty, offer, origins) in merged.items():
         score = scores.get((b, s, c))
