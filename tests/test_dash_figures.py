@@ -218,3 +218,24 @@ def test_what_if_links_fit_free_capacity_one_row_one_price(sample_store: GraphSt
                 declared = (cap or {}).get("unit_price") or cat_price.get(str(link.category))
                 if declared:
                     assert unit == pytest.approx(float(declared))
+
+
+def test_planner_volume_bounds(sample_store: GraphStore) -> None:
+    from graph.errors import InvalidQuery
+    from queries.bom import VOLUME_FACTOR, VOLUME_FLOOR, volume_limit
+    from queries.chains import plan_chain
+
+    proj = ProjectionCache(sample_store).get()
+    products = {r["id"]: r for r in _csv("products.csv")}
+    combine = next(pid for pid, r in sorted(products.items()) if r["annual_volume"])
+    annual = float(products[combine]["annual_volume"])
+    limit = max(VOLUME_FACTOR * annual, VOLUME_FLOOR)
+    assert volume_limit(proj, proj.product(combine)) == limit
+    with pytest.raises(InvalidQuery, match="объём") as refused:
+        plan_chain(proj, combine, volume=100_000_000)
+    assert "is above" in str(refused.value)
+    for bad in (0.0, -5.0, float("nan")):
+        with pytest.raises(InvalidQuery):
+            plan_chain(proj, combine, volume=bad)
+    assert plan_chain(proj, combine, volume=limit).volume == limit
+    assert plan_chain(proj, combine).volume == annual  # no volume: the product's own

@@ -457,3 +457,112 @@ def test_planner_returns_the_plan_for_a_product(session: Session, api: httpx.Cli
     assert plan["text_en"] in page.inner_text("#view")
     session.shot("planner-plan-en")
     session.assert_clean()
+
+
+# --- language, keys, figures (issue #12) -------------------------------------------------
+
+
+def _ru_plural(n: int, forms: tuple[str, str, str]) -> str:
+    """The Russian word for n by the grammar-book rule (independent of Intl)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return forms[0]
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return forms[1]
+    return forms[2]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_overview_counts_agree_with_their_number(session: Session, lang: str) -> None:
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("overview")
+    stats = page.eval_on_selector_all(
+        ".stat", "ss => ss.map(s => [s.querySelector('.stat-value')?.textContent ?? '',"
+        " s.querySelector('.stat-label')?.textContent ?? ''])")
+    words = {
+        "ru": {"участ": ("участник", "участника", "участников"),
+               "кооперац": ("кооперационная связь", "кооперационные связи",
+                            "кооперационных связей")},
+        "en": {"member": ("member", "members"), "cooperation": ("cooperation link",
+                                                                "cooperation links")},
+    }[lang]
+    checked = 0
+    for value, label in stats:
+        digits = re.sub(r"\D", "", value)
+        if not digits:
+            continue
+        n = int(digits)
+        for stem, forms in words.items():
+            if label.startswith(stem):
+                want = (_ru_plural(n, forms) if lang == "ru"  # type: ignore[arg-type]
+                        else forms[0] if n == 1 else forms[1])
+                assert label == want, (n, label, want)
+                checked += 1
+    assert checked == 2, stats
+    assert "(ов)" not in page.inner_text("#view")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_rejected_key_is_said_so(browser: Any, server: tuple[LiveServer, str],
+                                   lang: str) -> None:
+    live, _ = server
+    s = Session(browser, live, "cg_wrong_key_for_the_test")
+    try:
+        s.page.goto(f"{live.url}/?key=cg_wrong_key_for_the_test#/overview")
+        s.page.evaluate("l => localStorage.setItem('coopgraph.lang', l)", lang)
+        s.page.reload()
+        s.page.wait_for_selector("[data-testid=key-rejected]")
+        text = s.page.inner_text(".error-box")
+        assert ("Ключ отклонён" in text) if lang == "ru" else ("Key rejected" in text)
+        assert s.page.locator(".error-box form.key-form input").count() == 1
+        s.shot(f"key-rejected-{lang}")
+        assert [p for p in s.watch.take() if "401" not in p] == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_planner_refuses_an_absurd_volume_with_a_message(session: Session, api: httpx.Client,
+                                                         lang: str) -> None:
+    products = _rows(api, "/products")
+    product = next(p for p in sorted(products, key=lambda p: p["id"]) if p.get("annual_volume"))
+    answer = api.post("/plans", json={"product": product["id"], "volume": 100_000_000})
+    assert answer.status_code == 400, answer.text
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"planner/{product['id']}/100000000")
+    message = page.inner_text("[data-testid=planner-error]")
+    limit = 100 * product["annual_volume"]
+    found = re.search(r"(?:больше|is above) ([\d\s\u00a0,]+)", message)
+    assert found, message
+    assert int(re.sub(r"\D", "", found.group(1))) == max(limit, 100_000), message
+    assert ("больше" in message) if lang == "ru" else ("is above" in message)
+    assert page.locator("[data-testid=plan]").count() == 0
+    # an empty volume says what it will plan
+    page.select_option("[data-testid=product-select]", product["id"])
+    placeholder = page.get_attribute("[data-testid=volume-input]", "placeholder") or ""
+    assert re.sub(r"\D", "", placeholder) == str(int(product["annual_volume"])), placeholder
+    session.shot(f"planner-bounds-{lang}")
+    assert [p for p in session.watch.take() if "400" not in p] == []
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_import_column_shows_units(session: Session, api: httpx.Client, lang: str) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    page.click(".tabs button[data-tab=no_regional_supplier]")
+    more = page.locator("[data-testid=show-all]")
+    if more.is_visible():
+        more.click()
+    shown = [float(v) for v in _column(page, "gaps-no_regional_supplier", "import_qty")
+             if v != ""]
+    want = sorted(g["import_qty"] for g in report["import_dependency"])
+    assert sorted(shown) == want
+    assert any(v > len(g["importers"]) for v, g in
+               zip(want, sorted(report["import_dependency"], key=lambda g: g["import_qty"]),
+                   strict=True))
+    session.assert_clean()

@@ -1,7 +1,7 @@
 // Network page: companies and supply links as SVG — a regional map or a force-directed diagram.
 import { get } from '../api.js';
 import { h, num, s } from '../dom.js';
-import { lang, pick, t, term } from '../i18n.js';
+import { lang, pick, t, term, tn } from '../i18n.js';
 import {
   ROLE_COLOURS, allSupplies, categoryMap, categoryName, companyMap, mainRole, memberIds,
   shortName,
@@ -431,6 +431,6 @@ export async function render({ cluster }) {
         h('p', { class: 'muted small', style: { padding: '0 1.15rem' } },
           t('network.companies_n', { n: num(graph.nodes.length) }), ' · ',
           t('network.links_n', { n: num(graph.links.length) })),
-        graph.restricted ? h('p', { class: 'muted small', style: { padding: '0 1.15rem' } }, t('network.shown', { n: graph.nodes.length })) : null,
+        graph.restricted ? h('p', { class: 'muted small', style: { padding: '0 1.15rem' } }, tn('network.shown', graph.nodes.length)) : null,
         hubList)));
 }

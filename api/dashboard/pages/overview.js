@@ -1,7 +1,7 @@
 // Cluster overview: KPI tiles against their thresholds, participants by role, intra-cluster share.
 import { get, getAll } from '../api.js';
 import { h, money, num, pct } from '../dom.js';
-import { pick, t, term } from '../i18n.js';
+import { pick, t, term, tn } from '../i18n.js';
 import {
   ROLE_COLOURS, ROLE_ORDER, allSupplies, categoryMap, categoryName, companyLink, companyMap,
   memberIds,
@@ -106,13 +106,13 @@ export async function render({ cluster, clusters }) {
   const memberProducts = products.filter((p) => members.has(p.maker_id));
   const intraKpi = kpis.kpis.find((k) => k.code === 'intra_purchases');
   const counts = [
-    [kpis.members, t('overview.members')],
-    [memberLinks.length, t('overview.links')],
-    [intraLinks.length, t('overview.intra_links')],
-    [memberProducts.length, t('overview.products')],
-    [categories.size, t('overview.categories')],
-    [caps?.total ?? null, t('overview.capabilities')],
-  ];
+    [kpis.members, 'overview.members'],
+    [memberLinks.length, 'overview.links'],
+    [intraLinks.length, 'overview.intra_links'],
+    [memberProducts.length, 'overview.products'],
+    [categories.size, 'overview.categories'],
+    [caps?.total ?? null, 'overview.capabilities'],
+  ].map(([n, key]) => [n, tn(key, n ?? 0)]);
   const untied = kpis.untied_members || [];
 
   return h('div', null,
