@@ -135,7 +135,8 @@ class CriticalCompany(BaseModel):
     name: str
     betweenness: float
     articulation_point: bool
-    degree: int
+    degree: int = Field(description="Links: the distinct companies it supplies or buys from, "
+                        "anywhere (the one definition of a company's links on every page)")
     text_ru: str
     text_en: str
 
@@ -299,7 +300,8 @@ CRITICAL_TEXT_EN = ("A critical company is one without which the cooperation net
 
 
 def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
-    graph = proj.cooperation_graph.subgraph(nodes.tolist())
+    full = proj.cooperation_graph
+    graph = full.subgraph(nodes.tolist())
     if graph.number_of_edges() == 0:
         return []
     between = nx.betweenness_centrality(graph, normalized=True)
@@ -312,7 +314,7 @@ def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
         if len(out) >= CRITICAL_MAX:
             break
         name = proj.company_names[i]
-        deg = int(graph.degree[i])
+        deg = int(full.degree[i])  # all its partners, as the network page counts them
         share_ru, share_en = percent(between[i], "ru"), percent(between[i], "en")
         ru = (f"{name}: через неё проходят {share_ru} кратчайших путей между другими "
               f"компаниями сети кооперации"

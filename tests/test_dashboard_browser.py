@@ -566,3 +566,28 @@ def test_gaps_import_column_shows_units(session: Session, api: httpx.Client, lan
                zip(want, sorted(report["import_dependency"], key=lambda g: g["import_qty"]),
                    strict=True))
     session.assert_clean()
+
+
+def test_a_company_has_the_same_link_count_on_every_page(session: Session,
+                                                         api: httpx.Client) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    partners: dict[str, set[str]] = {}
+    for s in _rows(api, "/supplies"):
+        if s["supplier_id"] != s["buyer_id"]:
+            partners.setdefault(s["supplier_id"], set()).add(s["buyer_id"])
+            partners.setdefault(s["buyer_id"], set()).add(s["supplier_id"])
+    critical = {c["company_id"]: c["degree"] for c in report["critical"]}
+    assert critical
+    for company, degree in critical.items():
+        assert degree == len(partners[company]), company  # distinct partners, anywhere
+    page = session.go("network")
+    hubs = page.eval_on_selector_all(
+        "[data-testid=network-hubs] tbody tr",
+        "rs => rs.map(r => [r.dataset.id, r.querySelector('td.num').textContent])")
+    assert hubs
+    for company, shown in hubs:
+        assert int(re.sub(r"\D", "", shown)) == len(partners[company]), company
+    both = [c for c, _ in hubs if c in critical]
+    assert both, "some hub of the network page is a critical company of the gaps page"
+    session.assert_clean()

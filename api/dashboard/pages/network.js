@@ -122,13 +122,16 @@ function buildGraph(companies, supplies, members) {
     pairs.get(key).categories.push(sup.category);
   }
   const links = [...pairs.values()];
-  const degree = new Map(ids.map((id) => [id, 0]));
+  // A company's links: the distinct companies it supplies or buys from — the one
+  // definition every page uses (the gaps report's "links" column counts the same).
+  const partners = new Map(ids.map((id) => [id, new Set()]));
   for (const l of links) {
-    degree.set(l.source, degree.get(l.source) + 1);
-    degree.set(l.target, degree.get(l.target) + 1);
+    if (l.source === l.target) continue;
+    partners.get(l.source).add(l.target);
+    partners.get(l.target).add(l.source);
   }
   const nodes = ids.sort().map((id) => ({
-    id, company: companies.get(id), degree: degree.get(id), member: members.has(id),
+    id, company: companies.get(id), degree: partners.get(id).size, member: members.has(id),
   }));
   return { nodes, links, restricted, members };
 }
@@ -413,9 +416,9 @@ export async function render({ cluster }) {
   draw();
 
   const hubs = [...graph.nodes].sort((a, b) => b.degree - a.degree || a.company.name.localeCompare(b.company.name, lang())).slice(0, 12);
-  const hubList = h('table', { class: 'data' },
+  const hubList = h('table', { class: 'data', 'data-testid': 'network-hubs' },
     h('thead', null, h('tr', null, h('th', null, t('col.company')), h('th', { class: 'num' }, t('network.degree')))),
-    h('tbody', null, hubs.map((n) => h('tr', null,
+    h('tbody', null, hubs.map((n) => h('tr', { 'data-id': n.id },
       h('td', null, h('span', { class: 'dot', style: { background: ROLE_COLOURS[mainRole(n.company)] } }),
         h('a', { href: `#/company/${encodeURIComponent(n.id)}` }, n.company.name)),
       h('td', { class: 'num' }, num(n.degree))))));
