@@ -591,3 +591,120 @@ def test_a_company_has_the_same_link_count_on_every_page(session: Session,
     both = [c for c, _ in hubs if c in critical]
     assert both, "some hub of the network page is a critical company of the gaps page"
     session.assert_clean()
+
+
+# --- company journeys (issue #12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_supplier_reads_scores_on_a_0_100_scale_with_numbered_reasons(
+        session: Session, api: httpx.Client, lang: str) -> None:
+    company, _ = _company_with_buyers(api)
+    result = api.get("/match/buyers", params={"supplier": company, "k": 8}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"company/{company}")
+    card = "[data-testid=rec-buyers]"
+    assert page.locator(f"{card} [data-testid=score-legend]").is_visible()
+    scores = page.eval_on_selector_all(
+        f"{card} [data-testid=recommendation]",
+        "rs => rs.map(r => [r.querySelector('.rec-name').textContent,"
+        " r.querySelector('[data-testid=rec-score]').textContent])")
+    # Math.round: halves go up (Python's round would go to even)
+    want = {c["company_name"]: int(c["relative_score"] + 0.5) for c in result["candidates"]}
+    assert len(scores) == len(want)
+    for name, text in scores:
+        value = int(re.sub(r"\D", "", text.split("/")[0]))
+        assert 0 <= value <= 100 and value == want[name], (name, text)
+    # each bar has its number, the factor's value on 0–100
+    first = next(c for c in result["candidates"] if c.get("source", "demand") == "demand")
+    top = sorted((f for f in first["factors"] if f["weight"] != 0),
+                 key=lambda f: -abs(f["contribution"]))[:3]
+    shown = page.eval_on_selector(
+        f"{card} [data-testid=recommendation]",
+        "r => [...r.querySelectorAll('[data-testid=factor-points]')].map(x => x.textContent)")
+    assert [int(x) for x in shown] == [int(100 * max(0.0, min(1.0, f["value"])) + 0.5)
+                                       for f in top]
+    reasons = page.inner_text(card)
+    assert not re.search(r"\d\.\d\d\b", reasons), "a raw decimal in the reasons"
+    assert not re.search(r"\b[a-z]+\.[a-z_]+\b", reasons), "an internal code in the reasons"
+    # network-only candidates are set apart, folded
+    network_only = [c for c in result["candidates"] if c.get("source", "demand") != "demand"]
+    assert page.locator(f"{card} [data-testid=network-only] [data-testid=recommendation]"
+                        ).count() == len(network_only)
+    session.shot(f"company-scores-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_oem_finds_a_local_replacement_for_an_import(session: Session, api: httpx.Client,
+                                                     lang: str) -> None:
+    imports = _rows(api, "/imports")
+    oem = max(sorted({m["company_id"] for m in imports}),
+              key=lambda c: sum(m["company_id"] == c for m in imports))
+    company = api.get(f"/companies/{oem}").json()
+    processes = {p["process"] for p in _rows(api, "/company-processes", {"company_id": oem})}
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"company/{oem}")
+    assert page.locator("[data-testid=company-processes] .chip").count() == len(processes)
+    assert page.locator("[data-testid=company-certs]").is_visible()
+    own = [m for m in imports if m["company_id"] == oem]
+    links = page.locator("[data-testid=company-imports] [data-testid=find-replacement]")
+    assert links.count() == len(own)
+    links.first.click()
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    assert "region=" in page.url  # the filters live in the address: the search can be shared
+    region = page.input_value("[data-testid=find-region]")
+    assert region == company["region"]
+    names = page.eval_on_selector_all("[data-testid=find-results] .rec-name",
+                                      "xs => xs.map(x => x.textContent)")
+    companies = {c["name"]: c for c in _rows(api, "/companies")}
+    assert all(companies[n]["region"] == region for n in names), names
+    # a distance filter narrows the list, and the address keeps it
+    page.fill("[data-testid=find-km]", "60")
+    page.click("[data-testid=find-button]")
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    assert "max_distance_km%3D60" in page.url or "max_distance_km=60" in page.url
+    kms = page.eval_on_selector_all("[data-testid=find-results] .rec-head .muted.small",
+                                    "xs => xs.map(x => x.textContent)")
+    for text in kms:
+        digits = re.sub(r"\D", "", text)
+        assert not digits or int(digits) <= 60, text
+    session.shot(f"company-find-replacement-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_phone_width_keeps_navigation_and_language_switch(browser: Any,
+                                                           server: tuple[LiveServer, str],
+                                                           lang: str) -> None:
+    live, key = server
+    s = Session(browser, live, key)
+    s.context.close()
+    s.context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
+                                    is_mobile=True, has_touch=True)
+    s.page = s.context.new_page()
+    s.page.set_default_timeout(30_000)
+    s.watch = PageWatcher().attach(s.page)
+    try:
+        s.open("overview", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        for route in ("overview", "gaps", "companies"):
+            page = s.go(route)
+            for link in page.locator("#nav a").all():
+                box = link.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391, route
+                assert link.is_visible()
+            for button in ("#lang-ru", "#lang-en"):
+                box = page.locator(button).bounding_box()
+                assert box and box["x"] + box["width"] <= 391
+            assert page.evaluate(
+                "() => document.documentElement.scrollWidth <= window.innerWidth + 1"), route
+            s.shot(f"phone-{route}-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
