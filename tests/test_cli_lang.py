@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -105,3 +107,15 @@ def test_help_imports_no_engine() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+@given(x=st.floats(min_value=-1e13, max_value=1e13, allow_nan=False)
+       | st.sampled_from([2.675, 0.125, 1.005, 0.345, 2.5, -0.004, 1e12]),
+       digits=st.integers(min_value=0, max_value=3), lang=st.sampled_from(["ru", "en"]))
+def test_fast_numbers_equal_babels_pattern(x: float, digits: int, lang: str) -> None:
+    """The f-string shortcut of ``number`` gives what Babel's own pattern gives."""
+    from graph.i18n import _format, _pattern
+
+    want = _format(x, _pattern(digits), lang)  # type: ignore[arg-type]
+    got = number(x, lang, digits)  # type: ignore[arg-type]
+    assert got == ("0" if want == "-0" else want), (x, digits, lang)
