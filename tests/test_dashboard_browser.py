@@ -10,6 +10,7 @@ against the API's own answers, so a page that shows the wrong thing fails.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -753,3 +754,37 @@ def test_phone_width_keeps_navigation_and_language_switch(browser: Any,
         s.assert_clean()
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_csv_download_and_idle_capacity_finds_buyers(session: Session, api: httpx.Client,
+                                                          lang: str) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    with page.expect_download() as info:
+        page.click("[data-testid=gaps-csv]")
+    raw = Path(info.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    sep = ";" if lang == "ru" else ","
+    assert lines[0].split(sep)[0] == ("вид" if lang == "ru" else "kind")
+    findings = sum(len(report[k]) for k in ("import_dependency", "single_source",
+                                            "over_capacity", "idle_capacity", "untied",
+                                            "critical", "attract"))
+    rows = list(csv.reader(lines, delimiter=sep))
+    assert len(rows) - 1 == findings
+    # idle capacity: the action opens the buyers' search for that company and category
+    page.click(".tabs button[data-tab=idle_capacity]")
+    link = page.locator("[data-testid=idle-find-buyers]").first
+    href = link.get_attribute("href") or ""
+    link.click()
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    company_id = href.split("/")[2]
+    assert page.locator("[data-testid=find-results]").count() == 1
+    assert company_id in page.url and "/buyers/" in page.url
+    session.shot(f"gaps-idle-find-buyers-{lang}")
+    session.assert_clean()

@@ -103,3 +103,24 @@ export async function getAll(path, params, pageSize = 500) {
     if (page.length < pageSize || out.length >= total || page.length === 0) return out;
   }
 }
+
+/** Fetch a file from the API (with the key) and hand it to the browser as a download. */
+export async function download(path, params, filename) {
+  const headers = {};
+  const key = apiKey();
+  if (key) headers['X-API-Key'] = key;
+  const response = await fetch(path + query(params), { headers });
+  if (!response.ok) {
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, problem);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -96,6 +96,7 @@ export default {
   'network.shown': 'Showing the cluster\'s members and their direct partners: {n} companies.',
 
   'gaps.title': 'Cooperation gaps',
+  'gaps.csv': "Download CSV for Excel",
   'gaps.lede': 'Where the cluster\'s chains break: imports with no local replacement, single sources, capacity shortfalls and idle capacity, members without links, critical companies, and capabilities worth attracting.',
   'gaps.no_regional_supplier': 'No regional supplier',
   'gaps.single_source': 'Single source',
