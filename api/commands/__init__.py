@@ -20,7 +20,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from graph.i18n import Lang, parse_lang
+from graph.i18n import Lang, default_lang, parse_lang
 
 COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
@@ -135,9 +135,8 @@ class LazyGroup(TyperGroup):
         from api.console import set_lang
 
         argv = list(sys.argv[1:] if args is None else args)
-        chosen = scan_lang(argv)
-        if chosen is not None:
-            set_lang(chosen)
+        # every run starts from its own --lang or the locale (tests run many in one process)
+        set_lang(scan_lang(argv) or default_lang())
         return super().main(argv, *a, **kw)
 
 
