@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from api.console import console, friendly_errors, lang, print_json, store_from_settings
-from graph.i18n import number
+from graph.i18n import Lang, number
 from graph.settings import load_settings
 from queries.factors import WeightProfile
 from queries.match import rank_buyers, rank_suppliers
@@ -57,7 +57,7 @@ _SOURCE = {"demand": ("спрос", "demand"), "network": ("только сет�
 def render(result: MatchResult, *, english: bool = False) -> Table:
     """A rich table of a ranking: rank, company, category, score, top reasons."""
     ru = not english
-    lg = "ru" if ru else "en"
+    lg: Lang = "ru" if ru else "en"
     what = ("покупатели" if ru else "buyers") if result.direction == "buyers" else (
         "поставщики" if ru else "suppliers")
     title = (f"{'Возможные' if ru else 'Potential'} {what}: {result.company_name} — "
@@ -80,7 +80,8 @@ def render(result: MatchResult, *, english: bool = False) -> Table:
         source = _SOURCE.get(c.source, (c.source, c.source))[0 if ru else 1]
         table.add_row(str(c.rank), c.company_name, c.category_name or "—", fit,
                       number(c.relative_score, lg), source,
-                      "—" if c.distance_km is None else number(c.distance_km, lg),
+                      "—" if c.distance_km is None else
+                      "<1" if c.distance_km < 1 else number(c.distance_km, lg),
                       "; ".join(reasons))
     return table
 
