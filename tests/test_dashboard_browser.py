@@ -788,3 +788,68 @@ def test_gaps_csv_download_and_idle_capacity_finds_buyers(session: Session, api:
     assert company_id in page.url and "/buyers/" in page.url
     session.shot(f"gaps-idle-find-buyers-{lang}")
     session.assert_clean()
+
+
+# --- upload (issue #12) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str, str]]:
+    """An empty store behind the real app, with an admin and an analyst key."""
+    tmp = tmp_path_factory.mktemp("upload")
+    store = EmbeddedStore(None)
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
+                           jobs_dir=tmp / "jobs")
+    keys = KeyStore(tmp / "keys.json")
+    _, admin = keys.create(KeyRole.ADMIN, name="upload test")
+    _, analyst = keys.create(KeyRole.ANALYST, name="upload test")
+    with LiveServer(create_app(settings=settings, store=store)) as live:
+        yield live, admin, analyst
+    store.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_upload_page_loads_files_and_lists_every_reject(
+        browser: Any, upload_server: tuple[LiveServer, str, str], lang: str) -> None:
+    live, admin, analyst = upload_server
+    messy = sorted((Path(__file__).parent / "data" / "messy").iterdir())
+    s = Session(browser, live, analyst)
+    try:
+        s.open("upload", with_key=True)
+        s.page.evaluate("l => localStorage.setItem('coopgraph.lang', l)", lang)
+        s.page.reload()
+        s.ready("upload")
+        s.page.set_input_files("[data-testid=upload-input]", [str(p) for p in messy])
+        s.page.click("[data-testid=upload-button]")
+        message = s.page.inner_text("[data-testid=upload-error]")
+        assert ("администратора" in message) if lang == "ru" else ("admin key" in message)
+        s.watch.take()  # the 403 is the point here
+
+        s.page.evaluate("k => localStorage.setItem('coopgraph.key', k)", admin)
+        s.page.reload()
+        s.ready("upload")
+        s.page.set_input_files("[data-testid=upload-input]", [str(p) for p in messy])
+        s.page.click("[data-testid=upload-button]")
+        s.page.wait_for_selector("[data-testid=upload-report][data-status=done]",
+                                 timeout=120_000)
+        job_id = s.page.get_attribute("[data-testid=upload-report]", "data-job")
+        with httpx.Client(base_url=live.url, headers={"X-API-Key": admin}) as client:
+            job = client.get(f"/ingest/{job_id}").json()
+        report = job["report"]
+        files = s.page.locator("[data-testid=upload-files] tbody tr")
+        assert files.count() == len(report["files"]) == len(messy)
+        shown_rejected = sum(int(v) for v in s.page.eval_on_selector_all(
+            "[data-testid=upload-files] tbody td[data-value]",
+            "xs => xs.map(x => x.dataset.value)"))
+        assert shown_rejected == job["rejected"] == sum(f["rejected"] for f in report["files"])
+        assert shown_rejected > 0  # the messy files have rejects
+        summary = s.page.inner_text("[data-testid=upload-summary]")
+        assert re.sub(r"\D", "", summary).endswith(str(shown_rejected))
+        rows = s.page.locator("[data-testid=upload-rejects] tbody tr").count()
+        assert rows == min(200, len(report["rejects"]))
+        assert s.page.locator("[data-testid=upload-rejects-csv]").is_visible()
+        s.shot(f"upload-report-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()

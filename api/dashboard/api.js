@@ -124,3 +124,19 @@ export async function download(path, params, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** POST files as multipart form data (the upload page's POST /ingest). */
+export async function upload(path, formData) {
+  const headers = { Accept: 'application/json' };
+  const key = apiKey();
+  if (key) headers['X-API-Key'] = key;
+  const response = await fetch(path, { method: 'POST', headers, body: formData });
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 300) }; }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  cache.clear(); // the store changes: every cached list is stale
+  return data;
+}

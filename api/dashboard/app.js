@@ -8,8 +8,9 @@ import * as gaps from './pages/gaps.js';
 import * as companies from './pages/companies.js';
 import * as company from './pages/company.js';
 import * as planner from './pages/planner.js';
+import * as upload from './pages/upload.js';
 
-const ROUTES = { overview, network, gaps, companies, company, planner };
+const ROUTES = { overview, network, gaps, companies, company, planner, upload };
 const NAV_OF = { company: 'companies' };
 const CLUSTER_STORE = 'coopgraph.cluster';
 
