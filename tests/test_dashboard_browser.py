@@ -853,3 +853,62 @@ def test_upload_page_loads_files_and_lists_every_reject(
         s.assert_clean()
     finally:
         s.close()
+
+
+# --- network for humans (issue #12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_network_zoom_search_ego_and_filters(session: Session, api: httpx.Client,
+                                             lang: str) -> None:
+    supplies = _rows(api, "/supplies")
+    companies = {c["id"]: c for c in _rows(api, "/companies")}
+    partners: dict[str, set[str]] = {}
+    for s in supplies:
+        if s["supplier_id"] != s["buyer_id"]:
+            partners.setdefault(s["supplier_id"], set()).add(s["buyer_id"])
+            partners.setdefault(s["buyer_id"], set()).add(s["supplier_id"])
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("network")
+    svg = "svg[data-testid=network-svg]"
+    assert page.get_attribute(svg, "data-zoom") == "1.000"
+    page.click("[data-testid=zoom-in]")
+    assert float(page.get_attribute(svg, "data-zoom") or 0) == pytest.approx(1.5)
+    box = page.locator(svg).bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 105, box["y"] + 45)
+    page.mouse.up()
+    transform = page.get_attribute("[data-testid=network-viewport]", "transform") or ""
+    assert "translate" in transform and "scale(1.500)" in transform
+    page.click("[data-testid=zoom-reset]")
+    assert page.get_attribute(svg, "data-zoom") == "1.000"
+
+    # search a company by name: its ego view, with tiers 1 and 2 counted by hand
+    ego = max(sorted(partners), key=lambda c: len(partners[c]))
+    tier1 = partners[ego]
+    tier2 = {p for t1 in tier1 for p in partners.get(t1, set())} - tier1 - {ego}
+    page.fill("[data-testid=network-search]", companies[ego]["name"])
+    page.click("[data-testid=network-apply]")
+    session.ready("network")
+    assert f"ego={ego}" in page.url
+    assert page.locator(f"{svg} circle.node").count() == 1 + len(tier1) + len(tier2)
+    assert page.locator(f"{svg} circle.node.ego").get_attribute("data-id") == ego
+    counts = page.eval_on_selector_all(
+        "[data-testid=network-tiers] [data-tier] .count", "xs => xs.map(x => x.textContent)")
+    assert [int(re.sub(r"\D", "", c)) for c in counts] == [len(tier1), len(tier2)]
+    assert companies[ego]["name"] in page.inner_text("#view h1")
+    session.shot(f"network-ego-{lang}")
+
+    # a role filter keeps companies of that role and their partners
+    page = session.go("network/role=oem")
+    oems = {c for c, row in companies.items() if "oem" in (row.get("roles") or [])}
+    drawn = set(page.eval_on_selector_all(f"{svg} circle.node", "xs => xs.map(x => x.dataset.id)"))
+    in_bubbles = sum(int(n) for n in page.eval_on_selector_all(
+        f"{svg} circle.group", "els => els.map(e => e.dataset.count)"))
+    expected = {c for c in oems | {p for o in oems for p in partners.get(o, set())}
+                if companies[c].get("lat") is not None}
+    assert drawn <= expected and len(drawn) + in_bubbles == len(expected)
+    session.assert_clean()
