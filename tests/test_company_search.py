@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.search import sort_name
 from graph.store import GraphStore
@@ -125,3 +127,26 @@ def test_search_refuses_bad_input_with_problems(api: ApiCase) -> None:
                            params={"min_free_capacity": 10}), 403, contains="confidential")
     assert api.get("/companies/search", role="analyst",
                    params={"min_free_capacity": 10}).status_code == 200
+
+
+_TEXT = st.text(max_size=30) | st.sampled_from(["отливки", "cast", "m-kombain", "Липецк", "",
+                                               "25.50", "\u0000", "../", "'; DROP"])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=_TEXT, category=_TEXT, region=_TEXT, near=_TEXT, role=_TEXT,
+       max_km=st.none() | st.floats(allow_nan=True, allow_infinity=True),
+       sort=st.sampled_from(["name", "-name", "distance", "x"]),
+       offset=st.integers(-5, 10**12), limit=st.integers(-1, 1000))
+def test_search_never_answers_a_server_error(
+        api: ApiCase, q: str, category: str, region: str, near: str, role: str,
+        max_km: float | None, sort: str, offset: int, limit: int) -> None:
+    params: dict[str, object] = {"q": q, "category": category, "region": region, "near": near,
+                                 "role": role, "sort": sort, "offset": offset, "limit": limit}
+    if max_km is not None:
+        params["max_km"] = str(max_km)
+    answer = api.get("/companies/search", params={k: v for k, v in params.items() if v != ""})
+    assert answer.status_code < 500, (params, answer.text)
+    export = api.get("/gaps/export.csv", params={"region": region or None, "lang": "ru"})
+    assert export.status_code < 500, (region, export.text)
