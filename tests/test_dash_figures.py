@@ -6,6 +6,7 @@ Each answer is computed here from the sample's CSV files or by hand, not asked o
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -239,3 +240,18 @@ def test_planner_volume_bounds(sample_store: GraphStore) -> None:
             plan_chain(proj, combine, volume=bad)
     assert plan_chain(proj, combine, volume=limit).volume == limit
     assert plan_chain(proj, combine).volume == annual  # no volume: the product's own
+
+
+def test_plan_sentences_say_bought_in_the_region_with_russian_figures(
+        sample_store: GraphStore) -> None:
+    from queries.chains import plan_chain, plan_cluster
+
+    proj = ProjectionCache(sample_store).get()
+    product = sorted(r["id"] for r in _csv("products.csv"))[0]
+    plan = plan_chain(proj, product)
+    assert "в регионе закупается" in plan.text_ru and "локализац" not in plan.text_ru
+    assert "bought in the region" in plan.text_en
+    assert not re.search(r"\d,\d{3}", plan.text_ru)  # 1 234 567, not 1,234,567
+    cluster = plan_cluster(proj, CLUSTER)
+    names = {r["id"]: r["name"] for r in _csv("clusters.csv")}
+    assert cluster.text_ru.startswith(names[CLUSTER])
