@@ -912,3 +912,13 @@ def test_network_zoom_search_ego_and_filters(session: Session, api: httpx.Client
                 if companies[c].get("lat") is not None}
     assert drawn <= expected and len(drawn) + in_bubbles == len(expected)
     session.assert_clean()
+
+
+def test_overview_what_if_lists_every_proposed_link(session: Session, api: httpx.Client) -> None:
+    report = api.get("/kpis", params={"cluster": _cluster_id(api)}).json()
+    page = session.go("overview")
+    for more in page.locator("[data-testid=what-if-more]").all():
+        more.click()
+    shown = page.locator("[data-testid=what-if-link]").count()
+    assert shown == sum(len(w["links"]) for w in report["what_if"]) > 8
+    session.assert_clean()

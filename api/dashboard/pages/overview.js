@@ -76,10 +76,20 @@ function whatIfCard(kpis, companies, categories) {
           h('span', { class: 'muted' }, `${t('overview.actual')} ${fmt(w.before)} → ${t('overview.projected')} ${fmt(w.after)}`),
           h('span', { class: `badge ${w.passes_after ? 'pass' : 'fail'}` }, w.passes_after ? t('kpi.pass') : t('kpi.fail'))),
         h('p', { class: 'muted small', style: { margin: '.3rem 0' } }, pick(w, 'text')),
-        h('ul', { class: 'small', style: { margin: 0, paddingLeft: '1.1rem' } }, w.links.slice(0, 8).map((l) => h('li', null,
-          companyLink(companies, l.supplier_id), ' → ', companyLink(companies, l.buyer_id),
-          l.category ? h('span', { class: 'muted' }, ` · ${categoryName(categories, l.category)}`) : null,
-          l.value ? h('span', { class: 'muted' }, ` · ${money(l.value)}`) : null))));
+        // every proposed link: the first 8 open, the rest one click away
+        (() => {
+          const item = (l) => h('li', { 'data-testid': 'what-if-link' },
+            companyLink(companies, l.supplier_id), ' → ', companyLink(companies, l.buyer_id),
+            l.category ? h('span', { class: 'muted' }, ` · ${categoryName(categories, l.category)}`) : null,
+            l.volume ? h('span', { class: 'muted' }, ` · ${num(l.volume)} ${t('unit.per_year')}`) : null,
+            l.value ? h('span', { class: 'muted' }, ` · ${money(l.value)}`) : null);
+          const list = { class: 'small', style: { margin: 0, paddingLeft: '1.1rem' } };
+          return h('div', null,
+            h('ul', list, w.links.slice(0, 8).map(item)),
+            w.links.length > 8 ? h('details', null,
+              h('summary', { class: 'small', 'data-testid': 'what-if-more' }, t('table.show_all', { n: num(w.links.length) })),
+              h('ul', list, w.links.slice(8).map(item))) : null);
+        })());
     }));
 }
 
