@@ -42,7 +42,7 @@ def test_plan_product_json_and_csv(env):
 def test_plan_tables_and_cluster(env):
     result = _run("plan", "--product", "P1", "--volume", "10")
     assert result.exit_code == 0, result.output
-    assert "CAST" in result.output and "import" in result.output
+    assert "Casting" in result.output and "import" in result.output  # names, not codes
     result = _run("plan", "--cluster", "K1", "--json")
     assert result.exit_code == 0, result.output
     assert {p["product_id"] for p in json.loads(result.stdout)["plans"]} == {"P1", "P2"}
