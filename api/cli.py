@@ -35,7 +35,7 @@ def _lang_option(value: str | None) -> str | None:
 def main(
     lang: Annotated[str | None, typer.Option(
         "--lang", metavar="ru|en", callback=_lang_option,
-        help="Язык вывода / output language (default: COOPGRAPH_LANG or the locale).")] = None,
+        help="Output language (default: COOPGRAPH_LANG, else the locale).")] = None,
 ) -> None:
     """CoopGraph — supplier–manufacturer matchmaking for industrial clusters."""
     from api.console import set_lang

@@ -79,6 +79,8 @@ def test_help_in_both_languages_lists_every_command() -> None:
     en = runner.invoke(app, ["--lang", "en", "--help"])
     assert ru.exit_code == en.exit_code == 0, (ru.output, en.output)
     assert "Команды" in ru.output and "Commands" in en.output
+    assert "Параметры" in ru.output and "Запуск:" in ru.output and "Usage:" not in ru.output
+    assert "Options" in en.output and "Язык" not in en.output
     for name in COMMAND_MODULES:
         assert name in ru.output and name in en.output
     assert COMMAND_HELP["gaps"][0].split(":")[0] in ru.output

@@ -131,6 +131,31 @@ class LazyGroup(TyperGroup):
         self.help = APP_HELP[0] if _cli_lang() == "ru" else APP_HELP[1]
         super().format_help(ctx, formatter)
 
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        ru = _cli_lang() == "ru"
+        pieces = self.collect_usage_pieces(ctx)
+        if ru:
+            pieces = ["[ПАРАМЕТРЫ] КОМАНДА [АРГУМЕНТЫ]..."]
+        formatter.write_usage(ctx.command_path, " ".join(pieces),
+                              prefix="Запуск: " if ru else "Usage: ")
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        ru = _cli_lang() == "ru"
+        rows = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if ru and "--help" in getattr(param, "opts", ()):
+                record = (record[0], "Показать эту справку и выйти.")
+            if ru and "--lang" in getattr(param, "opts", ()):
+                record = (record[0], "Язык вывода (по умолчанию — COOPGRAPH_LANG, иначе локаль).")
+            rows.append(record)
+        if rows:
+            with formatter.section("Параметры" if ru else "Options"):
+                formatter.write_dl(rows)
+        self.format_commands(ctx, formatter)
+
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         from api.console import set_lang
 
