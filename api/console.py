@@ -6,25 +6,46 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound
-from graph.factory import open_store
-from graph.settings import load_settings
-from graph.store import GraphStore
+from graph.i18n import Lang, default_lang, tr
 
-__all__ = ["console", "err_console", "fail", "friendly_errors", "print_json", "store_from_settings"]
+if TYPE_CHECKING:  # pragma: no cover
+    from graph.store import GraphStore
+
+__all__ = ["console", "err_console", "fail", "friendly_errors", "lang", "print_json", "set_lang",
+           "store_from_settings", "t"]
 
 console = Console()
 err_console = Console(stderr=True)
 
+# The language of this command line: ``--lang`` sets it, the locale gives the default.
+_lang: list[Lang] = [default_lang()]
+
+
+def lang() -> Lang:
+    """The language the CLI speaks in this run (``coopgraph --lang ru|en``)."""
+    return _lang[0]
+
+
+def set_lang(value: Lang) -> None:
+    """Speak ``value`` from now on (the ``--lang`` option calls this)."""
+    _lang[0] = value
+
+
+def t(ru: str, en: str) -> str:
+    """The text in the CLI's language."""
+    return tr(lang(), ru, en)
+
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code`` (2: unusable input or setup)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{t('ошибка', 'error')}:[/] {message}", highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -42,6 +63,9 @@ def friendly_errors() -> Iterator[None]:
 @contextmanager
 def store_from_settings() -> Iterator[GraphStore]:
     """Open the configured store for one command and close it afterwards."""
+    from graph.factory import open_store
+    from graph.settings import load_settings
+
     with friendly_errors():
         store = open_store(load_settings())
         try:

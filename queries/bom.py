@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from graph.errors import BomCycleError, InvalidQuery
+from graph.i18n import number
 from queries.projection import Projection
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "product_volume",
     "purchase_demand",
     "total_demand",
+    "volume_limit",
 ]
 
 Children = Sequence[Sequence[tuple[int, float]]]
@@ -170,11 +172,39 @@ def _propagate(children: Children, lines: Sequence[tuple[int, float]], order: Se
 # --- public functions ----------------------------------------------------------------------
 
 
+# A planned volume above this many times the product's annual volume (or, for a product
+# without one, above the floor) is a typo, not a plan: 100,000,000 combines is refused.
+VOLUME_FACTOR = 100
+VOLUME_FLOOR = 100_000
+
+
+def volume_limit(proj: Projection, product: int) -> float:
+    """The largest volume the planner takes for ``product`` (see :data:`VOLUME_FACTOR`)."""
+    stored = proj.product_rows[product].get("annual_volume")
+    return float(max(VOLUME_FACTOR * float(stored or 0), VOLUME_FLOOR))
+
+
 def product_volume(proj: Projection, product: int, volume: float | None) -> tuple[float, bool]:
-    """The volume to plan for and whether it was assumed (no ``annual_volume`` → 1 unit)."""
+    """The volume to plan for and whether it was assumed (no ``annual_volume`` → 1 unit).
+
+    Raises :class:`InvalidQuery` for a volume that is not a positive number or is
+    above :func:`volume_limit`; the message says the limit in Russian and English.
+    """
     if volume is not None:
-        if not math.isfinite(volume) or volume < 0:
-            raise InvalidQuery(f"volume must be a non-negative number, got {volume!r}")
+        if not math.isfinite(volume) or volume <= 0:
+            raise InvalidQuery(f"volume must be a positive number, got {volume!r} / "
+                               f"объём должен быть положительным числом")
+        limit = volume_limit(proj, product)
+        if volume > limit:
+            stored = proj.product_rows[product].get("annual_volume")
+            by_factor = stored is not None and VOLUME_FACTOR * float(stored) >= VOLUME_FLOOR
+            why_en = (f"{VOLUME_FACTOR} × the product's annual volume {number(stored, 'en')}"
+                      if by_factor else "the planner's limit")
+            why_ru = (f"{VOLUME_FACTOR} × годовой объём изделия {number(stored, 'ru')}"
+                      if by_factor else "предел планировщика")
+            raise InvalidQuery(
+                f"volume {number(volume, 'en')} is above {number(limit, 'en')} ({why_en}) / "
+                f"объём {number(volume, 'ru')} больше {number(limit, 'ru')} ({why_ru})")
         return float(volume), False
     stored = proj.product_rows[product].get("annual_volume")
     if stored is None:

@@ -70,6 +70,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from graph.confidentiality import CENTRE, Viewer, can_see, coarse, total_with_own
 from graph.errors import InvalidQuery
+from graph.i18n import Lang, count, percent, rub
 from queries.bom import product_volume, purchase_demand
 from queries.projection import Projection
 
@@ -699,11 +700,12 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 
 def _money(x: float | None) -> tuple[str, str]:
-    return ("скрыта", "withheld") if x is None else (f"{x:,.0f} ₽/год", f"{x:,.0f} RUB/yr")
+    return ("скрыта", "withheld") if x is None else (rub(x, "ru", per_year=True),
+                                                     rub(x, "en", per_year=True))
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0%}"
+def _pct(x: float | None, lang: Lang = "en") -> str:
+    return "—" if x is None else percent(x, lang)
 
 
 def _chain_plan(proj: Projection, problem: PlanProblem, product: int,
@@ -851,13 +853,18 @@ def _chain_plan(proj: Projection, problem: PlanProblem, product: int,
         current_localization_share_value=_share(current_local, current_total),
         current_intra_cluster_share=_share(current_cluster, current_total),
         diff=_diff(plans, planned, None if viewer.is_centre else shown_planned),
-        text_ru=(f"{name}: {len(plans)} закупаемых категорий, локализация {_pct(loc_value)} "
-                 f"по стоимости и {loc_count:.0%} по числу категорий, внутри кластера "
-                 f"{_pct(intra)}; импорт: {len(uncovered)}, единственный поставщик: "
+        # "локализация" reads as "made in Russia" to industry: say "bought in the region"
+        text_ru=(f"{name}: " + count(len(plans), "ru", ("закупаемая категория",
+                                                        "закупаемые категории",
+                                                        "закупаемых категорий"), ("", ""))
+                 + f"; в регионе закупается {_pct(loc_value, 'ru')} по стоимости и "
+                 f"{_pct(loc_count, 'ru')} по числу категорий, внутри кластера "
+                 f"{_pct(intra, 'ru')}; импорт: {len(uncovered)}, единственный поставщик: "
                  f"{len(single)}; стоимость {cost_ru}."),
-        text_en=(f"{name}: {len(plans)} bought categories, localization {_pct(loc_value)} by "
-                 f"value and {loc_count:.0%} by count, intra-cluster {_pct(intra)}; imported: "
-                 f"{len(uncovered)}, single-source: {len(single)}; cost {cost_en}."),
+        text_en=(f"{name}: {len(plans)} bought categories; bought in the region: "
+                 f"{_pct(loc_value)} by value and {_pct(loc_count)} by count, intra-cluster "
+                 f"{_pct(intra)}; imported: {len(uncovered)}, single-source: {len(single)}; "
+                 f"cost {cost_en}."),
     )
 
 
@@ -971,15 +978,19 @@ def plan_cluster(proj: Projection, cluster_id: str, *,
     intra = sum((p.intra_cluster_share or 0.0) * (p.total_cost or 0.0) for p in plans)
     uncovered = sorted({c for p in plans for c in p.uncovered})
     loc, intra_share = _share(local, total), _share(intra, total)
+    cluster_name = str(proj.cluster_rows[cluster_id].get("name") or cluster_id)
     return ClusterPlan(
         cluster_id=cluster_id, solver=problem.solver, status=problem.status,
         solve_seconds=problem.seconds, n_variables=problem.n_vars + problem.n_units,
         plans=plans, skipped=skipped, total_cost=total, localization_share_value=loc,
         intra_cluster_share=intra_share, uncovered=uncovered,
-        text_ru=(f"Кластер {cluster_id}: {len(plans)} изделий спланированы вместе; "
-                 f"локализация {loc:.0%} по стоимости, внутри кластера {intra_share:.0%}, "
-                 f"импортируемых категорий {len(uncovered)}."),
-        text_en=(f"Cluster {cluster_id}: {len(plans)} products planned together; "
-                 f"localization {loc:.0%} by value, intra-cluster {intra_share:.0%}, "
+        text_ru=(f"{cluster_name}: "
+                 + count(len(plans), "ru", ("изделие спланировано", "изделия спланированы",
+                                            "изделий спланированы"), ("", ""))
+                 + f" вместе; в регионе закупается {_pct(loc, 'ru')} по стоимости, внутри "
+                 f"кластера {_pct(intra_share, 'ru')}, импортируемых категорий "
+                 f"{len(uncovered)}."),
+        text_en=(f"{cluster_name}: {len(plans)} products planned together; bought in the "
+                 f"region {_pct(loc)} by value, intra-cluster {_pct(intra_share)}, "
                  f"imported categories {len(uncovered)}."),
     )

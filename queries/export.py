@@ -1,12 +1,15 @@
 """Exports for other tools: a plan and a gap report as CSV, the cooperation network as GraphML.
 
-CSV files are UTF-8 with a header row and ``,`` separators (one row per
-allocation, or per gap finding with its ``kind``), so Excel, pandas and
-LibreOffice read them as they are; text cells that a spreadsheet would run as a
-formula (a company name such as ``=HYPERLINK(…)``) get a leading ``'``. The
-GraphML holds companies (with region, roles, cluster membership, coordinates)
-and their ``SUPPLIES`` links (category, volume, price), without the characters
-XML 1.0 forbids; Gephi, yEd and networkx open it.
+CSV files have a header row, one row per allocation, or per gap finding with its
+``kind``. For people (``lang=`` given) they are what Excel opens as it is: UTF-8
+with a byte-order mark, and in Russian ``;`` between cells, a decimal comma and
+Russian headers (Russian Excel's list separator is ``;``); without ``lang`` they
+are plain UTF-8 with ``,`` and ``.`` for scripts. Both carry names and ids; text
+cells that a spreadsheet would run as a formula (a company name such as
+``=HYPERLINK(…)``) get a leading ``'``. The GraphML holds companies (with region,
+roles, cluster membership, coordinates) and their ``SUPPLIES`` links (category,
+volume, price), without the characters XML 1.0 forbids; Gephi, yEd and networkx
+open it.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from typing import Any, TextIO
 
 import networkx as nx
 
+from graph.i18n import Lang, csv_number
 from graph.safe_output import csv_dict_rows, xml_text
 from queries.chains import ChainPlan, ClusterPlan
 from queries.gaps import GapReport
 from queries.projection import Projection
 
 __all__ = [
+    "COLUMN_NAMES_RU",
     "GAP_COLUMNS",
+    "GAP_KINDS_RU",
     "PLAN_COLUMNS",
     "gaps_rows",
     "network_graph",
@@ -39,7 +45,27 @@ __all__ = [
 PLAN_COLUMNS = ["product_id", "maker_id", "category", "category_name", "demand", "supplier_id",
                 "supplier_name", "qty", "unit_price", "unit_cost", "value", "distance_km",
                 "local", "in_cluster", "inferred", "imported", "current_qty"]
-GAP_COLUMNS = ["kind", "category", "name", "company_id", "qty", "value", "capacity", "detail"]
+GAP_COLUMNS = ["kind", "category", "name", "company_id", "company_name", "qty", "value",
+               "capacity", "detail"]
+
+# Russian headers and kinds of the people's CSV (the English ones are the column ids).
+COLUMN_NAMES_RU = {
+    "kind": "вид", "category": "категория (код)", "name": "наименование",
+    "company_id": "компании (id)", "company_name": "компании", "qty": "количество, шт./год",
+    "value": "стоимость, ₽/год", "capacity": "мощность, шт./год", "detail": "пояснение",
+    "product_id": "изделие (id)", "maker_id": "изготовитель (id)",
+    "category_name": "категория", "demand": "потребность, шт./год",
+    "supplier_id": "поставщик (id)", "supplier_name": "поставщик", "unit_price": "цена, ₽/шт.",
+    "unit_cost": "затраты, ₽/шт.", "distance_km": "расстояние, км", "local": "в регионе",
+    "in_cluster": "в кластере", "inferred": "выведенная возможность", "imported": "импорт",
+    "current_qty": "сейчас, шт./год",
+}
+GAP_KINDS_RU = {
+    "import_dependency": "нет поставщика в регионе", "single_source": "единственный поставщик",
+    "over_capacity": "спрос выше мощностей", "idle_capacity": "простаивающая мощность",
+    "untied": "без кооперационных связей", "critical": "критичная компания",
+    "attract": "привлечь возможность",
+}
 
 
 def _round(x: float | None, digits: int) -> float | str:
@@ -69,54 +95,90 @@ def plan_rows(plan: ChainPlan | ClusterPlan) -> list[dict[str, Any]]:
     return rows
 
 
-def gaps_rows(report: GapReport) -> list[dict[str, Any]]:
-    """One row per finding of a gap report, ``kind`` saying which list it comes from."""
+def gaps_rows(report: GapReport, names: dict[str, str] | None = None,
+              lang: Lang = "en") -> list[dict[str, Any]]:
+    """One row per finding of a gap report, ``kind`` saying which list it comes from.
+
+    ``names`` maps company ids to names for the ``company_name`` column (ids stand in
+    for unknown ones); ``lang`` picks the language of ``kind`` and ``detail``.
+    """
+    known = names or {}
+    ru = lang == "ru"
+
+    def who(ids: list[str]) -> dict[str, str]:
+        return {"company_id": "|".join(ids), "company_name": "|".join(known.get(i, i)
+                                                                      for i in ids)}
+
+    def row(kind: str, text_ru: str, text_en: str, **cells: Any) -> dict[str, Any]:
+        return {"kind": GAP_KINDS_RU[kind] if ru else kind, **cells,
+                "detail": text_ru if ru else text_en}
+
     rows: list[dict[str, Any]] = []
     for g in report.import_dependency:
-        rows.append({"kind": "import_dependency", "category": g.category, "name": g.name,
-                     "company_id": "|".join(g.buyers), "qty": g.demand_qty,
-                     "value": g.demand_value, "capacity": 0, "detail": g.text_en})
+        rows.append(row("import_dependency", g.text_ru, g.text_en, category=g.category,
+                        name=g.name, **who(g.buyers), qty=g.demand_qty, value=g.demand_value,
+                        capacity=0))
     for s in report.single_source:
-        rows.append({"kind": "single_source", "category": s.category, "name": s.name,
-                     "company_id": s.supplier_id, "qty": s.demand_qty, "value": s.demand_value,
-                     "capacity": s.capacity if s.capacity is not None else "",
-                     "detail": s.text_en})
+        rows.append(row("single_source", s.text_ru, s.text_en, category=s.category, name=s.name,
+                        company_id=s.supplier_id, company_name=s.supplier_name,
+                        qty=s.demand_qty, value=s.demand_value,
+                        capacity=s.capacity if s.capacity is not None else ""))
     for o in report.over_capacity:
-        rows.append({"kind": "over_capacity", "category": o.category, "name": o.name,
-                     "company_id": "|".join(o.suppliers), "qty": o.shortfall,
-                     "value": o.shortfall_value, "capacity": o.capacity, "detail": o.text_en})
+        rows.append(row("over_capacity", o.text_ru, o.text_en, category=o.category, name=o.name,
+                        **who(o.suppliers), qty=o.shortfall, value=o.shortfall_value,
+                        capacity=o.capacity))
     for i in report.idle_capacity:
-        rows.append({"kind": "idle_capacity", "category": i.category, "name": i.category_name,
-                     "company_id": i.company_id, "qty": i.free_capacity, "value": "",
-                     "capacity": i.capacity, "detail": i.text_en})
+        rows.append(row("idle_capacity", i.text_ru, i.text_en, category=i.category,
+                        name=i.category_name, company_id=i.company_id, company_name=i.name,
+                        qty=i.free_capacity, value="", capacity=i.capacity))
     for u in report.untied:
-        rows.append({"kind": "untied", "category": "", "name": u.name,
-                     "company_id": u.company_id, "qty": "", "value": "", "capacity": "",
-                     "detail": "no cooperation link to another company in scope"})
+        rows.append(row("untied", "нет кооперационной связи с другой компанией в охвате",
+                        "no cooperation link to another company in scope", category="",
+                        name=u.name, company_id=u.company_id, company_name=u.name, qty="",
+                        value="", capacity=""))
     for c in report.critical:
-        rows.append({"kind": "critical", "category": "", "name": c.name,
-                     "company_id": c.company_id, "qty": c.degree, "value": c.betweenness,
-                     "capacity": "", "detail": c.text_en})
+        rows.append(row("critical", c.text_ru, c.text_en, category="", name=c.name,
+                        company_id=c.company_id, company_name=c.name, qty=c.degree,
+                        value=c.betweenness, capacity=""))
     for a in report.attract:
-        rows.append({"kind": "attract", "category": a.category, "name": a.name,
-                     "company_id": "|".join(a.could_develop), "qty": a.unlock_qty,
-                     "value": a.unlock_value, "capacity": "", "detail": a.text_en})
+        rows.append(row("attract", a.text_ru, a.text_en, category=a.category, name=a.name,
+                        **who(a.could_develop), qty=a.unlock_qty, value=a.unlock_value,
+                        capacity=""))
     return rows
 
 
-def write_csv(rows: Iterable[dict[str, Any]], columns: list[str],
-              target: str | Path | TextIO) -> int:
-    """Write ``rows`` as CSV (UTF-8, header first) to a path or an open text file.
+def _excel_cell(value: Any, lang: Lang) -> Any:
+    """A cell as ``lang``'s Excel reads it: decimal comma in Russian, да/нет for booleans."""
+    if isinstance(value, bool):
+        return ("да" if value else "нет") if lang == "ru" else ("yes" if value else "no")
+    if isinstance(value, int | float):
+        return csv_number(value, lang, 4)
+    return value
 
-    Returns the number of data rows written.
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: list[str],
+              target: str | Path | TextIO, *, lang: Lang | None = None) -> int:
+    """Write ``rows`` as CSV (header first) to a path or an open text file.
+
+    Without ``lang``: plain UTF-8, ``,`` and ``.`` (for scripts). With ``lang``: for
+    Excel — a byte-order mark, and in Russian ``;``, a decimal comma and Russian
+    headers. Returns the number of data rows written.
     """
     rows = list(rows)
     if isinstance(target, str | Path):
-        with Path(target).open("w", encoding="utf-8", newline="") as fh:
-            return write_csv(rows, columns, fh)
-    writer = csv.DictWriter(target, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(csv_dict_rows(rows))
+        encoding = "utf-8" if lang is None else "utf-8-sig"  # -sig writes the BOM
+        with Path(target).open("w", encoding=encoding, newline="") as fh:
+            return write_csv(rows, columns, fh, lang=lang)
+    if lang is None:
+        writer = csv.DictWriter(target, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(csv_dict_rows(rows))
+        return len(rows)
+    out = csv.writer(target, delimiter=";" if lang == "ru" else ",")
+    out.writerow([COLUMN_NAMES_RU.get(c, c) if lang == "ru" else c for c in columns])
+    # Formulas are neutralised on the values, before numbers become text ("-5" is a number).
+    safe = csv_dict_rows([{c: r.get(c, "") for c in columns} for r in rows])
+    out.writerows([[_excel_cell(r[c], lang) for c in columns] for r in safe])
     return len(rows)
 
 

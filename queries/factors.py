@@ -70,6 +70,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graph.confidentiality import ENOUGH, SHORT, capacity_bands
 from graph.errors import InvalidQuery
+from graph.i18n import Lang, count, number, percent
 from queries.projection import Projection
 
 __all__ = [
@@ -255,14 +256,17 @@ _DEMAND_TEXT = {
 }
 
 
-def _num(x: float) -> str:
+def _num(x: float, lang: Lang = "ru") -> str:
+    """A reason's figure in ``lang``'s style (CLDR: ``1 234``, ``0,73``; ``1,234``, ``0.73``)."""
     # math.isfinite, not np.isfinite: a ranking explains ~120 factors, and numpy's
     # scalar call costs about 20× more
     if not math.isfinite(x):
         return "?"
-    if abs(x) >= 100:
-        return f"{x:,.0f}".replace(",", " ")
-    return f"{x:.2g}" if abs(x) < 1 else f"{x:.1f}"
+    return number(x, lang, 0 if abs(x) >= 100 else 1 if abs(x) >= 1 else 2)
+
+
+def _both(x: float) -> tuple[str, str]:
+    return _num(x, "ru"), _num(x, "en")
 
 
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
@@ -286,7 +290,7 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
     if name == "demand":
         ru, en = _DEMAND_TEXT.get(demand_src, _DEMAND_TEXT[""])
         if extra is not None and math.isfinite(extra) and extra > 0:
-            return f"{ru}: ~{_num(extra)} в год", f"{en}: ~{_num(extra)} a year"
+            return f"{ru}: ~{_num(extra, 'ru')} в год", f"{en}: ~{_num(extra, 'en')} a year"
         return ru, en
     if name == "capacity":
         if qualitative:
@@ -300,21 +304,30 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
                     "free capacity or demand unknown")
         if value == UNKNOWN and not math.isfinite(r):
             return "свободная мощность неизвестна", "free capacity unknown"
-        dem = "?" if extra is None else _num(extra)
-        return (f"свободная мощность {_num(r)} при потребности {dem}",
-                f"free capacity {_num(r)} against demand {dem}")
+        dem_ru, dem_en = ("?", "?") if extra is None else _both(extra)
+        return (f"свободная мощность {_num(r, 'ru')} шт./год при потребности {dem_ru}",
+                f"free capacity {_num(r, 'en')}/yr against demand {dem_en}")
     if name == "distance":
         if not math.isfinite(r):
             return "координаты неизвестны", "coordinates unknown"
         if value == 0.0:
-            return (f"{_num(r)} км — дальше, чем допускает покупатель",
-                    f"{_num(r)} km — beyond the buyer's maximum distance")
-        return f"{_num(r)} км: логистические издержки", f"{_num(r)} km: logistics cost"
+            return (f"{_num(r, 'ru')} км — дальше, чем допускает покупатель",
+                    f"{_num(r, 'en')} km — beyond the buyer's maximum distance")
+        if r < 1.0:  # same town: "0 км" reads like a missing figure
+            return ("в том же населённом пункте (меньше 1 км)",
+                    "in the same town (under 1 km)")
+        return (f"{_num(r, 'ru')} км: логистические издержки",
+                f"{_num(r, 'en')} km: logistics cost")
     if name == "certs":
         if extra is None or extra == 0:
             return "сертификаты не требуются", "no certifications required"
-        return (f"есть {_num(value * extra)} из {_num(extra)} требуемых сертификатов",
-                f"holds {_num(value * extra)} of {_num(extra)} required certifications")
+        held, need = round(value * extra), round(extra)
+        return (f"есть {held} из " + count(need, "ru", ("требуемого сертификата",
+                                                      "требуемых сертификатов",
+                                                      "требуемых сертификатов"), ("", "")),
+                f"holds {held} of " + count(need, "en", ("", "", ""),
+                                            ("required certification",
+                                             "required certifications")))
     if name == "import":
         if value > 0:
             return ("замещение импорта: покупатель сейчас импортирует",
@@ -336,26 +349,34 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
         return "прежних поставок нет", "no supply relationship yet"
     if name == "popularity":
         if value > 0 and math.isfinite(r) and cat == "—":  # no category: the fallback's degree
-            return (f"партнёр работает с {_num(r)} компаниями: один из самых связанных "
-                    f"({value:.2f})",
-                    f"the partner deals with {_num(r)} companies: among the most connected "
-                    f"({value:.2f})")
+            return ("партнёр работает с " + count(r, "ru", ("компанией", "компаниями",
+                                                            "компаниями"), ("", ""))
+                    + ": один из самых связанных",
+                    "the partner deals with " + count(r, "en", ("", "", ""),
+                                                      ("company", "companies"))
+                    + ": among the most connected")
         if value > 0 and math.isfinite(r):
-            return (f"партнёр уже торгует «{cat}» с {_num(r)} контрагентами: один из самых "
-                    f"активных в категории ({value:.2f})",
-                    f"the partner already trades “{cat_en or cat}” with {_num(r)} companies: "
-                    f"among the category's most active ({value:.2f})")
+            return (f"партнёр уже торгует «{cat}» с "
+                    + count(r, "ru", ("контрагентом", "контрагентами", "контрагентами"),
+                            ("", ""))
+                    + ": один из самых активных в категории",
+                    f"the partner already trades “{cat_en or cat}” with "
+                    + count(r, "en", ("", "", ""), ("company", "companies"))
+                    + ": among the category's most active")
         return ("партнёр пока не торгует этой категорией",
                 "the partner does not trade this category yet")
     if name == "activity":
         if value > 0:
-            return (f"доля своей торговли в «{cat}»: {value:.2f} от основной категории",
-                    f"own trade in “{cat_en or cat}”: {value:.2f} of the busiest category")
+            return (f"торговля «{cat}» — {percent(value, 'ru')} от объёма своей основной "
+                    "категории",
+                    f"trade in “{cat_en or cat}” is {percent(value, 'en')} of its busiest "
+                    "category's")
         return ("своих сделок по этой категории пока нет", "no own trade in this category yet")
     if name == "lead_time":
         if not math.isfinite(r):
             return "срок поставки неизвестен", "lead time unknown"
-        return f"срок поставки {_num(r)} дн.", f"lead time {_num(r)} days"
+        return (f"срок поставки {_num(r, 'ru')} дн.",
+                "lead time " + count(r, "en", ("", "", ""), ("day", "days")))
     raise InvalidQuery(f"unknown factor {name!r}")
 
 

@@ -44,6 +44,7 @@ from pydantic import BaseModel, Field
 
 from graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
 from graph.errors import InvalidQuery
+from graph.i18n import count, number, percent
 from queries.bom import total_demand
 from queries.projection import Projection
 
@@ -78,6 +79,9 @@ class CategoryGap(BaseModel):
     demand_value: float | None
     buyers: list[str]
     importers: list[str] = Field(description="Scope companies importing it now")
+    import_qty: float | None = Field(
+        default=None, description="Units per year the scope's companies import now (summed "
+        "over countries); None when withheld or unknown")
     text_ru: str
     text_en: str
 
@@ -131,7 +135,8 @@ class CriticalCompany(BaseModel):
     name: str
     betweenness: float
     articulation_point: bool
-    degree: int
+    degree: int = Field(description="Links: the distinct companies it supplies or buys from, "
+                        "anywhere (the one definition of a company's links on every page)")
     text_ru: str
     text_en: str
 
@@ -224,9 +229,7 @@ def _times(a: float | None, b: float | None) -> float | None:
 
 def _fig(x: float | None) -> tuple[str, str]:
     """A figure for the (Russian, English) sentences, or the word for a withheld one."""
-    if x is None:
-        return "скрыто", "withheld"
-    return f"{x:,.0f}", f"{x:,.0f}"
+    return number(x, "ru", unknown="скрыто"), number(x, "en", unknown="withheld")
 
 
 def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, float]]:
@@ -265,6 +268,12 @@ def _name(proj: Projection, c: int) -> str:
     return str(row.get("name_en") or row.get("name_ru") or proj.category_codes[c])
 
 
+def _name_ru(proj: Projection, c: int) -> str:
+    """The category's Russian name (the English one, then the code, when it has none)."""
+    row = proj.category_rows[c]
+    return str(row.get("name_ru") or row.get("name_en") or proj.category_codes[c])
+
+
 def _ties(proj: Projection, scope: np.ndarray) -> list[int]:
     """Scope companies with no supply link either way to another scope company."""
     in_scope = np.zeros(proj.n_companies, dtype=bool)
@@ -277,21 +286,41 @@ def _ties(proj: Projection, scope: np.ndarray) -> list[int]:
     return [int(i) for i in scope if not tied[i]]
 
 
+# "Critical": an articulation point (the network splits without it), or a company on at
+# least this share of the shortest paths between other companies (betweenness); at most
+# CRITICAL_MAX of them, articulation points first, so the list stays a short list.
+CRITICAL_BETWEENNESS = 0.05
+CRITICAL_MAX = 12
+CRITICAL_TEXT_RU = ("Критичная компания — та, без которой сеть кооперации распадается на части "
+                    "(точка сочленения), или через которую проходит не меньше 5 % кратчайших "
+                    "путей между другими компаниями (посредничество).")
+CRITICAL_TEXT_EN = ("A critical company is one without which the cooperation network splits "
+                    "(an articulation point), or one on at least 5% of the shortest paths "
+                    "between other companies (betweenness).")
+
+
 def _critical(proj: Projection, nodes: np.ndarray) -> list[CriticalCompany]:
-    graph = proj.cooperation_graph.subgraph(nodes.tolist())
+    full = proj.cooperation_graph
+    graph = full.subgraph(nodes.tolist())
     if graph.number_of_edges() == 0:
         return []
     between = nx.betweenness_centrality(graph, normalized=True)
     cut = set(nx.articulation_points(graph))
-    out = []
-    for i in sorted(graph.nodes, key=lambda i: (-between[i], proj.company_ids[i])):
-        if between[i] <= 0 and i not in cut:
+    out: list[CriticalCompany] = []
+    ranked = sorted(graph.nodes, key=lambda i: (i not in cut, -between[i], proj.company_ids[i]))
+    for i in ranked:
+        if i not in cut and between[i] < CRITICAL_BETWEENNESS:
             continue
+        if len(out) >= CRITICAL_MAX:
+            break
         name = proj.company_names[i]
-        deg = int(graph.degree[i])
-        ru = (f"{name}: посредничество {between[i]:.2f}"
-              + ("; точка сочленения — без неё сеть кооперации распадётся" if i in cut else ""))
-        en = (f"{name}: betweenness {between[i]:.2f}"
+        deg = int(full.degree[i])  # all its partners, as the network page counts them
+        share_ru, share_en = percent(between[i], "ru"), percent(between[i], "en")
+        ru = (f"{name}: через неё проходят {share_ru} кратчайших путей между другими "
+              f"компаниями сети кооперации"
+              + ("; точка сочленения — без неё сеть распадётся на части" if i in cut else ""))
+        en = (f"{name}: {share_en} of the shortest paths between other companies of the "
+              f"cooperation network pass through it"
               + ("; an articulation point — without it the network splits" if i in cut else ""))
         out.append(CriticalCompany(company_id=proj.company_ids[i], name=name,
                                    betweenness=float(between[i]), articulation_point=i in cut,
@@ -340,10 +369,21 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     over: list[CapacityGap] = []
     attract: list[tuple[float, float, int, str, int, float | None, float | None]] = []
     importers_of: dict[int, set[int]] = defaultdict(set)
+    import_rows: dict[int, list[int]] = defaultdict(list)
     in_scope = set(scope.tolist())
     for j in range(len(proj.imp_company)):
         if int(proj.imp_company[j]) in in_scope:
             importers_of[int(proj.imp_category[j])].add(int(proj.imp_company[j]))
+            import_rows[int(proj.imp_category[j])].append(j)
+
+    def import_qty_of(c: int) -> float | None:
+        """Units imported per year in scope, as the viewer may see them (``None``: withheld)."""
+        js = [j for j in import_rows.get(c, ()) if math.isfinite(float(proj.imp_volume[j]))]
+        if not js:
+            return 0.0
+        total = total_with_own(viewer, _by_company(proj, proj.imp_company[js],
+                                                   proj.imp_volume[js]))
+        return total if viewer.is_centre else coarse(total)
     for c in sorted(demand, key=lambda c: proj.category_codes[c]):
         qty = sum(demand[c].values())
         price = _price(proj, c, viewer)
@@ -355,6 +395,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         q_ru, q_en = _fig(qty_shown)
         v_ru, v_en = _fig(value_shown)
         name, code = _name(proj, c), proj.category_codes[c]
+        name_ru = _name_ru(proj, c)
         caps = rows[indptr[c]:indptr[c + 1]]
         caps = caps[regional[proj.cap_company[caps]]]
         buyers = sorted(proj.company_ids[m] for m in demand[c])
@@ -362,8 +403,8 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
             importers = sorted(proj.company_ids[m] for m in importers_of.get(c, ()))
             gaps.append(CategoryGap(
                 category=code, name=name, demand_qty=qty_shown, demand_value=value_shown,
-                buyers=buyers, importers=importers,
-                text_ru=f"{name}: в регионе нет поставщика; спрос {q_ru} шт./год "
+                buyers=buyers, importers=importers, import_qty=import_qty_of(c),
+                text_ru=f"{name_ru}: в регионе нет поставщика; спрос {q_ru} шт./год "
                         f"на {v_ru} ₽ закрывается импортом или не закрыт.",
                 text_en=f"{name}: no supplier in the region; demand {q_en}/yr worth "
                         f"{v_en} RUB is imported or unmet."))
@@ -382,7 +423,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                 supplier_name=proj.company_names[s], demand_qty=qty_shown,
                 demand_value=value_shown,
                 capacity=None if math.isnan(cap1) else shown(viewer, cap1, proj.company_ids[s]),
-                text_ru=f"{name}: единственный поставщик в регионе — "
+                text_ru=f"{name_ru}: единственный поставщик в регионе — "
                         f"{proj.company_names[s]}; его закрытие остановит {len(buyers)} "
                         f"покупателей.",
                 text_en=f"{name}: the only regional supplier is {proj.company_names[s]}; "
@@ -400,7 +441,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                 category=code, name=name, demand_qty=qty_shown, capacity=capacity_shown,
                 shortfall=short_shown, shortfall_value=short_value,
                 suppliers=sorted(proj.company_ids[int(i)] for i in cap_owners),
-                text_ru=f"{name}: спрос {q_ru} больше мощности региона {c_ru} "
+                text_ru=f"{name_ru}: спрос {q_ru} больше мощности региона {c_ru} "
                         f"на {s_ru} шт./год.",
                 text_en=f"{name}: demand {q_en} exceeds the regional capacity "
                         f"{c_en} by {s_en}/yr."))
@@ -431,7 +472,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
             category_name=_name(proj, c), capacity=shown(viewer, float(proj.cap_capacity[j]),
                                                          owner),
             free_capacity=free_shown, demand_in_scope=in_demand_shown,
-            text_ru=f"{name}: {f_ru} шт./год мощности по «{_name(proj, c)}» "
+            text_ru=f"{name}: {f_ru} шт./год мощности по «{_name_ru(proj, c)}» "
                     f"без покупателя; спрос в контуре {d_ru}.",
             text_en=f"{name}: {f_en}/yr of {_name(proj, c)} capacity with no "
                     f"buyer; demand in scope {d_en}.")
@@ -466,20 +507,29 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
             rank=rank, category=proj.category_codes[c], name=name, unlock_qty=unlock_qty,
             unlock_value=value, buyers=n_buyers, reason=reason,
             processes=[proj.process_codes[p] for p in procs.tolist()], could_develop=develop,
-            text_ru=f"{rank}. {name} ({what_ru}): откроет спрос на {v_ru} ₽/год "
-                    f"у {n_buyers} покупателей.",
+            text_ru=f"{rank}. {_name_ru(proj, c)} ({what_ru}): откроет спрос на {v_ru} ₽/год "
+                    f"у " + count(n_buyers, "ru", ("покупателя", "покупателей", "покупателей"),
+                                  ("", "")) + ".",
             text_en=f"{rank}. {name} ({what_en}): would unlock {v_en} RUB/yr of demand "
-                    f"from {n_buyers} buyer(s)."))
-    where = cluster_id or reg or "all"
+                    "from " + count(n_buyers, "en", ("", "", ""), ("buyer", "buyers")) + "."))
+    where = (str(proj.cluster_rows[cluster_id].get("name") or cluster_id) if cluster_id
+             else reg or "all")
+    where_ru = where if where != "all" else "все компании"
     return GapReport(
         cluster_id=cluster_id, region=reg, scope_size=len(scope), demanded_categories=len(demand),
         import_dependency=gaps, single_source=single, over_capacity=over,
         idle_capacity=[row for _, row in idle],
         untied=untied, critical=critical, attract=ranked,
-        text_ru=(f"{where}: {len(demand)} востребованных категорий; без поставщика в регионе "
-                 f"{len(gaps)}, с единственным поставщиком {len(single)}, спрос выше мощности "
-                 f"{len(over)}; простаивающих мощностей {len(idle)}; без связей {len(untied)}."),
+        text_ru=(f"{where_ru}: "
+                 + count(len(demand), "ru", ("востребованная категория",
+                                             "востребованные категории",
+                                             "востребованных категорий"), ("", ""))
+                 + f"; без поставщика в регионе {len(gaps)}, с единственным поставщиком "
+                 f"{len(single)}, спрос выше мощности {len(over)}; простаивающих мощностей "
+                 f"{len(idle)}; без связей {len(untied)}; критичных компаний {len(critical)}. "
+                 + CRITICAL_TEXT_RU),
         text_en=(f"{where}: {len(demand)} demanded categories; no regional supplier "
                  f"{len(gaps)}, single source {len(single)}, demand above capacity {len(over)}; "
-                 f"idle capacities {len(idle)}; untied companies {len(untied)}."),
+                 f"idle capacities {len(idle)}; untied companies {len(untied)}; critical "
+                 f"companies {len(critical)}. " + CRITICAL_TEXT_EN),
     )

@@ -51,6 +51,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see, coarse, total_with_own
+from graph.i18n import Lang, count, number, percent, rub
 from queries.gaps import category_demand
 from queries.projection import Projection
 from queries.regulations import TIE_RULES, counted_tie_types
@@ -88,7 +89,8 @@ class ProposedLink(BaseModel):
     score: float | None = Field(default=None, description="The matching engine's score")
     source: Literal["match", "capabilities"]
     replaces_supplier: str | None = Field(
-        default=None, description="The non-member (or 'import') whose volume it takes over")
+        default=None, description="The non-members (or 'import') whose volume it takes over, "
+        "joined by '|'")
 
 
 class WhatIf(BaseModel):
@@ -172,6 +174,22 @@ def _unit_price(proj: Projection, price: float, category: int) -> float:
     return 0.0 if math.isnan(price) else price
 
 
+def _offer_price(proj: Projection, cap_row: int) -> float:
+    """The one price of a proposed link: the supplier's declared price, else the category's.
+
+    Every scenario prices a (supplier, category) the same way, so one pair never
+    shows two prices.
+    """
+    return _unit_price(proj, float(proj.cap_price[cap_row]),
+                       int(proj.cap_category[cap_row]))
+
+
+def _capability_rows(proj: Projection, supplier: int, category: int) -> list[int]:
+    indptr, rows = proj.capabilities_by_category
+    return [int(j) for j in rows[indptr[category]:indptr[category + 1]].tolist()
+            if int(proj.cap_company[j]) == supplier]
+
+
 def purchase_values(proj: Projection, makers: list[int], members: set[int],
                     ) -> tuple[float, float, dict[str, tuple[float, float, float]], float]:
     """``(intra, total, {maker id: (intra, total, imports)}, imports)``: purchases by value.
@@ -204,25 +222,49 @@ def purchase_values(proj: Projection, makers: list[int], members: set[int],
 
 
 def _tie_kpis(n: int, untied: list[str]) -> tuple[Kpi, Kpi]:
-    share = (n - len(untied)) / n if n else 0.0
+    """The two faces of one rule of Resolution No. 779: at most MAX_UNTIED members untied.
+
+    The rule is stated once, in ``untied_count``; ``tied_share`` shows the same fact as a
+    share, its threshold derived from the rule (``(n - MAX_UNTIED) / n``), so the two
+    never disagree ("≥ 100 %" next to "≤ 3").
+    """
+    tied = n - len(untied)
+    share = tied / n if n else 0.0
+    passed = len(untied) <= MAX_UNTIED
+    members = ("участника", "участников", "участников")
     k1 = Kpi(
         code="tied_share", name_ru="Доля участников с кооперационными связями",
-        name_en="Share of members with a cooperation tie", value=share, threshold=1.0,
-        comparison=">=", passed=share >= 1.0 - 1e-12,
-        text_ru=(f"{share:.0%} участников имеют хотя бы один договор кооперации с другим "
-                 f"участником; требуется у каждого (до {MAX_UNTIED} участников — в течение "
-                 "3 лет)."),
-        text_en=(f"{share:.0%} of members have at least one cooperation contract with another "
-                 f"member; every member should (up to {MAX_UNTIED} may take 3 years)."),
-        details={"tied": n - len(untied), "members": n})
+        name_en="Share of members with a cooperation tie", value=share,
+        threshold=max(n - MAX_UNTIED, 0) / n if n else 0.0, comparison=">=", passed=passed,
+        text_ru=(f"{number(tied, 'ru')} из " + count(n, "ru", members, ("", ""))
+                 + f" ({percent(share, 'ru')}) имеют хотя бы один договор кооперации с другим "
+                 "участником."),
+        text_en=(f"{number(tied, 'en')} of " + count(n, "en", members, ("member", "members"))
+                 + f" ({percent(share, 'en')}) have at least one cooperation contract with "
+                 "another member."),
+        details={"tied": tied, "members": n, "threshold_from": "untied_count"})
     k2 = Kpi(
         code="untied_count", name_ru="Участники без кооперационных связей",
         name_en="Members without cooperation ties", value=float(len(untied)),
-        threshold=float(MAX_UNTIED), comparison="<=", passed=len(untied) <= MAX_UNTIED,
-        text_ru=(f"Без связей {len(untied)} участник(ов); допускается не более {MAX_UNTIED}."),
-        text_en=(f"{len(untied)} member(s) without ties; at most {MAX_UNTIED} allowed."),
+        threshold=float(MAX_UNTIED), comparison="<=", passed=passed,
+        text_ru=("Без кооперационных связей "
+                 + count(len(untied), "ru", ("участник", "участника", "участников"), ("", ""))
+                 + f". По ПП № 779 каждый участник должен иметь договор кооперации с другим "
+                 f"участником; без него допускается не более {MAX_UNTIED} (на заключение — "
+                 "3 года)."),
+        text_en=(count(len(untied), "en", ("", "", ""), ("member", "members"))
+                 + f" without cooperation ties. Under Resolution No. 779 every member should "
+                 f"have a cooperation contract with another member; at most {MAX_UNTIED} may "
+                 "be without one (they have 3 years)."),
         details={"untied": untied})
     return k1, k2
+
+
+def _kpi_figure(code: str, value: float | None, lang: Lang) -> str:
+    """A KPI's value as people read it: a count for ``untied_count``, else a percentage."""
+    if code == "untied_count":
+        return number(value, lang)
+    return percent(value, lang, 1)
 
 
 def _intra_kpi(intra: float, total: float, threshold: float,
@@ -240,15 +282,18 @@ def _intra_kpi(intra: float, total: float, threshold: float,
         intra_s, total_s, imports_s, share_s, without_s = intra, total, imports, share, without
     if share_s is None or intra_s is None or total_s is None:
         ru = (f"Доля закупок производителей у участников скрыта (меньше чем "
-              f"у {MIN_OTHERS} других производителей); порог {threshold:.0%}, "
+              f"у {MIN_OTHERS} других производителей); порог {percent(threshold, 'ru')}, "
               f"{'выполнен' if passed else 'не выполнен'}.")
         en = (f"The makers' share bought from members is withheld (fewer than {MIN_OTHERS} "
-              f"other makers); threshold {threshold:.0%}, {'met' if passed else 'not met'}.")
+              f"other makers); threshold {percent(threshold, 'en')}, "
+              f"{'met' if passed else 'not met'}.")
     else:
-        ru = (f"Производители конечной продукции закупают у участников {share_s:.1%} "
-              f"({intra_s:,.0f} из {total_s:,.0f} ₽/год); порог {threshold:.0%}.")
-        en = (f"End-product makers buy {share_s:.1%} from members ({intra_s:,.0f} of "
-              f"{total_s:,.0f} RUB/yr); threshold {threshold:.0%}.")
+        ru = (f"Производители конечной продукции закупают у участников "
+              f"{percent(share_s, 'ru', 1)} ({number(intra_s, 'ru')} из "
+              f"{rub(total_s, 'ru', per_year=True)}); порог {percent(threshold, 'ru')}.")
+        en = (f"End-product makers buy {percent(share_s, 'en', 1)} from members "
+              f"({number(intra_s, 'en')} of {rub(total_s, 'en', per_year=True)}); "
+              f"threshold {percent(threshold, 'en')}.")
     return Kpi(
         code="intra_purchases", name_ru="Доля закупок производителей у участников кластера",
         name_en="End-product makers' purchases from members", value=share_s, threshold=threshold,
@@ -342,6 +387,12 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
         supplier, buyer = (partner, m) if m_buys else (m, partner)
         qty = demand.get(c, {}).get(buyer, 0.0) if c >= 0 else 0.0
         price = _unit_price(proj, float("nan"), c) if c >= 0 else 0.0  # the category's: public
+        cap_rows = _capability_rows(proj, supplier, c) if c >= 0 else []
+        if cap_rows:  # within the supplier's free capacity, at its own price
+            room = float(np.nansum(np.clip(proj.free_capacity[cap_rows], 0.0, None)))
+            if not np.isnan(proj.cap_capacity[cap_rows]).all():
+                qty = min(qty, room)
+            price = _offer_price(proj, cap_rows[0])
         seen = can_see(viewer, proj.company_ids[buyer])  # the volume is the buyer's demand
         links.append(ProposedLink(
             supplier_id=proj.company_ids[supplier], buyer_id=proj.company_ids[buyer],
@@ -386,7 +437,7 @@ def _recommended(proj: Projection, makers: list[int], members: set[int],
 def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra: float,
                    total: float, threshold: float,
                    recommended: dict[int, dict[tuple[int, int], float]] | None,
-                   viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], float]:
+                   viewer: Viewer = CENTRE) -> tuple[list[ProposedLink], float, float]:
     """Move makers' non-member purchases (links and imports) to members with free capacity.
 
     Candidates are the matching engine's recommended (member, category) pairs for
@@ -429,11 +480,12 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
                 matched.append(move)
         moves = matched or moves
     moves.sort(key=lambda t: (-t[0], t[1], t[2], t[3]))
-    links: list[ProposedLink] = []
+    # one row per (supplier, buyer, category): volumes summed, the origins listed
+    merged: dict[tuple[int, int, int], list[Any]] = {}
     gained = 0.0
     moved: dict[tuple[int, int, str], float] = defaultdict(float)
     for _gain, b, c, cap_row, vol, price, origin in moves:
-        if (total > 0 and intra / total >= threshold) or len(links) >= _MAX_PROPOSALS:
+        if (total > 0 and intra / total >= threshold) or len(merged) >= _MAX_PROPOSALS:
             break
         left = vol - moved[(b, c, origin)]
         qty = min(left, free[cap_row])
@@ -441,17 +493,31 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
             continue
         free[cap_row] -= qty
         moved[(b, c, origin)] += qty
-        intra += qty * price
-        gained += qty * price
+        offer = _offer_price(proj, cap_row)
+        # the purchase moves: its value at the member's price joins intra, and the
+        # total changes by the difference in price
+        intra += qty * offer
+        total += qty * (offer - price)
+        gained += qty * offer
         s = int(proj.cap_company[cap_row])
+        pair = (s, b, c)
+        if pair in merged:
+            merged[pair][0] += qty
+            if origin not in merged[pair][2]:
+                merged[pair][2].append(origin)
+        else:
+            merged[pair] = [qty, offer, [origin]]
+    links: list[ProposedLink] = []
+    for (s, b, c), (qty, offer, origins) in merged.items():
         score = scores.get((b, s, c))
         seen = can_see(viewer, proj.company_ids[b], proj.company_ids[s])
         links.append(ProposedLink(
             supplier_id=proj.company_ids[s], buyer_id=proj.company_ids[b],
             category=proj.category_codes[c], volume=qty if seen else None,
-            value=qty * price if seen else None, score=score,
-            source="match" if score is not None else "capabilities", replaces_supplier=origin))
-    return links, gained
+            value=qty * offer if seen else None, score=score,
+            source="match" if score is not None else "capabilities",
+            replaces_supplier="|".join(origins)))
+    return links, gained, total
 
 
 def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
@@ -498,7 +564,8 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
     k3 = _intra_kpi(intra, total, threshold, per_maker, imports, viewer)
     scenarios: list[WhatIf] = []
     source: Literal["match", "capabilities", "none"] = "none"
-    if what_if and (not k1.passed or not k2.passed):
+    # Ties are proposed while any member is untied: the rule's aim is every member.
+    if what_if and untied:
         demand = category_demand(proj, np.asarray(member_idx, dtype=np.int64))
         links, src = _tie_what_if(proj, cluster_id, members, untied, demand, use_match=True,
                                   viewer=viewer)
@@ -508,22 +575,27 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
         left = [i for i in untied if i not in now_tied]
         n1, n2 = _tie_kpis(len(members), [proj.company_ids[i] for i in left])
         for before, after in ((k1, n1), (k2, n2)):
-            if before.passed:
-                continue
+            if before.passed and before.code == "untied_count":
+                continue  # one scenario for the rule when it passes: the share's
             scenarios.append(WhatIf(
                 kpi=before.code, links=links, before=before.value, after=after.value,
                 passes_after=after.passed,
-                text_ru=(f"{len(links)} рекомендованных связей: «{before.name_ru}» "
-                         f"{before.value:.2f} → {after.value:.2f}"
+                text_ru=(count(len(links), "ru", ("рекомендованная связь",
+                                                  "рекомендованные связи",
+                                                  "рекомендованных связей"), ("", ""))
+                         + f": «{before.name_ru}» {_kpi_figure(before.code, before.value, 'ru')}"
+                         f" → {_kpi_figure(after.code, after.value, 'ru')}"
                          + (" (норматив выполнен)." if after.passed else ".")),
-                text_en=(f"{len(links)} recommended link(s): {before.name_en} "
-                         f"{before.value:.2f} → {after.value:.2f}"
+                text_en=(count(len(links), "en", ("", "", ""), ("recommended link",
+                                                               "recommended links"))
+                         + f": {before.name_en} {_kpi_figure(before.code, before.value, 'en')}"
+                         f" → {_kpi_figure(after.code, after.value, 'en')}"
                          + (" (meets the threshold)." if after.passed else "."))))
     if what_if and not k3.passed:
-        links, gained = _intra_what_if(proj, makers, members, intra, total, threshold,
-                                       _recommended(proj, makers, members, cluster_id, viewer),
-                                       viewer)
-        new_share = (intra + gained) / total if total > 0 else 0.0
+        links, gained, total_after = _intra_what_if(
+            proj, makers, members, intra, total, threshold,
+            _recommended(proj, makers, members, cluster_id, viewer), viewer)
+        new_share = (intra + gained) / total_after if total_after > 0 else 0.0
         if links and source == "none":
             source = links[0].source
         passes = new_share >= threshold - 1e-12
@@ -533,14 +605,16 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
             ru_share = "доля растёт" if links else "доля не меняется"
             en_share = "the share rises" if links else "the share stays"
         else:
-            ru_share = f"доля {k3.value:.1%} → {share_after:.1%}"
-            en_share = f"share {k3.value:.1%} → {share_after:.1%}"
+            ru_share = f"доля {percent(k3.value, 'ru', 1)} → {percent(share_after, 'ru', 1)}"
+            en_share = f"share {percent(k3.value, 'en', 1)} → {percent(share_after, 'en', 1)}"
         scenarios.append(WhatIf(
             kpi=k3.code, links=links, before=k3.value, after=share_after, passes_after=passes,
-            text_ru=(f"Перевод {len(links)} закупок к участникам кластера: {ru_share} "
-                     f"(порог {threshold:.0%})."),
-            text_en=(f"Moving {len(links)} purchase(s) to members: {en_share} "
-                     f"(threshold {threshold:.0%}).")))
+            text_ru=("Перевод к участникам кластера "
+                     + count(len(links), "ru", ("закупки", "закупок", "закупок"), ("", ""))
+                     + f": {ru_share} (порог {percent(threshold, 'ru')})."),
+            text_en=("Moving " + count(len(links), "en", ("", "", ""),
+                                       ("purchase", "purchases"))
+                     + f" to members: {en_share} (threshold {percent(threshold, 'en')}).")))
     return ClusterKpis(
         cluster_id=cluster_id, cluster_name=str(row.get("name", cluster_id)),
         members=len(members), end_product_makers=[proj.company_ids[i] for i in makers],

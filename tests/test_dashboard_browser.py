@@ -10,6 +10,7 @@ against the API's own answers, so a page that shows the wrong thing fails.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -377,10 +378,11 @@ def test_company_page_shows_recommendations_with_reasons_in_both_languages(
     page = session.go(f"company/{company}")
     recs = page.locator("[data-testid=rec-buyers] [data-testid=recommendation]")
     assert recs.count() == len(result["candidates"])
-    first = result["candidates"][0]
+    # evidenced candidates come first; network-only ones are folded below them
+    first = next(c for c in result["candidates"] if c.get("source", "demand") == "demand")
     card = recs.nth(0)
     assert first["company_name"] in card.inner_text()
-    reasons_ru = card.locator(".reasons li").all_inner_texts()
+    reasons_ru = card.locator(".reasons li > span:last-child").all_inner_texts()
     assert reasons_ru and all(r.strip() for r in reasons_ru)
     texts_ru = {f["text_ru"] for f in first["factors"]}
     assert all(r.strip() in texts_ru for r in reasons_ru)
@@ -391,7 +393,7 @@ def test_company_page_shows_recommendations_with_reasons_in_both_languages(
 
     session.set_lang("en")
     card = page.locator("[data-testid=rec-buyers] [data-testid=recommendation]").nth(0)
-    reasons_en = card.locator(".reasons li").all_inner_texts()
+    reasons_en = card.locator(".reasons li > span:last-child").all_inner_texts()
     texts_en = {f["text_en"] for f in first["factors"]}
     assert reasons_en and all(r.strip() in texts_en for r in reasons_en)
     assert not any(re.search("[а-яё]", r, re.I) for r in reasons_en)
@@ -408,17 +410,61 @@ def test_companies_list_filters_and_opens_a_company(session: Session, api: httpx
     companies = _rows(api, "/companies")
     page = session.go("companies")
     rows = page.locator("[data-testid=companies-table] tbody tr")
-    assert rows.count() == len(companies)
+    # a page of 50, not all 180 rows on one 8,000 px page
+    assert rows.count() == min(50, len(companies))
+    assert int(re.sub(r"\D", "", page.inner_text("[data-testid=search-total]"))) == len(companies)
     target = sorted(companies, key=lambda c: c["id"])[0]
     word = max(re.findall(r"\w{4,}", target["name"]), key=len)
-    page.fill("input.search", word)
-    expected = [c for c in companies if word.lower() in c["name"].lower()]
-    assert 1 <= rows.count() <= len(expected) + sum(
-        word.lower() in str(c.get(f) or "").lower() for c in companies
-        for f in ("municipality", "region", "inn", "id"))
+    page.fill("[data-testid=search-text]", word)
+    page.click("[data-testid=search-button]")
+    session.ready("companies")
+    want = api.get("/companies/search", params={"q": word, "limit": 500}).json()
+    assert 1 <= rows.count() == min(50, want["total"])
     page.locator("[data-testid=companies-table] tbody tr a", has_text=target["name"]).first.click()
     session.ready("company")
     assert target["name"] in page.inner_text("#view h1")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_company_search_by_capability_facets_and_shared_address(
+        session: Session, api: httpx.Client, lang: str) -> None:
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("companies")
+    page.fill("[data-testid=search-text]", "отливки")
+    page.select_option("[data-testid=search-region]", "Липецкая область")
+    page.click("[data-testid=search-button]")
+    session.ready("companies")
+    assert "q=" in page.url and "region=" in page.url  # shareable
+    want = api.get("/companies/search", params={"q": "отливки", "region": "Липецкая область",
+                                                "limit": 500}).json()
+    assert want["total"] > 0
+    shown = page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                      "rs => rs.map(r => r.dataset.id)")
+    assert shown == [c["id"] for c in want["data"]][:50]
+    # the same address in a new tab gives the same list
+    url = page.url
+    other = session.context.new_page()
+    other.goto(url)
+    other.wait_for_function(
+        "() => document.querySelector('#view')?.dataset.page === 'companies'"
+        " && document.querySelector('#view').getAttribute('aria-busy') === 'false'")
+    assert other.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                      "rs => rs.map(r => r.dataset.id)") == shown
+    other.close()
+    # sorted by name without the legal form; paging walks the whole list
+    page = session.go("companies")
+    first = page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                      "rs => rs.map(r => r.dataset.id)")
+    everything = api.get("/companies/search", params={"limit": 500}).json()["data"]
+    assert first == [c["id"] for c in everything[:50]]
+    page.click("[data-testid=page-next]")
+    session.ready("companies")
+    second = page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                       "rs => rs.map(r => r.dataset.id)")
+    assert second == [c["id"] for c in everything[50:100]]
+    session.shot(f"companies-search-{lang}")
     session.assert_clean()
 
 
@@ -456,4 +502,423 @@ def test_planner_returns_the_plan_for_a_product(session: Session, api: httpx.Cli
     session.set_lang("en")
     assert plan["text_en"] in page.inner_text("#view")
     session.shot("planner-plan-en")
+    session.assert_clean()
+
+
+# --- language, keys, figures (issue #12) -------------------------------------------------
+
+
+def _ru_plural(n: int, forms: tuple[str, str, str]) -> str:
+    """The Russian word for n by the grammar-book rule (independent of Intl)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return forms[0]
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return forms[1]
+    return forms[2]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_overview_counts_agree_with_their_number(session: Session, lang: str) -> None:
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("overview")
+    stats = page.eval_on_selector_all(
+        ".stat", "ss => ss.map(s => [s.querySelector('.stat-value')?.textContent ?? '',"
+        " s.querySelector('.stat-label')?.textContent ?? ''])")
+    words = {
+        "ru": {"участ": ("участник", "участника", "участников"),
+               "кооперац": ("кооперационная связь", "кооперационные связи",
+                            "кооперационных связей")},
+        "en": {"member": ("member", "members"), "cooperation": ("cooperation link",
+                                                                "cooperation links")},
+    }[lang]
+    checked = 0
+    for value, label in stats:
+        digits = re.sub(r"\D", "", value)
+        if not digits:
+            continue
+        n = int(digits)
+        for stem, forms in words.items():
+            if label.startswith(stem):
+                want = (_ru_plural(n, forms) if lang == "ru"  # type: ignore[arg-type]
+                        else forms[0] if n == 1 else forms[1])
+                assert label == want, (n, label, want)
+                checked += 1
+    assert checked == 2, stats
+    assert "(ов)" not in page.inner_text("#view")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_rejected_key_is_said_so(browser: Any, server: tuple[LiveServer, str],
+                                   lang: str) -> None:
+    live, _ = server
+    s = Session(browser, live, "cg_wrong_key_for_the_test")
+    try:
+        s.page.goto(f"{live.url}/?key=cg_wrong_key_for_the_test#/overview")
+        s.page.evaluate("l => localStorage.setItem('coopgraph.lang', l)", lang)
+        s.page.reload()
+        s.page.wait_for_selector("[data-testid=key-rejected]")
+        text = s.page.inner_text(".error-box")
+        assert ("Ключ отклонён" in text) if lang == "ru" else ("Key rejected" in text)
+        assert s.page.locator(".error-box form.key-form input").count() == 1
+        s.shot(f"key-rejected-{lang}")
+        assert [p for p in s.watch.take() if "401" not in p] == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_planner_refuses_an_absurd_volume_with_a_message(session: Session, api: httpx.Client,
+                                                         lang: str) -> None:
+    products = _rows(api, "/products")
+    product = next(p for p in sorted(products, key=lambda p: p["id"]) if p.get("annual_volume"))
+    answer = api.post("/plans", json={"product": product["id"], "volume": 100_000_000})
+    assert answer.status_code == 400, answer.text
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"planner/{product['id']}/100000000")
+    message = page.inner_text("[data-testid=planner-error]")
+    limit = 100 * product["annual_volume"]
+    found = re.search(r"(?:больше|is above) ([\d\s\u00a0,]+)", message)
+    assert found, message
+    assert int(re.sub(r"\D", "", found.group(1))) == max(limit, 100_000), message
+    assert ("больше" in message) if lang == "ru" else ("is above" in message)
+    assert page.locator("[data-testid=plan]").count() == 0
+    # an empty volume says what it will plan
+    page.select_option("[data-testid=product-select]", product["id"])
+    placeholder = page.get_attribute("[data-testid=volume-input]", "placeholder") or ""
+    assert re.sub(r"\D", "", placeholder) == str(int(product["annual_volume"])), placeholder
+    session.shot(f"planner-bounds-{lang}")
+    assert [p for p in session.watch.take() if "400" not in p] == []
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_import_column_shows_units(session: Session, api: httpx.Client, lang: str) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    page.click(".tabs button[data-tab=no_regional_supplier]")
+    more = page.locator("[data-testid=show-all]")
+    if more.is_visible():
+        more.click()
+    shown = [float(v) for v in _column(page, "gaps-no_regional_supplier", "import_qty")
+             if v != ""]
+    want = sorted(g["import_qty"] for g in report["import_dependency"])
+    assert sorted(shown) == want
+    assert any(v > len(g["importers"]) for v, g in
+               zip(want, sorted(report["import_dependency"], key=lambda g: g["import_qty"]),
+                   strict=True))
+    session.assert_clean()
+
+
+def test_a_company_has_the_same_link_count_on_every_page(session: Session,
+                                                         api: httpx.Client) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    partners: dict[str, set[str]] = {}
+    for s in _rows(api, "/supplies"):
+        if s["supplier_id"] != s["buyer_id"]:
+            partners.setdefault(s["supplier_id"], set()).add(s["buyer_id"])
+            partners.setdefault(s["buyer_id"], set()).add(s["supplier_id"])
+    critical = {c["company_id"]: c["degree"] for c in report["critical"]}
+    assert critical
+    for company, degree in critical.items():
+        assert degree == len(partners[company]), company  # distinct partners, anywhere
+    page = session.go("network")
+    hubs = page.eval_on_selector_all(
+        "[data-testid=network-hubs] tbody tr",
+        "rs => rs.map(r => [r.dataset.id, r.querySelector('td.num').textContent])")
+    assert hubs
+    for company, shown in hubs:
+        assert int(re.sub(r"\D", "", shown)) == len(partners[company]), company
+    both = [c for c, _ in hubs if c in critical]
+    assert both, "some hub of the network page is a critical company of the gaps page"
+    session.assert_clean()
+
+
+# --- company journeys (issue #12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_supplier_reads_scores_on_a_0_100_scale_with_numbered_reasons(
+        session: Session, api: httpx.Client, lang: str) -> None:
+    company, _ = _company_with_buyers(api)
+    result = api.get("/match/buyers", params={"supplier": company, "k": 8}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"company/{company}")
+    card = "[data-testid=rec-buyers]"
+    assert page.locator(f"{card} [data-testid=score-legend]").is_visible()
+    scores = page.eval_on_selector_all(
+        f"{card} [data-testid=recommendation]",
+        "rs => rs.map(r => [r.querySelector('.rec-name').textContent,"
+        " r.querySelector('[data-testid=rec-score]').textContent])")
+    # Math.round: halves go up (Python's round would go to even)
+    want = {c["company_name"]: int(c["relative_score"] + 0.5) for c in result["candidates"]}
+    assert len(scores) == len(want)
+    for name, text in scores:
+        value = int(re.sub(r"\D", "", text.split("/")[0]))
+        assert 0 <= value <= 100 and value == want[name], (name, text)
+    # each bar has its number, the factor's value on 0–100
+    first = next(c for c in result["candidates"] if c.get("source", "demand") == "demand")
+    top = sorted((f for f in first["factors"] if f["weight"] != 0),
+                 key=lambda f: -abs(f["contribution"]))[:3]
+    shown = page.eval_on_selector(
+        f"{card} [data-testid=recommendation]",
+        "r => [...r.querySelectorAll('[data-testid=factor-points]')].map(x => x.textContent)")
+    assert [int(x) for x in shown] == [int(100 * max(0.0, min(1.0, f["value"])) + 0.5)
+                                       for f in top]
+    reasons = page.inner_text(card)
+    assert not re.search(r"\d\.\d\d\b", reasons), "a raw decimal in the reasons"
+    assert not re.search(r"\b[a-z]+\.[a-z_]+\b", reasons), "an internal code in the reasons"
+    # network-only candidates are set apart, folded
+    network_only = [c for c in result["candidates"] if c.get("source", "demand") != "demand"]
+    assert page.locator(f"{card} [data-testid=network-only] [data-testid=recommendation]"
+                        ).count() == len(network_only)
+    session.shot(f"company-scores-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_oem_finds_a_local_replacement_for_an_import(session: Session, api: httpx.Client,
+                                                     lang: str) -> None:
+    imports = _rows(api, "/imports")
+    oem = max(sorted({m["company_id"] for m in imports}),
+              key=lambda c: sum(m["company_id"] == c for m in imports))
+    company = api.get(f"/companies/{oem}").json()
+    processes = {p["process"] for p in _rows(api, "/company-processes", {"company_id": oem})}
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"company/{oem}")
+    assert page.locator("[data-testid=company-processes] .chip").count() == len(processes)
+    assert page.locator("[data-testid=company-certs]").is_visible()
+    own = [m for m in imports if m["company_id"] == oem]
+    links = page.locator("[data-testid=company-imports] [data-testid=find-replacement]")
+    assert links.count() == len(own)
+    links.first.click()
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    assert "region=" in page.url  # the filters live in the address: the search can be shared
+    region = page.input_value("[data-testid=find-region]")
+    assert region == company["region"]
+    names = page.eval_on_selector_all("[data-testid=find-results] .rec-name",
+                                      "xs => xs.map(x => x.textContent)")
+    companies = {c["name"]: c for c in _rows(api, "/companies")}
+    assert all(companies[n]["region"] == region for n in names), names
+    # a distance filter narrows the list, and the address keeps it
+    page.fill("[data-testid=find-km]", "60")
+    page.click("[data-testid=find-button]")
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    assert "max_distance_km%3D60" in page.url or "max_distance_km=60" in page.url
+    kms = page.eval_on_selector_all("[data-testid=find-results] .rec-head .muted.small",
+                                    "xs => xs.map(x => x.textContent)")
+    for text in kms:
+        digits = re.sub(r"\D", "", text)
+        assert not digits or int(digits) <= 60, text
+    session.shot(f"company-find-replacement-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_phone_width_keeps_navigation_and_language_switch(browser: Any,
+                                                           server: tuple[LiveServer, str],
+                                                           lang: str) -> None:
+    live, key = server
+    s = Session(browser, live, key)
+    s.context.close()
+    s.context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU",
+                                    is_mobile=True, has_touch=True)
+    s.page = s.context.new_page()
+    s.page.set_default_timeout(30_000)
+    s.watch = PageWatcher().attach(s.page)
+    try:
+        s.open("overview", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        for route in ("overview", "gaps", "companies"):
+            page = s.go(route)
+            for link in page.locator("#nav a").all():
+                box = link.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391, route
+                assert link.is_visible()
+            for button in ("#lang-ru", "#lang-en"):
+                box = page.locator(button).bounding_box()
+                assert box and box["x"] + box["width"] <= 391
+            assert page.evaluate(
+                "() => document.documentElement.scrollWidth <= window.innerWidth + 1"), route
+            s.shot(f"phone-{route}-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_csv_download_and_idle_capacity_finds_buyers(session: Session, api: httpx.Client,
+                                                          lang: str) -> None:
+    cluster = _cluster_id(api)
+    report = api.get("/gaps", params={"cluster": cluster}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    with page.expect_download() as info:
+        page.click("[data-testid=gaps-csv]")
+    raw = Path(info.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    sep = ";" if lang == "ru" else ","
+    assert lines[0].split(sep)[0] == ("вид" if lang == "ru" else "kind")
+    findings = sum(len(report[k]) for k in ("import_dependency", "single_source",
+                                            "over_capacity", "idle_capacity", "untied",
+                                            "critical", "attract"))
+    rows = list(csv.reader(lines, delimiter=sep))
+    assert len(rows) - 1 == findings
+    # idle capacity: the action opens the buyers' search for that company and category
+    page.click(".tabs button[data-tab=idle_capacity]")
+    link = page.locator("[data-testid=idle-find-buyers]").first
+    href = link.get_attribute("href") or ""
+    link.click()
+    session.ready("company")
+    page.wait_for_selector("[data-testid=find-view]")
+    company_id = href.split("/")[2]
+    assert page.locator("[data-testid=find-results]").count() == 1
+    assert company_id in page.url and "/buyers/" in page.url
+    session.shot(f"gaps-idle-find-buyers-{lang}")
+    session.assert_clean()
+
+
+# --- upload (issue #12) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str, str]]:
+    """An empty store behind the real app, with an admin and an analyst key."""
+    tmp = tmp_path_factory.mktemp("upload")
+    store = EmbeddedStore(None)
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
+                           jobs_dir=tmp / "jobs")
+    keys = KeyStore(tmp / "keys.json")
+    _, admin = keys.create(KeyRole.ADMIN, name="upload test")
+    _, analyst = keys.create(KeyRole.ANALYST, name="upload test")
+    with LiveServer(create_app(settings=settings, store=store)) as live:
+        yield live, admin, analyst
+    store.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_upload_page_loads_files_and_lists_every_reject(
+        browser: Any, upload_server: tuple[LiveServer, str, str], lang: str) -> None:
+    live, admin, analyst = upload_server
+    messy = sorted((Path(__file__).parent / "data" / "messy").iterdir())
+    s = Session(browser, live, analyst)
+    try:
+        s.open("upload", with_key=True)
+        s.page.evaluate("l => localStorage.setItem('coopgraph.lang', l)", lang)
+        s.page.reload()
+        s.ready("upload")
+        s.page.set_input_files("[data-testid=upload-input]", [str(p) for p in messy])
+        s.page.click("[data-testid=upload-button]")
+        message = s.page.inner_text("[data-testid=upload-error]")
+        assert ("администратора" in message) if lang == "ru" else ("admin key" in message)
+        s.watch.take()  # the 403 is the point here
+
+        s.page.evaluate("k => localStorage.setItem('coopgraph.key', k)", admin)
+        s.page.reload()
+        s.ready("upload")
+        s.page.set_input_files("[data-testid=upload-input]", [str(p) for p in messy])
+        s.page.click("[data-testid=upload-button]")
+        s.page.wait_for_selector("[data-testid=upload-report][data-status=done]",
+                                 timeout=120_000)
+        job_id = s.page.get_attribute("[data-testid=upload-report]", "data-job")
+        with httpx.Client(base_url=live.url, headers={"X-API-Key": admin}) as client:
+            job = client.get(f"/ingest/{job_id}").json()
+        report = job["report"]
+        files = s.page.locator("[data-testid=upload-files] tbody tr")
+        assert files.count() == len(report["files"]) == len(messy)
+        shown_rejected = sum(int(v) for v in s.page.eval_on_selector_all(
+            "[data-testid=upload-files] tbody td[data-value]",
+            "xs => xs.map(x => x.dataset.value)"))
+        assert shown_rejected == job["rejected"] == sum(f["rejected"] for f in report["files"])
+        assert shown_rejected > 0  # the messy files have rejects
+        summary = s.page.inner_text("[data-testid=upload-summary]")
+        assert re.sub(r"\D", "", summary).endswith(str(shown_rejected))
+        rows = s.page.locator("[data-testid=upload-rejects] tbody tr").count()
+        assert rows == min(200, len(report["rejects"]))
+        assert s.page.locator("[data-testid=upload-rejects-csv]").is_visible()
+        s.shot(f"upload-report-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+# --- network for humans (issue #12) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_network_zoom_search_ego_and_filters(session: Session, api: httpx.Client,
+                                             lang: str) -> None:
+    supplies = _rows(api, "/supplies")
+    companies = {c["id"]: c for c in _rows(api, "/companies")}
+    partners: dict[str, set[str]] = {}
+    for s in supplies:
+        if s["supplier_id"] != s["buyer_id"]:
+            partners.setdefault(s["supplier_id"], set()).add(s["buyer_id"])
+            partners.setdefault(s["buyer_id"], set()).add(s["supplier_id"])
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("network")
+    svg = "svg[data-testid=network-svg]"
+    assert page.get_attribute(svg, "data-zoom") == "1.000"
+    page.click("[data-testid=zoom-in]")
+    assert float(page.get_attribute(svg, "data-zoom") or 0) == pytest.approx(1.5)
+    box = page.locator(svg).bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 105, box["y"] + 45)
+    page.mouse.up()
+    transform = page.get_attribute("[data-testid=network-viewport]", "transform") or ""
+    assert "translate" in transform and "scale(1.500)" in transform
+    page.click("[data-testid=zoom-reset]")
+    assert page.get_attribute(svg, "data-zoom") == "1.000"
+
+    # search a company by name: its ego view, with tiers 1 and 2 counted by hand
+    ego = max(sorted(partners), key=lambda c: len(partners[c]))
+    tier1 = partners[ego]
+    tier2 = {p for t1 in tier1 for p in partners.get(t1, set())} - tier1 - {ego}
+    page.fill("[data-testid=network-search]", companies[ego]["name"])
+    page.click("[data-testid=network-apply]")
+    session.ready("network")
+    assert f"ego={ego}" in page.url
+    assert page.locator(f"{svg} circle.node").count() == 1 + len(tier1) + len(tier2)
+    assert page.locator(f"{svg} circle.node.ego").get_attribute("data-id") == ego
+    counts = page.eval_on_selector_all(
+        "[data-testid=network-tiers] [data-tier] .count", "xs => xs.map(x => x.textContent)")
+    assert [int(re.sub(r"\D", "", c)) for c in counts] == [len(tier1), len(tier2)]
+    assert companies[ego]["name"] in page.inner_text("#view h1")
+    session.shot(f"network-ego-{lang}")
+
+    # a role filter keeps companies of that role and their partners
+    page = session.go("network/role=oem")
+    oems = {c for c, row in companies.items() if "oem" in (row.get("roles") or [])}
+    drawn = set(page.eval_on_selector_all(f"{svg} circle.node", "xs => xs.map(x => x.dataset.id)"))
+    in_bubbles = sum(int(n) for n in page.eval_on_selector_all(
+        f"{svg} circle.group", "els => els.map(e => e.dataset.count)"))
+    expected = {c for c in oems | {p for o in oems for p in partners.get(o, set())}
+                if companies[c].get("lat") is not None}
+    assert drawn <= expected and len(drawn) + in_bubbles == len(expected)
+    session.assert_clean()
+
+
+def test_overview_what_if_lists_every_proposed_link(session: Session, api: httpx.Client) -> None:
+    report = api.get("/kpis", params={"cluster": _cluster_id(api)}).json()
+    page = session.go("overview")
+    for more in page.locator("[data-testid=what-if-more]").all():
+        more.click()
+    shown = page.locator("[data-testid=what-if-link]").count()
+    assert shown == sum(len(w["links"]) for w in report["what_if"]) > 8
     session.assert_clean()

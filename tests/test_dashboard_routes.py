@@ -35,8 +35,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
 
 def _strings(name: str) -> dict[str, str]:
     text = (ASSET_DIR / "i18n" / name).read_text(encoding="utf-8")
-    pairs = re.findall(r"^\s*'([\w.]+)':\s*'((?:[^'\\]|\\.)*)',?\s*$", text, flags=re.M)
-    return dict(pairs)
+    pairs = re.findall(r"^\s*'([\w.\-]+)':\s*'((?:[^'\\]|\\.)*)',?\s*$", text, flags=re.M)
+    # plural entries (CLDR forms for Intl.PluralRules): { one: '…', few: '…', other: '…' }
+    plurals = re.findall(r"^\s*'([\w.\-]+)':\s*\{(.*)\},?\s*$", text, flags=re.M)
+    return dict(pairs) | {key: " | ".join(re.findall(r"'((?:[^'\\]|\\.)*)'", forms))
+                          for key, forms in plurals}
 
 
 def test_index_is_served_without_a_key(client: TestClient) -> None:
@@ -113,6 +116,7 @@ def test_every_string_the_pages_use_exists() -> None:
     used: set[str] = set()
     for script in SCRIPTS:
         used |= set(re.findall(r"\bt\('([\w.]+)'", script.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"\btn\('([\w.]+)'", script.read_text(encoding="utf-8")))
     html = (ASSET_DIR / "index.html").read_text(encoding="utf-8")
     used |= set(re.findall(r'data-i18n="([\w.]+)"', html))
     assert used, "no t('…') calls found: the pattern is out of date"

@@ -18,6 +18,7 @@ EXAMPLES = Path(__file__).parents[1] / "docs" / "examples"
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
     monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("COOPGRAPH_LANG", "en")  # the messages below are the English ones
     runner = CliRunner()
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
@@ -36,9 +37,18 @@ def test_examples_load_cleanly(run, tmp_path: Path) -> None:  # type: ignore[no-
 def test_rejects_exit_1_and_say_where(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = run(str(MESSY), "--rejects-dir", str(tmp_path / "r"))
     assert result.exit_code == 1
-    assert "15 row(s) rejected" in result.output
+    assert "15 rows rejected" in result.output
     assert "report.md" in result.output
     assert (tmp_path / "r" / "capabilities_excel.csv.rejects.csv").exists()
+
+
+def test_rejects_report_in_russian(run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COOPGRAPH_LANG", "ru")
+    result = run(str(MESSY), "--rejects-dir", str(tmp_path / "r"))
+    assert result.exit_code == 1
+    assert "15 строк отклонено" in result.output and "Итоги загрузки" in result.output
+    assert "row(s)" not in result.output
 
 
 def test_unusable_input_exit_2_without_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -42,7 +42,9 @@ def test_small_cluster_kpis_match_hand_computation():
     assert kpis["intra_purchases"].value == pytest.approx(intra)
     # by hand: (200·100 + 100·100 + 50·500) / (that + 300·55 + 100·2500)
     assert intra == pytest.approx(55_000 / 321_500)
-    assert not kpis["tied_share"].passed and kpis["untied_count"].passed
+    # one rule (at most 3 untied), so the share's threshold is derived and both agree
+    assert kpis["tied_share"].threshold == pytest.approx((8 - 3) / 8)
+    assert kpis["tied_share"].passed and kpis["untied_count"].passed
     assert not kpis["intra_purchases"].passed and kpis["intra_purchases"].threshold == 0.2
     assert report.untied_members == ["S5", "U1"]
     assert report.end_product_makers == ["OEM1", "OEM2"]
@@ -52,14 +54,18 @@ def test_small_cluster_kpis_match_hand_computation():
 def test_what_if_raises_failing_kpis():
     report = cluster_kpis(projection_of(small_cluster()), "K1")
     by_kpi = {w.kpi: w for w in report.what_if}
-    assert set(by_kpi) == {"tied_share", "intra_purchases"}  # untied_count passes
+    # untied_count passes; ties are still proposed (every member should have one)
+    assert set(by_kpi) == {"tied_share", "intra_purchases"}
     for w in by_kpi.values():
         assert w.links and w.after > w.before
     # the intra what-if moves OEM1's GEAR from S4 (non-member) to S3 (member, 100 free)
     link = by_kpi["intra_purchases"].links[0]
     assert (link.supplier_id, link.buyer_id, link.category, link.volume) == \
         ("S3", "OEM1", "GEAR", 100)
-    assert by_kpi["intra_purchases"].after == pytest.approx((55_000 + 100 * 55) / 321_500)
+    # at S3's own price (60; S4 sold at 55): one price per proposed link, the total moves too
+    assert link.value == 100 * 60
+    assert by_kpi["intra_purchases"].after == pytest.approx(
+        (55_000 + 100 * 60) / (321_500 + 100 * (60 - 55)))
     assert any("S5" in (link.supplier_id, link.buyer_id) for link in by_kpi["tied_share"].links)
     assert cluster_kpis(projection_of(small_cluster()), "K1", what_if=False).what_if == []
 

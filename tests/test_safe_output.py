@@ -111,7 +111,7 @@ def test_gaps_csv_neutralises_formulas(cli_env: Path) -> None:
     out = cli_env / "gaps.csv"
     result = CliRunner().invoke(app, ["gaps", "--cluster", "K1", "--csv", str(out)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig", newline="")))
     untied = {r["company_id"]: r["name"] for r in rows if r["kind"] == "untied"}
     for n, name in enumerate(EVIL):
         assert untied[f"evil{n}"] == "'" + name.strip(), untied
@@ -130,7 +130,7 @@ def test_plan_csv_neutralises_formulas(tmp_path: Path, monkeypatch: pytest.Monke
     out = tmp_path / "plan.csv"
     result = CliRunner().invoke(app, ["plan", "--product", "P1", "--csv", str(out)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig", newline="")))
     s1 = [r for r in rows if r["supplier_id"] == "S1"]
     assert s1 and all(r["supplier_name"] == "'" + EVIL[0] for r in s1)
     assert all(float(r["qty"]) > 0 for r in s1)

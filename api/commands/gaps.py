@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, print_json, store_from_settings
+from api.console import console, fail, lang, print_json, store_from_settings, t
+from graph.i18n import number, percent
 from queries.export import GAP_COLUMNS, gaps_rows, write_csv
 from queries.gaps import GapReport, find_gaps
 from queries.projection import ProjectionCache
@@ -18,41 +19,65 @@ _TOP = 15
 
 def _n(x: float | None) -> str:
     """A figure for the table (the CLI runs as the centre, so ``None`` means unknown)."""
-    return "?" if x is None else f"{x:,.0f}"
+    return number(x, lang())
 
 
-def _print(report: GapReport) -> None:
-    console.print(report.text_ru, highlight=False)
-    console.print(report.text_en, highlight=False)
+def _print(report: GapReport, names: dict[str, str], categories: dict[str, str]) -> None:
+    ru = lang() == "ru"
+    console.print(report.text_ru if ru else report.text_en, highlight=False)
+
+    def who(ids: list[str], limit: int = 3) -> str:
+        shown = ", ".join(names.get(i, i) for i in ids[:limit])
+        return shown + (f" +{len(ids) - limit}" if len(ids) > limit else "")
+
+    def cat(code: str, fallback: str) -> str:
+        return categories.get(code) or fallback
+
+    reasons = {"missing": t("нет поставщика в регионе", "no regional supplier"),
+               "short": t("не хватает мощностей", "capacity short")}
     sections: list[tuple[str, list[str], list[list[str]]]] = [
-        ("No regional supplier (import dependency)", ["category", "demand/yr", "value ₽/yr",
-                                                      "buyers"],
-         [[g.category, _n(g.demand_qty), _n(g.demand_value), ", ".join(g.buyers)]
+        (t("Нет поставщика в регионе (зависимость от импорта)",
+           "No regional supplier (import dependency)"),
+         [t("категория", "category"), t("спрос, шт./год", "demand/yr"),
+          t("стоимость, ₽/год", "value ₽/yr"), t("импорт, шт./год", "imported/yr"),
+          t("покупатели", "buyers")],
+         [[cat(g.category, g.name), _n(g.demand_qty), _n(g.demand_value), _n(g.import_qty),
+           who(g.buyers)]
           for g in sorted(report.import_dependency, key=lambda g: -(g.demand_value or 0.0))]),
-        ("Single source", ["category", "supplier", "demand/yr", "capacity"],
-         [[s.category, s.supplier_id, _n(s.demand_qty),
-           _n(s.capacity)]
+        (t("Единственный поставщик", "Single source"),
+         [t("категория", "category"), t("поставщик", "supplier"),
+          t("спрос, шт./год", "demand/yr"), t("мощность", "capacity")],
+         [[cat(s.category, s.name), s.supplier_name, _n(s.demand_qty), _n(s.capacity)]
           for s in sorted(report.single_source, key=lambda s: -(s.demand_value or 0.0))]),
-        ("Demand above regional capacity", ["category", "demand/yr", "capacity", "shortfall"],
-         [[o.category, _n(o.demand_qty), _n(o.capacity), _n(o.shortfall)]
+        (t("Спрос выше мощностей региона", "Demand above regional capacity"),
+         [t("категория", "category"), t("спрос, шт./год", "demand/yr"),
+          t("мощность", "capacity"), t("дефицит", "shortfall")],
+         [[cat(o.category, o.name), _n(o.demand_qty), _n(o.capacity), _n(o.shortfall)]
           for o in sorted(report.over_capacity, key=lambda o: -(o.shortfall_value or 0.0))]),
-        ("Idle capacity (no buyer)", ["company", "category", "free/yr", "demand in scope"],
-         [[i.company_id, i.category, _n(i.free_capacity), _n(i.demand_in_scope)]
+        (t("Простаивающие мощности (нет покупателя)", "Idle capacity (no buyer)"),
+         [t("компания", "company"), t("категория", "category"),
+          t("свободно, шт./год", "free/yr"), t("спрос в охвате", "demand in scope")],
+         [[i.name, cat(i.category, i.category_name), _n(i.free_capacity), _n(i.demand_in_scope)]
           for i in report.idle_capacity]),
-        ("Untied companies", ["company", "name"],
-         [[u.company_id, u.name] for u in report.untied]),
-        ("Critical companies", ["company", "betweenness", "articulation", "links"],
-         [[c.company_id, f"{c.betweenness:.3f}", "✓" if c.articulation_point else "",
+        (t("Компании без связей", "Untied companies"), [t("компания", "company"), "id"],
+         [[u.name, u.company_id] for u in report.untied]),
+        (t("Критичные компании", "Critical companies"),
+         [t("компания", "company"), t("посредничество (доля путей)", "betweenness (paths)"),
+          t("точка сочленения", "articulation"), t("связи", "links")],
+         [[c.name, percent(c.betweenness, lang(), 1), "✓" if c.articulation_point else "",
            str(c.degree)] for c in report.critical]),
-        ("Capabilities to attract", ["#", "category", "reason", "unlocks ₽/yr", "could develop"],
-         [[str(a.rank), a.category, a.reason, _n(a.unlock_value),
-           ", ".join(a.could_develop[:3])] for a in report.attract]),
+        (t("Возможности, которые стоит привлечь", "Capabilities to attract"),
+         ["#", t("категория", "category"), t("причина", "reason"),
+          t("откроет, ₽/год", "unlocks ₽/yr"), t("могли бы освоить", "could develop")],
+         [[str(a.rank), cat(a.category, a.name), reasons.get(a.reason, a.reason),
+           _n(a.unlock_value), who(a.could_develop)]
+          for a in report.attract]),
     ]
     for title, columns, rows in sections:
         if not rows:
             continue
-        table = Table(title=f"{title} — {len(rows)}" + (f" (top {_TOP})" if len(rows) > _TOP
-                                                         else ""))
+        top = f" ({t('первые', 'top')} {_TOP})" if len(rows) > _TOP else ""
+        table = Table(title=f"{title} — {len(rows)}{top}")
         for col in columns:
             table.add_column(col)
         for row in rows[:_TOP]:
@@ -72,19 +97,31 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
         csv_file: Annotated[Path | None, typer.Option(
-            "--csv", help="Also write every finding to this CSV file.")] = None,
+            "--csv", help="Also write every finding to this CSV file (for Excel: UTF-8 with "
+                          "BOM; in Russian ';' and a decimal comma).")] = None,
+        plain_csv: Annotated[bool, typer.Option(
+            "--plain-csv", help="Write the CSV for scripts: UTF-8, ',' and '.', column ids.")
+        ] = False,
     ) -> None:
         """Find gaps: missing and single-source categories, idle capacity, untied members."""
         with store_from_settings() as store:
-            report = find_gaps(ProjectionCache(store).get(), cluster_id=cluster, region=region)
+            proj = ProjectionCache(store).get()
+            report = find_gaps(proj, cluster_id=cluster, region=region)
+        names = dict(zip(proj.company_ids, proj.company_names, strict=True))
+        key = "name_ru" if lang() == "ru" else "name_en"
+        categories = {code: str(row.get(key) or "")
+                      for code, row in zip(proj.category_codes, proj.category_rows, strict=True)}
         if csv_file is not None:
             try:
-                n = write_csv(gaps_rows(report), GAP_COLUMNS, csv_file)
+                n = write_csv(gaps_rows(report, names, lang()), GAP_COLUMNS, csv_file,
+                              lang=None if plain_csv else lang())
             except OSError as exc:
-                fail(f"cannot write {csv_file}: {exc.strerror}")
+                fail(t(f"не удалось записать {csv_file}: {exc.strerror}",
+                       f"cannot write {csv_file}: {exc.strerror}"))
             if not as_json:
-                console.print(f"wrote {n} rows to {csv_file}")
+                console.print(t(f"записано строк: {number(n, 'ru')} в {csv_file}",
+                                f"wrote {n} rows to {csv_file}"), highlight=False)
         if as_json:
             print_json(report.model_dump(mode="json"))
             return
-        _print(report)
+        _print(report, names, categories)

@@ -21,26 +21,34 @@ from api.console import (
     err_console,
     fail,
     friendly_errors,
+    lang,
     print_json,
     store_from_settings,
+    t,
 )
+from graph.i18n import count, number
 from ingest.pipeline import ingest_paths
 from ingest.report import IngestReport
 from ingest.sample import sample_dir
 
 
 def _summary_table(report: IngestReport) -> Table:
-    table = Table(title="Ingest summary")
-    table.add_column("file")
-    table.add_column("kind")
-    for name in ("read", "loaded", "merged", "rejected", "rows/s"):
+    table = Table(title=t("Итоги загрузки", "Ingest summary"))
+    table.add_column(t("файл", "file"))
+    table.add_column(t("вид", "kind"))
+    for name in (t("прочитано", "read"), t("загружено", "loaded"), t("слито", "merged"),
+                 t("отклонено", "rejected"), t("строк/с", "rows/s")):
         table.add_column(name, justify="right")
+
+    def n(x: float) -> str:
+        return number(x, lang())
+
     for f in report.files:
-        table.add_row(f.file, f.kind, f"{f.read:,}", f"{f.loaded:,}", f"{f.merged:,}",
-                      f"{f.rejected:,}", f"{round(f.rows_per_s):,}")
+        table.add_row(f.file, f.kind, n(f.read), n(f.loaded), n(f.merged), n(f.rejected),
+                      n(round(f.rows_per_s)))
     s = report.summary()
-    table.add_row("[b]total", "", f"{s['read']:,}", f"{s['loaded']:,}", f"{s['merged']:,}",
-                  f"{s['rejected']:,}", f"{s['rows_per_s']:,}")
+    table.add_row(t("[b]всего", "[b]total"), "", n(s["read"]), n(s["loaded"]), n(s["merged"]),
+                  n(s["rejected"]), n(s["rows_per_s"]))
     return table
 
 
@@ -72,13 +80,28 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(_summary_table(report))
             if report.merges:
-                console.print(f"{len(report.merges)} compan(y/ies) merged into another; "
-                              f"{len(report.review)} pair(s) left for review.")
+                console.print(t(
+                    count(len(report.merges), "ru", ("компания слита", "компании слиты",
+                                                     "компаний слиты"), ("", ""))
+                    + " с другими; " + count(len(report.review), "ru", (
+                        "пара оставлена", "пары оставлены", "пар оставлено"), ("", ""))
+                    + " на проверку.",
+                    count(len(report.merges), "en", ("", "", ""), ("company", "companies"))
+                    + " merged into another; " + count(len(report.review), "en", ("", "", ""), (
+                        "pair", "pairs")) + " left for review."), highlight=False)
             for warning in report.warnings:
-                err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+                err_console.print(f"[yellow]{t('предупреждение', 'warning')}:[/] {warning}",
+                                  highlight=False)
         if not report.ok:
+            rows = count(report.rejected_rows, lang(), ("строка отклонена", "строки отклонены",
+                                                        "строк отклонено"),
+                         ("row rejected", "rows rejected"))
+            problems = count(len(report.rejects), lang(), ("замечание", "замечания",
+                                                           "замечаний"),
+                             ("problem", "problems"))
             err_console.print(
-                f"[bold yellow]{report.rejected_rows:,} row(s) rejected[/] "
-                f"({len(report.rejects):,} problem(s)); see {rejects_dir / 'report.md'} and "
-                f"the *.rejects.csv files in {rejects_dir}", highlight=False)
+                f"[bold yellow]{rows}[/] ({problems}); "
+                + t(f"см. {rejects_dir / 'report.md'} и файлы *.rejects.csv в {rejects_dir}",
+                    f"see {rejects_dir / 'report.md'} and the *.rejects.csv files in "
+                    f"{rejects_dir}"), highlight=False)
             raise typer.Exit(1)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from api.console import console, friendly_errors, print_json, store_from_settings
+from api.console import console, friendly_errors, lang, print_json, store_from_settings
+from graph.i18n import Lang, number
 from graph.settings import load_settings
 from queries.factors import WeightProfile
 from queries.match import rank_buyers, rank_suppliers
@@ -45,25 +46,42 @@ def _profile(name: str | None, direction: str) -> WeightProfile | str | None:
     return None
 
 
+_FIT = {"declared": ("заявлено", "declared"), "supplied": ("уже поставляет", "supplies it"),
+        "related": ("родственная категория", "related category"),
+        "inferred": ("по процессам", "by processes"), "network": ("по сети", "via the network")}
+_SOURCE = {"demand": ("спрос", "demand"), "network": ("только сеть", "network only"),
+           "popular_in_region": ("известные в регионе", "popular in region"),
+           "popular": ("известные", "popular")}
+
+
 def render(result: MatchResult, *, english: bool = False) -> Table:
     """A rich table of a ranking: rank, company, category, score, top reasons."""
-    what = "buyers" if result.direction == "buyers" else "suppliers"
-    title = (f"Potential {what} for {result.company_name} ({result.company_id}) — "
-             f"{len(result.candidates)} of {result.n_candidates}, profile {result.profile}")
+    ru = not english
+    lg: Lang = "ru" if ru else "en"
+    what = ("покупатели" if ru else "buyers") if result.direction == "buyers" else (
+        "поставщики" if ru else "suppliers")
+    title = (f"{'Возможные' if ru else 'Potential'} {what}: {result.company_name} — "
+             + (f"{len(result.candidates)} из {number(result.n_candidates, lg)}, "
+                f"профиль {result.profile}" if ru else
+                f"{len(result.candidates)} of {number(result.n_candidates, lg)}, "
+                f"profile {result.profile}"))
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column("#", justify="right")
-    table.add_column("company")
-    table.add_column("category")
-    table.add_column("fit")
-    table.add_column("score, 0–100", justify="right")
-    table.add_column("source")
-    table.add_column("km", justify="right")
-    table.add_column("top reasons")
+    table.add_column("компания" if ru else "company")
+    table.add_column("категория" if ru else "category")
+    table.add_column("соответствие" if ru else "fit")
+    table.add_column("оценка, 0–100" if ru else "score, 0–100", justify="right")
+    table.add_column("источник" if ru else "source")
+    table.add_column("км" if ru else "km", justify="right")
+    table.add_column("главные причины" if ru else "top reasons")
     for c in result.candidates:
         reasons = c.reasons_en if english else c.reasons_ru
-        table.add_row(str(c.rank), f"{c.company_name}\n[dim]{c.company_id}[/]",
-                      c.category_name or "—", c.fit, f"{c.relative_score:.0f}", c.source,
-                      "—" if c.distance_km is None else f"{c.distance_km:.0f}",
+        fit = _FIT.get(c.fit, (c.fit, c.fit))[0 if ru else 1]
+        source = _SOURCE.get(c.source, (c.source, c.source))[0 if ru else 1]
+        table.add_row(str(c.rank), c.company_name, c.category_name or "—", fit,
+                      number(c.relative_score, lg), source,
+                      "—" if c.distance_km is None else
+                      "<1" if c.distance_km < 1 else number(c.distance_km, lg),
                       "; ".join(reasons))
     return table
 
@@ -74,7 +92,8 @@ def _show(result: MatchResult, as_json: bool, english: bool) -> None:
     elif not result.candidates:
         why = (result.note_en if english else result.note_ru) or (
             "no candidate" if english else "нет кандидатов")
-        console.print(f"No candidates for {result.company_id}: {why}.")
+        console.print(f"{'Нет кандидатов для' if not english else 'No candidates for'} "
+                      f"{result.company_name}: {why}.", highlight=False)
     else:
         console.print(render(result, english=english))
         note = result.note_en if english else result.note_ru
@@ -94,10 +113,11 @@ def buyers(
     cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
     profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
                                        "the one `coopgraph fit` stored, else automatic)"),
-    english: bool = typer.Option(False, "--en", help="Reasons in English"),
+    english: bool = typer.Option(False, "--en", help="Reasons in English (as --lang en)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
+    english = english or lang() == "en"
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_buyers(proj, supplier, k=k, category=category,
@@ -125,10 +145,11 @@ def suppliers(
                                                    help="Minimum free yearly capacity"),
     profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
                                        "the one `coopgraph fit` stored, else automatic)"),
-    english: bool = typer.Option(False, "--en", help="Reasons in English"),
+    english: bool = typer.Option(False, "--en", help="Reasons in English (as --lang en)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could make what BUYER needs — ranked, with reasons."""
+    english = english or lang() == "en"
     with store_from_settings() as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,

@@ -9,40 +9,65 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from api.console import console, fail, print_json, store_from_settings
+from api.console import console, fail, lang, print_json, store_from_settings, t
+from graph.i18n import number, percent, rub
 from queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
 from queries.export import PLAN_COLUMNS, plan_rows, write_csv
 from queries.projection import ProjectionCache
 
 
-def _print_plan(plan: ChainPlan) -> None:
-    table = Table(title=f"{plan.product_name} ({plan.product_id}) — {plan.volume:,.0f} units/yr, "
-                        f"maker {plan.maker_id}")
-    for col, justify in (("category", "left"), ("demand", "right"), ("supplier", "left"),
-                         ("qty", "right"), ("₽/unit", "right"), ("km", "right"),
-                         ("local", "center"), ("cluster", "center"), ("now", "right")):
+def _print_plan(plan: ChainPlan, categories: dict[str, str]) -> None:
+    lg = lang()
+
+    def n(x: float | None, digits: int = 0) -> str:
+        return number(x, lg, digits, unknown="—")
+
+    def p(x: float | None) -> str:
+        return percent(x, lg, unknown="—")
+
+    table = Table(title=f"{plan.product_name} — {n(plan.volume)} "
+                        + t("шт./год", "units/yr"), highlight=False)
+    for col, justify in ((t("категория", "category"), "left"), (t("потребность", "demand"),
+                                                               "right"),
+                         (t("поставщик", "supplier"), "left"), (t("кол-во", "qty"), "right"),
+                         (t("₽/шт.", "₽/unit"), "right"), (t("км", "km"), "right"),
+                         (t("в регионе", "local"), "center"), (t("в кластере", "cluster"),
+                                                              "center"),
+                         (t("сейчас", "now"), "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for cat in plan.categories:
         now = {link.supplier_id: link.qty for link in cat.current}
         for i, a in enumerate(cat.allocations):
-            supplier = "[red]import[/]" if a.imported else (
-                str(a.supplier_id) + (" [dim](inferred)[/]" if a.inferred else ""))
-            table.add_row(cat.category if i == 0 else "", f"{cat.demand:,.0f}" if i == 0 else "",
-                          supplier, f"{a.qty:,.0f}", f"{a.unit_cost:,.2f}",
-                          "" if a.distance_km is None else f"{a.distance_km:,.0f}",
+            supplier = t("[red]импорт[/]", "[red]import[/]") if a.imported else (
+                a.supplier_name + (t(" [dim](по процессам)[/]", " [dim](inferred)[/]")
+                                   if a.inferred else ""))
+            first = i == 0
+            table.add_row((categories.get(cat.category) or cat.name) if first else "",
+                          n(cat.demand) if first else "",
+                          supplier, n(a.qty), n(a.unit_cost, 2),
+                          "" if a.distance_km is None else n(a.distance_km),
                           "✓" if a.local else "", "✓" if a.in_cluster else "",
-                          f"{now.get(a.supplier_id, 0):,.0f}")
+                          n(now.get(a.supplier_id, 0)))
     console.print(table)
-    console.print(
-        f"total {plan.total_cost:,.0f} ₽/yr · localization {plan.localization_share_value:.0%} "
-        f"by value (now {plan.current_localization_share_value:.0%}), "
-        f"{plan.localization_share_count:.0%} by count · intra-cluster "
-        f"{plan.intra_cluster_share:.0%} (now {plan.current_intra_cluster_share:.0%})")
+    console.print(t(
+        f"итого {rub(plan.total_cost, lg, per_year=True)} · в регионе закупается "
+        f"{p(plan.localization_share_value)} по стоимости (сейчас "
+        f"{p(plan.current_localization_share_value)}), {p(plan.localization_share_count)} по "
+        f"числу категорий · внутри кластера {p(plan.intra_cluster_share)} (сейчас "
+        f"{p(plan.current_intra_cluster_share)})",
+        f"total {rub(plan.total_cost, lg, per_year=True)} · bought in the region "
+        f"{p(plan.localization_share_value)} by value (now "
+        f"{p(plan.current_localization_share_value)}), {p(plan.localization_share_count)} by "
+        f"count · intra-cluster {p(plan.intra_cluster_share)} (now "
+        f"{p(plan.current_intra_cluster_share)})"), highlight=False)
+    names = {cat.category: categories.get(cat.category) or cat.name for cat in plan.categories}
     if plan.uncovered:
-        console.print(f"[red]imported:[/] {', '.join(plan.uncovered)}")
+        console.print(f"[red]{t('импорт', 'imported')}:[/] "
+                      + ", ".join(names.get(c, c) for c in plan.uncovered), highlight=False)
     if plan.single_source:
-        console.print(f"[yellow]single source:[/] {', '.join(plan.single_source)}")
-    console.print(plan.text_ru, highlight=False)
+        console.print(f"[yellow]{t('единственный поставщик', 'single source')}:[/] "
+                      + ", ".join(names.get(c, c) for c in plan.single_source), highlight=False)
+    console.print(plan.text_ru if lg == "ru" else plan.text_en, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +112,7 @@ def register(app: typer.Typer) -> None:
                 result = plan_cluster(proj, str(cluster), options=options)
         if csv_file is not None:
             try:
-                n = write_csv(plan_rows(result), PLAN_COLUMNS, csv_file)
+                n = write_csv(plan_rows(result), PLAN_COLUMNS, csv_file, lang=lang())
             except OSError as exc:
                 fail(f"cannot write {csv_file}: {exc.strerror}")
             if not as_json:
@@ -95,10 +120,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(result.model_dump(mode="json"))
             return
+        key = "name_ru" if lang() == "ru" else "name_en"
+        categories = {code: str(row.get(key) or "")
+                      for code, row in zip(proj.category_codes, proj.category_rows, strict=True)}
         if isinstance(result, ChainPlan):
-            _print_plan(result)
+            _print_plan(result, categories)
             return
         for p in result.plans:
-            _print_plan(p)
-        console.print(result.text_ru, highlight=False)
-        console.print(result.text_en, highlight=False)
+            _print_plan(p, categories)
+        console.print(result.text_ru if lang() == "ru" else result.text_en, highlight=False)

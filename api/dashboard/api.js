@@ -103,3 +103,40 @@ export async function getAll(path, params, pageSize = 500) {
     if (page.length < pageSize || out.length >= total || page.length === 0) return out;
   }
 }
+
+/** Fetch a file from the API (with the key) and hand it to the browser as a download. */
+export async function download(path, params, filename) {
+  const headers = {};
+  const key = apiKey();
+  if (key) headers['X-API-Key'] = key;
+  const response = await fetch(path + query(params), { headers });
+  if (!response.ok) {
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    throw new ApiError(response.status, problem);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** POST files as multipart form data (the upload page's POST /ingest). */
+export async function upload(path, formData) {
+  const headers = { Accept: 'application/json' };
+  const key = apiKey();
+  if (key) headers['X-API-Key'] = key;
+  const response = await fetch(path, { method: 'POST', headers, body: formData });
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 300) }; }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  cache.clear(); // the store changes: every cached list is stale
+  return data;
+}

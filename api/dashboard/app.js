@@ -1,5 +1,5 @@
 // The dashboard shell: hash routes, the cluster picker, the language switch, error display.
-import { ApiError, captureKey, get, items, setApiKey } from './api.js';
+import { ApiError, apiKey, captureKey, get, items, setApiKey } from './api.js';
 import { h, replace } from './dom.js';
 import { lang, onLangChange, setLang, t } from './i18n.js';
 import * as overview from './pages/overview.js';
@@ -10,8 +10,9 @@ import * as company from './pages/company.js';
 import * as planner from './pages/planner.js';
 import * as cooperation from './pages/cooperation.js';
 import * as project from './pages/project.js';
+import * as upload from './pages/upload.js';
 
-const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project };
+const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project, upload };
 const NAV_OF = { company: 'companies', project: 'cooperation' };
 const CLUSTER_STORE = 'coopgraph.cluster';
 
@@ -41,8 +42,13 @@ function errorView(error) {
   const box = h('div', { class: 'error-box', role: 'alert' });
   if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
     const input = h('input', { type: 'password', placeholder: t('auth.placeholder'), autocomplete: 'off' });
+    // A saved key that the server refuses (401) or whose role may not see the page (403)
+    // is said so, instead of showing the same empty form again.
+    const hadKey = Boolean(apiKey());
+    const which = !hadKey ? null : (error.status === 401 ? 'rejected' : 'forbidden');
     replace(box,
-      h('h2', null, t('auth.title')),
+      h('h2', null, t(which ? `auth.${which}_title` : 'auth.title')),
+      which ? h('p', { class: 'key-rejected', 'data-testid': 'key-rejected' }, t(`auth.${which}`)) : null,
       h('p', null, t('auth.text')),
       h('form', {
         class: 'key-form',
@@ -50,7 +56,12 @@ function errorView(error) {
       }, input, h('button', { class: 'btn', type: 'submit' }, t('auth.save'))));
     return box;
   }
-  const title = error instanceof ApiError ? (error.problem.title || `HTTP ${error.status}`) : t('error.title');
+  // The problem's type names it (/problems/<slug>): its title in the interface language.
+  const slug = error instanceof ApiError ? String(error.problem.type || '').split('/problems/')[1] : '';
+  const known = slug && t(`problem.${slug}`) !== `problem.${slug}`;
+  const title = error instanceof ApiError
+    ? (known ? t(`problem.${slug}`) : (error.problem.title || `HTTP ${error.status}`))
+    : t('error.title');
   replace(box, h('h2', null, title), h('p', null, error.message || String(error)));
   return box;
 }

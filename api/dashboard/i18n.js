@@ -44,6 +44,24 @@ export function t(key, params) {
 }
 
 /**
+ * The word of `key` that goes with the number n, by the language's CLDR plural rules
+ * (Intl.PluralRules): 1 участник, 3 участника, 8 участников; 1 member, 8 members.
+ * The dictionary entry is { one, few, many, other } (missing forms fall back to other).
+ */
+export function tn(key, n, params) {
+  const entry = STRINGS[current][key] ?? STRINGS.ru[key];
+  if (!entry || typeof entry !== 'object') return t(key, { n, ...params });
+  const loc = current === 'ru' ? 'ru-RU' : 'en-GB';
+  const form = new Intl.PluralRules(loc).select(Number(n));
+  let text = entry[form] ?? entry.other ?? entry.many ?? '';
+  const shown = new Intl.NumberFormat(loc, { maximumFractionDigits: 1 }).format(Number(n));
+  for (const [name, value] of Object.entries({ n: shown, ...params })) {
+    text = text.replaceAll(`{${name}}`, String(value));
+  }
+  return text;
+}
+
+/**
  * A value the API gives in both languages, in the current one.
  * Understands {ru, en} objects and `<base>_ru` / `<base>_en` fields of obj.
  */

@@ -3,7 +3,9 @@ demand above capacity, idle capacity, unconnected members, critical suppliers.""
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+import re
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -31,3 +33,30 @@ def gaps(
     find_gaps = engine("queries.gaps", "find_gaps")
     return result_response(find_gaps(projection, cluster_id=cluster, region=region,
                                      viewer=principal.viewer))
+
+
+@router.get("/export.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "The gaps as CSV"}})
+def gaps_csv(
+    principal: PrincipalDep,
+    projection: ProjectionDep,
+    cluster: Annotated[Id | None, Query(description="Only this cluster's members")] = None,
+    region: Annotated[str | None, Query(description="Only companies in this region")] = None,
+    lang: Annotated[Literal["ru", "en"], Query(
+        description="ru: Russian Excel (';', decimal comma, Russian headers); en: ','")] = "ru",
+) -> Response:
+    """Every gap finding as CSV for Excel (UTF-8 with BOM), with names and ids."""
+    if cluster is not None:
+        projection.cluster(cluster)
+    report = engine("queries.gaps", "find_gaps")(projection, cluster_id=cluster, region=region,
+                                                  viewer=principal.viewer)
+    gap_columns = engine("queries.export", "GAP_COLUMNS")
+    gaps_rows = engine("queries.export", "gaps_rows")
+    write_csv = engine("queries.export", "write_csv")
+    names = dict(zip(projection.company_ids, projection.company_names, strict=True))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # the BOM: Excel reads the file as UTF-8
+    write_csv(gaps_rows(report, names, lang), gap_columns, buffer, lang=lang)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{cluster or region or 'all'}.csv")
+    return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,51 +1,98 @@
-// Companies page: a searchable, sortable list; each row opens the company's page.
+// Companies page: faceted search (GET /companies/search) with paging; the filters live in the
+// address (#/companies/<query>), so a search can be shared; each row opens the company's page.
+import { getAll, get } from '../api.js';
 import { h, num } from '../dom.js';
-import { t, term } from '../i18n.js';
-import { companyLink, companyMap, mainRole, memberIds, roleChips, ROLE_ORDER, yesNo } from '../data.js';
-import { sortableTable } from '../table.js';
+import { pick, t, term } from '../i18n.js';
+import { categoryMap, companyLink, companyMap, roleChips, ROLE_ORDER } from '../data.js';
 
-const sortState = { key: 'name', dir: 'asc' };
-let filterText = '';
-let onlyMembers = false;
+const PAGE = 50;
+const FIELDS = ['q', 'category', 'process', 'cert', 'region', 'near', 'max_km', 'role', 'cluster', 'min_free_capacity', 'sort', 'offset'];
 
-export async function render({ cluster }) {
-  const [companies, members] = await Promise.all([companyMap(), memberIds(cluster)]);
-  const all = [...companies.values()];
-  const columns = [
-    { key: 'name', label: t('col.company'), render: (c) => companyLink(companies, c.id, c.name) },
-    {
-      key: 'roles', label: t('col.roles'), value: (c) => ROLE_ORDER.indexOf(mainRole(c)),
-      render: (c) => roleChips(c.roles),
+function address(params) {
+  const clean = new URLSearchParams();
+  for (const name of FIELDS) {
+    const value = params.get(name);
+    if (value && !(name === 'offset' && value === '0') && !(name === 'sort' && value === 'name')) clean.set(name, value);
+  }
+  const query = clean.toString();
+  return `#/companies${query ? `/${query}` : ''}`;
+}
+
+function select(name, value, options, testid) {
+  return h('select', { name, 'data-testid': testid },
+    h('option', { value: '' }, t('companies.any')),
+    options.map(([code, label]) => h('option', { value: code, selected: code === value || null }, label)));
+}
+
+export async function render({ args, cluster }) {
+  const params = new URLSearchParams(args[0] || '');
+  const query = {};
+  for (const name of FIELDS) if (params.get(name)) query[name] = params.get(name);
+  const [companies, categories, processes, certs] = await Promise.all([
+    companyMap(), categoryMap(), getAll('/processes'), getAll('/certifications'),
+  ]);
+  const result = await get('/companies/search', { ...query, limit: PAGE });
+  const regions = [...new Set([...companies.values()].map((c) => c.region).filter(Boolean))].sort((a, b) => a.localeCompare(b));
+  const categoryOptions = [...categories.values()]
+    .map((c) => [c.code, pick(c, 'name') || c.code])
+    .sort((a, b) => a[1].localeCompare(b[1]));
+
+  const input = (name, attrs) => h('input', { name, value: query[name] || '', ...attrs });
+  const form = h('form', {
+    class: 'card form-row search-form', 'data-testid': 'company-search',
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const next = new URLSearchParams();
+      for (const el of ev.target.elements) {
+        if (!el.name) continue;
+        const value = el.type === 'checkbox' ? (el.checked ? (cluster || '') : '') : el.value.trim();
+        if (value) next.set(el.name, value);
+      }
+      window.location.hash = address(next);
     },
-    { key: 'municipality', label: t('col.municipality'), value: (c) => c.municipality ?? null },
-    { key: 'region', label: t('col.region'), value: (c) => c.region ?? null },
-    { key: 'employees', label: t('col.employees'), num: true, render: (c) => num(c.employees) },
-    { key: 'member', label: t('col.member'), value: (c) => (members.has(c.id) ? 1 : 0), render: (c) => yesNo(members.has(c.id)) },
-  ];
-  const holder = h('div', { class: 'card flush' });
-  const counter = h('span', { class: 'count' });
-  const refill = () => {
-    const needle = filterText.trim().toLowerCase();
-    const rows = all.filter((c) => (!onlyMembers || members.has(c.id)) && (!needle
-      || [c.name, c.inn, c.municipality, c.region, c.id, ...(c.roles || []).map((r) => term('role', r))]
-        .some((v) => v && String(v).toLowerCase().includes(needle))));
-    counter.textContent = `${num(rows.length)} / ${num(all.length)}`;
-    holder.replaceChildren(sortableTable({ columns, rows, state: sortState, testid: 'companies-table' }));
+  },
+  h('label', { class: 'wide' }, t('companies.text'), input('q', { class: 'search', type: 'search', placeholder: t('companies.search'), 'data-testid': 'search-text' })),
+  h('label', null, t('col.category'), select('category', query.category, categoryOptions, 'search-category')),
+  h('label', null, t('companies.process'), select('process', query.process, processes.map((p) => [p.code, pick(p, 'name') || p.code]), 'search-process')),
+  h('label', null, t('find.cert'), select('cert', query.cert, certs.map((c) => [c.code, c.name || c.code]), 'search-cert')),
+  h('label', null, t('col.region'), select('region', query.region, regions.map((r) => [r, r]), 'search-region')),
+  h('label', null, t('col.roles'), select('role', query.role, ROLE_ORDER.map((r) => [r, term('roles', r)]), 'search-role')),
+  h('label', null, t('companies.near'), input('near', { type: 'text', placeholder: t('companies.near_hint'), 'data-testid': 'search-near' })),
+  h('label', null, t('find.max_km'), input('max_km', { type: 'number', min: 1, step: 1, 'data-testid': 'search-km' })),
+  h('label', null, t('find.free'), input('min_free_capacity', { type: 'number', min: 0, step: 1 })),
+  h('label', null, t('companies.sort'), h('select', { name: 'sort', 'data-testid': 'search-sort' },
+    ['name', '-name', 'distance'].map((s) => h('option', { value: s, selected: (query.sort || 'name') === s || null }, t(`companies.sort.${s}`))))),
+  h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'cluster', checked: query.cluster ? true : null, 'data-testid': 'search-cluster' }), t('companies.only_members')),
+  h('button', { class: 'btn', type: 'submit', 'data-testid': 'search-button' }, t('find.run')),
+  Object.keys(query).length ? h('a', { class: 'btn ghost', href: '#/companies' }, t('companies.reset')) : null);
+
+  const offset = Number(query.offset || 0);
+  const rows = result.data.map((c) => h('tr', { 'data-id': c.id },
+    h('td', null, companyLink(companies, c.id, c.name),
+      c.categories.length ? h('div', { class: 'muted small' }, c.categories.slice(0, 3).map((code) => pick(categories.get(code) || {}, 'name') || code).join(' · ')) : null),
+    h('td', null, roleChips(c.roles)),
+    h('td', null, c.municipality || '—'),
+    h('td', null, c.region || '—'),
+    h('td', { class: 'num' }, c.distance_km == null ? '—' : (c.distance_km < 1 ? t('company.same_town') : t('company.km', { n: num(c.distance_km) }))),
+    h('td', null, c.clusters.length ? t('yes') : t('no'))));
+  const table = h('table', { class: 'data', 'data-testid': 'companies-table' },
+    h('thead', null, h('tr', null, [t('col.company'), t('col.roles'), t('col.municipality'), t('col.region'), t('companies.distance'), t('col.member')].map((x) => h('th', null, x)))),
+    h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 6, class: 'empty-note' }, t('companies.none')))));
+  const pageLink = (to, label, testid) => {
+    const next = new URLSearchParams(params);
+    next.set('offset', String(to));
+    return h('a', { class: 'btn ghost', href: address(next), 'data-testid': testid }, label);
   };
-  const search = h('input', {
-    class: 'search', type: 'search', placeholder: t('companies.search'), value: filterText,
-    'aria-label': t('companies.search'),
-    oninput: (ev) => { filterText = ev.target.value; refill(); },
-  });
-  const memberBox = h('input', {
-    type: 'checkbox', checked: onlyMembers || null,
-    onchange: (ev) => { onlyMembers = ev.target.checked; refill(); },
-  });
-  refill();
+  const pager = h('div', { class: 'pager' },
+    offset > 0 ? pageLink(Math.max(0, offset - PAGE), t('companies.prev'), 'page-prev') : null,
+    h('span', { class: 'muted small', 'data-testid': 'page-info' },
+      t('companies.page', { from: num(result.total ? offset + 1 : 0), to: num(offset + result.data.length), total: num(result.total) })),
+    offset + PAGE < result.total ? pageLink(offset + PAGE, t('companies.next'), 'page-next') : null);
+
   return h('div', null,
     h('div', { class: 'page-head' },
-      h('div', null, h('h1', null, t('companies.title'), counter), h('p', { class: 'lede' }, t('companies.lede')))),
-    h('div', { class: 'form-row', style: { marginBottom: '1rem', alignItems: 'center' } },
-      search, h('label', { style: { flexDirection: 'row', alignItems: 'center', gap: '.4rem' } }, memberBox, t('companies.only_members'))),
-    holder);
+      h('div', null, h('h1', null, t('companies.title'), h('span', { class: 'count', 'data-testid': 'search-total' }, num(result.total))),
+        h('p', { class: 'lede' }, t('companies.lede')))),
+    form,
+    h('div', { class: 'card flush' }, table, pager));
 }

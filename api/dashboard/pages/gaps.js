@@ -1,7 +1,7 @@
 // Gaps page: the gap report as tabs of sortable tables, with "capabilities to attract".
-import { get } from '../api.js';
+import { download, get } from '../api.js';
 import { h, money, num, pct } from '../dom.js';
-import { pick, t } from '../i18n.js';
+import { lang, pick, t } from '../i18n.js';
 import { categoryMap, categoryName, companyLink, companyMap, roleChips } from '../data.js';
 import { sortableTable } from '../table.js';
 
@@ -33,7 +33,7 @@ function tables(report, companies, categories) {
         { key: 'demand_qty', label: t('col.demand'), num: true, render: (r) => num(r.demand_qty) },
         { key: 'demand_value', label: t('col.value'), num: true, render: (r) => money(r.demand_value) },
         { key: 'buyers', label: t('col.buyers'), value: (r) => r.buyers.length, render: (r) => names(companies, r.buyers) },
-        { key: 'importers', label: t('col.imports'), num: true, value: (r) => r.importers.length, render: (r) => num(r.importers.length) },
+        { key: 'import_qty', label: t('col.imports'), num: true, render: (r) => h('span', { title: r.importers.length ? r.importers.map((id) => companies.get(id)?.name || id).join(', ') : null }, num(r.import_qty)) },
       ],
     },
     {
@@ -66,6 +66,10 @@ function tables(report, companies, categories) {
         { key: 'free_capacity', label: t('col.idle'), num: true, render: (r) => num(r.free_capacity) },
         { key: 'idle_share', label: t('col.idle_share'), num: true, value: (r) => (r.capacity ? r.free_capacity / r.capacity : null), render: (r) => pct(r.capacity ? r.free_capacity / r.capacity : null, 0) },
         { key: 'demand_in_scope', label: t('col.demand'), num: true, render: (r) => num(r.demand_in_scope) },
+        {
+          key: 'action', label: '', value: () => null,
+          render: (r) => h('a', { class: 'action', 'data-testid': 'idle-find-buyers', href: `#/company/${encodeURIComponent(r.company_id)}/buyers/${encodeURIComponent(r.category)}` }, t('action.find_buyers')),
+        },
       ],
     },
     {
@@ -80,7 +84,7 @@ function tables(report, companies, categories) {
       id: 'critical_companies', rows: report.critical, initial: { key: 'betweenness', dir: 'desc' },
       columns: [
         { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => withNote(companyLink(companies, r.company_id, r.name), r, true) },
-        { key: 'betweenness', label: t('col.betweenness'), num: true, render: (r) => num(r.betweenness, 3) },
+        { key: 'betweenness', label: t('col.betweenness'), num: true, render: (r) => pct(r.betweenness, 1) },
         { key: 'articulation_point', label: t('col.articulation'), value: (r) => (r.articulation_point ? 1 : 0), render: (r) => (r.articulation_point ? h('span', { class: 'badge warn' }, t('yes')) : t('no')) },
         { key: 'degree', label: t('network.degree'), num: true, render: (r) => num(r.degree) },
       ],
@@ -123,9 +127,22 @@ export async function render({ cluster }) {
     }, t(`gaps.${spec.id}`), h('span', { class: 'n' }, num(spec.rows.length))));
   }
   show();
+  const status = h('span', { class: 'muted small', role: 'status' });
+  const csv = h('button', {
+    class: 'btn ghost', type: 'button', 'data-testid': 'gaps-csv',
+    onclick: async () => {
+      status.textContent = '';
+      try {
+        await download('/gaps/export.csv', { cluster, lang: lang() }, `gaps-${cluster || 'all'}.csv`);
+      } catch (error) {
+        status.textContent = error.message || String(error);
+      }
+    },
+  }, t('gaps.csv'));
   return h('div', null,
     h('div', { class: 'page-head' },
-      h('div', null, h('h1', null, t('gaps.title')), h('p', { class: 'lede' }, t('gaps.lede')))),
+      h('div', null, h('h1', null, t('gaps.title')), h('p', { class: 'lede' }, t('gaps.lede'))),
+      h('div', { class: 'page-tools' }, csv, status)),
     pick(report, 'text') ? h('div', { class: 'card', style: { marginBottom: '1rem' } }, pick(report, 'text')) : null,
     tabs, holder);
 }

@@ -1,7 +1,7 @@
 // Network page: companies and supply links as SVG — a regional map or a force-directed diagram.
 import { get } from '../api.js';
 import { h, num, s } from '../dom.js';
-import { lang, pick, t, term } from '../i18n.js';
+import { lang, pick, t, term, tn } from '../i18n.js';
 import {
   ROLE_COLOURS, allSupplies, categoryMap, categoryName, companyMap, mainRole, memberIds,
   shortName,
@@ -122,13 +122,16 @@ function buildGraph(companies, supplies, members) {
     pairs.get(key).categories.push(sup.category);
   }
   const links = [...pairs.values()];
-  const degree = new Map(ids.map((id) => [id, 0]));
+  // A company's links: the distinct companies it supplies or buys from — the one
+  // definition every page uses (the gaps report's "links" column counts the same).
+  const partners = new Map(ids.map((id) => [id, new Set()]));
   for (const l of links) {
-    degree.set(l.source, degree.get(l.source) + 1);
-    degree.set(l.target, degree.get(l.target) + 1);
+    if (l.source === l.target) continue;
+    partners.get(l.source).add(l.target);
+    partners.get(l.target).add(l.source);
   }
   const nodes = ids.sort().map((id) => ({
-    id, company: companies.get(id), degree: degree.get(id), member: members.has(id),
+    id, company: companies.get(id), degree: partners.get(id).size, member: members.has(id),
   }));
   return { nodes, links, restricted, members };
 }
@@ -299,8 +302,6 @@ function drawSvg(graph, region, categories) {
     linkEls.push(el);
     linkLayer.append(el);
   }
-  svg.append(linkLayer);
-
   const neighbours = new Map(marks.map((m) => [m.id, new Set([m.id])]));
   for (const e of edges.values()) {
     neighbours.get(e.a.id).add(e.b.id);
@@ -311,7 +312,7 @@ function drawSvg(graph, region, categories) {
   const companies = marks.filter((m) => m.kind === 'company');
   const labelled = new Set(companies
     .sort((x, y) => y.node.degree - x.node.degree || x.id.localeCompare(y.id))
-    .slice(0, mode === 'geo' ? 16 : 30)
+    .slice(0, graph.ego ? 60 : mode === 'geo' ? 16 : 30)
     .map((m) => m.id));
   const markEls = [];
   for (const mark of marks) {
@@ -325,7 +326,8 @@ function drawSvg(graph, region, categories) {
       el = s('circle', { ...attrs, class: 'group', 'data-count': mark.nodes.length, 'aria-label': mark.label });
     } else {
       el = s('circle', {
-        ...attrs, class: `node${mark.node.member ? ' member' : ''}`, role: 'link',
+        ...attrs, class: `node${mark.node.member ? ' member' : ''}${graph.ego === mark.id ? ' ego' : ''}`, role: 'link',
+        'data-tier': graph.tiers?.get(mark.id) ?? null,
         fill: ROLE_COLOURS[mainRole(mark.node.company)], 'aria-label': mark.node.company.name,
       });
       el.append(s('title', null, mark.node.company.name));
@@ -378,8 +380,57 @@ function drawSvg(graph, region, categories) {
       }, shortName(mark.node.company.name)));
     }
   }
-  svg.append(nodeLayer, labelLayer);
-  return { svg, tooltip, notes };
+  // zoom and pan: one transformed group; the wheel zooms around the pointer, a drag pans,
+  // the buttons do both on touch screens and keyboards
+  const viewport = s('g', { class: 'viewport', 'data-testid': 'network-viewport' });
+  // the region's outline and towns (drawn first) move with the companies
+  viewport.append(...[...svg.childNodes], linkLayer, nodeLayer, labelLayer);
+  svg.append(viewport);
+  const view = { k: 1, x: 0, y: 0 };
+  const apply = () => {
+    viewport.setAttribute('transform', `translate(${view.x.toFixed(1)} ${view.y.toFixed(1)}) scale(${view.k.toFixed(3)})`);
+    svg.dataset.zoom = view.k.toFixed(3);
+    // labels keep their size on screen (the CSS divides by --zoom)
+    svg.style.setProperty('--zoom', view.k.toFixed(3));
+  };
+  const zoomAt = (factor, px, py) => {
+    const k = Math.max(0.5, Math.min(12, view.k * factor));
+    view.x = px - ((px - view.x) * k) / view.k;
+    view.y = py - ((py - view.y) * k) / view.k;
+    view.k = k;
+    apply();
+  };
+  const toSvg = (ev) => {
+    const box = svg.getBoundingClientRect();
+    return [((ev.clientX - box.left) / box.width) * W, ((ev.clientY - box.top) / box.height) * H];
+  };
+  svg.addEventListener('wheel', (ev) => {
+    ev.preventDefault();
+    const [px, py] = toSvg(ev);
+    zoomAt(ev.deltaY < 0 ? 1.25 : 0.8, px, py);
+  }, { passive: false });
+  let drag = null;
+  svg.addEventListener('pointerdown', (ev) => {
+    if (ev.target.closest('circle')) return; // a node: hover and click, not a pan
+    drag = { start: toSvg(ev), x: view.x, y: view.y };
+    svg.setPointerCapture?.(ev.pointerId);
+  });
+  svg.addEventListener('pointermove', (ev) => {
+    if (!drag) return;
+    const [px, py] = toSvg(ev);
+    view.x = drag.x + (px - drag.start[0]);
+    view.y = drag.y + (py - drag.start[1]);
+    apply();
+  });
+  const stop = () => { drag = null; };
+  svg.addEventListener('pointerup', stop);
+  svg.addEventListener('pointercancel', stop);
+  const zoomBar = h('div', { class: 'zoom-bar' },
+    h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'zoom-in', 'aria-label': t('network.zoom_in'), onclick: () => zoomAt(1.5, W / 2, H / 2) }, '+'),
+    h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'zoom-out', 'aria-label': t('network.zoom_out'), onclick: () => zoomAt(1 / 1.5, W / 2, H / 2) }, '−'),
+    h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'zoom-reset', onclick: () => { Object.assign(view, { k: 1, x: 0, y: 0 }); apply(); } }, t('network.zoom_reset')));
+  apply();
+  return { svg, tooltip, notes, zoomBar };
 }
 
 function legend() {
@@ -392,17 +443,65 @@ function legend() {
     h('span', null, h('span', { class: 'line ext' }), t('network.external')));
 }
 
-export async function render({ cluster }) {
-  const [companies, supplies, members, region, categories] = await Promise.all([
+/** The company, its partners (tier 1) and theirs (tier 2), by the links given. */
+function egoTiers(ego, supplies) {
+  const partners = new Map();
+  for (const sup of supplies) {
+    if (sup.supplier_id === sup.buyer_id) continue;
+    if (!partners.has(sup.supplier_id)) partners.set(sup.supplier_id, new Set());
+    if (!partners.has(sup.buyer_id)) partners.set(sup.buyer_id, new Set());
+    partners.get(sup.supplier_id).add(sup.buyer_id);
+    partners.get(sup.buyer_id).add(sup.supplier_id);
+  }
+  const tiers = new Map([[ego, 0]]);
+  for (const id of partners.get(ego) || []) tiers.set(id, 1);
+  for (const [id, tier] of [...tiers]) {
+    if (tier !== 1) continue;
+    for (const next of partners.get(id) || []) if (!tiers.has(next)) tiers.set(next, 2);
+  }
+  return tiers;
+}
+
+export async function render({ cluster, args }) {
+  const [companies, allLinks, members, region, categories] = await Promise.all([
     companyMap(), allSupplies(), memberIds(cluster), get('/ui/lipetsk_region.json'), categoryMap(),
   ]);
-  const graph = buildGraph(companies, supplies, members);
+  const params = new URLSearchParams(args?.[0] || '');
+  const ego = companies.has(params.get('ego')) ? params.get('ego') : null;
+  const role = params.get('role') || '';
+  const category = params.get('category') || '';
+  // filters: links of a category (its sub-tree), companies of a role (with their links)
+  let supplies = category
+    ? allLinks.filter((l) => l.category === category || String(l.category).startsWith(`${category}.`))
+    : allLinks;
+  let shown = companies;
+  if (role) {
+    const keep = new Set([...companies.values()].filter((c) => (c.roles || []).includes(role)).map((c) => c.id));
+    supplies = supplies.filter((l) => keep.has(l.supplier_id) || keep.has(l.buyer_id));
+    for (const l of supplies) { keep.add(l.supplier_id); keep.add(l.buyer_id); }
+    shown = new Map([...companies].filter(([id]) => keep.has(id)));
+  }
+  let tiers = null;
+  if (ego) {
+    tiers = egoTiers(ego, supplies);
+    supplies = supplies.filter((l) => tiers.has(l.supplier_id) && tiers.has(l.buyer_id));
+    shown = new Map([...companies].filter(([id]) => tiers.has(id)));
+    mode = 'graph';
+  } else if (category) {
+    const keep = new Set(supplies.flatMap((l) => [l.supplier_id, l.buyer_id]));
+    shown = new Map([...shown].filter(([id]) => keep.has(id)));
+  }
+  const graph = buildGraph(shown, supplies, members);
+  graph.ego = ego;
+  graph.tiers = tiers;
   const holder = h('div', { class: 'net-wrap' });
   const noteEl = h('p', { class: 'muted small', style: { padding: '0 1.15rem .8rem', margin: '.5rem 0 0' } });
   const legendHolder = h('div');
+  const zoomHolder = h('div');
   const draw = () => {
-    const { svg, tooltip, notes } = drawSvg(graph, region, categories);
+    const { svg, tooltip, notes, zoomBar } = drawSvg(graph, region, categories);
     holder.replaceChildren(svg, tooltip);
+    zoomHolder.replaceChildren(zoomBar);
     legendHolder.replaceChildren(legend());
     noteEl.textContent = notes.join(' · ');
     for (const b of seg.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
@@ -412,25 +511,77 @@ export async function render({ cluster }) {
     h('button', { type: 'button', 'data-mode': 'graph', onclick: () => { mode = 'graph'; draw(); } }, t('network.graph')));
   draw();
 
+  // search: a company by name opens its ego view; filters by role and category; all in the address
+  const names = [...companies.values()].sort((a, b) => a.name.localeCompare(b.name, lang()));
+  const byName = new Map(names.map((c) => [c.name.toLowerCase(), c.id]));
+  const listId = 'network-companies';
+  const searchInput = h('input', {
+    class: 'search', type: 'search', list: listId, name: 'ego', 'data-testid': 'network-search',
+    placeholder: t('network.search'), value: ego ? companies.get(ego).name : '',
+  });
+  const roleSelect = h('select', { name: 'role', 'data-testid': 'network-role' },
+    h('option', { value: '' }, t('companies.any')),
+    ['oem', 'supplier', 'university', 'finance', 'service', 'dealer'].map((r) => h('option', { value: r, selected: r === role || null }, term('role', r))));
+  const used = [...new Set(allLinks.map((l) => l.category))];
+  const roots = [...new Set(used.map((c) => String(c).split('.')[0]))];
+  const categorySelect = h('select', { name: 'category', 'data-testid': 'network-category' },
+    h('option', { value: '' }, t('companies.any')),
+    [...roots, ...used].filter((c, i, all) => all.indexOf(c) === i)
+      .map((c) => [c, categoryName(categories, c)]).sort((a, b) => a[1].localeCompare(b[1], lang()))
+      .map(([c, label]) => h('option', { value: c, selected: c === category || null }, label)));
+  const filterForm = h('form', {
+    class: 'form-row net-filters', 'data-testid': 'network-filters',
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      const next = new URLSearchParams();
+      const id = byName.get(searchInput.value.trim().toLowerCase()) || (companies.has(searchInput.value.trim()) ? searchInput.value.trim() : '');
+      if (id) next.set('ego', id);
+      if (roleSelect.value) next.set('role', roleSelect.value);
+      if (categorySelect.value) next.set('category', categorySelect.value);
+      const query = next.toString();
+      window.location.hash = `#/network${query ? `/${query}` : ''}`;
+    },
+  },
+  h('label', { class: 'wide' }, t('network.find'), searchInput, h('datalist', { id: listId }, names.map((c) => h('option', { value: c.name })))),
+  h('label', null, t('col.roles'), roleSelect),
+  h('label', null, t('col.category'), categorySelect),
+  h('button', { class: 'btn', type: 'submit', 'data-testid': 'network-apply' }, t('find.run')),
+  params.toString() ? h('a', { class: 'btn ghost', href: '#/network' }, t('companies.reset')) : null);
+
   const hubs = [...graph.nodes].sort((a, b) => b.degree - a.degree || a.company.name.localeCompare(b.company.name, lang())).slice(0, 12);
-  const hubList = h('table', { class: 'data' },
+  const hubList = h('table', { class: 'data', 'data-testid': 'network-hubs' },
     h('thead', null, h('tr', null, h('th', null, t('col.company')), h('th', { class: 'num' }, t('network.degree')))),
-    h('tbody', null, hubs.map((n) => h('tr', null,
+    h('tbody', null, hubs.map((n) => h('tr', { 'data-id': n.id },
       h('td', null, h('span', { class: 'dot', style: { background: ROLE_COLOURS[mainRole(n.company)] } }),
-        h('a', { href: `#/company/${encodeURIComponent(n.id)}` }, n.company.name)),
+        h('a', { href: `#/network/ego=${encodeURIComponent(n.id)}` }, n.company.name)),
       h('td', { class: 'num' }, num(n.degree))))));
+  let side = hubList;
+  if (ego) {
+    const tierList = (tier) => [...tiers].filter(([, v]) => v === tier).map(([id]) => companies.get(id))
+      .filter(Boolean).sort((a, b) => a.name.localeCompare(b.name, lang()));
+    side = h('div', { 'data-testid': 'network-tiers', style: { padding: '0 1.15rem 1rem' } },
+      h('p', null, h('a', { href: `#/company/${encodeURIComponent(ego)}` }, companies.get(ego).name)),
+      [1, 2].map((tier) => {
+        const list = tierList(tier);
+        return h('div', { 'data-tier': tier },
+          h('h3', null, t(`network.tier${tier}`), ' ', h('span', { class: 'count' }, num(list.length))),
+          h('ul', { class: 'plain-list' }, list.slice(0, 40).map((c) => h('li', null,
+            h('a', { href: `#/network/ego=${encodeURIComponent(c.id)}` }, c.name)))));
+      }));
+  }
 
   return h('div', null,
     h('div', { class: 'page-head' },
-      h('div', null, h('h1', null, t('network.title')), h('p', { class: 'lede' }, t('network.lede'))),
+      h('div', null, h('h1', null, ego ? t('network.ego_title', { name: companies.get(ego).name }) : t('network.title')), h('p', { class: 'lede' }, t('network.lede'))),
       seg),
+    h('div', { class: 'card', style: { marginBottom: '1rem' } }, filterForm),
     h('div', { class: 'grid side' },
-      h('div', { class: 'card flush' }, legendHolder, holder, noteEl),
+      h('div', { class: 'card flush' }, legendHolder, zoomHolder, holder, noteEl),
       h('div', { class: 'card flush' },
-        h('div', { class: 'card-head' }, h('h2', null, t('network.hub'))),
+        h('div', { class: 'card-head' }, h('h2', null, ego ? t('network.tiers') : t('network.hub'))),
         h('p', { class: 'muted small', style: { padding: '0 1.15rem' } },
           t('network.companies_n', { n: num(graph.nodes.length) }), ' · ',
           t('network.links_n', { n: num(graph.links.length) })),
-        graph.restricted ? h('p', { class: 'muted small', style: { padding: '0 1.15rem' } }, t('network.shown', { n: graph.nodes.length })) : null,
-        hubList)));
+        graph.restricted ? h('p', { class: 'muted small', style: { padding: '0 1.15rem' } }, tn('network.shown', graph.nodes.length)) : null,
+        side)));
 }

@@ -1,7 +1,7 @@
 // Cluster overview: KPI tiles against their thresholds, participants by role, intra-cluster share.
 import { get, getAll } from '../api.js';
 import { h, money, num, pct } from '../dom.js';
-import { pick, t, term } from '../i18n.js';
+import { pick, t, term, tn } from '../i18n.js';
 import {
   ROLE_COLOURS, ROLE_ORDER, allSupplies, categoryMap, categoryName, companyLink, companyMap,
   memberIds,
@@ -76,10 +76,20 @@ function whatIfCard(kpis, companies, categories) {
           h('span', { class: 'muted' }, `${t('overview.actual')} ${fmt(w.before)} → ${t('overview.projected')} ${fmt(w.after)}`),
           h('span', { class: `badge ${w.passes_after ? 'pass' : 'fail'}` }, w.passes_after ? t('kpi.pass') : t('kpi.fail'))),
         h('p', { class: 'muted small', style: { margin: '.3rem 0' } }, pick(w, 'text')),
-        h('ul', { class: 'small', style: { margin: 0, paddingLeft: '1.1rem' } }, w.links.slice(0, 8).map((l) => h('li', null,
-          companyLink(companies, l.supplier_id), ' → ', companyLink(companies, l.buyer_id),
-          l.category ? h('span', { class: 'muted' }, ` · ${categoryName(categories, l.category)}`) : null,
-          l.value ? h('span', { class: 'muted' }, ` · ${money(l.value)}`) : null))));
+        // every proposed link: the first 8 open, the rest one click away
+        (() => {
+          const item = (l) => h('li', { 'data-testid': 'what-if-link' },
+            companyLink(companies, l.supplier_id), ' → ', companyLink(companies, l.buyer_id),
+            l.category ? h('span', { class: 'muted' }, ` · ${categoryName(categories, l.category)}`) : null,
+            l.volume ? h('span', { class: 'muted' }, ` · ${num(l.volume)} ${t('unit.per_year')}`) : null,
+            l.value ? h('span', { class: 'muted' }, ` · ${money(l.value)}`) : null);
+          const list = { class: 'small', style: { margin: 0, paddingLeft: '1.1rem' } };
+          return h('div', null,
+            h('ul', list, w.links.slice(0, 8).map(item)),
+            w.links.length > 8 ? h('details', null,
+              h('summary', { class: 'small', 'data-testid': 'what-if-more' }, t('table.show_all', { n: num(w.links.length) })),
+              h('ul', list, w.links.slice(8).map(item))) : null);
+        })());
     }));
 }
 
@@ -106,13 +116,13 @@ export async function render({ cluster, clusters }) {
   const memberProducts = products.filter((p) => members.has(p.maker_id));
   const intraKpi = kpis.kpis.find((k) => k.code === 'intra_purchases');
   const counts = [
-    [kpis.members, t('overview.members')],
-    [memberLinks.length, t('overview.links')],
-    [intraLinks.length, t('overview.intra_links')],
-    [memberProducts.length, t('overview.products')],
-    [categories.size, t('overview.categories')],
-    [caps?.total ?? null, t('overview.capabilities')],
-  ];
+    [kpis.members, 'overview.members'],
+    [memberLinks.length, 'overview.links'],
+    [intraLinks.length, 'overview.intra_links'],
+    [memberProducts.length, 'overview.products'],
+    [categories.size, 'overview.categories'],
+    [caps?.total ?? null, 'overview.capabilities'],
+  ].map(([n, key]) => [n, tn(key, n ?? 0)]);
   const untied = kpis.untied_members || [];
 
   return h('div', null,

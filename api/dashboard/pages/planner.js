@@ -1,7 +1,7 @@
 // Chain planner: pick a product and a volume, see the allocations, localization and uncovered categories.
-import { getAll, post } from '../api.js';
-import { h, money, num, pct } from '../dom.js';
-import { pick, t } from '../i18n.js';
+import { ApiError, getAll, post } from '../api.js';
+import { h, money, num, pct, replace } from '../dom.js';
+import { lang, pick, t } from '../i18n.js';
 import { categoryMap, categoryName, companyLink, companyMap } from '../data.js';
 import { sortableTable } from '../table.js';
 
@@ -99,32 +99,49 @@ export async function render({ args, go }) {
       const maker = companies.get(p.maker_id)?.name;
       return h('option', { value: p.id, selected: p.id === productId || null }, maker ? `${p.name} — ${maker}` : p.name);
     }));
+  // An empty volume plans the product's annual volume, and the field says so.
   const volumeInput = h('input', {
-    name: 'volume', type: 'number', min: 1, step: 1, value: volume, 'data-testid': 'volume-input',
+    name: 'volume', type: 'number', min: 1, step: 1, value: Number(volumeArg) > 0 ? volumeArg : '',
+    'data-testid': 'volume-input',
+    placeholder: product?.annual_volume ? t('planner.volume_default', { n: num(product.annual_volume) }) : '',
   });
+  const formNote = h('p', { class: 'form-note', role: 'status', 'data-testid': 'planner-note' });
   select.addEventListener('change', () => {
     const p = products.find((x) => x.id === select.value);
-    if (p?.annual_volume) volumeInput.value = p.annual_volume;
+    volumeInput.placeholder = p?.annual_volume ? t('planner.volume_default', { n: num(p.annual_volume) }) : '';
   });
   const form = h('form', {
     class: 'card form-row',
     onsubmit: (ev) => {
       ev.preventDefault();
       if (!select.value) return;
-      const v = Number(volumeInput.value);
-      go('planner', select.value, ...(v > 0 ? [String(v)] : []));
+      const raw = volumeInput.value.trim();
+      const v = Number(raw);
+      if (raw && !(Number.isInteger(v) && v > 0)) {
+        replace(formNote, t('planner.volume_bad'));
+        return;
+      }
+      go('planner', select.value, ...(raw ? [String(v)] : []));
     },
   },
   h('label', null, t('planner.product'), select),
   h('label', null, t('planner.volume'), volumeInput),
-  h('button', { class: 'btn', type: 'submit', 'data-testid': 'plan-button' }, t('planner.run')));
+  h('button', { class: 'btn', type: 'submit', 'data-testid': 'plan-button' }, t('planner.run')),
+  formNote);
 
   let result = h('p', { class: 'empty-note', style: { marginTop: '1rem' } }, t('planner.pick'));
   if (productId) {
     const body = { product: productId };
     if (Number(volume) > 0) body.volume = Number(volume);
-    const plan = await post('/plans', body);
-    result = planView(plan, companies, categories);
+    try {
+      result = planView(await post('/plans', body), companies, categories);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 400) throw error;
+      // a volume out of bounds: said next to the form ("English / Русский" from the API)
+      const parts = String(error.message).split(' / ');
+      const text = parts.length === 2 ? parts[lang() === 'ru' ? 1 : 0] : error.message;
+      result = h('p', { class: 'error-box', role: 'alert', 'data-testid': 'planner-error' }, text);
+    }
   }
   return h('div', null,
     h('div', { class: 'page-head' },
