@@ -49,7 +49,8 @@ KEEP = 10_000  # revisions a log keeps
 MAX_KEYS = 20_000
 # The kinds the analytic projection reads; a write touching only others leaves the
 # analytic revision where it was.
-ANALYTIC_KINDS: frozenset[EntityKind] = frozenset(KINDS)
+# Entity-resolution pairs (review queue, decisions) are read by no analysis.
+ANALYTIC_KINDS: frozenset[EntityKind] = frozenset(KINDS) - {EntityKind.ER_PAIR}
 
 Key = tuple[str, ...]
 

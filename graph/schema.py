@@ -24,6 +24,7 @@ from graph.models import (
     Cluster,
     Company,
     CompanyProcess,
+    ErPair,
     HeldCertification,
     Import,
     Membership,
@@ -74,6 +75,7 @@ class EntityKind(StrEnum):
     SUPPLY = "supply"
     IMPORT = "import"
     NEED = "need"
+    ER_PAIR = "er_pair"  # entity resolution: a merge or a pair for review, and its decision
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ KINDS: dict[EntityKind, KindSpec] = {
             _C.NEED, Need, ("company_id", "category"), rel_type="NEEDS",
             start=End("company_id", _C.COMPANY), end=End("category", _C.CATEGORY),
         ),
+        # a node of its own, not a relationship: it must outlive either company
+        KindSpec(_C.ER_PAIR, ErPair, ("id",), label="ErPair"),
     )
 }
 NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)

@@ -18,6 +18,7 @@ from graph.models import (
     Cluster,
     Company,
     CompanyProcess,
+    ErPair,
     HeldCertification,
     Import,
     Membership,
@@ -117,6 +118,12 @@ def full_graph() -> list[Record]:
                unit_price=900000.0, **_prov("imports.csv", 2)),
         Need(company_id="oem-1", category="castings", qty_per_year=300.0,
              required_certs=["iso9001"], max_distance_km=250.0, **_prov("needs.csv", 2)),
+        ErPair(id="erp-0001", a_id="oem-1", b_id="name-agrokombayn--lipetsk",
+               a_name="АгроКомбайн", b_name="Агро-Комбайн", status="merged", score=96.0,
+               reason="similar name in Липецк", previous="review", decided_by="steward",
+               decided_at=dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC),
+               folded='{"id": "name-agrokombayn--lipetsk"}', kept_before='{"id": "oem-1"}',
+               moved="[]", **_prov("companies.csv", 5)),
     ]
 
 
