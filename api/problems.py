@@ -18,6 +18,7 @@ ValidationError,
 ValidationFailed
 MissingReference                422     /problems/missing-reference
 HasDependents                   409     /problems/has-dependents
+ReviewError                     409     /problems/review-conflict
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
@@ -59,6 +60,7 @@ from graph.errors import (
     StoreUnavailable,
     ValidationFailed,
 )
+from ingest.review import ReviewError
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -151,6 +153,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (InvalidQuery, 400, "invalid-query", "Invalid query"),
     (MissingReference, 422, "missing-reference", "Unknown reference"),
     (HasDependents, 409, "has-dependents", "Other records refer to it"),
+    (ReviewError, 409, "review-conflict", "The decision does not apply to this pair"),
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),

@@ -76,7 +76,7 @@ __all__ = [
 # queue grows by a third for a few more true pairs.
 MERGE_AT = 85.0
 REVIEW_AT = 80.0
-MAX_BLOCK = 64  # members compared all-pairs; larger blocks as a sorted neighbourhood
+MAX_BLOCK = 40  # members compared all-pairs; larger blocks as a sorted neighbourhood
 
 _LONG_FORMS = (  # matched on the text as written (Cyrillic) …
     "общество с ограниченной ответственностью",
@@ -221,11 +221,9 @@ def _long_re(forms: Iterable[str]) -> re.Pattern[str]:
 
 
 _LATIN_LONG_RE = _long_re(_LATIN_LONG_FORMS)
-_LATIN_LONG_FOLDED_RE = _long_re(_fold(f.split()) for f in _LATIN_LONG_FORMS)
-_SHORT_FOLDED = frozenset(_fold([f]) for f in _SHORT_FORMS)
 
 
-def _words(name: str, *, folded: bool) -> list[str]:
+def _words(name: str) -> list[str]:
     """The name's words without legal forms, quotes or a parenthesis (Latin)."""
     low = _APOSTROPHES.sub("", name.lower().replace("ё", "е"))
     low = _NAMED_AFTER.sub("", low)
@@ -233,13 +231,8 @@ def _words(name: str, *, folded: bool) -> list[str]:
     if _NON_WORD.sub("", _ascii(bare)):  # "(ПАО)" alone is not the whole name
         low = bare
     low = _LONG_RE.sub(" ", low)
-    text = " ".join(_NON_WORD.sub(" ", _ascii(low)).split())
-    if folded:
-        text = _LATIN_LONG_FOLDED_RE.sub(" ", _fold(text.split()))
-        forms = _SHORT_FOLDED
-    else:
-        text = _LATIN_LONG_RE.sub(" ", text)
-        forms = _SHORT_FORMS
+    text = _LATIN_LONG_RE.sub(" ", " ".join(_NON_WORD.sub(" ", _ascii(low)).split()))
+    forms = _SHORT_FORMS
     plain = [_ABBREVIATIONS.get(w, w) for w in text.split()]
     words = _join_initials(plain)
     kept = [w for w in words if w not in forms]
@@ -264,12 +257,12 @@ def normalize_name(name: str) -> str:
     ...     'Murata Manufacturing Company Limited')
     True
     """
-    return _fold(_words(name, folded=True))
+    return _fold(_words(name))
 
 
 def name_slug(name: str) -> str:
     """The name as an id part: legal forms dropped, Latin kept as written (``jabil``)."""
-    return "-".join(_words(name, folded=False))[:80].strip("-")
+    return "-".join(_words(name))[:80].strip("-")
 
 
 @lru_cache(maxsize=8192)  # a load has a few hundred municipalities and 10⁵ companies
@@ -327,10 +320,12 @@ class Candidate:
     norm: str = ""
     block: str = ""  # the place block: municipality, else "@region", else ""
     region: str = ""
+    core: str = ""  # the distinctive part of ``norm``
 
     def __post_init__(self) -> None:
         if not self.norm:
             self.norm = normalize_name(self.company.name)
+        self.core = _core(self.norm)
         self.region = normalize_place(self.company.region)
         if not self.block:
             muni = normalize_place(self.company.municipality)
@@ -356,12 +351,19 @@ class ComparisonLevel:
     """
 
     name: str
-    holds: Callable[[str, str], bool]
+    holds: Callable[[_Facts], bool]
     outcome: str
 
 
-def _numbers(core: str) -> list[str]:
-    return sorted(_DIGITS.findall(core))
+@dataclass(frozen=True)
+class _Facts:
+    """What the levels look at, computed once per pair of distinctive names."""
+
+    same_letters: bool
+    numbers_a: tuple[str, ...]
+    numbers_b: tuple[str, ...]
+    extra_a: bool  # a distinctive word of ``a`` has no close word in ``b``
+    extra_b: bool
 
 
 def _token_close(a: str, b: str) -> bool:
@@ -372,41 +374,31 @@ def _token_close(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= 85.0
 
 
-def _unmatched(a: list[str], b: list[str]) -> list[str]:
-    """Tokens of ``a`` with no close token in ``b`` (digits compared apart)."""
-    return [t for t in a if not t.isdigit() and not any(_token_close(t, u) for u in b)]
-
-
-def _numbers_differ(a: str, b: str) -> bool:
-    na, nb = _numbers(a), _numbers(b)
-    return bool(na) and bool(nb) and na != nb
-
-
-def _one_side_numbers(a: str, b: str) -> bool:
-    return bool(_numbers(a)) != bool(_numbers(b))
-
-
-def _both_sides_differ(a: str, b: str) -> bool:
+def _facts(a: str, b: str) -> _Facts:
     ta, tb = a.split(), b.split()
-    return bool(_unmatched(ta, tb)) and bool(_unmatched(tb, ta))
-
-
-def _one_side_extra(a: str, b: str) -> bool:
-    ta, tb = a.split(), b.split()
-    return bool(_unmatched(ta, tb)) or bool(_unmatched(tb, ta))
-
-
-def _same_letters(a: str, b: str) -> bool:
-    return a.replace(" ", "") == b.replace(" ", "")
+    sa, sb = set(ta), set(tb)
+    # only the words that are not in both need a fuzzy look (digits are compared apart)
+    ua = [t for t in sa - sb if not t.isdigit()]
+    ub = [t for t in sb - sa if not t.isdigit()]
+    extra_a = any(not any(_token_close(t, u) for u in ub) for t in ua)
+    extra_b = any(not any(_token_close(t, u) for u in ua) for t in ub)
+    return _Facts(a.replace(" ", "") == b.replace(" ", ""),
+                  tuple(sorted(_DIGITS.findall(a))), tuple(sorted(_DIGITS.findall(b))),
+                  extra_a, extra_b)
 
 
 COMPARISON_LEVELS: tuple[ComparisonLevel, ...] = (
-    ComparisonLevel("same distinctive name", _same_letters, "merge"),
-    ComparisonLevel("numbers differ", _numbers_differ, "distinct"),
-    ComparisonLevel("distinctive words differ on both sides", _both_sides_differ, "distinct"),
-    ComparisonLevel("a number on one side only", _one_side_numbers, "review"),
-    ComparisonLevel("a distinctive word on one side only", _one_side_extra, "review"),
-    ComparisonLevel("similar name, every distinctive word agrees", lambda a, b: True, "merge"),
+    ComparisonLevel("same distinctive name", lambda f: f.same_letters, "merge"),
+    ComparisonLevel("numbers differ",
+                    lambda f: bool(f.numbers_a and f.numbers_b and f.numbers_a != f.numbers_b),
+                    "distinct"),
+    ComparisonLevel("distinctive words differ on both sides",
+                    lambda f: f.extra_a and f.extra_b, "distinct"),
+    ComparisonLevel("a number on one side only",
+                    lambda f: bool(f.numbers_a) != bool(f.numbers_b), "review"),
+    ComparisonLevel("a distinctive word on one side only",
+                    lambda f: f.extra_a or f.extra_b, "review"),
+    ComparisonLevel("similar name, every distinctive word agrees", lambda f: True, "merge"),
 )
 
 
@@ -423,10 +415,14 @@ def compare(a: str, b: str) -> tuple[float, ComparisonLevel]:
     >>> compare(normalize_name('CN43082'), normalize_name('CN4382'))[1].name
     'numbers differ'
     """
-    ca, cb = _core(a), _core(b)
-    score = 100.0 if _same_letters(ca, cb) else float(fuzz.token_sort_ratio(ca, cb))
+    return _compare_cores(_core(a), _core(b))
+
+
+def _compare_cores(ca: str, cb: str) -> tuple[float, ComparisonLevel]:
+    facts = _facts(ca, cb)
+    score = 100.0 if facts.same_letters else float(fuzz.token_sort_ratio(ca, cb))
     for level in COMPARISON_LEVELS:
-        if level.holds(ca, cb):
+        if level.holds(facts):
             if level.outcome == "review":  # a subset of the other's words: between the two
                 score = (score + fuzz.token_set_ratio(ca, cb)) / 2
             return score, level
@@ -605,7 +601,7 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
     for members in by_place.values():
         if len(members) < 2:
             continue
-        cores = {i: _core(candidates[i].norm) for i in members}
+        cores = {i: candidates[i].core for i in members}
         df: Counter[str] = Counter()
         for c in cores.values():
             df.update(set(c.split()))
@@ -695,7 +691,7 @@ def resolve(candidates: Sequence[Candidate], *, merge_at: float = MERGE_AT,
         if a.company.inn and b.company.inn:
             continue  # same INN: merged above; different INNs: never
         res.compared += 1
-        score, level = compare(a.norm, b.norm)
+        score, level = _compare_cores(a.core, b.core)
         _judge(candidates, groups, decisions, res, i, j, score, level, merge_at, review_at)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(candidates)):

@@ -11,4 +11,5 @@ ROUTER_MODULES = (
     "health", "me", "companies", "clusters", "memberships", "categories", "processes",
     "certifications", "products", "capabilities", "supplies", "imports", "needs",
     "ingest", "match", "plans", "gaps", "kpis", "export",
+    "review",
 )
