@@ -34,6 +34,7 @@ meet. Ids keep the name as written: Latin stays Latin (:func:`name_slug`).
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -178,12 +179,15 @@ def _homoglyphs(text: str) -> str:
     """A Cyrillic letter inside a Latin word is a look-alike typed by mistake (``Inс.``)."""
     if not (_LATIN.search(text) and _CYRILLIC.search(text)):
         return text
-    return " ".join(w.translate(_HOMOGLYPHS) if _LATIN.search(w) else w for w in text.split())
+    return " ".join(w.translate(_HOMOGLYPHS) if _LATIN.search(w) and _CYRILLIC.search(w)
+                    else w for w in text.split())
 
 
 def _ascii(text: str) -> str:
     """Lower case, ё → е, Cyrillic → Latin, accents dropped (``Nestlé`` → ``nestle``)."""
     low = transliterate(_homoglyphs(text.lower().replace("ё", "е")))
+    if low.isascii():
+        return low
     return unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
 
 
@@ -227,9 +231,10 @@ def _words(name: str) -> list[str]:
     """The name's words without legal forms, quotes or a parenthesis (Latin)."""
     low = _APOSTROPHES.sub("", name.lower().replace("ё", "е"))
     low = _NAMED_AFTER.sub("", low)
-    bare = _PARENS.sub(" ", low)
-    if _NON_WORD.sub("", _ascii(bare)):  # "(ПАО)" alone is not the whole name
-        low = bare
+    if "(" in low:
+        bare = _PARENS.sub(" ", low)
+        if _NON_WORD.sub("", _ascii(bare)):  # "(ПАО)" alone is not the whole name
+            low = bare
     low = _LONG_RE.sub(" ", low)
     text = _LATIN_LONG_RE.sub(" ", " ".join(_NON_WORD.sub(" ", _ascii(low)).split()))
     forms = _SHORT_FORMS
@@ -455,6 +460,10 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("same place, a shared rare distinctive word", _rare_tokens),
     BlockingRule("same place, the same first letters", _prefix),
 )
+# A name whose words are all in a longer name (``PPG`` / ``PPG Industries``) is one
+# block of its own: the longer names are looked up by their word subsets. Names with
+# more words than this are looked up by their subsets of up to this many words.
+_SUBSET_WORDS = 4
 
 
 # --- resolution ---------------------------------------------------------------------
@@ -610,6 +619,24 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
             for rule in BLOCKING_RULES:
                 for key in rule.keys(cores[i], df):
                     blocks[key].append(i)
+        by_words: dict[frozenset[str], list[int]] = defaultdict(list)
+        for i in members:
+            words = frozenset(cores[i].split())
+            if len(words) <= _SUBSET_WORDS:
+                by_words[words].append(i)
+        for i in members:  # the shorter names whose words are all in this one
+            words = sorted(set(cores[i].split()))
+            found: list[int] = []
+            for size in range(1, min(len(words) - 1, _SUBSET_WORDS) + 1):
+                for subset in itertools.combinations(words, size):
+                    found.extend(by_words.get(frozenset(subset), ()))
+                    if len(found) > MAX_BLOCK:
+                        break
+            for j in found[:MAX_BLOCK]:
+                pair = (i, j) if i < j else (j, i)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair[0], pair[1], 0.0
         for block in blocks.values():
             if len(block) < 2:
                 continue
@@ -621,7 +648,7 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
             for start in starts:
                 window = block[start:start + MAX_BLOCK]
                 texts = [cores[i] for i in window]
-                scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio,
+                scores = process.cdist(texts, texts, scorer=fuzz.token_sort_ratio,
                                        score_cutoff=review_at, dtype=np.uint8)
                 rows, cols = np.nonzero(np.triu(scores, 1))
                 for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
