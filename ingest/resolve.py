@@ -621,9 +621,9 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                     blocks[key].append(i)
         by_words: dict[frozenset[str], list[int]] = defaultdict(list)
         for i in members:
-            words = frozenset(cores[i].split())
-            if len(words) <= _SUBSET_WORDS:
-                by_words[words].append(i)
+            word_set = frozenset(cores[i].split())
+            if len(word_set) <= _SUBSET_WORDS:
+                by_words[word_set].append(i)
         for i in members:  # the shorter names whose words are all in this one
             words = sorted(set(cores[i].split()))
             found: list[int] = []

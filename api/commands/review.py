@@ -24,6 +24,10 @@ _STATUS_RU = {"review": "на проверке", "merged": "объединены
 _DONE = {"accept": ("Объединены", "Merged"), "reject": ("Оставлены раздельно", "Kept apart"),
          "split": ("Разделены", "Split"), "undo": ("Решение отменено", "Decision undone")}
 
+_By = Annotated[str | None, typer.Option("--by", help="Who decides (kept with the pair)")]
+_Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+_Pair = Annotated[str, typer.Argument(help="The pair's id (erp-…), from `review list`")]
+
 
 def register(app: typer.Typer) -> None:
     """Attach the ``review`` group to ``app``."""
@@ -83,10 +87,6 @@ def register(app: typer.Typer) -> None:
                       f"статус {_STATUS_RU[saved.status]}.\n"
                       f"{en}: {saved.a_id} / {saved.b_id}; status {saved.status}.",
                       highlight=False)
-
-    _By = Annotated[str | None, typer.Option("--by", help="Who decides (kept with the pair)")]
-    _Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-    _Pair = Annotated[str, typer.Argument(help="The pair's id (erp-…), from `review list`")]
 
     @group.command()
     def accept(pair: _Pair, by: _By = None, as_json: _Json = False) -> None:
