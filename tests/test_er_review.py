@@ -243,3 +243,18 @@ def test_api_review_is_admin_only_and_decides(store: GraphStore, tmp_path: Path)
     undone = api.post(f"/review/{key}/undo")
     assert undone.status_code == 200 and undone.json()["status"] == "review"
     assert store.exists(_K.COMPANY, "g2")
+
+
+def test_post_ingest_fills_the_review_queue(store: GraphStore, tmp_path: Path) -> None:
+    api: ApiCase = make_case(store, tmp_path / "api", seed=False)
+    data = "id,name,municipality\ng1,ООО «Гидропривод»,Грязи\ng2,Гидропривод-М,Грязи\n"
+    started = api.post("/ingest", files=[("files", ("companies.csv", data.encode(),
+                                                    "text/csv"))])
+    assert started.status_code == 202, started.text
+    api.app.state.jobs.wait(timeout=120)
+    job = api.get(f"/ingest/{started.json()['id']}").json()
+    assert job["status"] == "done", job
+    assert [(p["a_id"], p["b_id"]) for p in job["report"]["review"]] == [("g1", "g2")]
+    listed = api.get("/review").json()
+    assert [(p["a_id"], p["b_id"], p["status"]) for p in listed["data"]] == [
+        ("g1", "g2", "review")]
