@@ -331,7 +331,7 @@ class Need(Record):
 # --- entity resolution ------------------------------------------------------------
 
 ER_STATUSES = ("review", "merged", "accepted", "rejected", "split")
-_Json = Annotated[Annotated[str, Field(max_length=100_000)] | None,
+_Json = Annotated[Annotated[str, Field(max_length=10_000_000)] | None,
                   BeforeValidator(_blank_to_none)]
 
 

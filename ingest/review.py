@@ -116,6 +116,9 @@ def decide(store: GraphStore, key: str, action: str, *, by: str | None = None) -
         raise ReviewError(
             f"cannot {action} pair {key}: its status is {pair.status!r} "
             f"(accept: review/rejected/split; reject: review; split: merged/accepted)")
+    if action == "split" and (pair.reason or "").startswith(("same INN", "same OGRN")):
+        raise ReviewError(f"pair {key} was merged by a shared INN/OGRN: one legal entity. "
+                          "If a number is wrong, correct it in the file and load it again")
     if action == "accept":
         return _save(store, _fold(store, pair), "accepted", pair.status, by)
     if action == "reject":

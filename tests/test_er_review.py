@@ -258,3 +258,13 @@ def test_post_ingest_fills_the_review_queue(store: GraphStore, tmp_path: Path) -
     listed = api.get("/review").json()
     assert [(p["a_id"], p["b_id"], p["status"]) for p in listed["data"]] == [
         ("g1", "g2", "review")]
+
+
+def test_a_merge_by_inn_is_not_split(store: GraphStore, tmp_path: Path) -> None:
+    files = _write(tmp_path / "in", "companies.csv",
+                   "id,name,inn\nx1,Литмаш,4823001014\nx2,ЛМ Завод,4823001014\n")
+    ingest_paths(store, [files])
+    [pair] = list_pairs(store, "merged")
+    with pytest.raises(ReviewError, match="shared INN"):
+        decide(store, pair.id, "split")
+    assert not store.exists(_K.COMPANY, "x2")
