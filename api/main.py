@@ -49,6 +49,8 @@ _TAGS = [
     {"name": "gaps", "description": "What the cluster lacks."},
     {"name": "kpis", "description": "Cluster KPIs against their thresholds."},
     {"name": "export", "description": "The graph as a file."},
+    {"name": "review", "description": "Entity resolution: pairs of companies that may be "
+                                      "one, and reviewers' decisions (admins only)."},
 ]
 
 _DESCRIPTION = """\
