@@ -77,7 +77,7 @@ __all__ = [
 # queue grows by a third for a few more true pairs.
 MERGE_AT = 85.0
 REVIEW_AT = 80.0
-MAX_BLOCK = 40  # members compared all-pairs; larger blocks as a sorted neighbourhood
+MAX_BLOCK = 24  # members compared all-pairs; larger blocks as a sorted neighbourhood
 
 _LONG_FORMS = (  # matched on the text as written (Cyrillic) …
     "общество с ограниченной ответственностью",
