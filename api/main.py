@@ -53,6 +53,8 @@ _TAGS = [
     {"name": "events", "description": "The change feed of cooperation requests."},
     {"name": "ties", "description": "Cooperation ties of every type."},
     {"name": "projects", "description": "Joint cluster projects and their subsidy estimate."},
+    {"name": "review", "description": "Entity resolution: pairs of companies that may be "
+                                      "one, and reviewers' decisions (admins only)."},
 ]
 
 _DESCRIPTION = """\

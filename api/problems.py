@@ -20,6 +20,7 @@ MissingReference                422     /problems/missing-reference
 HasDependents                   409     /problems/has-dependents
 Conflict (VersionConflict,      409     /problems/conflict
 IllegalTransition)
+ReviewError                     409     /problems/review-conflict
 BomCycleError                   422     /problems/bom-cycle
 IngestError                     422     /problems/ingest
 UploadTooLarge                  413     /problems/upload-too-large
@@ -62,6 +63,7 @@ from graph.errors import (
     StoreUnavailable,
     ValidationFailed,
 )
+from ingest.review import ReviewError
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -155,6 +157,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (MissingReference, 422, "missing-reference", "Unknown reference"),
     (HasDependents, 409, "has-dependents", "Other records refer to it"),
     (Conflict, 409, "conflict", "Conflict with the record's current state"),
+    (ReviewError, 409, "review-conflict", "The decision does not apply to this pair"),
     (BomCycleError, 422, "bom-cycle", "Bill of materials has a cycle"),
     (IngestError, 422, "ingest", "File cannot be ingested"),
     (UploadTooLarge, 413, "upload-too-large", "Upload too large"),

@@ -68,6 +68,10 @@ _EXAMPLES: dict[EntityKind, dict[str, Any]] = {
     EntityKind.HELD_CERTIFICATION: {"company_id": "lmz", "cert": "ISO9001",
                                     "valid_until": "2027-12-31"},
     EntityKind.COMPANY_PROCESS: {"company_id": "lmz", "process": "machining"},
+    EntityKind.ER_PAIR: {"id": "erp-3f2a9c1b7d4e5f60", "a_id": "lmz", "b_id": "name-lmz--lipetsk",
+                         "a_name": "Липецкий механический завод",
+                         "b_name": "ЛМЗ", "status": "review", "score": 86.0,
+                         "reason": "similar name in Липецк"},
     EntityKind.SUPPLY: {"supplier_id": "lmz", "buyer_id": "lipagro", "category": "hyd.cyl",
                         "volume_per_year": 3200, "unit_price": 18100, "since": "2021-01-15"},
     EntityKind.IMPORT: {"company_id": "lipagro", "category": "hyd.cyl", "country": "IT",
@@ -113,6 +117,7 @@ _NAMES: dict[EntityKind, tuple[str, str]] = {
     EntityKind.JOINT_PROJECT: ("JointProject", "JointProjects"),
     EntityKind.PROJECT_PARTICIPANT: ("ProjectParticipant", "ProjectParticipants"),
     EntityKind.PROJECT_COST: ("ProjectCost", "ProjectCosts"),
+    EntityKind.ER_PAIR: ("ErPair", "ErPairs"),
 }
 
 

@@ -36,6 +36,9 @@ __all__ = [
     "CoopRequest",
     "CostType",
     "DeclineReason",
+
+
+    "ErPair",
     "HeldCertification",
     "Import",
     "JointProject",
@@ -547,3 +550,37 @@ class ProjectCost(Record):
     cost_type: CostType
     year: Year
     amount: OptNonNeg = confidential("Rubles (empty: not yet known)")
+
+
+# --- entity resolution ------------------------------------------------------------
+
+ER_STATUSES = ("review", "merged", "accepted", "rejected", "split")
+_Json = Annotated[Annotated[str, Field(max_length=10_000_000)] | None,
+                  BeforeValidator(_blank_to_none)]
+
+
+class ErPair(Record):
+    """Two company records entity resolution looked at, and what became of them.
+
+    ``status``: ``review`` (a human should decide), ``merged`` (merged by a load),
+    ``accepted`` (a reviewer said: one company), ``rejected`` (a reviewer said: two
+    companies), ``split`` (a merge undone). ``a_id`` is the company kept, ``b_id`` the
+    one folded into it; ``folded``, ``kept_before`` and ``moved`` hold (as JSON) what a
+    merge folded, so that it can be split back. Every later load honours
+    ``accepted`` (always merged), ``rejected`` and ``split`` (never merged).
+    """
+
+    id: Key
+    a_id: Key
+    b_id: Key
+    a_name: Text
+    b_name: Text
+    status: Literal["review", "merged", "accepted", "rejected", "split"] = "review"
+    score: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    reason: OptText = None
+    previous: Literal["review", "merged", "accepted", "rejected", "split"] | None = None
+    decided_by: OptText = None
+    decided_at: dt.datetime | None = None
+    folded: _Json = None
+    kept_before: _Json = None
+    moved: _Json = None

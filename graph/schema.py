@@ -25,6 +25,7 @@ from graph.models import (
     Company,
     CompanyProcess,
     CoopRequest,
+    ErPair,
     HeldCertification,
     Import,
     JointProject,
@@ -86,6 +87,7 @@ class EntityKind(StrEnum):
     TIE = "tie"
     PROJECT_PARTICIPANT = "project_participant"
     PROJECT_COST = "project_cost"
+    ER_PAIR = "er_pair"  # entity resolution: a merge or a pair for review, and its decision
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ KINDS: dict[EntityKind, KindSpec] = {
             rel_type="BEARS_COST", analytic=False,
             start=End("company_id", _C.COMPANY), end=End("project_id", _C.JOINT_PROJECT),
         ),
+        # a node of its own, not a relationship: it must outlive either company
+        KindSpec(_C.ER_PAIR, ErPair, ("id",), label="ErPair", analytic=False),
     )
 }
 NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)

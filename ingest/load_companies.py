@@ -4,16 +4,18 @@ company references of other tables (merged ids, INN/OGRN → id)."""
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 from graph.ids import normalize_digits
-from graph.models import Company, Record, Role
-from graph.schema import EntityKind
+from graph.models import Company, ErPair, Record, Role
+from graph.schema import EntityKind, to_props
 from graph.store import MAX_PAGE
 from ingest.load_state import CHUNK, Job, LoadState
 from ingest.report import Merge, ReviewPair
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
+from ingest.review import decisions_of, list_pairs, pair_id
 from ingest.validate import FastRows, RowConverter, validate_row
 
 __all__ = ["CompanyLoading"]
@@ -64,7 +66,9 @@ class CompanyLoading(LoadState):
                         if "id" not in data:
                             inn = normalize_digits(data["inn"]) if "inn" in data else None
                             ogrn = normalize_digits(data["ogrn"]) if "ogrn" in data else None
-                            data["id"] = derive_company_id(inn, ogrn, data.get("name"))
+                            data["id"] = derive_company_id(
+                                inn, ogrn, data.get("name"), data.get("municipality"),
+                                data.get("region"))
                         data["source"], data["row"] = source, row
                         record, problems = validate_row(Company, _K.COMPANY, data)
                         if record is None:
@@ -113,7 +117,9 @@ class CompanyLoading(LoadState):
                   if c.id not in ids]
         candidates = stored + incoming
         offset = len(stored)
-        resolution = resolve(candidates)
+        pairs = {p.id: p for p in list_pairs(self.store, None)}
+        resolution = resolve(candidates, decisions=decisions_of(pairs.values()))
+        er_pairs: list[ErPair | None] = []
         why: dict[int, tuple[str, float]] = {}
         for edge in resolution.merges:
             why.setdefault(edge.b, (edge.reason, edge.score))
@@ -141,11 +147,16 @@ class CompanyLoading(LoadState):
                     kept_id=rep.id, kept_name=rep.name, merged_id=cand.company.id,
                     merged_name=cand.company.name, file=cand.file, row=cand.row,
                     reason=reason, score=score))
+                if cand.company.id != rep.id:
+                    er_pairs.append(_er_pair(pairs, rep, cand.company, "merged", reason, score,
+                                             cand.file, cand.row))
         for pair in resolution.review:
             a, b = candidates[pair.a].company, candidates[pair.b].company
             self.report.review.append(ReviewPair(a_id=a.id, a_name=a.name, b_id=b.id,
                                                  b_name=b.name, reason=pair.reason,
                                                  score=pair.score))
+            er_pairs.append(_er_pair(pairs, a, b, "review", pair.reason, pair.score,
+                                     candidates[pair.b].file, candidates[pair.b].row))
         for record in records:
             assert isinstance(record, Company)
             self.known[_K.COMPANY].add(record.id)
@@ -154,6 +165,7 @@ class CompanyLoading(LoadState):
                 self.by_inn[record.inn] = record.id
             if record.ogrn:
                 self.by_ogrn[record.ogrn] = record.id
+        records.extend(p for p in er_pairs if p is not None)
         self._write(records)
 
     def _company_ref(self, data: dict[str, Any], name: str) -> tuple[str, str] | None:
@@ -208,6 +220,21 @@ class CompanyLoading(LoadState):
         if digits not in self.by_inn and digits not in self.by_ogrn:
             self._store_company_list()
         return self.by_inn.get(digits) or self.by_ogrn.get(digits)
+
+
+def _er_pair(stored: dict[str, ErPair], a: Company, b: Company,
+             status: Literal["merged", "review"], reason: str,
+             score: float, file: str | None, row: int | None) -> ErPair | None:
+    """The pair a load records, or None when a reviewer already decided on it."""
+    key = pair_id(a.id, b.id)
+    old = stored.get(key)
+    if old is not None and old.status not in ("review", "merged"):
+        return None
+    return ErPair(
+        id=key, a_id=a.id, b_id=b.id, a_name=a.name, b_name=b.name, status=status,
+        score=min(max(score, 0.0), 100.0), reason=reason[:500], source=file, row=row,
+        folded=json.dumps(to_props(b), ensure_ascii=False) if status == "merged" else None,
+        kept_before=json.dumps(to_props(a), ensure_ascii=False) if status == "merged" else None)
 
 
 def _company_of(props: dict[str, Any]) -> Company:

@@ -1,54 +1,85 @@
-"""Entity resolution for companies, in separate pure steps (the way splink does it).
+"""Entity resolution for companies, in separate pure steps (the shape of splink / dedupe).
 
-normalise → block → exact match on INN, then OGRN → fuzzy match (rapidfuzz) on
-the normalised names of what remains, within municipality blocks → merge above
-``merge_at``, leave pairs between ``review_at`` and ``merge_at`` for a human.
+normalise → block → exact keys (INN, then OGRN) → compare the pairs the blocking
+rules produce, level by level → merge above ``merge_at``, leave the review band
+(``review_at`` … ``merge_at``, or a guard that half holds) for a human.
+
+Blocking rules and comparison levels are data (:data:`BLOCKING_RULES`,
+:data:`COMPARISON_LEVELS`); every company passes through blocking, with or
+without ids, and no block is ever compared all-pairs beyond :data:`MAX_BLOCK`
+members (a larger block is compared as a sorted neighbourhood), so the cost grows
+with the number of companies, not its square.
 
 Rules that never bend:
 
 * two companies with different INNs are never merged (every INN that reaches
   this step has passed its check digits);
+* two companies in different municipalities, or regions (countries), are never
+  merged without a shared INN/OGRN — a place is part of the block, and of the
+  generated id (:func:`derive_company_id`);
+* names whose distinctive tokens disagree on both sides (``MicroChip`` vs
+  ``Micron``), or whose numbers disagree (``CN43082`` vs ``CN4382``), are two
+  firms: not merged, and not sent for review;
+* a reviewer's decision (:class:`Decisions`) is honoured by every later load;
 * the merged record keeps the id of the earliest record — a company already in
   the store before any in the files, then file order — and fills its empty
   fields from the others; every merge records why and with what score.
 
-Names are compared after :func:`normalize_name`: legal forms (ООО, АО, LLC,
-«Общество с ограниченной ответственностью»…) and quotes removed, case and
-ё/е folded, Cyrillic transliterated to Latin so that ``Агротехмаш`` and
-``Agrotekhmash`` meet.
+Names are compared after :func:`normalize_name`: Russian and international legal
+forms (ООО, АО, LLC, Co. Ltd., GmbH, S.A., Sp. z o.o. …) and quotes removed,
+accents, case and ё/е folded, Cyrillic transliterated to Latin (and common Latin
+spellings of Russian sounds folded) so that ``Агротехмаш`` and ``Agrotekhmash``
+meet. Ids keep the name as written: Latin stays Latin (:func:`name_slug`).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections import defaultdict
-from collections.abc import Sequence
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from graph.models import Company
 
 __all__ = [
+    "BLOCKING_RULES",
+    "COMPARISON_LEVELS",
+    "GENERIC_WORDS",
+    "MAX_BLOCK",
     "MERGE_AT",
     "REVIEW_AT",
+    "BlockingRule",
     "Candidate",
+    "ComparisonLevel",
+    "Decisions",
     "MergeEdge",
     "Resolution",
     "ReviewEdge",
+    "compare",
     "derive_company_id",
     "merge_companies",
+    "name_slug",
     "normalize_name",
     "normalize_place",
     "resolve",
     "transliterate",
 ]
 
-MERGE_AT = 92.0
+# Fitted on tests/data/er (ingest.resolve_eval.fit_merge_at; BENCHMARKS.md, "Entity
+# resolution"): the most cautious merge threshold with the best recall at precision
+# ≥ 0.99. The review threshold is chosen by hand from the same runs: below 80 the
+# queue grows by a third for a few more true pairs.
+MERGE_AT = 85.0
 REVIEW_AT = 80.0
+MAX_BLOCK = 24  # members compared all-pairs; larger blocks as a sorted neighbourhood
 
-_LONG_FORMS = (
+_LONG_FORMS = (  # matched on the text as written (Cyrillic) …
     "общество с ограниченной ответственностью",
     "открытое акционерное общество",
     "закрытое акционерное общество",
@@ -56,21 +87,58 @@ _LONG_FORMS = (
     "непубличное акционерное общество",
     "акционерное общество",
     "индивидуальный предприниматель",
+    "федеральное государственное унитарное предприятие",
     "государственное унитарное предприятие",
     "муниципальное унитарное предприятие",
+    "сельскохозяйственный производственный кооператив",
     "производственный кооператив",
-    "limited liability company",
-    "joint stock company",
-    "joint-stock company",
+    "товарищество с ограниченной ответственностью",
+    "нефтяная компания",  # "НК": says what the firm does, like "oil company"
 )
+_LATIN_LONG_FORMS = (  # … and on the Latin words (spaces for punctuation)
+    "limited liability company", "limited liability partnership", "public limited company",
+    "public joint stock company", "joint stock company", "public company limited",
+    "company limited", "co ltd", "sp z o o", "s a de c v", "s a b de c v", "s de r l",
+    "s r l", "s r o", "pte ltd", "pty ltd", "sdn bhd", "co kg", "gmbh co kg",
+)
+# Legal forms as single tokens (after transliteration, punctuation gone: "S.A." → "s a"
+# is handled by joining one-letter runs first, see _join_initials).
 _SHORT_FORMS = frozenset({
-    "ooo", "oao", "ao", "zao", "pao", "nao", "ip", "gup", "mup", "fgup", "pk",
-    "llc", "jsc", "ojsc", "cjsc", "pjsc", "ltd", "inc", "co", "corp", "gmbh", "ag",
+    # Russian
+    "ooo", "oao", "ao", "zao", "pao", "nao", "ip", "gup", "mup", "fgup", "pk", "spk", "too",
+    "tov", "chup", "uchrezhdenie",
+    # English and international
+    "llc", "llp", "lp", "jsc", "ojsc", "cjsc", "pjsc", "ltd", "limited", "inc", "incorporated",
+    "co", "cos", "corp", "corporation", "company", "companies", "plc", "pte", "pty", "gmbh",
+    "ag", "kg", "kgaa", "se", "sa", "sas", "sarl", "srl", "spa", "sab", "nv", "bv", "oy", "oyj",
+    "ab",
+    "asa", "as", "aps", "spzoo", "sro", "kk", "bhd", "sdn", "tbk", "pt", "ltda", "cv",
+    "ulc", "lc", "pllc", "na", "dd", "doo", "kft", "zrt", "nyrt", "ad", "ead",
 })
+# Words that do not tell two firms apart: they need not agree between two names.
+# ("Holding" is not one of them: a holding and its operating company are often two
+# listed firms — Heineken Holding N.V. and Heineken N.V.)
+GENERIC_WORDS = frozenset({
+    "the", "and", "of", "de", "du", "des", "la", "le", "el", "y", "und", "et", "i",
+    "group", "grupo", "grupa", "gruppe", "groupe", "gruppa", "com", "www", "ru", "net", "org",
+    # Russian prefixes that say what kind of company it is, not which one
+    "gk", "nk", "ak", "afk", "gmk", "kompaniya", "kompaniia", "korporatsiya", "rossii",
+    "kompaniy",
+})
+# Abbreviations lists use for the same word: compared as the full word.
+_ABBREVIATIONS = {
+    "intl": "international", "inds": "industries", "ind": "industries", "sys": "systems",
+    "mfg": "manufacturing", "hldgs": "holdings", "grp": "group", "natl": "national",
+    "svcs": "services", "ins": "insurance", "tech": "technology", "techs": "technologies",
+    "st": "saint", "mtrs": "motors", "elec": "electric", "bk": "bank",
+}
+# "… имени В. Д. Шашина": what follows "named after" is not part of the firm's name
+_NAMED_AFTER = re.compile(r"\s(?:имени|им\.)\s.*$")
 _PLACE_WORDS = frozenset({
     "raion", "rayon", "r", "n", "rn", "gorod", "g", "gorodskoy", "gorodskoi", "okrug", "go",
     "munitsipalnyy", "munitsipalnyi", "mr", "district", "city", "oblast", "obl", "selo",
-    "poselok", "pos",
+    "poselok", "pos", "region", "province", "oblasti", "kray", "krai", "respublika",
+    "republic", "of", "the",
 })
 _TRANSLIT = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
@@ -81,11 +149,14 @@ _TRANSLIT = {
 }
 _TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_APOSTROPHES = re.compile(r"['’`ʼ]")
+_PARENS = re.compile(r"\([^()]*\)")
 _LONG_RE = re.compile("|".join(re.escape(f) for f in _LONG_FORMS))
+_DIGITS = re.compile(r"\d+")
 # Latin spellings people use for the same sounds, folded to one form.
 _LATIN_FOLD = (("yy", "y"), ("iy", "y"), ("ij", "y"), ("yi", "y"), ("ei", "ey"), ("ai", "ay"),
-               ("oi", "oy"), ("ui", "uy"), ("kh", "h"), ("x", "ks"), ("w", "v"),
-               ("ja", "ya"), ("ju", "yu"), ("zh", "j"))
+               ("oi", "oy"), ("ui", "uy"), ("kh", "h"), ("x", "ks"),
+               ("ja", "ya"), ("ju", "yu"), ("zh", "j"), ("ck", "k"))
 
 
 def transliterate(text: str) -> str:
@@ -99,6 +170,45 @@ def transliterate(text: str) -> str:
     return text.lower().translate(_TRANSLIT_TABLE)
 
 
+_HOMOGLYPHS = str.maketrans("асеорухкмтнвіј", "aceopyxkmtnbij")
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[а-яё]")
+
+
+def _homoglyphs(text: str) -> str:
+    """A Cyrillic letter inside a Latin word is a look-alike typed by mistake (``Inс.``)."""
+    if not (_LATIN.search(text) and _CYRILLIC.search(text)):
+        return text
+    return " ".join(w.translate(_HOMOGLYPHS) if _LATIN.search(w) and _CYRILLIC.search(w)
+                    else w for w in text.split())
+
+
+def _ascii(text: str) -> str:
+    """Lower case, ё → е, Cyrillic → Latin, accents dropped (``Nestlé`` → ``nestle``)."""
+    low = transliterate(_homoglyphs(text.lower().replace("ё", "е")))
+    if low.isascii():
+        return low
+    return unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
+
+
+def _join_initials(words: list[str]) -> list[str]:
+    """``s a`` → ``sa``, ``b v`` → ``bv``: legal forms written with dots, as one token."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in [*words, ""]:
+        if len(w) == 1 and w.isalpha():
+            run.append(w)
+            continue
+        if len(run) >= 2 and "".join(run) in _SHORT_FORMS:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if w:
+            out.append(w)
+    return out
+
+
 def _fold(words: list[str]) -> str:
     text = " ".join(words)
     before = None
@@ -109,6 +219,36 @@ def _fold(words: list[str]) -> str:
     return text
 
 
+def _long_re(forms: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<![0-9a-z])(?:" + "|".join(
+        re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")(?![0-9a-z])")
+
+
+_LATIN_LONG_RE = _long_re(_LATIN_LONG_FORMS)
+
+
+def _words(name: str) -> list[str]:
+    """The name's words without legal forms, quotes or a parenthesis (Latin)."""
+    low = _APOSTROPHES.sub("", name.lower().replace("ё", "е"))
+    low = _NAMED_AFTER.sub("", low)
+    if "(" in low:
+        bare = _PARENS.sub(" ", low)
+        if _NON_WORD.sub("", _ascii(bare)):  # "(ПАО)" alone is not the whole name
+            low = bare
+    low = _LONG_RE.sub(" ", low)
+    text = _LATIN_LONG_RE.sub(" ", " ".join(_NON_WORD.sub(" ", _ascii(low)).split()))
+    forms = _SHORT_FORMS
+    plain = [_ABBREVIATIONS.get(w, w) for w in text.split()]
+    words = _join_initials(plain)
+    kept = [w for w in words if w not in forms]
+    if kept:
+        return kept
+    # nothing but legal forms: keep what was written as letters (S.A. → "sa"), else all
+    initials = set(words) - set(plain)
+    return [w for w in words if w in initials or w not in forms] or words
+
+
+@lru_cache(maxsize=262_144)
 def normalize_name(name: str) -> str:
     """A company name reduced for comparison.
 
@@ -118,34 +258,60 @@ def normalize_name(name: str) -> str:
     True
     >>> normalize_name('АО "Липецкий литейный завод"')
     'lipetsky liteyny zavod'
+    >>> normalize_name('Murata Manufacturing Co. Ltd.') == normalize_name(
+    ...     'Murata Manufacturing Company Limited')
+    True
     """
-    low = name.lower().replace("ё", "е")
-    low = _LONG_RE.sub(" ", low)
-    words = _NON_WORD.sub(" ", transliterate(low)).split()
-    kept = [w for w in words if w not in _SHORT_FORMS]
-    if not kept:  # the name is nothing but a legal form: keep it as it is
-        kept = words
-    return _fold(kept)
+    return _fold(_words(name))
+
+
+def name_slug(name: str) -> str:
+    """The name as an id part: legal forms dropped, Latin kept as written (``jabil``)."""
+    return "-".join(_words(name))[:80].strip("-")
 
 
 @lru_cache(maxsize=8192)  # a load has a few hundred municipalities and 10⁵ companies
 def normalize_place(place: str | None) -> str:
-    """A municipality reduced for blocking: ``'Липецкий р-н'`` = ``'Lipetsky district'``."""
+    """A municipality or region reduced for blocking.
+
+    ``'Липецкий р-н'`` and ``'Lipetsky district'`` give the same text.
+    """
     if not place:
         return ""
-    words = _NON_WORD.sub(" ", transliterate(place.replace("ё", "е"))).split()
+    words = _NON_WORD.sub(" ", _ascii(place)).split()
     kept = [w for w in words if w not in _PLACE_WORDS] or words
     return _fold(kept)
 
 
-def derive_company_id(inn: str | None, ogrn: str | None, name: str | None) -> str:
-    """An id for a company row without one: from its INN, else its OGRN, else its name."""
+def _place_slug(place: str) -> str:
+    words = _NON_WORD.sub(" ", _ascii(place)).split()
+    return "-".join([w for w in words if w not in _PLACE_WORDS] or words)[:40]
+
+
+def derive_company_id(inn: str | None, ogrn: str | None, name: str | None,
+                      municipality: str | None = None, region: str | None = None) -> str:
+    """An id for a company row without one: from its INN, else its OGRN, else name and place.
+
+    The place is part of the id, so that the same name in two towns stays two
+    companies (``name-romashka--elets`` and ``name-romashka--lipetsk``).
+
+    Examples
+    --------
+    >>> derive_company_id(None, None, 'Jabil Incorporated')
+    'name-jabil'
+    >>> derive_company_id(None, None, 'ООО «Ромашка»', 'Елец')
+    'name-romashka--elets'
+    """
     if inn:
         return f"inn-{inn}"
     if ogrn:
         return f"ogrn-{ogrn}"
-    slug = normalize_name(name or "").replace(" ", "-")[:80]
-    return f"name-{slug or 'unnamed'}"
+    slug = name_slug(name or "") or "unnamed"
+    place = _place_slug(municipality or region or "")
+    return f"name-{slug}--{place}" if place else f"name-{slug}"
+
+
+# --- candidates ----------------------------------------------------------------------
 
 
 @dataclass
@@ -157,13 +323,150 @@ class Candidate:
     file: str | None = None
     row: int | None = None
     norm: str = ""
-    block: str = ""
+    block: str = ""  # the place block: municipality, else "@region", else ""
+    region: str = ""
+    core: str = ""  # the distinctive part of ``norm``
 
     def __post_init__(self) -> None:
         if not self.norm:
             self.norm = normalize_name(self.company.name)
+        self.core = _core(self.norm)
+        self.region = normalize_place(self.company.region)
         if not self.block:
-            self.block = normalize_place(self.company.municipality)
+            muni = normalize_place(self.company.municipality)
+            self.block = muni or (f"@{self.region}" if self.region else "")
+
+
+def _core(norm: str) -> str:
+    """The distinctive part of a normalised name: generic words dropped."""
+    kept = [w for w in norm.split() if w not in GENERIC_WORDS]
+    return " ".join(kept) or norm
+
+
+# --- comparison levels (data) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonLevel:
+    """One level of the name comparison, checked in order; the first that holds wins.
+
+    ``outcome``: ``merge`` (one company when the score is ≥ ``merge_at``), ``review``
+    (a human decides when the score is ≥ ``review_at``) or ``distinct`` (two firms,
+    never even reviewed).
+    """
+
+    name: str
+    holds: Callable[[_Facts], bool]
+    outcome: str
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the levels look at, computed once per pair of distinctive names."""
+
+    same_letters: bool
+    numbers_a: tuple[str, ...]
+    numbers_b: tuple[str, ...]
+    extra_a: bool  # a distinctive word of ``a`` has no close word in ``b``
+    extra_b: bool
+
+
+def _token_close(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 6:  # short tokens must be equal (India/Indian, "m"/"n")
+        return False
+    return fuzz.ratio(a, b) >= 85.0
+
+
+def _facts(a: str, b: str) -> _Facts:
+    ta, tb = a.split(), b.split()
+    sa, sb = set(ta), set(tb)
+    # only the words that are not in both need a fuzzy look (digits are compared apart)
+    ua = [t for t in sa - sb if not t.isdigit()]
+    ub = [t for t in sb - sa if not t.isdigit()]
+    extra_a = any(not any(_token_close(t, u) for u in ub) for t in ua)
+    extra_b = any(not any(_token_close(t, u) for u in ua) for t in ub)
+    return _Facts(a.replace(" ", "") == b.replace(" ", ""),
+                  tuple(sorted(_DIGITS.findall(a))), tuple(sorted(_DIGITS.findall(b))),
+                  extra_a, extra_b)
+
+
+COMPARISON_LEVELS: tuple[ComparisonLevel, ...] = (
+    ComparisonLevel("same distinctive name", lambda f: f.same_letters, "merge"),
+    ComparisonLevel("numbers differ",
+                    lambda f: bool(f.numbers_a and f.numbers_b and f.numbers_a != f.numbers_b),
+                    "distinct"),
+    ComparisonLevel("distinctive words differ on both sides",
+                    lambda f: f.extra_a and f.extra_b, "distinct"),
+    ComparisonLevel("a number on one side only",
+                    lambda f: bool(f.numbers_a) != bool(f.numbers_b), "review"),
+    ComparisonLevel("a distinctive word on one side only",
+                    lambda f: f.extra_a or f.extra_b, "review"),
+    ComparisonLevel("similar name, every distinctive word agrees", lambda f: True, "merge"),
+)
+
+
+def compare(a: str, b: str) -> tuple[float, ComparisonLevel]:
+    """Score (0–100, ``token_sort_ratio`` of the distinctive parts) and level of two names.
+
+    ``a`` and ``b`` are normalised names (:func:`normalize_name`).
+
+    Examples
+    --------
+    >>> compare(normalize_name('MicroChip Technology Incorporated'),
+    ...         normalize_name('Micron Technology Incorporated'))[1].outcome
+    'distinct'
+    >>> compare(normalize_name('CN43082'), normalize_name('CN4382'))[1].name
+    'numbers differ'
+    """
+    return _compare_cores(_core(a), _core(b))
+
+
+def _compare_cores(ca: str, cb: str) -> tuple[float, ComparisonLevel]:
+    facts = _facts(ca, cb)
+    score = 100.0 if facts.same_letters else float(fuzz.token_sort_ratio(ca, cb))
+    for level in COMPARISON_LEVELS:
+        if level.holds(facts):
+            if level.outcome == "review":  # a subset of the other's words: between the two
+                score = (score + fuzz.token_set_ratio(ca, cb)) / 2
+            return score, level
+    raise AssertionError("the last level always holds")  # pragma: no cover
+
+
+# --- blocking rules (data) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """A rule giving each candidate the keys of the blocks it joins (within its place)."""
+
+    name: str
+    keys: Callable[[str, Counter[str]], list[str]]
+
+
+def _rare_tokens(core: str, df: Counter[str]) -> list[str]:
+    """The two rarest distinctive tokens: two names of one firm share at least one."""
+    tokens = sorted(set(core.split()), key=lambda t: (df[t], t))
+    return [f"t:{t}" for t in tokens[:2]]
+
+
+def _prefix(core: str, _df: Counter[str]) -> list[str]:
+    """The first four letters of the name with spaces gone: catches split/joined words."""
+    return [f"p:{core.replace(' ', '')[:4]}"]
+
+
+BLOCKING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("same place, a shared rare distinctive word", _rare_tokens),
+    BlockingRule("same place, the same first letters", _prefix),
+)
+# A name whose words are all in a longer name (``PPG`` / ``PPG Industries``) is one
+# block of its own: the longer names are looked up by their word subsets. Names with
+# more words than this are looked up by their subsets of up to this many words.
+_SUBSET_WORDS = 4
+
+
+# --- resolution ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -193,15 +496,37 @@ class Resolution:
     groups: list[list[int]]
     merges: list[MergeEdge] = field(default_factory=list)
     review: list[ReviewEdge] = field(default_factory=list)
+    compared: int = 0  # pairs scored: what blocking let through
+
+
+@dataclass
+class Decisions:
+    """What reviewers decided, by company id pair: honoured by every load."""
+
+    same: set[frozenset[str]] = field(default_factory=set)  # accepted: always merged
+    different: set[frozenset[str]] = field(default_factory=set)  # rejected / split
+
+    def decided(self, a: str, b: str) -> bool:
+        pair = frozenset((a, b))
+        return pair in self.same or pair in self.different
 
 
 class _Groups:
-    """Union–find whose root is always the earliest index; tracks each group's INNs."""
+    """Union–find whose root is always the earliest index; tracks what may not join."""
 
-    def __init__(self, candidates: Sequence[Candidate]) -> None:
+    def __init__(self, candidates: Sequence[Candidate], decisions: Decisions) -> None:
         self.parent = list(range(len(candidates)))
         self.inns: dict[int, set[str]] = {
             i: ({c.company.inn} if c.company.inn else set()) for i, c in enumerate(candidates)}
+        self.regions: dict[int, set[str]] = {
+            i: ({c.region} if c.region else set()) for i, c in enumerate(candidates)}
+        self.ids: dict[int, set[str]] = {i: {c.company.id} for i, c in enumerate(candidates)}
+        self.never: dict[str, set[str]] = defaultdict(set)
+        for pair in decisions.different:
+            if len(pair) == 2:
+                x, y = tuple(pair)
+                self.never[x].add(y)
+                self.never[y].add(x)
 
     def find(self, i: int) -> int:
         root = i
@@ -211,8 +536,20 @@ class _Groups:
             self.parent[i], i = root, self.parent[i]
         return root
 
+    def why_not(self, i: int, j: int) -> str | None:
+        """Why the groups of ``i`` and ``j`` may not be merged, or None."""
+        ri, rj = self.find(i), self.find(j)
+        if len(self.inns[ri] | self.inns[rj]) > 1:
+            return "different INNs"
+        if len(self.regions[ri] | self.regions[rj]) > 1:
+            return "different regions"
+        small, big = sorted((self.ids[ri], self.ids[rj]), key=len)
+        if self.never and any(self.never.get(x, set()) & big for x in small):
+            return "a reviewer said they are different"
+        return None
+
     def compatible(self, i: int, j: int) -> bool:
-        return len(self.inns[self.find(i)] | self.inns[self.find(j)]) <= 1
+        return self.why_not(i, j) is None
 
     def union(self, i: int, j: int) -> bool:
         ri, rj = self.find(i), self.find(j)
@@ -221,6 +558,8 @@ class _Groups:
         keep, gone = min(ri, rj), max(ri, rj)
         self.parent[gone] = keep
         self.inns[keep] |= self.inns.pop(gone)
+        self.regions[keep] |= self.regions.pop(gone)
+        self.ids[keep] |= self.ids.pop(gone)
         return True
 
 
@@ -234,7 +573,7 @@ def _exact(candidates: Sequence[Candidate], groups: _Groups, attr: str, label: s
         j = first.setdefault(value, i)
         if j == i or groups.find(i) == groups.find(j):
             continue
-        if groups.compatible(i, j):
+        if len(groups.inns[groups.find(i)] | groups.inns[groups.find(j)]) <= 1:
             groups.union(i, j)
             res.merges.append(MergeEdge(j, i, f"same {label} {value}", 100.0))
         else:
@@ -242,61 +581,90 @@ def _exact(candidates: Sequence[Candidate], groups: _Groups, attr: str, label: s
                 j, i, f"same {label} {value} but different INNs — never merged", 100.0))
 
 
-def _same_name(candidates: Sequence[Candidate], groups: _Groups, res: Resolution) -> None:
-    """Identical names in one block whose INNs differ: never merged, shown for review."""
-    first: dict[tuple[str, str], int] = {}
+def _decided(candidates: Sequence[Candidate], groups: _Groups, decisions: Decisions,
+             res: Resolution) -> None:
+    """Pairs a reviewer accepted: merged first, whatever their names (INNs still rule)."""
+    if not decisions.same:
+        return
+    index: dict[str, int] = {}
     for i, cand in enumerate(candidates):
-        j = first.setdefault((cand.block, cand.norm), i)
-        if j != i and groups.find(i) != groups.find(j) and not groups.compatible(i, j):
-            where = cand.company.municipality or "no municipality"
-            res.review.append(ReviewEdge(
-                j, i, f"same name in {where} but different INNs — never merged", 100.0))
+        index.setdefault(cand.company.id, i)
+    for pair in decisions.same:
+        if len(pair) != 2:
+            continue
+        x, y = sorted(pair)
+        if x in index and y in index:
+            i, j = sorted((index[x], index[y]))
+            if groups.find(i) != groups.find(j) and groups.compatible(i, j):
+                groups.union(i, j)
+                res.merges.append(MergeEdge(i, j, "accepted by a reviewer", 100.0))
 
 
-_DIGITS = re.compile(r"\d+")
-
-
-def _fuzzy(candidates: Sequence[Candidate], groups: _Groups, res: Resolution,
-           merge_at: float, review_at: float) -> None:
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, cand in enumerate(candidates):
-        blocks[cand.block].append(i)
-    seen_pairs: set[tuple[int, int]] = set()
-    for members in blocks.values():
+def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
+           ) -> Iterable[tuple[int, int, float]]:
+    """Candidate pairs from the blocking rules whose score may reach ``review_at``."""
+    by_place: dict[str, list[int]] = defaultdict(list)
+    for i in reps:
+        by_place[candidates[i].block].append(i)
+    seen: set[tuple[int, int]] = set()
+    for members in by_place.values():
         if len(members) < 2:
             continue
-        queries = [i for i in members if not candidates[i].from_store
-                   and not candidates[i].company.inn and not candidates[i].company.ogrn]
-        for i in queries:
-            choices = {j: candidates[j].norm for j in members
-                       if j != i and groups.find(j) != groups.find(i)}
-            if not choices:
+        cores = {i: candidates[i].core for i in members}
+        df: Counter[str] = Counter()
+        for c in cores.values():
+            df.update(set(c.split()))
+        blocks: dict[str, list[int]] = defaultdict(list)
+        for i in members:
+            for rule in BLOCKING_RULES:
+                for key in rule.keys(cores[i], df):
+                    blocks[key].append(i)
+        by_words: dict[frozenset[str], list[int]] = defaultdict(list)
+        for i in members:
+            word_set = frozenset(cores[i].split())
+            if len(word_set) <= _SUBSET_WORDS:
+                by_words[word_set].append(i)
+        for i in members:  # the shorter names whose words are all in this one
+            words = sorted(set(cores[i].split()))
+            found: list[int] = []
+            for size in range(1, min(len(words) - 1, _SUBSET_WORDS) + 1):
+                for subset in itertools.combinations(words, size):
+                    found.extend(by_words.get(frozenset(subset), ()))
+                    if len(found) > MAX_BLOCK:
+                        break
+            for j in found[:MAX_BLOCK]:
+                pair = (i, j) if i < j else (j, i)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair[0], pair[1], 0.0
+        for block in blocks.values():
+            if len(block) < 2:
                 continue
-            found = process.extract(candidates[i].norm, choices, scorer=fuzz.token_sort_ratio,
-                                    score_cutoff=review_at, limit=5)
-            for _text, score, j in found:
-                pair = (min(i, j), max(i, j))
-                if pair in seen_pairs or groups.find(i) == groups.find(j):
-                    continue
-                seen_pairs.add(pair)
-                where = candidates[i].company.municipality or "no municipality"
-                names = f"{candidates[j].company.name!r} ~ {candidates[i].company.name!r}"
-                numbers_differ = _DIGITS.findall(candidates[i].norm) != _DIGITS.findall(
-                    candidates[j].norm)  # "Завод №1" and "Завод №2" are two plants
-                if score >= merge_at and groups.compatible(i, j) and not numbers_differ:
-                    groups.union(i, j)
-                    res.merges.append(MergeEdge(
-                        pair[0], pair[1], f"similar name in {where}: {names}", round(score, 1)))
-                else:
-                    why = "" if score < merge_at else (
-                        " (numbers differ)" if numbers_differ else " (different INNs)")
-                    res.review.append(ReviewEdge(
-                        pair[0], pair[1], f"similar name in {where}: {names}{why}",
-                        round(score, 1)))
+            block.sort(key=lambda i: cores[i])
+            # all pairs in a small block; a large one as overlapping windows (sorted
+            # neighbourhood), so no block costs more than MAX_BLOCK² comparisons
+            step = MAX_BLOCK // 2
+            starts = range(0, max(len(block) - step, 1), step) if len(block) > MAX_BLOCK else [0]
+            for start in starts:
+                window = block[start:start + MAX_BLOCK]
+                texts = [cores[i] for i in window]
+                scores = process.cdist(texts, texts, scorer=fuzz.token_sort_ratio,
+                                       score_cutoff=review_at, dtype=np.uint8)
+                rows, cols = np.nonzero(np.triu(scores, 1))
+                for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+                    i, j = window[row], window[col]
+                    pair = (i, j) if i < j else (j, i)
+                    if pair not in seen:
+                        seen.add(pair)
+                        yield pair[0], pair[1], float(scores[row][col])
+
+
+def _where(cand: Candidate) -> str:
+    return cand.company.municipality or cand.company.region or "no municipality"
 
 
 def resolve(candidates: Sequence[Candidate], *, merge_at: float = MERGE_AT,
-            review_at: float = REVIEW_AT) -> Resolution:
+            review_at: float = REVIEW_AT, decisions: Decisions | None = None) -> Resolution:
     """Group candidates that are the same company.
 
     Parameters
@@ -305,8 +673,13 @@ def resolve(candidates: Sequence[Candidate], *, merge_at: float = MERGE_AT,
         Store companies first, then the incoming ones in file order; candidates
         that share an id must already be one record.
     merge_at, review_at
-        Name-similarity thresholds (0–100, ``token_sort_ratio`` on normalised
-        names): merge at or above ``merge_at``; between the two, report for review.
+        Name-similarity thresholds (0–100, ``token_sort_ratio`` on the distinctive
+        part of normalised names): merge at or above ``merge_at`` when the
+        comparison level allows it; between the two, or when a guard half holds,
+        report for review.
+    decisions
+        Reviewers' decisions by company id: accepted pairs are merged, rejected
+        and split ones never are, and neither is reviewed again.
 
     Returns
     -------
@@ -322,17 +695,58 @@ def resolve(candidates: Sequence[Candidate], *, merge_at: float = MERGE_AT,
     """
     if not 0 <= review_at <= merge_at <= 100:
         raise ValueError("thresholds must satisfy 0 ≤ review_at ≤ merge_at ≤ 100")
+    decisions = decisions or Decisions()
     res = Resolution(groups=[])
-    groups = _Groups(candidates)
+    groups = _Groups(candidates, decisions)
     _exact(candidates, groups, "inn", "INN", res)
     _exact(candidates, groups, "ogrn", "OGRN", res)
-    _same_name(candidates, groups, res)
-    _fuzzy(candidates, groups, res, merge_at, review_at)
+    _decided(candidates, groups, decisions, res)
+    # one representative per (place, name): identical names are compared once
+    reps: list[int] = []
+    first: dict[tuple[str, str], int] = {}
+    for i, cand in enumerate(candidates):
+        j = first.setdefault((cand.block, cand.norm), i)
+        if j == i:
+            reps.append(i)
+            continue
+        _judge(candidates, groups, decisions, res, j, i, 100.0,
+               COMPARISON_LEVELS[0], merge_at, review_at)
+    for i, j, _score in _pairs(candidates, reps, review_at):
+        a, b = candidates[i], candidates[j]
+        if a.from_store and b.from_store:
+            continue  # resolved by an earlier load
+        if a.company.inn and b.company.inn:
+            continue  # same INN: merged above; different INNs: never
+        res.compared += 1
+        score, level = _compare_cores(a.core, b.core)
+        _judge(candidates, groups, decisions, res, i, j, score, level, merge_at, review_at)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(candidates)):
         members[groups.find(i)].append(i)
     res.groups = [members[root] for root in sorted(members)]
     return res
+
+
+def _judge(candidates: Sequence[Candidate], groups: _Groups, decisions: Decisions,
+           res: Resolution, i: int, j: int, score: float, level: ComparisonLevel,
+           merge_at: float, review_at: float) -> None:
+    a, b = candidates[i], candidates[j]
+    if groups.find(i) == groups.find(j) or level.outcome == "distinct" or score < review_at:
+        return
+    if decisions.decided(a.company.id, b.company.id):
+        return
+    names = f"{a.company.name!r} ~ {b.company.name!r}"
+    where = _where(b)
+    blocked = groups.why_not(i, j)
+    if level.outcome == "merge" and score >= merge_at and blocked is None:
+        groups.union(i, j)
+        res.merges.append(MergeEdge(i, j, f"similar name in {where}: {names}", round(score, 1)))
+        return
+    if blocked == "a reviewer said they are different":
+        return
+    why = f" ({blocked})" if blocked else ("" if level.outcome == "merge" else f" ({level.name})")
+    res.review.append(ReviewEdge(i, j, f"similar name in {where}: {names}{why}",
+                                 round(score, 1)))
 
 
 def merge_companies(records: Sequence[Company]) -> Company:

@@ -19,6 +19,7 @@ from graph.models import (
     Company,
     CompanyProcess,
     CoopRequest,
+    ErPair,
     HeldCertification,
     Import,
     JointProject,
@@ -145,6 +146,12 @@ def full_graph() -> list[Record]:
                            part="Сборка", category="gearbox", **_prov("api", 0)),
         ProjectCost(company_id="oem-1", project_id="jp-1", item="press-2025",
                     cost_type="equipment", year=2025, amount=30_000_000.0, **_prov("api", 0)),
+        ErPair(id="erp-0001", a_id="oem-1", b_id="name-agrokombayn--lipetsk",
+               a_name="АгроКомбайн", b_name="Агро-Комбайн", status="merged", score=96.0,
+               reason="similar name in Липецк", previous="review", decided_by="steward",
+               decided_at=dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC),
+               folded='{"id": "name-agrokombayn--lipetsk"}', kept_before='{"id": "oem-1"}',
+               moved="[]", **_prov("companies.csv", 5)),
     ]
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
     "plan", "gaps", "kpi", "keys", "export", "check",
     "requests", "projects",  # issue #13
+    "review",
 )
 
 # One line per command for the top-level help, Russian then English, so that listing

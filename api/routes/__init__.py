@@ -13,4 +13,5 @@ ROUTER_MODULES = (
     "ingest", "match", "plans", "gaps", "kpis", "export",
     # cooperation (issue #13)
     "requests", "events", "ties", "projects", "project_participants", "project_costs",
+    "review",
 )
