@@ -1267,7 +1267,7 @@ def _readme(data: SampleData) -> str:
         "| file | rows |",
         "|---|---:|",
     ]
-    lines += [f"| {SAMPLE_FILE_NAMES[k]} | {counts[k]} |" for k in KINDS]
+    lines += [f"| {SAMPLE_FILE_NAMES[k]} | {counts[k]} |" for k in KINDS if k in SAMPLE_FILE_NAMES]
     lines += [
         "",
         f"Cluster `{CLUSTER_ID}` (intra-cluster share threshold 0.2) has "
