@@ -6,17 +6,24 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound
-from graph.factory import open_store
+from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound, StoreMissing
+from graph.factory import (
+    embedded_store_exists,
+    open_store,
+    store_location,
+    store_location_text,
+)
 from graph.settings import load_settings
 from graph.store import GraphStore
 
-__all__ = ["console", "err_console", "fail", "friendly_errors", "print_json", "store_from_settings"]
+__all__ = ["console", "err_console", "fail", "friendly_errors", "print_json", "store_from_settings",
+           "store_header"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -33,17 +40,45 @@ def friendly_errors() -> Iterator[None]:
     """Turn CoopGraph's errors into one readable line and an exit code, never a traceback."""
     try:
         yield
-    except (NotFound, InvalidQuery, IngestError) as exc:
+    except (NotFound, InvalidQuery, IngestError, StoreMissing) as exc:
         fail(str(exc), 2)
     except CoopGraphError as exc:
         fail(str(exc), 3)
 
 
+# The store the running command uses; :func:`print_json` adds it to a JSON object.
+_STORE: ContextVar[dict[str, Any] | None] = ContextVar("coopgraph_store", default=None)
+
+
+def store_header(location: dict[str, Any], *, created: bool = False) -> str:
+    """The header line naming the store (RU / EN)."""
+    where = store_location_text(location)
+    if created:
+        return f"Хранилище создано / store created: {where}"
+    return f"Хранилище / store: {where}"
+
+
 @contextmanager
-def store_from_settings() -> Iterator[GraphStore]:
-    """Open the configured store for one command and close it afterwards."""
+def store_from_settings(*, create: bool = False, as_json: bool = False) -> Iterator[GraphStore]:
+    """Open the configured store for one command, name it, and close it afterwards.
+
+    A read command (``create=False``) on a store that does not exist fails with
+    "no store at …" (exit 2) instead of silently creating an empty one; only
+    ingest passes ``create=True``. The store is named in the command's header
+    (stdout) or, with ``--json``, under ``"store"`` in the JSON object.
+    """
     with friendly_errors():
-        store = open_store(load_settings())
+        settings = load_settings()
+        location = store_location(settings)
+        new = create and settings.store == "embedded" \
+            and not embedded_store_exists(settings.data_dir)
+        store = open_store(settings, create=create)
+        if settings.store == "neo4j" and create:
+            new = store.revision() == 0
+        location = {**location, "created": new} if create else location
+        _STORE.set(location)
+        if not as_json:
+            console.print(store_header(location, created=new), highlight=False, soft_wrap=True)
         try:
             yield store
         finally:
@@ -51,5 +86,11 @@ def store_from_settings() -> Iterator[GraphStore]:
 
 
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON to stdout (no colours, no wrapping: for machines)."""
+    """Write ``data`` as JSON to stdout (no colours, no wrapping: for machines).
+
+    An object gets the store the command used under ``"store"`` (when it opened one).
+    """
+    location = _STORE.get()
+    if location is not None and isinstance(data, dict) and "store" not in data:
+        data = {**data, "store": location}
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
             "--csv", help="Also write every finding to this CSV file.")] = None,
     ) -> None:
         """Find gaps: missing and single-source categories, idle capacity, untied members."""
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             report = find_gaps(ProjectionCache(store).get(), cluster_id=cluster, region=region)
         if csv_file is not None:
             try:

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ) -> None:
         """Load files into the store: validate, de-duplicate companies, report every reject."""
-        with store_from_settings() as store, friendly_errors():
+        with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
             report = ingest_paths(store, paths, rejects_dir=rejects_dir, progress=not as_json)
         if as_json:
             print_json(report.to_json())

@@ -98,7 +98,7 @@ def buyers(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
-    with store_from_settings() as store, friendly_errors():
+    with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_buyers(proj, supplier, k=k, category=category,
                              profile=_profile(profile, "buyers"),
@@ -129,7 +129,7 @@ def suppliers(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Who could make what BUYER needs — ranked, with reasons."""
-    with store_from_settings() as store, friendly_errors():
+    with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
                                 profile=_profile(profile, "suppliers"),
