@@ -39,7 +39,7 @@ class CategoryLoading(LoadState):
             started = time.perf_counter()
             self.bar.start(job.name)
             convert = RowConverter(job.columns)
-            for row, values in job.table.rows():
+            for row, values in (r for chunk in self._chunks(job) for r in chunk):
                 job.summary.read += 1
                 data = convert(values)
                 data["source"], data["row"] = job.table.path.name, row

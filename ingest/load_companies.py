@@ -11,7 +11,7 @@ from graph.ids import normalize_digits
 from graph.models import Company, Record, Role
 from graph.schema import EntityKind
 from graph.store import MAX_PAGE
-from ingest.load_state import CHUNK, Job, LoadState
+from ingest.load_state import Job, LoadState
 from ingest.report import Merge, ReviewPair
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
 from ingest.validate import FastRows, RowConverter, validate_row
@@ -48,7 +48,7 @@ class CompanyLoading(LoadState):
             # The fast path needs an id column (without one, ids are derived row by row).
             fast = FastRows.for_columns(job.columns) if "id" in job.columns.present else None
             source = job.table.path.name
-            for chunk in job.table.chunks(CHUNK):
+            for chunk in self._chunks(job):
                 if fast is not None:
                     built, _prints = fast.assemble(
                         fast.parse([values for _row, values in chunk], self.canon), source,

@@ -12,6 +12,7 @@ the load on top of it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from graph.store import GraphStore
 from ingest.categorize import CategoryIndex
 from ingest.formats import ColumnMap, Format
 from ingest.progress import Bar
-from ingest.readers import Table
+from ingest.readers import Malformed, Table
 from ingest.report import FileSummary, IngestReport, Reject
 from ingest.writer import Writer
 
@@ -94,6 +95,23 @@ class LoadState:
         job.summary.rejected += 1
         if key is not None:
             self.rejected_keys[key[0]].setdefault(key[1], f"row {row} of {job.name}")
+
+    def _chunks(self, job: Job, size: int = CHUNK) -> Iterator[list[tuple[int, list[Any]]]]:
+        """The table's rows in chunks, with the records the reader could not split
+        (:class:`~ingest.readers.Malformed`) rejected here, counted as read."""
+        for chunk in job.table.chunks(size):
+            if not any(isinstance(values, Malformed) for _row, values in chunk):
+                yield chunk
+                continue
+            good = []
+            for row, values in chunk:
+                if isinstance(values, Malformed):
+                    job.summary.read += 1
+                    self._reject(job, row, list(values), [("", values.reason)])
+                else:
+                    good.append((row, values))
+            if good:
+                yield good
 
     # ---- answered by the reference checks (ingest.pipeline) ----
 

@@ -347,7 +347,7 @@ class _Load(CompanyLoading, CategoryLoading):
         wants_text = "description" in job.columns.present
         fields = record_fields(kind)
         self.bar.start(job.name)
-        for chunk in job.table.chunks(CHUNK):
+        for chunk in self._chunks(job):
             started = time.perf_counter()
             job.summary.read += len(chunk)
             rows, cells = zip(*chunk, strict=True)
