@@ -51,6 +51,7 @@ class Role(StrEnum):
     FINANCE = "finance"
     SERVICE = "service"
     DEALER = "dealer"
+    BUYER = "buyer"  # buys components or end products (покупатель, заказчик)
 
 
 def _check_inn(value: str | None) -> str | None:

@@ -30,6 +30,7 @@ __all__ = [
     "ColumnMap",
     "Format",
     "company_refs",
+    "date_order",
     "detect_format",
     "normalize_header",
 ]
@@ -242,6 +243,33 @@ def normalize_header(text: Any) -> str:
     if stripped.strip():
         low = stripped
     return _NON_WORD.sub(" ", low).strip()
+
+
+_DATE_ORDER = re.compile(r"(D{1,2})[./\-](M{1,2})[./\-]Y{2,4}|(M{1,2})[./\-](D{1,2})[./\-]Y{2,4}"
+                         r"|Y{4}[./\-]M{2}[./\-]D{2}")
+
+
+def date_order(header: Any) -> str | None:
+    """The date order a header states in brackets: ``'dmy'``, ``'mdy'``, ``'ymd'`` or None.
+
+    Examples
+    --------
+    >>> date_order("since (MM/DD/YYYY)"), date_order("Дата начала (ДД.ММ.ГГГГ)")
+    ('mdy', 'dmy')
+    >>> date_order("since") is None
+    True
+    """
+    text = "" if header is None else str(header).upper()
+    text = text.translate(str.maketrans("ДМГ", "DMY"))
+    for part in _BRACKETS.findall(text):
+        m = _DATE_ORDER.search(part)
+        if m:
+            if m.group(1):
+                return "dmy"
+            if m.group(3):
+                return "mdy"
+            return "ymd"
+    return None
 
 
 def _base_types(annotation: Any) -> set[Any]:

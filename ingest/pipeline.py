@@ -396,8 +396,8 @@ class _Load(CompanyLoading, CategoryLoading):
         """One row through pydantic: its stored properties, or None (rejected, reasons kept)."""
         kind = job.kind
         data = convert(values)
-        problems: Problems = []
-        blocked: set[str] = set()  # fields whose problem is already told
+        problems: Problems = list(convert.problems)  # cells that could not be read (dates)
+        blocked: set[str] = {name for name, _reason in problems}  # problems already told
         for name in job.fmt.company_refs:
             problem = self._company_ref(data, name)
             if problem is not None:
