@@ -119,6 +119,8 @@ class CompanyLoading(LoadState):
             why.setdefault(edge.b, (edge.reason, edge.score))
             why.setdefault(edge.a, (edge.reason, edge.score))
         records: list[Record] = []
+        # (record index, job) of each record whose first row is incoming: loaded or unchanged
+        firsts: list[tuple[int, Job]] = []
         for members in resolution.groups:
             if all(m < offset for m in members):
                 continue
@@ -131,7 +133,7 @@ class CompanyLoading(LoadState):
                 job = owners[m - offset]
                 cand = candidates[m]
                 if m == members[0]:
-                    job.summary.loaded += 1
+                    firsts.append((len(records) - 1, job))
                     continue
                 job.summary.merged += 1
                 if cand.company.id != rep.id:
@@ -146,6 +148,12 @@ class CompanyLoading(LoadState):
             self.report.review.append(ReviewPair(a_id=a.id, a_name=a.name, b_id=b.id,
                                                  b_name=b.name, reason=pair.reason,
                                                  score=pair.score))
+        same = self._same_records(records)
+        for index, job in firsts:
+            if same[index]:
+                job.summary.unchanged += 1
+            else:
+                job.summary.loaded += 1
         for record in records:
             assert isinstance(record, Company)
             self.known[_K.COMPANY].add(record.id)

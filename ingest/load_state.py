@@ -18,8 +18,8 @@ from typing import Any
 
 from graph.loads import Load
 from graph.models import Company, Record
-from graph.schema import EntityKind
-from graph.store import GraphStore
+from graph.schema import KINDS, EntityKind, kind_of, to_props
+from graph.store import GraphStore, row_keys, strip_provenance
 from ingest.categorize import CategoryIndex
 from ingest.formats import ColumnMap, Format
 from ingest.progress import Bar
@@ -95,6 +95,27 @@ class LoadState:
         job.summary.rejected += 1
         if key is not None:
             self.rejected_keys[key[0]].setdefault(key[1], f"row {row} of {job.name}")
+
+    def _same_as_stored(self, kind: EntityKind, rows: list[dict[str, Any]]) -> list[bool]:
+        """Per row: does the store already hold this record with exactly these values?
+
+        One bulk read per call (:meth:`GraphStore.fetch`), provenance ignored: a row
+        loaded a second time, unchanged, is counted ``unchanged``, not ``loaded``.
+        """
+        if not rows:
+            return []
+        spec = KINDS[kind]
+        keys = row_keys(spec, rows)
+        stored = {spec.key_of(r): r for r in self.store.fetch(kind, keys)}
+        if not stored:
+            return [False] * len(rows)
+        return [stored.get(spec.key_of(row)) == strip_provenance(row) for row in rows]
+
+    def _same_records(self, records: list[Record]) -> list[bool]:
+        """:meth:`_same_as_stored` for records of one kind."""
+        if not records:
+            return []
+        return self._same_as_stored(kind_of(records[0]), [to_props(r) for r in records])
 
     def _chunks(self, job: Job, size: int = CHUNK) -> Iterator[list[tuple[int, list[Any]]]]:
         """The table's rows in chunks, with the records the reader could not split

@@ -97,9 +97,15 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
                     f"{table.name}: the header ({shown}) matches no known format; "
                     "see docs/formats.md for the columns of each kind")
             columns = fmt.map_columns(table.headers)
+            for header, name in columns.guessed.items():
+                warnings.append(f"{table.name}: столбец {header!r} прочитан как {name} / "
+                                f"column {header!r} read as {name}")
             if columns.unknown:
                 warnings.append(f"{table.name}: ignored unknown column(s) "
-                                + ", ".join(repr(h) for h in columns.unknown))
+                                + ", ".join(repr(h) + (f" (did you mean {columns.suggestions[h]}?"
+                                                       f" / может быть, {columns.suggestions[h]}?)"
+                                                       if h in columns.suggestions else "")
+                                            for h in columns.unknown))
             summary = FileSummary(file=table.name, kind=fmt.kind.value,
                                   encoding=table.encoding, delimiter=table.delimiter)
             jobs.append(Job(len(jobs), table, fmt, columns, summary))
@@ -379,7 +385,9 @@ class _Load(CompanyLoading, CategoryLoading):
             records = self._accept(job, valid, prints, chunk)
             if records:
                 self._write_rows(kind, records)
-            job.summary.loaded += len(records)
+            same = sum(self._same_as_stored(kind, records))
+            job.summary.unchanged += same
+            job.summary.loaded += len(records) - same
             spec = KINDS[kind]
             if spec.is_node:
                 field_name = spec.key_fields[0]

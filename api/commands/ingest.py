@@ -22,14 +22,14 @@ def _summary_table(report: IngestReport) -> Table:
     table = Table(title="Ingest summary")
     table.add_column("file")
     table.add_column("kind")
-    for name in ("read", "loaded", "merged", "rejected", "rows/s"):
+    for name in ("read", "loaded", "unchanged", "merged", "rejected", "rows/s"):
         table.add_column(name, justify="right")
     for f in report.files:
-        table.add_row(f.file, f.kind, f"{f.read:,}", f"{f.loaded:,}", f"{f.merged:,}",
-                      f"{f.rejected:,}", f"{round(f.rows_per_s):,}")
+        table.add_row(f.file, f.kind, f"{f.read:,}", f"{f.loaded:,}", f"{f.unchanged:,}",
+                      f"{f.merged:,}", f"{f.rejected:,}", f"{round(f.rows_per_s):,}")
     s = report.summary()
-    table.add_row("[b]total", "", f"{s['read']:,}", f"{s['loaded']:,}", f"{s['merged']:,}",
-                  f"{s['rejected']:,}", f"{s['rows_per_s']:,}")
+    table.add_row("[b]total", "", f"{s['read']:,}", f"{s['loaded']:,}", f"{s['unchanged']:,}",
+                  f"{s['merged']:,}", f"{s['rejected']:,}", f"{s['rows_per_s']:,}")
     return table
 
 
@@ -52,6 +52,10 @@ def register(app: typer.Typer) -> None:
             print_json(report.to_json())
         else:
             console.print(_summary_table(report))
+            s = report.summary()
+            console.print(f"Загружено {s['loaded']:,}, без изменений {s['unchanged']:,} / "
+                          f"loaded {s['loaded']:,}, unchanged {s['unchanged']:,}",
+                          highlight=False)
             if report.merges:
                 console.print(f"{len(report.merges)} compan(y/ies) merged into another; "
                               f"{len(report.review)} pair(s) left for review.")
