@@ -11,6 +11,7 @@ from graph.ids import normalize_digits
 from graph.models import Company, Record, Role
 from graph.schema import EntityKind
 from graph.store import MAX_PAGE
+from ingest.gazetteer import place_company
 from ingest.load_state import Job, LoadState
 from ingest.report import Merge, ReviewPair
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
@@ -41,6 +42,7 @@ class CompanyLoading(LoadState):
         incoming: list[Candidate] = []
         owners: list[Job] = []
         first_by_id: dict[str, int] = {}
+        unknown_regions: dict[str, dict[str, int]] = {}  # file -> region as written -> row
         for job in jobs:
             started = time.perf_counter()
             self.bar.start(job.name)
@@ -72,6 +74,9 @@ class CompanyLoading(LoadState):
                                          (_K.COMPANY, str(data["id"])))
                             continue
                     assert isinstance(record, Company)
+                    record, unknown = place_company(record)
+                    if unknown is not None:
+                        unknown_regions.setdefault(job.name, {}).setdefault(unknown, row)
                     earlier = first_by_id.get(record.id)
                     if earlier is not None:
                         self._same_id(job, row, values, incoming, earlier, record)
@@ -82,6 +87,12 @@ class CompanyLoading(LoadState):
                 self.bar.advance(len(chunk))
             job.summary.seconds += time.perf_counter() - started
             self.bar.done()
+        for name, found in unknown_regions.items():
+            shown = ", ".join(f"{r!r} (row {row})" for r, row in list(found.items())[:5])
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+            self.report.warnings.append(
+                f"{name}: регион не из перечня субъектов РФ, оставлен как написан / region not "
+                f"among the subjects of the Russian Federation, kept as written: {shown}{more}")
         started = time.perf_counter()
         self._resolve_companies(incoming, owners)
         self.writer.flush()

@@ -46,6 +46,7 @@ from typing import Any
 
 from graph.errors import IngestError
 from graph.models import BomLine
+from graph.regions import canonical_region
 from graph.schema import KINDS, EntityKind, Reference, references_from, to_props
 from graph.store import MAX_PAGE, GraphStore, row_keys
 from ingest.formats import LOAD_ORDER, detect_format
@@ -380,6 +381,10 @@ class _Load(CompanyLoading, CategoryLoading):
                 if props is not None:
                     prints[i] = row_print(props, fields)
             valid = [props for props in built if props is not None]
+            if "region" in job.columns.present:  # a cluster's region: the official name
+                for props in valid:
+                    if "region" in props:
+                        props["region"] = canonical_region(props["region"]) or props["region"]
             if len(valid) < len(built):
                 prints = [p for p, props in zip(prints, built, strict=True) if props is not None]
             records = self._accept(job, valid, prints, chunk)

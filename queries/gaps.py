@@ -49,6 +49,7 @@ from pydantic import BaseModel, Field
 
 from graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
 from graph.errors import InvalidQuery
+from graph.regions import canonical_region
 from queries.bom import total_demand
 from queries.projection import Projection
 
@@ -197,6 +198,8 @@ def scope_of(proj: Projection, cluster_id: str | None,
     """``(scope company indices, supplier region, regional company mask)``."""
     if region is not None and not region.strip():
         raise InvalidQuery("region must not be empty")
+    if region is not None:  # "Липецкая обл.", "Lipetsk Oblast", "48": the official name
+        region = canonical_region(region) or region
     regions = proj.company_regions
     if cluster_id is not None:
         scope = np.asarray(proj.cluster(cluster_id), dtype=np.int64)
