@@ -32,6 +32,7 @@ __all__ = [
     "Format",
     "company_refs",
     "date_order",
+    "derived_fields",
     "detect_format",
     "normalize_header",
 ]
@@ -434,8 +435,20 @@ def _required(kind: EntityKind) -> tuple[tuple[str, ...], ...]:
     return tuple(groups)
 
 
+# Model fields ingest sets itself, never read from a file (coords_source: see
+# ingest/gazetteer.py).
+_DERIVED: dict[EntityKind, frozenset[str]] = {_K.COMPANY: frozenset({"coords_source"})}
+
+
+def derived_fields(kind: EntityKind) -> frozenset[str]:
+    """The model fields of ``kind`` that ingest sets itself (no file column)."""
+    return _DERIVED.get(kind, frozenset())
+
+
 def _build(kind: EntityKind) -> Format:
-    model_fields = [f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS]
+    derived = derived_fields(kind)
+    model_fields = [f for f in KINDS[kind].model.model_fields
+                    if f not in PROVENANCE_FIELDS and f not in derived]
     extra = [f for f in _ALIASES[kind] if f not in model_fields]
     fields = (*model_fields, *extra)
     aliases: dict[str, str] = {}

@@ -198,9 +198,12 @@ def scope_of(proj: Projection, cluster_id: str | None,
     """``(scope company indices, supplier region, regional company mask)``."""
     if region is not None and not region.strip():
         raise InvalidQuery("region must not be empty")
-    if region is not None:  # "Липецкая обл.", "Lipetsk Oblast", "48": the official name
-        region = canonical_region(region) or region
     regions = proj.company_regions
+    if region is not None and region not in set(regions):
+        # "Липецкая обл.", "Lipetsk Oblast", "48": the official name, when companies use it
+        official = canonical_region(region)
+        if official is not None and official in set(regions):
+            region = official
     if cluster_id is not None:
         scope = np.asarray(proj.cluster(cluster_id), dtype=np.int64)
         reg = region if region is not None else proj.cluster_rows[cluster_id].get("region")
