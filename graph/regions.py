@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 __all__ = ["REGIONS_FILE", "Region", "canonical_region", "region_by_code", "regions"]
@@ -124,6 +124,7 @@ def region_by_code(code: str) -> Region | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # a file repeats a few region spellings many times
 def canonical_region(text: str | None) -> str | None:
     """The official name of the subject ``text`` names, or None when it names none.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from graph.models import Company
@@ -63,6 +63,7 @@ def _index() -> dict[str, list[Settlement]]:
     return index
 
 
+@lru_cache(maxsize=8192)  # a file repeats its towns many times
 def locate(municipality: str | None, region: str | None = None) -> Settlement | None:
     """The settlement ``municipality`` names (in ``region`` when given), or None.
 

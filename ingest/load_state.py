@@ -74,6 +74,7 @@ class LoadState:
         self.canon: dict[Any, Any] = {}  # one shared object per repeated cell value
         self.jobs: list[Job] = []
         self.writer = Writer(store)
+        self._stored_counts: dict[str, int] | None = None
 
     def _write(self, records: list[Record]) -> None:
         for start in range(0, len(records), CHUNK):
@@ -104,6 +105,10 @@ class LoadState:
         """
         if not rows:
             return []
+        if self._stored_counts is None:  # what the store held when the load began
+            self._stored_counts = self.store.stats()
+        if not self._stored_counts.get(kind.value):
+            return [False] * len(rows)  # an empty kind: nothing to compare with
         spec = KINDS[kind]
         keys = row_keys(spec, rows)
         stored = {spec.key_of(r): r for r in self.store.fetch(kind, keys)}
