@@ -91,6 +91,7 @@ def print_json(data: Any) -> None:
     An object gets the store the command used under ``"store"`` (when it opened one).
     """
     location = _STORE.get()
+    _STORE.set(None)  # named once: a later command in the same process opens its own
     if location is not None and isinstance(data, dict) and "store" not in data:
         data = {**data, "store": location}
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
