@@ -7,8 +7,8 @@ the first load (everything new) and a second load of the same files (everything
 lines and a Markdown table of medians: wall and CPU seconds, and the ratio of the
 second load to the first — the first load is the baseline of the same run.
 
-To compare two versions of the code, run the same command from both checkouts
-(``PYTHONPATH=<other checkout>``) on the same ``--data``; BENCHMARKS.md says how.
+To compare two versions of the code, copy this file into the other checkout's
+``bench/`` and run it there on the same ``--data``; BENCHMARKS.md says how.
 
 Usage::
 
@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the checkout this script is in, not bench/ingest.py
 
 
 def _generate(companies: int, seed: int, data: Path) -> None:
