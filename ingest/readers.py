@@ -210,7 +210,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 
 def sniff_binary(head: bytes) -> str | None:
-    """What a file that is not a text table looks like (``gzip``, ``XLSX``…), or None.
+    r"""What a file that is not a text table looks like (``gzip``, ``XLSX``…), or None.
 
     Examples
     --------

@@ -403,3 +403,28 @@ def test_upload_of_a_gzip_named_csv_fails_with_the_reason(api: ApiCase):
     assert job["status"] == "failed"
     assert "not a text table (looks like gzip)" in job["error"]
 
+
+
+@pytest.mark.parametrize("module", ["graph.regions", "ingest.gazetteer", "ingest.validate",
+                                    "ingest.formats", "ingest.readers"])
+def test_the_examples_in_the_docstrings_hold(module: str):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(("written", "official"), [
+    ("Липецкая обл.", "Липецкая область"), ("Lipetsk Oblast", "Липецкая область"),
+    ("48", "Липецкая область"), ("Lipetskaya oblast'", "Липецкая область"),
+    ("г. Москва", "Москва"), ("Moscow Oblast", "Московская область"),
+    ("Респ. Татарстан", "Республика Татарстан"), ("ХМАО — Югра",
+                                                   "Ханты-Мансийский автономный округ — Югра"),
+    ("7", "Кабардино-Балкарская Республика"), ("Bavaria", None), ("99", None),
+])
+def test_region_spellings(written: str, official: str | None):
+    from graph.regions import canonical_region, regions
+
+    assert len(regions()) == 89 and len({r.code for r in regions()}) == 89
+    assert canonical_region(written) == official
