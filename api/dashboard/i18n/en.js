@@ -24,6 +24,7 @@ export default {
   'role.finance': 'finance',
   'role.service': 'services',
   'role.dealer': 'dealer',
+  'role.buyer': 'buyer',
   'role.none': 'no role',
   'roles.oem': 'Machinery makers',
   'roles.supplier': 'Component suppliers',
@@ -31,6 +32,7 @@ export default {
   'roles.finance': 'Finance',
   'roles.service': 'Services',
   'roles.dealer': 'Dealers',
+  'roles.buyer': 'Buyers',
   'roles.none': 'No role',
 
   'overview.title': 'Cluster overview',
