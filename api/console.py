@@ -6,19 +6,22 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound
+from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound, StoreMissing
 from graph.i18n import Lang, default_lang, tr
 
 if TYPE_CHECKING:  # pragma: no cover
     from graph.store import GraphStore
 
+# graph.factory and graph.settings (pydantic, the stores) are imported where a store is
+# opened: ``coopgraph --help`` must not pay for them.
 __all__ = ["console", "err_console", "fail", "friendly_errors", "lang", "print_json", "set_lang",
-           "store_from_settings", "t"]
+           "store_from_settings", "store_header", "t"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -54,20 +57,50 @@ def friendly_errors() -> Iterator[None]:
     """Turn CoopGraph's errors into one readable line and an exit code, never a traceback."""
     try:
         yield
-    except (NotFound, InvalidQuery, IngestError) as exc:
+    except (NotFound, InvalidQuery, IngestError, StoreMissing) as exc:
         fail(str(exc), 2)
     except CoopGraphError as exc:
         fail(str(exc), 3)
 
 
+# The store the running command uses; :func:`print_json` adds it to a JSON object.
+_STORE: ContextVar[dict[str, Any] | None] = ContextVar("coopgraph_store", default=None)
+
+
+def store_header(location: dict[str, Any], *, created: bool = False) -> str:
+    """The header line naming the store (RU / EN)."""
+    from graph.factory import store_location_text
+
+    where = store_location_text(location)
+    if created:
+        return t(f"Хранилище создано: {where}", f"Store created: {where}")
+    return t(f"Хранилище: {where}", f"Store: {where}")
+
+
 @contextmanager
-def store_from_settings() -> Iterator[GraphStore]:
-    """Open the configured store for one command and close it afterwards."""
-    from graph.factory import open_store
+def store_from_settings(*, create: bool = False, as_json: bool = False) -> Iterator[GraphStore]:
+    """Open the configured store for one command, name it, and close it afterwards.
+
+    A read command (``create=False``) on a store that does not exist fails with
+    "no store at …" (exit 2) instead of silently creating an empty one; only
+    ingest passes ``create=True``. The store is named in the command's header
+    (stdout) or, with ``--json``, under ``"store"`` in the JSON object.
+    """
+    from graph.factory import embedded_store_exists, open_store, store_location
     from graph.settings import load_settings
 
     with friendly_errors():
-        store = open_store(load_settings())
+        settings = load_settings()
+        location = store_location(settings)
+        new = create and settings.store == "embedded" \
+            and not embedded_store_exists(settings.data_dir)
+        store = open_store(settings, create=create)
+        if settings.store == "neo4j" and create:
+            new = store.revision() == 0
+        location = {**location, "created": new} if create else location
+        _STORE.set(location)
+        if not as_json:
+            console.print(store_header(location, created=new), highlight=False, soft_wrap=True)
         try:
             yield store
         finally:
@@ -75,5 +108,12 @@ def store_from_settings() -> Iterator[GraphStore]:
 
 
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON to stdout (no colours, no wrapping: for machines)."""
+    """Write ``data`` as JSON to stdout (no colours, no wrapping: for machines).
+
+    An object gets the store the command used under ``"store"`` (when it opened one).
+    """
+    location = _STORE.get()
+    _STORE.set(None)  # named once: a later command in the same process opens its own
+    if location is not None and isinstance(data, dict) and "store" not in data:
+        data = {**data, "store": location}
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

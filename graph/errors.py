@@ -9,6 +9,7 @@ message without ever showing a traceback::
     ├── ValidationFailed         a record or a row does not satisfy the model
     ├── StoreError               the store could not do what was asked
     │   ├── StoreUnavailable     the database cannot be reached
+    │   ├── StoreMissing         no store where the settings point (nothing ingested yet)
     │   ├── MissingReference     a relationship names a node that does not exist
     │   ├── HasDependents        a delete is refused: other records still name the record
     │   └── StoreCorrupted       the embedded store's files cannot be read
@@ -40,6 +41,7 @@ __all__ = [
     "NotFound",
     "StoreCorrupted",
     "StoreError",
+    "StoreMissing",
     "StoreUnavailable",
     "ValidationFailed",
     "VersionConflict",
@@ -136,3 +138,7 @@ class VersionConflict(Conflict):
 
 class IllegalTransition(Conflict):
     """A workflow move that the record's current state does not allow."""
+
+
+class StoreMissing(StoreError):
+    """No store where the settings point: a read command never creates one."""

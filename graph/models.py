@@ -68,6 +68,7 @@ class Role(StrEnum):
     FINANCE = "finance"
     SERVICE = "service"
     DEALER = "dealer"
+    BUYER = "buyer"  # buys components or end products (покупатель, заказчик)
 
 
 def _check_inn(value: str | None) -> str | None:
@@ -185,6 +186,10 @@ class Company(Record):
     employees: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None,
                          BeforeValidator(_blank_to_none)] = None
     roles: list[Role] = Field(default_factory=list)
+    # "gazetteer": lat/lon are approximate — the centre of the municipality's
+    # settlement, filled by ingest from a shipped gazetteer (ingest/gazetteer.py);
+    # absent: as given.
+    coords_source: Literal["gazetteer"] | None = None
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Company:

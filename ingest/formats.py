@@ -16,6 +16,7 @@ punctuation-insensitively (``Capacity per year`` = ``capacity_per_year``), with
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ __all__ = [
     "ColumnMap",
     "Format",
     "company_refs",
+    "date_order",
+    "derived_fields",
     "detect_format",
     "normalize_header",
 ]
@@ -238,6 +241,12 @@ EXTRA_FIELDS = frozenset(
     | {f"{b}_{s}" for b in ("company", "maker", "supplier", "buyer") for s in ("inn", "ogrn")}
 )
 
+# Words of a unit that may follow a header after a comma (``Цена за ед., руб.``).
+_UNIT_WORDS = frozenset({
+    "руб", "рублей", "рубля", "рубли", "р", "тыс", "млн", "шт", "штук", "кг", "т", "тонн",
+    "тн", "дней", "дн", "дня", "сут", "км", "чел", "человек", "ед", "изм", "с", "ндс", "без",
+    "rub", "rur", "usd", "eur", "pcs", "kg", "t", "days", "km", "vat", "incl", "excl", "per",
+})
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_WORD = re.compile(r"[^0-9a-zа-я]+")
 
@@ -261,6 +270,33 @@ def normalize_header(text: Any) -> str:
     if stripped.strip():
         low = stripped
     return _NON_WORD.sub(" ", low).strip()
+
+
+_DATE_ORDER = re.compile(r"(D{1,2})[./\-](M{1,2})[./\-]Y{2,4}|(M{1,2})[./\-](D{1,2})[./\-]Y{2,4}"
+                         r"|Y{4}[./\-]M{2}[./\-]D{2}")
+
+
+def date_order(header: Any) -> str | None:
+    """The date order a header states in brackets: ``'dmy'``, ``'mdy'``, ``'ymd'`` or None.
+
+    Examples
+    --------
+    >>> date_order("since (MM/DD/YYYY)"), date_order("Дата начала (ДД.ММ.ГГГГ)")
+    ('mdy', 'dmy')
+    >>> date_order("since") is None
+    True
+    """
+    text = "" if header is None else str(header).upper()
+    text = text.translate(str.maketrans("ДМГ", "DMY"))
+    for part in _BRACKETS.findall(text):
+        m = _DATE_ORDER.search(part)
+        if m:
+            if m.group(1):
+                return "dmy"
+            if m.group(3):
+                return "mdy"
+            return "ymd"
+    return None
 
 
 def _base_types(annotation: Any) -> set[Any]:
@@ -319,7 +355,13 @@ class Format:
         return self.aliases.get(normalize_header(header))
 
     def map_columns(self, headers: Sequence[Any]) -> ColumnMap:
-        """Map each header to a field; later duplicates of a field are ignored."""
+        """Map each header to a field; later duplicates of a field are ignored.
+
+        A header that names no field exactly is mapped when it does once a unit
+        after a comma or at its end is dropped (``Цена за ед., руб.`` →
+        ``unit_price``) and that field has no column yet; otherwise a close
+        spelling is kept as a suggestion (:attr:`ColumnMap.suggestions`).
+        """
         fields: list[str | None] = []
         seen: set[str] = set()
         for header in headers:
@@ -329,7 +371,33 @@ class Format:
             if name is not None:
                 seen.add(name)
             fields.append(name)
-        return ColumnMap(self, [str(h) if h is not None else "" for h in headers], fields)
+        texts = [str(h) if h is not None else "" for h in headers]
+        guessed: dict[str, str] = {}
+        suggestions: dict[str, str] = {}
+        for index, (text, name) in enumerate(zip(texts, fields, strict=True)):
+            if name is not None or not text.strip():
+                continue
+            near = self._without_unit(text)
+            if near is not None and near not in seen:
+                fields[index] = near
+                seen.add(near)
+                guessed[text] = near
+                continue
+            close = difflib.get_close_matches(normalize_header(text), list(self.aliases), n=1,
+                                              cutoff=0.8)
+            if close:
+                suggestions[text] = self.aliases[close[0]]
+        return ColumnMap(self, texts, fields, guessed, suggestions)
+
+    def _without_unit(self, header: str) -> str | None:
+        """The field ``header`` names once trailing unit words are dropped, or None."""
+        words = normalize_header(header.replace(",", " , ")).split()
+        while words and (words[-1] in _UNIT_WORDS or words[-1].isdigit()):
+            words.pop()
+            name = self.aliases.get(" ".join(words))
+            if name is not None:
+                return name
+        return None
 
     def missing_required(self, present: set[str]) -> list[tuple[str, ...]]:
         """The required groups none of whose fields is among ``present``."""
@@ -338,11 +406,17 @@ class Format:
 
 @dataclass
 class ColumnMap:
-    """A file's headers mapped onto one format's fields."""
+    """A file's headers mapped onto one format's fields.
+
+    ``guessed``: headers mapped once a unit was dropped (header → field);
+    ``suggestions``: unknown headers close to a known one (header → field).
+    """
 
     fmt: Format
     headers: list[str]
     fields: list[str | None]
+    guessed: dict[str, str] = field(default_factory=dict)
+    suggestions: dict[str, str] = field(default_factory=dict)
 
     @property
     def present(self) -> set[str]:
@@ -380,8 +454,20 @@ def _required(kind: EntityKind) -> tuple[tuple[str, ...], ...]:
     return tuple(groups)
 
 
+# Model fields ingest sets itself, never read from a file (coords_source: see
+# ingest/gazetteer.py).
+_DERIVED: dict[EntityKind, frozenset[str]] = {_K.COMPANY: frozenset({"coords_source"})}
+
+
+def derived_fields(kind: EntityKind) -> frozenset[str]:
+    """The model fields of ``kind`` that ingest sets itself (no file column)."""
+    return _DERIVED.get(kind, frozenset())
+
+
 def _build(kind: EntityKind) -> Format:
-    model_fields = [f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS]
+    derived = derived_fields(kind)
+    model_fields = [f for f in KINDS[kind].model.model_fields
+                    if f not in PROVENANCE_FIELDS and f not in derived]
     extra = [f for f in _ALIASES[kind] if f not in model_fields]
     fields = (*model_fields, *extra)
     aliases: dict[str, str] = {}

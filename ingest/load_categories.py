@@ -39,7 +39,7 @@ class CategoryLoading(LoadState):
             started = time.perf_counter()
             self.bar.start(job.name)
             convert = RowConverter(job.columns)
-            for row, values in job.table.rows():
+            for row, values in (r for chunk in self._chunks(job) for r in chunk):
                 job.summary.read += 1
                 data = convert(values)
                 data["source"], data["row"] = job.table.path.name, row
@@ -97,10 +97,15 @@ class CategoryLoading(LoadState):
                 del alive[code]
                 continue
             parents[code] = record.parent
-        for code in _parents_first(alive, lambda c: alive[c][3].parent):
+        order = _parents_first(alive, lambda c: alive[c][3].parent)
+        same = dict(zip(order, self._same_records([alive[c][3] for c in order]), strict=True))
+        for code in order:
             job, _row, _values, record = alive[code]
             ordered.append(record)
-            job.summary.loaded += 1
+            if same[code]:
+                job.summary.unchanged += 1
+            else:
+                job.summary.loaded += 1
             index.add(record.code, record.name_ru, record.name_en, record.synonyms)
             self.known[_K.CATEGORY].add(code)
             self.absent[_K.CATEGORY].discard(code)

@@ -12,7 +12,8 @@ from graph.ids import normalize_digits
 from graph.models import Company, ErPair, Record, Role
 from graph.schema import EntityKind, to_props
 from graph.store import MAX_PAGE
-from ingest.load_state import CHUNK, Job, LoadState
+from ingest.gazetteer import place_company
+from ingest.load_state import Job, LoadState
 from ingest.report import Merge, ReviewPair
 from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
 from ingest.review import decisions_of, list_pairs, pair_id
@@ -43,6 +44,7 @@ class CompanyLoading(LoadState):
         incoming: list[Candidate] = []
         owners: list[Job] = []
         first_by_id: dict[str, int] = {}
+        unknown_regions: dict[str, dict[str, int]] = {}  # file -> region as written -> row
         for job in jobs:
             started = time.perf_counter()
             self.bar.start(job.name)
@@ -50,7 +52,7 @@ class CompanyLoading(LoadState):
             # The fast path needs an id column (without one, ids are derived row by row).
             fast = FastRows.for_columns(job.columns) if "id" in job.columns.present else None
             source = job.table.path.name
-            for chunk in job.table.chunks(CHUNK):
+            for chunk in self._chunks(job):
                 if fast is not None:
                     built, _prints = fast.assemble(
                         fast.parse([values for _row, values in chunk], self.canon), source,
@@ -76,6 +78,9 @@ class CompanyLoading(LoadState):
                                          (_K.COMPANY, str(data["id"])))
                             continue
                     assert isinstance(record, Company)
+                    record, unknown = place_company(record)
+                    if unknown is not None:
+                        unknown_regions.setdefault(job.name, {}).setdefault(unknown, row)
                     earlier = first_by_id.get(record.id)
                     if earlier is not None:
                         self._same_id(job, row, values, incoming, earlier, record)
@@ -86,6 +91,12 @@ class CompanyLoading(LoadState):
                 self.bar.advance(len(chunk))
             job.summary.seconds += time.perf_counter() - started
             self.bar.done()
+        for name, found in unknown_regions.items():
+            shown = ", ".join(f"{r!r} (row {row})" for r, row in list(found.items())[:5])
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+            self.report.warnings.append(
+                f"{name}: регион не из перечня субъектов РФ, оставлен как написан / region not "
+                f"among the subjects of the Russian Federation, kept as written: {shown}{more}")
         started = time.perf_counter()
         self._resolve_companies(incoming, owners)
         self.writer.flush()
@@ -125,6 +136,8 @@ class CompanyLoading(LoadState):
             why.setdefault(edge.b, (edge.reason, edge.score))
             why.setdefault(edge.a, (edge.reason, edge.score))
         records: list[Record] = []
+        # (record index, job) of each record whose first row is incoming: loaded or unchanged
+        firsts: list[tuple[int, Job]] = []
         for members in resolution.groups:
             if all(m < offset for m in members):
                 continue
@@ -137,7 +150,7 @@ class CompanyLoading(LoadState):
                 job = owners[m - offset]
                 cand = candidates[m]
                 if m == members[0]:
-                    job.summary.loaded += 1
+                    firsts.append((len(records) - 1, job))
                     continue
                 job.summary.merged += 1
                 if cand.company.id != rep.id:
@@ -157,6 +170,12 @@ class CompanyLoading(LoadState):
                                                  score=pair.score))
             er_pairs.append(_er_pair(pairs, a, b, "review", pair.reason, pair.score,
                                      candidates[pair.b].file, candidates[pair.b].row))
+        same = self._same_records(records)
+        for index, job in firsts:
+            if same[index]:
+                job.summary.unchanged += 1
+            else:
+                job.summary.loaded += 1
         for record in records:
             assert isinstance(record, Company)
             self.known[_K.COMPANY].add(record.id)

@@ -12,17 +12,18 @@ the load on top of it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph.loads import Load
 from graph.models import Company, Record
-from graph.schema import EntityKind
-from graph.store import GraphStore
+from graph.schema import KINDS, EntityKind, kind_of, to_props
+from graph.store import GraphStore, row_keys, strip_provenance
 from ingest.categorize import CategoryIndex
 from ingest.formats import ColumnMap, Format
 from ingest.progress import Bar
-from ingest.readers import Table
+from ingest.readers import Malformed, Table
 from ingest.report import FileSummary, IngestReport, Reject
 from ingest.writer import Writer
 
@@ -73,6 +74,7 @@ class LoadState:
         self.canon: dict[Any, Any] = {}  # one shared object per repeated cell value
         self.jobs: list[Job] = []
         self.writer = Writer(store)
+        self._stored_counts: dict[str, int] | None = None
 
     def _write(self, records: list[Record]) -> None:
         for start in range(0, len(records), CHUNK):
@@ -94,6 +96,48 @@ class LoadState:
         job.summary.rejected += 1
         if key is not None:
             self.rejected_keys[key[0]].setdefault(key[1], f"row {row} of {job.name}")
+
+    def _same_as_stored(self, kind: EntityKind, rows: list[dict[str, Any]]) -> list[bool]:
+        """Per row: does the store already hold this record with exactly these values?
+
+        One bulk read per call (:meth:`GraphStore.fetch`), provenance ignored: a row
+        loaded a second time, unchanged, is counted ``unchanged``, not ``loaded``.
+        """
+        if not rows:
+            return []
+        if self._stored_counts is None:  # what the store held when the load began
+            self._stored_counts = self.store.stats()
+        if not self._stored_counts.get(kind.value):
+            return [False] * len(rows)  # an empty kind: nothing to compare with
+        spec = KINDS[kind]
+        keys = row_keys(spec, rows)
+        stored = {spec.key_of(r): r for r in self.store.fetch(kind, keys)}
+        if not stored:
+            return [False] * len(rows)
+        return [stored.get(spec.key_of(row)) == strip_provenance(row) for row in rows]
+
+    def _same_records(self, records: list[Record]) -> list[bool]:
+        """:meth:`_same_as_stored` for records of one kind."""
+        if not records:
+            return []
+        return self._same_as_stored(kind_of(records[0]), [to_props(r) for r in records])
+
+    def _chunks(self, job: Job, size: int = CHUNK) -> Iterator[list[tuple[int, list[Any]]]]:
+        """The table's rows in chunks, with the records the reader could not split
+        (:class:`~ingest.readers.Malformed`) rejected here, counted as read."""
+        for chunk in job.table.chunks(size):
+            if not any(isinstance(values, Malformed) for _row, values in chunk):
+                yield chunk
+                continue
+            good = []
+            for row, values in chunk:
+                if isinstance(values, Malformed):
+                    job.summary.read += 1
+                    self._reject(job, row, list(values), [("", values.reason)])
+                else:
+                    good.append((row, values))
+            if good:
+                yield good
 
     # ---- answered by the reference checks (ingest.pipeline) ----
 

@@ -46,6 +46,7 @@ from typing import Any
 
 from graph.errors import IngestError
 from graph.models import BomLine
+from graph.regions import canonical_region
 from graph.schema import KINDS, EntityKind, Reference, references_from, to_props
 from graph.store import MAX_PAGE, GraphStore, row_keys
 from ingest.formats import LOAD_ORDER, detect_format
@@ -97,9 +98,15 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
                     f"{table.name}: the header ({shown}) matches no known format; "
                     "see docs/formats.md for the columns of each kind")
             columns = fmt.map_columns(table.headers)
+            for header, name in columns.guessed.items():
+                warnings.append(f"{table.name}: столбец {header!r} прочитан как {name} / "
+                                f"column {header!r} read as {name}")
             if columns.unknown:
                 warnings.append(f"{table.name}: ignored unknown column(s) "
-                                + ", ".join(repr(h) for h in columns.unknown))
+                                + ", ".join(repr(h) + (f" (did you mean {columns.suggestions[h]}?"
+                                                       f" / может быть, {columns.suggestions[h]}?)"
+                                                       if h in columns.suggestions else "")
+                                            for h in columns.unknown))
             summary = FileSummary(file=table.name, kind=fmt.kind.value,
                                   encoding=table.encoding, delimiter=table.delimiter)
             jobs.append(Job(len(jobs), table, fmt, columns, summary))
@@ -348,7 +355,7 @@ class _Load(CompanyLoading, CategoryLoading):
         wants_text = "description" in job.columns.present
         fields = record_fields(kind)
         self.bar.start(job.name)
-        for chunk in job.table.chunks(CHUNK):
+        for chunk in self._chunks(job):
             started = time.perf_counter()
             job.summary.read += len(chunk)
             rows, cells = zip(*chunk, strict=True)
@@ -375,12 +382,18 @@ class _Load(CompanyLoading, CategoryLoading):
                 if props is not None:
                     prints[i] = row_print(props, fields)
             valid = [props for props in built if props is not None]
+            if "region" in job.columns.present:  # a cluster's region: the official name
+                for props in valid:
+                    if "region" in props:
+                        props["region"] = canonical_region(props["region"]) or props["region"]
             if len(valid) < len(built):
                 prints = [p for p, props in zip(prints, built, strict=True) if props is not None]
             records = self._accept(job, valid, prints, chunk)
             if records:
                 self._write_rows(kind, records)
-            job.summary.loaded += len(records)
+            same = sum(self._same_as_stored(kind, records))
+            job.summary.unchanged += same
+            job.summary.loaded += len(records) - same
             spec = KINDS[kind]
             if spec.is_node:
                 field_name = spec.key_fields[0]
@@ -397,8 +410,8 @@ class _Load(CompanyLoading, CategoryLoading):
         """One row through pydantic: its stored properties, or None (rejected, reasons kept)."""
         kind = job.kind
         data = convert(values)
-        problems: Problems = []
-        blocked: set[str] = set()  # fields whose problem is already told
+        problems: Problems = list(convert.problems)  # cells that could not be read (dates)
+        blocked: set[str] = {name for name, _reason in problems}  # problems already told
         for name in job.fmt.company_refs:
             problem = self._company_ref(data, name)
             if problem is not None:

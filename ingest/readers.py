@@ -30,11 +30,13 @@ from graph.errors import IngestError
 
 __all__ = [
     "DATA_SUFFIXES",
+    "Malformed",
     "Table",
     "cell_text",
     "detect_encoding",
     "expand_paths",
     "open_tables",
+    "sniff_binary",
     "sniff_delimiter",
 ]
 
@@ -120,6 +122,11 @@ def open_tables(path: Path) -> list[Table]:
     """
     suffix = path.suffix.lower()
     try:
+        if suffix in JSON_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES:
+            with open(path, "rb") as handle:
+                what = sniff_binary(handle.read(8192))
+            if what is not None:
+                raise _not_text(path.name, what)
         if suffix in XLSX_SUFFIXES:
             return _xlsx_tables(path)
         if suffix in JSON_SUFFIXES:
@@ -191,32 +198,148 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "ZIP"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "XLS"),
+    (b"%PDF", "PDF"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+)
+
+
+def sniff_binary(head: bytes) -> str | None:
+    r"""What a file that is not a text table looks like (``gzip``, ``XLSX``…), or None.
+
+    Examples
+    --------
+    >>> sniff_binary(b"\x1f\x8b\x08\x00"), sniff_binary("ИНН;Наименование\n".encode())
+    ('gzip', None)
+    """
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            if what == "ZIP" and (b"[Content_Types].xml" in head or b"xl/" in head):
+                return "XLSX"
+            return what
+    if b"\x00" in head:
+        return "binary"
+    controls = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+    if head and controls > max(2, len(head) // 100):
+        return "binary"
+    return None
+
+
+def _not_text(name: str, what: str) -> IngestError:
+    return IngestError(
+        f"{name}: не текстовая таблица (похоже на {what}); сохраните её как CSV "
+        f"(UTF-8 или Windows-1251) или дайте файлу его настоящее расширение / "
+        f"{name}: not a text table (looks like {what}); save it as CSV (UTF-8 or "
+        f"Windows-1251) or give the file its real extension")
+
+
+class Malformed(list[Any]):
+    """The cells of a record the reader could not split right, with the reason.
+
+    The pipeline rejects such a row (file, record number, reason) instead of
+    loading what the split happened to give.
+    """
+
+    def __init__(self, values: list[Any], reason: str) -> None:
+        super().__init__(values)
+        self.reason = reason
+
+
 def _csv_table(path: Path) -> Table:
     encoding = detect_encoding(path)
-    with open(path, encoding=encoding, newline="") as handle:
-        sample = handle.read(64 * 1024)
+    try:
+        with open(path, encoding=encoding, newline="") as handle:
+            sample = handle.read(64 * 1024)
+    except UnicodeDecodeError:
+        raise _not_text(path.name, "binary") from None
     if not sample.strip():
         raise IngestError(f"{path.name} is empty")
     delimiter = sniff_delimiter(sample)
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     headers = [h.strip() for h in header]
+    while len(headers) > 1 and not headers[-1]:
+        headers.pop()  # a trailing delimiter in the header adds no column
 
     def rows() -> Iterator[Row]:
-        with open(path, encoding=encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            next(reader, None)
-            width = len(headers)
-            number = 1
-            for values in reader:
-                number = reader.line_num  # physical line: counts multi-line quoted cells
-                if not values or (not values[0].strip() and not "".join(values).strip()):
-                    continue  # a blank line or a row of empty cells
-                if len(values) < width:
-                    values.extend([""] * (width - len(values)))
-                yield number, values
+        try:
+            yield from _csv_records(path, encoding, delimiter, len(headers))
+        except UnicodeDecodeError:
+            raise _not_text(path.name, "binary") from None
 
     return Table(path, path.name, path.stem, headers, rows, encoding=encoding,
                  delimiter=delimiter)
+
+
+def _csv_records(path: Path, encoding: str, delimiter: str, width: int) -> Iterator[Row]:
+    """The data records of a CSV file, numbered as Excel numbers its rows.
+
+    The header is record 1; a line break inside a quoted cell does not start a
+    new record, a blank line does (Excel shows it as an empty row). A record
+    with more cells than the header, a stray quote, or a quote that is never
+    closed comes back as :class:`Malformed`; after a quote error, reading
+    resumes on the physical line after the one where the bad record began.
+    """
+    skip_lines = 1  # physical lines to skip: the header first
+    number = 1  # the record number of the last record read
+    bad: tuple[int, str] | None = None  # a record to reject once its line is re-read
+    while True:
+        with open(path, encoding=encoding, newline="") as handle:
+            line = ""
+            for _ in range(skip_lines):
+                line = handle.readline()
+                if not line:
+                    break
+            if bad is not None:
+                yield bad[0], Malformed([line.rstrip("\r\n")], bad[1])
+                bad = None
+            if not line:
+                return
+            lines_before = skip_lines
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            resume_at = None
+            while True:
+                start_line = lines_before + reader.line_num + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    number += 1
+                    if "unexpected end of data" in str(exc):
+                        reason = (f"незакрытая кавычка: ячейка, открытая в строке файла "
+                                  f"{start_line}, не закрыта до конца файла / unclosed quote: "
+                                  f"the quoted cell opened on line {start_line} of the file "
+                                  "runs to the end of the file")
+                    else:
+                        reason = (f"кавычка не на месте: строка файла {start_line} не читается "
+                                  f"как CSV ({exc}) / misplaced quote: line {start_line} of the "
+                                  f"file does not parse as CSV ({exc})")
+                    bad = (number, reason)
+                    resume_at = start_line  # go on with the line after the one it began on
+                    break
+                number += 1
+                if not values or (not values[0].strip() and not "".join(values).strip()):
+                    continue  # a blank line or a row of empty cells
+                if len(values) > width and any(v.strip() for v in values[width:]):
+                    extra = len(values) - width
+                    yield number, Malformed(values[:width], (
+                        f"в строке {len(values)} ячеек, а в заголовке {width} — лишний "
+                        f"разделитель или незакрытая кавычка? / {len(values)} cells but the "
+                        f"header has {width} ({extra} more): a stray delimiter or quote?"))
+                    continue
+                if len(values) < width:
+                    values.extend([""] * (width - len(values)))
+                elif len(values) > width:
+                    del values[width:]  # trailing empty cells
+                yield number, values
+        if resume_at is None:
+            return
+        skip_lines = resume_at
 
 
 # --- XLSX ------------------------------------------------------------------------

@@ -79,12 +79,17 @@ class CategoryMapping(BaseModel):
 
 
 class FileSummary(BaseModel):
-    """Counts for one input table: ``read = loaded + merged + rejected``."""
+    """Counts for one input table: ``read = loaded + unchanged + merged + rejected``.
+
+    ``unchanged``: rows the store already held with exactly these values (a second
+    load of the same file reports them here, not as ``loaded``).
+    """
 
     file: str
     kind: str
     read: int = 0
     loaded: int = 0
+    unchanged: int = 0
     merged: int = 0
     rejected: int = 0
     seconds: float = 0.0
@@ -116,7 +121,7 @@ class IngestReport(BaseModel):
         return not self.rejects
 
     def total(self, what: str) -> int:
-        """The sum of one count (``read``, ``loaded``, ``merged``, ``rejected``) over files."""
+        """The sum of one count (``read``, ``loaded``, ``unchanged``, ``merged``, ``rejected``)."""
         return sum(int(getattr(f, what)) for f in self.files)
 
     @property
@@ -133,6 +138,7 @@ class IngestReport(BaseModel):
             "ok": self.ok,
             "read": self.total("read"),
             "loaded": self.total("loaded"),
+            "unchanged": self.total("unchanged"),
             "merged": self.total("merged"),
             "rejected": self.total("rejected"),
             "seconds": round(self.seconds, 3),
@@ -152,14 +158,15 @@ class IngestReport(BaseModel):
         s = self.summary()
         lines = [
             "# Ingest report", "",
-            f"{s['read']} rows read, {s['loaded']} loaded, {s['merged']} merged, "
-            f"{s['rejected']} rejected in {s['seconds']} s ({s['rows_per_s']} rows/s).", "",
-            "| file | kind | read | loaded | merged | rejected | rows/s |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            f"{s['read']} rows read, {s['loaded']} loaded, {s['unchanged']} unchanged, "
+            f"{s['merged']} merged, {s['rejected']} rejected in {s['seconds']} s "
+            f"({s['rows_per_s']} rows/s).", "",
+            "| file | kind | read | loaded | unchanged | merged | rejected | rows/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for f in self.files:
-            lines.append(f"| {f.file} | {f.kind} | {f.read} | {f.loaded} | {f.merged} | "
-                         f"{f.rejected} | {round(f.rows_per_s)} |")
+            lines.append(f"| {f.file} | {f.kind} | {f.read} | {f.loaded} | {f.unchanged} | "
+                         f"{f.merged} | {f.rejected} | {round(f.rows_per_s)} |")
         sections: list[tuple[str, Sequence[str]]] = [
             ("Rejected rows", [f"- {r.file} row {r.row}, column `{r.column}`: {r.reason}"
                                for r in self.rejects]),

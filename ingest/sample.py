@@ -58,6 +58,7 @@ from graph.models import (
 )
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind, kind_of
 from ingest import taxonomy
+from ingest.formats import derived_fields
 
 __all__ = [
     "CITIES",
@@ -143,8 +144,11 @@ LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs", "hi
 
 
 def columns(kind: EntityKind) -> list[str]:
-    """The canonical CSV header of ``kind``: its model fields without provenance."""
-    return [f for f in KINDS[kind].model.model_fields if f not in PROVENANCE_FIELDS]
+    """The canonical CSV header of ``kind``: its model fields without provenance (and
+    without the fields ingest sets itself, :func:`ingest.formats.derived_fields`)."""
+    derived = derived_fields(kind)
+    return [f for f in KINDS[kind].model.model_fields
+            if f not in PROVENANCE_FIELDS and f not in derived]
 
 
 def format_cell(value: Any) -> str:

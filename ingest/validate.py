@@ -30,25 +30,37 @@ from pydantic_core import ErrorDetails
 
 from graph.models import CONTROL_CHARACTERS, KEY_PATTERN, Record
 from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
-from ingest.formats import ColumnMap
+from ingest.formats import ColumnMap, date_order
 
 __all__ = [
     "DEFER",
     "FastRows",
     "RowConverter",
+    "identifier_text",
+    "read_date",
     "readable_errors",
     "record_fields",
     "row_print",
     "validate_row",
 ]
 
-_DATE_DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+_DATE_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_DATE_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+_MONTHS_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+              "сентября", "октября", "ноября", "декабря")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+# A leading apostrophe (Excel's "keep as text" mark), quotes and spaces in an INN/OGRN.
+_IDENT_JUNK = str.maketrans("", "", " \u00a0\u202f\u2009\t'’‘`\"")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'")
 
 _ROLE_WORDS = {
     "производитель": "oem", "изготовитель": "oem", "оем": "oem", "oem": "oem",
     "производитель техники": "oem",
     "поставщик": "supplier", "поставщик комплектующих": "supplier", "supplier": "supplier",
+    "покупатель": "buyer", "заказчик": "buyer", "потребитель": "buyer", "buyer": "buyer",
+    "customer": "buyer",
     "вуз": "university", "университет": "university", "колледж": "university",
     "university": "university",
     "финансы": "finance", "банк": "finance", "финансовая организация": "finance",
@@ -79,7 +91,11 @@ def _number(text: str) -> str:
 
 
 def _date(text: str) -> str:
-    """``'05.12.2017'`` → ``'2017-12-05'``; ISO text and anything else unchanged."""
+    """``'05.12.2017'`` → ``'2017-12-05'``; ISO text and anything else unchanged.
+
+    Only the formats that cannot be misread: a slash date is left to
+    :func:`read_date` (it may be day-first or month-first).
+    """
     m = _DATE_DMY.match(text)
     if m:
         day, month, year = m.groups()
@@ -87,6 +103,92 @@ def _date(text: str) -> str:
     if "T" in text and len(text) > 10 and text[4] == "-":
         return text[:10]  # a spreadsheet datetime at midnight
     return text
+
+
+def _iso_or_none(year: int, month: int, day: int) -> str | None:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def read_date(text: str, order: str | None = None) -> tuple[str | None, str | None]:
+    """A date cell as ISO text, or ``(None, reason)`` quoting the cell as typed.
+
+    The documented formats (docs/formats.md): ``YYYY-MM-DD`` (a spreadsheet's
+    midnight datetime too) and ``DD.MM.YYYY``. A slash date ``DD/MM/YYYY`` or
+    ``MM/DD/YYYY`` is read in the ``order`` its column's header states
+    (``'dmy'``/``'mdy'``, see :func:`ingest.formats.date_order`); without one,
+    only when it cannot be misread (a part above 12, or both parts equal).
+
+    Examples
+    --------
+    >>> read_date("05.12.2017")
+    ('2017-12-05', None)
+    >>> read_date("04/09/2021", "mdy")
+    ('2021-04-09', None)
+    >>> read_date("04/09/2021")[0] is None
+    True
+    >>> read_date("31.02.2023")[1].endswith("'31.02.2023' is not a date on the calendar")
+    True
+    """
+    calendar = (f"{text!r} — такой даты нет в календаре / "
+                f"{text!r} is not a date on the calendar")
+    m = _DATE_ISO.match(text)
+    if m:
+        iso = _iso_or_none(*map(int, m.groups()))
+        return (iso, None) if iso else (None, calendar)
+    m = _DATE_DMY.match(text) if order != "mdy" else None
+    slash = _DATE_SLASH.match(text)
+    if m is None and order == "mdy":
+        m = _DATE_DMY.match(text)
+        if m is not None:
+            first, second, year = map(int, m.groups())
+            iso = _iso_or_none(year, first, second)
+            return (iso, None) if iso else (None, calendar)
+    if m:
+        day, month, year = map(int, m.groups())
+        iso = _iso_or_none(year, month, day)
+        return (iso, None) if iso else (None, calendar)
+    if slash:
+        first, second, year = map(int, slash.groups())
+        if order is None:
+            if first > 12 >= second:
+                order = "dmy"
+            elif second > 12 >= first:
+                order = "mdy"
+            elif first == second:
+                order = "dmy"
+            elif first <= 12 and second <= 12:
+                return None, (
+                    f"{text!r} неоднозначна: {first} {_MONTHS_RU[second - 1]} или "
+                    f"{second} {_MONTHS_RU[first - 1]}? укажите формат в заголовке столбца, "
+                    f"например «Дата (ДД/ММ/ГГГГ)» / {text!r} is ambiguous: {first} "
+                    f"{_MONTHS_EN[second - 1]} or {_MONTHS_EN[first - 1]} {second}? state the "
+                    "format in the column's header, e.g. `since (DD/MM/YYYY)` or "
+                    "`since (MM/DD/YYYY)`")
+            else:
+                return None, calendar
+        day, month = (first, second) if order == "dmy" else (second, first)
+        iso = _iso_or_none(year, month, day)
+        return (iso, None) if iso else (None, calendar)
+    return None, (f"{text!r} — не дата в принятом формате (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ) / "
+                  f"{text!r} is not a date in a documented format (YYYY-MM-DD or DD.MM.YYYY)")
+
+
+def identifier_text(text: str) -> str:
+    """An INN/OGRN cell without Excel's leading apostrophe, quotes or spaces.
+
+    Examples
+    --------
+    >>> identifier_text("'4899001208"), identifier_text("48 99 001 208")
+    ('4899001208', '4899001208')
+    """
+    return text.translate(_IDENT_JUNK)
+
+
+def _is_identifier(name: str) -> bool:
+    return name in {"inn", "ogrn"} or name.endswith(("_inn", "_ogrn"))
 
 
 def _split(value: Any) -> list[str]:
@@ -101,6 +203,9 @@ class RowConverter:
     def __init__(self, columns: ColumnMap) -> None:
         fmt = columns.fmt
         self.kind = fmt.kind
+        #: the conversion problems of the last row, ``(field, reason)`` (bad dates)
+        self.problems: list[tuple[str, str]] = []
+        self._orders: dict[str, str | None] = {}
         plan: list[tuple[int, str, str]] = []
         for index, name in enumerate(columns.fields):
             if name is None:
@@ -111,14 +216,18 @@ class RowConverter:
                 how = "number"
             elif name in fmt.date_fields:
                 how = "date"
+                self._orders[name] = date_order(columns.headers[index])
+            elif _is_identifier(name):
+                how = "ident"
             else:
                 how = "text"
             plan.append((index, name, how))
         self._plan = plan
 
     def __call__(self, values: list[Any]) -> dict[str, Any]:
-        """The row's non-blank cells as ``{field: value}``."""
+        """The row's non-blank cells as ``{field: value}`` (problems in :attr:`problems`)."""
         out: dict[str, Any] = {}
+        self.problems = []
         for index, name, how in self._plan:
             value = values[index]
             if isinstance(value, str):
@@ -130,7 +239,13 @@ class RowConverter:
                 elif how == "number":
                     out[name] = _number(value)
                 elif how == "date":
-                    out[name] = _date(value)
+                    iso, problem = read_date(value, self._orders.get(name))
+                    if problem is None:
+                        out[name] = iso
+                    else:
+                        self.problems.append((name, problem))
+                elif how == "ident":
+                    out[name] = identifier_text(value)
                 elif how == "roles":
                     out[name] = [_ROLE_WORDS.get(r.lower().replace("ё", "е"), r.lower())
                                  for r in _split(value)]

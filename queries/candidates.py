@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import InvalidQuery
+from graph.regions import canonical_region
 from queries.projection import Projection
 from queries.results import MatchFilters
 
@@ -512,6 +513,10 @@ def check_filters(proj: Projection, filters: MatchFilters | dict[str, Any] | Non
         raise InvalidQuery(f"max_distance_km must be a non-negative number, got {dist}")
     region = None
     if filters.region is not None:
+        if filters.region not in ix.region_names:  # "Липецкая обл.", "48": the official name
+            official = canonical_region(filters.region)
+            if official is not None and official in ix.region_names:
+                filters = filters.model_copy(update={"region": official})
         if filters.region not in ix.region_names:
             known = ", ".join(sorted(ix.region_names)[:10]) or "none"
             raise InvalidQuery(f"no company is in region {filters.region!r} (known: {known})")

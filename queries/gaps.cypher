@@ -6,7 +6,8 @@
 // Demand per (company, category) is the largest of: BOM demand (each product made by
 // the company × annual_volume (1 when unknown), quantities multiplied down every
 // REQUIRES path and summed over paths — every level, assemblies and components), its
-// NEEDS qty_per_year, and its IMPORTS volume summed over countries. Same rules as
+// NEEDS qty_per_year, its IMPORTS volume summed over countries, and what it buys
+// now (SUPPLIES volume_per_year summed over suppliers, links with a category). Same rules as
 // queries.gaps.find_gaps (import_dependency); path enumeration, so meant for a
 // region's data, not a country's.
 //
@@ -33,6 +34,12 @@ CALL {
   WITH m
   MATCH (m)-[i:IMPORTS]->(c:Category)
   RETURN c, coalesce(i.volume_per_year, 0.0) AS qty, 'import' AS src
+  UNION ALL
+  WITH m
+  MATCH (:Company)-[s:SUPPLIES]->(m)
+  WHERE s.category IS NOT NULL
+  MATCH (c:Category {code: s.category})
+  RETURN c, coalesce(s.volume_per_year, 0.0) AS qty, 'supply' AS src
 }
 WITH reg, m, c, src, sum(qty) AS qty
 WITH reg, m, c, max(qty) AS qty, collect(src) AS sources

@@ -19,8 +19,13 @@ Demand of a category, per demanding company, is the largest of: its BOM demand
 (products × ``annual_volume`` (1 when unknown), expanded over every level — a
 component of a bought assembly is still demanded in the region, by the
 assembly's maker; see :func:`queries.bom.total_demand`), its explicit need
-(``qty_per_year``) and its imports (``volume_per_year`` summed over countries). The three are
-estimates of one yearly requirement, so they are not added. Value = quantity ×
+(``qty_per_year``), its imports (``volume_per_year`` summed over countries) and what it
+buys now through supply links (``volume_per_year`` summed over suppliers; a link
+without a category says nothing). The four are estimates of one yearly requirement,
+so they are not added. Each finding names its ``evidence`` (``bom``, ``need``,
+``import``, ``supply``); a category demanded only through supply links is said to
+be so. When a list is empty because the data for it is missing, the report's
+``missing_data_ru`` / ``missing_data_en`` say which data. Value = quantity ×
 the category's ``unit_price`` (else the mean import price, else the mean
 declared price, else 0). ``queries/gaps.cypher`` computes the same sets in Neo4j.
 
@@ -45,6 +50,7 @@ from pydantic import BaseModel, Field
 from graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
 from graph.errors import InvalidQuery
 from graph.i18n import count, number, percent
+from graph.regions import canonical_region
 from queries.bom import total_demand
 from queries.projection import Projection
 
@@ -82,6 +88,8 @@ class CategoryGap(BaseModel):
     import_qty: float | None = Field(
         default=None, description="Units per year the scope's companies import now (summed "
         "over countries); None when withheld or unknown")
+    evidence: list[str] = Field(
+        default_factory=list, description="What shows the demand: bom, need, import, supply")
     text_ru: str
     text_en: str
 
@@ -96,6 +104,8 @@ class SingleSource(BaseModel):
     demand_qty: float | None
     demand_value: float | None
     capacity: float | None
+    evidence: list[str] = Field(
+        default_factory=list, description="What shows the demand: bom, need, import, supply")
     text_ru: str
     text_en: str
 
@@ -110,6 +120,8 @@ class CapacityGap(BaseModel):
     shortfall: float | None
     shortfall_value: float | None
     suppliers: list[str]
+    evidence: list[str] = Field(
+        default_factory=list, description="What shows the demand: bom, need, import, supply")
     text_ru: str
     text_en: str
 
@@ -174,6 +186,13 @@ class GapReport(BaseModel):
     attract: list[AttractCapability]
     text_ru: str
     text_en: str
+    demand_evidence: dict[str, int] = Field(
+        default_factory=dict,
+        description="Demanded categories per kind of evidence (bom, need, import, supply)")
+    missing_data_ru: list[str] = Field(
+        default_factory=list, description="Data whose absence leaves lists empty (Russian)")
+    missing_data_en: list[str] = Field(
+        default_factory=list, description="Data whose absence leaves lists empty (English)")
 
 
 # --- scope and demand -----------------------------------------------------------------
@@ -185,6 +204,11 @@ def scope_of(proj: Projection, cluster_id: str | None,
     if region is not None and not region.strip():
         raise InvalidQuery("region must not be empty")
     regions = proj.company_regions
+    if region is not None and region not in set(regions):
+        # "Липецкая обл.", "Lipetsk Oblast", "48": the official name, when companies use it
+        official = canonical_region(region)
+        if official is not None and official in set(regions):
+            region = official
     if cluster_id is not None:
         scope = np.asarray(proj.cluster(cluster_id), dtype=np.int64)
         reg = region if region is not None else proj.cluster_rows[cluster_id].get("region")
@@ -232,11 +256,26 @@ def _fig(x: float | None) -> tuple[str, str]:
     return number(x, "ru", unknown="скрыто"), number(x, "en", unknown="withheld")
 
 
-def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, float]]:
-    """``{category: {company: qty}}`` demanded by the scope (see the module docstring)."""
+_SOURCES = ("bom", "need", "import", "supply")
+
+
+def category_demand(proj: Projection, scope: np.ndarray, *, supplies: bool = False
+                    ) -> dict[int, dict[int, float]]:
+    """``{category: {company: qty}}`` demanded by the scope (see the module docstring).
+
+    With ``supplies``, what the scope's companies buy now through supply links counts
+    as demand too (the gap report does; the KPI what-if does not).
+    """
+    return _demand(proj, scope, supplies=supplies)[0]
+
+
+def _demand(proj: Projection, scope: np.ndarray, *, supplies: bool
+            ) -> tuple[dict[int, dict[int, float]], dict[int, set[str]]]:
+    """The demand (as :func:`category_demand`) and, per category, its kinds of evidence."""
     in_scope = np.zeros(proj.n_companies, dtype=bool)
     in_scope[scope] = True
-    per: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    per: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    seen: dict[tuple[int, int], set[str]] = defaultdict(set)
     for p in range(len(proj.product_ids)):
         m = int(proj.product_maker[p])
         if m < 0 or not in_scope[m] or not proj.product_bom[p]:
@@ -245,19 +284,82 @@ def category_demand(proj: Projection, scope: np.ndarray) -> dict[int, dict[int, 
         demand = total_demand(proj, p, 1.0 if vol is None else float(vol))
         for c, q in demand.items():
             per[(m, c)][0] += q
+            seen[(m, c)].add("bom")
     for j in range(len(proj.need_company)):
         m = int(proj.need_company[j])
         if in_scope[m]:
-            entry = per[(m, int(proj.need_category[j]))]
+            key = (m, int(proj.need_category[j]))
+            entry = per[key]
             entry[1] = max(entry[1], float(np.nan_to_num(proj.need_qty[j])))
+            seen[key].add("need")
     for j in range(len(proj.imp_company)):
         m = int(proj.imp_company[j])
         if in_scope[m]:
-            per[(m, int(proj.imp_category[j]))][2] += float(np.nan_to_num(proj.imp_volume[j]))
+            key = (m, int(proj.imp_category[j]))
+            per[key][2] += float(np.nan_to_num(proj.imp_volume[j]))
+            seen[key].add("import")
+    if supplies:
+        for j in range(len(proj.sup_buyer)):
+            m, c = int(proj.sup_buyer[j]), int(proj.sup_category[j])
+            if c >= 0 and in_scope[m]:
+                per[(m, c)][3] += float(np.nan_to_num(proj.sup_volume[j]))
+                seen[(m, c)].add("supply")
     out: dict[int, dict[int, float]] = defaultdict(dict)
+    sources: dict[int, set[str]] = defaultdict(set)
     for (m, c), values in per.items():
         out[c][m] = max(values)
-    return dict(out)
+        sources[c] |= seen[(m, c)]
+    return dict(out), dict(sources)
+
+
+def _evidence(sources: set[str]) -> list[str]:
+    return [s for s in _SOURCES if s in sources]
+
+
+def _supply_only(sources: set[str]) -> tuple[str, str]:
+    """The words added to a finding whose demand only supply links show."""
+    if sources == {"supply"}:
+        return (" (спрос виден только по текущим поставкам)",
+                " (demand shown by existing supply links only)")
+    return "", ""
+
+
+def _missing_data(proj: Projection, scope: np.ndarray, regional: np.ndarray,
+                  demand: dict[int, dict[int, float]]) -> tuple[list[str], list[str]]:
+    """What data is missing, when its absence is why lists are empty (RU, EN)."""
+    ru: list[str] = []
+    en: list[str] = []
+    if len(scope) == 0:
+        return (["в контуре нет ни одной компании: загрузите компании и членство в кластере "
+                 "(companies, memberships) или проверьте --region"],
+                ["the scope holds no company: load companies and cluster memberships "
+                 "(companies, memberships) or check --region"])
+    if not demand:
+        ru.append("нет данных о спросе: у компаний контура нет ни изделий со спецификацией "
+                  "(products + bom), ни потребностей (needs), ни импорта (imports), ни поставок "
+                  "с указанной категорией (supplies.category) — поэтому пусты списки «нет "
+                  "поставщика», «единственный поставщик», «спрос выше мощности» и «привлечь»")
+        en.append("no demand data: the scope's companies have no products with a bill of "
+                  "materials (products + bom), no needs, no imports and no supplies with a "
+                  "category (supplies.category) — so the lists 'no regional supplier', "
+                  "'single source', 'demand above capacity' and 'to attract' are empty")
+    has_caps = bool(np.any(regional[proj.cap_company])) if len(proj.cap_company) else False
+    if not has_caps:
+        ru.append("в регионе не заявлено ни одной возможности (capabilities): некому быть "
+                  "поставщиком, простаивающих мощностей не найти")
+        en.append("no capabilities declared in the region: nobody can be a supplier and no "
+                  "idle capacity can be found")
+    elif not bool(np.any(~np.isnan(proj.cap_capacity[regional[proj.cap_company]]))):
+        ru.append("у возможностей региона не указана мощность (capacity_per_year): "
+                  "простаивающие мощности и нехватку мощности не посчитать")
+        en.append("the region's capabilities give no capacity (capacity_per_year): idle "
+                  "capacity and capacity shortfalls cannot be computed")
+    if len(proj.sup_supplier) == 0:
+        ru.append("нет ни одной поставки (supplies): связи между компаниями и критичные "
+                  "компании сети не определить")
+        en.append("no supply links (supplies): ties between companies and the network's "
+                  "critical companies cannot be found")
+    return ru, en
 
 
 # --- the report -------------------------------------------------------------------------
@@ -357,7 +459,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         a product's BOM has a cycle.
     """
     scope, reg, regional = scope_of(proj, cluster_id, region)
-    demand = category_demand(proj, scope)
+    demand, sources = _demand(proj, scope, supplies=True)
     indptr, rows = proj.capabilities_by_category
     free = proj.free_capacity
 
@@ -399,15 +501,18 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         caps = rows[indptr[c]:indptr[c + 1]]
         caps = caps[regional[proj.cap_company[caps]]]
         buyers = sorted(proj.company_ids[m] for m in demand[c])
+        evidence = _evidence(sources.get(c, set()))
+        only_ru, only_en = _supply_only(sources.get(c, set()))
         if len(caps) == 0:
             importers = sorted(proj.company_ids[m] for m in importers_of.get(c, ()))
             gaps.append(CategoryGap(
                 category=code, name=name, demand_qty=qty_shown, demand_value=value_shown,
                 buyers=buyers, importers=importers, import_qty=import_qty_of(c),
+                evidence=evidence,
                 text_ru=f"{name_ru}: в регионе нет поставщика; спрос {q_ru} шт./год "
-                        f"на {v_ru} ₽ закрывается импортом или не закрыт.",
+                        f"на {v_ru} ₽ закрывается импортом или не закрыт{only_ru}.",
                 text_en=f"{name}: no supplier in the region; demand {q_en}/yr worth "
-                        f"{v_en} RUB is imported or unmet."))
+                        f"{v_en} RUB is imported or unmet{only_en}."))
             attract.append((qty * exact_price, qty, len(buyers), "missing", c, qty_shown,
                             value_shown))
             continue
@@ -423,11 +528,12 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                 supplier_name=proj.company_names[s], demand_qty=qty_shown,
                 demand_value=value_shown,
                 capacity=None if math.isnan(cap1) else shown(viewer, cap1, proj.company_ids[s]),
+                evidence=evidence,
                 text_ru=f"{name_ru}: единственный поставщик в регионе — "
                         f"{proj.company_names[s]}; его закрытие остановит {len(buyers)} "
-                        f"покупателей.",
+                        f"покупателей{only_ru}.",
                 text_en=f"{name}: the only regional supplier is {proj.company_names[s]}; "
-                        f"its closure would stop {len(buyers)} buyer(s)."))
+                        f"its closure would stop {len(buyers)} buyer(s){only_en}."))
         if qty > capacity:
             short = qty - capacity
             short_shown = (short if viewer.is_centre else
@@ -441,10 +547,11 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                 category=code, name=name, demand_qty=qty_shown, capacity=capacity_shown,
                 shortfall=short_shown, shortfall_value=short_value,
                 suppliers=sorted(proj.company_ids[int(i)] for i in cap_owners),
+                evidence=evidence,
                 text_ru=f"{name_ru}: спрос {q_ru} больше мощности региона {c_ru} "
-                        f"на {s_ru} шт./год.",
+                        f"на {s_ru} шт./год{only_ru}.",
                 text_en=f"{name}: demand {q_en} exceeds the regional capacity "
-                        f"{c_en} by {s_en}/yr."))
+                        f"{c_en} by {s_en}/yr{only_en}."))
             attract.append((short * exact_price, short, len(buyers), "short", c, short_shown,
                             short_value))
 
@@ -515,6 +622,14 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     where = (str(proj.cluster_rows[cluster_id].get("name") or cluster_id) if cluster_id
              else reg or "all")
     where_ru = where if where != "all" else "все компании"
+    missing_ru, missing_en = _missing_data(proj, scope, regional, demand)
+    counts = {src: sum(1 for found in sources.values() if src in found) for src in _SOURCES}
+    by_supply = sum(1 for found in sources.values() if found == {"supply"})
+    supply_ru = (f" ({by_supply} из них — только по текущим поставкам)" if by_supply else "")
+    supply_en = (f" ({by_supply} of them shown by existing supply links only)" if by_supply
+                 else "")
+    why_ru = (" Не хватает данных: " + "; ".join(missing_ru) + ".") if missing_ru else ""
+    why_en = (" Missing data: " + "; ".join(missing_en) + ".") if missing_en else ""
     return GapReport(
         cluster_id=cluster_id, region=reg, scope_size=len(scope), demanded_categories=len(demand),
         import_dependency=gaps, single_source=single, over_capacity=over,
@@ -524,12 +639,13 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
                  + count(len(demand), "ru", ("востребованная категория",
                                              "востребованные категории",
                                              "востребованных категорий"), ("", ""))
-                 + f"; без поставщика в регионе {len(gaps)}, с единственным поставщиком "
-                 f"{len(single)}, спрос выше мощности {len(over)}; простаивающих мощностей "
-                 f"{len(idle)}; без связей {len(untied)}; критичных компаний {len(critical)}. "
-                 + CRITICAL_TEXT_RU),
-        text_en=(f"{where}: {len(demand)} demanded categories; no regional supplier "
+                 + f"{supply_ru}; без поставщика в регионе {len(gaps)}, с единственным "
+                 f"поставщиком {len(single)}, спрос выше мощности {len(over)}; простаивающих "
+                 f"мощностей {len(idle)}; без связей {len(untied)}; критичных компаний "
+                 f"{len(critical)}.{why_ru} " + CRITICAL_TEXT_RU),
+        text_en=(f"{where}: {len(demand)} demanded categories{supply_en}; no regional supplier "
                  f"{len(gaps)}, single source {len(single)}, demand above capacity {len(over)}; "
                  f"idle capacities {len(idle)}; untied companies {len(untied)}; critical "
-                 f"companies {len(critical)}. " + CRITICAL_TEXT_EN),
+                 f"companies {len(critical)}.{why_en} " + CRITICAL_TEXT_EN),
+        demand_evidence=counts, missing_data_ru=missing_ru, missing_data_en=missing_en,
     )

@@ -28,6 +28,12 @@ CALL {
   WITH m
   MATCH (m)-[i:IMPORTS]->(c:Category)
   RETURN c, coalesce(i.volume_per_year, 0.0) AS qty, 'import' AS src
+  UNION ALL
+  WITH m
+  MATCH (:Company)-[s:SUPPLIES]->(m)
+  WHERE s.category IS NOT NULL
+  MATCH (c:Category {code: s.category})
+  RETURN c, coalesce(s.volume_per_year, 0.0) AS qty, 'supply' AS src
 }
 WITH reg, m, c, src, sum(qty) AS qty
 WITH reg, m, c, max(qty) AS qty

@@ -99,12 +99,45 @@ def test_sample_planted_single_source_and_capacity(sample_gaps):
     for cat, sup in {"hyd.cylinder": "m-gidro", "elec.harness": "m-provod",
                      "trans.gear_bevel": "m-reduktor", "cab.glass": "s-steklo"}.items():
         assert single[cat] == sup
-    assert len(single) == 47
+    # 47 from BOMs, needs and imports (the generator's count) + 1 that only the
+    # sample's supply links show, marked as such (issue 10)
+    declared = {s.category for s in sample_gaps.single_source if s.evidence != ["supply"]}
+    assert len(declared) == 47 and len(single) == 48
+    by_supply = [s for s in sample_gaps.single_source if s.evidence == ["supply"]]
+    assert [s.category for s in by_supply] == ["forge.gear_blank"]
+    assert "supply links only" in by_supply[0].text_en and "поставкам" in by_supply[0].text_ru
     over = {o.category: o for o in sample_gaps.over_capacity}
-    assert over["fast.bolts"].demand_qty == pytest.approx(6_850_800)
+    assert "supply" in over["fast.bolts"].evidence
     assert over["fast.bolts"].capacity == pytest.approx(1_500_000)
     assert over["hyd.cylinder"].demand_qty == pytest.approx(23_100)
     assert over["hyd.cylinder"].capacity == pytest.approx(8_000)
+
+
+def test_sample_demand_counts_supply_links_as_evidence(sample_store, sample_gaps):
+    """Per buyer, demand is the largest estimate: BOM/needs/imports or what it buys now."""
+    from graph.schema import EntityKind
+    from queries.gaps import category_demand
+    from queries.projection import ProjectionCache
+
+    proj = ProjectionCache(sample_store).get()
+    scope = proj.cluster(SAMPLE_CLUSTER)
+    c = proj.category_index["fast.bolts"]
+    declared = category_demand(proj, scope)[c]  # without supply links
+    assert sum(declared.values()) == pytest.approx(6_850_800)  # the generator's BOM figure
+    members = {proj.company_ids[i] for i in scope}
+    bought: dict[str, float] = {}
+    for row in sample_store.snapshot().rows(EntityKind.SUPPLY):
+        if row["buyer_id"] in members and row.get("category") == "fast.bolts":
+            bought[row["buyer_id"]] = bought.get(row["buyer_id"], 0.0) + \
+                (row.get("volume_per_year") or 0.0)
+    assert bought  # the sample has supply links of bolts
+    expected = {m: declared.get(proj.company_index[m], 0.0) for m in bought} | {
+        proj.company_ids[i]: q for i, q in declared.items()}
+    for m, q in bought.items():
+        expected[m] = max(expected[m], q)
+    over = {o.category: o for o in sample_gaps.over_capacity}
+    assert over["fast.bolts"].demand_qty == pytest.approx(sum(expected.values()))
+    assert {"bom", "supply"} <= set(over["fast.bolts"].evidence)
 
 
 def test_sample_planted_idle_and_untied(sample_gaps):

@@ -133,8 +133,11 @@ def test_second_load_changes_nothing(store: GraphStore) -> None:
     second = ingest_paths(store, [MESSY])
     assert store.stats() == stats
     assert store.snapshot() == snapshot
+    # the second load says its rows are already there: "unchanged N", not "loaded N" again
+    assert first.total("loaded") > 0 and first.total("unchanged") == 0
     assert second.summary() | {"seconds": 0, "rows_per_s": 0} == \
-        first.summary() | {"seconds": 0, "rows_per_s": 0}
+        first.summary() | {"seconds": 0, "rows_per_s": 0, "loaded": 0,
+                           "unchanged": first.total("loaded")}
     assert [(r.file, r.row, r.column) for r in second.rejects] == \
         [(r.file, r.row, r.column) for r in first.rejects]
 

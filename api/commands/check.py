@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     ) -> None:
         """Check referential integrity: list dangling references (exit 1), or --repair them."""
-        with store_from_settings() as store, friendly_errors():
+        with store_from_settings(as_json=as_json) as store, friendly_errors():
             report = find_problems(store.snapshot())
             repaired = repair(store, report) if fix and not report.ok else None
             after = find_problems(store.snapshot()) if repaired is not None else None

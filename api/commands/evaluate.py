@@ -25,9 +25,9 @@ from queries.evaluate import SeedsReport, evaluate_seeds
 __all__ = ["register", "render"]
 
 
-def _snapshot(data: list[Path] | None) -> Snapshot:
+def _snapshot(data: list[Path] | None, as_json: bool = False) -> Snapshot:
     if not data:
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             return store.snapshot()
     from ingest.pipeline import ingest_paths  # imported lazily: ingest is heavy to import
 
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--direction must be buyers or suppliers, not {direction!r}")
         if seeds < 1:
             fail(f"--seeds must be at least 1, not {seeds}")
-        snapshot = _snapshot(data)
+        snapshot = _snapshot(data, as_json)
         reports: list[dict[str, Any]] = []
         skipped: dict[str, str] = {}
         for kind in splits:

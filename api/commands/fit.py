@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         else:
             if folds < 1 or folds > 10:
                 fail(f"--folds must be from 1 to 10, not {folds}")
-            with store_from_settings() as store, friendly_errors():
+            with store_from_settings(as_json=as_json) as store, friendly_errors():
                 snapshot = store.snapshot()
                 stored = fit_store_profile(snapshot, direction=direction, folds=folds,
                                            seed=seed, max_queries=max_queries)

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Find gaps: missing and single-source categories, idle capacity, untied members."""
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             proj = ProjectionCache(store).get()
             report = find_gaps(proj, cluster_id=cluster, region=region)
         names = dict(zip(proj.company_ids, proj.company_names, strict=True))

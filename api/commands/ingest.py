@@ -36,7 +36,8 @@ def _summary_table(report: IngestReport) -> Table:
     table = Table(title=t("Итоги загрузки", "Ingest summary"))
     table.add_column(t("файл", "file"))
     table.add_column(t("вид", "kind"))
-    for name in (t("прочитано", "read"), t("загружено", "loaded"), t("слито", "merged"),
+    for name in (t("прочитано", "read"), t("загружено", "loaded"),
+                 t("без изменений", "unchanged"), t("слито", "merged"),
                  t("отклонено", "rejected"), t("строк/с", "rows/s")):
         table.add_column(name, justify="right")
 
@@ -44,11 +45,11 @@ def _summary_table(report: IngestReport) -> Table:
         return number(x, lang())
 
     for f in report.files:
-        table.add_row(f.file, f.kind, n(f.read), n(f.loaded), n(f.merged), n(f.rejected),
-                      n(round(f.rows_per_s)))
+        table.add_row(f.file, f.kind, n(f.read), n(f.loaded), n(f.unchanged), n(f.merged),
+                      n(f.rejected), n(round(f.rows_per_s)))
     s = report.summary()
-    table.add_row(t("[b]всего", "[b]total"), "", n(s["read"]), n(s["loaded"]), n(s["merged"]),
-                  n(s["rejected"]), n(s["rows_per_s"]))
+    table.add_row(t("[b]всего", "[b]total"), "", n(s["read"]), n(s["loaded"]),
+                  n(s["unchanged"]), n(s["merged"]), n(s["rejected"]), n(s["rows_per_s"]))
     return table
 
 
@@ -73,12 +74,17 @@ def register(app: typer.Typer) -> None:
                  "укажите файлы или каталоги, либо --sample")
         with friendly_errors():
             inputs = [*(paths or []), *([sample_dir()] if sample else [])]
-        with store_from_settings() as store, friendly_errors():
+        with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
             report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json)
         if as_json:
             print_json(report.to_json())
         else:
             console.print(_summary_table(report))
+            s = report.summary()
+            console.print(t(f"Загружено {number(s['loaded'], 'ru')}, "
+                            f"без изменений {number(s['unchanged'], 'ru')}",
+                            f"Loaded {number(s['loaded'], 'en')}, "
+                            f"unchanged {number(s['unchanged'], 'en')}"), highlight=False)
             if report.merges:
                 console.print(t(
                     count(len(report.merges), "ru", ("компания слита", "компании слиты",

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     ) -> None:
         """Show the cluster's KPIs (value, threshold, pass/fail) and what-if links."""
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             proj = ProjectionCache(store).get()
             report = cluster_kpis(proj, cluster, what_if=what_if)
         if as_json:

@@ -118,7 +118,7 @@ def buyers(
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
     english = english or lang() == "en"
-    with store_from_settings() as store, friendly_errors():
+    with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_buyers(proj, supplier, k=k, category=category,
                              profile=_profile(profile, "buyers"),
@@ -150,7 +150,7 @@ def suppliers(
 ) -> None:
     """Who could make what BUYER needs — ranked, with reasons."""
     english = english or lang() == "en"
-    with store_from_settings() as store, friendly_errors():
+    with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
                                 profile=_profile(profile, "suppliers"),

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         except ValidationError as exc:
             fail(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         result: ChainPlan | ClusterPlan
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             proj = ProjectionCache(store).get()
             if product is not None:
                 result = plan_chain(proj, product, volume=volume, options=options)

@@ -21,13 +21,16 @@ def register(app: typer.Typer) -> None:
 
         import uvicorn
 
-        from api.console import friendly_errors
+        from api.console import console, friendly_errors, store_header
         from api.settings import load_api_settings
+        from graph.factory import store_location
+        from graph.settings import load_settings
 
         # The workers read the bound address from the environment: the API refuses
         # COOPGRAPH_AUTH=off unless it is a loopback address.
         os.environ["COOPGRAPH_HOST"] = host
         with friendly_errors():
             load_api_settings()
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                    workers=workers)
+            console.print(store_header(store_location(load_settings())), highlight=False,
+                          soft_wrap=True)
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)

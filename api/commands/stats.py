@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     ) -> None:
         """Count the records of each kind in the configured store."""
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             counts = store.stats()
             info = {**store.describe(), "revision": store.revision(), "counts": counts}
         if as_json:

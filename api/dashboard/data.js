@@ -3,10 +3,11 @@ import { getAll } from './api.js';
 import { pick, t, term } from './i18n.js';
 import { h } from './dom.js';
 
-export const ROLE_ORDER = ['oem', 'supplier', 'university', 'finance', 'service', 'dealer'];
+export const ROLE_ORDER = ['oem', 'supplier', 'university', 'finance', 'service', 'dealer', 'buyer'];
 export const ROLE_COLOURS = {
   oem: '#e8590c', supplier: '#1c7ed6', university: '#7048e8',
-  finance: '#2b8a3e', service: '#868e96', dealer: '#d6336c', none: '#adb5bd',
+  finance: '#2b8a3e', service: '#868e96', dealer: '#d6336c', buyer: '#f08c00',
+  none: '#adb5bd',
 };
 
 /** The role that colours a company: the first of ROLE_ORDER it has. */

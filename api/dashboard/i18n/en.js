@@ -71,6 +71,7 @@ export default {
   'role.finance': 'finance',
   'role.service': 'services',
   'role.dealer': 'dealer',
+  'role.buyer': 'buyer',
   'role.none': 'no role',
   'roles.oem': 'Machinery makers',
   'roles.supplier': 'Component suppliers',
@@ -78,6 +79,7 @@ export default {
   'roles.finance': 'Finance',
   'roles.service': 'Services',
   'roles.dealer': 'Dealers',
+  'roles.buyer': 'Buyers',
   'roles.none': 'No role',
 
   'overview.title': 'Cluster overview',

@@ -71,6 +71,7 @@ export default {
   'role.finance': 'финансы',
   'role.service': 'услуги',
   'role.dealer': 'дилер',
+  'role.buyer': 'покупатель',
   'role.none': 'без роли',
   'roles.oem': 'Производители техники',
   'roles.supplier': 'Поставщики комплектующих',
@@ -78,6 +79,7 @@ export default {
   'roles.finance': 'Финансы',
   'roles.service': 'Услуги',
   'roles.dealer': 'Дилеры',
+  'roles.buyer': 'Покупатели',
   'roles.none': 'Без роли',
 
   'overview.title': 'Обзор кластера',

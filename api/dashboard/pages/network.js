@@ -434,7 +434,7 @@ function drawSvg(graph, region, categories) {
 }
 
 function legend() {
-  const roles = ['oem', 'supplier', 'university', 'finance', 'service', 'dealer'];
+  const roles = ['oem', 'supplier', 'university', 'finance', 'service', 'dealer', 'buyer'];
   return h('div', { class: 'legend' },
     roles.map((r) => h('span', null, h('span', { class: 'dot', style: { background: ROLE_COLOURS[r] } }), term('role', r))),
     h('span', null, h('span', { class: 'ring' }), t('network.member')),
