@@ -61,6 +61,9 @@ COMMAND_HELP: dict[str, tuple[str, str]] = {
               "Check referential integrity: list dangling references, or --repair them."),
     "requests": ("Запросы о кооперации: открыть, показать, перевести, следить.",
                  "Cooperation requests: open, list, move, follow."),
+    "review": ("Очередь проверки дублей компаний: показать, принять, отклонить, разделить, "
+               "отменить.",
+               "Entity-resolution review queue: list, accept, reject, split, undo."),
     "projects": ("Совместные проекты: оценка субсидии, участники, выгрузка XLSX.",
                  "Joint projects: subsidy estimate, proposed participants, XLSX export."),
 }

@@ -19,7 +19,7 @@ projects_app = typer.Typer(help="Joint cluster projects and their subsidy estima
 def estimate(project_id: str, rules: Annotated[str | None, typer.Option()] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The subsidy estimate (Resolution No. 41; says when its rules are unverified)."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=as_json) as store:
         result = jp.estimate_subsidy(store, project_id, rules=rules)
     if as_json:
         print_json(result.model_dump(mode="json"))
@@ -35,7 +35,7 @@ def estimate(project_id: str, rules: Annotated[str | None, typer.Option()] = Non
 @projects_app.command("proposals")
 def proposals(project_id: str, k: Annotated[int, typer.Option(min=1, max=50)] = 5) -> None:
     """Members proposed for the project's parts by the matching engine, with reasons (JSON)."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=True) as store:
         project, participants, _ = jp.load_project(store, project_id)
         leads = [p.company_id for p in participants if p.role.value == "lead"]
         if not leads:

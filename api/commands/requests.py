@@ -47,7 +47,7 @@ def open_(
             "due_date": due, "send": send})
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    with store_from_settings() as store:
+    with store_from_settings(as_json=as_json) as store:
         created = wf.open_request(store, draft)
     if as_json:
         print_json(created.model_dump(mode="json"))
@@ -62,7 +62,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List requests, newest first."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=as_json) as store:
         found = wf.list_requests(store, company=company, state=state)
     if as_json:
         print_json([r.model_dump(mode="json") for r in found])
@@ -79,7 +79,7 @@ def list_(
 @requests_app.command("show")
 def show(request_id: str) -> None:
     """One request with its history, as JSON."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=True) as store:
         print_json(wf.get_request(store, request_id).model_dump(mode="json"))
 
 
@@ -113,7 +113,7 @@ def expire(today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None)
 def events(since: Annotated[str | None, typer.Option()] = None,
            limit: Annotated[int, typer.Option(min=1, max=10_000)] = 500) -> None:
     """The change feed after ``--since`` (a time or a cursor), as JSON."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=True) as store:
         print_json(wf.events(store, since=since, limit=limit).model_dump(mode="json"))
 
 
@@ -121,7 +121,7 @@ def events(since: Annotated[str | None, typer.Option()] = None,
 def pipeline(company: Annotated[str | None, typer.Option()] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """How requests fared: by state, category, member; decline reasons."""
-    with store_from_settings() as store:
+    with store_from_settings(as_json=as_json) as store:
         report = wf.pipeline(store, company=company)
     if as_json:
         print_json(report.model_dump(mode="json"))
@@ -140,7 +140,7 @@ def suggest(
     """Partners to ask, ranked, lowered where they declined before (JSON)."""
     if direction not in ("suppliers", "buyers"):
         fail("--direction is suppliers or buyers")
-    with store_from_settings() as store:
+    with store_from_settings(as_json=True) as store:
         result = wf.suggest(ProjectionCache(store).get(), store, company,
                             direction="suppliers" if direction == "suppliers" else "buyers",
                             k=k, category=category)

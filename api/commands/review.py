@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         if status not in (*_STATUS_RU, "all"):
             fail(f"неизвестный статус {status!r} / unknown status {status!r}: "
                  f"{', '.join(_STATUS_RU)} or all", 2)
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             pairs = list_pairs(store, None if status == "all" else status)
         if as_json:
             print_json({"status": status, "total": len(pairs),
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
                       "Decide: coopgraph review accept|reject|split|undo PAIR", highlight=False)
 
     def _decide(pair: str, action: str, by: str | None, as_json: bool) -> None:
-        with store_from_settings() as store:
+        with store_from_settings(as_json=as_json) as store:
             try:
                 saved = decide(store, pair, action, by=by)
             except (NotFound, ReviewError) as exc:
