@@ -18,8 +18,10 @@ import pytest
 
 from graph.schema import EntityKind
 from graph.store import GraphStore
-from queries.projection import Projection, ProjectionCache
-from queries.projection_delta import diff_projections
+from queries.candidates import match_index
+from queries.match import rank_buyers
+from queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
+from queries.projection_delta import diff_match_indexes, diff_projections
 from tests.graph_factories import random_graph
 
 K = EntityKind
@@ -104,19 +106,44 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
+    """The projection, its derived structures, its match index and a ranking read from
+    their caches: patched after every write == built from scratch."""
     store.upsert(random_graph(seed, companies=25, categories=12))
     cache = ProjectionCache(store)
-    cache.get()
+    _use(cache.get(), None)
     rng = random.Random(seed)
     done = []
+    kept = 0
     for step in range(40):
         done.append(_random_write(store, rng, step))
+        before = cache.current
+        old_ix = before.extra.get("match_index") if before is not None else None
         patched = cache.get()
         scratch = Projection.from_snapshot(store.snapshot())
         assert patched.revision == store.revision()
         diff = diff_projections(patched, scratch)
         assert not diff, f"seed {seed}, after {done}: fields differ: {diff}"
+        kept += patched.extra.get("match_index") is old_ix
+        ix_diff = diff_match_indexes(match_index(patched), match_index(scratch))
+        assert not ix_diff, f"seed {seed}, after {done}: match index differs: {ix_diff}"
+        for name in DERIVED_INPUTS:  # carried over from the old projection, or computed
+            assert same_value(getattr(patched, name) if name != "cooperation_graph"
+                              else sorted(patched.cooperation_graph.edges),
+                              getattr(scratch, name) if name != "cooperation_graph"
+                              else sorted(scratch.cooperation_graph.edges)), (name, done)
+        _use(patched, scratch)
     assert cache.deltas > 10, (cache.deltas, cache.builds, done)
+    assert kept > 3, (kept, done)  # writes that change no part keep the whole index
+
+
+def _use(patched: Projection, scratch: Projection | None) -> None:
+    """Rank on ``patched`` (filling the index's caches, which a patch may keep) and compare
+    with the same rankings on ``scratch``."""
+    suppliers = sorted({patched.company_ids[int(i)] for i in patched.cap_company})[:3]
+    for supplier in suppliers:
+        got = rank_buyers(patched, supplier, k=5).model_dump()
+        if scratch is not None:
+            assert got == rank_buyers(scratch, supplier, k=5).model_dump(), supplier
 
 
 def test_change_log_lists_a_cascade(store: GraphStore):
