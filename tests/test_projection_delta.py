@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from graph.schema import EntityKind
+from graph.schema import KINDS, EntityKind
 from graph.store import GraphStore
 from queries.candidates import match_index
 from queries.match import rank_buyers
@@ -58,7 +58,6 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
         kind = {"cap_del": K.CAPABILITY, "supply_del": K.SUPPLY, "import_del": K.IMPORT,
                 "need_del": K.NEED, "process_del": K.COMPANY_PROCESS,
                 "cert_del": K.HELD_CERTIFICATION, "member_del": K.MEMBERSHIP}[what]
-        from graph.schema import KINDS
         rows = snap.rows(kind)
         if rows:
             store.remove(kind, [KINDS[kind].key_of(rng.choice(rows))])
@@ -208,3 +207,23 @@ def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  
     got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
     assert int(got.headers[REVISION_HEADER]) == store.revision()
     assert REVISION_HEADER not in api.get("/health", None).headers
+
+
+def test_a_deferred_snapshot_is_the_revision_it_was_taken_at(store: GraphStore):
+    """``snapshot_deferred()`` fixes the content; writes before its rows are made (an
+    update, a delete, an insert, of a node and of a relationship) do not show in them."""
+    store.upsert(random_graph(7, companies=12, categories=6))
+    expected = store.snapshot()
+    make = store.snapshot_deferred()
+    cap = dict(_rows(store, K.CAPABILITY)[0])
+    cap["capacity_per_year"] = 98765.0
+    company = dict(_rows(store, K.COMPANY)[0])
+    company["name"] = "Переименована"
+    store.upsert_rows(K.CAPABILITY, [cap])
+    store.upsert_rows(K.COMPANY, [company])
+    store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(_rows(store, K.SUPPLY)[0])])
+    store.upsert_rows(K.COMPANY, [{"id": "zz-later", "name": "Later", "roles": []}])
+    got = make()
+    assert got.revision == expected.revision < store.revision()
+    assert got == expected
+    assert store.snapshot() != expected  # the writes did happen
