@@ -172,6 +172,17 @@ def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted
             (updates.append((pos, key)) if found else inserts.append(key))
         elif found:
             deletes.append(pos)
+    if not deletes and not inserts:  # values changed in place: keep every other column
+        for c, (name, _get) in enumerate(columns):
+            old = getattr(proj, name)
+            moved = [(pos, values[key][c]) for pos, key in updates
+                     if not same_value(old[pos], values[key][c])]
+            if moved:
+                new = old.copy()
+                for pos, value in moved:
+                    new[pos] = value
+                fields[name] = new
+        return old_keys
     keys = list(old_keys)
     for pos in sorted(deletes, reverse=True):
         del keys[pos]
