@@ -230,3 +230,41 @@ def test_a_deferred_snapshot_is_the_revision_it_was_taken_at(store: GraphStore):
     assert got.revision == expected.revision < store.revision()
     assert got == expected
     assert store.snapshot() != expected  # the writes did happen
+
+
+def test_a_write_does_not_wait_for_the_rows_of_a_snapshot(tmp_path):  # type: ignore[no-untyped-def]
+    """Behind the API's lock (SerializedStore), a snapshot holds the lock only while it
+    captures the records: a write goes through while the rows are still being made."""
+    from api.state import SerializedStore
+    from graph.embedded import EmbeddedStore
+
+    making, release = threading.Event(), threading.Event()
+
+    class SlowRows(EmbeddedStore):
+        def snapshot_deferred(self):  # type: ignore[no-untyped-def]
+            make = super().snapshot_deferred()
+
+            def slow():  # type: ignore[no-untyped-def]
+                making.set()
+                release.wait(30)
+                return make()
+            return slow
+
+    inner = SlowRows(tmp_path / "store")
+    inner.upsert(random_graph(8, companies=10, categories=6))
+    store = SerializedStore(inner)
+    expected = inner.snapshot()
+    got: list[Any] = []
+    reader = threading.Thread(target=lambda: got.append(store.snapshot()))
+    reader.start()
+    assert making.wait(30)
+    writer = threading.Thread(target=lambda: store.upsert_rows(
+        K.COMPANY, [{"id": "zz-during", "name": "Во время", "roles": []}]))
+    writer.start()
+    writer.join(20)
+    done = not writer.is_alive()  # the write returned while the snapshot's rows wait
+    release.set()
+    reader.join(30)
+    writer.join(30)
+    assert done, "the write waited for the snapshot"
+    assert got == [expected] and store.revision() == expected.revision + 1
