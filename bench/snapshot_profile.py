@@ -13,7 +13,9 @@ In one run, on the generated set ``--data`` loaded into a Neo4j started by
    columns (now, :func:`graph.neo4j_store._sorted_by_key`);
 3. ``properties(n)``: the same read returning ``collect(properties(n))`` (maps the
    driver decodes into dicts) with the provenance popped — the alternative to lists;
-4. ``workers``: ``Neo4jStore.snapshot()`` with 1, 2 and 4 parallel read sessions,
+4. ``record counts``: ``stats()`` (one query, what a snapshot asks first) beside
+   one query per kind (``stats_per_kind``, before);
+5. ``workers``: ``Neo4jStore.snapshot()`` with 1, 2 and 4 parallel read sessions,
    ``--repeat`` rounds, the settings alternating within each round.
 
 Output: JSON lines (seconds; medians over ``--repeat``).
@@ -112,6 +114,10 @@ def _profile(neo: Neo4jStore, repeat: int) -> None:
 
     _emit(what="properties(n) maps, one session", seconds=_median(properties, repeat),
           lists_wall_s=round(wall_total, 3))
+
+    _emit(what="record counts", stats_one_query_s=_median(neo.stats, repeat),
+          stats_one_query_per_kind_s=_median(neo.stats_per_kind, repeat),
+          same=neo.stats() == neo.stats_per_kind())
 
     default = Neo4jStore.snapshot_workers
     times: dict[int, list[float]] = {1: [], 2: [], 4: []}
