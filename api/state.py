@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from graph.store import GraphStore
+from graph.store import GraphStore, Snapshot
 
 if TYPE_CHECKING:
     from queries.projection import Projection, ProjectionCache
@@ -74,6 +74,13 @@ class SerializedStore:
             return self._inner.analytic_revision()
         finally:
             self._lock.release()
+
+    def snapshot(self) -> Snapshot:
+        """Captured under the lock, its rows made outside it: a writer waits for the
+        capture (milliseconds), not for the copy (seconds at 100k companies)."""
+        with self._lock:
+            make = self._inner.snapshot_deferred()
+        return make()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)

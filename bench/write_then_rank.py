@@ -9,8 +9,12 @@ In one run, on the generated set ``--data`` loaded into an embedded store
 * ``write → rank, incremental``: ``--queries`` times: change one capability's
   capacity (one write, one transaction), then ``cache.get()`` (patched by
   :mod:`queries.projection_delta`) and ``rank_buyers(k=10)``; the time is
-  split into the write, the refresh, the match index of the new projection
-  and the ranking;
+  split into the write, the refresh (which now patches the match index too),
+  the match index of the new projection (already there after a patch) and the
+  ranking;
+* ``write → rank, incremental, new supply link``: the same with a write that
+  adds a supply link (``--supply-links`` times), which changes the match
+  index's demand and network parts (rebuilt) and drops its caches;
 * ``write → rank, rebuild``: the same with ``ProjectionCache(incremental=False)``
   (the behaviour before: a snapshot and a full build after every write),
   ``--rebuilds`` times.
@@ -56,7 +60,7 @@ def _ms(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
-def _run(store: GraphStore, queries: int, rebuilds: int, seed: int) -> None:
+def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, seed: int) -> None:
     rng = random.Random(seed)
     cache = ProjectionCache(store)
     started = time.perf_counter()
@@ -77,7 +81,7 @@ def _run(store: GraphStore, queries: int, rebuilds: int, seed: int) -> None:
         alone.append(time.perf_counter() - t0)
     _emit(what="rank alone", **_ms(alone))
 
-    def one_write() -> None:
+    def capacity_write() -> None:
         i = rng.randrange(len(proj.cap_company))
         key = (proj.company_ids[int(proj.cap_company[i])],
                proj.category_codes[int(proj.cap_category[i])])
@@ -85,8 +89,20 @@ def _run(store: GraphStore, queries: int, rebuilds: int, seed: int) -> None:
         row["capacity_per_year"] = float(rng.randint(1, 100_000))
         store.upsert_rows(EntityKind.CAPABILITY, [row])
 
-    for name, the_cache, n in (("incremental", cache, queries),
-                               ("rebuild", ProjectionCache(store, incremental=False), rebuilds)):
+    def supply_write() -> None:  # a new supply link: the match index's demand and network
+        i = rng.randrange(len(proj.cap_company))
+        store.upsert_rows(EntityKind.SUPPLY, [{
+            "supplier_id": proj.company_ids[int(proj.cap_company[i])],
+            "buyer_id": proj.company_ids[rng.randrange(proj.n_companies)],
+            "category": proj.category_codes[int(proj.cap_category[i])],
+            "volume_per_year": 100.0, "since": "2026-11-29"}])
+
+    for name, the_cache, n, one_write in (
+            ("incremental", cache, queries, capacity_write),
+            ("incremental, new supply link", cache, supply_links, supply_write),
+            ("rebuild", ProjectionCache(store, incremental=False), rebuilds, capacity_write)):
+        if n <= 0:
+            continue
         the_cache.get()
         parts: dict[str, list[float]] = {"write": [], "refresh": [], "match_index": [],
                                          "rank": [], "write_to_rank": [], "refresh_to_rank": []}
@@ -119,6 +135,8 @@ def main() -> None:
     parser.add_argument("--store", choices=["embedded", "neo4j"], default="embedded")
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--rebuilds", type=int, default=3)
+    parser.add_argument("--supply-links", type=int, default=5,
+                        help="writes of a new supply link (parts of the match index rebuilt)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     _emit(what="machine", cpus=os.cpu_count(), load_average=os.getloadavg()[0],
@@ -139,7 +157,7 @@ def main() -> None:
             ingest_paths(store, args.data)
             _emit(what="ingest", seconds=round(time.perf_counter() - started, 1),
                   rows=sum(store.stats().values()))
-            _run(store, args.queries, args.rebuilds, args.seed)
+            _run(store, args.queries, args.rebuilds, args.supply_links, args.seed)
         finally:
             store.close()
             if server is not None:

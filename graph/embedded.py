@@ -27,7 +27,7 @@ import fcntl
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
@@ -274,14 +274,16 @@ class EmbeddedStore(GraphStore):
         graph = self._graph
         if kind_spec.is_node:
             for props, key in zip(rows, row_keys(kind_spec, rows), strict=True):
-                attrs = index.get(key)
-                if attrs is not None:  # replace in place: the graph holds the same dict
-                    attrs.clear()
-                    attrs.update(props)
-                    continue
                 node = (kind.value, key[0])
+                if key in index:
+                    # a new dict, never the stored one changed: a snapshot captured
+                    # before this write still holds the old dict (snapshot_deferred)
+                    attrs = graph._node[node] = dict(props)
+                    index[key] = attrs
+                    continue
                 graph.add_node(node, **props)
                 index[key] = graph._node[node]
+            nx._clear_cache(graph)
             return
         # Edges go straight into networkx's adjacency dicts (what add_edge does, minus
         # its per-call checks and copy): the row dict itself becomes the edge's data.
@@ -315,12 +317,16 @@ class EmbeddedStore(GraphStore):
                 nx._clear_cache(graph)
                 return
         for props, key, (u, v) in zip(rows, keys, ends, strict=True):
-            attrs = index.get(key)
-            if attrs is not None:
-                attrs.clear()
-                attrs.update(props)
-                continue
             edge = (kind_value, key)
+            if key in index:  # a new dict (see the nodes above); succ[u][v] is pred[v][u]
+                keydict = succ.get(u, {}).get(v)
+                if keydict is not None and edge in keydict:
+                    keydict[edge] = index[key] = props
+                else:  # not where its key says (the schema's keys name both ends): as before
+                    attrs = index[key]
+                    attrs.clear()
+                    attrs.update(props)
+                continue
             out = succ.get(u)
             if out is None or v not in succ:  # an end that is not stored: networkx adds it
                 graph.add_edge(u, v, key=edge, **props)
@@ -559,12 +565,22 @@ class EmbeddedStore(GraphStore):
                 if (props := index.get(tuple(key))) is not None]
 
     def snapshot(self) -> Snapshot:
+        return self.snapshot_deferred()()
+
+    def snapshot_deferred(self) -> Callable[[], Snapshot]:
+        """Capture the records (references to their dicts: milliseconds); the function
+        returned copies and sorts them. Writes replace a record's dict rather than
+        change it, so what was captured stays as it was at this revision."""
         self._sync()
-        tables = {
-            kind: [strip_provenance(index[k]) for k in sorted(index)]
-            for kind, index in self._index.items()
-        }
-        return Snapshot(self._revision, tables)
+        revision = self._revision
+        captured = {kind: list(index.items()) for kind, index in self._index.items()}
+
+        def rows() -> Snapshot:
+            first = itemgetter(0)
+            return Snapshot(revision, {
+                kind: [strip_provenance(props) for _key, props in sorted(items, key=first)]
+                for kind, items in captured.items()})
+        return rows
 
     @property
     def graph(self) -> nx.MultiDiGraph:

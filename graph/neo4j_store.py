@@ -21,11 +21,13 @@ calls of one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, ClassVar, Literal, TypeVar
 
 import neo4j
@@ -540,6 +542,16 @@ class Neo4jStore(GraphStore):
 
     def stats(self) -> dict[str, int]:
         def work(tx: ManagedTransaction) -> dict[str, int]:
+            counts = {kind.value: 0 for kind in KINDS}
+            for record in tx.run(cypher.count_all_query()):
+                counts[record["kind"]] = int(record["n"])
+            return counts
+
+        return self._read(work)
+
+    def stats_per_kind(self) -> dict[str, int]:
+        """:meth:`stats` by one query per kind (what it did before; bench/snapshot_profile.py)."""
+        def work(tx: ManagedTransaction) -> dict[str, int]:
             counts = {}
             for kind in KINDS:
                 record = tx.run(cypher.count_query(kind)).single()
@@ -610,27 +622,22 @@ class Neo4jStore(GraphStore):
             jobs += [(kind, parts, part) for part in range(parts)]
         jobs.sort(key=lambda job: -counts.get(job[0].value, 0) // job[1])  # largest first
 
-        def read(job: tuple[EntityKind, int, int]) -> list[dict[str, Any]]:
+        def read(job: tuple[EntityKind, int, int]) -> list[list[Any]]:
             kind, parts, part = job
-            fields = cypher.snapshot_fields(kind)
             query = cypher.snapshot_columns_query(kind)
 
-            def work(tx: ManagedTransaction) -> list[Any]:
+            def work(tx: ManagedTransaction) -> list[list[Any]]:
                 record = tx.run(query, {"parts": parts, "part": part}).single()
                 return list(record["rows"]) if record else []
 
             with self._translating(), self._session(read=True) as session:
-                values = session.execute_read(work)
-            return [{f: v for f, v in zip(fields, row, strict=True) if v is not None}
-                    for row in values]
+                return _sorted_by_key(kind, session.execute_read(work))
 
-        tables: dict[EntityKind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+        found: dict[EntityKind, list[list[list[Any]]]] = {kind: [] for kind in KINDS}
         with ThreadPoolExecutor(self.snapshot_workers, "coopgraph-snapshot") as pool:
-            for (kind, _parts, _part), rows in zip(jobs, pool.map(read, jobs), strict=True):
-                tables[kind].extend(rows)
-        for kind, rows in tables.items():
-            rows.sort(key=KINDS[kind].key_of)
-        return tables
+            for (kind, _parts, _part), values in zip(jobs, pool.map(read, jobs), strict=True):
+                found[kind].append(values)
+        return {kind: _rows_of(kind, parts) for kind, parts in found.items()}
 
     def snapshot_one_tx(self) -> Snapshot:
         """Every record, read in one transaction so that the tables and revision agree."""
@@ -717,3 +724,40 @@ def _reason(exc: BaseException) -> str:
     text = _first_line(exc)
     found = re.search(r"\(reason ([^()]*)\)", text)
     return found.group(1) if found else text
+
+
+def _key_positions(kind: EntityKind) -> list[int]:
+    fields = cypher.snapshot_fields(kind)
+    return [fields.index(f) for f in KINDS[kind].key_fields]
+
+
+def _sorted_by_key(kind: EntityKind, values: list[list[Any]]) -> list[list[Any]]:
+    """``values`` (lists in :func:`cypher.snapshot_fields` order) in key order, sorted by
+    a C key (``itemgetter``) when every key value is a string — the order ``key_of``
+    gives — else left for :func:`_rows_of` to sort by ``key_of``."""
+    if _all_strings(kind, values):
+        values.sort(key=itemgetter(*_key_positions(kind)))
+    return values
+
+
+def _all_strings(kind: EntityKind, values: list[list[Any]]) -> bool:
+    """True when every key value of ``values`` is a ``str`` (no Python loop per row)."""
+    return all(set(map(type, map(itemgetter(p), values))) <= {str}
+               for p in _key_positions(kind))
+
+
+def _rows_of(kind: EntityKind, parts: list[list[list[Any]]]) -> list[dict[str, Any]]:
+    """One kind's rows (dicts without the missing values), in key order, from its parts."""
+    fields = cypher.snapshot_fields(kind)
+    values: Iterable[list[Any]]
+    sortable = all(_all_strings(kind, part) for part in parts)
+    if len(parts) == 1:
+        values = parts[0]
+    elif sortable:
+        values = heapq.merge(*parts, key=itemgetter(*_key_positions(kind)))
+    else:
+        values = [v for part in parts for v in part]
+    rows = [{f: v for f, v in zip(fields, row, strict=True) if v is not None} for row in values]
+    if not sortable:
+        rows.sort(key=KINDS[kind].key_of)
+    return rows

@@ -468,6 +468,14 @@ class GraphStore(ABC):
     def snapshot(self) -> Snapshot:
         """The whole graph as plain rows (see :class:`Snapshot`)."""
 
+    def snapshot_deferred(self) -> Callable[[], Snapshot]:
+        """A snapshot in two steps: this call fixes its content, the function it
+        returns makes the rows. A store whose writes wait while a snapshot is read
+        (the embedded one, behind the API's lock) does the costly part in the
+        second step, which a writer need not wait for; by default, both in the first."""
+        snap = self.snapshot()
+        return lambda: snap
+
     # --- change log (see graph.changelog) -------------------------------------------
 
     def changes_since(self, revision: int) -> builtins.list[Change] | None:

@@ -27,6 +27,7 @@ checked values (or :class:`~graph.errors.InvalidQuery`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ import scipy.sparse as sp
 
 from graph.errors import InvalidQuery
 from graph.regions import canonical_region
-from queries.projection import Projection
+from queries.projection import Projection, same_value
 from queries.results import MatchFilters
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "bom_closure",
     "check_filters",
     "match_index",
+    "patch_match_index",
     "since_days",
 ]
 
@@ -320,11 +322,19 @@ def _demand_value(flags: np.ndarray, n_sup: np.ndarray) -> np.ndarray:
         [1.0, 1.0 - 0.3 * 0.5 ** np.maximum(n_sup - 1, 0), 0.75, 0.6], 0.0)
 
 
-def _build(proj: Projection) -> MatchIndex:
-    n, ncat = proj.n_companies, proj.n_categories
-    nproc = len(proj.process_codes)
+# --- construction by parts, and patching ------------------------------------------------
+#
+# The index is made of parts; each reads a few fields of the projection (and maybe
+# other parts) and gives some of MatchIndex's fields. A projection patched from the
+# change log (queries.projection_delta) shares or equals most fields of the old one,
+# so ``patch_match_index`` rebuilds only the parts whose inputs changed and takes the
+# rest from the old index: a capacity, a price or a company's name changes no part,
+# a new supply link the decl, demand and network parts.
 
-    # capabilities: declared (2) and supplied today (1)
+
+def _decl_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """Capabilities: declared (2) and supplied today (1); sales per (supplier, category)."""
+    n, ncat = proj.n_companies, proj.n_categories
     capbin = sp.csr_matrix((np.full(len(proj.cap_company), 2.0),
                             (proj.cap_company, proj.cap_category)), shape=(n, ncat))
     capbin.data[:] = 2.0
@@ -335,9 +345,16 @@ def _build(proj: Projection) -> MatchIndex:
     supbin.data[:] = 1.0
     decl = capbin.maximum(supbin).tocsr()
     decl.data = decl.data.astype(np.int8)
-    main = _row_argmax(supcat * 2.0 + capbin * 0.5)
+    sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
+    return dict(decl=decl, decl_csc=decl.tocsc(),
+                main_category=_row_argmax(supcat * 2.0 + capbin * 0.5),
+                sell=supcat, sell_keys=sell_rows * ncat + supcat.indices,
+                sell_pop=_log_share(supcat.data, supcat.indices, ncat))
 
-    # taxonomy relatives
+
+def _taxonomy_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """Taxonomy relatives and the processes each category needs."""
+    ncat, nproc = proj.n_categories, len(proj.process_codes)
     child = np.flatnonzero(proj.category_parent >= 0)
     par = sp.csr_matrix((np.ones(len(child)), (child, proj.category_parent[child])),
                         shape=(ncat, ncat))
@@ -345,16 +362,27 @@ def _build(proj: Projection) -> MatchIndex:
     related.setdiag(0)
     related.eliminate_zeros()
     related.data[:] = 1.0
-
     cp_rows = np.repeat(np.arange(ncat), [len(p) for p in proj.category_processes])
     cp_cols = (np.concatenate(proj.category_processes) if ncat else np.zeros(0)).astype(np.int64)
     cat_proc = sp.csr_matrix((np.ones(len(cp_rows)), (cp_rows, cp_cols)), shape=(ncat, nproc))
     cat_proc.data[:] = 1.0
-    n_proc = np.diff(cat_proc.indptr).astype(np.int64)
-    company_process = proj.company_process.astype(np.float64).tocsc()
+    return dict(related=related, related_dense=related.toarray() > 0, cat_proc=cat_proc,
+                cat_proc_dense=cat_proc.toarray(),
+                n_proc=np.diff(cat_proc.indptr).astype(np.int64))
 
-    # demand table
-    closure = bom_closure(proj)
+
+def _process_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    return dict(company_process_csc=proj.company_process.astype(np.float64).tocsc())
+
+
+def _closure_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    return dict(closure=bom_closure(proj))
+
+
+def _demand_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """The demand table (see the module docstring), from the BOM closure and ``decl``."""
+    n, ncat = proj.n_companies, proj.n_categories
+    closure, decl = got["closure"], got["decl"]
     makers = np.flatnonzero(proj.product_maker >= 0)
     volume = np.array([r.get("annual_volume") or 0.0 for r in proj.product_rows], dtype=float)
     maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
@@ -396,14 +424,25 @@ def _build(proj: Projection) -> MatchIndex:
     cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
     np.cumsum(np.bincount(dem_cat, minlength=ncat), out=cat_indptr[1:])
     buyer_indptr = np.searchsorted(dem_buyer, np.arange(n + 1)).astype(np.int64)
-
-    # needs and certifications
     need_keys = proj.need_company.astype(np.int64) * ncat + proj.need_category
     dem_need = np.full(len(dkeys), -1, dtype=np.int64)
     if len(need_keys):
         order = np.argsort(need_keys, kind="stable")
         pos = _member(need_keys[order], dkeys)
         dem_need[pos >= 0] = order[pos[pos >= 0]]
+    return dict(
+        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
+        cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
+        dem_flags=_sentinel(flags, 0).astype(np.int8), dem_qty=_sentinel(dqty, np.nan),
+        dem_suppliers=_sentinel(n_sup, 0.0),
+        dem_value=_sentinel(_demand_value(flags, n_sup), 0.0),
+        dem_import=_sentinel(((flags & IMPORT) > 0).astype(float), 0.0),
+        dem_pop=_sentinel(_log_share(n_sup, dem_cat, ncat), 0.0),
+        dem_need=_sentinel(dem_need, -1).astype(np.int64))
+
+
+def _cert_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """Certification codes (nodes, held, required) and the certifications each need requires."""
     cert_set = set(proj.certification_codes)
     for held in proj.company_certs:
         cert_set.update(held)
@@ -416,64 +455,140 @@ def _build(proj: Projection) -> MatchIndex:
     need_cert = sp.csr_matrix((np.ones(len(nr)), (nr, nc)),
                               shape=(len(proj.need_certs), len(cert_codes)))
     need_cert.data[:] = 1.0
-    need_n_certs = np.diff(need_cert.indptr).astype(float)
+    return dict(need_cert=need_cert,
+                need_cert_dense=np.vstack([need_cert.toarray() > 0,
+                                           np.zeros((1, len(cert_codes)), dtype=bool)]),
+                need_n_certs=_sentinel(np.diff(need_cert.indptr).astype(float), 0.0),
+                cert_codes=cert_codes, cert_index=cert_index)
 
-    # existing links and the supply network
+
+def _need_km_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    return dict(need_max_km=_sentinel(np.asarray(proj.need_max_distance, dtype=float), np.nan))
+
+
+def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """Existing links: their keys, the supplier × buyer matrix, its ages and degrees."""
+    n, ncat = proj.n_companies, proj.n_categories
     keys = (proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer) * ncat + proj.sup_category
-    supply_keys = np.unique(keys)
     A = proj.supply_matrix.copy().tocsr()
     A.data[:] = 1.0
-    out_deg = np.diff(A.indptr).astype(float)
     A.sort_indices()
-    A_age = _pair_age(proj, A)
     AT = A.T.tocsr()
-    in_deg = np.diff(AT.indptr).astype(float)
-    sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
-    sell_keys = sell_rows * ncat + supcat.indices
-    sell_pop = _log_share(supcat.data, supcat.indices, ncat)
-    cap_all = proj.cap_company.astype(np.int64) * ncat + proj.cap_category
-    cap_order = np.argsort(cap_all, kind="stable")
+    return dict(supply_keys=np.unique(keys), A=A, AT=AT, A_age=_pair_age(proj, A),
+                out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
+
+def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    cap_all = proj.cap_company.astype(np.int64) * proj.n_categories + proj.cap_category
+    cap_order = np.argsort(cap_all, kind="stable")
+    return dict(cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64))
+
+
+def _membership_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     cluster_ids = sorted(proj.cluster_rows)
     cl_index = {c: i for i, c in enumerate(cluster_ids)}
     mr = [i for i, cs in enumerate(proj.company_clusters) for c in cs if c in cl_index]
     mc = [cl_index[c] for cs in proj.company_clusters for c in cs if c in cl_index]
-    membership = sp.csr_matrix((np.ones(len(mr)), (mr, mc)), shape=(n, len(cluster_ids)))
+    membership = sp.csr_matrix((np.ones(len(mr)), (mr, mc)),
+                               shape=(proj.n_companies, len(cluster_ids)))
+    return dict(membership=membership, membership_csc=membership.tocsc(),
+                cluster_ids=cluster_ids)
 
+
+def _region_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     region_names: dict[str, int] = {}
-    region_code = np.full(n, -1, dtype=np.int32)
+    region_code = np.full(proj.n_companies, -1, dtype=np.int32)
     for i, region in enumerate(proj.company_regions):
         if region:
             region_code[i] = region_names.setdefault(str(region), len(region_names))
+    return dict(region_code=region_code, region_names=region_names)
 
-    def _sentinel(values: np.ndarray, last: float) -> np.ndarray:
-        return np.append(values, last)
 
-    return MatchIndex(
-        n=n, ncat=ncat, decl=decl, decl_csc=decl.tocsc(), related=related,
-        related_dense=related.toarray() > 0, cat_proc=cat_proc,
-        cat_proc_dense=cat_proc.toarray(), n_proc=n_proc, company_process_csc=company_process,
-        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
-        cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
-        dem_flags=_sentinel(flags, 0).astype(np.int8), dem_qty=_sentinel(dqty, np.nan),
-        dem_suppliers=_sentinel(n_sup, 0.0),
-        dem_value=_sentinel(_demand_value(flags, n_sup), 0.0),
-        dem_import=_sentinel(((flags & IMPORT) > 0).astype(float), 0.0),
-        dem_pop=_sentinel(_log_share(n_sup, dem_cat, ncat), 0.0),
-        dem_need=_sentinel(dem_need, -1).astype(np.int64),
-        closure=closure, supply_keys=supply_keys,
-        sell=supcat, sell_keys=sell_keys, sell_pop=sell_pop,
-        cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64),
-        A=A, AT=AT, A_age=A_age, out_deg=out_deg, in_deg=in_deg, main_category=main,
-        need_cert=need_cert,
-        need_cert_dense=np.vstack([need_cert.toarray() > 0,
-                                   np.zeros((1, len(cert_codes)), dtype=bool)]),
-        need_n_certs=_sentinel(need_n_certs, 0.0),
-        need_max_km=_sentinel(np.asarray(proj.need_max_distance, dtype=float), np.nan),
-        cert_codes=cert_codes, cert_index=cert_index, membership=membership,
-        membership_csc=membership.tocsc(),
-        cluster_ids=cluster_ids, region_code=region_code, region_names=region_names,
-    )
+def _sentinel(values: np.ndarray, last: float) -> np.ndarray:
+    return np.append(values, last)
+
+
+_PartBuilder = Callable[[Projection, dict[str, Any]], dict[str, Any]]
+# name -> (builder, the projection fields it reads, the parts it reads), in build order.
+# A part must read the projection only through the fields listed here: the oracle test
+# (tests/test_projection_delta.py) patches after random writes and compares with a build.
+_PARTS: dict[str, tuple[_PartBuilder, tuple[str, ...], tuple[str, ...]]] = {
+    "decl": (_decl_part, ("cap_company", "cap_category", "sup_supplier", "sup_category"), ()),
+    "taxonomy": (_taxonomy_part, ("category_parent", "category_processes", "process_codes"),
+                 ()),
+    "processes": (_process_part, ("company_process",), ()),
+    "closure": (_closure_part, ("product_bom", "category_bom", "product_ids"), ()),
+    "demand": (_demand_part, ("product_maker", "product_rows", "product_ids", "category_bom",
+                              "need_company", "need_category", "need_qty", "imp_company",
+                              "imp_category", "imp_volume", "sup_buyer", "sup_category",
+                              "sup_volume"), ("decl", "closure")),
+    "certs": (_cert_part, ("certification_codes", "company_certs", "need_certs"), ()),
+    "need_km": (_need_km_part, ("need_max_distance",), ()),
+    "network": (_network_part, ("sup_supplier", "sup_buyer", "sup_category", "sup_since"), ()),
+    "cap_keys": (_cap_keys_part, ("cap_company", "cap_category"), ()),
+    "membership": (_membership_part, ("cluster_rows", "company_clusters"), ()),
+    "regions": (_region_part, ("company_regions",), ()),
+}
+
+
+# the MatchIndex fields each part gives (tests check that they cover the class exactly)
+_PART_FIELDS: dict[str, tuple[str, ...]] = {
+    "decl": ("decl", "decl_csc", "main_category", "sell", "sell_keys", "sell_pop"),
+    "taxonomy": ("related", "related_dense", "cat_proc", "cat_proc_dense", "n_proc"),
+    "processes": ("company_process_csc",),
+    "closure": ("closure",),
+    "demand": ("dem_keys", "dem_buyer", "dem_cat", "buyer_dem_indptr", "cat_dem_indptr",
+               "cat_dem_rows", "dem_flags", "dem_qty", "dem_suppliers", "dem_value",
+               "dem_import", "dem_pop", "dem_need"),
+    "certs": ("need_cert", "need_cert_dense", "need_n_certs", "cert_codes", "cert_index"),
+    "need_km": ("need_max_km",),
+    "network": ("supply_keys", "A", "AT", "A_age", "out_deg", "in_deg"),
+    "cap_keys": ("cap_keys", "cap_rows"),
+    "membership": ("membership", "membership_csc", "cluster_ids"),
+    "regions": ("region_code", "region_names"),
+}
+
+
+def _build(proj: Projection) -> MatchIndex:
+    got: dict[str, Any] = {}
+    for builder, _fields, _needs in _PARTS.values():
+        got.update(builder(proj, got))
+    return MatchIndex(n=proj.n_companies, ncat=proj.n_categories, **got)
+
+
+def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> MatchIndex:
+    """The match index of ``new``, a projection patched from ``old``, reusing ``old_ix``.
+
+    Only the parts whose input fields differ between ``old`` and ``new`` (by
+    identity, else by value) are rebuilt; a part whose output equals the old one
+    counts as unchanged for the parts that read it. When no part changed, ``old_ix``
+    itself is answered, with its caches. Otherwise the caches (``cache``: values
+    computed from the index alone; ``_cert_valid``) start empty, unless the
+    certifications part is unchanged (then ``_cert_valid`` is kept).
+    The result equals ``_build(new)`` field by field (the oracle test checks it).
+    """
+    if old.company_ids != new.company_ids or old.category_codes != new.category_codes:
+        return _build(new)
+    got: dict[str, Any] = {}
+    changed: set[str] = set()
+    for name, (builder, fields, needs) in _PARTS.items():
+        outputs = _PART_FIELDS[name]
+        if any(not same_value(getattr(old, f), getattr(new, f)) for f in fields) \
+                or changed.intersection(needs):
+            fresh = builder(new, got)
+            if name == "decl" and same_value(fresh["decl"], old_ix.decl):
+                fresh["decl"] = old_ix.decl  # the demand part reads only this
+            else:
+                changed.add(name)
+            got.update(fresh)
+        else:
+            got.update({f: getattr(old_ix, f) for f in outputs})
+    if not changed and all(got[f] is getattr(old_ix, f) for f in got):
+        return old_ix
+    ix = MatchIndex(n=new.n_companies, ncat=new.n_categories, **got)
+    if "certs" not in changed:
+        ix._cert_valid.update(old_ix._cert_valid)
+    return ix
 
 
 # --- filters ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from graph.integrity import Problem, consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
-__all__ = ["Projection", "ProjectionCache"]
+__all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "same_value"]
 
 _NAN = float("nan")
 log = logging.getLogger("coopgraph.projection")
@@ -63,6 +63,52 @@ def _floats(rows: list[dict[str, Any]], key: str) -> np.ndarray:
 def _index_array(rows: list[dict[str, Any]], key: str, index: Mapping[str, int]) -> np.ndarray:
     return np.fromiter((index[str(r[key])] for r in rows), dtype=np.int32, count=len(rows))
 
+
+
+def same_value(x: Any, y: Any) -> bool:
+    """True when ``x`` and ``y`` hold the same value: arrays (dtype, shape, NaN = NaN),
+    sparse matrices, mappings and sequences of them, or plain values; ``x is y`` first."""
+    if x is y:
+        return True
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+                and x.dtype == y.dtype and x.shape == y.shape
+                and bool(np.array_equal(x, y, equal_nan=x.dtype.kind == "f")))
+    if sp.issparse(x) or sp.issparse(y):
+        return (sp.issparse(x) and sp.issparse(y) and x.shape == y.shape
+                and x.dtype == y.dtype and (x != y).nnz == 0)
+    if isinstance(x, Mapping) and isinstance(y, Mapping):
+        return x.keys() == y.keys() and (_equal_fast(x, y)
+                                         or all(same_value(x[k], y[k]) for k in x))
+    if isinstance(x, list | tuple) and isinstance(y, list | tuple):
+        return len(x) == len(y) and (_equal_fast(x, y) or all(
+            same_value(u, v) for u, v in zip(x, y, strict=True)))
+    if isinstance(x, float) and isinstance(y, float) and x != x and y != y:
+        return True
+    return bool(x == y)
+
+
+# The projection's derived structures (cached properties below) and the fields each is
+# computed from: a projection patched from another (queries.projection_delta) takes the
+# old one's value when these fields are unchanged.
+_CAPS = ("cap_company", "cap_category", "company_ids", "category_codes")
+_SUPS = ("sup_supplier", "sup_buyer", "company_ids")
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "capability_matrix": _CAPS,
+    "capabilities_by_category": ("cap_category", "category_codes"),
+    "committed_volume": (*_CAPS, "sup_supplier", "sup_category", "sup_volume"),
+    "free_capacity": (*_CAPS, "cap_capacity", "sup_supplier", "sup_category", "sup_volume"),
+    "supply_matrix": _SUPS,
+    "cooperation_graph": _SUPS,
+}
+
+
+def _equal_fast(x: Any, y: Any) -> bool:
+    """``x == y`` where Python can tell (in C); False where it cannot (arrays inside)."""
+    try:
+        return bool(x == y)
+    except ValueError:  # an array's truth value is ambiguous
+        return False
 
 @dataclass(eq=False)
 class Projection:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -40,9 +40,11 @@ import scipy.sparse as sp
 from graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from graph.schema import KINDS, EntityKind
 from graph.store import GraphStore, Snapshot, row_keys
-from queries.projection import Projection
+from queries.candidates import MatchIndex, patch_match_index
+from queries.projection import DERIVED_INPUTS, Projection, same_value
 
-__all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_projections"]
+__all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
+           "diff_projections"]
 
 MAX_FRACTION = 0.05  # a delta touching more of the projection's rows: rebuild instead
 _NAN = float("nan")
@@ -137,7 +139,20 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     patched = dataclasses.replace(
         projection, revision=changes[-1].revision if revision is None else revision,
         extra={"row_keys": new_keys}, **fields)
+    _carry_derived(projection, patched)
+    old_ix = projection.extra.get("match_index")
+    if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
+        patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
+
+
+def _carry_derived(old: Projection, new: Projection) -> None:
+    """Give ``new`` the derived structures ``old`` computed whose inputs did not change."""
+    computed = vars(old)
+    for name, inputs in DERIVED_INPUTS.items():
+        if name in computed and all(same_value(getattr(old, f), getattr(new, f))
+                                    for f in inputs):
+            vars(new)[name] = computed[name]
 
 
 def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted: list[Key],
@@ -157,6 +172,17 @@ def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted
             (updates.append((pos, key)) if found else inserts.append(key))
         elif found:
             deletes.append(pos)
+    if not deletes and not inserts:  # values changed in place: keep every other column
+        for c, (name, _get) in enumerate(columns):
+            old = getattr(proj, name)
+            moved = [(pos, values[key][c]) for pos, key in updates
+                     if not same_value(old[pos], values[key][c])]
+            if moved:
+                new = old.copy()
+                for pos, value in moved:
+                    new[pos] = value
+                fields[name] = new
+        return old_keys
     keys = list(old_keys)
     for pos in sorted(deletes, reverse=True):
         del keys[pos]
@@ -282,27 +308,16 @@ def diff_projections(a: Projection, b: Projection) -> list[str]:
     for f in dataclasses.fields(Projection):
         if f.name in ("extra", "revision"):
             continue
-        if not _same(getattr(a, f.name), getattr(b, f.name)):
+        if not same_value(getattr(a, f.name), getattr(b, f.name)):
             out.append(f.name)
     return out
 
 
-def _same(x: Any, y: Any) -> bool:
-    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-        return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
-                and x.dtype == y.dtype and x.shape == y.shape
-                and bool(np.array_equal(x, y, equal_nan=x.dtype.kind == "f")))
-    if sp.issparse(x) or sp.issparse(y):
-        return (sp.issparse(x) and sp.issparse(y) and x.shape == y.shape
-                and (x != y).nnz == 0)
-    if isinstance(x, Mapping) and isinstance(y, Mapping):
-        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
-    if isinstance(x, list | tuple) and isinstance(y, list | tuple):
-        return len(x) == len(y) and all(_same(u, v) for u, v in zip(x, y, strict=True))
-    if isinstance(x, float) and isinstance(y, float) and x != x and y != y:
-        return True
-    return bool(x == y)
-
+def diff_match_indexes(a: MatchIndex, b: MatchIndex) -> list[str]:
+    """The fields where two match indexes differ (their caches aside); empty when equal."""
+    return [f.name for f in dataclasses.fields(MatchIndex)
+            if f.name not in ("cache", "_cert_valid")
+            and not same_value(getattr(a, f.name), getattr(b, f.name))]
 
 def changed_kinds(changes: Iterable[Change]) -> set[EntityKind]:
     """The kinds ``changes`` touched (for logs)."""

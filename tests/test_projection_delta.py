@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
-from graph.schema import EntityKind
+from graph.schema import KINDS, EntityKind
 from graph.store import GraphStore
-from queries.projection import Projection, ProjectionCache
-from queries.projection_delta import diff_projections
+from queries.candidates import match_index
+from queries.match import rank_buyers
+from queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
+from queries.projection_delta import diff_match_indexes, diff_projections
 from tests.graph_factories import random_graph
 
 K = EntityKind
@@ -56,7 +58,6 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
         kind = {"cap_del": K.CAPABILITY, "supply_del": K.SUPPLY, "import_del": K.IMPORT,
                 "need_del": K.NEED, "process_del": K.COMPANY_PROCESS,
                 "cert_del": K.HELD_CERTIFICATION, "member_del": K.MEMBERSHIP}[what]
-        from graph.schema import KINDS
         rows = snap.rows(kind)
         if rows:
             store.remove(kind, [KINDS[kind].key_of(rng.choice(rows))])
@@ -104,19 +105,44 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
+    """The projection, its derived structures, its match index and a ranking read from
+    their caches: patched after every write == built from scratch."""
     store.upsert(random_graph(seed, companies=25, categories=12))
     cache = ProjectionCache(store)
-    cache.get()
+    _use(cache.get(), None)
     rng = random.Random(seed)
     done = []
+    kept = 0
     for step in range(40):
         done.append(_random_write(store, rng, step))
+        before = cache.current
+        old_ix = before.extra.get("match_index") if before is not None else None
         patched = cache.get()
         scratch = Projection.from_snapshot(store.snapshot())
         assert patched.revision == store.revision()
         diff = diff_projections(patched, scratch)
         assert not diff, f"seed {seed}, after {done}: fields differ: {diff}"
+        kept += patched.extra.get("match_index") is old_ix
+        ix_diff = diff_match_indexes(match_index(patched), match_index(scratch))
+        assert not ix_diff, f"seed {seed}, after {done}: match index differs: {ix_diff}"
+        for name in DERIVED_INPUTS:  # carried over from the old projection, or computed
+            assert same_value(getattr(patched, name) if name != "cooperation_graph"
+                              else sorted(patched.cooperation_graph.edges),
+                              getattr(scratch, name) if name != "cooperation_graph"
+                              else sorted(scratch.cooperation_graph.edges)), (name, done)
+        _use(patched, scratch)
     assert cache.deltas > 10, (cache.deltas, cache.builds, done)
+    assert kept > 3, (kept, done)  # writes that change no part keep the whole index
+
+
+def _use(patched: Projection, scratch: Projection | None) -> None:
+    """Rank on ``patched`` (filling the index's caches, which a patch may keep) and compare
+    with the same rankings on ``scratch``."""
+    suppliers = sorted({patched.company_ids[int(i)] for i in patched.cap_company})[:3]
+    for supplier in suppliers:
+        got = rank_buyers(patched, supplier, k=5).model_dump()
+        if scratch is not None:
+            assert got == rank_buyers(scratch, supplier, k=5).model_dump(), supplier
 
 
 def test_change_log_lists_a_cascade(store: GraphStore):
@@ -183,3 +209,61 @@ def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  
     got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
     assert int(got.headers[REVISION_HEADER]) == store.revision()
     assert REVISION_HEADER not in api.get("/health", None).headers
+
+
+def test_a_deferred_snapshot_is_the_revision_it_was_taken_at(store: GraphStore):
+    """``snapshot_deferred()`` fixes the content; writes before its rows are made (an
+    update, a delete, an insert, of a node and of a relationship) do not show in them."""
+    store.upsert(random_graph(7, companies=12, categories=6))
+    expected = store.snapshot()
+    make = store.snapshot_deferred()
+    cap = dict(_rows(store, K.CAPABILITY)[0])
+    cap["capacity_per_year"] = 98765.0
+    company = dict(_rows(store, K.COMPANY)[0])
+    company["name"] = "Переименована"
+    store.upsert_rows(K.CAPABILITY, [cap])
+    store.upsert_rows(K.COMPANY, [company])
+    store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(_rows(store, K.SUPPLY)[0])])
+    store.upsert_rows(K.COMPANY, [{"id": "zz-later", "name": "Later", "roles": []}])
+    got = make()
+    assert got.revision == expected.revision < store.revision()
+    assert got == expected
+    assert store.snapshot() != expected  # the writes did happen
+
+
+def test_a_write_does_not_wait_for_the_rows_of_a_snapshot(tmp_path):  # type: ignore[no-untyped-def]
+    """Behind the API's lock (SerializedStore), a snapshot holds the lock only while it
+    captures the records: a write goes through while the rows are still being made."""
+    from api.state import SerializedStore
+    from graph.embedded import EmbeddedStore
+
+    making, release = threading.Event(), threading.Event()
+
+    class SlowRows(EmbeddedStore):
+        def snapshot_deferred(self):  # type: ignore[no-untyped-def]
+            make = super().snapshot_deferred()
+
+            def slow():  # type: ignore[no-untyped-def]
+                making.set()
+                release.wait(30)
+                return make()
+            return slow
+
+    inner = SlowRows(tmp_path / "store")
+    inner.upsert(random_graph(8, companies=10, categories=6))
+    store = SerializedStore(inner)
+    expected = inner.snapshot()
+    got: list[Any] = []
+    reader = threading.Thread(target=lambda: got.append(store.snapshot()))
+    reader.start()
+    assert making.wait(30)
+    writer = threading.Thread(target=lambda: store.upsert_rows(
+        K.COMPANY, [{"id": "zz-during", "name": "Во время", "roles": []}]))
+    writer.start()
+    writer.join(20)
+    done = not writer.is_alive()  # the write returned while the snapshot's rows wait
+    release.set()
+    reader.join(30)
+    writer.join(30)
+    assert done, "the write waited for the snapshot"
+    assert got == [expected] and store.revision() == expected.revision + 1
