@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=2, help="generator seed (never evaluated)")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--max-queries", type=int, default=300)
+    parser.add_argument("--max-queries", type=int, default=200)
     args = parser.parse_args()
     if args.seed in (0, 1, 42):
         parser.error("seeds 0, 1 and 42 are evaluated in BENCHMARKS.md: fit on another")
