@@ -243,20 +243,44 @@ class WalkTuning:
     n_held_out: int
 
 
-def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, mask: np.ndarray,
-                     targets: np.ndarray) -> np.ndarray:
-    """Filtered ranks of ``targets`` by ``score``, ties broken by ``pop`` (then half)."""
-    s_neg, p_neg = score[mask], pop[mask]
+def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, excluded: np.ndarray,
+                     targets: np.ndarray, pop_sorted: np.ndarray,
+                     reached: np.ndarray | None = None) -> np.ndarray:
+    """Filtered ranks of ``targets`` by ``score`` (≥ 0, mostly 0), ties broken by ``pop``.
+
+    Negatives are every company not in ``excluded`` (the query, its partners,
+    the targets). Only the companies the walk reached (``reached``: where
+    ``score`` > 0, if known) are looked at one by one; the unreached (score 0)
+    are counted from ``pop_sorted`` (every company's ``pop``, sorted) minus the
+    reached and the excluded ones.
+    """
+    if reached is None:
+        reached = np.flatnonzero(score)
+    ex_hit = score[excluded] > 0
+    is_neg = np.ones(len(reached), dtype=bool)
+    is_neg[np.searchsorted(reached, excluded[ex_hit])] = False
+    s_r, p_r = score[reached[is_neg]], pop[reached[is_neg]]
+    # companies with score 0 that are no negative: excluded ones the walk did not reach
+    p_off = np.sort(np.concatenate([pop[reached], pop[excluded[~ex_hit]]]))
+    n_all = len(pop_sorted)
     ranks = np.empty(len(targets))
     for i, t in enumerate(targets.tolist()):
         st, pt = score[t], pop[t]
-        same = s_neg == st
-        ranks[i] = 1.0 + np.count_nonzero(s_neg > st) + np.count_nonzero(same & (p_neg > pt)) \
-            + np.count_nonzero(same & (p_neg == pt)) / 2.0
+        if st > 0:
+            same = s_r == st
+            above = np.count_nonzero(s_r > st) + np.count_nonzero(same & (p_r > pt))
+            ties = np.count_nonzero(same & (p_r == pt))
+        else:
+            hi_all = np.searchsorted(pop_sorted, pt, side="right")
+            hi_off = np.searchsorted(p_off, pt, side="right")
+            above = len(s_r) + (n_all - hi_all) - (len(p_off) - hi_off)
+            ties = (hi_all - np.searchsorted(pop_sorted, pt, side="left")) \
+                - (hi_off - np.searchsorted(p_off, pt, side="left"))
+        ranks[i] = 1.0 + above + ties / 2.0
     return ranks
 
 
-def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries: int = 200,
+def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries: int = 100,
               seed: int = 0) -> WalkTuning | None:
     """Choose the walk's degree penalty and β for this network by inner splits of its links.
 
@@ -277,7 +301,6 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries:
     shape = a.shape
     total = dict.fromkeys(TUNE_GRID, 0.0)
     n_held = n_queries = 0
-    mask = np.ones(ix.n, dtype=bool)
     for fold in range(folds):
         rng = np.random.default_rng(seed + fold)
         held = np.zeros(a.nnz, dtype=bool)
@@ -295,22 +318,23 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries:
         if len(qs) > max_queries:
             qs = np.sort(rng.choice(qs, size=max_queries, replace=False))
         pop = np.log1p(in_deg)
+        pop_sorted = np.sort(pop)
         penalty = {beta: np.maximum(in_deg, 1.0) ** beta for _, beta in TUNE_GRID if beta}
         n_queries += len(qs)
         for q in qs.tolist():
             targets = hidden.indices[hidden.indptr[q]:hidden.indptr[q + 1]]
             known = train.indices[train.indptr[q]:train.indptr[q + 1]]
-            mask[:] = True
-            mask[[q, *known.tolist(), *targets.tolist()]] = False
+            excluded = np.unique(np.r_[q, known, targets]).astype(np.int64)
             n_held += len(targets)
             for norm in dict.fromkeys(nm for nm, _ in TUNE_GRID):
                 z = _walk(train, train_t, in_deg, out_deg, q, ix.n, norm)
+                reached = np.flatnonzero(z)
                 for setting in TUNE_GRID:
                     if setting[0] != norm:
                         continue
                     score = z / penalty[setting[1]] if setting[1] else z
-                    total[setting] += float(np.sum(
-                        1.0 / _ranks_with_ties(score, pop, mask, targets)))
+                    total[setting] += float(np.sum(1.0 / _ranks_with_ties(
+                        score, pop, excluded, targets, pop_sorted, reached)))
     if n_queries < TUNE_MIN_QUERIES:
         return None
     mrr = {f"{norm}, β {beta:g}": round(v / n_held, 4) for (norm, beta), v in total.items()}

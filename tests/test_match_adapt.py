@@ -155,3 +155,22 @@ def test_api_rankings_use_the_stored_fitted_profile(api: ApiCase, sample_snapsho
     (tmp_path / "data" / "fitted_profile.json").write_text("{not json", encoding="utf-8")
     broken = api.get("/match/buyers", params={"supplier": supplier, "k": 5})
     assert broken.status_code == 200 and broken.json()["profile"] == DEFAULT_PROFILE.name
+
+
+def test_tuning_ranks_equal_a_brute_force_count() -> None:
+    from queries.network import _ranks_with_ties
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = 60
+        score = np.where(rng.random(n) < 0.3, rng.integers(1, 4, n) / 3, 0.0)
+        pop = rng.integers(0, 4, n).astype(float)
+        excluded = np.unique(rng.choice(n, 8, replace=False))
+        targets = excluded[:3]
+        neg = np.ones(n, dtype=bool)
+        neg[excluded] = False
+        s_n, p_n = score[neg], pop[neg]
+        want = [1 + np.sum(s_n > score[t]) + np.sum((s_n == score[t]) & (p_n > pop[t]))
+                + np.sum((s_n == score[t]) & (p_n == pop[t])) / 2 for t in targets]
+        got = _ranks_with_ties(score, pop, excluded, targets, np.sort(pop))
+        assert got.tolist() == pytest.approx(want)
