@@ -291,6 +291,11 @@ def _num(x: float) -> str:
     return f"{x:.2g}" if abs(x) < 1 else f"{x:.1f}"
 
 
+def _count(x: float) -> str:
+    """A count of companies: a whole number without decimals."""
+    return f"{x:.0f}" if float(x).is_integer() else _num(x)
+
+
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
             fit: str = "declared", demand_src: str = "", extra: float | None = None,
             qualitative: bool = False, peers: Sequence[str] = (), shared: Sequence[str] = (),
@@ -362,14 +367,14 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
         return "прежних поставок нет", "no supply relationship yet"
     if name == "popularity":
         if value > 0 and math.isfinite(r) and cat == "—":  # no category: the fallback's degree
-            return (f"партнёр работает с {_num(r)} компаниями: один из самых связанных "
+            return (f"партнёр работает с {_count(r)} компаниями: один из самых связанных "
                     f"({value:.2f})",
-                    f"the partner deals with {_num(r)} companies: among the most connected "
+                    f"the partner deals with {_count(r)} companies: among the most connected "
                     f"({value:.2f})")
         if value > 0 and math.isfinite(r):
-            return (f"партнёр уже торгует «{cat}» с {_num(r)} контрагентами: один из самых "
+            return (f"партнёр уже торгует «{cat}» с {_count(r)} контрагентами: один из самых "
                     f"активных в категории ({value:.2f})",
-                    f"the partner already trades “{cat_en or cat}” with {_num(r)} companies: "
+                    f"the partner already trades “{cat_en or cat}” with {_count(r)} companies: "
                     f"among the category's most active ({value:.2f})")
         return ("партнёр пока не торгует этой категорией",
                 "the partner does not trade this category yet")

@@ -540,7 +540,7 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
         merged.n_partners = (found.n_partners or len(have)) + len(np.unique(pairs.partner))
         merged.note = (
             f"спрос в категориях компании и сеть поставок дали только {len(have)} "
-            f"кандидат(ов); остальные — самые связанные {who_ru} {where_ru}: запасной "
+            f"кандидат(ов); остальные — самые связанные из {who_ru} {where_ru}: запасной "
             f"список по популярности, не подбор",
             f"demand in the company's categories and the supply network gave only "
             f"{len(have)} candidate(s); the rest are the most connected {who_en} {where_en}: "
@@ -548,7 +548,7 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
         return merged
     pairs.note = (
         f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
-        f"компетенций со спросом и общих партнёров); показаны самые связанные {who_ru} "
+        f"компетенций со спросом и общих партнёров); показаны самые связанные из {who_ru} "
         f"{where_ru} — запасной список по популярности, не подбор",
         f"neither demand in the company's categories nor the supply network gave a candidate "
         f"(no sales, no capability in demand, no shared partners); these are the most "
@@ -1172,6 +1172,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         hidden = _hidden_columns(viewer, *((me_id, partner_id) if direction == "buyers"
                                            else (partner_id, me_id)))
         factors = []
+        fallback = pairs.is_fallback is not None and bool(pairs.is_fallback[j])
         for f, name in enumerate(FACTORS):
             raw_col, unit, extra_col = _RAW_SPEC[f]
             raw, shown_raw = rrow[f], sraw[f]
@@ -1185,6 +1186,14 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 if paths is None:
                     paths = QueryPaths(ix, me, direction)
                 named = _network_names(proj, paths, p, prof, viewer)
+            if name == "popularity" and fallback:
+                # a fallback partner stands for its trade as a whole, not in the category
+                ru, en = explain(name, vrow[f], raw, cat="—")
+                factors.append(_construct(FactorValue, {
+                    "name": name, "value": srow[f], "raw": shown_raw,
+                    "unit": unit, "weight": weights[f], "contribution": crow[f],
+                    "text_ru": ru, "text_en": en}))
+                continue
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
@@ -1197,7 +1206,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              key=lambda f: -f.contribution)[:3]
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
-        if pairs.is_fallback is not None and pairs.is_fallback[j]:
+        if fallback:
             # the result's note says why
             region = int(ix.region_code[me])
             source = "popular_in_region" if region >= 0 and ix.region_code[p] == region \

@@ -96,6 +96,11 @@ def test_a_short_list_is_filled_with_the_labelled_popularity_fallback() -> None:
     assert ids[1] == "b2" and set(ids[1:]) <= {"b2", "b3", "b4"} and len(ids) == 4
     assert set(sources[1:]) == {"popular"}
     assert all(c.score < 0 <= result.candidates[0].score for c in result.candidates[1:])
+    # a fallback buyer's reason is its trade as a whole, not a category it does not buy
+    b2 = result.candidates[1]
+    pop = next(f for f in b2.factors if f.name == "popularity")
+    assert "deals with 2 companies" in pop.text_en and "«Икс»" not in pop.text_ru
+    assert "работает с 2 компаниями" in pop.text_ru
     assert result.note_ru and result.note_en
     assert "1" in result.note_en and "popularity fallback" in result.note_en
     assert "1" in result.note_ru and "по популярности" in result.note_ru
