@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from willems_network import _chains, _snapshot  # noqa: E402
+
 from queries.baselines import baseline_scorer  # noqa: E402
 from queries.candidates import match_index  # noqa: E402
 from queries.evaluate import (  # noqa: E402
@@ -38,7 +40,6 @@ from queries.evaluate import (  # noqa: E402
 )
 from queries.factors import resolve_profile  # noqa: E402
 from queries.projection import Projection  # noqa: E402
-from willems_network import _chains, _snapshot  # noqa: E402
 
 
 def _mf_scorer(proj: Projection, kind: str, seed: int) -> Any:
