@@ -280,7 +280,7 @@ def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, excluded: np.ndarray,
     return ranks
 
 
-def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries: int = 100,
+def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries: int = 200,
               seed: int = 0) -> WalkTuning | None:
     """Choose the walk's degree penalty and β for this network by inner splits of its links.
 
