@@ -230,6 +230,9 @@ TUNE_GRID: tuple[tuple[Norm, float], ...] = (("degree", 0.0), ("degree", 0.5), (
 #: below this many supplier–buyer pairs, or this many query suppliers, nothing is tuned
 TUNE_MIN_PAIRS = 200
 TUNE_MIN_QUERIES = 20
+#: from this many pairs on, 2 folds of 100 queries (not 3 of 200): each walk costs more, and
+#: each query holds out more pairs
+TUNE_LARGE_PAIRS = 100_000
 
 
 @dataclass(frozen=True)
@@ -280,24 +283,28 @@ def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, excluded: np.ndarray,
     return ranks
 
 
-def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int = 3, max_queries: int = 200,
-              seed: int = 0) -> WalkTuning | None:
+def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
+              max_queries: int | None = None, seed: int = 0) -> WalkTuning | None:
     """Choose the walk's degree penalty and β for this network by inner splits of its links.
 
-    In each of ``folds`` seeded splits a ``frac`` of the supplier–buyer pairs is
-    hidden; for up to ``max_queries`` suppliers with a hidden buyer and a
-    visible one, every non-partner is ranked by the walk over the visible links
-    under each setting of :data:`TUNE_GRID` (ties broken by the buyer's number
-    of suppliers, as the engine's popularity does), and the setting with the
-    best mean reciprocal rank of the hidden buyers over all folds wins (the
-    first of the grid on a tie). The held-out pairs are the network's own:
-    nothing is fitted to any other data. One walk per query and penalty (β only
-    rescales it). ``None`` when the network is too small
+    In each of ``folds`` seeded splits (default 3; 2 from :data:`TUNE_LARGE_PAIRS`
+    pairs on) a ``frac`` of the supplier–buyer pairs is hidden; for up to
+    ``max_queries`` suppliers (default 200; 100 on large graphs) with a hidden
+    buyer and a visible one, every non-partner is ranked by the walk over the
+    visible links under each setting of :data:`TUNE_GRID` (ties broken by the
+    buyer's number of suppliers, as the engine's popularity does), and the
+    setting with the best mean reciprocal rank of the hidden buyers over all
+    folds wins (the first of the grid on a tie). The held-out pairs are the
+    network's own: nothing is fitted to any other data. One walk per query and
+    penalty (β only rescales it). ``None`` when the network is too small
     (:data:`TUNE_MIN_PAIRS`, :data:`TUNE_MIN_QUERIES` over the folds).
     """
     a = ix.A.tocoo()
     if a.nnz < TUNE_MIN_PAIRS:
         return None
+    large = a.nnz >= TUNE_LARGE_PAIRS
+    folds = folds if folds is not None else (2 if large else 3)
+    max_queries = max_queries if max_queries is not None else (100 if large else 200)
     shape = a.shape
     total = dict.fromkeys(TUNE_GRID, 0.0)
     n_held = n_queries = 0
