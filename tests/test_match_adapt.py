@@ -179,3 +179,14 @@ def test_tuning_ranks_equal_a_brute_force_count() -> None:
                 + np.sum((s_n == score[t]) & (p_n == pop[t])) / 2 for t in targets]
         got = _ranks_with_ties(score, pop, excluded, targets, np.sort(pop))
         assert got.tolist() == pytest.approx(want)
+
+
+def test_tune_walk_uses_fewer_walks_on_large_graphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queries.network as network
+
+    ix = match_index(Projection.from_snapshot(_network(400, 300, 2400, seed=5)))
+    full = tune_walk(ix)
+    monkeypatch.setattr(network, "TUNE_LARGE_PAIRS", 1000)  # this graph counts as large now
+    small = tune_walk(ix)
+    assert full is not None and small is not None
+    assert full.n_queries > 300 and small.n_queries <= 200
