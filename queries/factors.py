@@ -165,8 +165,8 @@ NETWORK_ONLY_PROFILE = WeightProfile(
     name="network",
     weights={"network": 1.0, "relation": 0.1, "popularity": 0.001},
     description="Only the supply network: for data without capabilities or BOMs. Buyers "
-                "the walk scores alike are ordered by their popularity in the category (its "
-                "weight is too small to reorder different network signals).",
+                "the walk scores alike are ordered by their popularity in the category (weight "
+                "0.001: it only reorders network signals within 0.1 % of the strongest).",
 )
 PROFILES: dict[str, WeightProfile] = {p.name: p for p in (DEFAULT_PROFILE, NETWORK_ONLY_PROFILE)}
 
