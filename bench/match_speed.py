@@ -27,6 +27,8 @@ straight into a snapshot). Measured:
   function (the engine does all three jobs — candidates, scores, top 10 — in
   its one query, so the per-function ratio is the fair one).
 
+``--profile-file F`` ranks with a fitted profile (a ``fitted_profile.json``
+of ``coopgraph fit`` or the output of ``bench/fit_default.py``);
 ``--fitted`` ranks with the costliest profile ``coopgraph fit`` can choose: the
 default weights with the network walk's 1/log degree penalty, RP3β (β 0.5) and
 a 365-day recency half-life (the recency-weighted matrices are built with the
@@ -55,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from graph.store import Snapshot  # noqa: E402
 from queries.candidates import match_index  # noqa: E402
-from queries.factors import DEFAULT_PROFILE  # noqa: E402
+from queries.factors import DEFAULT_PROFILE, WeightProfile  # noqa: E402
 from queries.match import (  # noqa: E402
     _category_bits,
     _profile_order,
@@ -120,10 +122,17 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--fitted", action="store_true",
                         help="rank with the costliest fitted profile (log, β 0.5, recency)")
+    parser.add_argument("--profile-file", default=None,
+                        help="rank with a fitted profile: a fitted_profile.json of `coopgraph "
+                             "fit`, or the JSON bench/fit_default.py prints")
     args = parser.parse_args()
     profile = DEFAULT_PROFILE.model_copy(update={
         "name": "fitted-costliest", "network_norm": "log", "beta": 0.5,
         "half_life_days": 365.0}) if args.fitted else DEFAULT_PROFILE
+    if args.profile_file:
+        data = json.loads(Path(args.profile_file).read_text(encoding="utf-8"))
+        profile = WeightProfile.model_validate(
+            data["result"]["profile"] if "result" in data else data["profile"])
 
     t0 = time.perf_counter()
     snap = _load(args)

@@ -183,9 +183,8 @@ def _engine_scorer(proj: Projection, direction: Direction, profile: WeightProfil
 
     def score(q: int) -> np.ndarray:
         pairs = candidate_pairs(proj, q, direction, profile=profile)
-        # no candidate at all: the popularity fallback rank_buyers shows then
-        out = np.full(ix.n, -np.inf) if len(pairs.partner) else \
-            fallback_scores(ix, q, direction)
+        # below the candidates: the popularity fallback rank_buyers fills a short list with
+        out = fallback_scores(ix, q, direction)
         best = best_per_partner(pairs)
         if len(best):
             assert pairs.total is not None
@@ -320,10 +319,9 @@ def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direct
             np.zeros(len(targets), dtype=bool)
         tg.append(np.where(found, where + n_groups, -1))
         tq.append(np.full(len(targets), qi))
-        # no candidate at all: the targets are ranked in the fallback order (as the engine
-        # shows it); else a target that is not a candidate ties with every non-candidate
-        fb = fallback_scores(match_index(proj), q, direction) if len(groups) == 0 \
-            else np.zeros(n)
+        # a target that is not a candidate is ranked below every candidate in the fallback
+        # order (as the engine fills a short list)
+        fb = fallback_scores(match_index(proj), q, direction)
         others = ~excluded
         others[groups] = False
         tail = np.sort(fb[others])
@@ -411,15 +409,17 @@ class FitResult(BaseModel):
     n_held_out: int = Field(description="Held-out pairs over the inner folds")
     tried: list[dict[str, float | str | None]] = Field(
         default_factory=list, description="Each network setting tried, with its inner MRR")
+    evaluations: int = Field(default=0, description="Weight vectors scored on the folds")
 
 
 def _coordinate_search(objective: Callable[[np.ndarray], float], start: np.ndarray,
-                       passes: int) -> tuple[np.ndarray, float]:
+                       passes: int, only: tuple[int, ...] | None = None
+                       ) -> tuple[np.ndarray, float]:
     w = start.copy()
     best = objective(w)
     for _ in range(passes):
         improved = False
-        for f in range(len(FACTORS)):
+        for f in only if only is not None else range(len(FACTORS)):
             for value in _GRID:
                 if value == w[f]:
                     continue
@@ -436,19 +436,25 @@ def _coordinate_search(objective: Callable[[np.ndarray], float], start: np.ndarr
 
 
 def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int = 3,
-                frac: float = 0.2, seed: int = 0, max_queries: int = 300,
-                passes: int = 2, base: WeightProfile | None = None) -> FitResult:
+                frac: float = 0.2, seed: int = 0, max_queries: int = 200,
+                passes: int = 2, base: WeightProfile | None = None,
+                search: Literal["staged", "full"] = "staged") -> FitResult:
     """Fit weights and the network walk's parameters on ``train`` by an inner split.
 
     The training pairs are split ``folds`` times at random (seeds ``seed +
-    1000 + fold``); for each network setting of :data:`NETWORK_GRID` (degree
-    penalty, β, recency half-life — recency only when links carry dates) a
-    coordinate search over each factor's weight on a fixed grid, starting from
-    uniform weights (:data:`UNIFORM_WEIGHT`, not from the current default),
-    maximises the mean inner MRR. The best setting wins when it beats the
-    default profile (``base``, by default the one the engine would pick) on the
-    same folds; otherwise the default is kept, and ``reason`` says so. With
-    fewer than :data:`MIN_FIT_PAIRS` pairs nothing is fitted.
+    1000 + fold``), each fold ranked for at most ``max_queries`` sampled
+    queries. Three stages maximise the mean inner MRR: (1) a coordinate
+    search over each factor's weight on a fixed grid, starting from uniform
+    weights (:data:`UNIFORM_WEIGHT`, not from the current default), under the
+    default's network walk; (2) each network setting of :data:`NETWORK_GRID`
+    (degree penalty, β, recency half-life — recency only when links carry
+    dates) with those weights, the network weight searched again; (3) one more
+    pass over every weight under the best setting. ``search="full"`` is the
+    earlier way — a full coordinate search from uniform weights per setting,
+    ~4× the work (``bench/fit_default.py --compare-full`` times both). The best
+    setting wins when it beats the default profile (``base``, by default the
+    one the engine would pick) on the same folds; otherwise the default is
+    kept, and ``reason`` says so. With fewer than :data:`MIN_FIT_PAIRS` pairs nothing is fitted.
     """
     rows = train.rows(EntityKind.SUPPLY)
     n_pairs = len({(str(r["supplier_id"]), str(r["buyer_id"])) for r in rows})
@@ -473,28 +479,44 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
         for p in prepared:
             p.values[:, net] = _network_column(p, norm, beta, half)
 
+    evaluations = 0
+
     def objective(vec: np.ndarray) -> float:
+        nonlocal evaluations
+        evaluations += 1
         return float(np.mean([_mrr_for(p, vec) for p in prepared]))
 
     with_network(default.network_norm, default.beta, default.half_life_days)
     default_mrr = objective(default.vector())
+    uniform = np.full(len(FACTORS), UNIFORM_WEIGHT)
+    # stage 1: the weights, by coordinate search from uniform, under the default's walk
+    w0 = _coordinate_search(objective, uniform, passes)[0] if search == "staged" else uniform
+    # stage 2: every walk setting with those weights, the network weight searched again
     tried: list[dict[str, float | str | None]] = []
     best: tuple[float, np.ndarray, tuple[str, float, float | None]] | None = None
     for norm, beta, half in NETWORK_GRID:
         if half is not None and not dated:
             continue
         with_network(norm, beta, half)
-        w, got = _coordinate_search(objective, np.full(len(FACTORS), UNIFORM_WEIGHT), passes)
+        w, got = _coordinate_search(objective, w0, 1, only=(net,)) if search == "staged" \
+            else _coordinate_search(objective, uniform, passes)
         tried.append({"network_norm": norm, "beta": beta, "half_life_days": half,
                       "cv_mrr": round(got, 4)})
         if best is None or got > best[0] + 1e-9:
             best = (got, w, (norm, beta, half))
+    assert best is not None
+    if search == "staged":
+        # stage 3: one more pass over every weight under the best walk
+        with_network(*best[2])
+        w, got = _coordinate_search(objective, best[1], 1)
+        best = (max(got, best[0]), w if got > best[0] else best[1], best[2])
     assert best is not None
     got, w, (norm, beta, half) = best
     if got <= default_mrr + 1e-9:
         return FitResult(
             profile=default, cv_mrr=round(default_mrr, 4), default_cv_mrr=round(default_mrr, 4),
             used_default=True, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
+            evaluations=evaluations,
             reason=f"the best fitted setting ({norm}, β {beta}, half-life {half}) reached inner "
                    f"MRR {got:.4f}, not above the default profile's {default_mrr:.4f}: the "
                    f"default is kept")
@@ -507,6 +529,7 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
     return FitResult(
         profile=profile, cv_mrr=round(got, 4), default_cv_mrr=round(default_mrr, 4),
         used_default=False, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
+        evaluations=evaluations,
         reason=f"inner MRR {got:.4f} against the default profile's {default_mrr:.4f} on the same "
                f"{folds} folds ({n_held} held-out pairs)")
 

@@ -71,6 +71,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from graph.confidentiality import ENOUGH, SHORT, capacity_bands
 from graph.errors import InvalidQuery
 from graph.i18n import Lang, count, number, percent
+from queries.candidates import match_index
+from queries.network import tune_walk
 from queries.projection import Projection
 
 __all__ = [
@@ -163,8 +165,10 @@ DEFAULT_PROFILE = WeightProfile(
 )
 NETWORK_ONLY_PROFILE = WeightProfile(
     name="network",
-    weights={"network": 1.0, "relation": 0.1},
-    description="Only the supply network: for data without capabilities or BOMs.",
+    weights={"network": 1.0, "relation": 0.1, "popularity": 0.001},
+    description="Only the supply network: for data without capabilities or BOMs. Buyers "
+                "the walk scores alike are ordered by their popularity in the category (weight "
+                "0.001: it only reorders network signals within 0.1 % of the strongest).",
 )
 PROFILES: dict[str, WeightProfile] = {p.name: p for p in (DEFAULT_PROFILE, NETWORK_ONLY_PROFILE)}
 
@@ -176,11 +180,15 @@ def resolve_profile(profile: WeightProfile | str | None,
     ``None`` picks :data:`DEFAULT_PROFILE`, unless ``proj`` holds nothing but the
     supply network (no capabilities, bills of materials, needs or imports): then
     the side-information factors are the same for every candidate and only add
-    noise, so :data:`NETWORK_ONLY_PROFILE` ranks by the network signal alone.
+    noise, so :data:`NETWORK_ONLY_PROFILE` ranks by the network signal alone —
+    with the walk's degree penalty and β chosen on this network's own links
+    (:func:`queries.network.tune_walk`, once per match index; the profile's
+    name says what was chosen). A network too small to tune keeps the
+    profile's own setting.
     """
     if profile is None:
         if proj is not None and not has_side_information(proj):
-            return NETWORK_ONLY_PROFILE
+            return _tuned_network_profile(proj)
         return DEFAULT_PROFILE
     if isinstance(profile, WeightProfile):
         return profile
@@ -189,6 +197,25 @@ def resolve_profile(profile: WeightProfile | str | None,
     except KeyError:
         raise InvalidQuery(
             f"unknown weight profile {profile!r}; known: {', '.join(PROFILES)}") from None
+
+
+def _tuned_network_profile(proj: Projection) -> WeightProfile:
+    """:data:`NETWORK_ONLY_PROFILE` with the walk tuned on ``proj`` (cached in its index)."""
+    ix = match_index(proj)
+    found = ix.cache.get("network_only_profile")
+    if isinstance(found, WeightProfile):
+        return found
+    tuning = tune_walk(ix)
+    prof = NETWORK_ONLY_PROFILE
+    if tuning is not None:
+        prof = NETWORK_ONLY_PROFILE.model_copy(update={
+            "name": f"network (auto: {tuning.norm}, β {tuning.beta:g})",
+            "network_norm": tuning.norm, "beta": tuning.beta,
+            "description": f"{NETWORK_ONLY_PROFILE.description} Walk chosen on this network's "
+                           f"own links (inner MRR {tuning.mrr}, {tuning.n_queries} suppliers, "
+                           f"{tuning.n_held_out} hidden pairs)."})
+    ix.cache["network_only_profile"] = prof
+    return prof
 
 
 def has_side_information(proj: Projection) -> bool:
@@ -267,6 +294,11 @@ def _num(x: float, lang: Lang = "ru") -> str:
 
 def _both(x: float) -> tuple[str, str]:
     return _num(x, "ru"), _num(x, "en")
+
+
+def _count(x: float) -> str:
+    """A count of companies: a whole number without decimals."""
+    return f"{x:.0f}" if float(x).is_integer() else _num(x)
 
 
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,

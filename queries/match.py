@@ -431,17 +431,26 @@ def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierV
 # --- the fallback: no supplier gets an empty list without a reason ---------------------------
 
 
+_TIE = 1e-3  # the other side's degree only orders companies equal on the side ranked
+
+
 def fallback_scores(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray:
     """The fallback order over every company, below every real candidate (whose scores are ≥ 0).
 
     ``popularity − 1`` for companies of ``me``'s region, ``popularity − 2`` for
     the others, where popularity is log(1 + degree) / log(1 + the largest
     degree) on the side being ranked (buyers' in-degree, suppliers'
-    out-degree); −inf for ``me`` and its current partners.
+    out-degree), companies equal on it ordered by the same on the other side
+    (one that trades at all first); −inf for ``me`` and its current partners.
     """
     deg = ix.in_deg if direction == "buyers" else ix.out_deg
+    other = ix.out_deg if direction == "buyers" else ix.in_deg
     top = float(deg.max(initial=0.0))
     pop = np.log1p(deg) / math.log1p(top) if top > 0 else np.zeros(ix.n)
+    # companies alike on the side ranked: one trading on the other side first (it is active)
+    top_other = float(other.max(initial=0.0))
+    if top_other > 0:
+        pop = (pop + _TIE * np.log1p(other) / math.log1p(top_other)) / (1.0 + _TIE)
     region = int(ix.region_code[me])
     out = pop - 2.0
     if region >= 0:
@@ -455,19 +464,20 @@ def fallback_scores(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray
 def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
               filters: CheckedFilters, prof: WeightProfile, k: int, viewer: Viewer,
               found: CandidatePairs) -> CandidatePairs:
-    """An empty list filled with the most connected companies, labelled so.
+    """A list shorter than ``k`` filled up with the most connected companies, labelled so.
 
-    Used when neither demand in a category ``me`` can make (or wants) nor the
-    network walk gives a single candidate — e.g. a supplier without sales or
-    capabilities. (A short list is not padded.) The fallback (:func:`fallback_scores`): the most
-    connected companies of ``me``'s region, then of the whole graph; their
-    score is ``popularity − 1`` (region) or ``− 2``, below every real
-    candidate, and their factors are computed as for any pair. With filters
-    the list stands as it is: the filters are the reason, and an empty
-    list's note says so.
+    Neither demand in a category ``me`` can make (or wants) nor the network walk
+    may give ``k`` candidates — e.g. a supplier without sales or capabilities
+    gets none. The rest of the list is the fallback (:func:`fallback_scores`):
+    the most connected companies of ``me``'s region, then of the whole graph;
+    their score is ``popularity − 1`` (region) or ``− 2``, below every real
+    candidate, their ``source`` is ``popular_in_region`` or ``popular``, and
+    their factors are computed as for any pair; the result's note says how
+    many real candidates there were. With filters the list stands as it is:
+    the filters are the reason, and an empty list's note says so.
     """
     have = np.unique(found.partner)
-    if len(have):
+    if (found.n_partners if found.n_partners is not None else len(have)) >= k:
         return found
     if not filters.empty:
         if len(have) == 0:
@@ -476,6 +486,9 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
         return found
     order = fallback_scores(ix, me, direction)
     order[have] = -np.inf
+    if len(have):
+        # filling up a short list: only companies that trade on that side at all
+        order[(ix.in_deg if direction == "buyers" else ix.out_deg) == 0] = -np.inf
     pool = np.flatnonzero(np.isfinite(order))
     if len(pool) == 0:
         if len(have) == 0:
@@ -521,9 +534,21 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
         else "всего графа"
     where_en = f"of the region “{region}” first, then of the whole graph" if region \
         else "of the whole graph"
+    if len(have):
+        merged = _concat(found, pairs)
+        merged.is_fallback = np.r_[np.zeros(len(found.partner), dtype=bool), pairs.is_fallback]
+        merged.n_partners = (found.n_partners or len(have)) + len(np.unique(pairs.partner))
+        merged.note = (
+            f"спрос в категориях компании и сеть поставок дали только {len(have)} "
+            f"кандидат(ов); остальные — самые связанные из {who_ru} {where_ru}: запасной "
+            f"список по популярности, не подбор",
+            f"demand in the company's categories and the supply network gave only "
+            f"{len(have)} candidate(s); the rest are the most connected {who_en} {where_en}: "
+            f"a popularity fallback, not a match")
+        return merged
     pairs.note = (
         f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
-        f"компетенций со спросом и общих партнёров); показаны самые связанные {who_ru} "
+        f"компетенций со спросом и общих партнёров); показаны самые связанные из {who_ru} "
         f"{where_ru} — запасной список по популярности, не подбор",
         f"neither demand in the company's categories nor the supply network gave a candidate "
         f"(no sales, no capability in demand, no shared partners); these are the most "
@@ -1147,6 +1172,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         hidden = _hidden_columns(viewer, *((me_id, partner_id) if direction == "buyers"
                                            else (partner_id, me_id)))
         factors = []
+        fallback = pairs.is_fallback is not None and bool(pairs.is_fallback[j])
         for f, name in enumerate(FACTORS):
             raw_col, unit, extra_col = _RAW_SPEC[f]
             raw, shown_raw = rrow[f], sraw[f]
@@ -1160,6 +1186,14 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                 if paths is None:
                     paths = QueryPaths(ix, me, direction)
                 named = _network_names(proj, paths, p, prof, viewer)
+            if name == "popularity" and fallback:
+                # a fallback partner stands for its trade as a whole, not in the category
+                ru, en = explain(name, vrow[f], raw, cat="—")
+                factors.append(_construct(FactorValue, {
+                    "name": name, "value": srow[f], "raw": shown_raw,
+                    "unit": unit, "weight": weights[f], "contribution": crow[f],
+                    "text_ru": ru, "text_en": en}))
+                continue
             ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
@@ -1172,7 +1206,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              key=lambda f: -f.contribution)[:3]
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
-        if pairs.is_fallback is not None and pairs.is_fallback[j]:
+        if fallback:
             # the result's note says why
             region = int(ix.region_code[me])
             source = "popular_in_region" if region >= 0 and ix.region_code[p] == region \

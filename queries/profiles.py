@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -30,7 +32,7 @@ from graph.store import Snapshot
 from queries.evaluate import FitResult, fit_profile
 from queries.factors import WeightProfile
 
-__all__ = ["PROFILE_FILE", "StoredProfile", "fit_store_profile", "load_profile",
+__all__ = ["PROFILE_FILE", "ProfileFile", "StoredProfile", "fit_store_profile", "load_profile",
            "save_profile"]
 
 PROFILE_FILE = "fitted_profile.json"
@@ -50,7 +52,7 @@ class StoredProfile(BaseModel):
 
 
 def fit_store_profile(snapshot: Snapshot, *, direction: str = "buyers", folds: int = 3,
-                      seed: int = 0, max_queries: int = 300) -> StoredProfile:
+                      seed: int = 0, max_queries: int = 200) -> StoredProfile:
     """Fit a profile on ``snapshot``'s links (see the module docstring); nothing is written."""
     if direction not in ("buyers", "suppliers"):
         raise InvalidQuery(f"direction must be buyers or suppliers, got {direction!r}")
@@ -87,3 +89,43 @@ def load_profile(data_dir: Path) -> StoredProfile | None:
     except (ValidationError, OSError, ValueError) as exc:
         raise InvalidQuery(f"{path} is not a stored profile ({exc}); delete it or run "
                            f"`coopgraph fit` again") from None
+
+
+class ProfileFile:
+    """The stored profile of one data directory, re-read only when the file changes.
+
+    For a server: :meth:`profile` costs one ``stat`` per call, so a ranking can
+    ask for it every time and picks up a new ``coopgraph fit`` without a
+    restart. A file that cannot be read is logged and ignored (the ranking
+    falls back to the automatic profile) rather than failing every request.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / PROFILE_FILE
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._stored: StoredProfile | None = None
+
+    def stored(self) -> StoredProfile | None:
+        """The stored profile now, or ``None`` (no file, or an unreadable one)."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if key != self._seen:
+                try:
+                    self._stored = load_profile(self.path.parent)
+                except InvalidQuery as exc:
+                    logging.getLogger(__name__).warning("ignoring the stored profile: %s", exc)
+                    self._stored = None
+                self._seen = key
+            return self._stored
+
+    def profile(self, direction: str) -> WeightProfile | None:
+        """The stored profile when it was fitted for ``direction`` (buyers / suppliers)."""
+        stored = self.stored()
+        if stored is None or stored.direction != direction:
+            return None
+        return stored.profile

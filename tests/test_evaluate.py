@@ -149,3 +149,59 @@ def test_a_split_that_cannot_run_does_not_discard_the_other(tmp_path, monkeypatc
     out = json.loads(result.stdout)
     assert [r["split"] for r in out["reports"]] == ["random"]
     assert "real 'since' dates" in out["skipped"]["time"]
+
+
+def _sparse_network(seed: int) -> Snapshot:
+    """Links only, sparse: many held-out buyers are reached by no walk (the fallback ranks them)."""
+    rng = np.random.default_rng(seed)
+    rows = {(int(rng.integers(150)), int(rng.integers(300))) for _ in range(420)}
+    return Snapshot(revision=1, tables={
+        EntityKind.COMPANY: [{"id": f"c{i}", "name": f"c{i}", "roles": []} for i in range(450)],
+        EntityKind.CATEGORY: [{"code": "X", "name_ru": "X"}],
+        EntityKind.SUPPLY: [{"supplier_id": f"c{s}", "buyer_id": f"c{150 + b}", "category": "X"}
+                            for s, b in sorted(rows)]})
+
+
+def test_fast_mrr_agrees_with_the_ranks_when_the_fallback_ranks_non_candidates():
+    sp_ = split_links(_sparse_network(4), "random", 0.2, 0)
+    proj = Projection.from_snapshot(sp_.train)
+    from queries.factors import resolve_profile
+
+    prof = resolve_profile(None, proj)
+    queries = _queries(proj, sp_.test_pairs, "buyers", 500, 0)
+    scorer = _engine_scorer(proj, "buyers", prof)
+    prep = _prepare(proj, queries, "buyers")
+    assert (prep.target_group < 0).sum() > 10  # many targets are no candidate at all
+    slow = np.concatenate([_ranks(scorer(q), q, _known(proj, q, "buyers"), t)
+                           for q, t in queries.items()])
+    # the fallback orders the non-candidates below the candidates, busiest buyer first (they
+    # used to tie at the bottom): non-candidate targets of one query with different
+    # fallback scores get different ranks, in that order
+    from queries.match import fallback_scores
+
+    ix = match_index(proj)
+    compared = 0
+    for q, targets in queries.items():
+        out = scorer(q)
+        fb = fallback_scores(ix, q, "buyers")
+        cands = out >= 0
+        lone = [t for t in targets.tolist() if not cands[t]]
+        if len(lone) >= 2 and fb[lone[0]] != fb[lone[1]]:
+            r = _ranks(out, q, _known(proj, q, "buyers"), np.array(lone[:2]))
+            assert (r[0] < r[1]) == (fb[lone[0]] > fb[lone[1]])
+            assert r.min() > cands.sum() - len(_known(proj, q, "buyers")) - len(targets)
+            compared += 1
+    assert compared >= 1
+    assert _mrr_for(prep, prof.vector()) == pytest.approx(float(np.mean(1.0 / slow)), abs=1e-9)
+
+
+def test_staged_fit_scores_fewer_weight_vectors_than_the_full_search(sample_snapshot):
+    from queries.evaluate import fit_profile
+
+    staged = fit_profile(sample_snapshot, folds=2, max_queries=60)
+    full = fit_profile(sample_snapshot, folds=2, max_queries=60, search="full")
+    assert 0 < staged.evaluations < full.evaluations / 2
+    # both report every walk setting they tried, and neither keeps less than the default
+    assert len(staged.tried) == len(full.tried) >= 4
+    for got in (staged, full):
+        assert got.cv_mrr >= got.default_cv_mrr

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                                       help="Fit for ranking buyers (default) or suppliers"),
         folds: int = typer.Option(3, "--folds", help="Inner random folds"),
         seed: int = typer.Option(0, "--seed", help="Random seed of the inner folds"),
-        max_queries: int = typer.Option(300, "--max-queries",
+        max_queries: int = typer.Option(200, "--max-queries",
                                         help="At most this many queries per fold"),
         show: bool = typer.Option(False, "--show", help="Print the stored profile, fit nothing"),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),

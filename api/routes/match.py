@@ -1,5 +1,9 @@
 """Ranked matches: buyers for a supplier, suppliers for a buyer (``queries.match``).
 
+Without ``profile=`` a ranking uses the profile ``coopgraph fit`` stored in the
+data directory for its direction (re-read when the file changes), else the
+automatic one; the result's ``profile`` names the one used.
+
 Admins and analysts rank for any company; a member ranks for its own company only.
 
 ``/match/buyers`` without filters is the engine's fast exact top-k (a few ms
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -25,6 +29,7 @@ from api.params import Amount, DistanceKm, Id
 from api.problems import PROBLEM_RESPONSES
 from api.routes._engine import engine, engine_or_none, result_response
 from graph.errors import AccessDenied
+from graph.settings import load_settings
 
 __all__ = ["router"]
 
@@ -68,6 +73,21 @@ async def _filters(
 _FiltersDep = Annotated[_Filters, Depends(_filters)]
 
 
+def _profile(request: Request, named: str | None, direction: str) -> Any:
+    """``profile=``, else the profile ``coopgraph fit`` stored for this direction, else None.
+
+    The result's ``profile`` field names the one used (``fitted`` for the stored one).
+    """
+    if named is not None:
+        return named
+    state = request.app.state
+    stored = getattr(state, "profile_file", None)
+    if stored is None:
+        stored = engine("queries.profiles", "ProfileFile")(load_settings().data_dir)
+        state.profile_file = stored
+    return stored.profile(direction)
+
+
 def _own_only(principal: Principal, company_id: str) -> None:
     if principal.is_member and company_id != principal.company_id:
         raise AccessDenied(f"a member key for company {principal.company_id!r} may rank "
@@ -76,6 +96,7 @@ def _own_only(principal: Principal, company_id: str) -> None:
 
 @router.get("/buyers")
 async def match_buyers(
+    request: Request,
     principal: PrincipalDep,
     projection: ProjectionDep,
     supplier: Annotated[Id, Query(description="The supplier's company id")],
@@ -86,20 +107,22 @@ async def match_buyers(
     """Potential new buyers for a supplier, ranked, with the reasons (RU/EN)."""
     _own_only(principal, supplier)
     rank_buyers = engine("queries.match", "rank_buyers")
+    profile = _profile(request, filters.profile, "buyers")
 
     def rank() -> Response:
         return result_response(rank_buyers(
             projection, supplier, k=k, category=category, filters=filters.filters or None,
-            profile=filters.profile, viewer=principal.viewer))
+            profile=profile, viewer=principal.viewer))
 
     fast = engine_or_none("queries.match", "rank_buyers_is_fast")
-    if fast is not None and fast(projection, filters=filters.filters, profile=filters.profile):
+    if fast is not None and fast(projection, filters=filters.filters, profile=profile):
         return rank()
     return await run_in_threadpool(rank)
 
 
 @router.get("/suppliers")
 def match_suppliers(
+    request: Request,
     principal: PrincipalDep,
     projection: ProjectionDep,
     buyer: Annotated[Id, Query(description="The buyer's company id")],
@@ -113,4 +136,5 @@ def match_suppliers(
     rank_suppliers = engine("queries.match", "rank_suppliers")
     return result_response(rank_suppliers(
         projection, buyer, k=k, category=category, product=product,
-        filters=filters.filters or None, profile=filters.profile, viewer=principal.viewer))
+        filters=filters.filters or None, profile=_profile(request, filters.profile, "suppliers"),
+        viewer=principal.viewer))
