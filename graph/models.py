@@ -118,6 +118,8 @@ OptKey = Annotated[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)
                    BeforeValidator(_blank_to_none)]
 KeyList = Annotated[list[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)]],
                     Field(max_length=MAX_LIST)]
+# OKVED2/OKPD2 code shape (graph.classifiers.CODE_PATTERN): 24.51, 28.30.59
+OkvedCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{1,3}){0,3}$")]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 NonNeg = Amount
 # Constraints sit on the non-None member: on the union they raise TypeError for None.
@@ -167,6 +169,15 @@ class Company(Record):
     employees: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None,
                          BeforeValidator(_blank_to_none)] = None
     roles: list[Role] = Field(default_factory=list)
+    # From the registries (ingest/registry.py): OKVED2 (ОК 029-2014) activity codes,
+    # the main one first in ``okved`` too, and where and as of when they were read.
+    okved_main: OkvedCode | None = Field(default=None, description="Main OKVED2 activity code")
+    okved: Annotated[list[OkvedCode], Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Every OKVED2 activity code (the main one first)")
+    registry_source: OptText = Field(
+        default=None, description="Registry and file the registry fields came from")
+    registry_date: dt.date | None = Field(
+        default=None, description="Date of the registry extract")
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Company:
