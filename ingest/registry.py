@@ -150,8 +150,8 @@ def _read_xml(stream: IO[bytes], name: str) -> Iterator[RegistryRecord | Registr
             depth -= 1
             # a record is the root, a child of it, or a СвЮЛ/СвИП inside a Документ
             if depth <= 2 and elem.tag in _RECORD_TAGS and (
-                    elem.tag != "Документ" or depth == 1 and elem.find("СвЮЛ") is None
-                    and elem.find("СвИП") is None):
+                    elem.tag != "Документ" or (depth == 1 and elem.find("СвЮЛ") is None
+                    and elem.find("СвИП") is None)):
                 count += 1
                 yield from _record(elem, name, count)
                 elem.clear()
