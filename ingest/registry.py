@@ -84,6 +84,7 @@ class RegistryRecord:
     okved: list[str] = field(default_factory=list)  # main first
     date: dt.date | None = None
     employees: int | None = None
+    index: int = 0  # the record's ordinal in its file (from 1)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,13 @@ def _root_problem(tag: str, name: str) -> RegistryProblem | None:
 
 
 def _record(elem: Element, name: str, count: int) -> Iterator[RegistryRecord | RegistryProblem]:
+    for item in _parsed(elem, name, count):
+        if isinstance(item, RegistryRecord):
+            item.index = count
+        yield item
+
+
+def _parsed(elem: Element, name: str, count: int) -> Iterator[RegistryRecord | RegistryProblem]:
     if elem.tag == "Документ":
         org, ip = elem.find("ОргВклМСП"), elem.find("ИПВклМСП")
         if org is None and ip is None:

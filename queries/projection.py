@@ -38,7 +38,7 @@ from graph.integrity import Problem, consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
-__all__ = ["Projection", "ProjectionCache"]
+__all__ = ["Projection", "ProjectionCache", "okved_codes"]
 
 _NAN = float("nan")
 log = logging.getLogger("coopgraph.projection")
@@ -60,6 +60,15 @@ def _floats(rows: list[dict[str, Any]], key: str) -> np.ndarray:
         dtype=np.float64, count=len(rows))
 
 
+def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
+    """A stored company's OKVED2 codes, the main one first."""
+    codes = list(company.get("okved") or ())
+    main = company.get("okved_main")
+    if main:
+        codes = [main, *[c for c in codes if c != main]]
+    return tuple(codes)
+
+
 def _index_array(rows: list[dict[str, Any]], key: str, index: Mapping[str, int]) -> np.ndarray:
     return np.fromiter((index[str(r[key])] for r in rows), dtype=np.int32, count=len(rows))
 
@@ -77,6 +86,8 @@ class Projection:
     company_municipalities: list[str | None]
     company_roles: list[frozenset[str]]
     company_inn: list[str | None]
+    # OKVED2 codes from the registries, the main one first (empty when it has none)
+    company_okved: list[tuple[str, ...]]
     lat: np.ndarray
     lon: np.ndarray
     # clusters
@@ -231,6 +242,7 @@ class Projection:
             company_municipalities=[r.get("municipality") for r in companies],
             company_roles=[frozenset(r.get("roles", ())) for r in companies],
             company_inn=[r.get("inn") for r in companies],
+            company_okved=[okved_codes(r) for r in companies],
             lat=_floats(companies, "lat"),
             lon=_floats(companies, "lon"),
             cluster_rows=clusters,
