@@ -11,7 +11,7 @@ import typer
 
 COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
-    "plan", "gaps", "kpi", "keys", "export", "check",
+    "plan", "gaps", "kpi", "keys", "export", "check", "codes",
 )
 
 
