@@ -20,6 +20,7 @@ from rich.table import Table
 
 from api.console import console, err_console, friendly_errors, print_json, store_from_settings
 from ingest.pipeline import ingest_paths
+from ingest.registry import RegistryProblem
 from ingest.registry_fill import RegistryReport, fill_from_registry, read_inn_list
 from ingest.report import IngestReport
 
@@ -98,7 +99,7 @@ def _registry(files: list[Path], only_inn: Path | None, region: list[str] | None
     """Fill companies from registry files; exit 1 when a record was rejected."""
     with store_from_settings() as store, friendly_errors():
         listed = None
-        listed_problems = []
+        listed_problems: list[RegistryProblem] = []
         if only_inn is not None:
             listed, listed_problems = read_inn_list(only_inn)
         report = fill_from_registry(store, files, only_inn=listed, regions=region)
