@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 from graph.classifiers import okved_names
 
-__all__ = ["synthetic_inns", "write_synthetic_sme"]
+__all__ = ["synthetic_inn", "synthetic_inns", "write_synthetic_sme"]
 
 _W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _W11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -37,6 +37,11 @@ def _inn(i: int) -> str:
     head = f"{region}{i // 2:08d}"[:10]
     head += _digit(head, _W11)
     return head + _digit(head, _W12)
+
+
+def synthetic_inn(i: int) -> str:
+    """The INN of the ``i``-th record :func:`write_synthetic_sme` writes."""
+    return _inn(i)
 
 
 def synthetic_inns(n: int) -> Iterator[str]:
