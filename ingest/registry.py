@@ -53,6 +53,7 @@ __all__ = [
     "RegistryProblem",
     "RegistryRecord",
     "read_registry",
+    "read_xml",
 ]
 
 RegistryKind = Literal["sme", "egrul", "egrip"]
@@ -127,13 +128,14 @@ def read_registry(path: str | Path) -> Iterator[RegistryRecord | RegistryProblem
                     yield RegistryProblem(name, "file", "", "not an XML file; skipped")
                     continue
                 with archive.open(member) as stream:
-                    yield from _read_xml(stream, name)
+                    yield from read_xml(stream, name)
         return
     with path.open("rb") as stream:
-        yield from _read_xml(stream, path.name)
+        yield from read_xml(stream, path.name)
 
 
-def _read_xml(stream: IO[bytes], name: str) -> Iterator[RegistryRecord | RegistryProblem]:
+def read_xml(stream: IO[bytes], name: str) -> Iterator[RegistryRecord | RegistryProblem]:
+    """Every record of one registry XML stream, named ``name`` in reports (see read_registry)."""
     depth = 0
     root: Element | None = None
     count = 0

@@ -5,6 +5,7 @@ Fixtures: tests/data/registry (README there lists every record and what is wrong
 
 from __future__ import annotations
 
+import io
 import json
 import tracemalloc
 import zipfile
@@ -15,13 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import ingest.registry_fill as fill
 from api.cli import app
 from graph.classifiers import code_class, okpd2_name, okved_name
 from graph.ids import is_valid_inn
 from graph.schema import EntityKind
 from graph.store import GraphStore
 from ingest.pipeline import ingest_paths
-from ingest.registry import RegistryProblem, RegistryRecord, read_registry
+from ingest.registry import RegistryProblem, RegistryRecord, read_registry, read_xml
 from ingest.registry_fill import fill_from_registry, read_inn_list
 from ingest.registry_synth import synthetic_inn, write_synthetic_sme
 from queries.factors import UNKNOWN
@@ -153,10 +155,7 @@ def test_a_changed_inn_digit_is_rejected_exactly_when_the_check_fails(i: int, sh
     bad = inn[:-1] + str((int(inn[-1]) + shift) % 10)
     xml = (f'<Файл><Документ ИдДок="1" ВидСубМСП="1"><ОргВклМСП НаимОрг="Х" ИННЮЛ="{bad}"/>'
            "</Документ></Файл>")
-    import io  # noqa: PLC0415
-    from ingest.registry import _read_xml  # noqa: PLC0415
-
-    records, problems = _split(list(_read_xml(io.BytesIO(xml.encode()), "x.xml")))
+    records, problems = _split(list(read_xml(io.BytesIO(xml.encode()), "x.xml")))
     assert bool(records) == is_valid_inn(bad)
     assert bool(problems) == (not is_valid_inn(bad))
 
@@ -236,8 +235,6 @@ def test_fill_by_region_and_a_second_run_changes_nothing(store: GraphStore) -> N
 
 def test_a_fill_that_fails_half_way_leaves_nothing(store: GraphStore,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import ingest.registry_fill as fill  # noqa: PLC0415
-
     real = fill._row
     calls = {"n": 0}
 
