@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from graph.classifiers import is_code
 from graph.ids import inn_problem, normalize_digits, ogrn_problem
 
 __all__ = [
@@ -77,6 +78,13 @@ def _check_ogrn(value: str | None) -> str | None:
     return digits
 
 
+def _check_okved(value: str | None) -> str | None:
+    """An OKVED2 code has the shape 24.51 / 28.30.59 (graph.classifiers.CODE_PATTERN)."""
+    if value is not None and not is_code(value):
+        raise ValueError(f"{value!r} is not an OKVED2 code (e.g. 24.51)")
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and value.strip() == "":
         return None
@@ -118,8 +126,6 @@ OptKey = Annotated[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)
                    BeforeValidator(_blank_to_none)]
 KeyList = Annotated[list[Annotated[str, Field(max_length=MAX_KEY, pattern=KEY_PATTERN)]],
                     Field(max_length=MAX_LIST)]
-# OKVED2/OKPD2 code shape (graph.classifiers.CODE_PATTERN): 24.51, 28.30.59
-OkvedCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{1,3}){0,3}$")]
 Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 NonNeg = Amount
 # Constraints sit on the non-None member: on the union they raise TypeError for None.
@@ -171,8 +177,10 @@ class Company(Record):
     roles: list[Role] = Field(default_factory=list)
     # From the registries (ingest/registry.py): OKVED2 (ОК 029-2014) activity codes,
     # the main one first in ``okved`` too, and where and as of when they were read.
-    okved_main: OkvedCode | None = Field(default=None, description="Main OKVED2 activity code")
-    okved: Annotated[list[OkvedCode], Field(max_length=MAX_LIST)] = Field(
+    # (plain keys with a shape check, not a regex pattern: ingest's fast path reads them)
+    okved_main: Annotated[OptKey, AfterValidator(_check_okved)] = Field(
+        default=None, description="Main OKVED2 activity code (24.51)")
+    okved: KeyList = Field(
         default_factory=list, description="Every OKVED2 activity code (the main one first)")
     registry_source: OptText = Field(
         default=None, description="Registry and file the registry fields came from")
