@@ -309,6 +309,13 @@ def test_companies_by_okved_and_categories_by_okpd2(sample_with_registry: GraphS
     assert {c["code"] for c in by_okpd2.json()["data"]} == {c[0] for c in found.categories}
     nothing = case.get("/companies", params={"okved": "24.5x"})
     assert nothing.status_code == 200 and nothing.json()["data"] == []
+    # the ranking endpoint shows registry evidence, and drops it on request
+    ranked = case.get("/match/buyers", params={"supplier": "inn-4826005031", "k": 3})
+    assert ranked.status_code == 200, ranked.text
+    assert {c["fit"] for c in ranked.json()["candidates"]} == {"registry_main"}
+    dropped = case.get("/match/buyers", params={"supplier": "inn-4826005031",
+                                                "registry": "false"})
+    assert dropped.status_code == 200 and dropped.json()["candidates"] == []
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -321,6 +328,7 @@ def test_cli_fills_by_inn_and_finds_by_code(tmp_path: Path, monkeypatch: pytest.
     runner = CliRunner()
     members = tmp_path / "members.csv"
     members.write_text("inn\n4826005031\n4826005024\n", encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(SAMPLE), "--json"]).exit_code == 0
     result = runner.invoke(app, ["ingest", "--registry", str(DATA / "sme.xml"), "--only-inn",
                                  str(members), "--rejects-dir", str(tmp_path / "r"), "--json"])
     assert result.exit_code == 1, result.output  # the file has rejected records
@@ -332,4 +340,12 @@ def test_cli_fills_by_inn_and_finds_by_code(tmp_path: Path, monkeypatch: pytest.
     companies = json.loads(found.stdout)["companies"]
     assert [(c["id"], c["main"]) for c in companies] == [("inn-4826005024", True)]
     assert runner.invoke(app, ["codes", "2x.12"]).exit_code == 2
+    ranked = runner.invoke(app, ["match", "buyers", "-s", "inn-4826005024", "--json"])
+    assert ranked.exit_code == 0, ranked.output
+    fits = {c["fit"] for c in json.loads(ranked.stdout)["candidates"]}
+    assert "registry_main" in fits and fits <= {"registry_main", "registry_extra", "network"}
+    dropped = runner.invoke(app, ["match", "buyers", "-s", "inn-4826005024", "--json",
+                                  "--no-registry"])
+    assert dropped.exit_code == 0, dropped.output
+    assert {c["fit"] for c in json.loads(dropped.stdout)["candidates"]} <= {"network"}
     assert runner.invoke(app, ["ingest", "--only-inn", str(members)]).exit_code == 2
