@@ -41,6 +41,7 @@ import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
@@ -181,32 +182,32 @@ def _root_problem(tag: str, name: str) -> RegistryProblem | None:
     return None
 
 
-def _record(elem: Element, name: str, count: int) -> Iterator[RegistryRecord | RegistryProblem]:
-    for item in _parsed(elem, name, count):
-        if isinstance(item, RegistryRecord):
-            item.index = count
-        yield item
+def _record(elem: Element, name: str, count: int) -> list[RegistryRecord | RegistryProblem]:
+    items = _parsed(elem, name, count)
+    first = items[0]
+    if isinstance(first, RegistryRecord):
+        first.index = count
+    return items
 
 
-def _parsed(elem: Element, name: str, count: int) -> Iterator[RegistryRecord | RegistryProblem]:
+def _parsed(elem: Element, name: str, count: int) -> list[RegistryRecord | RegistryProblem]:
+    """The record (first, when valid) and its problems."""
     if elem.tag == "Документ":
         org, ip = elem.find("ОргВклМСП"), elem.find("ИПВклМСП")
         if org is None and ip is None:
-            yield RegistryProblem(name, f"record {count}", "Документ", (
-                "neither ОргВклМСП nor ИПВклМСП: not an SME-register document"))
-            return
-        yield from _sme(elem, org, ip, name, f"record {count} (ИдДок {elem.get('ИдДок', '?')})")
-    elif elem.tag == "СвЮЛ":
-        yield from _egrul(elem, name, f"record {count} (ОГРН {elem.get('ОГРН', '?')})")
-    else:
-        yield from _egrip(elem, name, f"record {count} (ОГРНИП {elem.get('ОГРНИП', '?')})")
+            return [RegistryProblem(name, f"record {count}", "Документ", (
+                "neither ОргВклМСП nor ИПВклМСП: not an SME-register document"))]
+        return _sme(elem, org, ip, name, f"record {count} (ИдДок {elem.get('ИдДок', '?')})")
+    if elem.tag == "СвЮЛ":
+        return _egrul(elem, name, f"record {count} (ОГРН {elem.get('ОГРН', '?')})")
+    return _egrip(elem, name, f"record {count} (ОГРНИП {elem.get('ОГРНИП', '?')})")
 
 
 # --- the three record kinds --------------------------------------------------------
 
 
 def _sme(doc: Element, org: Element | None, ip: Element | None, name: str, where: str
-         ) -> Iterator[RegistryRecord | RegistryProblem]:
+         ) -> list[RegistryRecord | RegistryProblem]:
     problems: list[RegistryProblem] = []
     if org is not None:
         inn_field, ogrn_field = "ОргВклМСП/@ИННЮЛ", "ОргВклМСП/@ОГРН"
@@ -233,13 +234,13 @@ def _sme(doc: Element, org: Element | None, ip: Element | None, name: str, where
                                              ("НаселПункт", "Тип", "Наим"),
                                              ("Район", "Тип", "Наим")))
     employees = _int(doc.get("ССЧР"))
-    yield from _finish(
+    return _finish(
         "sme", name, where, inn, inn_field, ogrn, ogrn_field, title, full, region_code, region,
         municipality, doc.find("СвОКВЭД"), "ВерсОКВЭД", _date(doc.get("ДатаСост")), employees,
         problems)
 
 
-def _egrul(rec: Element, name: str, where: str) -> Iterator[RegistryRecord | RegistryProblem]:
+def _egrul(rec: Element, name: str, where: str) -> list[RegistryRecord | RegistryProblem]:
     names = rec.find("СвНаимЮЛ")
     full = _clean(names.get("НаимЮЛПолн")) if names is not None else None
     short = names.find("СвНаимЮЛСокр") if names is not None else None
@@ -259,13 +260,13 @@ def _egrul(rec: Element, name: str, where: str) -> Iterator[RegistryRecord | Reg
             region = _clean(fias.findtext("НаимРегион"))
             municipality = _municipality(fias, (("НаселенПункт", "Вид", "Наим"),
                                                 ("МуниципРайон", "", "Наим")))
-    yield from _finish(
+    return _finish(
         "egrul", name, where, rec.get("ИНН"), "СвЮЛ/@ИНН", rec.get("ОГРН"), "СвЮЛ/@ОГРН",
         title, full, region_code, region, municipality, rec.find("СвОКВЭД"), "ПрВерсОКВЭД",
         _date(rec.get("ДатаВыг")), None, [])
 
 
-def _egrip(rec: Element, name: str, where: str) -> Iterator[RegistryRecord | RegistryProblem]:
+def _egrip(rec: Element, name: str, where: str) -> list[RegistryRecord | RegistryProblem]:
     person = rec.find("СвФЛ/ФИОРус")
     title = _person(person, ("Фамилия", "Имя", "Отчество"))
     region_code = region = municipality = None
@@ -276,7 +277,7 @@ def _egrip(rec: Element, name: str, where: str) -> Iterator[RegistryRecord | Reg
         municipality = _municipality(rf, (("Город", "ТипГород", "НаимГород"),
                                           ("НаселПункт", "ТипНаселПункт", "НаимНаселПункт"),
                                           ("Район", "ТипРайон", "НаимРайон")))
-    yield from _finish(
+    return _finish(
         "egrip", name, where, rec.get("ИННФЛ"), "СвИП/@ИННФЛ", rec.get("ОГРНИП"),
         "СвИП/@ОГРНИП", title, title, region_code, region, municipality, rec.find("СвОКВЭД"),
         "ПрВерсОКВЭД", _date(rec.get("ДатаВыг")), None, [])
@@ -287,8 +288,8 @@ def _finish(registry: RegistryKind, name: str, where: str, inn: str | None, inn_
             region_code: str | None, region: str | None, municipality: str | None,
             okved: Element | None, version_attr: str, date: dt.date | None,
             employees: int | None, problems: list[RegistryProblem]
-            ) -> Iterator[RegistryRecord | RegistryProblem]:
-    """Check the identifiers and activities common to every registry; yield the outcome."""
+            ) -> list[RegistryRecord | RegistryProblem]:
+    """Check the identifiers and activities common to every registry: the record, then problems."""
     fatal = False
     digits = normalize_digits(inn or "")
     if not digits:
@@ -307,14 +308,13 @@ def _finish(registry: RegistryKind, name: str, where: str, inn: str | None, inn_
         ogrn_digits = None
     main, codes = _activities(okved, version_attr, registry, name, where, problems)
     if fatal:
-        yield from problems
-        return
+        return list(problems)
     assert title is not None
-    yield RegistryRecord(
+    record = RegistryRecord(
         registry=registry, file=name, position=where, inn=digits, name=title, ogrn=ogrn_digits,
         full_name=full, region_code=region_code, region=region, municipality=municipality,
         okved_main=main, okved=codes, date=date, employees=employees)
-    yield from problems
+    return [record, *problems]
 
 
 def _activities(okved: Element | None, version_attr: str, registry: RegistryKind, name: str,
@@ -372,6 +372,7 @@ def _person(elem: Element | None, parts: tuple[str, ...]) -> str | None:
     return "ИП " + " ".join(_title(w) for w in words) if words else None
 
 
+@lru_cache(maxsize=4096)
 def _title(text: str) -> str:
     """``ЛИПЕЦКАЯ`` → ``Липецкая``, ``ДОБРИНКА`` → ``Добринка`` (registries write in capitals)."""
     return "-".join(part[:1].upper() + part[1:].lower() for part in text.split("-")) \
@@ -390,6 +391,7 @@ def _region(elem: Element | None, type_attr: str, name_attr: str) -> str | None:
     return _named(_clean(elem.get(type_attr)), _clean(elem.get(name_attr)))
 
 
+@lru_cache(maxsize=4096)
 def _named(kind: str | None, title: str | None) -> str | None:
     """``ОБЛАСТЬ`` + ``ЛИПЕЦКАЯ`` → ``Липецкая область``; ``Г`` + ``ЕЛЕЦ`` → ``Елец``."""
     if not title:
