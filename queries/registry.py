@@ -31,8 +31,10 @@ __all__ = [
     "REGISTRY_EXTRA",
     "REGISTRY_MAIN",
     "CodeMatches",
+    "RegistryAgreement",
     "code_class",
     "find_by_code",
+    "registry_agreement",
     "registry_evidence",
     "registry_fit",
 ]
@@ -136,3 +138,60 @@ def find_by_code(proj: Projection, code: str) -> CodeMatches:
                   if row.get("okpd2") and under(str(row["okpd2"]))]
     companies.sort(key=lambda t: (not t[3], t[0]))
     return CodeMatches(code, okved_name(code), okpd2_name(code), companies, categories)
+
+
+@dataclass(frozen=True)
+class RegistryAgreement:
+    """Registry evidence beside what companies declared (see :func:`registry_agreement`)."""
+
+    companies: int  # with OKVED codes and at least one declared category that has an OKPD2 code
+    declared: int  # their declared (company, category) pairs, categories with an OKPD2 code
+    predicted: int  # their (company, category) pairs with registry evidence
+    hits: int  # pairs both declared and with registry evidence
+    silent: int  # companies with OKVED codes that declared no capability and no process
+    silent_pairs: int  # (company, category) candidates registry evidence gives those
+
+    @property
+    def recall(self) -> float:
+        """Share of declared pairs registry evidence finds (0 when nothing is declared)."""
+        return self.hits / self.declared if self.declared else 0.0
+
+    @property
+    def precision(self) -> float:
+        """Share of registry-evidence pairs that are declared (0 when none is predicted)."""
+        return self.hits / self.predicted if self.predicted else 0.0
+
+
+def registry_agreement(proj: Projection) -> RegistryAgreement:
+    """Registry evidence against declared capabilities, over the companies that have both.
+
+    Recall: of the categories a company declared (those with an OKPD2 code), the share its
+    OKVED codes also point to; precision: of the categories its OKVED codes point to, the
+    share it declared. Companies that declared nothing (no capability, no process) are
+    what registry evidence is for: ``silent`` counts them and ``silent_pairs`` the
+    candidate categories it gives them.
+    """
+    fit = registry_fit(proj).tocsr()
+    has_okpd2 = np.array([bool(r.get("okpd2")) for r in proj.category_rows], dtype=bool)
+    declared: dict[int, set[int]] = {}
+    for i, j in zip(proj.cap_company.tolist(), proj.cap_category.tolist(), strict=True):
+        if has_okpd2[j]:
+            declared.setdefault(int(i), set()).add(int(j))
+    with_caps = set(proj.cap_company.tolist())
+    with_procs = set(np.flatnonzero(np.diff(proj.company_process.tocsr().indptr)).tolist())
+    companies = n_declared = n_predicted = hits = silent = silent_pairs = 0
+    for i, codes in enumerate(proj.company_okved):
+        if not codes:
+            continue
+        predicted = set(fit.indices[fit.indptr[i]:fit.indptr[i + 1]].tolist())
+        if i not in with_caps and i not in with_procs:
+            silent += 1
+            silent_pairs += len(predicted)
+        truth = declared.get(i)
+        if not truth:
+            continue
+        companies += 1
+        n_declared += len(truth)
+        n_predicted += len(predicted)
+        hits += len(truth & predicted)
+    return RegistryAgreement(companies, n_declared, n_predicted, hits, silent, silent_pairs)

@@ -5,6 +5,7 @@ Fixtures: tests/data/registry (README there lists every record and what is wrong
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import tracemalloc
@@ -29,7 +30,7 @@ from ingest.registry_synth import synthetic_inn, write_synthetic_sme
 from queries.factors import UNKNOWN
 from queries.match import rank_buyers, rank_suppliers
 from queries.projection import ProjectionCache
-from queries.registry import find_by_code, registry_fit
+from queries.registry import find_by_code, registry_agreement, registry_fit
 from tests.api_support import make_case
 
 DATA = Path(__file__).parent / "data" / "registry"
@@ -349,3 +350,44 @@ def test_cli_fills_by_inn_and_finds_by_code(tmp_path: Path, monkeypatch: pytest.
     assert dropped.exit_code == 0, dropped.output
     assert {c["fit"] for c in json.loads(dropped.stdout)["candidates"]} <= {"network"}
     assert runner.invoke(app, ["ingest", "--only-inn", str(members)]).exit_code == 2
+
+
+def test_registry_agreement_is_computed_from_the_files_by_hand(sample_with_registry: GraphStore
+                                                               ) -> None:
+    """Recall and precision against declared capabilities, recomputed from the CSV and XML."""
+    okpd2 = {r["code"]: r["okpd2"] for r in csv.DictReader(
+        (SAMPLE / "categories.csv").open(encoding="utf-8")) if r["okpd2"]}
+    companies = {r["inn"]: r["id"] for r in csv.DictReader(
+        (SAMPLE / "companies.csv").open(encoding="utf-8"))}
+    declared: dict[str, set[str]] = {}
+    for r in csv.DictReader((SAMPLE / "capabilities.csv").open(encoding="utf-8")):
+        if r["category"] in okpd2:
+            declared.setdefault(r["company_id"], set()).add(r["category"])
+    processes = {r["company_id"] for r in csv.DictReader(
+        (SAMPLE / "company_processes.csv").open(encoding="utf-8"))}
+    holders = {r["company_id"] for r in csv.DictReader(
+        (SAMPLE / "capabilities.csv").open(encoding="utf-8"))}
+    n = n_declared = n_predicted = hits = silent = silent_pairs = 0
+    for path in ("sme.xml", "egrul.xml", "egrip.xml"):
+        for record in read_registry(DATA / path):
+            if not isinstance(record, RegistryRecord) or not record.okved:
+                continue
+            classes = {".".join(c.split(".")[:2]) for c in record.okved}
+            predicted = {c for c, o in okpd2.items() if ".".join(o.split(".")[:2]) in classes}
+            cid = companies.get(record.inn, f"inn-{record.inn}")
+            if cid not in processes and cid not in holders:
+                silent += 1
+                silent_pairs += len(predicted)
+            truth = declared.get(cid)
+            if truth:
+                n += 1
+                n_declared += len(truth)
+                n_predicted += len(predicted)
+                hits += len(truth & predicted)
+    got = registry_agreement(ProjectionCache(sample_with_registry).get())
+    assert (got.companies, got.declared, got.predicted, got.hits) == (
+        n, n_declared, n_predicted, hits)
+    assert (got.silent, got.silent_pairs) == (silent, silent_pairs)
+    assert n > 0 and 0 < got.recall <= 1 and 0 < got.precision <= 1
+    print(f"registry agreement: {got}, recall {got.recall:.2f}, precision {got.precision:.2f}")
+
