@@ -391,3 +391,16 @@ def test_registry_agreement_is_computed_from_the_files_by_hand(sample_with_regis
     assert n > 0 and 0 < got.recall <= 1 and 0 < got.precision <= 1
     print(f"registry agreement: {got}, recall {got.recall:.2f}, precision {got.precision:.2f}")
 
+
+
+def test_okved_a_member_declared_wins_over_the_registry(store: GraphStore, tmp_path: Path
+                                                        ) -> None:
+    members = tmp_path / "companies.csv"
+    members.write_text("id,name,inn,оквэд,основной оквэд\n"
+                       "x1,ООО «Реестр-4»,4826005031,24.51|25.62,24.51\n", encoding="utf-8")
+    assert ingest_paths(store, [members]).ok
+    report = fill_from_registry(store, [DATA / "sme.xml"], only_inn={"4826005031"})
+    company = store.get(EntityKind.COMPANY, "x1")
+    assert company.okved == ["24.51", "25.62"] and company.registry_source is None
+    assert [(c.field, c.kept, c.registry) for c in report.conflicts] == [
+        ("okved", "24.51 25.62", "24.51")]  # the names agree once normalised
