@@ -183,7 +183,8 @@ def fill_from_registry(store: GraphStore, paths: Sequence[str | Path], *,
     wanted_regions = {r.strip().zfill(2) for r in regions} if regions else None
     report = RegistryReport(files=[p.name for p in files])
     stored = _stored_by_inn(store, wanted)
-    seen: dict[str, str] = {}  # INN → where it was first read
+    seen: dict[str, int] = {}  # INN → where it was first read: file number << 32 | record
+    names: dict[str, int] = {}
     with store.load(load_id) as load:
         report.load_id = load.id
         writer = Writer(store)
@@ -200,11 +201,12 @@ def fill_from_registry(store: GraphStore, paths: Sequence[str | Path], *,
                     continue
                 first = seen.get(item.inn)
                 if first is not None:
+                    where = f"{list(names)[first >> 32]}, record {first & 0xFFFFFFFF}"
                     report.problems.append(RegistryProblem(
                         item.file, item.position, "ИНН",
-                        f"INN {item.inn} was already read ({first}); this record is skipped"))
+                        f"INN {item.inn} was already read ({where}); this record is skipped"))
                     continue
-                seen[item.inn] = f"{item.file}, {item.position}"
+                seen[item.inn] = names.setdefault(item.file, len(names)) << 32 | item.index
                 report.selected += 1
                 props = _row(item, stored.get(item.inn), report)
                 if props is not None:

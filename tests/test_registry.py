@@ -404,3 +404,13 @@ def test_okved_a_member_declared_wins_over_the_registry(store: GraphStore, tmp_p
     assert company.okved == ["24.51", "25.62"] and company.registry_source is None
     assert [(c.field, c.kept, c.registry) for c in report.conflicts] == [
         ("okved", "24.51 25.62", "24.51")]  # the names agree once normalised
+
+
+def test_an_inn_read_twice_loads_once_and_says_where_it_was_first(store: GraphStore) -> None:
+    report = fill_from_registry(store, [DATA / "sme.xml", DATA / "sme_truncated.xml"])
+    repeated = [p for p in report.problems if "already read" in p.reason]
+    assert [(p.file, p.position.split(" (")[0]) for p in repeated] == [
+        ("sme_truncated.xml", "record 1"), ("sme_truncated.xml", "record 2"),
+        ("sme_truncated.xml", "record 3")]
+    assert "(sme.xml, record 1)" in repeated[0].reason
+    assert _count(store) == report.created == 16
