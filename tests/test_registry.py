@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import ingest.registry_fill as fill
 from api.cli import app
 from graph.classifiers import code_class, okpd2_name, okved_name
+from graph.errors import IngestError
 from graph.ids import is_valid_inn
 from graph.schema import EntityKind
 from graph.store import GraphStore
@@ -414,3 +415,16 @@ def test_an_inn_read_twice_loads_once_and_says_where_it_was_first(store: GraphSt
         ("sme_truncated.xml", "record 3")]
     assert "(sme.xml, record 1)" in repeated[0].reason
     assert _count(store) == report.created == 16
+
+
+def test_a_members_list_may_be_one_column_of_inns_without_a_header(tmp_path: Path) -> None:
+    plain = tmp_path / "inns.csv"
+    plain.write_text("4826005031\n4826005024\n4826005025\n", encoding="utf-8")
+    inns, problems = read_inn_list(plain)
+    assert inns == {"4826005031", "4826005024"}
+    assert [(p.position, p.reason.split(" fails")[0]) for p in problems] == [
+        ("row 3", "INN 4826005025")]
+    other = tmp_path / "other.csv"
+    other.write_text("name,city\nx,y\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="no column named inn"):
+        read_inn_list(other)
