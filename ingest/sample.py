@@ -94,7 +94,7 @@ FILE_NAMES: dict[EntityKind, str] = {
     EntityKind.IMPORT: "imports.csv",
     EntityKind.NEED: "needs.csv",
 }
-LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs"})
+LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs", "okved"})
 
 
 def columns(kind: EntityKind) -> list[str]:
