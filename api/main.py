@@ -49,6 +49,7 @@ _TAGS = [
     {"name": "gaps", "description": "What the cluster lacks."},
     {"name": "kpis", "description": "Cluster KPIs against their thresholds."},
     {"name": "export", "description": "The graph as a file."},
+    {"name": "codes", "description": "OKVED2/OKPD2 look-up: companies and categories by code."},
 ]
 
 _DESCRIPTION = """\

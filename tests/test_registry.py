@@ -309,6 +309,13 @@ def test_companies_by_okved_and_categories_by_okpd2(sample_with_registry: GraphS
     by_okpd2 = case.get("/categories", params={"okpd2": "24.51", "limit": 100})
     assert by_okpd2.status_code == 200
     assert {c["code"] for c in by_okpd2.json()["data"]} == {c[0] for c in found.categories}
+    codes = case.get("/codes/24.51")
+    assert codes.status_code == 200, codes.text
+    body = codes.json()
+    assert body["okved_name"] == "Литье чугуна"
+    assert {c["id"] for c in body["companies"]} == {c[0] for c in found.companies}
+    assert {c["code"] for c in body["categories"]} == {c[0] for c in found.categories}
+    assert case.get("/codes/24.5x").status_code == 400
     nothing = case.get("/companies", params={"okved": "24.5x"})
     assert nothing.status_code == 200 and nothing.json()["data"] == []
     # the ranking endpoint shows registry evidence, and drops it on request

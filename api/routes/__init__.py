@@ -10,5 +10,5 @@ __all__ = ["ROUTER_MODULES"]
 ROUTER_MODULES = (
     "health", "me", "companies", "clusters", "memberships", "categories", "processes",
     "certifications", "products", "capabilities", "supplies", "imports", "needs",
-    "ingest", "match", "plans", "gaps", "kpis", "export",
+    "ingest", "match", "plans", "gaps", "kpis", "export", "codes",
 )
