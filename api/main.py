@@ -55,6 +55,7 @@ _TAGS = [
     {"name": "projects", "description": "Joint cluster projects and their subsidy estimate."},
     {"name": "review", "description": "Entity resolution: pairs of companies that may be "
                                       "one, and reviewers' decisions (admins only)."},
+    {"name": "codes", "description": "OKVED2/OKPD2 look-up: companies and categories by code."},
 ]
 
 _DESCRIPTION = """\

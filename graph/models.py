@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from graph.classifiers import is_code
 from graph.ids import inn_problem, normalize_digits, ogrn_problem
 
 __all__ = [
@@ -93,6 +94,13 @@ def _check_ogrn(value: str | None) -> str | None:
     if problem:
         raise ValueError(problem)
     return digits
+
+
+def _check_okved(value: str | None) -> str | None:
+    """An OKVED2 code has the shape 24.51 / 28.30.59 (graph.classifiers.CODE_PATTERN)."""
+    if value is not None and not is_code(value):
+        raise ValueError(f"{value!r} is not an OKVED2 code (e.g. 24.51)")
+    return value
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -190,6 +198,17 @@ class Company(Record):
     # settlement, filled by ingest from a shipped gazetteer (ingest/gazetteer.py);
     # absent: as given.
     coords_source: Literal["gazetteer"] | None = None
+    # From the registries (ingest/registry.py): OKVED2 (ОК 029-2014) activity codes,
+    # the main one first in ``okved`` too, and where and as of when they were read.
+    # (plain keys with a shape check, not a regex pattern: ingest's fast path reads them)
+    okved_main: Annotated[OptKey, AfterValidator(_check_okved)] = Field(
+        default=None, description="Main OKVED2 activity code (24.51)")
+    okved: KeyList = Field(
+        default_factory=list, description="Every OKVED2 activity code (the main one first)")
+    registry_source: OptText = Field(
+        default=None, description="Registry and file the registry fields came from")
+    registry_date: dt.date | None = Field(
+        default=None, description="Date of the registry extract")
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Company:

@@ -131,6 +131,8 @@ _ALIASES: dict[EntityKind, dict[str, tuple[str, ...]]] = {
         "employees": ("численность", "численность сотрудников", "сотрудников",
                       "численность персонала", "staff"),
         "roles": ("роли", "роль", "role"),
+        "okved_main": ("основной оквэд", "оквэд основной", "main okved"),
+        "okved": ("оквэд", "коды оквэд", "оквэд2", "okved2"),
     },
     _K.CLUSTER: {
         "id": ("код", "идентификатор", "код кластера"),
@@ -455,8 +457,9 @@ def _required(kind: EntityKind) -> tuple[tuple[str, ...], ...]:
 
 
 # Model fields ingest sets itself, never read from a file (coords_source: see
-# ingest/gazetteer.py).
-_DERIVED: dict[EntityKind, frozenset[str]] = {_K.COMPANY: frozenset({"coords_source"})}
+# ingest/gazetteer.py; registry_source and registry_date: ingest/registry_fill.py).
+_DERIVED: dict[EntityKind, frozenset[str]] = {
+    _K.COMPANY: frozenset({"coords_source", "registry_source", "registry_date"})}
 
 
 def derived_fields(kind: EntityKind) -> frozenset[str]:

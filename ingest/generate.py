@@ -43,6 +43,9 @@ __all__ = ["FORMATS", "GenerateReport", "generate"]
 
 FORMATS = ("csv",)
 _K = EntityKind
+# the company columns a registry fills (okved_main, okved, registry_source, registry_date):
+# empty in a generated set
+_NO_REGISTRY = ("",) * (len(columns(_K.COMPANY)) - columns(_K.COMPANY).index("okved_main"))
 
 # Roles and their shares among generated companies.
 _ROLE_SHARES = (("supplier", 0.895), ("oem", 0.06), ("service", 0.02), ("dealer", 0.015),
@@ -257,7 +260,7 @@ class _Generator:
                 cid, f"{form} «{rng.choice(_WORDS)} {city.name.split()[0]} {i}»", inn,
                 self._ogrn(inn) if rng.random() < 0.85 else "", form, city.region, city.name,
                 f"{city.lat + rng.gauss(0, 0.04):.4f}", f"{city.lon + rng.gauss(0, 0.06):.4f}",
-                employees, role,
+                employees, role, *_NO_REGISTRY,
             ])
             self.ids.append(cid)
             self.role.append(role)

@@ -140,7 +140,8 @@ COOPERATION_FILE_NAMES: dict[EntityKind, str] = {
     EntityKind.PROJECT_COST: "project_costs.csv",
 }
 SAMPLE_FILE_NAMES: dict[EntityKind, str] = FILE_NAMES | COOPERATION_FILE_NAMES
-LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs", "history"})
+LIST_FIELDS = frozenset({"roles", "processes", "synonyms", "required_certs", "history",
+                         "okved"})
 
 
 def columns(kind: EntityKind) -> list[str]:

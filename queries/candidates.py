@@ -604,6 +604,7 @@ class CheckedFilters:
     same_cluster: bool = False
     certs: tuple[int, ...] = ()
     min_free_capacity: float | None = None
+    registry: bool = True  # keep registry-evidence (OKVED) fits
 
     @property
     def empty(self) -> bool:
@@ -654,4 +655,5 @@ def check_filters(proj: Projection, filters: MatchFilters | dict[str, Any] | Non
     if cap is not None and (not np.isfinite(cap) or cap < 0):
         raise InvalidQuery(f"min_free_capacity must be a non-negative number, got {cap}")
     return CheckedFilters(max_distance_km=dist, region=region, cluster=cluster,
-                          same_cluster=same, certs=tuple(certs), min_free_capacity=cap)
+                          same_cluster=same, certs=tuple(certs), min_free_capacity=cap,
+                          registry=filters.registry)

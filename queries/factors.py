@@ -11,7 +11,9 @@ The factors (``FACTORS``, in the order they are reported):
 ========== =================================================================
 capability declared (or supplied today) 1.0, inferred from held processes
            0.6 (every process the category needs is held: concrete
-           evidence), a taxonomy relative 0.5 (a guess), none 0
+           evidence), a taxonomy relative 0.5 (a guess), registry evidence —
+           the category's OKPD2 class is the company's main OKVED class 0.4,
+           an additional one 0.3 (:mod:`queries.registry`) — none 0
 demand     evidence the buyer wants the category: an explicit need 1.0;
            buying it today from n other suppliers 1 − 0.3·0.5^(n−1)
            (0.7, 0.85, 0.93…); an import 0.75; only a BOM 0.6; none 0
@@ -101,10 +103,12 @@ FACTORS: tuple[str, ...] = (
 
 #: capability-fit value per fit kind
 FIT_VALUES: dict[str, float] = {
-    "declared": 1.0, "supplied": 1.0, "inferred": 0.6, "related": 0.5, "network": 0.0,
+    "declared": 1.0, "supplied": 1.0, "inferred": 0.6, "related": 0.5,
+    "registry_main": 0.4, "registry_extra": 0.3, "network": 0.0,
 }
 #: fit kinds in the integer coding used inside the engine's arrays
-FIT_CODES: tuple[str, ...] = ("network", "related", "inferred", "supplied", "declared")
+FIT_CODES: tuple[str, ...] = ("network", "registry_extra", "registry_main", "related", "inferred",
+                               "supplied", "declared")
 
 DISTANCE_SCALE_KM = 300.0
 LEAD_TIME_SCALE_DAYS = 30.0
@@ -269,6 +273,14 @@ _FIT_TEXT = {
                 "a related category in the taxonomy (“{cat}”), to be confirmed"),
     "inferred": ("выведено: владеет всеми процессами для «{cat}»",
                  "inferred: holds every process “{cat}” needs"),
+    "registry_main": ("по ОКВЭД {okved} — {okved_name} (основной вид деятельности по реестру), "
+                      "требует проверки",
+                      "by OKVED {okved} — {okved_name} (main activity in the registry), "
+                      "to be confirmed"),
+    "registry_extra": ("по ОКВЭД {okved} — {okved_name} (дополнительный вид деятельности по "
+                       "реестру), требует проверки",
+                       "by OKVED {okved} — {okved_name} (additional activity in the registry), "
+                       "to be confirmed"),
     "network": ("нет данных о компетенции, только сигнал сети",
                 "no capability data, network signal only"),
 }
@@ -304,7 +316,8 @@ def _count(x: float) -> str:
 def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str | None = None,
             fit: str = "declared", demand_src: str = "", extra: float | None = None,
             qualitative: bool = False, peers: Sequence[str] = (), shared: Sequence[str] = (),
-            direction: str = "buyers") -> tuple[str, str]:
+            direction: str = "buyers", okved: tuple[str, str] | None = None
+            ) -> tuple[str, str]:
     """The (Russian, English) sentence explaining one factor's value for one pair.
 
     ``cat``/``cat_en`` are the category's Russian and English names, ``fit`` the
@@ -313,12 +326,15 @@ def explain(name: str, value: float, raw: float | None, *, cat: str, cat_en: str
     the number of required certificates). ``qualitative`` words a banded
     capacity factor (a member's view) without any figure: enough, short or unknown.
     ``peers``/``shared`` name the companies behind a network signal
-    (:func:`network_sentence`); ``direction`` is the ranking's.
+    (:func:`network_sentence`); ``direction`` is the ranking's. ``okved`` is the
+    (code, name) behind a registry fit (:func:`queries.registry.registry_evidence`).
     """
     r = float("nan") if raw is None else float(raw)
     if name == "capability":
         ru, en = _FIT_TEXT[fit]
-        return ru.format(cat=cat), en.format(cat=cat_en or cat)
+        code, title = okved or ("?", "?")
+        return (ru.format(cat=cat, okved=code, okved_name=title),
+                en.format(cat=cat_en or cat, okved=code, okved_name=title))
     if name == "demand":
         ru, en = _DEMAND_TEXT.get(demand_src, _DEMAND_TEXT[""])
         if extra is not None and math.isfinite(extra) and extra > 0:

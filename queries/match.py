@@ -74,6 +74,7 @@ from queries.factors import (
 )
 from queries.network import QueryPaths, cf_buyers, cf_suppliers
 from queries.projection import Projection
+from queries.registry import registry_evidence, registry_fit
 from queries.results import FactorValue, FitKind, MatchCandidate, MatchFilters, MatchResult
 
 __all__ = [
@@ -92,6 +93,8 @@ Direction = Literal["buyers", "suppliers"]
 _M = TypeVar("_M", bound=BaseModel)
 _FIT_VALUE = np.array([FIT_VALUES[k] for k in FIT_CODES])
 _CODE = {k: i for i, k in enumerate(FIT_CODES)}
+# registry_fit's strength (0, REGISTRY_EXTRA, REGISTRY_MAIN) → fit code
+_REGISTRY_CODE = np.array([0, _CODE["registry_extra"], _CODE["registry_main"]], dtype=np.int8)
 _F = {name: i for i, name in enumerate(FACTORS)}
 MAX_K = 1000
 
@@ -294,6 +297,10 @@ def _company_fit(proj: Projection, ix: MatchIndex, s: int) -> np.ndarray:
     if len(cats):
         rel = ix.related_dense[cats].any(axis=0)
         code[rel & (code == 0)] = _CODE["related"]
+    reg_cats, strength = _slice(registry_fit(proj), s)
+    if len(reg_cats):
+        free = code[reg_cats] == 0
+        code[reg_cats[free]] = _REGISTRY_CODE[strength[free]]
     return code
 
 
@@ -917,6 +924,11 @@ def _fit_matrix(proj: Projection, ix: MatchIndex, cats: np.ndarray) -> sp.csr_ma
         inf = sp.csr_matrix((np.full(int(ok.sum()), float(_CODE["inferred"])),
                              (held.row[ok], held.col[ok])), shape=(n, m))
         parts.append(inf)
+    reg = registry_fit(proj)[:, cats]
+    if reg.nnz:
+        reg = reg.astype(float)
+        reg.data = _REGISTRY_CODE[reg.data.astype(np.int64)].astype(float)
+        parts.append(reg)
     out = parts[0]
     for p in parts[1:]:
         out = out.maximum(p)
@@ -1042,6 +1054,8 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
     if filters.min_free_capacity is not None:
         free = raw["capacity"]
         keep &= np.isfinite(free) & (free >= filters.min_free_capacity)
+    if not filters.registry:
+        keep &= ~np.isin(pairs.fit, _REGISTRY_CODE[1:])
     if not keep.all():
         pairs.partner, pairs.cat, pairs.fit, pairs.dem = (
             partner[keep], pairs.cat[keep], pairs.fit[keep], pairs.dem[keep])
@@ -1182,6 +1196,9 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             if extra_col in hidden:
                 extra = None
             named: dict[str, Any] = {}
+            if name == "capability" and fit in ("registry_main", "registry_extra"):
+                named = {"okved": registry_evidence(
+                    proj, me if direction == "buyers" else p, c)}
             if name == "network" and vrow[f] > 0:
                 if paths is None:
                     paths = QueryPaths(ix, me, direction)

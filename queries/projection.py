@@ -38,7 +38,7 @@ from graph.integrity import Problem, consistent_tables
 from graph.schema import EntityKind
 from graph.store import GraphStore, Snapshot
 
-__all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "same_value"]
+__all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "okved_codes", "same_value"]
 
 _NAN = float("nan")
 log = logging.getLogger("coopgraph.projection")
@@ -58,6 +58,15 @@ def _floats(rows: list[dict[str, Any]], key: str) -> np.ndarray:
     return np.fromiter(
         (_NAN if (v := r.get(key)) is None else float(v) for r in rows),
         dtype=np.float64, count=len(rows))
+
+
+def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
+    """A stored company's OKVED2 codes, the main one first."""
+    codes = list(company.get("okved") or ())
+    main = company.get("okved_main")
+    if main:
+        codes = [main, *[c for c in codes if c != main]]
+    return tuple(codes)
 
 
 def _index_array(rows: list[dict[str, Any]], key: str, index: Mapping[str, int]) -> np.ndarray:
@@ -123,6 +132,8 @@ class Projection:
     company_municipalities: list[str | None]
     company_roles: list[frozenset[str]]
     company_inn: list[str | None]
+    # OKVED2 codes from the registries, the main one first (empty when it has none)
+    company_okved: list[tuple[str, ...]]
     lat: np.ndarray
     lon: np.ndarray
     # clusters
@@ -279,6 +290,7 @@ class Projection:
             company_municipalities=[r.get("municipality") for r in companies],
             company_roles=[frozenset(r.get("roles", ())) for r in companies],
             company_inn=[r.get("inn") for r in companies],
+            company_okved=[okved_codes(r) for r in companies],
             lat=_floats(companies, "lat"),
             lon=_floats(companies, "lon"),
             cluster_rows=clusters,

@@ -41,7 +41,7 @@ from graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from graph.schema import KINDS, EntityKind
 from graph.store import GraphStore, Snapshot, row_keys
 from queries.candidates import MatchIndex, patch_match_index
-from queries.projection import DERIVED_INPUTS, Projection, same_value
+from queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 
 __all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
            "diff_projections"]
@@ -224,15 +224,18 @@ def _patch_companies(proj: Projection, wanted: list[Key], rows: list[Row],
     names, regions = list(proj.company_names), list(proj.company_regions)
     munis, roles = list(proj.company_municipalities), list(proj.company_roles)
     inn, lat, lon = list(proj.company_inn), proj.lat.copy(), proj.lon.copy()
+    okved = list(proj.company_okved)
     for r in rows:
         i = proj.company_index[str(r["id"])]
         names[i], regions[i] = str(r["name"]), r.get("region")
         munis[i], roles[i] = r.get("municipality"), frozenset(r.get("roles", ()))
         inn[i] = r.get("inn")
+        okved[i] = okved_codes(r)
         lat[i] = _NAN if r.get("lat") is None else float(r["lat"])
         lon[i] = _NAN if r.get("lon") is None else float(r["lon"])
     fields.update(company_names=names, company_regions=regions, company_municipalities=munis,
-                  company_roles=roles, company_inn=inn, lat=lat, lon=lon)
+                  company_roles=roles, company_inn=inn, company_okved=okved, lat=lat,
+                  lon=lon)
     return True
 
 

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["CandidateSource", "FactorValue", "FitKind", "MatchCandidate", "MatchFilters",
            "MatchResult"]
 
-FitKind = Literal["declared", "supplied", "related", "inferred", "network"]
+FitKind = Literal["declared", "supplied", "related", "inferred", "registry_main",
+                  "registry_extra", "network"]
 CandidateSource = Literal["demand", "network", "popular_in_region", "popular"]
 
 
@@ -47,6 +48,9 @@ class MatchFilters(BaseModel):
     min_free_capacity: float | None = Field(
         default=None, description="Minimum free yearly capacity of the supplier in the category "
         "(capacity − committed supply); unknown capacity is dropped")
+    registry: bool = Field(
+        default=True, description="Keep capabilities inferred only from OKVED codes (registry "
+        "evidence, the weakest); false drops them")
 
 
 class FactorValue(BaseModel):

@@ -24,7 +24,7 @@ from graph.i18n import Lang, default_lang, parse_lang
 
 COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
-    "plan", "gaps", "kpi", "keys", "export", "check",
+    "plan", "gaps", "kpi", "keys", "export", "check", "codes",
     "requests", "projects",  # issue #13
     "review",
 )

@@ -2,6 +2,9 @@
 
 ``coopgraph ingest --sample`` loads the sample cluster shipped with the package (with
 or without other files).
+``coopgraph ingest --registry FILE… [--only-inn members.csv] [--region 48]`` fills
+companies from FNS registry files (SME register, EGRUL/EGRIP XML or ZIP) by INN:
+see :mod:`ingest.registry_fill`. Both may be given; the CSV files load first.
 
 Exit codes: 0 — every row loaded; 1 — some rows were rejected (the report and
 the rejected rows are in the rejects directory); 2 — the input is unusable (a
@@ -10,6 +13,7 @@ missing or unreadable file, an unknown format) and nothing was written.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +32,8 @@ from api.console import (
 )
 from graph.i18n import count, number
 from ingest.pipeline import ingest_paths
+from ingest.registry import RegistryProblem
+from ingest.registry_fill import RegistryReport, fill_from_registry, read_inn_list
 from ingest.report import IngestReport
 from ingest.sample import sample_dir
 
@@ -67,11 +73,27 @@ def register(app: typer.Typer) -> None:
         sample: Annotated[bool, typer.Option(
             "--sample", help="Load the sample cluster shipped with CoopGraph (fictional "
                              "companies). / Загрузить пример кластера.")] = False,
+        registry: Annotated[list[Path] | None, typer.Option(
+            "--registry", help="An FNS registry file (SME register, EGRUL/EGRIP XML, or a ZIP "
+            "of them); repeat for several.")] = None,
+        only_inn: Annotated[Path | None, typer.Option(
+            "--only-inn", help="With --registry: load only the INNs listed in this CSV/XLSX "
+            "(an inn/ИНН column, or one INN per line).")] = None,
+        region: Annotated[list[str] | None, typer.Option(
+            "--region", help="With --registry: load only companies of this region code (48).")
+        ] = None,
     ) -> None:
         """Load files into the store: validate, de-duplicate companies, report every reject."""
+        if not paths and not sample and not registry:
+            fail("name files or directories to load, --sample for the sample cluster, or "
+                 "--registry FILE / укажите файлы или каталоги, --sample либо --registry ФАЙЛ")
+        if (only_inn or region) and not registry:
+            fail("--only-inn and --region go with --registry / "
+                 "--only-inn и --region указываются вместе с --registry")
         if not paths and not sample:
-            fail("name files or directories to load, or --sample for the sample cluster / "
-                 "укажите файлы или каталоги, либо --sample")
+            assert registry is not None
+            _registry(registry, only_inn, region, rejects_dir, as_json)
+            return
         with friendly_errors():
             inputs = [*(paths or []), *([sample_dir()] if sample else [])]
         with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
@@ -110,4 +132,49 @@ def register(app: typer.Typer) -> None:
                 + t(f"см. {rejects_dir / 'report.md'} и файлы *.rejects.csv в {rejects_dir}",
                     f"see {rejects_dir / 'report.md'} and the *.rejects.csv files in "
                     f"{rejects_dir}"), highlight=False)
+        if registry:
+            _registry(registry, only_inn, region, rejects_dir, as_json)
+        if not report.ok:
             raise typer.Exit(1)
+
+
+def _registry(files: list[Path], only_inn: Path | None, region: list[str] | None,
+              rejects_dir: Path, as_json: bool) -> None:
+    """Fill companies from registry files; exit 1 when a record was rejected."""
+    with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
+        listed = None
+        listed_problems: list[RegistryProblem] = []
+        if only_inn is not None:
+            listed, listed_problems = read_inn_list(only_inn)
+        report = fill_from_registry(store, files, only_inn=listed, regions=region)
+    report.problems[:0] = listed_problems
+    rejects_dir.mkdir(parents=True, exist_ok=True)
+    (rejects_dir / "registry-report.json").write_text(
+        json.dumps(report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    if as_json:
+        print_json(report.to_json())
+    else:
+        console.print(_registry_table(report))
+        for problem in report.problems:
+            err_console.print(f"[yellow]{'rejected' if problem.rejected else 'note'}:[/] "
+                              f"{problem.text()}", highlight=False)
+        for conflict in report.conflicts:
+            ru, en = conflict.text()
+            err_console.print(f"[cyan]conflict:[/] {ru} / {en}", highlight=False)
+        for inn in report.not_found:
+            err_console.print(f"[yellow]not found / не найден:[/] INN {inn}", highlight=False)
+    if not report.ok:
+        err_console.print(f"[bold yellow]{report.rejected:,} record(s) rejected, "
+                          f"{len(report.not_found):,} INN(s) not found[/]; see "
+                          f"{rejects_dir / 'registry-report.json'}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _registry_table(report: RegistryReport) -> Table:
+    table = Table(title="Registry fill / Загрузка из реестра")
+    for name in ("files", "read", "selected", "created", "updated", "rejected", "conflicts"):
+        table.add_column(name, justify="right" if name != "files" else "left")
+    table.add_row(", ".join(report.files), f"{report.read:,}", f"{report.selected:,}",
+                  f"{report.created:,}", f"{report.updated:,}", f"{report.rejected:,}",
+                  f"{len(report.conflicts):,}")
+    return table

@@ -29,11 +29,12 @@ match_app = typer.Typer(help="Rank potential cooperation partners, with reasons.
 
 def _filters(max_distance: float | None, region: str | None, cluster_only: bool,
              cluster: str | None, certs: list[str] | None,
-             min_free_capacity: float | None) -> MatchFilters:
+             min_free_capacity: float | None, no_registry: bool = False) -> MatchFilters:
     return MatchFilters(
         max_distance_km=max_distance, region=region,
         cluster_only=cluster if cluster is not None else (True if cluster_only else None),
-        required_certs=list(certs or []), min_free_capacity=min_free_capacity)
+        required_certs=list(certs or []), min_free_capacity=min_free_capacity,
+        registry=not no_registry)
 
 
 def _profile(name: str | None, direction: str) -> WeightProfile | str | None:
@@ -111,6 +112,8 @@ def buyers(
     cluster_only: bool = typer.Option(False, "--cluster-only",
                                       help="Only buyers sharing a cluster with the supplier"),
     cluster: str | None = typer.Option(None, "--cluster", help="Only members of this cluster"),
+    no_registry: bool = typer.Option(False, "--no-registry", help="Leave out capabilities "
+                                     "inferred only from OKVED codes (registry evidence)"),
     profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
                                        "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English (as --lang en)"),
@@ -123,7 +126,7 @@ def buyers(
         result = rank_buyers(proj, supplier, k=k, category=category,
                              profile=_profile(profile, "buyers"),
                              filters=_filters(max_distance, region, cluster_only, cluster,
-                                              None, None))
+                                              None, None, no_registry))
     _show(result, as_json, english)
 
 
@@ -143,6 +146,8 @@ def suppliers(
                                           help="Required certification (repeatable)"),
     min_free_capacity: float | None = typer.Option(None, "--min-free-capacity",
                                                    help="Minimum free yearly capacity"),
+    no_registry: bool = typer.Option(False, "--no-registry", help="Leave out capabilities "
+                                     "inferred only from OKVED codes (registry evidence)"),
     profile: str | None = typer.Option(None, "--profile", help="Weight profile name (default: "
                                        "the one `coopgraph fit` stored, else automatic)"),
     english: bool = typer.Option(False, "--en", help="Reasons in English (as --lang en)"),
@@ -155,7 +160,7 @@ def suppliers(
         result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
                                 profile=_profile(profile, "suppliers"),
                                 filters=_filters(max_distance, region, cluster_only, cluster,
-                                                 cert, min_free_capacity))
+                                                 cert, min_free_capacity, no_registry))
     _show(result, as_json, english)
 
 

@@ -58,6 +58,9 @@ async def _filters(
     min_free_capacity: Annotated[Amount | None, Query(
         description="Minimum free yearly capacity of the supplier (≤ 1e12)")] = None,
     profile: Annotated[str | None, Query(description="A named weight profile")] = None,
+    registry: Annotated[bool | None, Query(
+        description="false: drop capabilities inferred only from OKVED codes (registry "
+        "evidence) / false — без компетенций, выведенных только из ОКВЭД")] = None,
 ) -> _Filters:
     """The ranking's hard filters, as query parameters (async: parsing never waits)."""
     only: bool | str | None = cluster_only
@@ -67,6 +70,7 @@ async def _filters(
         k: v for k, v in {
             "max_distance_km": max_distance_km, "region": region, "cluster_only": only,
             "required_certs": required_certs, "min_free_capacity": min_free_capacity,
+            "registry": registry,
         }.items() if v is not None}, profile)
 
 
