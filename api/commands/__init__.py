@@ -61,6 +61,8 @@ COMMAND_HELP: dict[str, tuple[str, str]] = {
               "Check referential integrity: list dangling references, or --repair them."),
     "requests": ("Запросы о кооперации: открыть, показать, перевести, следить.",
                  "Cooperation requests: open, list, move, follow."),
+    "codes": ("Компании и категории по коду ОКВЭД2 / ОКПД2 (класс и более точные коды).",
+              "Companies and categories by OKVED2 / OKPD2 code (the class and finer codes)."),
     "review": ("Очередь проверки дублей компаний: показать, принять, отклонить, разделить, "
                "отменить.",
                "Entity-resolution review queue: list, accept, reject, split, undo."),

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Find companies by OKVED2 code and categories by OKPD2 code / Поиск по ОКВЭД2 и ОКПД2."""
-        with store_from_settings() as store, friendly_errors():
+        with store_from_settings(as_json=as_json) as store, friendly_errors():
             found = find_by_code(ProjectionCache(store).get(), code)
         if as_json:
             print_json({

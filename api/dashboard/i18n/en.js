@@ -234,6 +234,8 @@ export default {
   'company.fit.related': 'related category',
   'company.fit.inferred': 'from processes',
   'company.fit.network': 'via the network',
+  'company.fit.registry_main': 'by main OKVED code (to be checked)',
+  'company.fit.registry_extra': 'by an additional OKVED code (to be checked)',
   'company.imports': 'Imports',
   'company.same_town': 'in the same town',
   'company.score_legend': 'Score 0–100: the best candidate of this list is 100, the others in proportion. Bars show each reason\'s part, also on 0–100.',

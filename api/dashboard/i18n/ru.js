@@ -234,6 +234,8 @@ export default {
   'company.fit.related': 'родственная категория',
   'company.fit.inferred': 'по процессам',
   'company.fit.network': 'по сети',
+  'company.fit.registry_main': 'по основному ОКВЭД (требует проверки)',
+  'company.fit.registry_extra': 'по дополнительному ОКВЭД (требует проверки)',
   'company.imports': 'Импортирует',
   'company.same_town': 'в том же населённом пункте',
   'company.score_legend': 'Оценка 0–100: лучший кандидат этого списка — 100, остальные в пропорции. Полоски — вклад причин, тоже по шкале 0–100.',
