@@ -16,7 +16,7 @@ from setuptools import find_packages, setup
 
 # The namespace the four folders install under; "" installs them as top-level
 # packages (the layout before the namespace rewrite, /work/ns_rewrite.py).
-NAMESPACE = ""
+NAMESPACE = "coopgraph"
 FOLDERS = ("graph", "ingest", "queries", "api")
 
 

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.keys import ApiKey, KeyRole, KeyStore
-from graph.confidentiality import (
+from coopgraph.api.keys import ApiKey, KeyRole, KeyStore
+from coopgraph.graph.confidentiality import (
     CENTRE,
     CONFIDENTIAL,
     OWNER_FIELDS,
@@ -35,8 +35,8 @@ from graph.confidentiality import (
     can_see_record,
     owners_of,
 )
-from graph.errors import AccessDenied
-from graph.schema import EntityKind
+from coopgraph.graph.errors import AccessDenied
+from coopgraph.graph.schema import EntityKind
 
 __all__ = [
     "CONFIDENTIAL",

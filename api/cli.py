@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from api.commands import APP_HELP, LazyGroup
 from coopgraph import __version__
-from graph.i18n import parse_lang
+from coopgraph.api.commands import APP_HELP, LazyGroup
+from coopgraph.graph.i18n import parse_lang
 
 app = typer.Typer(
     name="coopgraph",
@@ -48,7 +48,7 @@ def main(
         help="Output language (default: COOPGRAPH_LANG, else the locale).")] = None,
 ) -> None:
     """CoopGraph — supplier–manufacturer matchmaking for industrial clusters."""
-    from api.console import set_lang
+    from coopgraph.api.console import set_lang
 
     chosen = parse_lang(lang)
     if chosen is not None:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 
-from graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound, StoreMissing
-from graph.i18n import Lang, default_lang, tr
+from coopgraph.graph.errors import CoopGraphError, IngestError, InvalidQuery, NotFound, StoreMissing
+from coopgraph.graph.i18n import Lang, default_lang, tr
 
 if TYPE_CHECKING:  # pragma: no cover
-    from graph.store import GraphStore
+    from coopgraph.graph.store import GraphStore
 
 # graph.factory and graph.settings (pydantic, the stores) are imported where a store is
 # opened: ``coopgraph --help`` must not pay for them.
@@ -69,7 +69,7 @@ _STORE: ContextVar[dict[str, Any] | None] = ContextVar("coopgraph_store", defaul
 
 def store_header(location: dict[str, Any], *, created: bool = False) -> str:
     """The header line naming the store (RU / EN)."""
-    from graph.factory import store_location_text
+    from coopgraph.graph.factory import store_location_text
 
     where = store_location_text(location)
     if created:
@@ -86,8 +86,8 @@ def store_from_settings(*, create: bool = False, as_json: bool = False) -> Itera
     ingest passes ``create=True``. The store is named in the command's header
     (stdout) or, with ``--json``, under ``"store"`` in the JSON object.
     """
-    from graph.factory import embedded_store_exists, open_store, store_location
-    from graph.settings import load_settings
+    from coopgraph.graph.factory import embedded_store_exists, open_store, store_location
+    from coopgraph.graph.settings import load_settings
 
     with friendly_errors():
         settings = load_settings()

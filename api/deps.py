@@ -22,12 +22,12 @@ from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import Principal, authenticate
-from api.keys import KeyRole, KeyStore
-from api.settings import ApiSettings
-from api.state import StoreHolder, note_revision
-from graph.store import GraphStore
-from queries.projection import Projection
+from coopgraph.api.auth import Principal, authenticate
+from coopgraph.api.keys import KeyRole, KeyStore
+from coopgraph.api.settings import ApiSettings
+from coopgraph.api.state import StoreHolder, note_revision
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "AdminDep",

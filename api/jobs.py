@@ -36,11 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from api.problems import NotImplementedYet
-from api.schemas import IngestJob
-from graph.errors import CoopGraphError, InvalidQuery, NotFound
-from graph.safe_output import csv_rows
-from graph.store import GraphStore
+from coopgraph.api.problems import NotImplementedYet
+from coopgraph.api.schemas import IngestJob
+from coopgraph.graph.errors import CoopGraphError, InvalidQuery, NotFound
+from coopgraph.graph.safe_output import csv_rows
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["INTERRUPTED", "JOB_ID_PATTERN", "JobRunner", "public_message", "safe_filename"]
 
@@ -196,7 +196,7 @@ class JobRunner:
 
     def submit(self, uploads: Iterable[tuple[str | None, IO[bytes]]]) -> IngestJob:
         """Save the uploaded files in a new job directory and queue the job."""
-        pipeline = "ingest.pipeline"
+        pipeline = "coopgraph.ingest.pipeline"
         try:
             importlib.import_module(pipeline)
         except ModuleNotFoundError as exc:
@@ -257,7 +257,7 @@ class JobRunner:
         job_dir = self._dir(job_id)
         self._save(job.model_copy(update={"status": "running"}))
         try:
-            from ingest.pipeline import ingest_paths
+            from coopgraph.ingest.pipeline import ingest_paths
 
             report = ingest_paths(self._store(), [job_dir / "input"],
                                   rejects_dir=job_dir / "rejects", load_id=job_id)

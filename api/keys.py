@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.errors import ConfigError, InvalidQuery, NotFound
+from coopgraph.graph.errors import ConfigError, InvalidQuery, NotFound
 
 __all__ = ["ApiKey", "KeyRole", "KeyStore", "hash_secret"]
 

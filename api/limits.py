@@ -20,7 +20,7 @@ from collections.abc import Callable
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import BodyTooLarge, UploadTooLarge, problem_response
+from coopgraph.api.problems import BodyTooLarge, UploadTooLarge, problem_response
 
 __all__ = ["BodyLimit"]
 

@@ -2,7 +2,7 @@
 
 ``coopgraph serve`` and the demo check the address before they start
 (:meth:`api.settings.ApiSettings.check_safe`), but ``create_app`` cannot see
-the address when someone runs ``uvicorn api.main:create_app --factory --host
+the address when someone runs ``uvicorn coopgraph.api.main:create_app --factory --host
 0.0.0.0`` by hand. Every request can: the ASGI scope's ``server`` is the
 address the connection arrived on. So with auth off, :class:`LoopbackOnly`
 refuses each request that did not arrive on a loopback address (or whose
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import problem_response
-from api.settings import is_loopback
+from coopgraph.api.problems import problem_response
+from coopgraph.api.settings import is_loopback
 
 __all__ = ["LoopbackOnly"]
 

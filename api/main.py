@@ -1,7 +1,7 @@
 """Build the FastAPI app: ``create_app(settings=None, store=None)``.
 
 ``coopgraph serve`` runs it through uvicorn's factory mode
-(``api.main:create_app``), so each worker builds its own app, store
+(``coopgraph.api.main:create_app``), so each worker builds its own app, store
 connection and projection. Tests pass a store of their own.
 """
 
@@ -15,18 +15,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from api.headers import SecurityHeaders
-from api.jobs import JobRunner
-from api.keys import KeyStore
-from api.limits import BodyLimit
-from api.loopback import LoopbackOnly
-from api.problems import install_problem_handlers
-from api.routes import ROUTER_MODULES
-from api.settings import ApiSettings, load_api_settings
-from api.state import RevisionHeader, StoreHolder
-from graph.factory import open_store
-from graph.settings import load_settings
-from graph.store import GraphStore
+from coopgraph.api.headers import SecurityHeaders
+from coopgraph.api.jobs import JobRunner
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.limits import BodyLimit
+from coopgraph.api.loopback import LoopbackOnly
+from coopgraph.api.problems import install_problem_handlers
+from coopgraph.api.routes import ROUTER_MODULES
+from coopgraph.api.settings import ApiSettings, load_api_settings
+from coopgraph.api.state import RevisionHeader, StoreHolder
+from coopgraph.graph.factory import open_store
+from coopgraph.graph.settings import load_settings
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["create_app"]
 
@@ -115,11 +115,11 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
         p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p))
 
     for name in ROUTER_MODULES:
-        module = importlib.import_module(f"api.routes.{name}")
+        module = importlib.import_module(f"coopgraph.api.routes.{name}")
         app.include_router(module.router)
 
-    if importlib.util.find_spec("api.routes.dashboard") is not None:
-        dashboard = importlib.import_module("api.routes.dashboard")
+    if importlib.util.find_spec("coopgraph.api.routes.dashboard") is not None:
+        dashboard = importlib.import_module("coopgraph.api.routes.dashboard")
         app.include_router(dashboard.router)
     else:  # pragma: no cover - the dashboard ships with the package
         @app.get("/", include_in_schema=False)

@@ -26,7 +26,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from graph.models import MAX_AMOUNT, MAX_KEY
+from coopgraph.graph.models import MAX_AMOUNT, MAX_KEY
 
 __all__ = ["MAX_DISTANCE_KM", "Amount", "DistanceKm", "Id"]
 

@@ -46,9 +46,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import AuthRequired
-from api.headers import SECURITY_HEADERS
-from graph.errors import (
+from coopgraph.api.auth import AuthRequired
+from coopgraph.api.headers import SECURITY_HEADERS
+from coopgraph.graph.errors import (
     AccessDenied,
     BomCycleError,
     ConfigError,
@@ -63,7 +63,7 @@ from graph.errors import (
     StoreUnavailable,
     ValidationFailed,
 )
-from ingest.review import ReviewError
+from coopgraph.ingest.review import ReviewError
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -263,7 +263,7 @@ def _server_strings(request: Request) -> list[str]:
     """The configured paths and URIs, longest first (relative ones too: ``var/data``)."""
     found: list[str] = []
     try:
-        from graph.settings import load_settings
+        from coopgraph.graph.settings import load_settings
 
         graph_settings = load_settings()
         found += [str(graph_settings.data_dir), str(graph_settings.data_dir.resolve()),

@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from api.auth import CONFIDENTIAL
-from api.params import Id
-from graph.models import MAX_AMOUNT
-from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from coopgraph.api.auth import CONFIDENTIAL
+from coopgraph.api.params import Id
+from coopgraph.graph.models import MAX_AMOUNT
+from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
     "FAMILIES",

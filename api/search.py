@@ -22,10 +22,10 @@ from typing import Literal
 
 import numpy as np
 
-from graph.confidentiality import CENTRE, Viewer
-from graph.errors import AccessDenied, InvalidQuery, NotFound
-from ingest.categorize import lemmas
-from queries.projection import Projection
+from coopgraph.graph.confidentiality import CENTRE, Viewer
+from coopgraph.graph.errors import AccessDenied, InvalidQuery, NotFound
+from coopgraph.ingest.categorize import lemmas
+from coopgraph.queries.projection import Projection
 
 __all__ = ["CompanyHit", "SearchResult", "search_companies", "sort_name"]
 

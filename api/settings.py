@@ -24,8 +24,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from graph.errors import ConfigError
-from graph.settings import load_settings
+from coopgraph.graph.errors import ConfigError
+from coopgraph.graph.settings import load_settings
 
 __all__ = ["ApiSettings", "is_loopback", "load_api_settings"]
 

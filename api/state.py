@@ -31,10 +31,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from graph.store import GraphStore, Snapshot
+from coopgraph.graph.store import GraphStore, Snapshot
 
 if TYPE_CHECKING:
-    from queries.projection import Projection, ProjectionCache
+    from coopgraph.queries.projection import Projection, ProjectionCache
 
 __all__ = ["REVISION_HEADER", "RevisionHeader", "SerializedStore", "StoreHolder"]
 
@@ -147,7 +147,7 @@ class StoreHolder:
         store = self.get()
         with self._lock:
             if self._cache is None:
-                from queries.projection import ProjectionCache
+                from coopgraph.queries.projection import ProjectionCache
 
                 self._cache = ProjectionCache(store, max_wait=self.projection_wait,
                                               incremental=self.incremental,
@@ -184,9 +184,9 @@ class StoreHolder:
 
 def _warm_match_index(projection: Projection) -> None:
     """Build the ranking's index of a new projection before requests see it."""
-    from api.routes._engine import engine_or_none
+    from coopgraph.api.routes._engine import engine_or_none
 
-    rank = engine_or_none("queries.match", "rank_buyers")
+    rank = engine_or_none("coopgraph.queries.match", "rank_buyers")
     if rank is None or not len(projection.cap_company):
         return
     rank(projection, projection.company_ids[int(projection.cap_company[0])], k=1)

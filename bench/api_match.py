@@ -52,10 +52,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.keys import KeyStore  # noqa: E402
-from graph.factory import open_store  # noqa: E402
-from graph.schema import EntityKind  # noqa: E402
-from graph.settings import load_settings  # noqa: E402
+from coopgraph.api.keys import KeyStore  # noqa: E402
+from coopgraph.graph.factory import open_store  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
+from coopgraph.graph.settings import load_settings  # noqa: E402
 
 
 def _emit(**fields: Any) -> None:
@@ -83,7 +83,7 @@ def _sample_suppliers(n: int, seed: int) -> tuple[list[str], dict[str, Any]]:
 
 def _start_server(port: int, workers: int, env: dict[str, str],
                   log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+    cmd = [sys.executable, "-m", "uvicorn", "coopgraph.api.main:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
            "--log-level", "warning", "--no-access-log"]
     handle = open(log, "wb")  # noqa: SIM115 - kept open for the server's lifetime

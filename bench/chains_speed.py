@@ -42,10 +42,10 @@ import networkx as nx
 import numpy as np
 import scipy
 
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.bom import expand_bom, purchase_demand
-from queries.chains import (
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.bom import expand_bom, purchase_demand
+from coopgraph.queries.chains import (
     PlanOptions,
     PlanProblem,
     build_problem,
@@ -53,7 +53,7 @@ from queries.chains import (
     plan_cluster,
     solve_problem,
 )
-from queries.projection import Projection
+from coopgraph.queries.projection import Projection
 
 N_SUPPLIERS = 10_000
 N_LEAVES = 500

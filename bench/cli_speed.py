@@ -33,12 +33,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-EAGER = ("import importlib, sys\nfrom api.cli import app\n"
-         "from api.commands import COMMAND_MODULES\n"
-         "for n in COMMAND_MODULES: importlib.import_module('api.commands.' + n)\n"
+EAGER = ("import importlib, sys\nfrom coopgraph.api.cli import app\n"
+         "from coopgraph.api.commands import COMMAND_MODULES\n"
+         "for n in COMMAND_MODULES: importlib.import_module('coopgraph.api.commands.' + n)\n"
          "sys.argv = ['coopgraph', '--help']\napp()\n")
-LAZY = "import sys\nfrom api.cli import app\nsys.argv = ['coopgraph', '--help']\napp()\n"
-ONE = "import sys\nfrom api.cli import app\nsys.argv = ['coopgraph', 'gaps', '--help']\napp()\n"
+LAZY = "import sys\nfrom coopgraph.api.cli import app\nsys.argv = ['coopgraph', '--help']\napp()\n"
+ONE = ("import sys\nfrom coopgraph.api.cli import app\n"
+       "sys.argv = ['coopgraph', 'gaps', '--help']\napp()\n")
 
 
 def _emit(record: dict[str, Any]) -> None:

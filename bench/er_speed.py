@@ -67,7 +67,7 @@ def _old(names: list[str]) -> tuple[int, int]:
     """The replaced algorithm's name step: every name against all others of its block."""
     from rapidfuzz import fuzz, process
 
-    from ingest.resolve import normalize_name
+    from coopgraph.ingest.resolve import normalize_name
     norms = [normalize_name(x) for x in names]
     merges = review = 0
     parent = list(range(len(norms)))
@@ -90,14 +90,14 @@ def _old(names: list[str]) -> tuple[int, int]:
 
 
 def _new(names: list[Any]) -> tuple[int, int]:
-    from ingest.resolve import Candidate, resolve
+    from coopgraph.ingest.resolve import Candidate, resolve
     cands = [Candidate(c) for c in names]  # normalising is timed, as in the others
     res = resolve(cands)
     return len(res.merges), len(res.review)
 
 
 def _exact(names: list[str]) -> tuple[int, int]:
-    from ingest.resolve import normalize_name
+    from coopgraph.ingest.resolve import normalize_name
     seen: dict[str, int] = {}
     merges = 0
     for i, x in enumerate(names):
@@ -112,7 +112,7 @@ _RUN = {"new": _new, "old": _old, "exact": _exact}
 def _child(method: str, n: int, seed: int, out: Any) -> None:
     names: list[Any] = make_names(n, seed)
     if method == "new":  # a load has its Company records before resolution: not timed
-        from graph.models import Company
+        from coopgraph.graph.models import Company
         names = [Company(id=f"c{i}", name=x) for i, x in enumerate(names)]
     started = time.perf_counter()
     merges, review = _RUN[method](names)

@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from ingest.generate import generate  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
-from queries.evaluate import fit_profile  # noqa: E402
-from queries.factors import DEFAULT_PROFILE  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.ingest.generate import generate  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.queries.evaluate import fit_profile  # noqa: E402
+from coopgraph.queries.factors import DEFAULT_PROFILE  # noqa: E402
 
 
 def main() -> None:

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from willems_network import _chains, _snapshot  # noqa: E402
 
-from queries.baselines import baseline_scorer  # noqa: E402
-from queries.candidates import match_index  # noqa: E402
-from queries.evaluate import (  # noqa: E402
+from coopgraph.queries.baselines import baseline_scorer  # noqa: E402
+from coopgraph.queries.candidates import match_index  # noqa: E402
+from coopgraph.queries.evaluate import (  # noqa: E402
     _engine_scorer,
     _known,
     _metrics,
@@ -38,8 +38,8 @@ from queries.evaluate import (  # noqa: E402
     _ranks,
     split_links,
 )
-from queries.factors import resolve_profile  # noqa: E402
-from queries.projection import Projection  # noqa: E402
+from coopgraph.queries.factors import resolve_profile  # noqa: E402
+from coopgraph.queries.projection import Projection  # noqa: E402
 
 
 def _mf_scorer(proj: Projection, kind: str, seed: int) -> Any:

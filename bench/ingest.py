@@ -82,14 +82,14 @@ def _machine() -> dict[str, Any]:
 
 
 def _child(args: argparse.Namespace) -> None:
-    from ingest.pipeline import ingest_paths
+    from coopgraph.ingest.pipeline import ingest_paths
 
     if args.child == "embedded":
-        from graph.embedded import EmbeddedStore
+        from coopgraph.graph.embedded import EmbeddedStore
 
         store: Any = EmbeddedStore(args.store_dir)
     else:
-        from graph.neo4j_store import Neo4jStore
+        from coopgraph.graph.neo4j_store import Neo4jStore
 
         store = Neo4jStore(args.uri, user=args.user, password=args.password,
                            batch_size=BATCH)
@@ -146,8 +146,8 @@ def _load_csv(data: Path) -> dict[str, Any]:
     """A fresh server, the nodes loaded (untimed), then LOAD CSV of the capabilities."""
     import datetime as dt
 
-    from graph.neo4j_store import Neo4jStore
-    from ingest.pipeline import ingest_paths
+    from coopgraph.graph.neo4j_store import Neo4jStore
+    from coopgraph.ingest.pipeline import ingest_paths
     from tests.neo4j_server import start_neo4j
 
     with tempfile.TemporaryDirectory(prefix="coopgraph-loadcsv-") as tmp:

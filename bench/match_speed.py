@@ -55,17 +55,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.store import Snapshot  # noqa: E402
-from queries.candidates import match_index  # noqa: E402
-from queries.factors import DEFAULT_PROFILE, WeightProfile  # noqa: E402
-from queries.match import (  # noqa: E402
+from coopgraph.graph.store import Snapshot  # noqa: E402
+from coopgraph.queries.candidates import match_index  # noqa: E402
+from coopgraph.queries.factors import DEFAULT_PROFILE, WeightProfile  # noqa: E402
+from coopgraph.queries.match import (  # noqa: E402
     _category_bits,
     _profile_order,
     rank_buyers,
     score_partners,
 )
-from queries.network import recency_matrices  # noqa: E402
-from queries.projection import Projection  # noqa: E402
+from coopgraph.queries.network import recency_matrices  # noqa: E402
+from coopgraph.queries.projection import Projection  # noqa: E402
 
 
 def _current_rss_mb() -> float:
@@ -95,8 +95,8 @@ class _PeakSampler:
 
 def _load(args: argparse.Namespace) -> Snapshot:
     if args.data:
-        from graph.schema import KINDS, PROVENANCE_FIELDS, kind_of, to_props
-        from ingest.sample import read_records
+        from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, kind_of, to_props
+        from coopgraph.ingest.sample import read_records
 
         tables: dict = {}
         for record in read_records(args.data):

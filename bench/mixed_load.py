@@ -2,7 +2,7 @@
 
 In one run, for each mode, on the same store directory (embedded) or Neo4j:
 
-1. starts ``uvicorn api.main:create_app --factory`` (one worker, auth off,
+1. starts ``uvicorn coopgraph.api.main:create_app --factory`` (one worker, auth off,
    127.0.0.1 only) with the mode's settings:
 
    * ``before`` — ``COOPGRAPH_PROJECTION_INCREMENTAL=0`` and
@@ -47,10 +47,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from graph.schema import EntityKind  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
+from coopgraph.graph.store import GraphStore  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
 
 MODES = {
     "before": {"COOPGRAPH_PROJECTION_INCREMENTAL": "false", "COOPGRAPH_PROJECTION_WAIT": "600"},
@@ -77,7 +77,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+    cmd = [sys.executable, "-m", "uvicorn", "coopgraph.api.main:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
@@ -208,7 +208,7 @@ def main() -> None:
         if args.store == "embedded":
             store = EmbeddedStore(Path(tmp) / "store")
         else:
-            from graph.neo4j_store import Neo4jStore
+            from coopgraph.graph.neo4j_store import Neo4jStore
             from tests.neo4j_server import start_neo4j
 
             server = start_neo4j()

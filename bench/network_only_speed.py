@@ -36,13 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.schema import EntityKind  # noqa: E402
-from graph.store import Snapshot  # noqa: E402
-from queries.candidates import match_index  # noqa: E402
-from queries.factors import resolve_profile  # noqa: E402
-from queries.match import rank_buyers  # noqa: E402
-from queries.network import cf_buyers, tune_walk  # noqa: E402
-from queries.projection import Projection  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
+from coopgraph.graph.store import Snapshot  # noqa: E402
+from coopgraph.queries.candidates import match_index  # noqa: E402
+from coopgraph.queries.factors import resolve_profile  # noqa: E402
+from coopgraph.queries.match import rank_buyers  # noqa: E402
+from coopgraph.queries.network import cf_buyers, tune_walk  # noqa: E402
+from coopgraph.queries.projection import Projection  # noqa: E402
 
 
 def _snapshot(data: Path) -> Snapshot:

@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _prepare(data: Path, n: int) -> tuple[Path, Path]:
-    from ingest.registry import RegistryRecord, read_registry
-    from ingest.registry_synth import write_synthetic_sme
+    from coopgraph.ingest.registry import RegistryRecord, read_registry
+    from coopgraph.ingest.registry_synth import write_synthetic_sme
 
     xml, table = data / f"sme-{n}.xml", data / f"companies-{n}.csv"
     if not xml.exists():
@@ -70,27 +70,27 @@ def _child(case: str, path: str, members: int, records: int) -> dict[str, Any]:
     rows = 0
     extra: dict[str, Any] = {}
     if case == "xml read":
-        from ingest.registry import RegistryRecord, read_registry
+        from coopgraph.ingest.registry import RegistryRecord, read_registry
 
         rows = sum(1 for r in read_registry(path) if isinstance(r, RegistryRecord))
     elif case == "csv read (baseline)":
         with open(path, encoding="utf-8", newline="") as f:
             rows = sum(1 for _ in csv.reader(f)) - 1
     else:
-        from graph.embedded import EmbeddedStore
+        from coopgraph.graph.embedded import EmbeddedStore
 
         with tempfile.TemporaryDirectory() as tmp:
             store = EmbeddedStore(Path(tmp) / "store")
             try:
                 if case == "csv ingest (baseline)":
-                    from ingest.pipeline import ingest_paths
+                    from coopgraph.ingest.pipeline import ingest_paths
 
                     report = ingest_paths(store, [path])
                     rows = report.total("read")
                     extra = {"loaded": report.total("loaded")}
                 else:
-                    from ingest.registry_fill import fill_from_registry
-                    from ingest.registry_synth import synthetic_inn
+                    from coopgraph.ingest.registry_fill import fill_from_registry
+                    from coopgraph.ingest.registry_synth import synthetic_inn
 
                     wanted = None
                     if case == "fill --only-inn":

@@ -35,13 +35,26 @@ sys.path.insert(0, str(ROOT))  # the checkout this script is in, not bench/inges
 def _generate(companies: int, seed: int, data: Path) -> None:
     if (data / "companies.csv").exists():
         return
-    subprocess.run([sys.executable, "-m", "api.cli", "generate", "--companies", str(companies),
-                    "--seed", str(seed), "--out", str(data)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coopgraph.api.cli",
+            "generate",
+            "--companies",
+            str(companies),
+            "--seed",
+            str(seed),
+            "--out",
+            str(data),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _timed(store: object, data: Path) -> tuple[float, float, dict[str, object]]:
-    from ingest.pipeline import ingest_paths
+    from coopgraph.ingest.pipeline import ingest_paths
 
     wall, cpu = time.perf_counter(), time.process_time()
     report = ingest_paths(store, [data])  # type: ignore[arg-type]
@@ -56,7 +69,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     _generate(args.companies, args.seed, args.data)
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     print(json.dumps({"what": "machine", "cpus": os.cpu_count(),
                       "load_average": os.getloadavg()[0], "python": sys.version.split()[0]}))

@@ -31,12 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from graph.models import Tie  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
-from ingest.sample import SAMPLE_DIR  # noqa: E402
-from queries import requests as wf  # noqa: E402
-from queries.projection import ProjectionCache  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.models import Tie  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.ingest.sample import SAMPLE_DIR  # noqa: E402
+from coopgraph.queries import requests as wf  # noqa: E402
+from coopgraph.queries.projection import ProjectionCache  # noqa: E402
 
 
 def _emit(**fields: Any) -> None:

@@ -38,10 +38,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph import cypher  # noqa: E402
-from graph.neo4j_store import Neo4jStore, _sorted_by_key  # noqa: E402
-from graph.schema import KINDS, EntityKind  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.graph import cypher  # noqa: E402
+from coopgraph.graph.neo4j_store import Neo4jStore, _sorted_by_key  # noqa: E402
+from coopgraph.graph.schema import KINDS, EntityKind  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
 
 
 def _emit(**fields: Any) -> None:

@@ -32,12 +32,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from graph.neo4j_store import Neo4jStore  # noqa: E402
-from graph.store import Snapshot  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
-from queries.projection import Projection  # noqa: E402
-from queries.projection_delta import diff_projections  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.neo4j_store import Neo4jStore  # noqa: E402
+from coopgraph.graph.store import Snapshot  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.queries.projection import Projection  # noqa: E402
+from coopgraph.queries.projection_delta import diff_projections  # noqa: E402
 
 
 def _emit(**fields: Any) -> None:

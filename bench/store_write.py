@@ -33,9 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from graph.models import Capability, Category, Company, Record  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.models import Capability, Category, Company, Record  # noqa: E402
+from coopgraph.graph.store import GraphStore  # noqa: E402
 
 BATCH = 10_000
 
@@ -136,7 +136,7 @@ def main() -> None:
 
     if args.skip_neo4j:
         return
-    from graph.neo4j_store import Neo4jStore
+    from coopgraph.graph.neo4j_store import Neo4jStore
 
     server = None
     uri = os.environ.get("NEO4J_URI")

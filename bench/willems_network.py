@@ -29,9 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.schema import EntityKind  # noqa: E402
-from graph.store import Snapshot  # noqa: E402
-from queries.evaluate import MethodSummary, evaluate_seeds  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
+from coopgraph.graph.store import Snapshot  # noqa: E402
+from coopgraph.queries.evaluate import MethodSummary, evaluate_seeds  # noqa: E402
 from tests.chains_graphs import WILLEMS_XLSX  # noqa: E402
 
 

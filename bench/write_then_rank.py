@@ -40,13 +40,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graph.embedded import EmbeddedStore  # noqa: E402
-from graph.schema import EntityKind  # noqa: E402
-from graph.store import GraphStore  # noqa: E402
-from ingest.pipeline import ingest_paths  # noqa: E402
-from queries.candidates import match_index  # noqa: E402
-from queries.match import rank_buyers  # noqa: E402
-from queries.projection import ProjectionCache  # noqa: E402
+from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
+from coopgraph.graph.store import GraphStore  # noqa: E402
+from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
+from coopgraph.queries.candidates import match_index  # noqa: E402
+from coopgraph.queries.match import rank_buyers  # noqa: E402
+from coopgraph.queries.projection import ProjectionCache  # noqa: E402
 
 
 def _emit(**fields: Any) -> None:
@@ -147,7 +147,7 @@ def main() -> None:
         if args.store == "embedded":
             store = EmbeddedStore(Path(tmp) / "store")
         else:
-            from graph.neo4j_store import Neo4jStore
+            from coopgraph.graph.neo4j_store import Neo4jStore
             from tests.neo4j_server import start_neo4j
 
             server = start_neo4j()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from graph.errors import ConfigError
+from coopgraph.graph.errors import ConfigError
 
 __all__ = ["package_path"]
 

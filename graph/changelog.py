@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from graph.schema import KINDS, EntityKind
+from coopgraph.graph.schema import KINDS, EntityKind
 
 __all__ = ["ANALYTIC_KINDS", "KEEP", "MAX_KEYS", "Change", "ChangeLog", "merge_changes",
            "touched_by_ops"]

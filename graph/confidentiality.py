@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.schema import EntityKind, confidential_fields
+from coopgraph.graph.schema import EntityKind, confidential_fields
 
 __all__ = [
     "CENTRE",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from graph.schema import (
+from coopgraph.graph.schema import (
     KINDS,
     NODE_REFERENCES,
     PROVENANCE_FIELDS,

@@ -37,11 +37,18 @@ from typing import IO, Any, ClassVar
 import networkx as nx
 import orjson
 
-from graph.changelog import Change, ChangeLog, touched_by_ops
-from graph.errors import StoreCorrupted, StoreError
-from graph.loads import Load, LoadRecovery
-from graph.schema import KINDS, EntityKind, KindSpec, Reference
-from graph.store import GraphStore, Removal, Snapshot, plan_removal, row_keys, strip_provenance
+from coopgraph.graph.changelog import Change, ChangeLog, touched_by_ops
+from coopgraph.graph.errors import StoreCorrupted, StoreError
+from coopgraph.graph.loads import Load, LoadRecovery
+from coopgraph.graph.schema import KINDS, EntityKind, KindSpec, Reference
+from coopgraph.graph.store import (
+    GraphStore,
+    Removal,
+    Snapshot,
+    plan_removal,
+    row_keys,
+    strip_provenance,
+)
 
 __all__ = ["EmbeddedStore"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graph.errors import StoreMissing
-from graph.settings import Settings, load_settings
-from graph.store import GraphStore
+from coopgraph.graph.errors import StoreMissing
+from coopgraph.graph.settings import Settings, load_settings
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["embedded_store_exists", "open_store", "store_location", "store_location_text"]
 
@@ -59,7 +59,7 @@ def open_store(settings: Settings | None = None, *, create: bool = True) -> Grap
     """
     settings = settings or load_settings()
     if settings.store == "neo4j":
-        from graph.neo4j_store import Neo4jStore
+        from coopgraph.graph.neo4j_store import Neo4jStore
 
         store: GraphStore = Neo4jStore(
             settings.neo4j_uri,
@@ -72,7 +72,7 @@ def open_store(settings: Settings | None = None, *, create: bool = True) -> Grap
             store.close()
             raise _missing(settings)
         return store
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     if not create and not embedded_store_exists(settings.data_dir):
         raise _missing(settings)

@@ -33,8 +33,15 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
 
-from graph.schema import KINDS, NODE_KINDS, REL_KINDS, EntityKind, Reference, references_from
-from graph.store import GraphStore, Snapshot
+from coopgraph.graph.schema import (
+    KINDS,
+    NODE_KINDS,
+    REL_KINDS,
+    EntityKind,
+    Reference,
+    references_from,
+)
+from coopgraph.graph.store import GraphStore, Snapshot
 
 __all__ = ["IntegrityReport", "Problem", "consistent_tables", "find_problems", "repair"]
 
@@ -187,8 +194,8 @@ def find_problems(snapshot: Snapshot) -> IntegrityReport:
 
     Examples
     --------
-    >>> from graph.store import Snapshot
-    >>> from graph.schema import EntityKind
+    >>> from coopgraph.graph.store import Snapshot
+    >>> from coopgraph.graph.schema import EntityKind
     >>> snap = Snapshot(1, {EntityKind.COMPANY: [{"id": "a", "name": "A"}],
     ...                     EntityKind.CAPABILITY: [{"company_id": "a", "category": "gone"}]})
     >>> [p.as_dict()["missing"] for p in find_problems(snap).problems]

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from graph.models import Record
-from graph.schema import EntityKind, spec
+from coopgraph.graph.models import Record
+from coopgraph.graph.schema import EntityKind, spec
 
 if TYPE_CHECKING:
-    from graph.store import GraphStore
+    from coopgraph.graph.store import GraphStore
 
 __all__ = ["Load", "LoadRecovery", "new_load_id", "owner_alive", "this_owner"]
 

@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from graph.classifiers import is_code
-from graph.ids import inn_problem, normalize_digits, ogrn_problem
+from coopgraph.graph.classifiers import is_code
+from coopgraph.graph.ids import inn_problem, normalize_digits, ogrn_problem
 
 __all__ = [
     "BomLine",

@@ -35,9 +35,9 @@ import orjson
 from neo4j import GraphDatabase, ManagedTransaction, RoutingControl
 from neo4j import exceptions as nx
 
-from graph import cypher
-from graph.changelog import KEEP, MAX_KEYS, Change
-from graph.errors import (
+from coopgraph.graph import cypher
+from coopgraph.graph.changelog import KEEP, MAX_KEYS, Change
+from coopgraph.graph.errors import (
     ConfigError,
     CoopGraphError,
     InvalidQuery,
@@ -45,9 +45,9 @@ from graph.errors import (
     StoreError,
     StoreUnavailable,
 )
-from graph.loads import Load, LoadRecovery, owner_alive, this_owner
-from graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec, Reference
-from graph.store import GraphStore, Removal, Snapshot, plan_removal, strip_provenance
+from coopgraph.graph.loads import Load, LoadRecovery, owner_alive, this_owner
+from coopgraph.graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec, Reference
+from coopgraph.graph.store import GraphStore, Removal, Snapshot, plan_removal, strip_provenance
 
 __all__ = ["Neo4jStore", "Step", "node_row", "plan_write", "rel_key", "rel_row"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from graph.errors import InvalidQuery
-from graph.models import (
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.models import (
     CONFIDENTIAL_MARK,
     BomLine,
     Capability,

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from graph.errors import ConfigError
+from coopgraph.graph.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
 

@@ -25,11 +25,17 @@ from typing import Any, ClassVar, Self
 
 from pydantic import TypeAdapter, ValidationError
 
-from graph.changelog import Change
-from graph.errors import HasDependents, InvalidQuery, MissingReference, NotFound, VersionConflict
-from graph.loads import Load, LoadRecovery, new_load_id
-from graph.models import Record
-from graph.schema import (
+from coopgraph.graph.changelog import Change
+from coopgraph.graph.errors import (
+    HasDependents,
+    InvalidQuery,
+    MissingReference,
+    NotFound,
+    VersionConflict,
+)
+from coopgraph.graph.loads import Load, LoadRecovery, new_load_id
+from coopgraph.graph.models import Record
+from coopgraph.graph.schema import (
     DELETE_POLICY,
     KINDS,
     PROVENANCE_FIELDS,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
     "FORMATS",

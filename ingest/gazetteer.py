@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-from graph.models import Company
-from graph.regions import canonical_region, regions
+from coopgraph.graph.models import Company
+from coopgraph.graph.regions import canonical_region, regions
 
 __all__ = ["GAZETTEER_FILE", "Settlement", "locate", "place_company"]
 

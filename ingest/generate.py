@@ -34,10 +34,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from graph.errors import InvalidQuery
-from graph.schema import EntityKind
-from ingest import taxonomy
-from ingest.sample import CITIES, FILE_NAMES, MUNICIPALITIES, City, columns, format_cell, make_inn
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.schema import EntityKind
+from coopgraph.ingest import taxonomy
+from coopgraph.ingest.sample import (
+    CITIES,
+    FILE_NAMES,
+    MUNICIPALITIES,
+    City,
+    columns,
+    format_cell,
+    make_inn,
+)
 
 __all__ = ["FORMATS", "GenerateReport", "generate"]
 

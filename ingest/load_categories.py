@@ -7,13 +7,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from graph.models import Category, Record
-from graph.schema import PROVENANCE_FIELDS, EntityKind
-from graph.store import MAX_PAGE
-from ingest.categorize import ACCEPT_AT, SURE_AT, CategoryIndex
-from ingest.load_state import Job, LoadState, Problems
-from ingest.report import CategoryMapping
-from ingest.validate import RowConverter, validate_row
+from coopgraph.graph.models import Category, Record
+from coopgraph.graph.schema import PROVENANCE_FIELDS, EntityKind
+from coopgraph.graph.store import MAX_PAGE
+from coopgraph.ingest.categorize import ACCEPT_AT, SURE_AT, CategoryIndex
+from coopgraph.ingest.load_state import Job, LoadState, Problems
+from coopgraph.ingest.report import CategoryMapping
+from coopgraph.ingest.validate import RowConverter, validate_row
 
 __all__ = ["CategoryLoading"]
 

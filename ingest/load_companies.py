@@ -8,16 +8,16 @@ import json
 import time
 from typing import Any, Literal
 
-from graph.ids import normalize_digits
-from graph.models import Company, ErPair, Record, Role
-from graph.schema import EntityKind, to_props
-from graph.store import MAX_PAGE
-from ingest.gazetteer import place_company
-from ingest.load_state import Job, LoadState
-from ingest.report import Merge, ReviewPair
-from ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
-from ingest.review import decisions_of, list_pairs, pair_id
-from ingest.validate import FastRows, RowConverter, validate_row
+from coopgraph.graph.ids import normalize_digits
+from coopgraph.graph.models import Company, ErPair, Record, Role
+from coopgraph.graph.schema import EntityKind, to_props
+from coopgraph.graph.store import MAX_PAGE
+from coopgraph.ingest.gazetteer import place_company
+from coopgraph.ingest.load_state import Job, LoadState
+from coopgraph.ingest.report import Merge, ReviewPair
+from coopgraph.ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
+from coopgraph.ingest.review import decisions_of, list_pairs, pair_id
+from coopgraph.ingest.validate import FastRows, RowConverter, validate_row
 
 __all__ = ["CompanyLoading"]
 

@@ -16,16 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.loads import Load
-from graph.models import Company, Record
-from graph.schema import KINDS, EntityKind, kind_of, to_props
-from graph.store import GraphStore, row_keys, strip_provenance
-from ingest.categorize import CategoryIndex
-from ingest.formats import ColumnMap, Format
-from ingest.progress import Bar
-from ingest.readers import Malformed, Table
-from ingest.report import FileSummary, IngestReport, Reject
-from ingest.writer import Writer
+from coopgraph.graph.loads import Load
+from coopgraph.graph.models import Company, Record
+from coopgraph.graph.schema import KINDS, EntityKind, kind_of, to_props
+from coopgraph.graph.store import GraphStore, row_keys, strip_provenance
+from coopgraph.ingest.categorize import CategoryIndex
+from coopgraph.ingest.formats import ColumnMap, Format
+from coopgraph.ingest.progress import Bar
+from coopgraph.ingest.readers import Malformed, Table
+from coopgraph.ingest.report import FileSummary, IngestReport, Reject
+from coopgraph.ingest.writer import Writer
 
 __all__ = ["CHUNK", "Job", "LoadState", "Problems"]
 

@@ -44,26 +44,26 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from graph.errors import IngestError
-from graph.models import BomLine
-from graph.regions import canonical_region
-from graph.schema import KINDS, EntityKind, Reference, references_from, to_props
-from graph.store import MAX_PAGE, GraphStore, row_keys
-from ingest.formats import LOAD_ORDER, detect_format
-from ingest.load_categories import CategoryLoading
-from ingest.load_companies import CompanyLoading
-from ingest.load_state import CHUNK, Job, Problems
-from ingest.progress import progress_bar
-from ingest.readers import expand_paths, open_tables
-from ingest.report import (
+from coopgraph.graph.errors import IngestError
+from coopgraph.graph.models import BomLine
+from coopgraph.graph.regions import canonical_region
+from coopgraph.graph.schema import KINDS, EntityKind, Reference, references_from, to_props
+from coopgraph.graph.store import MAX_PAGE, GraphStore, row_keys
+from coopgraph.ingest.formats import LOAD_ORDER, detect_format
+from coopgraph.ingest.load_categories import CategoryLoading
+from coopgraph.ingest.load_companies import CompanyLoading
+from coopgraph.ingest.load_state import CHUNK, Job, Problems
+from coopgraph.ingest.progress import progress_bar
+from coopgraph.ingest.readers import expand_paths, open_tables
+from coopgraph.ingest.report import (
     FileSummary,
     IngestReport,
     write_rejects,
     write_report,
 )
-from ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
-from ingest.writer import Writer as _Writer  # noqa: F401 - tests import it from here
-from ingest.writer import in_process
+from coopgraph.ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
+from coopgraph.ingest.writer import Writer as _Writer  # noqa: F401 - tests import it from here
+from coopgraph.ingest.writer import in_process
 
 __all__ = ["CHUNK", "ingest_paths", "plan_tables"]
 

@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from graph.errors import IngestError
+from coopgraph.graph.errors import IngestError
 
 __all__ = [
     "DATA_SUFFIXES",

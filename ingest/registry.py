@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import IO, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
-from graph.classifiers import OKVED_VERSION, is_code, okved_name
-from graph.ids import inn_problem, normalize_digits, ogrn_problem
+from coopgraph.graph.classifiers import OKVED_VERSION, is_code, okved_name
+from coopgraph.graph.ids import inn_problem, normalize_digits, ogrn_problem
 
 __all__ = [
     "REGISTRY_NAMES",

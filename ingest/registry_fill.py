@@ -33,15 +33,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from graph.errors import IngestError
-from graph.ids import inn_problem, normalize_digits
-from graph.models import Company
-from graph.schema import EntityKind, to_props
-from graph.store import MAX_PAGE, GraphStore
-from ingest.readers import open_tables
-from ingest.registry import REGISTRY_NAMES, RegistryProblem, RegistryRecord, read_registry
-from ingest.resolve import derive_company_id, normalize_name
-from ingest.writer import Writer
+from coopgraph.graph.errors import IngestError
+from coopgraph.graph.ids import inn_problem, normalize_digits
+from coopgraph.graph.models import Company
+from coopgraph.graph.schema import EntityKind, to_props
+from coopgraph.graph.store import MAX_PAGE, GraphStore
+from coopgraph.ingest.readers import open_tables
+from coopgraph.ingest.registry import REGISTRY_NAMES, RegistryProblem, RegistryRecord, read_registry
+from coopgraph.ingest.resolve import derive_company_id, normalize_name
+from coopgraph.ingest.writer import Writer
 
 __all__ = ["BATCH", "Conflict", "RegistryReport", "fill_from_registry", "read_inn_list"]
 

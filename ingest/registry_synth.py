@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from graph.classifiers import okved_names
+from coopgraph.graph.classifiers import okved_names
 
 __all__ = ["synthetic_inn", "synthetic_inns", "write_synthetic_sme"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graph.safe_output import csv_row
+from coopgraph.graph.safe_output import csv_row
 
 __all__ = [
     "CategoryMapping",

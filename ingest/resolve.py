@@ -45,7 +45,7 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from graph.models import Company
+from coopgraph.graph.models import Company
 
 __all__ = [
     "BLOCKING_RULES",

@@ -15,8 +15,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.models import Company
-from ingest.resolve import MERGE_AT, REVIEW_AT, Candidate, resolve
+from coopgraph.graph.models import Company
+from coopgraph.ingest.resolve import MERGE_AT, REVIEW_AT, Candidate, resolve
 
 __all__ = ["LabelledSet", "Scores", "evaluate", "fit_merge_at", "read_labelled_set"]
 

@@ -27,11 +27,11 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from graph.errors import CoopGraphError, NotFound
-from graph.models import Company, ErPair, Record
-from graph.schema import EntityKind, references_to, spec, to_props
-from graph.store import MAX_PAGE, GraphStore
-from ingest.resolve import Decisions, merge_companies
+from coopgraph.graph.errors import CoopGraphError, NotFound
+from coopgraph.graph.models import Company, ErPair, Record
+from coopgraph.graph.schema import EntityKind, references_to, spec, to_props
+from coopgraph.graph.store import MAX_PAGE, GraphStore
+from coopgraph.ingest.resolve import Decisions, merge_companies
 
 __all__ = [
     "ACTIONS",

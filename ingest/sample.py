@@ -1,6 +1,6 @@
 """The sample cluster: a FICTIONAL agricultural-machinery cluster of Lipetsk region.
 
-``python -m ingest.sample`` rebuilds ``data/sample/`` byte for byte from a fixed
+``python -m coopgraph.ingest.sample`` rebuilds ``data/sample/`` byte for byte from a fixed
 seed: one CSV per entity kind (UTF-8, English headers = model field names, list
 cells joined with ``|``) and a README that documents the planted patterns.
 
@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from coopgraph.resources import package_path
-from graph.errors import ConfigError
-from graph.ids import inn_problem
-from graph.models import (
+from coopgraph.graph.errors import ConfigError
+from coopgraph.graph.ids import inn_problem
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Cluster,
@@ -56,9 +55,10 @@ from graph.models import (
     Tie,
     TieType,
 )
-from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind, kind_of
-from ingest import taxonomy
-from ingest.formats import derived_fields
+from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind, kind_of
+from coopgraph.ingest import taxonomy
+from coopgraph.ingest.formats import derived_fields
+from coopgraph.resources import package_path
 
 __all__ = [
     "CITIES",
@@ -1264,7 +1264,7 @@ def _readme(data: SampleData) -> str:
         "approximate coordinates, the OKPD2 classes of the categories (left empty where",
         "unsure), and the cluster rules (Government Resolution No. 779 of 31.07.2015).",
         "",
-        "Regenerate byte for byte with `python -m ingest.sample` (seed "
+        "Regenerate byte for byte with `python -m coopgraph.ingest.sample` (seed "
         f"{SAMPLE_SEED}); the builder is `ingest/sample.py`, the taxonomy `ingest/taxonomy.py`.",
         "",
         "## Contents",

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from graph.errors import BomCycleError
-from graph.models import BomLine, Category, Certification, Process
+from coopgraph.graph.errors import BomCycleError
+from coopgraph.graph.models import BomLine, Category, Certification, Process
 
 __all__ = [
     "CATEGORY_BOM",

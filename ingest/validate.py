@@ -28,9 +28,9 @@ from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from graph.models import CONTROL_CHARACTERS, KEY_PATTERN, Record
-from graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
-from ingest.formats import ColumnMap, date_order
+from coopgraph.graph.models import CONTROL_CHARACTERS, KEY_PATTERN, Record
+from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from coopgraph.ingest.formats import ColumnMap, date_order
 
 __all__ = [
     "DEFER",

@@ -6,7 +6,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from graph.store import GraphStore
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["Writer", "in_process"]
 

@@ -32,9 +32,9 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from queries.candidates import match_index
-from queries.network import Norm, cf_buyers, cf_suppliers
-from queries.projection import Projection
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.network import Norm, cf_buyers, cf_suppliers
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "BASELINES",

@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from graph.errors import BomCycleError, InvalidQuery
-from graph.i18n import number
-from queries.projection import Projection
+from coopgraph.graph.errors import BomCycleError, InvalidQuery
+from coopgraph.graph.i18n import number
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "BomEntry",

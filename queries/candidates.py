@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graph.errors import InvalidQuery
-from graph.regions import canonical_region
-from queries.projection import Projection, same_value
-from queries.results import MatchFilters
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.regions import canonical_region
+from coopgraph.queries.projection import Projection, same_value
+from coopgraph.queries.results import MatchFilters
 
 __all__ = [
     "BOM",

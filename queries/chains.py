@@ -68,11 +68,11 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from graph.confidentiality import CENTRE, Viewer, can_see, coarse, total_with_own
-from graph.errors import InvalidQuery
-from graph.i18n import Lang, count, percent, rub
-from queries.bom import product_volume, purchase_demand
-from queries.projection import Projection
+from coopgraph.graph.confidentiality import CENTRE, Viewer, can_see, coarse, total_with_own
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.i18n import Lang, count, percent, rub
+from coopgraph.queries.bom import product_volume, purchase_demand
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "Allocation",

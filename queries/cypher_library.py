@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph.errors import InvalidQuery, NotFound
-from graph.store import GraphStore
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["QUERY_DIR", "CypherParam", "CypherQuery", "list_queries", "load_query", "run_query"]
 

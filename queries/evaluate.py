@@ -46,15 +46,15 @@ import numpy as np
 from pydantic import BaseModel, Field
 from scipy import stats
 
-from graph.errors import InvalidQuery
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.baselines import BASELINES, Scorer, baseline_scorer, undirected
-from queries.candidates import match_index
-from queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile, resolve_profile
-from queries.match import best_per_partner, candidate_pairs, fallback_scores
-from queries.network import cf_buyers, cf_suppliers
-from queries.projection import Projection
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.baselines import BASELINES, Scorer, baseline_scorer, undirected
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile, resolve_profile
+from coopgraph.queries.match import best_per_partner, candidate_pairs, fallback_scores
+from coopgraph.queries.network import cf_buyers, cf_suppliers
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "BASELINES",
@@ -525,7 +525,7 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
         name="fitted", weights=weights, network_norm=norm,  # type: ignore[arg-type]
         beta=beta, half_life_days=half,
         description=f"coordinate search from uniform weights on {folds}-fold inner MRR over "
-                    f"{n_pairs} supplier–buyer pairs (queries.evaluate.fit_profile)")
+                    f"{n_pairs} supplier–buyer pairs (coopgraph.queries.evaluate.fit_profile)")
     return FitResult(
         profile=profile, cv_mrr=round(got, 4), default_cv_mrr=round(default_mrr, 4),
         used_default=False, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,

@@ -22,11 +22,11 @@ from typing import Any, TextIO
 
 import networkx as nx
 
-from graph.i18n import Lang, csv_number
-from graph.safe_output import csv_dict_rows, xml_text
-from queries.chains import ChainPlan, ClusterPlan
-from queries.gaps import GapReport
-from queries.projection import Projection
+from coopgraph.graph.i18n import Lang, csv_number
+from coopgraph.graph.safe_output import csv_dict_rows, xml_text
+from coopgraph.queries.chains import ChainPlan, ClusterPlan
+from coopgraph.queries.gaps import GapReport
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "COLUMN_NAMES_RU",

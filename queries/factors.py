@@ -70,12 +70,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from graph.confidentiality import ENOUGH, SHORT, capacity_bands
-from graph.errors import InvalidQuery
-from graph.i18n import Lang, count, number, percent
-from queries.candidates import match_index
-from queries.network import tune_walk
-from queries.projection import Projection
+from coopgraph.graph.confidentiality import ENOUGH, SHORT, capacity_bands
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.i18n import Lang, count, number, percent
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.network import tune_walk
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -163,7 +163,7 @@ DEFAULT_PROFILE = WeightProfile(
         "activity": 0.4,
     },
     description="Fitted by coordinate search on 3-fold inner MRR "
-                "(queries.evaluate.fit_profile, seed 0) over the links of "
+                "(coopgraph.queries.evaluate.fit_profile, seed 0) over the links of "
                 "`coopgraph generate --companies 3000 --seed 2` — a set never used to report "
                 "scores.",
 )

@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graph.models import CoopRequest, RequestState
-from queries.results import MatchResult
+from coopgraph.graph.models import CoopRequest, RequestState
+from coopgraph.queries.results import MatchResult
 
 __all__ = ["PENALTIES", "Declines", "apply_declines", "declines_of"]
 

@@ -47,12 +47,12 @@ import networkx as nx
 import numpy as np
 from pydantic import BaseModel, Field
 
-from graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
-from graph.errors import InvalidQuery
-from graph.i18n import count, number, percent
-from graph.regions import canonical_region
-from queries.bom import total_demand
-from queries.projection import Projection
+from coopgraph.graph.confidentiality import CENTRE, Viewer, aggregate, coarse, shown, total_with_own
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.i18n import count, number, percent
+from coopgraph.graph.regions import canonical_region
+from coopgraph.queries.bom import total_demand
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "AttractCapability",

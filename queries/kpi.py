@@ -50,11 +50,18 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see, coarse, total_with_own
-from graph.i18n import Lang, count, number, percent, rub
-from queries.gaps import category_demand
-from queries.projection import Projection
-from queries.regulations import TIE_RULES, counted_tie_types
+from coopgraph.graph.confidentiality import (
+    CENTRE,
+    MIN_OTHERS,
+    Viewer,
+    can_see,
+    coarse,
+    total_with_own,
+)
+from coopgraph.graph.i18n import Lang, count, number, percent, rub
+from coopgraph.queries.gaps import category_demand
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.regulations import TIE_RULES, counted_tie_types
 
 __all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "purchase_values"]
 
@@ -313,8 +320,8 @@ def _match_candidates(proj: Projection, company: int, members: set[int], cluster
                       direction: Literal["suppliers", "buyers"], viewer: Viewer = CENTRE
                       ) -> list[tuple[int, int, float]]:
     """``[(partner, category, score)]`` from the matching engine; raises ImportError if absent."""
-    from queries.match import rank_buyers, rank_suppliers
-    from queries.results import MatchFilters
+    from coopgraph.queries.match import rank_buyers, rank_suppliers
+    from coopgraph.queries.results import MatchFilters
 
     rank = rank_suppliers if direction == "suppliers" else rank_buyers
     result = rank(proj, proj.company_ids[company], k=20,
@@ -413,8 +420,8 @@ def _recommended(proj: Projection, makers: list[int], members: set[int],
     ``None`` when the matching engine is not installed.
     """
     try:
-        from queries.match import rank_suppliers
-        from queries.results import MatchFilters
+        from coopgraph.queries.match import rank_suppliers
+        from coopgraph.queries.results import MatchFilters
     except ImportError:
         return None
     out: dict[int, dict[tuple[int, int], float]] = {}

@@ -35,7 +35,7 @@ for ``rank_suppliers`` and for evaluation every candidate is scored.
 
 Examples
 --------
->>> from queries.projection import Projection                  # doctest: +SKIP
+>>> from coopgraph.queries.projection import Projection                  # doctest: +SKIP
 >>> rank_buyers(Projection.from_snapshot(store.snapshot()), "cast-1", k=5)  # doctest: +SKIP
 """
 
@@ -49,9 +49,9 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel
 
-from graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
-from graph.errors import AccessDenied, InvalidQuery
-from queries.candidates import (
+from coopgraph.graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
+from coopgraph.graph.errors import AccessDenied, InvalidQuery
+from coopgraph.queries.candidates import (
     IMPORT,
     NEED,
     SUPPLIED,
@@ -60,7 +60,7 @@ from queries.candidates import (
     check_filters,
     match_index,
 )
-from queries.factors import (
+from coopgraph.queries.factors import (
     FACTORS,
     FIT_CODES,
     FIT_VALUES,
@@ -72,10 +72,16 @@ from queries.factors import (
     lead_time_value,
     resolve_profile,
 )
-from queries.network import QueryPaths, cf_buyers, cf_suppliers
-from queries.projection import Projection
-from queries.registry import registry_evidence, registry_fit
-from queries.results import FactorValue, FitKind, MatchCandidate, MatchFilters, MatchResult
+from coopgraph.queries.network import QueryPaths, cf_buyers, cf_suppliers
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.registry import registry_evidence, registry_fit
+from coopgraph.queries.results import (
+    FactorValue,
+    FitKind,
+    MatchCandidate,
+    MatchFilters,
+    MatchResult,
+)
 
 __all__ = [
     "CandidatePairs",

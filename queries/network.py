@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from queries.candidates import MatchIndex
+from coopgraph.queries.candidates import MatchIndex
 
 __all__ = ["BETA", "TUNE_GRID", "Norm", "QueryPaths", "WalkTuning", "cf_buyers", "cf_suppliers",
            "degree_weight", "gather_rows", "peers_behind", "recency_matrices", "tune_walk"]

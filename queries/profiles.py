@@ -27,10 +27,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from graph.errors import InvalidQuery
-from graph.store import Snapshot
-from queries.evaluate import FitResult, fit_profile
-from queries.factors import WeightProfile
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.evaluate import FitResult, fit_profile
+from coopgraph.queries.factors import WeightProfile
 
 __all__ = ["PROFILE_FILE", "ProfileFile", "StoredProfile", "fit_store_profile", "load_profile",
            "save_profile"]

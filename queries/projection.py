@@ -33,10 +33,10 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from graph.errors import NotFound
-from graph.integrity import Problem, consistent_tables
-from graph.schema import EntityKind
-from graph.store import GraphStore, Snapshot
+from coopgraph.graph.errors import NotFound
+from coopgraph.graph.integrity import Problem, consistent_tables
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore, Snapshot
 
 __all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "okved_codes", "same_value"]
 
@@ -577,7 +577,7 @@ class ProjectionCache:
             self._last_refresh_s = self._published_at - started
 
     def _refresh_now(self) -> None:
-        from queries.projection_delta import apply_changes, attach_row_keys
+        from coopgraph.queries.projection_delta import apply_changes, attach_row_keys
 
         current = self._projection
         if current is not None and self.incremental:

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graph.changelog import ANALYTIC_KINDS, Change, merge_changes
-from graph.schema import KINDS, EntityKind
-from graph.store import GraphStore, Snapshot, row_keys
-from queries.candidates import MatchIndex, patch_match_index
-from queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
+from coopgraph.graph.changelog import ANALYTIC_KINDS, Change, merge_changes
+from coopgraph.graph.schema import KINDS, EntityKind
+from coopgraph.graph.store import GraphStore, Snapshot, row_keys
+from coopgraph.queries.candidates import MatchIndex, patch_match_index
+from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 
 __all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
            "diff_projections"]

@@ -29,13 +29,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graph.confidentiality import CENTRE, Viewer, can_see, can_see_record, total_with_own
-from graph.errors import AccessDenied, InvalidQuery, NotFound
-from graph.models import JointProject, ProjectCost, ProjectParticipant, TieType
-from graph.schema import EntityKind, confidential_fields
-from graph.store import GraphStore
-from queries.projection import Projection
-from queries.subsidy import DEFAULT_RULES, SUBSIDY_RULES, SubsidyRules
+from coopgraph.graph.confidentiality import CENTRE, Viewer, can_see, can_see_record, total_with_own
+from coopgraph.graph.errors import AccessDenied, InvalidQuery, NotFound
+from coopgraph.graph.models import JointProject, ProjectCost, ProjectParticipant, TieType
+from coopgraph.graph.schema import EntityKind, confidential_fields
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.subsidy import DEFAULT_RULES, SUBSIDY_RULES, SubsidyRules
 
 __all__ = [
     "KpiEffect",
@@ -249,7 +249,7 @@ def propose_participants(proj: Projection, project: JointProject, lead_id: str, 
     materials requires (one level); for each, :func:`queries.match.rank_suppliers`
     ranks suppliers for the lead, restricted to the project's cluster.
     """
-    from queries.match import rank_suppliers
+    from coopgraph.queries.match import rank_suppliers
 
     if project.category is None:
         raise InvalidQuery(f"project {project.id!r} names no category to localise")
@@ -279,7 +279,7 @@ def propose_participants(proj: Projection, project: JointProject, lead_id: str, 
 def kpi_effect(proj: Projection, project: JointProject,
                participants: list[ProjectParticipant]) -> KpiEffect:
     """The tie KPIs with and without ``joint_project`` ties between the participants."""
-    from queries.kpi import cluster_kpis
+    from coopgraph.queries.kpi import cluster_kpis
 
     if project.cluster_id is None:
         raise InvalidQuery(f"project {project.id!r} names no cluster")

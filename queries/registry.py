@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from graph.classifiers import code_class, is_code, okpd2_name, okved_name
-from graph.errors import InvalidQuery
-from queries.projection import Projection
+from coopgraph.graph.classifiers import code_class, is_code, okpd2_name, okved_name
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "REGISTRY_EXTRA",

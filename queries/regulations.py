@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from graph.models import TieType
+from coopgraph.graph.models import TieType
 
 __all__ = ["RESOLUTION_779", "TIE_RULES", "Citation", "TieRule", "counted_tie_types"]
 

@@ -41,8 +41,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from graph.confidentiality import CENTRE, Viewer
-from graph.errors import (
+from coopgraph.graph.confidentiality import CENTRE, Viewer
+from coopgraph.graph.errors import (
     AccessDenied,
     IllegalTransition,
     InvalidQuery,
@@ -50,7 +50,7 @@ from graph.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from graph.models import (
+from coopgraph.graph.models import (
     CoopRequest,
     DeclineReason,
     Record,
@@ -60,11 +60,11 @@ from graph.models import (
     Tie,
     TieType,
 )
-from graph.schema import EntityKind
-from graph.store import GraphStore
-from queries.feedback import apply_declines, declines_of
-from queries.projection import Projection
-from queries.results import MatchResult
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.feedback import apply_declines, declines_of
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.results import MatchResult
 
 __all__ = [
     "CENTRE_ACTOR",
@@ -461,7 +461,7 @@ def suggest(proj: Projection, store: GraphStore, company_id: str, *,
     See :mod:`queries.feedback`: a partner (or a category) that declined before is
     ranked lower, and the candidate's first reason says so.
     """
-    from queries.match import rank_buyers, rank_suppliers
+    from coopgraph.queries.match import rank_buyers, rank_suppliers
 
     if not 1 <= k <= 200:
         raise InvalidQuery(f"k must be between 1 and 200, got {k}")

@@ -20,8 +20,8 @@ from collections import defaultdict
 import numpy as np
 from pydantic import BaseModel, Field
 
-from queries.bom import bom_order
-from queries.projection import Projection
+from coopgraph.queries.bom import bom_order
+from coopgraph.queries.projection import Projection
 
 __all__ = ["BrokenChain", "LostLink", "Replacement", "ResilienceReport", "remove_supplier"]
 

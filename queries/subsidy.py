@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from graph.models import CostType
+from coopgraph.graph.models import CostType
 
 __all__ = ["DEFAULT_RULES", "SUBSIDY_RULES", "CostRule", "SubsidyRules"]
 

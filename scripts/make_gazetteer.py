@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import pymorphy3  # noqa: E402
 
-from graph.regions import _TRANSLIT, regions  # noqa: E402
+from coopgraph.graph.regions import _TRANSLIT, regions  # noqa: E402
 
 _MORPH = pymorphy3.MorphAnalyzer()
 OUT = HERE / "ingest" / "data" / "settlements_ru.csv"

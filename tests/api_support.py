@@ -14,10 +14,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.keys import KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.models import (
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Category,
@@ -35,7 +35,7 @@ from graph.models import (
     Role,
     Supply,
 )
-from graph.store import GraphStore
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["ROLES", "ApiCase", "assert_problem", "make_case", "seed_records"]
 

@@ -15,8 +15,8 @@ import os
 import random
 from pathlib import Path
 
-from graph.embedded import EmbeddedStore
-from graph.models import (
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Category,
@@ -32,9 +32,9 @@ from graph.models import (
     Role,
     Supply,
 )
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.projection import Projection
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.projection import Projection
 
 __all__ = [
     "WILLEMS_XLSX",

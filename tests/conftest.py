@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.store import GraphStore, Snapshot
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.store import GraphStore, Snapshot
 
 REQUIRE_NEO4J = os.environ.get("COOPGRAPH_REQUIRE_NEO4J") == "1"
 
@@ -82,7 +82,7 @@ class _Neo4jState:
 
 @pytest.fixture(scope="session")
 def _neo4j_session_store(neo4j_server: Any) -> Iterator[GraphStore]:
-    from graph.neo4j_store import Neo4jStore
+    from coopgraph.graph.neo4j_store import Neo4jStore
 
     store = Neo4jStore(neo4j_server.uri, user=neo4j_server.user,
                        password=neo4j_server.password)
@@ -130,8 +130,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
 
 
 def _load_sample(store: GraphStore) -> None:
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     report = ingest_paths(store, [SAMPLE_DIR])
     assert report.ok, f"the sample dataset loads with rejects: {report.rejects[:5]}"

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from typing import TypeVar
 
-from graph.models import (
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Category,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.models import (
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Category,
@@ -33,8 +33,8 @@ from graph.models import (
     Record,
     Supply,
 )
-from graph.schema import EntityKind
-from graph.store import Snapshot
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
 
 __all__ = ["synthetic_snapshot", "tiny_records"]
 

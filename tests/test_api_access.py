@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from api.keys import KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.errors import ConfigError
-from graph.store import GraphStore
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.errors import ConfigError
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 
@@ -30,9 +30,9 @@ def _fake_ingest(store: GraphStore, paths: list[Path], **kw: Any) -> Any:
 
 @pytest.fixture
 def fake_engines(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("ingest.pipeline")
+    module = types.ModuleType("coopgraph.ingest.pipeline")
     module.ingest_paths = _fake_ingest  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ingest.pipeline", module)
+    monkeypatch.setitem(sys.modules, "coopgraph.ingest.pipeline", module)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from graph.schema import EntityKind
-from graph.store import GraphStore, Snapshot
-from queries.projection import Projection
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore, Snapshot
+from coopgraph.queries.projection import Projection
 from tests.api_support import ApiCase, assert_problem, make_case
 
 
@@ -46,7 +46,7 @@ def _first(snapshot: Snapshot, kind: EntityKind, field: str) -> str:
 
 def test_match_buyers_equals_the_engine(api: ApiCase, reference: Projection,
                                         sample_snapshot: Snapshot) -> None:
-    from queries.match import rank_buyers
+    from coopgraph.queries.match import rank_buyers
 
     supplier = _first(sample_snapshot, EntityKind.CAPABILITY, "company_id")
     got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 5})
@@ -58,7 +58,7 @@ def test_match_buyers_equals_the_engine(api: ApiCase, reference: Projection,
 
 def test_match_suppliers_with_filters(api: ApiCase, reference: Projection,
                                       sample_snapshot: Snapshot) -> None:
-    from queries.match import rank_suppliers
+    from coopgraph.queries.match import rank_suppliers
 
     buyer = _first(sample_snapshot, EntityKind.NEED, "company_id")
     got = api.get("/match/suppliers", params={"buyer": buyer, "k": 3, "max_distance_km": 300})
@@ -69,7 +69,7 @@ def test_match_suppliers_with_filters(api: ApiCase, reference: Projection,
 
 def test_gaps_equal_the_engine(api: ApiCase, reference: Projection,
                                sample_snapshot: Snapshot) -> None:
-    from queries.gaps import find_gaps
+    from coopgraph.queries.gaps import find_gaps
 
     cluster = _first(sample_snapshot, EntityKind.CLUSTER, "id")
     got = api.get("/gaps", "analyst", params={"cluster": cluster})
@@ -80,7 +80,7 @@ def test_gaps_equal_the_engine(api: ApiCase, reference: Projection,
 
 def test_kpis_equal_the_engine(api: ApiCase, reference: Projection,
                                sample_snapshot: Snapshot) -> None:
-    kpi = pytest.importorskip("queries.kpi")
+    kpi = pytest.importorskip("coopgraph.queries.kpi")
     cluster = _first(sample_snapshot, EntityKind.CLUSTER, "id")
     got = api.get("/kpis", "analyst", params={"cluster": cluster})
     assert got.status_code == 200, got.text
@@ -90,7 +90,7 @@ def test_kpis_equal_the_engine(api: ApiCase, reference: Projection,
 
 def test_plan_product_equals_the_engine(api: ApiCase, reference: Projection,
                                         sample_snapshot: Snapshot) -> None:
-    from queries.chains import plan_chain
+    from coopgraph.queries.chains import plan_chain
 
     with_bom = {b["parent"] for b in sample_snapshot.rows(EntityKind.BOM_LINE)}
     product = next(r["id"] for r in sample_snapshot.rows(EntityKind.PRODUCT)

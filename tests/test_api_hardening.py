@@ -20,12 +20,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.headers import CSP, DOCS_CSP
-from api.keys import KeyStore
-from api.main import create_app
-from api.settings import ApiSettings, is_loopback
-from graph.errors import StoreError
-from graph.store import GraphStore
+from coopgraph.api.headers import CSP, DOCS_CSP
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings, is_loopback
+from coopgraph.graph.errors import StoreError
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def test_auth_off_refuses_other_addresses(store: GraphStore, tmp_path: Path,
 
 
 def _cluster_key(cid: str) -> tuple[Any, tuple[str, ...]]:
-    from graph.schema import EntityKind
+    from coopgraph.graph.schema import EntityKind
 
     return EntityKind.CLUSTER, (cid,)
 
@@ -204,7 +204,7 @@ def _free_port() -> int:
 @pytest.mark.timeout(120)
 def test_a_hand_started_uvicorn_with_auth_off_serves_loopback_and_guards_the_rest(
         tmp_path: Path) -> None:
-    """``uvicorn api.main:create_app --factory --host 0.0.0.0`` with auth off.
+    """``uvicorn coopgraph.api.main:create_app --factory --host 0.0.0.0`` with auth off.
 
     The app cannot see uvicorn's ``--host``, so the guard reads each request's
     server address. Tests send traffic to loopback only (the workplace's rule), so
@@ -217,7 +217,7 @@ def test_a_hand_started_uvicorn_with_auth_off_serves_loopback_and_guards_the_res
            "COOPGRAPH_DATA_DIR": str(tmp_path / "data")}
     env.pop("COOPGRAPH_HOST", None)  # what a hand-started uvicorn leaves: the 127.0.0.1 default
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "coopgraph.api.main:create_app", "--factory",
          "--host", "0.0.0.0", "--port", str(port), "--log-level", "warning"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from graph.schema import EntityKind
-from graph.store import GraphStore
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.store import GraphStore
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.keys import KeyStore, hash_secret
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidQuery, NotFound
-from graph.models import Company
+from coopgraph.api.cli import app
+from coopgraph.api.keys import KeyStore, hash_secret
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.graph.models import Company
 
 
 def test_secret_is_stored_only_hashed(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from graph.models import MAX_AMOUNT
-from graph.schema import EntityKind
-from graph.store import GraphStore
+from coopgraph.graph.models import MAX_AMOUNT
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 MiB = 1024 * 1024
@@ -80,8 +80,8 @@ def test_the_body_limit_is_a_setting(store: GraphStore, tmp_path: Path) -> None:
 
 def test_the_body_limit_setting_is_read_from_the_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from api.settings import load_api_settings
-    from graph.errors import ConfigError
+    from coopgraph.api.settings import load_api_settings
+    from coopgraph.graph.errors import ConfigError
 
     monkeypatch.setenv("COOPGRAPH_BODY_LIMIT", "4096")
     assert load_api_settings().body_limit == 4096

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.keys import KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.store import GraphStore
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 
@@ -72,9 +72,9 @@ def test_unexpected_error_is_500_without_internals(api: ApiCase,
 
 
 def test_missing_engine_is_501(api: ApiCase, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "queries.kpi", None)
+    monkeypatch.setitem(sys.modules, "coopgraph.queries.kpi", None)
     assert_problem(api.get("/kpis", params={"cluster": "c1"}), 501, slug="not-implemented",
-                   contains="queries.kpi")
+                   contains="coopgraph.queries.kpi")
 
 
 def test_kpis_need_a_cluster_when_there_are_several(api: ApiCase) -> None:

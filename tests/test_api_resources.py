@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from graph.schema import KINDS, EntityKind
-from graph.store import GraphStore
+from coopgraph.graph.schema import KINDS, EntityKind
+from coopgraph.graph.store import GraphStore
 from tests.api_support import ApiCase, assert_problem, make_case
 
 # resource path, kind, a new record, a field to change and its new value

@@ -24,7 +24,7 @@ FORBIDDEN = {
     "api": set(),
 }
 # The installed namespace of the folders ("" before the namespace rewrite).
-NAMESPACE = ""
+NAMESPACE = "coopgraph"
 
 
 def _folder(module: str) -> str:
@@ -61,6 +61,6 @@ def test_imports_point_one_way(package: str) -> None:
 
 def test_the_rule_detects_a_wrong_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("from api.main import create_app\n"
-                   "import queries.match\n", encoding="utf-8")
+    bad.write_text("from coopgraph.api.main import create_app\n"
+                   "import coopgraph.queries.match\n", encoding="utf-8")
     assert _imported_packages(bad) >= {"api", "queries"}

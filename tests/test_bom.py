@@ -10,9 +10,9 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from graph.errors import BomCycleError, InvalidQuery, NotFound
-from graph.models import BomLine, Category, Product
-from queries.bom import expand_bom, purchase_demand
+from coopgraph.graph.errors import BomCycleError, InvalidQuery, NotFound
+from coopgraph.graph.models import BomLine, Category, Product
+from coopgraph.queries.bom import expand_bom, purchase_demand
 from tests.chains_graphs import WILLEMS_XLSX, projection_of, small_cluster, willems_projection
 
 

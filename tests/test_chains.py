@@ -6,10 +6,10 @@ from collections import defaultdict
 
 import pytest
 
-from graph.errors import InvalidQuery, NotFound
-from graph.models import Capability, Supply
-from queries.chains import ChainPlan, PlanOptions, plan_chain, plan_cluster
-from queries.projection import ProjectionCache
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.graph.models import Capability, Supply
+from coopgraph.queries.chains import ChainPlan, PlanOptions, plan_chain, plan_cluster
+from coopgraph.queries.projection import ProjectionCache
 from tests.chains_graphs import projection_of, small_cluster
 
 
@@ -149,7 +149,7 @@ def test_bad_input(proj):
 def test_sample_plans_respect_capacity(sample_store):
     proj = ProjectionCache(sample_store).get()
     snap = sample_store.snapshot()
-    from graph.schema import EntityKind
+    from coopgraph.graph.schema import EntityKind
 
     products = snap.rows(EntityKind.PRODUCT)
     makers = {str(p.get("maker_id")) for p in products}
@@ -175,7 +175,7 @@ def test_sample_plans_respect_capacity(sample_store):
 
 
 def _capacity_with(snap, maker):
-    from graph.schema import EntityKind
+    from coopgraph.graph.schema import EntityKind
 
     cap = {(r["company_id"], r["category"]): float(r["capacity_per_year"])
            for r in snap.rows(EntityKind.CAPABILITY) if r.get("capacity_per_year") is not None}
@@ -194,7 +194,7 @@ def test_block_solve_equals_one_big_lp(seed):
     from scipy.optimize import linprog
 
     from bench.chains_speed import CLUSTER, _problem, build_instance
-    from queries.chains import _solve_lp
+    from coopgraph.queries.chains import _solve_lp
 
     proj = build_instance(seed=seed, makers=4, assemblies_per_product=8, suppliers=300)
     problem = _problem(proj, list(range(4)), PlanOptions(critical_categories=["leaf001"]))
@@ -217,7 +217,7 @@ def test_block_solve_equals_one_big_lp(seed):
 
 
 def test_product_without_maker_or_bom():
-    from graph.models import BomLine, Product
+    from coopgraph.graph.models import BomLine, Product
 
     records = [*small_cluster(), Product(id="P3", name="orphan", annual_volume=10),
                BomLine(parent="P3", child="CAST", qty=2), Product(id="P4", name="empty")]

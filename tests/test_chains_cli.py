@@ -9,8 +9,8 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.embedded import EmbeddedStore
+from coopgraph.api.cli import app
+from coopgraph.graph.embedded import EmbeddedStore
 from tests.chains_graphs import small_cluster
 
 

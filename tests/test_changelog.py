@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from graph.changelog import MAX_KEYS, Change, ChangeLog, merge_changes, touched_by_ops
-from graph.embedded import EmbeddedStore
-from graph.schema import EntityKind
+from coopgraph.graph.changelog import MAX_KEYS, Change, ChangeLog, merge_changes, touched_by_ops
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.schema import EntityKind
 from tests.graph_factories import full_graph
 
 K = EntityKind

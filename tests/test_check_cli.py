@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.embedded import EmbeddedStore
-from graph.models import Category, Supply
+from coopgraph.api.cli import app
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Category, Supply
 from tests.graph_factories import full_graph
 
 

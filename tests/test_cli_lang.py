@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.commands import COMMAND_HELP, COMMAND_MODULES, scan_lang
-from api.console import lang, set_lang
-from graph.i18n import count, csv_number, default_lang, number, percent, plural_form
+from coopgraph.api.cli import app
+from coopgraph.api.commands import COMMAND_HELP, COMMAND_MODULES, scan_lang
+from coopgraph.api.console import lang, set_lang
+from coopgraph.graph.i18n import count, csv_number, default_lang, number, percent, plural_form
 
 RU_LINK = ("рекомендованная связь", "рекомендованные связи", "рекомендованных связей")
 EN_LINK = ("recommended link", "recommended links")
@@ -101,10 +101,10 @@ def test_an_unknown_language_is_refused() -> None:
 
 def test_help_imports_no_engine() -> None:
     """``coopgraph --help`` must not pay for numpy, scipy, networkx or the store."""
-    code = ("import sys\nfrom api.cli import app\n"
+    code = ("import sys\nfrom coopgraph.api.cli import app\n"
             "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('numpy', 'scipy', 'networkx', 'neo4j', 'pydantic', "
-            "'queries.projection', 'graph.store') if m in sys.modules]\n"
+            "'coopgraph.queries.projection', 'coopgraph.graph.store') if m in sys.modules]\n"
             "print('HEAVY', heavy)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
@@ -116,7 +116,7 @@ def test_help_imports_no_engine() -> None:
        digits=st.integers(min_value=0, max_value=3), lang=st.sampled_from(["ru", "en"]))
 def test_fast_numbers_equal_babels_pattern(x: float, digits: int, lang: str) -> None:
     """The f-string shortcut of ``number`` gives what Babel's own pattern gives."""
-    from graph.i18n import _format, _pattern
+    from coopgraph.graph.i18n import _format, _pattern
 
     want = _format(x, _pattern(digits), lang)  # type: ignore[arg-type]
     got = number(x, lang, digits)  # type: ignore[arg-type]

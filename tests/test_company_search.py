@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.search import sort_name
-from graph.store import GraphStore
-from ingest.sample import SAMPLE_DIR
+from coopgraph.api.search import sort_name
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.sample import SAMPLE_DIR
 from tests.api_support import ApiCase, assert_problem, make_case
 
 

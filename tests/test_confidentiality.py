@@ -29,16 +29,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.keys import KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.confidentiality import CENTRE, Viewer, can_see_record
-from graph.embedded import EmbeddedStore
-from graph.schema import KINDS, EntityKind, confidential_fields, spec
-from graph.store import MAX_PAGE, GraphStore, Snapshot
-from queries.bom import total_demand
-from queries.projection import Projection
-from queries.results import MatchResult
+from coopgraph.api.keys import KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.confidentiality import CENTRE, Viewer, can_see_record
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.schema import KINDS, EntityKind, confidential_fields, spec
+from coopgraph.graph.store import MAX_PAGE, GraphStore, Snapshot
+from coopgraph.queries.bom import total_demand
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.results import MatchResult
 
 MEMBERS = ("m-lityo", "m-traktor")  # a component maker and an end-product maker
 CLUSTER = "lipetsk-agromash"
@@ -218,8 +218,8 @@ class Planted:
 
 
 def _load_sample(store: GraphStore) -> None:
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     report = ingest_paths(store, [SAMPLE_DIR])
     assert report.ok, report.rejects[:5]
@@ -405,7 +405,7 @@ def test_routes_outside_the_openapi_document_serve_no_data(planted: Planted) -> 
 
     hidden = {r.endpoint.__module__ for r in planted.client.app.routes  # type: ignore[attr-defined]
               if isinstance(r, APIRoute) and not r.include_in_schema}
-    assert hidden <= {"api.routes.dashboard"}, hidden  # the dashboard's static files
+    assert hidden <= {"coopgraph.api.routes.dashboard"}, hidden  # the dashboard's static files
 
 
 def test_every_route_was_called(planted: Planted) -> None:

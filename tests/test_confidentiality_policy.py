@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import graph.confidentiality as policy
-from graph.confidentiality import (
+import coopgraph.graph.confidentiality as policy
+from coopgraph.graph.confidentiality import (
     CENTRE,
     MIN_FOR_EXTREMES,
     MIN_OTHERS,
@@ -23,8 +23,8 @@ from graph.confidentiality import (
     coarse,
     total_with_own,
 )
-from graph.schema import EntityKind, confidential_fields
-from queries.factors import capacity_value
+from coopgraph.graph.schema import EntityKind, confidential_fields
+from coopgraph.queries.factors import capacity_value
 
 ME = Viewer("me")
 
@@ -134,9 +134,9 @@ def test_the_rankings_band_is_the_policys(pairs: list[tuple[float, float]]) -> N
 
 
 def test_a_member_key_without_a_company_is_never_the_centre() -> None:
-    from api.auth import Principal
-    from api.keys import KeyRole
-    from graph.errors import AccessDenied
+    from coopgraph.api.auth import Principal
+    from coopgraph.api.keys import KeyRole
+    from coopgraph.graph.errors import AccessDenied
 
     assert Principal(KeyRole.ANALYST).viewer is CENTRE
     assert Principal(KeyRole.MEMBER, company_id="me").viewer == ME

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import InvalidQuery, NotFound
-from graph.schema import EntityKind
-from queries.bom import expand_bom
-from queries.cypher_library import list_queries, load_query, run_query
-from queries.gaps import find_gaps
-from queries.kpi import cluster_kpis
-from queries.projection import Projection, ProjectionCache
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.graph.schema import EntityKind
+from coopgraph.queries.bom import expand_bom
+from coopgraph.queries.cypher_library import list_queries, load_query, run_query
+from coopgraph.queries.gaps import find_gaps
+from coopgraph.queries.kpi import cluster_kpis
+from coopgraph.queries.projection import Projection, ProjectionCache
 from tests.chains_graphs import small_cluster
 
 EXPECTED = {"gaps", "single_source", "untied_members", "product_chain"}

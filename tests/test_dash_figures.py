@@ -14,12 +14,12 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.embedded import EmbeddedStore
-from graph.store import GraphStore
-from ingest.sample import SAMPLE_DIR
-from queries.gaps import CRITICAL_BETWEENNESS, CRITICAL_MAX, GapReport, find_gaps
-from queries.projection import ProjectionCache
+from coopgraph.api.cli import app
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.sample import SAMPLE_DIR
+from coopgraph.queries.gaps import CRITICAL_BETWEENNESS, CRITICAL_MAX, GapReport, find_gaps
+from coopgraph.queries.projection import ProjectionCache
 
 CLUSTER = "lipetsk-agromash"
 
@@ -87,7 +87,7 @@ def test_critical_companies_are_few_and_explained(sample_store: GraphStore,
 
 
 def test_gaps_csv_opens_in_russian_excel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest.pipeline import ingest_paths
+    from coopgraph.ingest.pipeline import ingest_paths
 
     store = EmbeddedStore(tmp_path / "store")
     ingest_paths(store, [SAMPLE_DIR])
@@ -120,7 +120,7 @@ def test_gaps_csv_opens_in_russian_excel(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_gaps_table_prints_names_not_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest.pipeline import ingest_paths
+    from coopgraph.ingest.pipeline import ingest_paths
 
     store = EmbeddedStore(tmp_path / "store")
     ingest_paths(store, [SAMPLE_DIR])
@@ -140,7 +140,7 @@ def test_gaps_table_prints_names_not_ids(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_kpi_sentences_read_as_russian(sample_store: GraphStore) -> None:
-    from queries.kpi import MAX_UNTIED, cluster_kpis
+    from coopgraph.queries.kpi import MAX_UNTIED, cluster_kpis
 
     report = cluster_kpis(ProjectionCache(sample_store).get(), CLUSTER)
     members = {r["company_id"] for r in _csv("memberships.csv") if r["cluster_id"] == CLUSTER}
@@ -172,7 +172,7 @@ def test_kpi_sentences_read_as_russian(sample_store: GraphStore) -> None:
 
 def test_kpi_command_prints_each_sentence_once(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest.pipeline import ingest_paths
+    from coopgraph.ingest.pipeline import ingest_paths
 
     store = EmbeddedStore(tmp_path / "store")
     ingest_paths(store, [SAMPLE_DIR])
@@ -194,7 +194,7 @@ def test_kpi_command_prints_each_sentence_once(tmp_path: Path,
 
 
 def test_what_if_links_fit_free_capacity_one_row_one_price(sample_store: GraphStore) -> None:
-    from queries.kpi import cluster_kpis
+    from coopgraph.queries.kpi import cluster_kpis
 
     report = cluster_kpis(ProjectionCache(sample_store).get(), CLUSTER)
     caps = {(r["company_id"], r["category"]): r for r in _csv("capabilities.csv")}
@@ -222,9 +222,9 @@ def test_what_if_links_fit_free_capacity_one_row_one_price(sample_store: GraphSt
 
 
 def test_planner_volume_bounds(sample_store: GraphStore) -> None:
-    from graph.errors import InvalidQuery
-    from queries.bom import VOLUME_FACTOR, VOLUME_FLOOR, volume_limit
-    from queries.chains import plan_chain
+    from coopgraph.graph.errors import InvalidQuery
+    from coopgraph.queries.bom import VOLUME_FACTOR, VOLUME_FLOOR, volume_limit
+    from coopgraph.queries.chains import plan_chain
 
     proj = ProjectionCache(sample_store).get()
     products = {r["id"]: r for r in _csv("products.csv")}
@@ -244,7 +244,7 @@ def test_planner_volume_bounds(sample_store: GraphStore) -> None:
 
 def test_plan_sentences_say_bought_in_the_region_with_russian_figures(
         sample_store: GraphStore) -> None:
-    from queries.chains import plan_chain, plan_cluster
+    from coopgraph.queries.chains import plan_chain, plan_cluster
 
     proj = ProjectionCache(sample_store).get()
     product = sorted(r["id"] for r in _csv("products.csv"))[0]

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.keys import KeyRole, KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.embedded import EmbeddedStore
+from coopgraph.api.keys import KeyRole, KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.embedded import EmbeddedStore
 from tests.browser import SCREENSHOTS, LiveServer, PageWatcher, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -40,8 +40,8 @@ def chromium_path() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
         tuple[LiveServer, str]]:
     """The real app over the sample data, with auth on and an analyst key (read + analyse)."""
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     tmp = tmp_path_factory.mktemp("browser")
     store = EmbeddedStore(None)

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.keys import KeyRole, KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.embedded import EmbeddedStore
+from coopgraph.api.keys import KeyRole, KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.embedded import EmbeddedStore
 from tests.browser import LiveServer, PageWatcher, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -25,8 +25,8 @@ _READY = ("name => { const v = document.querySelector('#view');"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     require_chromium()
     tmp = tmp_path_factory.mktemp("coop-browser")

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from api.headers import CSP
-from api.keys import KeyRole, KeyStore
-from api.main import create_app
-from api.settings import ApiSettings
-from graph.embedded import EmbeddedStore
-from graph.schema import EntityKind
+from coopgraph.api.headers import CSP
+from coopgraph.api.keys import KeyRole, KeyStore
+from coopgraph.api.main import create_app
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.schema import EntityKind
 from tests.browser import LiveServer, PageWatcher, launch_chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -37,8 +37,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str, str]]:
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     require_chromium()
     tmp = tmp_path_factory.mktemp("csp")

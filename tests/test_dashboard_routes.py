@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.routes.dashboard import ASSET_DIR
-from api.settings import ApiSettings
-from graph.embedded import EmbeddedStore
+from coopgraph.api.main import create_app
+from coopgraph.api.routes.dashboard import ASSET_DIR
+from coopgraph.api.settings import ApiSettings
+from coopgraph.graph.embedded import EmbeddedStore
 
 ASSETS = sorted(p for p in ASSET_DIR.rglob("*") if p.suffix in {".js", ".css", ".html", ".json",
                                                                  ".svg"})

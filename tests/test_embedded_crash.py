@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.models import Capability, Category, Company
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Capability, Category, Company
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 300  # companies per batch, each with one capability
 
 WRITER = """
 import sys
-from graph.embedded import EmbeddedStore
-from graph.models import Capability, Category, Company
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Capability, Category, Company
 
 path, start, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # a small compaction threshold so that kills also land in the middle of compactions

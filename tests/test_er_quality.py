@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.resolve import MERGE_AT, REVIEW_AT
-from ingest.resolve_eval import LabelledSet, evaluate, fit_merge_at, read_labelled_set
+from coopgraph.ingest.resolve import MERGE_AT, REVIEW_AT
+from coopgraph.ingest.resolve_eval import LabelledSet, evaluate, fit_merge_at, read_labelled_set
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99

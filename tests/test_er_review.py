@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.errors import NotFound
-from graph.models import Company
-from graph.schema import EntityKind
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
-from ingest.resolve import (
+from coopgraph.api.cli import app
+from coopgraph.graph.errors import NotFound
+from coopgraph.graph.models import Company
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
+from coopgraph.ingest.resolve import (
     Candidate,
     compare,
     derive_company_id,
@@ -26,7 +26,7 @@ from ingest.resolve import (
     normalize_name,
     resolve,
 )
-from ingest.review import ReviewError, decide, list_pairs, pair_id
+from coopgraph.ingest.review import ReviewError, decide, list_pairs, pair_id
 from tests.api_support import ApiCase, assert_problem, make_case
 
 _K = EntityKind

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidQuery
-from graph.models import Category, Company, Supply
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.baselines import BASELINES
-from queries.candidates import match_index
-from queries.evaluate import (
+from coopgraph.api.cli import app
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.models import Category, Company, Supply
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.baselines import BASELINES
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.evaluate import (
     _engine_scorer,
     _known,
     _metrics,
@@ -28,8 +28,8 @@ from queries.evaluate import (
     evaluate_seeds,
     split_links,
 )
-from queries.factors import DEFAULT_PROFILE, WeightProfile
-from queries.projection import Projection
+from coopgraph.queries.factors import DEFAULT_PROFILE, WeightProfile
+from coopgraph.queries.projection import Projection
 
 
 def _pairs(snapshot: Snapshot) -> set[tuple[str, str]]:
@@ -165,7 +165,7 @@ def _sparse_network(seed: int) -> Snapshot:
 def test_fast_mrr_agrees_with_the_ranks_when_the_fallback_ranks_non_candidates():
     sp_ = split_links(_sparse_network(4), "random", 0.2, 0)
     proj = Projection.from_snapshot(sp_.train)
-    from queries.factors import resolve_profile
+    from coopgraph.queries.factors import resolve_profile
 
     prof = resolve_profile(None, proj)
     queries = _queries(proj, sp_.test_pairs, "buyers", 500, 0)
@@ -177,7 +177,7 @@ def test_fast_mrr_agrees_with_the_ranks_when_the_fallback_ranks_non_candidates()
     # the fallback orders the non-candidates below the candidates, busiest buyer first (they
     # used to tie at the bottom): non-candidate targets of one query with different
     # fallback scores get different ranks, in that order
-    from queries.match import fallback_scores
+    from coopgraph.queries.match import fallback_scores
 
     ix = match_index(proj)
     compared = 0
@@ -196,7 +196,7 @@ def test_fast_mrr_agrees_with_the_ranks_when_the_fallback_ranks_non_candidates()
 
 
 def test_staged_fit_scores_fewer_weight_vectors_than_the_full_search(sample_snapshot):
-    from queries.evaluate import fit_profile
+    from coopgraph.queries.evaluate import fit_profile
 
     staged = fit_profile(sample_snapshot, folds=2, max_queries=60)
     full = fit_profile(sample_snapshot, folds=2, max_queries=60, search="full")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from api.jobs import JobRunner
-from api.keys import KeyStore
-from graph.embedded import EmbeddedStore
-from graph.models import Company
+from coopgraph.api.jobs import JobRunner
+from coopgraph.api.keys import KeyStore
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Company
 
 
 def _mode(path: Path) -> int:

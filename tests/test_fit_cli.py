@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.confidentiality import Viewer
-from graph.models import Category, Company, Supply
-from graph.schema import EntityKind
-from graph.store import GraphStore, Snapshot
-from queries.match import rank_buyers, rank_suppliers
-from queries.profiles import PROFILE_FILE, load_profile
-from queries.projection import Projection
+from coopgraph.api.cli import app
+from coopgraph.graph.confidentiality import Viewer
+from coopgraph.graph.models import Category, Company, Supply
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore, Snapshot
+from coopgraph.queries.match import rank_buyers, rank_suppliers
+from coopgraph.queries.profiles import PROFILE_FILE, load_profile
+from coopgraph.queries.projection import Projection
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, store: GraphStore, data_dir: Path,
@@ -38,8 +38,8 @@ def _run(*args: str) -> Any:
 
 def test_fit_stores_the_profile_with_its_report_and_match_uses_it(store, tmp_path, monkeypatch,
                                                                   request):
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import SAMPLE_DIR
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
 
     ingest_paths(store, [SAMPLE_DIR])
     data_dir = tmp_path / "store" if type(store).__name__ == "EmbeddedStore" \
@@ -68,7 +68,7 @@ def test_fit_stores_the_profile_with_its_report_and_match_uses_it(store, tmp_pat
 
 
 def test_fit_keeps_the_default_when_the_history_is_too_small(tmp_path, monkeypatch):
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     store = EmbeddedStore(tmp_path / "store")
     store.upsert([Company(id="S", name="S"), Company(id="B", name="B"),

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from api.keys import KeyStore
+from coopgraph.api.keys import KeyStore
 from tests.live_server import COOPGRAPH, LiveServer, live_server, store_env
 
 pytestmark = pytest.mark.slow

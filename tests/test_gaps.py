@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import InvalidQuery, NotFound
-from queries.gaps import find_gaps
-from queries.resilience import remove_supplier
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.queries.gaps import find_gaps
+from coopgraph.queries.resilience import remove_supplier
 from tests.chains_graphs import projection_of, small_cluster
 
 
@@ -81,7 +81,7 @@ SAMPLE_CLUSTER = "lipetsk-agromash"
 
 @pytest.fixture
 def sample_gaps(sample_store):
-    from queries.projection import ProjectionCache
+    from coopgraph.queries.projection import ProjectionCache
 
     return find_gaps(ProjectionCache(sample_store).get(), cluster_id=SAMPLE_CLUSTER)
 
@@ -115,9 +115,9 @@ def test_sample_planted_single_source_and_capacity(sample_gaps):
 
 def test_sample_demand_counts_supply_links_as_evidence(sample_store, sample_gaps):
     """Per buyer, demand is the largest estimate: BOM/needs/imports or what it buys now."""
-    from graph.schema import EntityKind
-    from queries.gaps import category_demand
-    from queries.projection import ProjectionCache
+    from coopgraph.graph.schema import EntityKind
+    from coopgraph.queries.gaps import category_demand
+    from coopgraph.queries.projection import ProjectionCache
 
     proj = ProjectionCache(sample_store).get()
     scope = proj.cluster(SAMPLE_CLUSTER)
@@ -153,8 +153,8 @@ def test_sample_planted_idle_and_untied(sample_gaps):
 
 
 def test_sample_closing_a_single_source_breaks_chains(sample_store):
-    from graph.schema import EntityKind
-    from queries.projection import ProjectionCache
+    from coopgraph.graph.schema import EntityKind
+    from coopgraph.queries.projection import ProjectionCache
 
     proj = ProjectionCache(sample_store).get()
     report = remove_supplier(proj, "m-gidro")

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidQuery
-from graph.ids import is_valid_inn, is_valid_ogrn
-from graph.models import Record, Role
-from graph.schema import EntityKind as K
-from graph.schema import kind_of
-from ingest import taxonomy
-from ingest.generate import generate
-from ingest.sample import FILE_NAMES, columns, read_records
+from coopgraph.api.cli import app
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.ids import is_valid_inn, is_valid_ogrn
+from coopgraph.graph.models import Record, Role
+from coopgraph.graph.schema import EntityKind as K
+from coopgraph.graph.schema import kind_of
+from coopgraph.ingest import taxonomy
+from coopgraph.ingest.generate import generate
+from coopgraph.ingest.sample import FILE_NAMES, columns, read_records
 
 N = 3000
 SEED = 11
@@ -149,7 +149,7 @@ def test_cli_writes_files_and_reports(tmp_path: Path) -> None:
 
 
 def test_ingests_through_the_pipeline_without_rejects(tmp_path: Path) -> None:
-    pipeline = pytest.importorskip("ingest.pipeline")
+    pipeline = pytest.importorskip("coopgraph.ingest.pipeline")
     generate(tmp_path, companies=300, seed=5)
     store = EmbeddedStore(None)
     report = pipeline.ingest_paths(store, [tmp_path])

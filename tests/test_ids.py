@@ -13,8 +13,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from graph.ids import inn_problem, is_valid_inn, is_valid_ogrn, normalize_digits, ogrn_problem
-from graph.models import Company
+from coopgraph.graph.ids import (
+    inn_problem,
+    is_valid_inn,
+    is_valid_ogrn,
+    normalize_digits,
+    ogrn_problem,
+)
+from coopgraph.graph.models import Company
 from tests.graph_factories import inn10, inn12, ogrn13, ogrnip15
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from coopgraph.api.cli import app
 
 MESSY = Path(__file__).parent / "data" / "messy"
 EXAMPLES = Path(__file__).parents[1] / "docs" / "examples"

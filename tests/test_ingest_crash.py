@@ -28,8 +28,8 @@ from typing import Any
 import orjson
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.store import GraphStore
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.store import GraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(Path(sys.executable).with_name("coopgraph"))]
@@ -127,7 +127,7 @@ class _Neo4jCase(_Case):
                                "COOPGRAPH_BATCH_SIZE": "2000"}))
 
     def open(self) -> GraphStore:
-        from graph.neo4j_store import Neo4jStore
+        from coopgraph.graph.neo4j_store import Neo4jStore
 
         return Neo4jStore(self.server.uri, user=self.server.user,
                           password=self.server.password, batch_size=2000)
@@ -144,7 +144,7 @@ class _Neo4jCase(_Case):
     def staged_loads(self) -> int:
         import neo4j
 
-        from graph import cypher
+        from coopgraph.graph import cypher
 
         with neo4j.GraphDatabase.driver(self.server.uri, auth=(self.server.user,
                                                                self.server.password)) as driver:

@@ -16,16 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.embedded import EmbeddedStore
-from graph.errors import MissingReference, StoreError
-from graph.models import Capability, Category, Company
-from graph.schema import KINDS, EntityKind, to_props
-from graph.store import GraphStore
-from ingest.formats import FORMATS
-from ingest.generate import generate
-from ingest.pipeline import _Writer, ingest_paths, plan_tables
-from ingest.sample import COOPERATION_FILE_NAMES, FILE_NAMES
-from ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import MissingReference, StoreError
+from coopgraph.graph.models import Capability, Category, Company
+from coopgraph.graph.schema import KINDS, EntityKind, to_props
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.formats import FORMATS
+from coopgraph.ingest.generate import generate
+from coopgraph.ingest.pipeline import _Writer, ingest_paths, plan_tables
+from coopgraph.ingest.sample import COOPERATION_FILE_NAMES, FILE_NAMES
+from coopgraph.ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
 
 _K = EntityKind
 

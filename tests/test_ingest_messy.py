@@ -14,9 +14,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
-from ingest.readers import detect_encoding, open_tables
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
+from coopgraph.ingest.readers import detect_encoding, open_tables
 
 MESSY = Path(__file__).parent / "data" / "messy"
 

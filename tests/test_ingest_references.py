@@ -7,9 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from graph.integrity import find_problems
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
+from coopgraph.graph.integrity import find_problems
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
 
 EXAMPLES = Path(__file__).parents[1] / "docs" / "examples"
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from graph.errors import IngestError
-from graph.models import Company
-from graph.schema import EntityKind
-from ingest.categorize import CategoryIndex, lemmas
-from ingest.formats import FORMATS, detect_format, normalize_header
-from ingest.readers import detect_encoding, expand_paths, open_tables, sniff_delimiter
-from ingest.resolve import (
+from coopgraph.graph.errors import IngestError
+from coopgraph.graph.models import Company
+from coopgraph.graph.schema import EntityKind
+from coopgraph.ingest.categorize import CategoryIndex, lemmas
+from coopgraph.ingest.formats import FORMATS, detect_format, normalize_header
+from coopgraph.ingest.readers import detect_encoding, expand_paths, open_tables, sniff_delimiter
+from coopgraph.ingest.resolve import (
     _SHORT_FORMS,
     Candidate,
     merge_companies,
@@ -24,7 +24,7 @@ from ingest.resolve import (
     resolve,
     transliterate,
 )
-from ingest.validate import RowConverter
+from coopgraph.ingest.validate import RowConverter
 
 ALIASES = sorted({(alias, fmt.kind, name) for fmt in FORMATS.values()
                   for alias, name in fmt.aliases.items()})

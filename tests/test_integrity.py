@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.integrity import consistent_tables, find_problems, repair
-from graph.models import BomLine, Capability, Category, Membership, Need, Product, Supply
-from graph.store import GraphStore, Snapshot
-from queries.projection import Projection
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.integrity import consistent_tables, find_problems, repair
+from coopgraph.graph.models import BomLine, Capability, Category, Membership, Need, Product, Supply
+from coopgraph.graph.store import GraphStore, Snapshot
+from coopgraph.queries.projection import Projection
 from tests.graph_factories import full_graph
 
 # Records that name what does not exist, one per kind of reference, and what each is

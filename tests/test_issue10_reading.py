@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.errors import IngestError
-from graph.models import Company, Role
-from graph.schema import EntityKind
-from graph.store import GraphStore
-from ingest.formats import FORMATS
-from ingest.pipeline import ingest_paths, plan_tables
-from ingest.readers import open_tables
-from queries.gaps import find_gaps
-from queries.projection import ProjectionCache
+from coopgraph.api.cli import app
+from coopgraph.graph.errors import IngestError
+from coopgraph.graph.models import Company, Role
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.formats import FORMATS
+from coopgraph.ingest.pipeline import ingest_paths, plan_tables
+from coopgraph.ingest.readers import open_tables
+from coopgraph.queries.gaps import find_gaps
+from coopgraph.queries.projection import ProjectionCache
 from tests.api_support import ApiCase, make_case
 
 _K = EntityKind
@@ -311,7 +311,7 @@ def _cli(*args: str) -> object:
 @pytest.fixture
 def english() -> Iterator[None]:
     """The CLI speaks English in the test, whatever the machine's locale."""
-    from api.console import lang, set_lang
+    from coopgraph.api.console import lang, set_lang
 
     before = lang()
     set_lang("en")
@@ -417,8 +417,16 @@ def test_upload_of_a_gzip_named_csv_fails_with_the_reason(api: ApiCase):
 
 
 
-@pytest.mark.parametrize("module", ["graph.regions", "ingest.gazetteer", "ingest.validate",
-                                    "ingest.formats", "ingest.readers"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "coopgraph.graph.regions",
+        "coopgraph.ingest.gazetteer",
+        "coopgraph.ingest.validate",
+        "coopgraph.ingest.formats",
+        "coopgraph.ingest.readers",
+    ],
+)
 def test_the_examples_in_the_docstrings_hold(module: str):
     import doctest
     import importlib
@@ -436,7 +444,7 @@ def test_the_examples_in_the_docstrings_hold(module: str):
     ("7", "Кабардино-Балкарская Республика"), ("Bavaria", None), ("99", None),
 ])
 def test_region_spellings(written: str, official: str | None):
-    from graph.regions import canonical_region, regions
+    from coopgraph.graph.regions import canonical_region, regions
 
     assert len(regions()) == 89 and len({r.code for r in regions()}) == 89
     assert canonical_region(written) == official

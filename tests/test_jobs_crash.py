@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from api.jobs import JobRunner, public_message
-from api.schemas import IngestJob
-from graph.embedded import EmbeddedStore
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
+from coopgraph.api.jobs import JobRunner, public_message
+from coopgraph.api.schemas import IngestJob
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
 from tests.api_support import make_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def test_a_failed_upload_reports_no_server_path(store: GraphStore, tmp_path: Pat
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from graph.embedded import EmbeddedStore
+from coopgraph.graph.embedded import EmbeddedStore
 from tests.api_support import make_case
 data, store_dir, tmp = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 api = make_case(EmbeddedStore(store_dir), tmp, seed=False, upload_limit=1 << 30)

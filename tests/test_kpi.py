@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.models import Category, Import, Membership, Product, Supply
-from queries.kpi import cluster_kpis
+from coopgraph.graph.models import Category, Import, Membership, Product, Supply
+from coopgraph.queries.kpi import cluster_kpis
 from tests.chains_graphs import projection_of, small_cluster
 
 
@@ -83,7 +83,7 @@ def test_specified_territory_threshold_and_more_untied():
 
 
 def test_unknown_cluster():
-    from graph.errors import NotFound
+    from coopgraph.graph.errors import NotFound
 
     with pytest.raises(NotFound):
         cluster_kpis(projection_of(small_cluster()), "nope")
@@ -91,7 +91,7 @@ def test_unknown_cluster():
 
 def _hand_from_snapshot(snap, cluster_id):
     """Independent computation from the snapshot's rows."""
-    from graph.schema import EntityKind
+    from coopgraph.graph.schema import EntityKind
 
     members = {r["company_id"] for r in snap.rows(EntityKind.MEMBERSHIP)
                if r["cluster_id"] == cluster_id}
@@ -116,7 +116,7 @@ def _hand_from_snapshot(snap, cluster_id):
 
 
 def _links_only_no_fallback(snap, members):
-    from graph.schema import EntityKind
+    from coopgraph.graph.schema import EntityKind
 
     oems = {r["id"] for r in snap.rows(EntityKind.COMPANY)
             if "oem" in r.get("roles", []) and r["id"] in members}
@@ -130,7 +130,7 @@ def _links_only_no_fallback(snap, members):
 
 
 def test_sample_kpis_match_hand_computation_and_what_if(sample_store):
-    from queries.projection import ProjectionCache
+    from coopgraph.queries.projection import ProjectionCache
 
     cluster = "lipetsk-agromash"
     report = cluster_kpis(ProjectionCache(sample_store).get(), cluster)

@@ -18,33 +18,33 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.loads import owner_alive, this_owner
-from graph.models import Capability, Category, Company
-from graph.store import GraphStore
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.loads import owner_alive, this_owner
+from coopgraph.graph.models import Capability, Category, Company
+from coopgraph.graph.store import GraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A child that begins a load, stages rows, optionally starts to commit, then dies.
 CHILD = """
 import json, os, signal, sys
-from graph.models import Capability, Company
+from coopgraph.graph.models import Capability, Company
 config, mode = json.loads(sys.argv[1]), sys.argv[2]
 if config["kind"] == "embedded":
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
     store = EmbeddedStore(config["path"])
 else:
-    from graph.neo4j_store import Neo4jStore
+    from coopgraph.graph.neo4j_store import Neo4jStore
     store = Neo4jStore(config["uri"], user=config["user"], password=config["password"],
                        batch_size=2)
-from graph.loads import Load
+from coopgraph.graph.loads import Load
 load = Load(store, "child0load01")
 store._begin_load(load)
 load.upsert([Company(id="a", name="Changed"), Company(id="n1", name="New 1"),
              Company(id="n2", name="New 2"), Company(id="n3", name="New 3")])
 load.upsert([Capability(company_id="n1", category="k", unit_price=2.0)])
 if mode == "committing":  # Neo4j: the commit has begun and applied its first chunk
-    from graph import cypher
+    from coopgraph.graph import cypher
     store._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
                                       {"id": load.id, "now": "x"}).consume())
     store._write_tx(lambda tx: store._apply_next_chunk(tx, load.id))
@@ -68,7 +68,7 @@ def _config(store: GraphStore, request: pytest.FixtureRequest) -> dict[str, Any]
 def _reopen(config: dict[str, Any]) -> GraphStore:
     if config["kind"] == "embedded":
         return EmbeddedStore(config["path"])
-    from graph.neo4j_store import Neo4jStore
+    from coopgraph.graph.neo4j_store import Neo4jStore
 
     return Neo4jStore(config["uri"], user=config["user"], password=config["password"])
 

@@ -38,13 +38,13 @@ import math
 
 import pytest
 
-from graph.errors import InvalidQuery, NotFound
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile
-from queries.match import rank_buyers, rank_suppliers, score_partners
-from queries.projection import Projection
-from queries.results import MatchFilters
+from coopgraph.graph.errors import InvalidQuery, NotFound
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile
+from coopgraph.queries.match import rank_buyers, rank_suppliers, score_partners
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.results import MatchFilters
 from tests.match_graphs import LIPETSK, MOSCOW, VORONEZH, tiny_records
 
 ONES = WeightProfile(name="ones", weights=dict.fromkeys(FACTORS, 1.0))
@@ -66,7 +66,7 @@ def tiny(store) -> Projection:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def tiny_embedded() -> Projection:
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     store = EmbeddedStore(None)
     store.upsert(tiny_records())
@@ -251,9 +251,9 @@ def test_popularity_counts_the_partners_current_links_in_the_category(tiny_embed
 @pytest.mark.parametrize(("profile", "k"), [(None, 10), (ONES, 1), (ONES, 25)])
 def test_fast_top_k_equals_scoring_every_candidate(profile, k):
     """rank_buyers prunes (queries.match._fast_buyers); it must equal the full scoring."""
-    from queries.candidates import CheckedFilters, match_index
-    from queries.factors import resolve_profile
-    from queries.match import _buyer_pairs, _result
+    from coopgraph.queries.candidates import CheckedFilters, match_index
+    from coopgraph.queries.factors import resolve_profile
+    from coopgraph.queries.match import _buyer_pairs, _result
     from tests.match_graphs import synthetic_snapshot
 
     proj = Projection.from_snapshot(synthetic_snapshot(3000, 3, links_per_supplier=12.0))
@@ -273,9 +273,9 @@ def test_fast_top_k_equals_scoring_every_candidate(profile, k):
 
 
 def test_rank_buyers_is_fast_only_once_the_index_is_built_and_without_filters():
-    from graph.embedded import EmbeddedStore
-    from queries.factors import explain
-    from queries.match import rank_buyers_is_fast
+    from coopgraph.graph.embedded import EmbeddedStore
+    from coopgraph.queries.factors import explain
+    from coopgraph.queries.match import rank_buyers_is_fast
 
     store = EmbeddedStore(None)
     store.upsert(tiny_records())

@@ -14,15 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graph.schema import EntityKind
-from graph.store import GraphStore, Snapshot
-from queries.candidates import match_index
-from queries.evaluate import FitResult
-from queries.factors import DEFAULT_PROFILE, NETWORK_ONLY_PROFILE, WeightProfile, resolve_profile
-from queries.match import fallback_scores, rank_buyers, rank_suppliers
-from queries.network import TUNE_GRID, tune_walk
-from queries.profiles import StoredProfile, save_profile
-from queries.projection import Projection
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore, Snapshot
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.evaluate import FitResult
+from coopgraph.queries.factors import (
+    DEFAULT_PROFILE,
+    NETWORK_ONLY_PROFILE,
+    WeightProfile,
+    resolve_profile,
+)
+from coopgraph.queries.match import fallback_scores, rank_buyers, rank_suppliers
+from coopgraph.queries.network import TUNE_GRID, tune_walk
+from coopgraph.queries.profiles import StoredProfile, save_profile
+from coopgraph.queries.projection import Projection
 from tests.api_support import ApiCase, make_case
 
 
@@ -163,7 +168,7 @@ def test_api_rankings_use_the_stored_fitted_profile(api: ApiCase, sample_snapsho
 
 
 def test_tuning_ranks_equal_a_brute_force_count() -> None:
-    from queries.network import _ranks_with_ties
+    from coopgraph.queries.network import _ranks_with_ties
 
     rng = np.random.default_rng(1)
     for _ in range(200):
@@ -182,7 +187,7 @@ def test_tuning_ranks_equal_a_brute_force_count() -> None:
 
 
 def test_tune_walk_uses_fewer_walks_on_large_graphs(monkeypatch: pytest.MonkeyPatch) -> None:
-    import queries.network as network
+    import coopgraph.queries.network as network
 
     ix = match_index(Projection.from_snapshot(_network(400, 300, 2400, seed=5)))
     full = tune_walk(ix)

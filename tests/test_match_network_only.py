@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from graph.schema import EntityKind
-from graph.store import Snapshot
-from queries.factors import DEFAULT_PROFILE, NETWORK_ONLY_PROFILE, resolve_profile
-from queries.match import rank_buyers
-from queries.projection import Projection
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.factors import DEFAULT_PROFILE, NETWORK_ONLY_PROFILE, resolve_profile
+from coopgraph.queries.match import rank_buyers
+from coopgraph.queries.projection import Projection
 
 
 def _network(extra: dict[EntityKind, list[dict]] | None = None) -> Projection:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from graph.schema import EntityKind
-from queries.match import rank_buyers, rank_suppliers
-from queries.projection import Projection, ProjectionCache
+from coopgraph.graph.schema import EntityKind
+from coopgraph.queries.match import rank_buyers, rank_suppliers
+from coopgraph.queries.projection import Projection, ProjectionCache
 
 CLUSTER = "lipetsk-agromash"
 

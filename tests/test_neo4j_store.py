@@ -7,17 +7,17 @@ import socket
 import pytest
 from neo4j import exceptions as nx
 
-from graph.errors import (
+from coopgraph.graph.errors import (
     ConfigError,
     InvalidQuery,
     MissingReference,
     StoreError,
     StoreUnavailable,
 )
-from graph.models import BomLine, Category, Company, Process, Product
-from graph.neo4j_store import Neo4jStore, plan_write, rel_key
-from graph.schema import KINDS, EntityKind
-from graph.store import GraphStore
+from coopgraph.graph.models import BomLine, Category, Company, Process, Product
+from coopgraph.graph.neo4j_store import Neo4jStore, plan_write, rel_key
+from coopgraph.graph.schema import KINDS, EntityKind
+from coopgraph.graph.store import GraphStore
 from tests.graph_factories import full_graph, random_graph
 
 # --- pure parts -------------------------------------------------------------------

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.commands.demo import demo_data_dir
-from ingest.sample import FILE_NAMES, SAMPLE_DIR, sample_dir
+from coopgraph.api.cli import app
+from coopgraph.api.commands.demo import demo_data_dir
+from coopgraph.ingest.sample import FILE_NAMES, SAMPLE_DIR, sample_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -80,8 +80,8 @@ def test_the_sample_is_found_as_package_data() -> None:
 
 def test_an_incomplete_sample_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
-    import ingest.sample as sample
-    from graph.errors import ConfigError
+    import coopgraph.ingest.sample as sample
+    from coopgraph.graph.errors import ConfigError
 
     (tmp_path / "companies.csv").write_text("id\n", encoding="utf-8")
     monkeypatch.setattr(sample, "SAMPLE_DIR", tmp_path)

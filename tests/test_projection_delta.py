@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from graph.schema import KINDS, EntityKind
-from graph.store import GraphStore
-from queries.candidates import match_index
-from queries.match import rank_buyers
-from queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
-from queries.projection_delta import diff_match_indexes, diff_projections
+from coopgraph.graph.schema import KINDS, EntityKind
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.candidates import match_index
+from coopgraph.queries.match import rank_buyers
+from coopgraph.queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
+from coopgraph.queries.projection_delta import diff_match_indexes, diff_projections
 from tests.graph_factories import random_graph
 
 K = EntityKind
@@ -194,7 +194,7 @@ def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphS
 
 
 def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
-    from api.state import REVISION_HEADER
+    from coopgraph.api.state import REVISION_HEADER
     from tests.api_support import make_case
 
     store.upsert(random_graph(6, companies=12, categories=6))
@@ -234,8 +234,8 @@ def test_a_deferred_snapshot_is_the_revision_it_was_taken_at(store: GraphStore):
 def test_a_write_does_not_wait_for_the_rows_of_a_snapshot(tmp_path):  # type: ignore[no-untyped-def]
     """Behind the API's lock (SerializedStore), a snapshot holds the lock only while it
     captures the records: a write goes through while the rows are still being made."""
-    from api.state import SerializedStore
-    from graph.embedded import EmbeddedStore
+    from coopgraph.api.state import SerializedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     making, release = threading.Event(), threading.Event()
 

@@ -17,21 +17,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import ingest.registry_fill as fill
-from api.cli import app
-from graph.classifiers import code_class, okpd2_name, okved_name
-from graph.errors import IngestError
-from graph.ids import is_valid_inn
-from graph.schema import EntityKind
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
-from ingest.registry import RegistryProblem, RegistryRecord, read_registry, read_xml
-from ingest.registry_fill import fill_from_registry, read_inn_list
-from ingest.registry_synth import synthetic_inn, write_synthetic_sme
-from queries.factors import UNKNOWN
-from queries.match import rank_buyers, rank_suppliers
-from queries.projection import ProjectionCache
-from queries.registry import find_by_code, registry_agreement, registry_fit
+import coopgraph.ingest.registry_fill as fill
+from coopgraph.api.cli import app
+from coopgraph.graph.classifiers import code_class, okpd2_name, okved_name
+from coopgraph.graph.errors import IngestError
+from coopgraph.graph.ids import is_valid_inn
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
+from coopgraph.ingest.registry import RegistryProblem, RegistryRecord, read_registry, read_xml
+from coopgraph.ingest.registry_fill import fill_from_registry, read_inn_list
+from coopgraph.ingest.registry_synth import synthetic_inn, write_synthetic_sme
+from coopgraph.queries.factors import UNKNOWN
+from coopgraph.queries.match import rank_buyers, rank_suppliers
+from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.registry import find_by_code, registry_agreement, registry_fit
 from tests.api_support import make_case
 
 DATA = Path(__file__).parent / "data" / "registry"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from api.keys import KeyStore
-from graph.confidentiality import Viewer
-from graph.errors import IllegalTransition, VersionConflict
-from graph.models import Company, Membership
-from graph.store import GraphStore
-from queries import requests as wf
+from coopgraph.api.keys import KeyStore
+from coopgraph.graph.confidentiality import Viewer
+from coopgraph.graph.errors import IllegalTransition, VersionConflict
+from coopgraph.graph.models import Company, Membership
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries import requests as wf
 from tests.api_support import ApiCase, assert_problem, make_case
 
 
@@ -191,7 +191,7 @@ def test_overdue_requests_expire(store: GraphStore):
 
 
 def test_declined_answers_lower_later_rankings_and_say_why(api: ApiCase):
-    from graph.models import Capability
+    from coopgraph.graph.models import Capability
 
     api.store.upsert([Company(id="sup3", name="Цилиндры-3", region="Липецкая область",
                               lat=52.62, lon=39.6, roles=["supplier"]),

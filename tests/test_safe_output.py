@@ -18,15 +18,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.routes.export import snapshot_to_graphml
-from graph.embedded import EmbeddedStore
-from graph.models import Category, Cluster, Company, Membership, Record, Supply
-from graph.safe_output import FORMULA_PREFIXES, csv_cell, xml_text
-from graph.store import GraphStore
-from ingest.pipeline import ingest_paths
-from queries.export import write_graphml
-from queries.projection import Projection
+from coopgraph.api.cli import app
+from coopgraph.api.routes.export import snapshot_to_graphml
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Category, Cluster, Company, Membership, Record, Supply
+from coopgraph.graph.safe_output import FORMULA_PREFIXES, csv_cell, xml_text
+from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
+from coopgraph.queries.export import write_graphml
+from coopgraph.queries.projection import Projection
 from tests.chains_graphs import small_cluster
 
 EVIL = [
@@ -197,8 +197,8 @@ def test_job_rejects_csv_neutralises_formulas(tmp_path: Path) -> None:
     """``GET /ingest/{job}/rejects``: the uploaded file's own name may start a formula."""
     from fastapi.testclient import TestClient
 
-    from api.main import create_app
-    from api.settings import ApiSettings
+    from coopgraph.api.main import create_app
+    from coopgraph.api.settings import ApiSettings
 
     app = create_app(ApiSettings(auth=False, jobs_dir=tmp_path / "jobs"), EmbeddedStore(None))
     client = TestClient(app, base_url="http://127.0.0.1")

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from graph.embedded import EmbeddedStore
-from graph.errors import MissingReference
-from graph.ids import is_valid_inn, is_valid_ogrn
-from graph.models import Capability, Role
-from graph.schema import EntityKind as K
-from ingest import taxonomy
-from ingest.sample import (
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import MissingReference
+from coopgraph.graph.ids import is_valid_inn, is_valid_ogrn
+from coopgraph.graph.models import Capability, Role
+from coopgraph.graph.schema import EntityKind as K
+from coopgraph.ingest import taxonomy
+from coopgraph.ingest.sample import (
     CLUSTER_ID,
     PLANTED,
     REGION,
@@ -310,7 +310,7 @@ def test_deterministic_and_seed_sensitive() -> None:
 
 
 def test_loads_through_the_pipeline_without_rejects() -> None:
-    pipeline = pytest.importorskip("ingest.pipeline")
+    pipeline = pytest.importorskip("coopgraph.ingest.pipeline")
     store = EmbeddedStore(None)
     report = pipeline.ingest_paths(store, [SAMPLE_DIR])
     assert report.ok, report.rejects[:5]

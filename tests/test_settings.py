@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from graph.errors import ConfigError
-from graph.settings import load_settings
+from coopgraph.api.cli import app
+from coopgraph.graph.errors import ConfigError
+from coopgraph.graph.settings import load_settings
 from tests.graph_factories import full_graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def test_env_file_is_read_and_checked_too(clean_env, tmp_path: Path):
 
 def test_stats_json_on_the_embedded_default(clean_env, tmp_path: Path):
     clean_env.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "data"))
-    from graph.embedded import EmbeddedStore
+    from coopgraph.graph.embedded import EmbeddedStore
 
     EmbeddedStore(tmp_path / "data").upsert(full_graph())
     result = CliRunner().invoke(app, ["stats", "--json"])
@@ -101,7 +101,7 @@ def test_stats_against_a_closed_port_is_one_line_without_traceback(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if k not in _VARS}
     env.update(COOPGRAPH_STORE="neo4j", NEO4J_URI=f"bolt://127.0.0.1:{port}",
                NEO4J_PASSWORD="whatever")
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "stats"], cwd=tmp_path, env={
+    proc = subprocess.run([sys.executable, "-m", "coopgraph.api.cli", "stats"], cwd=tmp_path, env={
         **env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -115,7 +115,7 @@ def test_stats_against_a_closed_port_is_one_line_without_traceback(tmp_path: Pat
 def test_stats_with_a_bad_setting_names_it(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in _VARS}
     env.update(COOPGRAPH_STORE="oracle", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "api.cli", "stats"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "coopgraph.api.cli", "stats"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "COOPGRAPH_STORE" in proc.stderr and "Traceback" not in proc.stderr

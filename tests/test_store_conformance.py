@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidQuery, MissingReference, NotFound
-from graph.models import (
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import InvalidQuery, MissingReference, NotFound
+from coopgraph.graph.models import (
     BomLine,
     Capability,
     Category,
@@ -25,11 +25,11 @@ from graph.models import (
     Product,
     Record,
 )
-from graph.neo4j_store import Neo4jStore
-from graph.schema import KINDS, EntityKind, kind_of
-from graph.store import GraphStore
-from queries.projection import Projection
-from queries.projection_delta import diff_projections
+from coopgraph.graph.neo4j_store import Neo4jStore
+from coopgraph.graph.schema import KINDS, EntityKind, kind_of
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.projection_delta import diff_projections
 from tests.graph_factories import INGESTED, full_graph, random_graph
 
 ALL_KINDS = list(EntityKind)

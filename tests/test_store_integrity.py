@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from graph.embedded import EmbeddedStore
-from graph.errors import HasDependents, MissingReference
-from graph.models import Category, Company, Need, Process, Supply
-from graph.schema import DELETE_POLICY, KINDS, REFERENCES, EntityKind, OnDelete
-from graph.store import GraphStore
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import HasDependents, MissingReference
+from coopgraph.graph.models import Category, Company, Need, Process, Supply
+from coopgraph.graph.schema import DELETE_POLICY, KINDS, REFERENCES, EntityKind, OnDelete
+from coopgraph.graph.store import GraphStore
 from tests.graph_factories import full_graph
 
 
@@ -272,6 +272,6 @@ def test_embedded_reference_check_and_write_hold_one_lock(tmp_path, monkeypatch)
 
 
 def _consistent(store: GraphStore) -> bool:
-    from graph.integrity import find_problems
+    from coopgraph.graph.integrity import find_problems
 
     return find_problems(store.snapshot()).ok

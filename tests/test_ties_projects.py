@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from graph.models import (
+from coopgraph.graph.models import (
     Capability,
     Cluster,
     Company,
@@ -22,10 +22,10 @@ from graph.models import (
     ProjectParticipant,
     Tie,
 )
-from graph.store import GraphStore
-from queries.kpi import cluster_kpis
-from queries.projection import Projection
-from queries.regulations import TIE_RULES, counted_tie_types
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.kpi import cluster_kpis
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.regulations import TIE_RULES, counted_tie_types
 from tests.api_support import ApiCase, assert_problem, make_case
 
 TODAY = dt.date(2026, 6, 1)
@@ -155,8 +155,8 @@ def test_proposals_kpi_effect_and_xlsx(api: ApiCase):
 
 
 def test_the_cli_walks_a_request_and_estimates_a_project(tmp_path: Path, monkeypatch):
-    from api.cli import app
-    from graph.embedded import EmbeddedStore
+    from coopgraph.api.cli import app
+    from coopgraph.graph.embedded import EmbeddedStore
 
     store = EmbeddedStore(tmp_path / "store")
     store.upsert([Company(id="a", name="A"), Company(id="b", name="B"),

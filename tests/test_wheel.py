@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("graph", "ingest", "queries", "api")
 # The top-level names the wheel installs (only the namespace, after the namespace rewrite).
-TOP_LEVEL = {"coopgraph", "graph", "ingest", "queries", "api"}
+TOP_LEVEL = {"coopgraph"}
 # The product's own data files, by folder: everything else in the wheel is Python.
 DATA_SUFFIXES = {"queries": {".cypher"}, "graph": {".cypher"},
                  "api": {".html", ".js", ".css", ".svg", ".json"}, "data": {".csv"}}
@@ -143,7 +143,7 @@ def test_the_wheel_holds_the_product_and_nothing_else(installed: Installed) -> N
     assert not [m for m in members if re.search(r"(^|/)(tests?|conftest)(/|\.py$|_)", m)]
     shipped = {_source_of(m) for m in members}
     expected = set().union(*(_package_files(folder) for folder in (*FOLDERS, "coopgraph")))
-    from ingest.sample import FILE_NAMES
+    from coopgraph.ingest.sample import FILE_NAMES
 
     expected |= {"data/__init__.py", *(f"data/sample/{name}" for name in FILE_NAMES.values())}
     expected |= {"coopgraph/py.typed"}
@@ -199,9 +199,9 @@ def test_only_installed_files_are_used(installed: Installed) -> None:
         "import importlib.metadata as md, json, sys\n"
         "top = {f.parts[0] for f in md.files('coopgraph') or ()\n"
         "       if f.parts[0] != '..' and '.dist-info' not in str(f)}\n"
-        "import api.cli\n"
-        "from api.main import create_app\n"
-        "from ingest.sample import sample_dir\n"
+        "import coopgraph.api.cli\n"
+        "from coopgraph.api.main import create_app\n"
+        "from coopgraph.ingest.sample import sample_dir\n"
         "create_app\n"
         "print(json.dumps({'path': sys.path, 'sample': str(sample_dir()), 'top': sorted(top),\n"
         "  'modules': {n: getattr(m, '__file__', None) for n, m in list(sys.modules.items())\n"

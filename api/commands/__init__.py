@@ -20,7 +20,7 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from graph.i18n import Lang, default_lang, parse_lang
+from coopgraph.graph.i18n import Lang, default_lang, parse_lang
 
 COMMAND_MODULES = (
     "stats", "serve", "demo", "ingest", "generate", "match", "evaluate", "fit",
@@ -87,7 +87,7 @@ def scan_lang(args: Sequence[str]) -> Lang | None:
 
 
 def _cli_lang() -> Lang:
-    from api.console import lang
+    from coopgraph.api.console import lang
 
     return lang()
 
@@ -109,7 +109,7 @@ class LazyGroup(TyperGroup):
         cached = self.commands.get(cmd_name)
         if cached is not None:
             return cached
-        module = importlib.import_module(f"api.commands.{cmd_name}")
+        module = importlib.import_module(f"coopgraph.api.commands.{cmd_name}")
         holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
         module.register(holder)
         group = typer.main.get_group(holder)
@@ -168,7 +168,7 @@ class LazyGroup(TyperGroup):
         self.format_commands(ctx, formatter)
 
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
-        from api.console import set_lang
+        from coopgraph.api.console import set_lang
 
         argv = list(sys.argv[1:] if args is None else args)
         # every run starts from its own --lang or the locale (tests run many in one process)
@@ -183,5 +183,5 @@ def register_all(app: typer.Typer) -> None:
     is kept for callers that want a plain Typer app with everything registered.
     """
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"api.commands.{name}")
+        module = importlib.import_module(f"coopgraph.api.commands.{name}")
         module.register(app)

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, friendly_errors, print_json, store_from_settings
-from graph.integrity import IntegrityReport, find_problems, repair
+from coopgraph.api.console import console, friendly_errors, print_json, store_from_settings
+from coopgraph.graph.integrity import IntegrityReport, find_problems, repair
 
 _SHOWN = 50  # problems listed in the table (all of them in --json)
 _REPAIR_RU = {"delete": "удалить запись", "detach": "убрать ссылку"}

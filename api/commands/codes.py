@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, friendly_errors, print_json, store_from_settings
-from queries.projection import ProjectionCache
-from queries.registry import find_by_code
+from coopgraph.api.console import console, friendly_errors, print_json, store_from_settings
+from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.registry import find_by_code
 
 
 def register(app: typer.Typer) -> None:

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, friendly_errors
-from graph.embedded import EmbeddedStore
-from graph.schema import EntityKind
-from graph.settings import load_settings
-from graph.store import GraphStore
+from coopgraph.api.console import console, fail, friendly_errors
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.settings import load_settings
+from coopgraph.graph.store import GraphStore
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
+    from coopgraph.ingest.pipeline import IngestReport
 
 __all__ = [
     "DEMO_HOST", "DEMO_KEY_NAME", "DemoAccess", "demo_data_dir", "load_sample", "make_access",
@@ -89,8 +89,8 @@ def load_sample(store: GraphStore, *, reset: bool = False) -> IngestReport | Non
 
     Returns the ingest report, or ``None`` when the store's data was reused.
     """
-    from ingest.pipeline import ingest_paths
-    from ingest.sample import sample_dir
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import sample_dir
 
     if reset:
         store.clear()
@@ -104,7 +104,7 @@ def make_access(keys_file: Path, port: int, *, auth: bool) -> DemoAccess:
     base = f"http://{DEMO_HOST}:{port}"
     if not auth:
         return DemoAccess(base, None)
-    from api.keys import KeyRole, KeyStore
+    from coopgraph.api.keys import KeyRole, KeyStore
 
     keys = KeyStore(keys_file)
     for old in keys.list():
@@ -159,8 +159,8 @@ def register(app: typer.Typer) -> None:
         """Load the sample cluster and serve the dashboard on http://127.0.0.1:PORT."""
         import uvicorn
 
-        from api.main import create_app
-        from api.settings import load_api_settings
+        from coopgraph.api.main import create_app
+        from coopgraph.api.settings import load_api_settings
 
         if not 0 < port < 65536:
             fail(f"--port must be between 1 and 65535, not {port}")

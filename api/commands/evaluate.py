@@ -16,11 +16,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from api.console import console, fail, friendly_errors, print_json, store_from_settings
-from graph.embedded import EmbeddedStore
-from graph.errors import InvalidQuery
-from graph.store import Snapshot
-from queries.evaluate import SeedsReport, evaluate_seeds
+from coopgraph.api.console import console, fail, friendly_errors, print_json, store_from_settings
+from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.store import Snapshot
+from coopgraph.queries.evaluate import SeedsReport, evaluate_seeds
 
 __all__ = ["register", "render"]
 
@@ -29,7 +29,7 @@ def _snapshot(data: list[Path] | None, as_json: bool = False) -> Snapshot:
     if not data:
         with store_from_settings(as_json=as_json) as store:
             return store.snapshot()
-    from ingest.pipeline import ingest_paths  # imported lazily: ingest is heavy to import
+    from coopgraph.ingest.pipeline import ingest_paths  # imported lazily: ingest is heavy to import
 
     with friendly_errors():
         store = EmbeddedStore(None)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from api.console import console, fail, store_from_settings
-from queries.export import write_graphml
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, fail, store_from_settings
+from coopgraph.queries.export import write_graphml
+from coopgraph.queries.projection import ProjectionCache
 
 
 def register(app: typer.Typer) -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from api.console import console, fail, friendly_errors, print_json, store_from_settings
-from graph.settings import load_settings
-from queries.profiles import StoredProfile, fit_store_profile, load_profile, save_profile
+from coopgraph.api.console import console, fail, friendly_errors, print_json, store_from_settings
+from coopgraph.graph.settings import load_settings
+from coopgraph.queries.profiles import StoredProfile, fit_store_profile, load_profile, save_profile
 
 __all__ = ["register", "render"]
 

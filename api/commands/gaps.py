@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, lang, print_json, store_from_settings, t
-from graph.i18n import number, percent
-from queries.export import GAP_COLUMNS, gaps_rows, write_csv
-from queries.gaps import GapReport, find_gaps
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, fail, lang, print_json, store_from_settings, t
+from coopgraph.graph.i18n import number, percent
+from coopgraph.queries.export import GAP_COLUMNS, gaps_rows, write_csv
+from coopgraph.queries.gaps import GapReport, find_gaps
+from coopgraph.queries.projection import ProjectionCache
 
 _TOP = 15
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, friendly_errors, print_json
-from ingest.generate import FORMATS, generate
+from coopgraph.api.console import console, fail, friendly_errors, print_json
+from coopgraph.ingest.generate import FORMATS, generate
 
 
 def register(app: typer.Typer) -> None:

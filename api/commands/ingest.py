@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import (
+from coopgraph.api.console import (
     console,
     err_console,
     fail,
@@ -30,12 +30,12 @@ from api.console import (
     store_from_settings,
     t,
 )
-from graph.i18n import count, number
-from ingest.pipeline import ingest_paths
-from ingest.registry import RegistryProblem
-from ingest.registry_fill import RegistryReport, fill_from_registry, read_inn_list
-from ingest.report import IngestReport
-from ingest.sample import sample_dir
+from coopgraph.graph.i18n import count, number
+from coopgraph.ingest.pipeline import ingest_paths
+from coopgraph.ingest.registry import RegistryProblem
+from coopgraph.ingest.registry_fill import RegistryReport, fill_from_registry, read_inn_list
+from coopgraph.ingest.report import IngestReport
+from coopgraph.ingest.sample import sample_dir
 
 
 def _summary_table(report: IngestReport) -> Table:

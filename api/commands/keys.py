@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, friendly_errors, store_from_settings
-from api.keys import KeyRole, KeyStore
-from api.settings import load_api_settings
-from graph.schema import EntityKind
+from coopgraph.api.console import console, fail, friendly_errors, store_from_settings
+from coopgraph.api.keys import KeyRole, KeyStore
+from coopgraph.api.settings import load_api_settings
+from coopgraph.graph.schema import EntityKind
 
 __all__ = ["register"]
 

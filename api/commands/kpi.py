@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, lang, print_json, store_from_settings, t
-from graph.i18n import count, number, percent
-from queries.kpi import cluster_kpis
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, lang, print_json, store_from_settings, t
+from coopgraph.graph.i18n import count, number, percent
+from coopgraph.queries.kpi import cluster_kpis
+from coopgraph.queries.projection import ProjectionCache
 
 
 def register(app: typer.Typer) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from api.console import console, friendly_errors, lang, print_json, store_from_settings
-from graph.i18n import Lang, number
-from graph.settings import load_settings
-from queries.factors import WeightProfile
-from queries.match import rank_buyers, rank_suppliers
-from queries.profiles import load_profile
-from queries.projection import ProjectionCache
-from queries.results import MatchFilters, MatchResult
+from coopgraph.api.console import console, friendly_errors, lang, print_json, store_from_settings
+from coopgraph.graph.i18n import Lang, number
+from coopgraph.graph.settings import load_settings
+from coopgraph.queries.factors import WeightProfile
+from coopgraph.queries.match import rank_buyers, rank_suppliers
+from coopgraph.queries.profiles import load_profile
+from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.results import MatchFilters, MatchResult
 
 __all__ = ["register", "render"]
 

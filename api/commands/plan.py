@@ -9,11 +9,11 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from api.console import console, fail, lang, print_json, store_from_settings, t
-from graph.i18n import number, percent, rub
-from queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
-from queries.export import PLAN_COLUMNS, plan_rows, write_csv
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, fail, lang, print_json, store_from_settings, t
+from coopgraph.graph.i18n import number, percent, rub
+from coopgraph.queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
+from coopgraph.queries.export import PLAN_COLUMNS, plan_rows, write_csv
+from coopgraph.queries.projection import ProjectionCache
 
 
 def _print_plan(plan: ChainPlan, categories: dict[str, str]) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from api.console import console, print_json, store_from_settings
-from queries import projects as jp
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, print_json, store_from_settings
+from coopgraph.queries import projects as jp
+from coopgraph.queries.projection import ProjectionCache
 
 projects_app = typer.Typer(help="Joint cluster projects and their subsidy estimate.",
                            no_args_is_help=True)

@@ -14,10 +14,10 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from api.console import console, fail, print_json, store_from_settings
-from graph.models import RequestOrigin, RequestState, TieType
-from queries import requests as wf
-from queries.projection import ProjectionCache
+from coopgraph.api.console import console, fail, print_json, store_from_settings
+from coopgraph.graph.models import RequestOrigin, RequestState, TieType
+from coopgraph.queries import requests as wf
+from coopgraph.queries.projection import ProjectionCache
 
 requests_app = typer.Typer(help="Cooperation requests: open, list, move, follow.",
                            no_args_is_help=True)

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, fail, print_json, store_from_settings
-from graph.errors import NotFound
-from ingest.review import ReviewError, decide, list_pairs
+from coopgraph.api.console import console, fail, print_json, store_from_settings
+from coopgraph.graph.errors import NotFound
+from coopgraph.ingest.review import ReviewError, decide, list_pairs
 
 _STATUS_RU = {"review": "на проверке", "merged": "объединены загрузкой",
               "accepted": "объединены проверяющим", "rejected": "разные компании",

@@ -21,10 +21,10 @@ def register(app: typer.Typer) -> None:
 
         import uvicorn
 
-        from api.console import console, friendly_errors, store_header
-        from api.settings import load_api_settings
-        from graph.factory import store_location
-        from graph.settings import load_settings
+        from coopgraph.api.console import console, friendly_errors, store_header
+        from coopgraph.api.settings import load_api_settings
+        from coopgraph.graph.factory import store_location
+        from coopgraph.graph.settings import load_settings
 
         # The workers read the bound address from the environment: the API refuses
         # COOPGRAPH_AUTH=off unless it is a loopback address.
@@ -33,4 +33,6 @@ def register(app: typer.Typer) -> None:
             load_api_settings()
             console.print(store_header(store_location(load_settings())), highlight=False,
                           soft_wrap=True)
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "coopgraph.api.main:create_app", factory=True, host=host, port=port, workers=workers
+        )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import console, err_console, print_json, store_from_settings
+from coopgraph.api.console import console, err_console, print_json, store_from_settings
 
 
 def register(app: typer.Typer) -> None:

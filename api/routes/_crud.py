@@ -34,15 +34,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.auth import CONFIDENTIAL, MEMBER_WRITABLE, Principal, owners_of, redact_record
-from api.deps import PrincipalDep, StoreDep
-from api.keys import KeyRole
-from api.params import Id
-from api.problems import PROBLEM_RESPONSES
-from api.schemas import _NAMES, FAMILIES
-from graph.errors import AccessDenied, InvalidQuery, ValidationFailed
-from graph.models import Record
-from graph.schema import (
+from coopgraph.api.auth import CONFIDENTIAL, MEMBER_WRITABLE, Principal, owners_of, redact_record
+from coopgraph.api.deps import PrincipalDep, StoreDep
+from coopgraph.api.keys import KeyRole
+from coopgraph.api.params import Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.schemas import _NAMES, FAMILIES
+from coopgraph.graph.errors import AccessDenied, InvalidQuery, ValidationFailed
+from coopgraph.graph.models import Record
+from coopgraph.graph.schema import (
     DELETE_POLICY,
     KINDS,
     PROVENANCE_FIELDS,
@@ -50,7 +50,7 @@ from graph.schema import (
     OnDelete,
     references_from,
 )
-from graph.store import MAX_OFFSET, GraphStore
+from coopgraph.graph.store import MAX_OFFSET, GraphStore
 
 __all__ = ["Deleted", "add_crud_routes", "check_write", "public_props"]
 

@@ -16,7 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from api.problems import NotImplementedYet
+from coopgraph.api.problems import NotImplementedYet
 
 __all__ = ["engine", "engine_or_none", "result_response"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes._crud import add_crud_routes
-from graph.schema import EntityKind
+from coopgraph.api.routes._crud import add_crud_routes
+from coopgraph.graph.schema import EntityKind
 
 __all__ = ["router"]
 

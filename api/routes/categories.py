@@ -16,13 +16,13 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Path, Query
 
-from api.deps import PrincipalDep, ProjectionDep
-from api.params import Id
-from api.routes._crud import add_crud_routes
-from api.schemas import CategoryMarket, CategoryNode
-from graph.confidentiality import aggregate
-from graph.schema import EntityKind
-from queries.projection import Projection
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.params import Id
+from coopgraph.api.routes._crud import add_crud_routes
+from coopgraph.api.schemas import CategoryMarket, CategoryNode
+from coopgraph.graph.confidentiality import aggregate
+from coopgraph.graph.schema import EntityKind
+from coopgraph.queries.projection import Projection
 
 __all__ = ["router"]
 

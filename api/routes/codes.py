@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api.deps import PrincipalDep, ProjectionDep
-from queries.registry import find_by_code
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.queries.registry import find_by_code
 
 __all__ = ["router"]
 

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import PrincipalDep, ProjectionDep
-from api.params import Amount, DistanceKm, Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._crud import add_crud_routes
-from graph.schema import EntityKind
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.params import Amount, DistanceKm, Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._crud import add_crud_routes
+from coopgraph.graph.schema import EntityKind
 
 __all__ = ["router"]
 
@@ -48,7 +48,7 @@ def search(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
     """Faceted company search: text, category, process, certificate, region, distance…"""
-    from api.search import search_companies
+    from coopgraph.api.search import search_companies
 
     result = search_companies(
         projection, text=q, category=category, process=process, cert=cert, region=region,

@@ -12,13 +12,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from coopgraph.graph.errors import NotFound
 from coopgraph.resources import package_path
-from graph.errors import NotFound
 
 __all__ = ["ASSET_DIR", "router"]
 
 # Package data of api.dashboard, wherever it is installed.
-ASSET_DIR = package_path("api.dashboard")
+ASSET_DIR = package_path("coopgraph.api.dashboard")
 
 # Only these kinds of files are served; anything else under the folder stays private.
 _MEDIA_TYPES = {

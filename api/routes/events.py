@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import PrincipalDep, StoreDep
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import result_response
-from queries import requests as workflow
+from coopgraph.api.deps import PrincipalDep, StoreDep
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import result_response
+from coopgraph.queries import requests as workflow
 
 __all__ = ["router"]
 

@@ -16,12 +16,12 @@ import networkx as nx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import AnalystDep
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine
-from api.state import StoreHolder
-from graph.schema import KINDS, NODE_KINDS, REL_KINDS
-from graph.store import Snapshot
+from coopgraph.api.deps import AnalystDep
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import engine
+from coopgraph.api.state import StoreHolder
+from coopgraph.graph.schema import KINDS, NODE_KINDS, REL_KINDS
+from coopgraph.graph.store import Snapshot
 
 __all__ = ["router", "snapshot_to_graphml"]
 
@@ -54,7 +54,7 @@ def snapshot_to_graphml(snapshot: Snapshot) -> bytes:
                            key=f"{spec.rel_type}:{spec.key_text(row)}", type=spec.rel_type,
                            **_attrs(row))
     buffer = io.BytesIO()
-    write_safe_graphml = engine("queries.export", "write_safe_graphml")
+    write_safe_graphml = engine("coopgraph.queries.export", "write_safe_graphml")
     write_safe_graphml(graph, buffer)  # drops what XML 1.0 forbids from ids and values
     return buffer.getvalue()
 
@@ -74,7 +74,7 @@ def export_graphml(
     if view == "full":
         content = snapshot_to_graphml(holder.get().snapshot())
     else:
-        write_graphml = engine("queries.export", "write_graphml")
+        write_graphml = engine("coopgraph.queries.export", "write_graphml")
         buffer = io.BytesIO()
         write_graphml(holder.projection(), buffer)
         content = buffer.getvalue()

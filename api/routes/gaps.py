@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import PrincipalDep, ProjectionDep
-from api.params import Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine, result_response
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.params import Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import engine, result_response
 
 __all__ = ["router"]
 
@@ -30,7 +30,7 @@ def gaps(
     """Gaps in the cluster's supply (members see other companies' figures aggregated)."""
     if cluster is not None:
         projection.cluster(cluster)
-    find_gaps = engine("queries.gaps", "find_gaps")
+    find_gaps = engine("coopgraph.queries.gaps", "find_gaps")
     return result_response(find_gaps(projection, cluster_id=cluster, region=region,
                                      viewer=principal.viewer))
 
@@ -48,11 +48,12 @@ def gaps_csv(
     """Every gap finding as CSV for Excel (UTF-8 with BOM), with names and ids."""
     if cluster is not None:
         projection.cluster(cluster)
-    report = engine("queries.gaps", "find_gaps")(projection, cluster_id=cluster, region=region,
-                                                  viewer=principal.viewer)
-    gap_columns = engine("queries.export", "GAP_COLUMNS")
-    gaps_rows = engine("queries.export", "gaps_rows")
-    write_csv = engine("queries.export", "write_csv")
+    report = engine("coopgraph.queries.gaps", "find_gaps")(
+        projection, cluster_id=cluster, region=region, viewer=principal.viewer
+    )
+    gap_columns = engine("coopgraph.queries.export", "GAP_COLUMNS")
+    gaps_rows = engine("coopgraph.queries.export", "gaps_rows")
+    write_csv = engine("coopgraph.queries.export", "write_csv")
     names = dict(zip(projection.company_ids, projection.company_names, strict=True))
     buffer = io.StringIO()
     buffer.write("\ufeff")  # the BOM: Excel reads the file as UTF-8

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.auth import AuthRequired, authenticate
-from api.keys import KeyRole
-from api.problems import PROBLEM_RESPONSES
-from api.schemas import Health
-from api.state import StoreHolder
-from graph.store import GraphStore
+from coopgraph.api.auth import AuthRequired, authenticate
+from coopgraph.api.keys import KeyRole
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.schemas import Health
+from coopgraph.api.state import StoreHolder
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["router"]
 

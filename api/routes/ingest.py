@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from api.deps import AdminDep, AnalystDep
-from api.jobs import JOB_ID_PATTERN, JobRunner
-from api.problems import PROBLEM_RESPONSES
-from api.schemas import IngestJob
+from coopgraph.api.deps import AdminDep, AnalystDep
+from coopgraph.api.jobs import JOB_ID_PATTERN, JobRunner
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.schemas import IngestJob
 
 __all__ = ["router"]
 

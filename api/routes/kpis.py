@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import PrincipalDep, ProjectionDep
-from api.params import Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine, result_response
-from graph.errors import InvalidQuery
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.params import Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import engine, result_response
+from coopgraph.graph.errors import InvalidQuery
 
 __all__ = ["router"]
 
@@ -35,6 +35,6 @@ def kpis(
                                f"{len(clusters)}: {', '.join(clusters[:20]) or 'none'}")
         cluster = clusters[0]
     projection.cluster(cluster)
-    cluster_kpis = engine("queries.kpi", "cluster_kpis")
+    cluster_kpis = engine("coopgraph.queries.kpi", "cluster_kpis")
     return result_response(cluster_kpis(projection, cluster, what_if=what_if,
                                         viewer=principal.viewer))

@@ -23,13 +23,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.auth import Principal
-from api.deps import PrincipalDep, ProjectionDep
-from api.params import Amount, DistanceKm, Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine, engine_or_none, result_response
-from graph.errors import AccessDenied
-from graph.settings import load_settings
+from coopgraph.api.auth import Principal
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.params import Amount, DistanceKm, Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import engine, engine_or_none, result_response
+from coopgraph.graph.errors import AccessDenied
+from coopgraph.graph.settings import load_settings
 
 __all__ = ["router"]
 
@@ -87,7 +87,7 @@ def _profile(request: Request, named: str | None, direction: str) -> Any:
     state = request.app.state
     stored = getattr(state, "profile_file", None)
     if stored is None:
-        stored = engine("queries.profiles", "ProfileFile")(load_settings().data_dir)
+        stored = engine("coopgraph.queries.profiles", "ProfileFile")(load_settings().data_dir)
         state.profile_file = stored
     return stored.profile(direction)
 
@@ -110,7 +110,7 @@ async def match_buyers(
 ) -> Response:
     """Potential new buyers for a supplier, ranked, with the reasons (RU/EN)."""
     _own_only(principal, supplier)
-    rank_buyers = engine("queries.match", "rank_buyers")
+    rank_buyers = engine("coopgraph.queries.match", "rank_buyers")
     profile = _profile(request, filters.profile, "buyers")
 
     def rank() -> Response:
@@ -118,7 +118,7 @@ async def match_buyers(
             projection, supplier, k=k, category=category, filters=filters.filters or None,
             profile=profile, viewer=principal.viewer))
 
-    fast = engine_or_none("queries.match", "rank_buyers_is_fast")
+    fast = engine_or_none("coopgraph.queries.match", "rank_buyers_is_fast")
     if fast is not None and fast(projection, filters=filters.filters, profile=profile):
         return rank()
     return await run_in_threadpool(rank)
@@ -137,7 +137,7 @@ def match_suppliers(
 ) -> Response:
     """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
     _own_only(principal, buyer)
-    rank_suppliers = engine("queries.match", "rank_suppliers")
+    rank_suppliers = engine("coopgraph.queries.match", "rank_suppliers")
     return result_response(rank_suppliers(
         projection, buyer, k=k, category=category, product=product,
         filters=filters.filters or None, profile=_profile(request, filters.profile, "suppliers"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import PrincipalDep
-from api.problems import PROBLEM_RESPONSES
+from coopgraph.api.deps import PrincipalDep
+from coopgraph.api.problems import PROBLEM_RESPONSES
 
 __all__ = ["router"]
 

@@ -13,11 +13,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api.deps import PrincipalDep, ProjectionDep
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import engine, result_response
-from api.schemas import PlanRequest
-from graph.errors import AccessDenied, ValidationFailed
+from coopgraph.api.deps import PrincipalDep, ProjectionDep
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import engine, result_response
+from coopgraph.api.schemas import PlanRequest
+from coopgraph.graph.errors import AccessDenied, ValidationFailed
 
 __all__ = ["router"]
 
@@ -28,7 +28,7 @@ def _options(body: PlanRequest) -> Any:
     """The planner's options model, built from the request's plain dict."""
     if body.options is None:
         return None
-    options_model = engine("queries.chains", "PlanOptions")
+    options_model = engine("coopgraph.queries.chains", "PlanOptions")
     try:
         return options_model.model_validate(body.options)
     except ValidationError as exc:
@@ -47,7 +47,7 @@ def create_plan(principal: PrincipalDep, projection: ProjectionDep, body: PlanRe
             if maker < 0 or projection.company_ids[maker] != principal.company_id:
                 raise AccessDenied(f"a member key plans its own company's products only; "
                                    f"{body.product!r} is made by another company")
-        plan_chain = engine("queries.chains", "plan_chain")
+        plan_chain = engine("coopgraph.queries.chains", "plan_chain")
         return result_response(plan_chain(
             projection, body.product, volume=body.volume, options=_options(body),
             viewer=principal.viewer))
@@ -55,5 +55,5 @@ def create_plan(principal: PrincipalDep, projection: ProjectionDep, body: PlanRe
     if principal.is_member:
         raise AccessDenied("a member key may not plan a whole cluster (admin or analyst only)")
     projection.cluster(body.cluster)
-    plan_cluster = engine("queries.chains", "plan_cluster")
+    plan_cluster = engine("coopgraph.queries.chains", "plan_cluster")
     return result_response(plan_cluster(projection, body.cluster, options=_options(body)))

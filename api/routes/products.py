@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from api.deps import PrincipalDep, StoreDep
-from api.params import Id
-from api.routes._crud import add_crud_routes, public_props
-from api.schemas import FAMILIES
-from graph.schema import EntityKind
-from graph.store import MAX_PAGE
+from coopgraph.api.deps import PrincipalDep, StoreDep
+from coopgraph.api.params import Id
+from coopgraph.api.routes._crud import add_crud_routes, public_props
+from coopgraph.api.schemas import FAMILIES
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import MAX_PAGE
 
 __all__ = ["router"]
 

@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import PrincipalDep, ProjectionDep, StoreDep
-from api.params import Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._crud import add_crud_routes
-from api.routes._engine import result_response
-from graph.errors import InvalidQuery
-from graph.schema import EntityKind
-from queries import projects as jp
+from coopgraph.api.deps import PrincipalDep, ProjectionDep, StoreDep
+from coopgraph.api.params import Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._crud import add_crud_routes
+from coopgraph.api.routes._engine import result_response
+from coopgraph.graph.errors import InvalidQuery
+from coopgraph.graph.schema import EntityKind
+from coopgraph.queries import projects as jp
 
 __all__ = ["router"]
 

@@ -15,15 +15,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.auth import Principal
-from api.deps import PrincipalDep, ProjectionDep, StoreDep
-from api.keys import KeyRole
-from api.params import Id
-from api.problems import PROBLEM_RESPONSES
-from api.routes._engine import result_response
-from graph.errors import AccessDenied
-from graph.models import DeclineReason, RequestState
-from queries import requests as workflow
+from coopgraph.api.auth import Principal
+from coopgraph.api.deps import PrincipalDep, ProjectionDep, StoreDep
+from coopgraph.api.keys import KeyRole
+from coopgraph.api.params import Id
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.api.routes._engine import result_response
+from coopgraph.graph.errors import AccessDenied
+from coopgraph.graph.models import DeclineReason, RequestState
+from coopgraph.queries import requests as workflow
 
 __all__ = ["router"]
 

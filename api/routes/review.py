@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, StoreDep
-from api.problems import PROBLEM_RESPONSES
-from ingest.review import decide, list_pairs
+from coopgraph.api.deps import AdminDep, StoreDep
+from coopgraph.api.problems import PROBLEM_RESPONSES
+from coopgraph.ingest.review import decide, list_pairs
 
 __all__ = ["router"]
 
