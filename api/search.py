@@ -1,6 +1,7 @@
 """Faceted company search over the projection: the dashboard's and the API's "find a company".
 
-Facets: category (a code, its sub-tree included, or an OKPD2 prefix), process,
+Facets: category (a code, its sub-tree included, or an OKPD2 prefix), OKVED2 code
+(the class or finer, from the registries), process,
 certificate, region, distance from a company or a town, role, cluster membership
 and free capacity; free text over names and what a company can make (its
 categories' Russian and English names and synonyms, its processes), with Russian
@@ -26,6 +27,7 @@ from coopgraph.graph.confidentiality import CENTRE, Viewer
 from coopgraph.graph.errors import AccessDenied, InvalidQuery, NotFound
 from coopgraph.ingest.categorize import lemmas
 from coopgraph.queries.projection import Projection
+from coopgraph.queries.registry import find_by_code
 
 __all__ = ["CompanyHit", "SearchResult", "search_companies", "sort_name"]
 
@@ -154,6 +156,7 @@ def search_companies(
     process: str | None = None, cert: str | None = None, region: str | None = None,
     near: str | None = None, max_km: float | None = None, role: str | None = None,
     cluster: str | None = None, min_free_capacity: float | None = None,
+    okved: str | None = None,
     sort: Sort = "name", offset: int = 0, limit: int = 50, viewer: Viewer = CENTRE,
 ) -> SearchResult:
     """Companies matching every facet given, sorted and paged.
@@ -208,6 +211,9 @@ def search_companies(
         keep &= np.fromiter((role in r for r in proj.company_roles), dtype=bool, count=n)
     if cluster:
         keep &= np.isin(np.arange(n), proj.cluster(cluster))
+    if okved:  # the class or finer, as `coopgraph codes` finds them (one rule)
+        registered = {company for company, *_ in find_by_code(proj, okved).companies}
+        keep &= np.fromiter((c in registered for c in proj.company_ids), dtype=bool, count=n)
     if min_free_capacity is not None:
         free = np.nan_to_num(proj.free_capacity)
         rows = np.flatnonzero(free >= min_free_capacity)

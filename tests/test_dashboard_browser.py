@@ -922,3 +922,55 @@ def test_overview_what_if_lists_every_proposed_link(session: Session, api: httpx
     shown = page.locator("[data-testid=what-if-link]").count()
     assert shown == sum(len(w["links"]) for w in report["what_if"]) > 8
     session.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def registry_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str]]:
+    """The sample with the registry fixtures filled in (OKVED codes), an analyst key."""
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.registry_fill import fill_from_registry
+    from coopgraph.ingest.sample import SAMPLE_DIR
+
+    registry = Path(__file__).parent / "data" / "registry"
+    tmp = tmp_path_factory.mktemp("registry")
+    store = EmbeddedStore(None)
+    assert ingest_paths(store, [SAMPLE_DIR]).ok
+    fill_from_registry(store, [registry / "sme.xml", registry / "egrul.xml",
+                               registry / "egrip.xml"])
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
+                           jobs_dir=tmp / "jobs")
+    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="registry test")
+    with LiveServer(create_app(settings=settings, store=store)) as live:
+        yield live, key
+    store.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_company_search_by_okved_code(browser: Any, registry_server: tuple[LiveServer, str],
+                                      lang: str) -> None:
+    """A centre finds the foundries of the region by their registered OKVED class 24.51."""
+    live, key = registry_server
+    with httpx.Client(base_url=live.url, headers={"X-API-Key": key}, timeout=60) as client:
+        want = client.get("/companies/search", params={"okved": "24.51", "limit": 500}).json()
+        found_by_code = client.get("/codes/24.51").json()
+    assert want["total"] >= 2
+    assert {c["id"] for c in want["data"]} == {c["id"] for c in found_by_code["companies"]}
+    s = Session(browser, live, key)
+    try:
+        s.open("companies", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        label = s.page.inner_text("label:has([data-testid=search-okved])")
+        assert ("ОКВЭД2" in label) if lang == "ru" else ("OKVED2" in label)
+        s.page.fill("[data-testid=search-okved]", "24.51")
+        s.page.click("[data-testid=search-button]")
+        s.ready("companies")
+        assert "okved=24.51" in s.page.url  # shareable
+        shown = s.page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                            "rs => rs.map(r => r.dataset.id)")
+        assert shown == [c["id"] for c in want["data"]]
+        s.shot(f"companies-okved-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()

@@ -32,7 +32,7 @@ from coopgraph.queries.factors import UNKNOWN
 from coopgraph.queries.match import rank_buyers, rank_suppliers
 from coopgraph.queries.projection import ProjectionCache
 from coopgraph.queries.registry import find_by_code, registry_agreement, registry_fit
-from tests.api_support import make_case
+from tests.api_support import assert_problem, make_case
 
 DATA = Path(__file__).parent / "data" / "registry"
 SAMPLE = Path(__file__).parents[1] / "data" / "sample"
@@ -325,6 +325,24 @@ def test_companies_by_okved_and_categories_by_okpd2(sample_with_registry: GraphS
     dropped = case.get("/match/buyers", params={"supplier": "inn-4826005031",
                                                 "registry": "false"})
     assert dropped.status_code == 200 and dropped.json()["candidates"] == []
+
+
+def test_company_search_has_an_okved_facet(sample_with_registry: GraphStore,
+                                           tmp_path: Path) -> None:
+    """The dashboard's search (GET /companies/search?okved=) finds what `codes` finds."""
+    proj = ProjectionCache(sample_with_registry).get()
+    case = make_case(sample_with_registry, tmp_path, seed=False)
+    for code in ("24.51", "24"):
+        expected = {c[0] for c in find_by_code(proj, code).companies}
+        assert expected
+        found = case.get("/companies/search", params={"okved": code, "limit": 500})
+        assert found.status_code == 200, found.text
+        assert {c["id"] for c in found.json()["data"]} == expected, code
+    castings = case.get("/companies/search", params={"okved": "24.51", "q": "литьё"})
+    assert castings.status_code == 200
+    assert {c["id"] for c in castings.json()["data"]} <= {
+        c[0] for c in find_by_code(proj, "24.51").companies}
+    assert_problem(case.get("/companies/search", params={"okved": "24.5x"}), 400)
 
 
 # --- CLI ---------------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ def search(
     cluster: Annotated[Id | None, Query(description="Members of this cluster")] = None,
     min_free_capacity: Annotated[Amount | None, Query(
         description="Free yearly capacity (in the category, if given); centre only")] = None,
+    okved: Annotated[str | None, Query(
+        max_length=20, description="An OKVED2 code from the registries: companies registered "
+        "for it or a finer code (24.51 finds 24.51.1)")] = None,
     sort: Annotated[Literal["name", "-name", "distance"], Query(
         description="By name without the legal form, or by distance")] = "name",
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -53,7 +56,7 @@ def search(
     result = search_companies(
         projection, text=q, category=category, process=process, cert=cert, region=region,
         near=near, max_km=max_km, role=role, cluster=cluster,
-        min_free_capacity=min_free_capacity, sort=sort, offset=offset, limit=limit,
+        min_free_capacity=min_free_capacity, okved=okved, sort=sort, offset=offset, limit=limit,
         viewer=principal.viewer)
     return JSONResponse(dataclasses.asdict(result))
 

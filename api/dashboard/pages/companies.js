@@ -6,7 +6,7 @@ import { pick, t, term } from '../i18n.js';
 import { categoryMap, companyLink, companyMap, roleChips, ROLE_ORDER } from '../data.js';
 
 const PAGE = 50;
-const FIELDS = ['q', 'category', 'process', 'cert', 'region', 'near', 'max_km', 'role', 'cluster', 'min_free_capacity', 'sort', 'offset'];
+const FIELDS = ['q', 'category', 'okved', 'process', 'cert', 'region', 'near', 'max_km', 'role', 'cluster', 'min_free_capacity', 'sort', 'offset'];
 
 function address(params) {
   const clean = new URLSearchParams();
@@ -53,6 +53,7 @@ export async function render({ args, cluster }) {
   },
   h('label', { class: 'wide' }, t('companies.text'), input('q', { class: 'search', type: 'search', placeholder: t('companies.search'), 'data-testid': 'search-text' })),
   h('label', null, t('col.category'), select('category', query.category, categoryOptions, 'search-category')),
+  h('label', null, t('companies.okved'), input('okved', { type: 'text', placeholder: '24.51', 'data-testid': 'search-okved' })),
   h('label', null, t('companies.process'), select('process', query.process, processes.map((p) => [p.code, pick(p, 'name') || p.code]), 'search-process')),
   h('label', null, t('find.cert'), select('cert', query.cert, certs.map((c) => [c.code, c.name || c.code]), 'search-cert')),
   h('label', null, t('col.region'), select('region', query.region, regions.map((r) => [r, r]), 'search-region')),
