@@ -104,6 +104,34 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
+@contextmanager
+def serve_sample(tmp: Path, *, name: str, fill: Any = None) -> Iterator[tuple[LiveServer, str]]:
+    """The real app over the sample cluster (embedded, auth on) and an analyst key.
+
+    ``fill(store)``, when given, adds to the sample before the server starts.
+    """
+    from coopgraph.api.keys import KeyRole, KeyStore
+    from coopgraph.api.main import create_app
+    from coopgraph.api.settings import ApiSettings
+    from coopgraph.graph.embedded import EmbeddedStore
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
+
+    store = EmbeddedStore(None)
+    report = ingest_paths(store, [SAMPLE_DIR])
+    assert report.ok, report.rejects[:5]
+    if fill is not None:
+        fill(store)
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
+                           jobs_dir=tmp / "jobs")
+    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name=name)
+    try:
+        with LiveServer(create_app(settings=settings, store=store)) as live:
+            yield live, key
+    finally:
+        store.close()
+
+
 @dataclass
 class PageWatcher:
     """Collects what must not happen on a page: console errors, failed requests, HTTP ≥ 400."""

@@ -23,7 +23,14 @@ from coopgraph.api.keys import KeyRole, KeyStore
 from coopgraph.api.main import create_app
 from coopgraph.api.settings import ApiSettings
 from coopgraph.graph.embedded import EmbeddedStore
-from tests.browser import SCREENSHOTS, LiveServer, PageWatcher, launch_chromium, require_chromium
+from tests.browser import (
+    SCREENSHOTS,
+    LiveServer,
+    PageWatcher,
+    launch_chromium,
+    require_chromium,
+    serve_sample,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -40,19 +47,8 @@ def chromium_path() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
         tuple[LiveServer, str]]:
     """The real app over the sample data, with auth on and an analyst key (read + analyse)."""
-    from coopgraph.ingest.pipeline import ingest_paths
-    from coopgraph.ingest.sample import SAMPLE_DIR
-
-    tmp = tmp_path_factory.mktemp("browser")
-    store = EmbeddedStore(None)
-    report = ingest_paths(store, [SAMPLE_DIR])
-    assert report.ok, report.rejects[:5]
-    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
-                           jobs_dir=tmp / "jobs")
-    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="browser test")
-    with LiveServer(create_app(settings=settings, store=store)) as live:
-        yield live, key
-    store.close()
+    with serve_sample(tmp_path_factory.mktemp("browser"), name="browser test") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -928,22 +924,14 @@ def test_overview_what_if_lists_every_proposed_link(session: Session, api: httpx
 def registry_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
         tuple[LiveServer, str]]:
     """The sample with the registry fixtures filled in (OKVED codes), an analyst key."""
-    from coopgraph.ingest.pipeline import ingest_paths
     from coopgraph.ingest.registry_fill import fill_from_registry
-    from coopgraph.ingest.sample import SAMPLE_DIR
 
     registry = Path(__file__).parent / "data" / "registry"
-    tmp = tmp_path_factory.mktemp("registry")
-    store = EmbeddedStore(None)
-    assert ingest_paths(store, [SAMPLE_DIR]).ok
-    fill_from_registry(store, [registry / "sme.xml", registry / "egrul.xml",
-                               registry / "egrip.xml"])
-    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
-                           jobs_dir=tmp / "jobs")
-    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="registry test")
-    with LiveServer(create_app(settings=settings, store=store)) as live:
-        yield live, key
-    store.close()
+    with serve_sample(tmp_path_factory.mktemp("registry"), name="registry test",
+                      fill=lambda store: fill_from_registry(store, [
+                          registry / "sme.xml", registry / "egrul.xml",
+                          registry / "egrip.xml"])) as served:
+        yield served
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from coopgraph.api.keys import KeyRole, KeyStore
-from coopgraph.api.main import create_app
-from coopgraph.api.settings import ApiSettings
-from coopgraph.graph.embedded import EmbeddedStore
-from tests.browser import LiveServer, PageWatcher, launch_chromium, require_chromium
+from tests.browser import (
+    LiveServer,
+    PageWatcher,
+    launch_chromium,
+    require_chromium,
+    serve_sample,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -25,19 +27,9 @@ _READY = ("name => { const v = document.querySelector('#view');"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    from coopgraph.ingest.pipeline import ingest_paths
-    from coopgraph.ingest.sample import SAMPLE_DIR
-
     require_chromium()
-    tmp = tmp_path_factory.mktemp("coop-browser")
-    store = EmbeddedStore(None)
-    assert ingest_paths(store, [SAMPLE_DIR]).ok
-    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
-                           jobs_dir=tmp / "jobs")
-    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="coop browser test")
-    with LiveServer(create_app(settings=settings, store=store)) as live:
-        yield live, key
-    store.close()
+    with serve_sample(tmp_path_factory.mktemp("coop-browser"), name="coop browser test") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
