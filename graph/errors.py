@@ -72,6 +72,10 @@ class StoreUnavailable(StoreError):
     """The database cannot be reached (down, wrong URI, wrong credentials)."""
 
 
+class DatabaseNotFound(StoreUnavailable):
+    """The Neo4j server answers but has no database of the configured name."""
+
+
 class MissingReference(StoreError):
     """A relationship refers to a node that is neither stored nor in the same write."""
 

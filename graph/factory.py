@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from coopgraph.graph.errors import StoreMissing
+from coopgraph.graph.errors import DatabaseNotFound, StoreMissing
 from coopgraph.graph.settings import Settings, load_settings
 from coopgraph.graph.store import GraphStore
 
@@ -61,13 +61,18 @@ def open_store(settings: Settings | None = None, *, create: bool = True) -> Grap
     if settings.store == "neo4j":
         from coopgraph.graph.neo4j_store import Neo4jStore
 
-        store: GraphStore = Neo4jStore(
-            settings.neo4j_uri,
-            user=settings.neo4j_user,
-            password=settings.neo4j_password,
-            database=settings.neo4j_database,
-            batch_size=settings.batch_size,
-        )
+        try:
+            store: GraphStore = Neo4jStore(
+                settings.neo4j_uri,
+                user=settings.neo4j_user,
+                password=settings.neo4j_password,
+                database=settings.neo4j_database,
+                batch_size=settings.batch_size,
+            )
+        except DatabaseNotFound:
+            if create:
+                raise  # a server's databases are made by its administrator, not by a load
+            raise _missing(settings) from None
         if not create and store.revision() == 0:
             store.close()
             raise _missing(settings)

@@ -40,6 +40,7 @@ from coopgraph.graph.changelog import KEEP, MAX_KEYS, Change
 from coopgraph.graph.errors import (
     ConfigError,
     CoopGraphError,
+    DatabaseNotFound,
     InvalidQuery,
     MissingReference,
     StoreError,
@@ -261,7 +262,7 @@ class Neo4jStore(GraphStore):
             raise StoreUnavailable(f"{where} is unreachable ({_reason(exc)})") from None
         except nx.ClientError as exc:
             if exc.code and exc.code.endswith("DatabaseNotFound"):
-                raise StoreUnavailable(f"{where} does not exist: {_first_line(exc)}") from None
+                raise DatabaseNotFound(f"{where} does not exist: {_first_line(exc)}") from None
             raise StoreError(f"{where} rejected a query: {_first_line(exc)}") from None
         except (nx.Neo4jError, nx.DriverError) as exc:
             raise StoreError(f"{where} failed: {_first_line(exc)}") from None

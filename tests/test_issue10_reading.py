@@ -376,7 +376,9 @@ def test_commands_name_a_neo4j_store(neo4j_store: GraphStore, neo4j_server: obje
     missing = _cli("stats")
     assert missing.exit_code == 0  # the wiped test database has been written: it exists
     monkeypatch.setenv("NEO4J_DATABASE", "nosuchdb")
-    assert _cli("stats").exit_code != 0
+    absent = _cli("stats")
+    assert absent.exit_code == 2, absent.output
+    assert "no store at neo4j" in absent.output and "(database nosuchdb)" in absent.output
 
 
 # --- POST /ingest -----------------------------------------------------------------------
