@@ -12,6 +12,9 @@ Two rules, each written once and imported by every writer:
   controls but tab, LF and CR; lone surrogates; U+FFFE and U+FFFF), which would
   otherwise produce a GraphML file no parser reads back.
 
+:func:`sheet_row` applies both to a row of an XLSX sheet: a worksheet is XML, and
+openpyxl would store a text beginning with ``=`` as a formula.
+
 ``graph`` holds this because every package writes files: ``ingest`` its rejects,
 ``queries`` its exports, ``api`` the CLI's CSV options.
 """
@@ -22,7 +25,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["FORMULA_PREFIXES", "csv_cell", "csv_dict_rows", "csv_row", "csv_rows", "xml_text"]
+__all__ = ["FORMULA_PREFIXES", "csv_cell", "csv_dict_rows", "csv_row", "csv_rows", "sheet_row",
+           "xml_text"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -69,3 +73,21 @@ def xml_text(value: str) -> str:
     'ООО Литьё'
     """
     return _NOT_XML.sub("", value)
+
+
+def sheet_row(values: Iterable[Any]) -> list[Any]:
+    """A row for an XLSX sheet: text XML-safe and never a formula; lists joined with ``|``.
+
+    Examples
+    --------
+    >>> sheet_row(["=1+1", "Литьё\\x01", 5, ["a", "b"], None])
+    ["'=1+1", 'Литьё', 5, 'a|b', None]
+    """
+    row = []
+    for value in values:
+        if isinstance(value, list | tuple | set):
+            value = "|".join(map(str, value))
+        elif isinstance(value, dict):
+            value = str(value)
+        row.append(csv_cell(xml_text(value)) if isinstance(value, str) else value)
+    return row

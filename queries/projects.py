@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from coopgraph.graph.confidentiality import CENTRE, Viewer, can_see, can_see_record, total_with_own
 from coopgraph.graph.errors import AccessDenied, InvalidQuery, NotFound
 from coopgraph.graph.models import JointProject, ProjectCost, ProjectParticipant, TieType
+from coopgraph.graph.safe_output import sheet_row
 from coopgraph.graph.schema import EntityKind, confidential_fields
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.projection import Projection
@@ -311,36 +312,38 @@ def project_workbook(card: ProjectCard) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "Проект"
-    sheet.append(["Поле / Field", "Значение / Value"])
+    sheet.append(sheet_row(["Поле / Field", "Значение / Value"]))
     for name, value in card.project.items():
         if name not in ("source", "row", "ingested_at"):
-            sheet.append([name, value])
+            sheet.append(sheet_row([name, value]))
     part = book.create_sheet("Участники")
-    part.append(["company_id", "role", "part", "category"])
+    part.append(sheet_row(["company_id", "role", "part", "category"]))
     for p in card.participants:
-        part.append([p["company_id"], p["role"], p.get("part"), p.get("category")])
+        part.append(sheet_row([p["company_id"], p["role"], p.get("part"), p.get("category")]))
     cost = book.create_sheet("Затраты")
-    cost.append(["company_id", "item", "cost_type", "year", "amount, RUB"])
+    cost.append(sheet_row(["company_id", "item", "cost_type", "year", "amount, RUB"]))
     for c in card.costs:
-        cost.append([c["company_id"], c["item"], c["cost_type"], c["year"], c["amount"]])
+        cost.append(sheet_row([c["company_id"], c["item"], c["cost_type"], c["year"],
+                               c["amount"]]))
     est = card.estimate
     sub = book.create_sheet("Субсидия")
-    sub.append(["Правила / Rules", est.rules_version])
-    sub.append(["Акт / Act", est.act])
-    sub.append(["Доля / Share", est.share])
-    sub.append(["Сверено с текстом / Verified", "да / yes" if est.verified else "НЕТ / NO"])
-    sub.append(["Затраты всего / Total costs", est.total_costs])
-    sub.append(["Учитываемые затраты / Eligible costs", est.eligible_costs])
-    sub.append(["Оценка субсидии / Subsidy estimate", est.subsidy])
+    sub.append(sheet_row(["Правила / Rules", est.rules_version]))
+    sub.append(sheet_row(["Акт / Act", est.act]))
+    sub.append(sheet_row(["Доля / Share", est.share]))
+    sub.append(sheet_row(["Сверено с текстом / Verified",
+                          "да / yes" if est.verified else "НЕТ / NO"]))
+    sub.append(sheet_row(["Затраты всего / Total costs", est.total_costs]))
+    sub.append(sheet_row(["Учитываемые затраты / Eligible costs", est.eligible_costs]))
+    sub.append(sheet_row(["Оценка субсидии / Subsidy estimate", est.subsidy]))
     sub.append([])
-    sub.append(["company_id", "role", "member", "costs", "eligible", "subsidy"])
+    sub.append(sheet_row(["company_id", "role", "member", "costs", "eligible", "subsidy"]))
     for s in est.participants:
-        sub.append([s.company_id, s.role, s.member, s.costs, s.eligible, s.subsidy])
+        sub.append(sheet_row([s.company_id, s.role, s.member, s.costs, s.eligible, s.subsidy]))
     sub.append([])
     for ru, en in zip(est.warnings_ru, est.warnings_en, strict=True):
-        sub.append(["⚠", ru, en])
+        sub.append(sheet_row(["⚠", ru, en]))
     for source in est.sources:
-        sub.append(["Источник / Source", source])
+        sub.append(sheet_row(["Источник / Source", source]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

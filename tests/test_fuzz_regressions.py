@@ -79,3 +79,29 @@ def test_a_stored_id_with_a_control_character_is_refused_and_the_analytics_still
     kpis = api.client.get("/kpis", params={"cluster": "кластер-\U00087f8f"},
                           headers=api.h("admin"))
     assert kpis.status_code == 200, kpis.text
+
+
+def test_a_project_with_control_characters_and_a_formula_exports_as_xlsx(api: ApiCase):
+    """CI's fuzz run named a project ``'m ð'`` with a control character: the export answered 500.
+
+    Worksheet cells go through ``graph.safe_output.sheet_row``: no character XML forbids,
+    and a text starting with ``=`` stays text, not a formula.
+    """
+    import io
+
+    import openpyxl
+
+    created = api.post("/projects", json={"id": "jp-fuzz", "name": "m\x1b ð",
+                                          "summary": "=HYPERLINK(\"http://x\",\"y\")"})
+    assert created.status_code == 201, created.text
+    lead = api.post("/project-participants", json={"company_id": "oem", "project_id": "jp-fuzz",
+                                                   "role": "lead", "part": "\x07@SUM(A1)"})
+    assert lead.status_code == 201, lead.text
+    exported = api.get("/projects/jp-fuzz/export.xlsx")
+    assert exported.status_code == 200, exported.text
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.content))["Проект"]
+    values = {row[0]: row[1] for row in sheet.iter_rows(values_only=True)}
+    assert values["name"] == "m ð"
+    assert values["summary"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    participants = openpyxl.load_workbook(io.BytesIO(exported.content))["Участники"]
+    assert list(participants.iter_rows(values_only=True))[1][2] == "'@SUM(A1)"
