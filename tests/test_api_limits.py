@@ -163,8 +163,14 @@ def test_plan_options_must_be_finite(api: ApiCase, option: str) -> None:
 
 
 def test_a_bounded_plan_still_plans(api: ApiCase) -> None:
-    response = api.post("/plans", json={"product": "drill", "volume": MAX_AMOUNT})
-    assert response.status_code == 200, response.text
+    """A volume at the planner's limit plans; one above it is a 400 that names the limit."""
+    from coopgraph.queries.bom import VOLUME_FLOOR
+
+    at_limit = api.post("/plans", json={"product": "drill", "volume": VOLUME_FLOOR})
+    assert at_limit.status_code == 200, at_limit.text
+    above = api.post("/plans", json={"product": "drill", "volume": MAX_AMOUNT})
+    assert_problem(above, 400)
+    assert "planner's limit" in above.json()["detail"]
 
 
 def test_an_http2_body_without_a_length_is_counted(api: ApiCase, store: GraphStore) -> None:

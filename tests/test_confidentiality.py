@@ -345,6 +345,8 @@ def _urls(case: Planted, path: str, operation: dict[str, Any]) -> list[str]:
                 urls.append(url)
         elif path_params == ["job_id"]:
             urls.append(path.replace("{job_id}", "000000000000"))
+        elif path == "/codes/{code}":  # an OKVED2/OKPD2 code, not a record key
+            urls.append("/codes/24.51")
         else:  # an unknown kind of path: try the member's own id
             url = path
             for name in path_params:
