@@ -44,7 +44,8 @@ FOLDERS = ("graph", "ingest", "queries", "api")
 # The top-level names the wheel installs (only the namespace, after the namespace rewrite).
 TOP_LEVEL = {"coopgraph"}
 # The product's own data files, by folder: everything else in the wheel is Python.
-DATA_SUFFIXES = {"queries": {".cypher"}, "graph": {".cypher"},
+DATA_SUFFIXES = {"queries": {".cypher"}, "graph": {".cypher", ".csv", ".md"},
+                 "ingest": {".csv", ".md"},
                  "api": {".html", ".js", ".css", ".svg", ".json"}, "data": {".csv"}}
 
 
@@ -143,9 +144,10 @@ def test_the_wheel_holds_the_product_and_nothing_else(installed: Installed) -> N
     assert not [m for m in members if re.search(r"(^|/)(tests?|conftest)(/|\.py$|_)", m)]
     shipped = {_source_of(m) for m in members}
     expected = set().union(*(_package_files(folder) for folder in (*FOLDERS, "coopgraph")))
-    from coopgraph.ingest.sample import FILE_NAMES
+    from coopgraph.ingest.sample import SAMPLE_FILE_NAMES
 
-    expected |= {"data/__init__.py", *(f"data/sample/{name}" for name in FILE_NAMES.values())}
+    expected |= {"data/__init__.py",
+                 *(f"data/sample/{name}" for name in SAMPLE_FILE_NAMES.values())}
     expected |= {"coopgraph/py.typed"}
     assert sorted(shipped - expected) == [], "files in the wheel the product does not need"
     assert sorted(expected - shipped) == [], "files of the product missing from the wheel"
