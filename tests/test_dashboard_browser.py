@@ -935,9 +935,9 @@ def registry_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_company_search_by_okved_code(browser: Any, registry_server: tuple[LiveServer, str],
-                                      lang: str) -> None:
-    """A centre finds the foundries of the region by their registered OKVED class 24.51."""
+def test_company_search_by_okved_and_okpd2_code(
+        browser: Any, registry_server: tuple[LiveServer, str], lang: str) -> None:
+    """A centre finds the region's foundries by OKVED class 24.51 and by OKPD2 24.51."""
     live, key = registry_server
     with httpx.Client(base_url=live.url, headers={"X-API-Key": key}, timeout=60) as client:
         want = client.get("/companies/search", params={"okved": "24.51", "limit": 500}).json()
@@ -959,6 +959,19 @@ def test_company_search_by_okved_code(browser: Any, registry_server: tuple[LiveS
                                             "rs => rs.map(r => r.dataset.id)")
         assert shown == [c["id"] for c in want["data"]]
         s.shot(f"companies-okved-{lang}")
+        # by the OKPD2 code of what they make (the API's category facet takes its prefix)
+        with httpx.Client(base_url=live.url, headers={"X-API-Key": key}, timeout=60) as client:
+            makers = client.get("/companies/search",
+                                params={"category": "24.51", "limit": 500}).json()
+        assert makers["total"] >= 1
+        s.go("companies")
+        s.page.fill("[data-testid=search-okpd2]", "24.51")
+        s.page.click("[data-testid=search-button]")
+        s.ready("companies")
+        assert "okpd2=24.51" in s.page.url
+        shown = s.page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
+                                            "rs => rs.map(r => r.dataset.id)")
+        assert shown == [c["id"] for c in makers["data"]][:50]
         s.assert_clean()
     finally:
         s.close()

@@ -196,6 +196,7 @@ export default {
   'companies.only_members': 'cluster members only',
   'companies.any': 'any',
   'companies.text': 'Looking for',
+  'companies.okpd2': 'OKPD2 product code',
   'companies.okved': 'OKVED2 code (registry)',
   'companies.process': 'Process',
   'companies.near': 'Near (town or id)',

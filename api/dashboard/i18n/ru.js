@@ -196,6 +196,7 @@ export default {
   'companies.only_members': 'только участники кластера',
   'companies.any': 'любой',
   'companies.text': 'Что ищете',
+  'companies.okpd2': 'ОКПД2 продукции',
   'companies.okved': 'ОКВЭД2 (из реестра)',
   'companies.process': 'Процесс',
   'companies.near': 'Рядом с (город или id)',

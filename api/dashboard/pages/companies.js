@@ -6,7 +6,7 @@ import { pick, t, term } from '../i18n.js';
 import { categoryMap, companyLink, companyMap, roleChips, ROLE_ORDER } from '../data.js';
 
 const PAGE = 50;
-const FIELDS = ['q', 'category', 'okved', 'process', 'cert', 'region', 'near', 'max_km', 'role', 'cluster', 'min_free_capacity', 'sort', 'offset'];
+const FIELDS = ['q', 'category', 'okpd2', 'okved', 'process', 'cert', 'region', 'near', 'max_km', 'role', 'cluster', 'min_free_capacity', 'sort', 'offset'];
 
 function address(params) {
   const clean = new URLSearchParams();
@@ -31,7 +31,10 @@ export async function render({ args, cluster }) {
   const [companies, categories, processes, certs] = await Promise.all([
     companyMap(), categoryMap(), getAll('/processes'), getAll('/certifications'),
   ]);
-  const result = await get('/companies/search', { ...query, limit: PAGE });
+  // An OKPD2 code typed by hand is the API's category facet (a code or an OKPD2 prefix).
+  const { okpd2, ...asked } = query;
+  if (okpd2 && !asked.category) asked.category = okpd2;
+  const result = await get('/companies/search', { ...asked, limit: PAGE });
   const regions = [...new Set([...companies.values()].map((c) => c.region).filter(Boolean))].sort((a, b) => a.localeCompare(b));
   const categoryOptions = [...categories.values()]
     .map((c) => [c.code, pick(c, 'name') || c.code])
@@ -53,6 +56,7 @@ export async function render({ args, cluster }) {
   },
   h('label', { class: 'wide' }, t('companies.text'), input('q', { class: 'search', type: 'search', placeholder: t('companies.search'), 'data-testid': 'search-text' })),
   h('label', null, t('col.category'), select('category', query.category, categoryOptions, 'search-category')),
+  h('label', null, t('companies.okpd2'), input('okpd2', { type: 'text', placeholder: '24.51', 'data-testid': 'search-okpd2' })),
   h('label', null, t('companies.okved'), input('okved', { type: 'text', placeholder: '24.51', 'data-testid': 'search-okved' })),
   h('label', null, t('companies.process'), select('process', query.process, processes.map((p) => [p.code, pick(p, 'name') || p.code]), 'search-process')),
   h('label', null, t('find.cert'), select('cert', query.cert, certs.map((c) => [c.code, c.name || c.code]), 'search-cert')),
