@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from coopgraph.graph.store import GraphStore, Snapshot
 
 if TYPE_CHECKING:
+    from coopgraph.queries.feedback import DeclineIndex, Declines
     from coopgraph.queries.projection import Projection, ProjectionCache
 
 __all__ = ["REVISION_HEADER", "RevisionHeader", "SerializedStore", "StoreHolder"]
@@ -121,6 +122,7 @@ class StoreHolder:
         self._cache: ProjectionCache | None = None
         self._last: Projection | None = None  # what the cache answered last
         self._lock = threading.Lock()
+        self._declines: DeclineIndex | None = None
 
     @staticmethod
     def _wrap(store: GraphStore) -> GraphStore:
@@ -171,6 +173,26 @@ class StoreHolder:
             return None
         revision = store.analytic_revision_nowait()
         return last if revision is not None and revision <= last.revision else None
+
+    def _decline_index(self) -> DeclineIndex:
+        if self._declines is None:
+            from coopgraph.queries.feedback import DeclineIndex
+
+            self._declines = DeclineIndex()
+        return self._declines
+
+    def declines(self, company_id: str) -> Declines:
+        """The declined requests ``company_id`` was a party to, at the store's revision
+        (re-read only after a write; a Neo4j revision is a round trip)."""
+        return self._decline_index().get(self.get(), company_id)
+
+    def declines_nowait(self, company_id: str) -> Declines | None:
+        """:meth:`declines` if that is known without blocking (the embedded store, no
+        write since the last read), else ``None``."""
+        store = self._store
+        if not isinstance(store, SerializedStore):
+            return None
+        return self._decline_index().peek(store.revision_nowait(), company_id)
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller)."""

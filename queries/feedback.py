@@ -17,18 +17,28 @@ reasons). The rules are data:
 
 Only requests the ranked company is a party to are read, so a member learns
 nothing here about other companies' requests.
+
+Every ranking applies them: the cooperation-aware ``/requests/suggestions`` and
+the plain ``/match`` routes, the dashboard's company page (which calls ``/match``)
+and ``coopgraph match`` (:func:`rank_with_declines`). :class:`DeclineIndex` keeps
+every company's declines at the store's revision, so a ranking re-reads the
+requests only after a write.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from coopgraph.graph.models import CoopRequest, RequestState
+from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
 from coopgraph.queries.results import MatchResult
 
-__all__ = ["PENALTIES", "Declines", "apply_declines", "declines_of"]
+__all__ = ["PENALTIES", "DeclineIndex", "Declines", "apply_declines", "declined_requests",
+           "declines_of", "rank_with_declines"]
 
 PENALTIES: dict[str, float] = {
     "same_partner_and_category": 0.5,
@@ -51,22 +61,93 @@ class Declines:
     category: Counter[str] = field(default_factory=Counter)
     reasons: dict[str, Counter[str]] = field(default_factory=dict)  # partner → reasons
 
+    def __bool__(self) -> bool:
+        return bool(self.partner)
+
+
+def _count(out: Declines, r: CoopRequest) -> None:
+    partner = r.to_id if r.from_id == out.company_id else r.from_id
+    out.partner[partner] += 1
+    if r.category:
+        out.pair_category[(partner, r.category)] += 1
+        out.category[r.category] += 1
+        out.category_partners.setdefault(r.category, set()).add(partner)
+    if r.decline_reason:
+        out.reasons.setdefault(partner, Counter())[r.decline_reason.value] += 1
+
 
 def declines_of(requests: Iterable[CoopRequest], company_id: str) -> Declines:
     """Count the declined requests ``company_id`` was a party to."""
     out = Declines(company_id)
     for r in requests:
-        if r.state is not RequestState.DECLINED or company_id not in (r.from_id, r.to_id):
-            continue
-        partner = r.to_id if r.from_id == company_id else r.from_id
-        out.partner[partner] += 1
-        if r.category:
-            out.pair_category[(partner, r.category)] += 1
-            out.category[r.category] += 1
-            out.category_partners.setdefault(r.category, set()).add(partner)
-        if r.decline_reason:
-            out.reasons.setdefault(partner, Counter())[r.decline_reason.value] += 1
+        if r.state is RequestState.DECLINED and company_id in (r.from_id, r.to_id):
+            _count(out, r)
     return out
+
+
+def declined_requests(store: GraphStore, company_id: str | None = None
+                      ) -> Iterator[CoopRequest]:
+    """The store's declined requests (of ``company_id`` only, when given), page by page."""
+    filters: list[dict[str, str]] = [{"state": RequestState.DECLINED.value}]
+    if company_id is not None:
+        filters = [{**filters[0], "from_id": company_id}, {**filters[0], "to_id": company_id}]
+    for f in filters:
+        offset = 0
+        while True:
+            page = store.list(EntityKind.COOP_REQUEST, filters=f, offset=offset, limit=5_000)
+            for r in page.items:
+                assert isinstance(r, CoopRequest)
+                yield r
+            offset += len(page.items)
+            if offset >= page.total or not page.items:
+                break
+
+
+class DeclineIndex:
+    """Every company's :class:`Declines`, read from a store at one revision.
+
+    :meth:`get` re-reads the declined requests only when the store's revision has
+    moved since (one scan of the declined requests, then a dictionary look-up per
+    ranking); :meth:`peek` answers without asking the store, for a caller that
+    knows the revision already.
+    """
+
+    def __init__(self) -> None:
+        self._revision: int | None = None
+        self._by_company: dict[str, Declines] = {}
+        self._lock = threading.Lock()
+
+    def peek(self, revision: int | None, company_id: str) -> Declines | None:
+        """The declines of ``company_id`` if the index is at ``revision``, else ``None``."""
+        if revision is None or revision != self._revision:
+            return None
+        return self._by_company.get(company_id) or Declines(company_id)
+
+    def get(self, store: GraphStore, company_id: str) -> Declines:
+        """The declines of ``company_id`` at the store's current revision."""
+        revision = store.revision()
+        found = self.peek(revision, company_id)
+        if found is not None:
+            return found
+        with self._lock:
+            revision = store.revision()
+            if revision != self._revision:
+                by_company: dict[str, Declines] = {}
+                for r in declined_requests(store):
+                    for side in {r.from_id, r.to_id}:
+                        _count(by_company.setdefault(side, Declines(side)), r)
+                self._by_company, self._revision = by_company, revision
+            return self._by_company.get(company_id) or Declines(company_id)
+
+
+def rank_with_declines(rank: Callable[[int], MatchResult], k: int,
+                       declines: Declines) -> MatchResult:
+    """``rank(k)`` lowered by ``declines``: ranks ``3 k`` (at most 1000) when there are any,
+    so that candidates lowered out of the top ``k`` are replaced, and keeps ``k``."""
+    if not declines or not 1 <= k <= 1000:
+        return rank(k)  # nothing to lower (or a k the ranking itself refuses)
+    adjusted = apply_declines(rank(min(3 * k, 1000)), declines)
+    return adjusted.model_copy(update={"candidates": adjusted.candidates[:k], "k": k})
 
 
 def _multiplier(d: Declines, partner: str, category: str | None) -> tuple[float, list[str]]:

@@ -3,6 +3,7 @@ feed, and a recommendation walked through a request and an agreement to a KPI ch
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,82 @@ def test_declined_answers_lower_later_rankings_and_say_why(api: ApiCase):
     assert api.get("/requests/suggestions?company=sup1&direction=buyers",
                    role="member_sup1").status_code == 200
     assert_problem(api.get("/requests/suggestions?company=oem", role="member_sup1"), 403)
+
+
+def test_plain_match_and_the_cli_apply_declines_as_the_suggestions_do(api: ApiCase,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch):
+    from coopgraph.graph.models import Capability
+
+    api.store.upsert([Company(id="sup3", name="Цилиндры-3", region="Липецкая область",
+                              lat=52.62, lon=39.6, roles=["supplier"]),
+                      Capability(company_id="sup3", category="hyd.cyl",
+                                 capacity_per_year=900, unit_price=94)])
+    url = "/match/suppliers?buyer=oem&category=hyd.cyl"
+    before = api.get(url, role="member_oem").json()["candidates"]
+    top = before[0]
+    buyers_url = f"/match/buyers?supplier={top['company_id']}"
+    buyers_before = {c["company_id"]: c for c in api.get(buyers_url).json()["candidates"]}
+    assert "oem" in buyers_before
+    created = _open(api, to_id=top["company_id"], send=True)
+    assert _move(api, created["id"], "admin", to="declined", version=2,
+                 reason="capacity").status_code == 200
+    after = api.get(url, role="member_oem").json()["candidates"]
+    suggested = api.get("/requests/suggestions?company=oem&category=hyd.cyl",
+                        role="member_oem").json()["candidates"]
+    # the plain ranking and the cooperation-aware one agree, order and scores
+    assert [(c["company_id"], c["score"]) for c in after] == \
+        [(c["company_id"], c["score"]) for c in suggested]
+    scores = {c["company_id"]: c["score"] for c in before}
+    scores[top["company_id"]] *= 0.5  # PENALTIES["same_partner_and_category"], by hand
+    assert [c["company_id"] for c in after] == sorted(scores, key=lambda c: (-scores[c], c))
+    lowered = next(c for c in after if c["company_id"] == top["company_id"])
+    assert lowered["rank"] > top["rank"]
+    assert lowered["reasons_ru"][0].startswith("Понижено ×0.50")
+    assert "мощности ×1" in lowered["reasons_ru"][0]
+    assert "capacity ×1" in lowered["reasons_en"][0]
+    untouched = next(c for c in after if c["company_id"] != top["company_id"])
+    assert not untouched["reasons_en"][0].startswith("Lowered")
+    # the other party's ranking of buyers learns it too: oem is lowered for the supplier
+    buyers_after = {c["company_id"]: c for c in api.get(buyers_url).json()["candidates"]}
+    assert buyers_after["oem"]["score"] < buyers_before["oem"]["score"]
+    assert buyers_after["oem"]["reasons_en"][0].startswith("Lowered ×")
+    # another company's ranking learns nothing from oem's requests
+    other = api.get("/match/buyers?supplier=sup1", role="member_sup1").json()["candidates"]
+    assert not any(c["reasons_en"][0].startswith("Lowered") for c in other)
+
+
+def test_the_cli_match_applies_declines(tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from coopgraph.api.cli import app
+    from coopgraph.graph.embedded import EmbeddedStore
+    from coopgraph.graph.models import Capability, Category
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.upsert([Category(code="c", name_ru="C", unit_price=10),
+                  Company(id="buyer", name="B", lat=55.0, lon=37.0),
+                  Company(id="near", name="Near", lat=55.01, lon=37.0),
+                  Company(id="far", name="Far", lat=55.2, lon=37.0),
+                  *[Capability(company_id=s, category="c", capacity_per_year=100,
+                               unit_price=10) for s in ("near", "far")]])
+    store.close()
+    monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
+    monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    run = CliRunner().invoke
+    args = ["match", "suppliers", "--buyer", "buyer", "--category", "c", "--json"]
+    before = json.loads(run(app, args).stdout)["candidates"]
+    first = before[0]["company_id"]
+    for _ in range(2):  # declined again and again
+        opened = run(app, ["requests", "open", "--from", "buyer", "--to", first,
+                           "--category", "c", "--send", "--json"])
+        assert opened.exit_code == 0, opened.output
+        rid = json.loads(opened.stdout)["id"]
+        moved = run(app, ["requests", "move", rid, "declined", "--version", "2",
+                          "--reason", "price"])
+        assert moved.exit_code == 0, moved.output
+    after = json.loads(run(app, args).stdout)["candidates"]
+    lowered = next(c for c in after if c["company_id"] == first)
+    assert lowered["score"] == pytest.approx(before[0]["score"] * 0.5 ** 2)
+    assert "цена ×2" in lowered["reasons_ru"][0] and "price ×2" in lowered["reasons_en"][0]
+    assert after[0]["company_id"] != first

@@ -5,6 +5,9 @@ makes; ``coopgraph match suppliers --buyer ID`` lists who could make what a
 buyer needs. A readable table by default, the full result (every factor, its
 value and its sentence in Russian and English) with ``--json``. Unknown ids and
 nonsense filters exit with code 2 and one line of explanation.
+
+As the API's ``/match``, a ranking is lowered by the company's declined requests,
+and a lowered candidate's first reason says so (:mod:`queries.feedback`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from coopgraph.api.console import console, friendly_errors, lang, print_json, st
 from coopgraph.graph.i18n import Lang, number
 from coopgraph.graph.settings import load_settings
 from coopgraph.queries.factors import WeightProfile
+from coopgraph.queries.feedback import declined_requests, declines_of, rank_with_declines
 from coopgraph.queries.match import rank_buyers, rank_suppliers
 from coopgraph.queries.profiles import load_profile
 from coopgraph.queries.projection import ProjectionCache
@@ -123,10 +127,11 @@ def buyers(
     english = english or lang() == "en"
     with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
-        result = rank_buyers(proj, supplier, k=k, category=category,
-                             profile=_profile(profile, "buyers"),
-                             filters=_filters(max_distance, region, cluster_only, cluster,
-                                              None, None, no_registry))
+        result = rank_with_declines(lambda n: rank_buyers(
+            proj, supplier, k=n, category=category, profile=_profile(profile, "buyers"),
+            filters=_filters(max_distance, region, cluster_only, cluster, None, None,
+                             no_registry)),
+            k, declines_of(declined_requests(store, supplier), supplier))
     _show(result, as_json, english)
 
 
@@ -157,10 +162,12 @@ def suppliers(
     english = english or lang() == "en"
     with store_from_settings(as_json=as_json) as store, friendly_errors():
         proj = ProjectionCache(store).get()
-        result = rank_suppliers(proj, buyer, k=k, category=category, product=product,
-                                profile=_profile(profile, "suppliers"),
-                                filters=_filters(max_distance, region, cluster_only, cluster,
-                                                 cert, min_free_capacity, no_registry))
+        result = rank_with_declines(lambda n: rank_suppliers(
+            proj, buyer, k=n, category=category, product=product,
+            profile=_profile(profile, "suppliers"),
+            filters=_filters(max_distance, region, cluster_only, cluster, cert,
+                             min_free_capacity, no_registry)),
+            k, declines_of(declined_requests(store, buyer), buyer))
     _show(result, as_json, english)
 
 

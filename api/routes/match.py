@@ -6,6 +6,12 @@ automatic one; the result's ``profile`` names the one used.
 
 Admins and analysts rank for any company; a member ranks for its own company only.
 
+Both rankings are lowered by the requests the company was a party to that were
+declined, and a lowered candidate's first reason says so
+(:mod:`queries.feedback`, as in ``/requests/suggestions``). The declines are
+read once per store revision; on the embedded store, with no write since, the
+look-up does not block, so the fast path stays on the event loop.
+
 ``/match/buyers`` without filters is the engine's fast exact top-k (a few ms
 of numpy on the 100k-company graph, never waiting on I/O), so once its index
 is built (``queries.match.rank_buyers_is_fast``) it runs right on the event
@@ -28,8 +34,10 @@ from coopgraph.api.deps import PrincipalDep, ProjectionDep
 from coopgraph.api.params import Amount, DistanceKm, Id
 from coopgraph.api.problems import PROBLEM_RESPONSES
 from coopgraph.api.routes._engine import engine, engine_or_none, result_response
+from coopgraph.api.state import StoreHolder
 from coopgraph.graph.errors import AccessDenied
 from coopgraph.graph.settings import load_settings
+from coopgraph.queries.feedback import rank_with_declines
 
 __all__ = ["router"]
 
@@ -92,6 +100,11 @@ def _profile(request: Request, named: str | None, direction: str) -> Any:
     return stored.profile(direction)
 
 
+def _holder(request: Request) -> StoreHolder:
+    holder: StoreHolder = request.app.state.holder
+    return holder
+
+
 def _own_only(principal: Principal, company_id: str) -> None:
     if principal.is_member and company_id != principal.company_id:
         raise AccessDenied(f"a member key for company {principal.company_id!r} may rank "
@@ -112,11 +125,15 @@ async def match_buyers(
     _own_only(principal, supplier)
     rank_buyers = engine("coopgraph.queries.match", "rank_buyers")
     profile = _profile(request, filters.profile, "buyers")
+    holder = _holder(request)
+    declines = holder.declines_nowait(supplier)
+    if declines is None:
+        declines = await run_in_threadpool(holder.declines, supplier)
 
     def rank() -> Response:
-        return result_response(rank_buyers(
-            projection, supplier, k=k, category=category, filters=filters.filters or None,
-            profile=profile, viewer=principal.viewer))
+        return result_response(rank_with_declines(lambda n: rank_buyers(
+            projection, supplier, k=n, category=category, filters=filters.filters or None,
+            profile=profile, viewer=principal.viewer), k, declines))
 
     fast = engine_or_none("coopgraph.queries.match", "rank_buyers_is_fast")
     if fast is not None and fast(projection, filters=filters.filters, profile=profile):
@@ -138,7 +155,8 @@ def match_suppliers(
     """Potential suppliers for a buyer (or for one of its products), ranked, with reasons."""
     _own_only(principal, buyer)
     rank_suppliers = engine("coopgraph.queries.match", "rank_suppliers")
-    return result_response(rank_suppliers(
-        projection, buyer, k=k, category=category, product=product,
-        filters=filters.filters or None, profile=_profile(request, filters.profile, "suppliers"),
-        viewer=principal.viewer))
+    profile = _profile(request, filters.profile, "suppliers")
+    return result_response(rank_with_declines(lambda n: rank_suppliers(
+        projection, buyer, k=n, category=category, product=product,
+        filters=filters.filters or None, profile=profile, viewer=principal.viewer),
+        k, _holder(request).declines(buyer)))
