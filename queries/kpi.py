@@ -63,7 +63,8 @@ from coopgraph.queries.gaps import category_demand
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.regulations import TIE_RULES, counted_tie_types
 
-__all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "purchase_values"]
+__all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "project_purchases",
+           "purchase_values"]
 
 MAX_UNTIED = 3
 _MAX_PROPOSALS = 25
@@ -226,6 +227,39 @@ def purchase_values(proj: Projection, makers: list[int], members: set[int],
     intra = sum(v[0] for v in per.values())
     total = sum(v[1] for v in per.values())
     return intra, total, {proj.company_ids[m]: (v[0], v[1], v[2]) for m, v in per.items()}, imports
+
+
+def project_purchases(proj: Projection, cluster_id: str, lead_id: str | None,
+                      category: str | None, added: float, import_replaced: float,
+                      ) -> tuple[tuple[float, float], tuple[float, float], float, float]:
+    """The makers' purchases ``(intra, total)`` before and after a joint project, the
+    purchases between members it adds and the import value it takes out.
+
+    After the project its lead (a member) makes the project's product, so it counts
+    among the end-product makers; it buys ``added`` more a year from members, and
+    ``import_replaced`` of the makers' imports in ``category`` (at most what they
+    import there) leaves their purchases. Figures are the centre's.
+    """
+    members = set(proj.cluster(cluster_id).tolist())
+    makers = _makers(proj, members)
+    intra, total, _, _ = purchase_values(proj, makers, members)
+    lead = proj.company_index.get(lead_id) if lead_id is not None else None
+    after_makers = sorted({*makers, lead} if lead is not None and lead in members else makers,
+                          key=lambda i: proj.company_ids[i])
+    intra2, total2, _, _ = purchase_values(proj, after_makers, members)
+    replaced = 0.0
+    if category is not None and category in proj.category_index and import_replaced > 0:
+        c = proj.category_index[category]
+        maker_set = set(after_makers)
+        imported = sum(
+            float(np.nan_to_num(proj.imp_volume[j])) * _unit_price(
+                proj, float(proj.imp_price[j]), c)
+            for j in range(len(proj.imp_company))
+            if int(proj.imp_category[j]) == c and int(proj.imp_company[j]) in maker_set)
+        replaced = min(import_replaced, imported)
+    if lead is None or lead not in members:
+        added = 0.0  # only a member's purchases from members count
+    return (intra, total), (intra2 + added, total2 + added - replaced), added, replaced
 
 
 def _tie_kpis(n: int, untied: list[str]) -> tuple[Kpi, Kpi]:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from coopgraph.graph.confidentiality import CENTRE, Viewer, can_see, can_see_record, total_with_own
 from coopgraph.graph.errors import AccessDenied, InvalidQuery, NotFound
+from coopgraph.graph.i18n import percent, rub
 from coopgraph.graph.models import JointProject, ProjectCost, ProjectParticipant, TieType
 from coopgraph.graph.safe_output import sheet_row
 from coopgraph.graph.schema import EntityKind, confidential_fields
@@ -94,7 +95,14 @@ class ParticipantProposal(BaseModel):
 
 
 class KpiEffect(BaseModel):
-    """The cluster KPIs before and after the project's ties between its participants."""
+    """The cluster KPIs before and after the project (Resolution No. 779).
+
+    The tie KPIs count the ``joint_project`` contract between the participants;
+    the purchase share (``intra_purchases``) adds the project's expected purchases
+    between members (the lead's, as it makes the product) and takes out the
+    makers' imports it replaces. The purchase figures come from the project's
+    expected results, which are the centre's: a participant sees ``None`` there.
+    """
 
     cluster_id: str
     before: dict[str, float | None]
@@ -102,6 +110,13 @@ class KpiEffect(BaseModel):
     newly_tied: list[str]
     text_ru: str
     text_en: str
+    intra_added: float | None = Field(default=None, description="Purchases between members "
+                                      "the project adds, rubles per year (the centre's)")
+    imports_replaced: float | None = Field(default=None, description="Makers' imports in the "
+                                           "project's category it replaces, rubles per year")
+    threshold: float | None = None
+    purchases_text_ru: str = ""
+    purchases_text_en: str = ""
 
 
 class ProjectCard(BaseModel):
@@ -111,6 +126,8 @@ class ProjectCard(BaseModel):
     participants: list[dict[str, Any]]
     costs: list[dict[str, Any]]
     estimate: SubsidyEstimate
+    kpi_effect: KpiEffect | None = Field(default=None, description="The cluster KPIs before "
+                                         "and after the project (none without a cluster)")
 
 
 def load_project(store: GraphStore, project_id: str, viewer: Viewer = CENTRE
@@ -222,8 +239,10 @@ def estimate_subsidy(store: GraphStore, project_id: str, *, viewer: Viewer = CEN
 
 
 def project_card(store: GraphStore, project_id: str, *, viewer: Viewer = CENTRE,
-                 rules: str | None = None) -> ProjectCard:
-    """The project, its participants, its cost items (others' amounts withheld) and the estimate."""
+                 rules: str | None = None, projection: Projection | None = None
+                 ) -> ProjectCard:
+    """The project, its participants, its cost items (others' amounts withheld), the
+    estimate and (given a ``projection`` and a project with a cluster) its KPI effect."""
     project, participants, costs = load_project(store, project_id, viewer)
     project_row = project.model_dump(mode="json")
     if not can_see_record(viewer, EntityKind.JOINT_PROJECT, project_row):
@@ -237,9 +256,12 @@ def project_card(store: GraphStore, project_id: str, *, viewer: Viewer = CENTRE,
             row["amount"] = None
         cost_rows.append(row)
     estimate = estimate_subsidy(store, project_id, viewer=viewer, rules=rules)
+    effect = (kpi_effect(projection, project, participants, viewer)
+              if projection is not None and project.cluster_id is not None
+              and project.cluster_id in projection.cluster_rows else None)
     return ProjectCard(project=project_row,
                        participants=[p.model_dump(mode="json") for p in participants],
-                       costs=cost_rows, estimate=estimate)
+                       costs=cost_rows, estimate=estimate, kpi_effect=effect)
 
 
 def propose_participants(proj: Projection, project: JointProject, lead_id: str, *,
@@ -278,30 +300,74 @@ def propose_participants(proj: Projection, project: JointProject, lead_id: str, 
 
 
 def kpi_effect(proj: Projection, project: JointProject,
-               participants: list[ProjectParticipant]) -> KpiEffect:
-    """The tie KPIs with and without ``joint_project`` ties between the participants."""
-    from coopgraph.queries.kpi import cluster_kpis
+               participants: list[ProjectParticipant], viewer: Viewer = CENTRE) -> KpiEffect:
+    """The tie KPIs with and without ``joint_project`` ties between the participants, and
+    the purchase share with and without the project's purchases (see :class:`KpiEffect`)."""
+    from coopgraph.queries.kpi import cluster_kpis, project_purchases
 
     if project.cluster_id is None:
         raise InvalidQuery(f"project {project.id!r} names no cluster")
     ids = sorted({p.company_id for p in participants if p.company_id in proj.company_index})
     extra = [{"company_id": a, "partner_id": b, "tie_type": TieType.JOINT_PROJECT.value}
              for i, a in enumerate(ids) for b in ids[i + 1:]]
-    before = cluster_kpis(proj, project.cluster_id, what_if=False)
+    before = cluster_kpis(proj, project.cluster_id, what_if=False, viewer=viewer)
     after = cluster_kpis(dataclasses.replace(proj, tie_rows=[*proj.tie_rows, *extra]),
-                         project.cluster_id, what_if=False)
+                         project.cluster_id, what_if=False, viewer=viewer)
     newly = sorted(set(before.untied_members) - set(after.untied_members))
-    b: dict[str, float | None] = {k.code: k.value for k in before.kpis
-                                  if k.code != "intra_purchases"}
-    a: dict[str, float | None] = {k.code: k.value for k in after.kpis
-                                  if k.code != "intra_purchases"}
+    b: dict[str, float | None] = {k.code: k.value for k in before.kpis}
+    a: dict[str, float | None] = {k.code: k.value for k in after.kpis}
+    share = next(k for k in before.kpis if k.code == "intra_purchases")
+    leads = [p.company_id for p in participants if p.role.value == "lead"]
+    added = project.expected_intra_purchases
+    ru_p, en_p = "", ""
+    intra_added: float | None = None
+    replaced_out: float | None = None
+    if added is None:
+        a["intra_purchases"] = b["intra_purchases"]
+        ru_p = ("Доля закупок у участников не меняется: в проекте не указан прирост закупок "
+                "между участниками.")
+        en_p = ("The purchase share does not move: the project gives no purchases between "
+                "members it adds.")
+    elif not viewer.is_centre:
+        a["intra_purchases"] = None
+        ru_p = ("Влияние на долю закупок у участников видит центр кластера (ожидаемые "
+                "результаты проекта — его данные).")
+        en_p = ("The effect on the purchase share is the centre's to see (the project's "
+                "expected results are its figures).")
+    else:
+        (i0, t0), (i1, t1), counted, replaced = project_purchases(
+            proj, project.cluster_id, leads[0] if leads else None, project.category,
+            float(added), float(project.expected_import_replaced or 0.0))
+        s0 = i0 / t0 if t0 > 0 else 0.0
+        s1 = i1 / t1 if t1 > 0 else 0.0
+        b["intra_purchases"], a["intra_purchases"] = s0, s1
+        intra_added, replaced_out = counted, replaced
+        passes = s1 >= share.threshold - 1e-12
+        ru_p = (f"Доля закупок производителей у участников {percent(s0, 'ru', 1)} → "
+                f"{percent(s1, 'ru', 1)} (порог {percent(share.threshold, 'ru')}"
+                + (", выполнен" if passes else ", не выполнен") + f"): закупки у участников "
+                f"+{rub(intra_added, 'ru', per_year=True)}"
+                + (f", замещённый импорт −{rub(replaced, 'ru', per_year=True)}"
+                   if replaced else "") + ".")
+        en_p = (f"Makers' share bought from members {percent(s0, 'en', 1)} → "
+                f"{percent(s1, 'en', 1)} (threshold {percent(share.threshold, 'en')}"
+                + (", met" if passes else ", not met") + f"): purchases from members "
+                f"+{rub(intra_added, 'en', per_year=True)}"
+                + (f", import replaced −{rub(replaced, 'en', per_year=True)}"
+                   if replaced else "") + ".")
+        if not counted:
+            ru_p += (" Закупки не учтены: у проекта нет ведущего участника из числа "
+                     "участников кластера.")
+            en_p += " The purchases are not counted: the project has no lead that is a member."
     return KpiEffect(
         cluster_id=project.cluster_id, before=b, after=a, newly_tied=newly,
         text_ru=(f"Договор о совместном проекте связывает участников без связей: "
                  f"{', '.join(newly) or 'нет'}; без связей {b['untied_count']:.0f} → "
                  f"{a['untied_count']:.0f}."),
         text_en=(f"The joint-project contract ties untied members: {', '.join(newly) or 'none'}"
-                 f"; untied {b['untied_count']:.0f} → {a['untied_count']:.0f}."))
+                 f"; untied {b['untied_count']:.0f} → {a['untied_count']:.0f}."),
+        intra_added=intra_added, imports_replaced=replaced_out, threshold=share.threshold,
+        purchases_text_ru=ru_p, purchases_text_en=en_p)
 
 
 def project_workbook(card: ProjectCard) -> bytes:
@@ -344,6 +410,19 @@ def project_workbook(card: ProjectCard) -> bytes:
         sub.append(sheet_row(["⚠", ru, en]))
     for source in est.sources:
         sub.append(sheet_row(["Источник / Source", source]))
+    effect = card.kpi_effect
+    if effect is not None:
+        kpi = book.create_sheet("KPI")
+        kpi.append(sheet_row(["KPI (ПП № 779 / Resolution No. 779)", "до / before",
+                              "после / after"]))
+        for code in effect.before:
+            kpi.append(sheet_row([code, effect.before[code], effect.after.get(code)]))
+        kpi.append(sheet_row(["Прирост закупок у участников / Purchases from members added",
+                              effect.intra_added]))
+        kpi.append(sheet_row(["Замещённый импорт / Import replaced", effect.imports_replaced]))
+        kpi.append([])
+        kpi.append(sheet_row([effect.text_ru, effect.text_en]))
+        kpi.append(sheet_row([effect.purchases_text_ru, effect.purchases_text_en]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

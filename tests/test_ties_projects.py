@@ -181,3 +181,42 @@ def test_the_cli_walks_a_request_and_estimates_a_project(tmp_path: Path, monkeyp
     assert (estimate["subsidy"], estimate["verified"]) == (50, False)
     bad = run(app, ["requests", "open", "--from", "a", "--to", "a"])
     assert bad.exit_code == 3 and "itself" in bad.output
+
+
+def test_the_project_moves_the_purchase_share_on_card_api_and_xlsx(api: ApiCase):
+    base = api.get("/projects/jp/kpi-effect").json()
+    # no expected purchases given: the share does not move, and the text says why
+    assert base["after"]["intra_purchases"] == base["before"]["intra_purchases"]
+    assert "gives no purchases" in base["purchases_text_en"]
+    api.store.upsert([JointProject(
+        id="jp", name="Гидроцилиндры для сеялки", cluster_id="c1", category="hyd.cyl",
+        import_country="IT", import_volume=100, import_value=15000, start_year=2026,
+        end_year=2027, expected_intra_purchases=10_000, expected_import_replaced=50_000)])
+    # by hand: oem (the lead, an end-product maker) buys 200 × 92 from sup1 (a member)
+    # and imports 100 × 150 of hyd.cyl; the project adds 10 000 bought from members and
+    # replaces its imports — at most the 15 000 it imports, not the 50 000 claimed
+    intra, total = 200 * 92, 200 * 92 + 100 * 150
+    after = (intra + 10_000) / (total + 10_000 - 15_000)
+    effect = api.get("/projects/jp/kpi-effect").json()
+    assert effect["before"]["intra_purchases"] == pytest.approx(intra / total)
+    assert effect["after"]["intra_purchases"] == pytest.approx(after)
+    assert (effect["intra_added"], effect["imports_replaced"]) == (10_000, 15_000)
+    assert effect["threshold"] == 0.2
+    assert "→" in effect["purchases_text_ru"] and "замещённый импорт" in \
+        effect["purchases_text_ru"]
+    assert "import replaced" in effect["purchases_text_en"]
+    card = api.get("/projects/jp/card").json()
+    assert card["kpi_effect"]["after"]["intra_purchases"] == pytest.approx(after)
+    assert card["kpi_effect"]["newly_tied"] == effect["newly_tied"]
+    # a participant sees the tie effect, not the centre's purchase figures
+    mine = api.get("/projects/jp/card", role="member_sup1").json()["kpi_effect"]
+    assert mine["after"]["intra_purchases"] is None and mine["intra_added"] is None
+    assert "centre" in mine["purchases_text_en"]
+    assert mine["newly_tied"] == effect["newly_tied"]
+    book = load_workbook(io.BytesIO(api.get("/projects/jp/export.xlsx").content))
+    rows = {r[0]: r[1:] for r in book["KPI"].iter_rows(values_only=True) if r and r[0]}
+    assert rows["intra_purchases"][0] == pytest.approx(intra / total)
+    assert rows["intra_purchases"][1] == pytest.approx(after)
+    assert rows["Замещённый импорт / Import replaced"][0] == 15_000
+    assert rows["untied_count"] == (effect["before"]["untied_count"],
+                                    effect["after"]["untied_count"])

@@ -50,7 +50,8 @@ def export(project_id: str, out: Annotated[Path, typer.Option("--out")],
            rules: Annotated[str | None, typer.Option()] = None) -> None:
     """Write the project card as an XLSX workbook."""
     with store_from_settings() as store:
-        card = jp.project_card(store, project_id, rules=rules)
+        card = jp.project_card(store, project_id, rules=rules,
+                               projection=ProjectionCache(store).get())
     out.write_bytes(jp.project_workbook(card))
     console.print(f"{out}")
 

@@ -30,11 +30,11 @@ _Rules = Annotated[str | None, Query(max_length=200, description="Subsidy rules 
 
 
 @router.get("/{id}/card")
-def project_card(principal: PrincipalDep, store: StoreDep, id: Id,
+def project_card(principal: PrincipalDep, store: StoreDep, projection: ProjectionDep, id: Id,
                  rules: _Rules = None) -> Response:
-    """The project with its participants, cost items and subsidy estimate."""
+    """The project with its participants, cost items, subsidy estimate and KPI effect."""
     return result_response(jp.project_card(store, id, viewer=principal.viewer,
-                                           rules=rules))
+                                           rules=rules, projection=projection))
 
 
 @router.get("/{id}/estimate")
@@ -61,16 +61,19 @@ def project_proposals(principal: PrincipalDep, store: StoreDep, projection: Proj
 @router.get("/{id}/kpi-effect")
 def project_kpi_effect(principal: PrincipalDep, store: StoreDep, projection: ProjectionDep,
                        id: Id) -> Response:
-    """The cluster's tie KPIs before and after the project's joint-project ties."""
+    """The cluster's KPIs before and after the project: its joint-project ties, and the
+    purchase share with its purchases between members (the latter for the centre)."""
     project, participants, _ = jp.load_project(store, id, principal.viewer)
-    return result_response(jp.kpi_effect(projection, project, participants))
+    return result_response(jp.kpi_effect(projection, project, participants,
+                                         principal.viewer))
 
 
 @router.get("/{id}/export.xlsx")
-def project_export(principal: PrincipalDep, store: StoreDep, id: Id,
-                   rules: _Rules = None) -> Response:
+def project_export(principal: PrincipalDep, store: StoreDep, projection: ProjectionDep,
+                   id: Id, rules: _Rules = None) -> Response:
     """The project card as an XLSX workbook to attach to a subsidy application."""
-    card = jp.project_card(store, id, viewer=principal.viewer, rules=rules)
+    card = jp.project_card(store, id, viewer=principal.viewer, rules=rules,
+                           projection=projection)
     return Response(
         jp.project_workbook(card),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,7 +1,7 @@
 // Project card: participants, cost items (others' amounts withheld for a member), and the
 // subsidy estimate with its warnings (Resolution No. 41; unverified rules say so).
 import { get } from '../api.js';
-import { h, money } from '../dom.js';
+import { h, money, num, pct } from '../dom.js';
 import { lang, t, term } from '../i18n.js';
 import { companyLink, companyMap } from '../data.js';
 import { sortableTable } from '../table.js';
@@ -11,6 +11,8 @@ export async function render({ args }) {
   const [companies, card] = await Promise.all([companyMap(), get(`/projects/${encodeURIComponent(id)}/card`)]);
   const est = card.estimate;
   const warnings = lang() === 'en' ? est.warnings_en : est.warnings_ru;
+  const effect = card.kpi_effect;
+  const figure = (code, v) => (code === 'untied_count' ? num(v) : pct(v));
   return h('div', null,
     h('div', { class: 'page-head' }, h('div', null,
       h('h1', null, `${t('project.title')}: ${card.project.name}`),
@@ -40,5 +42,17 @@ export async function render({ args }) {
       h('p', { class: est.verified ? 'muted' : 'error-text', 'data-testid': 'verified' },
         est.verified ? t('project.verified') : t('project.unverified')),
       h('ul', null, warnings.map((w) => h('li', { class: 'muted small' }, w))),
-      h('a', { href: `/projects/${encodeURIComponent(id)}/export.xlsx`, download: 'project.xlsx' }, t('project.export'))));
+      h('a', { href: `/projects/${encodeURIComponent(id)}/export.xlsx`, download: 'project.xlsx' }, t('project.export'))),
+    effect ? h('div', { class: 'card', 'data-testid': 'kpi-effect' },
+      h('h2', null, t('project.kpi')),
+      h('table', { class: 'data' },
+        h('thead', null, h('tr', null, h('th', null, ''), h('th', { class: 'num' }, t('project.kpi_before')),
+          h('th', { class: 'num' }, t('project.kpi_after')))),
+        h('tbody', null, Object.keys(effect.before).map((code) => h('tr', { 'data-kpi': code },
+          h('td', null, t(`kpi.${code}`)),
+          h('td', { class: 'num' }, figure(code, effect.before[code])),
+          h('td', { class: 'num' }, figure(code, effect.after[code])))))),
+      h('p', { class: 'muted small' }, lang() === 'en' ? effect.text_en : effect.text_ru),
+      h('p', { class: 'muted small', 'data-testid': 'purchase-effect' },
+        lang() === 'en' ? effect.purchases_text_en : effect.purchases_text_ru)) : null);
 }
