@@ -13,6 +13,8 @@ no lock. What it patches:
   (``projection.extra["row_keys"]``) to find the places;
 * processes held (the company × process matrix), certifications held,
   memberships;
+* cooperation ties of every type (``tie_rows``, the Resolution 779 KPIs' input):
+  the touched keys' rows replaced, the list kept in key order;
 * a company's attributes (name, place, roles…) when the company already existed.
 
 Anything else answers ``None`` and the caller rebuilds from a snapshot: a
@@ -87,7 +89,7 @@ _COLUMNS: dict[EntityKind, list[tuple[str, Callable[[Row, Projection], Any]]]] =
         ("need_certs", lambda r, _p: list(r.get("required_certs", ())))],
 }
 _OTHER = frozenset({EntityKind.COMPANY, EntityKind.COMPANY_PROCESS,
-                    EntityKind.HELD_CERTIFICATION, EntityKind.MEMBERSHIP})
+                    EntityKind.HELD_CERTIFICATION, EntityKind.MEMBERSHIP, EntityKind.TIE})
 PATCHABLE = frozenset(_COLUMNS) | _OTHER
 
 
@@ -305,6 +307,21 @@ def _patch_memberships(proj: Projection, wanted: list[Key], rows: list[Row],
     return True
 
 
+def _patch_ties(proj: Projection, wanted: list[Key], rows: list[Row],
+                fields: dict[str, Any]) -> bool:
+    """Replace the touched ties in ``tie_rows`` (key order, as a build lists them); a tie
+    naming a company the projection lacks is left out, as a build leaves it out."""
+    tie = KINDS[EntityKind.TIE]
+    by_key = dict(zip(row_keys(tie, proj.tie_rows), proj.tie_rows, strict=True))
+    for key in wanted:
+        by_key.pop(key, None)
+    for row in rows:
+        if row["company_id"] in proj.company_index and row["partner_id"] in proj.company_index:
+            by_key[tie.key_of(row)] = row
+    fields["tie_rows"] = [by_key[k] for k in sorted(by_key)]
+    return True
+
+
 def diff_projections(a: Projection, b: Projection) -> list[str]:
     """The fields where ``a`` and ``b`` differ (``extra`` and caches aside); empty when equal."""
     out = []
@@ -336,4 +353,5 @@ _NODE_PATCHES: dict[EntityKind, Callable[[Projection, list[Key], list[Row], dict
     EntityKind.COMPANY_PROCESS: _patch_processes,
     EntityKind.HELD_CERTIFICATION: _patch_certs,
     EntityKind.MEMBERSHIP: _patch_memberships,
+    EntityKind.TIE: _patch_ties,
 }

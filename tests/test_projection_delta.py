@@ -25,6 +25,8 @@ from coopgraph.queries.projection_delta import diff_match_indexes, diff_projecti
 from tests.graph_factories import random_graph
 
 K = EntityKind
+_TIE_TYPES = ["supply", "rnd", "training", "financing", "joint_project", "production_services",
+              "other"]
 
 
 def _rows(store: GraphStore, kind: EntityKind) -> list[dict[str, Any]]:
@@ -42,7 +44,8 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
     what = rng.choice(["capacity", "cap_add", "cap_del", "supply_add", "supply_del",
                        "supply_edit", "import_add", "import_del", "need_add", "need_del",
                        "company_edit", "process_add", "process_del", "cert_add", "cert_del",
-                       "member_add", "member_del", "batch", "company_add", "company_del"])
+                       "member_add", "member_del", "batch", "company_add", "company_del",
+                       "tie_add", "tie_add", "tie_edit", "tie_del"])
     c = rng.choice(companies)
     k = rng.choice(categories)
     if what == "capacity" and snap.rows(K.CAPABILITY):
@@ -95,6 +98,18 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
         store.upsert_rows(K.CAPABILITY, [{"company_id": rng.choice(companies), "category": kk,
                                           "capacity_per_year": float(step)}
                                          for kk in rng.sample(categories, 3)])
+    elif what == "tie_add":  # a cooperation tie of any type (the KPIs read them)
+        partner = rng.choice([x for x in companies if x != c])
+        store.upsert_rows(K.TIE, [{"company_id": c, "partner_id": partner,
+                                   "tie_type": rng.choice(_TIE_TYPES),
+                                   "since": f"202{rng.randint(0, 5)}-0{rng.randint(1, 9)}-01",
+                                   "contract": f"№ {step}"}])
+    elif what == "tie_edit" and snap.rows(K.TIE):
+        row = dict(rng.choice(snap.rows(K.TIE)))
+        row["until"] = f"20{rng.randint(26, 35)}-12-31"
+        store.upsert_rows(K.TIE, [row])
+    elif what == "tie_del" and snap.rows(K.TIE):
+        store.remove(K.TIE, [KINDS[K.TIE].key_of(rng.choice(snap.rows(K.TIE)))])
     elif what == "company_add":
         store.upsert_rows(K.COMPANY, [{"id": f"new-{step}", "name": f"Новая {step}",
                                        "roles": ["supplier"]}])
@@ -133,6 +148,36 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
         _use(patched, scratch)
     assert cache.deltas > 10, (cache.deltas, cache.builds, done)
     assert kept > 3, (kept, done)  # writes that change no part keep the whole index
+
+
+def test_tie_writes_are_patched_not_rebuilt(store: GraphStore):
+    """A tie added, edited and removed (the request workflow's agreement writes one) patches
+    the projection: no rebuild, and the KPIs' input equals a build from scratch."""
+    store.upsert(random_graph(3, companies=12, categories=6))
+    cache = ProjectionCache(store)
+    cache.get()
+    builds, deltas = cache.builds, cache.deltas
+    ids = [r["id"] for r in _rows(store, K.COMPANY)]
+    a, b, c = ids[0], ids[1], ids[2]
+    writes = [
+        lambda: store.upsert_rows(K.TIE, [{"company_id": a, "partner_id": b,
+                                           "tie_type": "training", "since": "2025-09-01"},
+                                          {"company_id": c, "partner_id": a,
+                                           "tie_type": "rnd"}]),
+        lambda: store.upsert_rows(K.TIE, [{"company_id": a, "partner_id": b,
+                                           "tie_type": "training", "since": "2025-09-01",
+                                           "until": "2027-06-30"}]),
+        lambda: store.remove(K.TIE, [(c, a, "rnd")]),
+    ]
+    for n, write in enumerate(writes, 1):
+        write()
+        patched = cache.get()
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_projections(patched, scratch), n
+        assert (cache.builds, cache.deltas) == (builds, deltas + n)
+    ties = {(r["company_id"], r["partner_id"], r["tie_type"]): r for r in cache.get().tie_rows}
+    assert str(ties[(a, b, "training")]["until"]) == "2027-06-30"
+    assert (c, a, "rnd") not in ties
 
 
 def _use(patched: Projection, scratch: Projection | None) -> None:
