@@ -516,6 +516,7 @@ class CostType(StrEnum):
     LOAN_INTEREST = "loan_interest"
     LEASING = "leasing"
     CONSTRUCTION = "construction"
+    STARTER_BATCH = "starter_batch"  # buying a starter batch of components from another member
     OTHER = "other"
 
 

@@ -166,13 +166,15 @@ def estimate_subsidy(store: GraphStore, project_id: str, *, viewer: Viewer = CEN
     """
     if isinstance(rules, SubsidyRules):
         rule = rules
-    else:
-        name = rules or DEFAULT_RULES
-        if name not in SUBSIDY_RULES:
-            raise InvalidQuery(f"unknown subsidy rules {name!r}; known: "
-                               + ", ".join(sorted(SUBSIDY_RULES)))
-        rule = SUBSIDY_RULES[name]
+    elif rules is not None and rules not in SUBSIDY_RULES:
+        raise InvalidQuery(f"unknown subsidy rules {rules!r}; known: "
+                           + ", ".join(sorted(SUBSIDY_RULES)))
     project, participants, costs = load_project(store, project_id, viewer)
+    if not isinstance(rules, SubsidyRules):
+        # ?rules=, else the version the project names (when known), else the default
+        name = rules or (project.rules_version if project.rules_version in SUBSIDY_RULES
+                         else DEFAULT_RULES)
+        rule = SUBSIDY_RULES[name]
     if not participants:
         raise InvalidQuery(f"project {project_id!r} has no participants: add them first")
     members = _members(store, project.cluster_id)
@@ -204,11 +206,22 @@ def estimate_subsidy(store: GraphStore, project_id: str, *, viewer: Viewer = CEN
     if rule.cap_per_applicant is None:
         ru.append("Предельный размер субсидии не применён: он не сверен с текстом.")
         en.append("No cap applied: the cap in the regulation could not be checked.")
-    if any(not r.verified for r in rule.costs.values()):
+    if any(r.eligible == "unknown" for r in rule.costs.values()):
         ru.append("Перечень возмещаемых затрат не сверен: учтены все виды затрат, кроме "
                   "исключённых; оценка — верхняя граница.")
         en.append("The eligible cost types are not checked: every type not ruled out is "
                   "counted; the estimate is an upper bound.")
+    elif any(not r.verified for r in rule.costs.values()):
+        kinds = ", ".join(sorted(t.value for t, r in rule.costs.items() if r.eligible == "yes"))
+        ru.append(f"Возмещаемые затраты ({kinds}) взяты из вторичных источников, пункты "
+                  "постановления не сверены.")
+        en.append(f"The eligible costs ({kinds}) come from secondary sources; the points of "
+                  "the regulation are not checked.")
+    if rule.cap_per_applicant is not None and not rule.cap_verified:
+        ru.append(f"Предел {rule.cap_per_applicant:,.0f} ₽ на заявителя не сверен с текстом."
+                  .replace(",", " "))
+        en.append(f"The cap of RUB {rule.cap_per_applicant:,.0f} per applicant is not checked "
+                  "against the text.")
     shares = []
     for p in participants:
         total, eligible = per.get(p.company_id, [0.0, 0.0])

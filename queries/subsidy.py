@@ -16,6 +16,14 @@ others). What could be checked, and what could not (docs/regulations.md):
 So every rule below that was not checked says ``verified=False``, and
 :func:`queries.projects.estimate_subsidy` carries that into its output: the
 estimate is an upper bound under unverified rules, and says so.
+
+A second version, ``rf-41-2016/secondary-2023``, encodes the regime the Government
+announced for costs from 1 January 2023 and the Ministry of Industry and Trade's
+selection notice of 2024 describe (secondary sources, quoted in
+docs/regulations.md): only the purchase of *starter batches* of components made
+by other members (``CostType.STARTER_BATCH``), at most 50 % of those costs and at
+most 150 million rubles per applicant. Its points of the Rules are not known
+either, so it is unverified too; a project (or ``?rules=``) chooses it.
 """
 
 from __future__ import annotations
@@ -85,6 +93,38 @@ SUBSIDY_RULES: dict[str, SubsidyRules] = {
             "https://consultant.ru/document/cons_doc_LAW_279966/ (Постановление № 1218, "
             "название Правил)",
             "https://xn--2013-93d6b8abf3a0n.xn--p1ai/2016/01/28 (сообщение о принятии № 41)",
+        ),
+    ),
+    "rf-41-2016/secondary-2023": SubsidyRules(
+        version="rf-41-2016/secondary-2023",
+        act="Постановление Правительства РФ от 28.01.2016 № 41 (в ред. с 01.01.2023, "
+            "по вторичным источникам)",
+        title="Правила предоставления из федерального бюджета субсидий участникам "
+              "промышленных кластеров на возмещение части затрат при реализации совместных "
+              "проектов по производству промышленной продукции кластера в целях "
+              "импортозамещения",
+        amended_by=("Постановление Правительства РФ от 06.10.2017 № 1218",
+                    "Постановление Правительства РФ от 08.04.2021 № 564",
+                    "постановление, подписанное в декабре 2022 г. (номер не установлен)"),
+        max_share=0.5,
+        share_verified=False,
+        share_source="the Government's announcement (costs from 1 January 2023: up to 50 % of "
+                     "the cost of starter batches made by other members) and the Ministry's "
+                     "selection notice of September 2024 ('не более 50 процентов указанных "
+                     "затрат'); the point of the Rules was not read",
+        cap_per_applicant=150_000_000.0,
+        cap_verified=False,
+        members_only=True,
+        members_only_verified=True,
+        costs={t: CostRule(t, "yes" if t is CostType.STARTER_BATCH else "no") for t in CostType},
+        sources=(
+            "https://gisprofi.com/gd/documents/pravitelstvo-prosubsidiruet-zatraty-uchastnikov-"
+            "promyshlennyh-klasterov.html (сообщение Правительства: до 50 % затрат на стартовые "
+            "партии комплектующих других участников, до 150 млн руб. на заявителя)",
+            "https://dzen.ru/a/ZuRWQ_1iXURtWrb_ (отбор Минпромторга 16.09–15.10.2024: не более "
+            "50 % затрат на стартовые партии, не более 150 млн руб. на заявителя)",
+            "https://kommersant.ru/doc/6223006 (прежний режим: до 30 % затрат, не более "
+            "300 млн руб.)",
         ),
     ),
 }

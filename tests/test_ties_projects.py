@@ -220,3 +220,39 @@ def test_the_project_moves_the_purchase_share_on_card_api_and_xlsx(api: ApiCase)
     assert rows["Замещённый импорт / Import replaced"][0] == 15_000
     assert rows["untied_count"] == (effect["before"]["untied_count"],
                                     effect["after"]["untied_count"])
+
+
+def test_the_2023_regime_counts_starter_batches_only_and_caps_each_applicant(store: GraphStore):
+    """The second version of the rules (secondary sources, unverified): 50 % of the
+    starter batches bought from other members, at most 150 million rubles per applicant."""
+    from coopgraph.queries.projects import estimate_subsidy
+    from coopgraph.queries.subsidy import SUBSIDY_RULES
+
+    store.upsert([
+        Cluster(id="k", name="К"),
+        *[Company(id=i, name=i.upper()) for i in ("a", "b", "x")],
+        *[Membership(company_id=i, cluster_id="k") for i in ("a", "b")],
+        JointProject(id="p", name="P", cluster_id="k", rules_version="rf-41-2016/secondary-2023"),
+        *[ProjectParticipant(company_id=i, project_id="p") for i in ("a", "b", "x")],
+        ProjectCost(company_id="a", project_id="p", item="batch", cost_type="starter_batch",
+                    year=2024, amount=400_000_000),
+        ProjectCost(company_id="a", project_id="p", item="line", cost_type="equipment",
+                    year=2024, amount=100_000_000),
+        ProjectCost(company_id="b", project_id="p", item="batch", cost_type="starter_batch",
+                    year=2025, amount=60_000_000),
+        ProjectCost(company_id="x", project_id="p", item="batch", cost_type="starter_batch",
+                    year=2025, amount=10_000_000),  # x is no member
+    ])
+    est = estimate_subsidy(store, "p")  # the project names the version
+    assert est.rules_version == "rf-41-2016/secondary-2023"
+    assert est.eligible_costs == 400_000_000 + 60_000_000
+    by = {p.company_id: p.subsidy for p in est.participants}
+    assert by == {"a": 150_000_000, "b": 30_000_000, "x": 0}  # a: min(200e6, 150e6)
+    assert est.subsidy == 180_000_000
+    assert est.verified is False
+    assert any("150 000 000" in w for w in est.warnings_ru)
+    assert any("secondary sources" in w for w in est.warnings_en)
+    # the same project under the other version: every member cost at 50 %, no cap
+    other = estimate_subsidy(store, "p", rules="rf-41-2016/unverified-2026-11")
+    assert other.subsidy == 0.5 * (400_000_000 + 100_000_000 + 60_000_000)
+    assert all(r.point is None for r in SUBSIDY_RULES[est.rules_version].costs.values())
