@@ -1,6 +1,6 @@
 """The cooperation pages in a real browser (Debian Chromium), in Russian and English, over
 the sample data: the requests and the pipeline match the API, a project card shows its
-unverified subsidy estimate, and nothing errs."""
+unverified subsidy estimate and its effect on the KPIs, and nothing errs."""
 
 from __future__ import annotations
 
@@ -80,5 +80,14 @@ def test_requests_pipeline_and_project_card(page: tuple[Any, PageWatcher, str],
     assert verdict.startswith({"ru": "Правила не сверены", "en": "The rules are not checked"}[lang])
     warnings = card["estimate"]["warnings_ru" if lang == "ru" else "warnings_en"]
     assert warnings[0] in tab.inner_text("[data-testid=estimate]")
+    # the project's effect on the cluster KPIs, the purchase share included
+    effect = card["kpi_effect"]
+    assert effect["after"]["intra_purchases"] != effect["before"]["intra_purchases"]
+    shown_effect = tab.inner_text("[data-testid=kpi-effect]")
+    assert {"ru": "Влияние на показатели кластера", "en": "Effect on the cluster KPIs"}[
+        lang] in shown_effect
+    text = effect["purchases_text_ru" if lang == "ru" else "purchases_text_en"]
+    assert tab.inner_text("[data-testid=purchase-effect]") == text
+    assert len(tab.query_selector_all("[data-testid=kpi-effect] tbody tr")) == 3
     problems = watch.take()
     assert not problems, "\n".join(problems)
