@@ -11,7 +11,7 @@ Tables (``_SCHEMA``): ``records`` holds every record of every kind of
 :data:`graph.schema.KINDS`, keyed by ``(kind, key)`` — the key's parts joined by
 NUL, UTF-8, so that SQLite's byte order is Python's tuple order — with the
 properties analytics read as one JSON document and the provenance fields as
-columns; ``counts`` the number of records per kind (kept by triggers);
+columns; ``counts`` the number of records per kind;
 ``meta`` the revision, the analytic revision and where the change log starts;
 ``changes`` the change log (revision → kinds and keys, :mod:`graph.changelog`);
 ``loads`` and ``staged`` the loads in progress (:mod:`graph.loads`).
@@ -36,6 +36,7 @@ transaction and its files moved to ``journal-migrated/``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -75,8 +76,6 @@ CREATE TABLE IF NOT EXISTS records (
     source TEXT, row INTEGER, ingested_at TEXT,
     PRIMARY KEY (kind, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counts (kind TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS records_counted AFTER INSERT ON records BEGIN
-    UPDATE counts SET n = n + 1 WHERE kind = NEW.kind; END;
 CREATE TRIGGER IF NOT EXISTS records_uncounted AFTER DELETE ON records BEGIN
     UPDATE counts SET n = n - 1 WHERE kind = OLD.kind; END;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -85,9 +84,6 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS loads (
     id TEXT PRIMARY KEY, state TEXT NOT NULL, host TEXT, pid INTEGER, started TEXT,
     began_at TEXT, rows INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS staged (
-    load TEXT NOT NULL, kind TEXT NOT NULL, key BLOB NOT NULL, props BLOB NOT NULL,
-    source TEXT, row INTEGER, ingested_at TEXT);
 INSERT OR IGNORE INTO meta VALUES ('format', {_FORMAT}), ('revision', 0), ('analytic', 0),
     ('log_base', 0);
 """
@@ -96,12 +92,17 @@ _UPSERT = ("INSERT INTO records (kind, key, props, source, row, ingested_at) "
            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET "
            "props = excluded.props, source = excluded.source, row = excluded.row, "
            "ingested_at = excluded.ingested_at")
-_STAGE = ("INSERT INTO staged (load, kind, key, props, source, row, ingested_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)")
-# ``WHERE true``: SQLite's parser needs it between a SELECT and ON CONFLICT
-_UNSTAGE = ("INSERT INTO records (kind, key, props, source, row, ingested_at) "
-            "SELECT kind, key, props, source, row, ingested_at FROM staged "
-            "WHERE load = ? ORDER BY rowid "
+# A load's staged rows live in a database of their own, attached while the load runs
+# (``load-<hash>.stage`` beside the store, or in memory): appended without fsync —
+# a crash rolls the load back anyway — and read once by the commit.
+_STAGED_TABLE = ("CREATE TABLE IF NOT EXISTS {alias}.staged (kind TEXT NOT NULL, "
+                 "key BLOB NOT NULL, props BLOB NOT NULL, source TEXT, row INTEGER, "
+                 "ingested_at TEXT)")
+_STAGE = ("INSERT INTO {alias}.staged (kind, key, props, source, row, ingested_at) "
+          "VALUES (?, ?, ?, ?, ?, ?)")
+_UNSTAGE = ("INSERT INTO main.records (kind, key, props, source, row, ingested_at) "
+            "SELECT kind, key, props, source, row, ingested_at FROM {alias}.staged "
+            "WHERE true ORDER BY rowid "  # ``WHERE true``: the parser needs it before ON
             "ON CONFLICT (kind, key) DO UPDATE SET "
             "props = excluded.props, source = excluded.source, row = excluded.row, "
             "ingested_at = excluded.ingested_at")
@@ -124,24 +125,24 @@ def _key_blobs(kind_spec: KindSpec, rows: Sequence[dict[str, Any]]) -> list[byte
     return [_SEP.join([str(r[f]) for f in fields]).encode() for r in rows]
 
 
-_PROVENANCE = frozenset(("source", "row", "ingested_at"))
-
-
 def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
              ) -> Iterator[tuple[Any, ...]]:
-    """``(kind, key, props, source, row, ingested_at)`` for each row."""
+    """``(kind, key, props, source, row, ingested_at)`` for each row.
+
+    The provenance fields are taken out of the dict for ``orjson.dumps`` and put
+    back (cheaper than a copy without them); the caller's dicts end up as they were.
+    """
     dumps = orjson.dumps
-    prov = _PROVENANCE
     for props, key in zip(rows, keys, strict=True):
-        get = props.get
-        if "source" in props or "row" in props:
-            data = dumps({k: v for k, v in props.items() if k not in prov})
-        else:
-            ingested = props.pop("ingested_at", None)
-            data = dumps(props)
-            if ingested is not None:
-                props["ingested_at"] = ingested
-        yield kind, key, data, get("source"), get("row"), get("ingested_at")
+        pop = props.pop
+        source, row, ingested = pop("source", None), pop("row", None), pop("ingested_at", None)
+        yield kind, key, dumps(props), source, row, ingested
+        if source is not None:
+            props["source"] = source
+        if row is not None:
+            props["row"] = row
+        if ingested is not None:
+            props["ingested_at"] = ingested
 
 
 def _merged(data: bytes, source: str | None, row: int | None, ingested: str | None
@@ -181,6 +182,7 @@ class SqliteStore(GraphStore):
     def __init__(self, path: str | Path | None, *, synchronous: str = "FULL") -> None:
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
+        self._stages = 0  # staging databases attached so far (their aliases)
         self._db_file: Path | None = None
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -193,11 +195,11 @@ class SqliteStore(GraphStore):
         try:
             self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False,
                                        timeout=60.0)
+            self._db.execute("PRAGMA page_size=8192")  # a new database's; ignored after
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages at most
-            self._db.execute("PRAGMA temp_store=MEMORY")
             counts = "".join(f"INSERT OR IGNORE INTO counts VALUES ('{k.value}', 0);"
                              for k in KINDS)
             self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + counts + "COMMIT;")
@@ -273,9 +275,17 @@ class SqliteStore(GraphStore):
         written = {}
         for kind, rows in groups.items():
             keys = _key_blobs(KINDS[kind], rows)
+            new = len(set(keys)) - len(self._existing(kind, keys))
             self._db.executemany(_UPSERT, _columns(kind.value, rows, keys))
+            self._count(kind.value, new)
             written[kind] = keys
         return written
+
+    def _count(self, kind: str, new: int) -> None:
+        """Add ``new`` inserted records to ``counts`` (deletes are counted by a trigger;
+        a trigger per insert would cost a quarter of a bulk load)."""
+        if new:
+            self._db.execute("UPDATE counts SET n = n + ? WHERE kind = ?", (new, kind))
 
     def _log_groups(self, written: dict[EntityKind, list[bytes]]) -> None:
         size = sum(len(v) for v in written.values())
@@ -483,6 +493,11 @@ class SqliteStore(GraphStore):
 
     # --- loads (see graph.loads) --------------------------------------------------------
 
+    def _stage_file(self, load_id: str) -> Path | None:
+        if self.path is None:
+            return None
+        return self.path / f"load-{hashlib.sha256(load_id.encode()).hexdigest()[:16]}.stage"
+
     def _recover_loads(self) -> None:
         """Roll back the loads whose owner has died; remember every aborted one."""
         with self._lock:
@@ -493,58 +508,108 @@ class SqliteStore(GraphStore):
             if dead:
                 with self._tx():
                     for load_id in dead:
-                        self._db.execute("DELETE FROM staged WHERE load = ?", (load_id,))
                         self._db.execute("UPDATE loads SET state = 'aborted' WHERE id = ? "
                                          "AND state = 'staged'", (load_id,))
+                for load_id in dead:
+                    self._drop_stage_file(load_id)
                 rows = self._db.execute(
                     "SELECT id, state, host, pid, started, rows FROM loads").fetchall()
         for load_id, state, *_rest, count in rows:
             if state == "aborted":
                 self._recovered(LoadRecovery(load_id, "rolled back", int(count)))
 
+    def _drop_stage_file(self, load_id: str) -> None:
+        file = self._stage_file(load_id)
+        if file is not None:
+            file.unlink(missing_ok=True)
+
     def _begin_load(self, load: Load) -> None:
         if self.path is not None:
             self._recover_loads()
         host, pid, started = this_owner()
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        with self._tx():
-            self._db.execute("INSERT INTO loads VALUES (?, 'staged', ?, ?, ?, ?, 0)",
-                             (load.id, host, pid, started, now))
+        with self._lock:
+            self._stages += 1
+            alias = f"stage{self._stages}"
+            file = self._stage_file(load.id)
+            if file is not None:
+                file.unlink(missing_ok=True)  # left by an earlier load with this id
+                _private_file(file)
+            self._db.execute("ATTACH DATABASE ? AS " + alias,
+                             (str(file) if file else ":memory:",))
+            try:
+                self._db.execute(f"PRAGMA {alias}.journal_mode=OFF")
+                self._db.execute(f"PRAGMA {alias}.synchronous=OFF")
+                self._db.execute(_STAGED_TABLE.format(alias=alias))
+                with self._tx():
+                    self._db.execute("INSERT INTO loads VALUES (?, 'staged', ?, ?, ?, ?, 0)",
+                                     (load.id, host, pid, started, now))
+            except BaseException:
+                self._detach(alias, load.id)
+                raise
+        load.state = alias
+
+    def _detach(self, alias: str, load_id: str) -> None:
+        with self._lock:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._db.execute("DETACH DATABASE " + alias)
+        self._drop_stage_file(load_id)
 
     def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
-        with self._tx():
-            for kind, rows in groups.items():
-                keys = _key_blobs(KINDS[kind], rows)
-                self._db.executemany(_STAGE, ((load.id, *c) for c in
-                                              _columns(kind.value, rows, keys)))
+        alias = load.state
+        insert = _STAGE.format(alias=alias)
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for kind, rows in groups.items():
+                    keys = _key_blobs(KINDS[kind], rows)
+                    self._db.executemany(insert, _columns(kind.value, rows, keys))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            with self._tx():  # how many: for the warning if this process dies
                 self._db.execute("UPDATE loads SET rows = rows + ? WHERE id = ?",
-                                 (len(rows), load.id))
+                                 (sum(len(r) for r in groups.values()), load.id))
 
     def _commit_load(self, load: Load) -> None:
-        with self._tx():
-            row = self._db.execute("SELECT state, rows FROM loads WHERE id = ?",
-                                   (load.id,)).fetchone()
-            if row is None or row[0] != "staged":
-                raise StoreError(f"load {load.id} was rolled back by another process "
-                                 "(its owner looked dead); run it again")
-            count = int(row[1])
-            if count:
-                touched: dict[EntityKind, list[Key]] | None = None
-                if count <= MAX_KEYS:
-                    touched = {}
-                    for kind, key in self._db.execute(
-                            "SELECT kind, key FROM staged WHERE load = ?", (load.id,)):
-                        touched.setdefault(EntityKind(kind), []).append(decode_key(key))
-                self._db.execute(_UNSTAGE, (load.id,))
-                self._db.execute("DELETE FROM staged WHERE load = ?", (load.id,))
-                self._commit_change(touched, size=count)
-            # a committed load: the interrupted ones before it are no longer news
-            self._db.execute("DELETE FROM loads WHERE id = ? OR state = 'aborted'", (load.id,))
+        alias = load.state
+        try:
+            with self._tx():
+                row = self._db.execute("SELECT state, rows FROM loads WHERE id = ?",
+                                       (load.id,)).fetchone()
+                if row is None or row[0] != "staged":
+                    raise StoreError(f"load {load.id} was rolled back by another process "
+                                     "(its owner looked dead); run it again")
+                count = int(row[1])
+                if count:
+                    touched: dict[EntityKind, list[Key]] | None = None
+                    if count <= MAX_KEYS:
+                        touched = {}
+                        for kind, key in self._db.execute(
+                                f"SELECT kind, key FROM {alias}.staged"):
+                            touched.setdefault(EntityKind(kind), []).append(decode_key(key))
+                    for kind, new in self._db.execute(
+                            f"SELECT kind, count(*) FROM (SELECT DISTINCT kind, key "
+                            f"FROM {alias}.staged) AS s WHERE NOT EXISTS (SELECT 1 FROM "
+                            f"main.records AS r WHERE r.kind = s.kind AND r.key = s.key) "
+                            f"GROUP BY kind").fetchall():
+                        self._count(kind, new)
+                    self._db.execute(_UNSTAGE.format(alias=alias))
+                    self._commit_change(touched, size=count)
+                # a committed load: the interrupted ones before it are no longer news
+                self._db.execute("DELETE FROM loads WHERE id = ? OR state = 'aborted'",
+                                 (load.id,))
+        finally:
+            self._detach(alias, load.id)
 
     def _abort_load(self, load: Load) -> None:
-        with self._tx():
-            self._db.execute("DELETE FROM staged WHERE load = ?", (load.id,))
-            self._db.execute("DELETE FROM loads WHERE id = ?", (load.id,))
+        try:
+            with self._tx():
+                self._db.execute("DELETE FROM loads WHERE id = ?", (load.id,))
+        finally:
+            self._detach(load.state, load.id)
 
     # --- migration from the journal store -------------------------------------------------
 
