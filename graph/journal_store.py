@@ -1,6 +1,9 @@
-"""The embedded store: a networkx multigraph in memory, made durable by a journal.
+"""The journal store: the embedded store before SQLite, kept only to migrate its files.
 
-No server needed — this is the default store and what the demo uses.
+:class:`graph.sqlite_store.SqliteStore` (the embedded store now) opens a directory
+that still holds this store's files with this class once, copies its records and
+revision, and moves the files aside. It keeps every record in memory (plain dicts
+per kind); nothing else opens it.
 
 Layout of the data directory::
 
@@ -29,12 +32,10 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-import networkx as nx
 import orjson
 
 from coopgraph.graph.changelog import Change, ChangeLog, touched_by_ops
@@ -58,11 +59,9 @@ NodeKey = tuple[str, str]
 
 
 class JournalStore(GraphStore):
-    """A :class:`GraphStore` kept in a ``networkx.MultiDiGraph`` and a local directory.
+    """A :class:`GraphStore` kept in dicts in memory and a journal in a local directory.
 
-    Nodes are ``(kind, key)`` tuples whose attribute dict is the record's
-    properties; relationships are edges keyed ``(kind, key)``. ``path=None``
-    keeps everything in memory only (tests, throw-away analysis).
+    ``path=None`` keeps everything in memory only.
     """
 
     kind: ClassVar[str] = "journal"
@@ -70,7 +69,6 @@ class JournalStore(GraphStore):
     def __init__(self, path: str | Path | None, *, compact_bytes: int = 64 << 20) -> None:
         self.path = Path(path) if path is not None else None
         self.compact_bytes = compact_bytes
-        self._graph: nx.MultiDiGraph = nx.MultiDiGraph()
         self._index: dict[EntityKind, dict[tuple[str, ...], dict[str, Any]]] = {
             k: {} for k in KINDS
         }
@@ -121,7 +119,6 @@ class JournalStore(GraphStore):
         return ids[0], ids[1]
 
     def _reset_memory(self) -> None:
-        self._graph = nx.MultiDiGraph()
         self._index = {k: {} for k in KINDS}
         self._revision = 0
         self._journal_offset = 0
@@ -276,97 +273,23 @@ class JournalStore(GraphStore):
                 raise StoreCorrupted(f"unknown journal operation {op[0]!r}")
 
     def _apply_upsert(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
-        kind_spec = KINDS[kind]
-        index = self._index[kind]
-        graph = self._graph
-        if kind_spec.is_node:
-            for props, key in zip(rows, row_keys(kind_spec, rows), strict=True):
-                node = (kind.value, key[0])
-                if key in index:
-                    # a new dict, never the stored one changed: a snapshot captured
-                    # before this write still holds the old dict (snapshot_deferred)
-                    attrs = graph._node[node] = dict(props)
-                    index[key] = attrs
-                    continue
-                graph.add_node(node, **props)
-                index[key] = graph._node[node]
-            nx._clear_cache(graph)
-            return
-        # Edges go straight into networkx's adjacency dicts (what add_edge does, minus
-        # its per-call checks and copy): the row dict itself becomes the edge's data.
-        succ, pred = graph._succ, graph._pred
-        kind_value = kind.value
-        keys = row_keys(kind_spec, rows)
-        assert kind_spec.start is not None and kind_spec.end is not None
-        ends: Iterable[tuple[NodeKey, NodeKey]]
-        if kind is EntityKind.BOM_LINE:  # the parent is a product or a category
-            ends = map(kind_spec.nodes_of, rows)
-        else:
-            starts = zip(repeat(kind_spec.start.kind.value),
-                         map(itemgetter(kind_spec.start.field), rows))
-            finishes = zip(repeat(kind_spec.end.kind.value),
-                           map(itemgetter(kind_spec.end.field), rows))
-            ends = zip(starts, finishes, strict=True)
-        if kind is not EntityKind.BOM_LINE and index.keys().isdisjoint(keys) \
-                and len(set(keys)) == len(keys):
-            ends = list(ends)
-            if succ.keys() >= {u for u, _v in ends} | {v for _u, v in ends}:
-                # A bulk load: every row new, every end stored — no lookups per row.
-                for props, edge, (u, v) in zip(rows, zip(repeat(kind_value), keys),
-                                               ends, strict=True):
-                    out = succ[u]
-                    keydict = out.get(v)
-                    if keydict is None:
-                        out[v] = pred[v][u] = {edge: props}
-                    else:
-                        keydict[edge] = props
-                index.update(zip(keys, rows, strict=True))
-                nx._clear_cache(graph)
-                return
-        for props, key, (u, v) in zip(rows, keys, ends, strict=True):
-            edge = (kind_value, key)
-            if key in index:  # a new dict (see the nodes above); succ[u][v] is pred[v][u]
-                keydict = succ.get(u, {}).get(v)
-                if keydict is not None and edge in keydict:
-                    keydict[edge] = index[key] = props
-                else:  # not where its key says (the schema's keys name both ends): as before
-                    attrs = index[key]
-                    attrs.clear()
-                    attrs.update(props)
-                continue
-            out = succ.get(u)
-            if out is None or v not in succ:  # an end that is not stored: networkx adds it
-                graph.add_edge(u, v, key=edge, **props)
-                index[key] = succ[u][v][edge]
-                continue
-            keydict = out.get(v)
-            if keydict is None:
-                keydict = out[v] = pred[v][u] = {}
-            keydict[edge] = props
-            index[key] = props
-        nx._clear_cache(graph)
+        # the row dicts themselves are kept (a write replaces a record's dict, never
+        # changes it: a snapshot captured before still holds the old one)
+        self._index[kind].update(zip(row_keys(KINDS[kind], rows), rows, strict=True))
 
     def _apply_delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
+        """Delete ``keys``; a node takes the relationships that start or end at it along."""
         index = self._index[kind_spec.kind]
-        graph = self._graph
-        deleted = 0
-        for key in keys:
-            props = index.pop(key, None)
-            if props is None:
-                continue
-            deleted += 1
-            if kind_spec.is_node:
-                node = (kind_spec.kind.value, key[0])
-                for _u, _v, edge in [*graph.in_edges(node, keys=True),
-                                      *graph.out_edges(node, keys=True)]:
-                    self._index[EntityKind(edge[0])].pop(edge[1], None)
-                graph.remove_node(node)
-            else:
-                start_kind, start = kind_spec.start_of(props)
-                end_kind, end = kind_spec.end_of(props)
-                graph.remove_edge((start_kind.value, start), (end_kind.value, end),
-                                  key=(kind_spec.kind.value, key))
-        return deleted
+        gone = [key for key in keys if index.pop(key, None) is not None]
+        if kind_spec.is_node and gone:
+            nodes = {(kind_spec.kind.value, key[0]) for key in gone}
+            for spec_ in KINDS.values():
+                if spec_.is_node:
+                    continue
+                rel = self._index[spec_.kind]
+                for key in [k for k, p in rel.items() if not nodes.isdisjoint(spec_.nodes_of(p))]:
+                    del rel[key]
+        return len(gone)
 
     # --- loads (see graph.loads) -----------------------------------------------------
     #
@@ -588,12 +511,6 @@ class JournalStore(GraphStore):
                 kind: [strip_provenance(props) for _key, props in sorted(items, key=first)]
                 for kind, items in captured.items()})
         return rows
-
-    @property
-    def graph(self) -> nx.MultiDiGraph:
-        """The live networkx graph (read it, do not change it)."""
-        self._sync()
-        return self._graph
 
     def ping(self) -> None:
         if self.path is not None and not os.access(self.path, os.W_OK):
