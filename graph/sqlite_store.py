@@ -198,6 +198,8 @@ class SqliteStore(GraphStore):
             self._db.execute("PRAGMA page_size=8192")  # a new database's; ignored after
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # after a checkpoint, a WAL grown by a big load shrinks back to this
+                self._db.execute("PRAGMA journal_size_limit=67108864")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages at most
             counts = "".join(f"INSERT OR IGNORE INTO counts VALUES ('{k.value}', 0);"
