@@ -9,9 +9,9 @@ its own revision and patches itself instead of reading the whole store again.
 
 Where the log lives:
 
-* embedded store — in memory, filled by every journal line the process applies
-  (its own writes and those it replays from other processes); a process that
-  opened the store at revision ``r`` knows the changes after ``r`` only;
+* embedded store — the ``changes`` table of its SQLite database, written in each
+  write's transaction (``graph.sqlite_store``), trimmed to the last :data:`KEEP`
+  revisions; every process reads the same log;
 * Neo4j store — one ``CoopGraphChange {revision, changes}`` node per write
   transaction, created in that transaction (``graph.cypher.CHANGE_RECORD``),
   trimmed to the last :data:`KEEP` revisions.

@@ -2,8 +2,9 @@
 
 A read opens only a store that exists (:class:`~graph.errors.StoreMissing`
 otherwise); only a load (``coopgraph ingest``, ``POST /ingest``, the demo)
-creates one. An embedded store exists when its directory holds a snapshot or a
-journal; a Neo4j store when its database holds CoopGraph's revision counter
+creates one. An embedded store exists when its directory holds its SQLite
+database (or a journal store's snapshot or journal, migrated on opening); a
+Neo4j store when its database holds CoopGraph's revision counter
 (written by the first write of any kind).
 """
 
@@ -18,7 +19,8 @@ from coopgraph.graph.store import GraphStore
 
 __all__ = ["embedded_store_exists", "open_store", "store_location", "store_location_text"]
 
-_EMBEDDED_FILES = ("graph.json", "journal.log")
+# the SQLite database, or a journal store's files (migrated when opened)
+_EMBEDDED_FILES = ("store.sqlite", "graph.json", "journal.log")
 
 
 def store_location(settings: Settings) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def store_location_text(location: dict[str, Any]) -> str:
 
 
 def embedded_store_exists(path: str | Path) -> bool:
-    """True when ``path`` holds an embedded store's snapshot or journal."""
+    """True when ``path`` holds an embedded store's database (or an older journal store)."""
     base = Path(path)
     return any((base / name).is_file() for name in _EMBEDDED_FILES)
 

@@ -4,7 +4,7 @@ A :class:`GraphStore` upserts and deletes records of every kind, reads them
 back by key or page by page, counts them, reports a revision number that changes
 on every committed write, and hands out a :class:`Snapshot` — the whole graph as
 plain rows — from which ``queries/`` builds its analytic projection. The
-embedded store (networkx, the default) and the Neo4j store return the same
+embedded store (SQLite, the default) and the Neo4j store return the same
 records and the same snapshot for the same data; the conformance suite in
 ``tests/`` holds them to that.
 """

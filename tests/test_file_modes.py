@@ -17,6 +17,7 @@ import pytest
 from coopgraph.api.jobs import JobRunner
 from coopgraph.api.keys import KeyStore
 from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.journal_store import JournalStore
 from coopgraph.graph.models import Company
 
 
@@ -35,33 +36,43 @@ def open_umask() -> Iterator[None]:
 
 def test_embedded_store_files_are_private(tmp_path: Path) -> None:
     data = tmp_path / "deep" / "data"
-    store = EmbeddedStore(data, compact_bytes=1)  # compacts on the second write
+    store = EmbeddedStore(data)
     store.upsert([Company(id="a", name="A")])
     store.upsert([Company(id="b", name="B")])
-    store.upsert([Company(id="c", name="C")])
-    with store.load("load-1") as load:  # a load adds its own lock file
+    with store.load("load-1") as load:
         load.upsert_rows("company", [{"id": "d", "name": "D"}])
-    store.close()
+    reader = EmbeddedStore(data)  # a second connection while the first is open
+    assert reader.stats()["company"] == 3
     assert _mode(data) == 0o700
     files = sorted(p.name for p in data.iterdir())
-    assert {"graph.json", "journal.log", "lock", "load.lock"} <= set(files), files
+    assert {"store.sqlite", "store.sqlite-wal", "store.sqlite-shm"} <= set(files), files
+    assert {name: _mode(data / name) for name in files} == dict.fromkeys(files, 0o600)
+    reader.close()
+    store.close()
+    files = sorted(p.name for p in data.iterdir())
     assert {name: _mode(data / name) for name in files} == dict.fromkeys(files, 0o600)
 
 
-def test_a_fresh_journal_is_private(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path / "data")
-    store.upsert([Company(id="a", name="A")])
-    store.close()
-    assert _mode(tmp_path / "data" / "journal.log") == 0o600
-    assert _mode(tmp_path / "data" / "lock") == 0o600
+def test_a_migrated_journal_store_stays_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    old = JournalStore(data)
+    old.upsert([Company(id="a", name="A")])
+    old.close()
+    EmbeddedStore(data).close()
+    moved = data / "journal-migrated"
+    assert _mode(moved) == 0o700 and (moved / "journal.log").exists()
+    assert {p.name: _mode(p) for p in moved.iterdir()} == dict.fromkeys(
+        [p.name for p in moved.iterdir()], 0o600)
+    assert _mode(data / "store.sqlite") == 0o600
 
 
 def test_a_stale_temp_file_does_not_keep_its_mode(tmp_path: Path) -> None:
+    """The journal store (read once, to migrate it) still writes its files privately."""
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     (data / "graph.json.tmp").write_bytes(b"left by a crash")
     os.chmod(data / "graph.json.tmp", 0o666)
-    store = EmbeddedStore(data, compact_bytes=1)
+    store = JournalStore(data, compact_bytes=1)
     store.upsert([Company(id="a", name="A")])
     store.upsert([Company(id="b", name="B")])
     store.close()

@@ -14,14 +14,15 @@ uninterrupted runs of the same CLI. Seeds and kill moments are printed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -103,18 +104,12 @@ class _EmbeddedCase(_Case):
         shutil.copytree(self.base_copy, self.data)
 
     def staged_loads(self) -> int:
-        pending: set[str] = set()
-        journal = self.data / "journal.log"
-        if journal.exists():
-            for line in journal.read_bytes().splitlines():
-                try:
-                    entry = json.loads(line[9:])
-                except ValueError:
-                    break  # a torn last line
-                if "load" in entry:
-                    pending.add(entry["load"])
-                pending.discard(entry.get("commit") or entry.get("abort"))
-        return len(pending)
+        database = self.data / "store.sqlite"
+        if not database.exists():
+            return 0
+        with closing(sqlite3.connect(database)) as db:  # read only: no recovery
+            return int(db.execute("SELECT count(*) FROM loads WHERE state = 'staged'"
+                                  ).fetchone()[0])
 
 
 class _Neo4jCase(_Case):

@@ -123,12 +123,16 @@ def test_repair_on_the_embedded_store_survives_a_reopen(tmp_path):
 
 
 def test_a_journal_line_written_by_hand_is_found_and_repaired(tmp_path):
+    """An old journal store (migrated into SQLite on opening) that holds a dangling delete."""
     import zlib
 
     import orjson
 
-    store = EmbeddedStore(tmp_path / "s")
+    from coopgraph.graph.journal_store import JournalStore
+
+    store = JournalStore(tmp_path / "s")
     store.upsert(full_graph())
+    store.close()
     # an old journal: a category deleted without the supplies that name it
     payload = orjson.dumps({"rev": store.revision() + 1,
                             "ops": [["delete", "category", [["castings"]]]]})
