@@ -19,12 +19,21 @@ A load (:meth:`GraphStore.load`) writes its rows as journal lines tagged with it
 id, invisible until its commit line; one that never commits (the process was
 killed) is rolled back by the next open, write or load (``_roll_back_abandoned``);
 every process that reads that abort line reports it until the journal is compacted.
+
+The revision can be learnt without loading anything (:func:`probe`): the compacted
+state names its revision in its first bytes, and every journal line starts with
+the revision current when it was written (lines are appended in revision order),
+so the last complete line's says where the store is. ``EmbeddedStore(path,
+lazy=True)`` answers :meth:`~EmbeddedStore.revision` and
+:meth:`~EmbeddedStore.identity` that way and loads its data on first use — what
+a command that may be answered from a cache opens (:mod:`queries.projection_disk`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -32,9 +41,8 @@ from contextlib import contextmanager
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-import networkx as nx
 import orjson
 
 from coopgraph.graph.changelog import Change, ChangeLog, touched_by_ops
@@ -50,7 +58,10 @@ from coopgraph.graph.store import (
     strip_provenance,
 )
 
-__all__ = ["EmbeddedStore"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["EmbeddedStore", "probe"]
 
 _FORMAT = 1
 _PIECE = 20_000  # rows per piece when graph.json is written
@@ -67,10 +78,13 @@ class EmbeddedStore(GraphStore):
 
     kind: ClassVar[str] = "embedded"
 
-    def __init__(self, path: str | Path | None, *, compact_bytes: int = 64 << 20) -> None:
+    def __init__(self, path: str | Path | None, *, compact_bytes: int = 64 << 20,
+                 lazy: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.compact_bytes = compact_bytes
-        self._graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._graph: nx.MultiDiGraph
+        if not lazy or path is None:  # else made when the files are read
+            self._graph = _new_graph()
         self._index: dict[EntityKind, dict[tuple[str, ...], dict[str, Any]]] = {
             k: {} for k in KINDS
         }
@@ -82,12 +96,25 @@ class EmbeddedStore(GraphStore):
         self._pending: dict[str, list[list[Any]]] = {}
         self._changes = ChangeLog()
         self._cas_lock = threading.Lock()
+        # lazy: the files are read on first use, not here (revision() and identity()
+        # answer from the files' ends until then, see probe())
+        self._opened = self.path is None
+        self._open_lock = threading.Lock()
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not lazy:
+                self._open()
+
+    def _open(self) -> None:
+        """Read the files: the compacted state, the journal (repairing a torn tail)."""
+        with self._open_lock:
+            if self._opened:
+                return
             with self._locked():
                 self._load(repair=True)
                 if self._pending:
                     self._roll_back_abandoned(wait=False)
+            self._opened = True
 
     # --- files ------------------------------------------------------------------
 
@@ -121,7 +148,7 @@ class EmbeddedStore(GraphStore):
         return ids[0], ids[1]
 
     def _reset_memory(self) -> None:
-        self._graph = nx.MultiDiGraph()
+        self._graph = _new_graph()
         self._index = {k: {} for k in KINDS}
         self._revision = 0
         self._journal_offset = 0
@@ -183,6 +210,9 @@ class EmbeddedStore(GraphStore):
         """Catch up with writes made by other processes since we last looked."""
         if self.path is None:
             return
+        if not self._opened:
+            self._open()
+            return
         if self._current_ids() != self._file_ids:
             self._load(repair=False)
             return
@@ -235,6 +265,10 @@ class EmbeddedStore(GraphStore):
         """
         if self.path is None or self._pending:
             return
+        if not self._opened:
+            self._open()  # never fold an unread store into an empty graph.json
+            if self._pending:
+                return
         self._snapshot_bytes = _atomic_write(self._snapshot_file, self._state_pieces())
         _atomic_write(self._journal_file, [b""])
         self._journal_offset = 0
@@ -290,7 +324,7 @@ class EmbeddedStore(GraphStore):
                     continue
                 graph.add_node(node, **props)
                 index[key] = graph._node[node]
-            nx._clear_cache(graph)
+            _clear_cache(graph)
             return
         # Edges go straight into networkx's adjacency dicts (what add_edge does, minus
         # its per-call checks and copy): the row dict itself becomes the edge's data.
@@ -321,7 +355,7 @@ class EmbeddedStore(GraphStore):
                     else:
                         keydict[edge] = props
                 index.update(zip(keys, rows, strict=True))
-                nx._clear_cache(graph)
+                _clear_cache(graph)
                 return
         for props, key, (u, v) in zip(rows, keys, ends, strict=True):
             edge = (kind_value, key)
@@ -344,7 +378,7 @@ class EmbeddedStore(GraphStore):
                 keydict = out[v] = pred[v][u] = {}
             keydict[edge] = props
             index[key] = props
-        nx._clear_cache(graph)
+        _clear_cache(graph)
 
     def _apply_delete(self, kind_spec: KindSpec, keys: list[tuple[str, ...]]) -> int:
         index = self._index[kind_spec.kind]
@@ -480,6 +514,8 @@ class EmbeddedStore(GraphStore):
         if self.path is None:
             yield
             return
+        if not self._opened:
+            self._open()  # before the lock: opening takes it
         with self._locked():
             self._sync()
             if self._pending:  # a load staged by a process that has died since?
@@ -545,6 +581,8 @@ class EmbeddedStore(GraphStore):
         return [dict(index[k]) for k in keys[offset:offset + limit]], len(keys)
 
     def _missing_nodes(self, wanted: dict[EntityKind, set[str]]) -> dict[EntityKind, set[str]]:
+        if not self._opened:
+            self._open()
         return {kind: {k for k in keys if (k,) not in self._index[kind]}
                 for kind, keys in wanted.items()}
 
@@ -553,8 +591,27 @@ class EmbeddedStore(GraphStore):
         return {kind.value: len(self._index[kind]) for kind in KINDS}
 
     def revision(self) -> int:
+        if not self._opened:
+            probed = probe(self.path) if self.path is not None else None
+            if probed is not None:
+                return probed[0]
         self._sync()
         return self._revision
+
+    def identity(self) -> str | None:
+        """``embedded <directory> <lineage>``: the lineage is what :func:`probe` reads
+        (the compacted state's inode, time and revision, the journal's first line's
+        checksum), which a store deleted and made again does not share."""
+        if self.path is None:
+            return None
+        probed = probe(self.path)
+        if probed is None:
+            return None
+        return f"embedded {self.path.resolve()} {probed[1]}"
+
+    def cache_dir(self) -> Path | None:
+        """The store's own directory: its caches go with it (and are as private)."""
+        return self.path
 
     def changes_since(self, revision: int) -> list[Change] | None:
         self._sync()
@@ -605,8 +662,115 @@ class EmbeddedStore(GraphStore):
         self._forget_recoveries()
 
     def describe(self) -> dict[str, Any]:
+        if not self._opened:
+            self._open()  # the warnings of a rolled-back load come from reading the journal
         info = {"store": self.kind, "data_dir": str(self.path) if self.path else None}
         return {**info, **({"warnings": self.load_warnings()} if self.load_warnings() else {})}
+
+
+_HEADER = re.compile(rb'\{"format":(\d+),"revision":(\d+)[,}]')
+_TAIL_STEP = 1 << 16
+
+
+def probe(path: str | Path) -> tuple[int, str] | None:
+    """The revision and lineage of the embedded store in ``path``, without loading it.
+
+    The revision is the larger of the compacted state's (its first bytes) and the
+    last complete journal line's (read back from the end; a torn last line, which
+    the next open cuts off, is skipped). The lineage names this store's history:
+    the compacted state's inode, modification time and revision, and the checksum
+    of the journal's first line — files made again (the store deleted and loaded
+    anew) give another. ``None`` when the files cannot be read this way (an unknown
+    format, a last line that fails its checksum): open the store instead.
+    """
+    base = Path(path)
+    for _attempt in range(3):
+        before = _inodes(base)
+        found = _probe_once(base)
+        if _inodes(base) == before:  # not compacted while we read
+            return found
+    return None
+
+
+def _inodes(base: Path) -> tuple[int, int]:
+    ids = []
+    for name in ("graph.json", "journal.log"):
+        try:
+            ids.append((base / name).stat().st_ino)
+        except FileNotFoundError:
+            ids.append(0)
+    return ids[0], ids[1]
+
+
+def _probe_once(base: Path) -> tuple[int, str] | None:
+    revision, lineage = 0, []
+    try:
+        with open(base / "graph.json", "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            head = handle.read(64)
+    except FileNotFoundError:
+        pass
+    else:
+        found = _HEADER.match(head)
+        if found is None or int(found[1]) != _FORMAT:
+            return None
+        revision = int(found[2])
+        lineage.append(f"s{stat.st_ino}.{stat.st_mtime_ns}.{revision}")
+    try:
+        with open(base / "journal.log", "rb") as handle:
+            first = handle.read(8)
+            last = _last_revision(handle)
+    except FileNotFoundError:
+        return revision, "/".join(lineage) or "new"
+    if last is None:
+        return None
+    if first:
+        lineage.append(f"j{first.decode('ascii', 'replace')}")
+    return max(revision, last), "/".join(lineage) or "new"
+
+
+def _last_revision(handle: IO[bytes]) -> int | None:
+    """The ``rev`` of the journal's last complete line (0 when it has none).
+
+    ``None`` when that line fails its checksum: only a full open can tell what
+    the store holds then.
+    """
+    end = handle.seek(0, os.SEEK_END)
+    tail = b""
+    start = end
+    while start > 0:  # find the end of the last complete line: the last b"\n"
+        start = max(0, start - _TAIL_STEP)
+        handle.seek(start)
+        tail = handle.read(end - start) + tail
+        end = start
+        cut = tail.rfind(b"\n")
+        if cut < 0:
+            continue
+        tail = tail[:cut + 1]  # a torn last line (no newline yet) is not committed
+        begin = tail.rfind(b"\n", 0, cut)
+        while begin < 0 and start > 0:  # and its start: the newline before it
+            start = max(0, start - _TAIL_STEP)
+            handle.seek(start)
+            tail = handle.read(end - start) + tail
+            end = start
+            begin = tail.rfind(b"\n", 0, len(tail) - 1)
+        entry = _decode_line(tail[begin + 1:])
+        return None if entry is None else int(entry["rev"])
+    return 0
+
+
+def _new_graph() -> nx.MultiDiGraph:
+    # networkx is imported on first use (~0.5 s): a lazily opened store that a cache
+    # answers never needs it
+    import networkx
+
+    return networkx.MultiDiGraph()
+
+
+def _clear_cache(graph: nx.MultiDiGraph) -> None:
+    import networkx
+
+    networkx._clear_cache(graph)
 
 
 def _decode_line(line: bytes) -> dict[str, Any] | None:
