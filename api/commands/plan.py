@@ -13,7 +13,7 @@ from coopgraph.api.console import console, fail, lang, print_json, store_from_se
 from coopgraph.graph.i18n import number, percent, rub
 from coopgraph.queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
 from coopgraph.queries.export import PLAN_COLUMNS, plan_rows, write_csv
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 
 
 def _print_plan(plan: ChainPlan, categories: dict[str, str], sort: str = "cost") -> None:
@@ -113,8 +113,8 @@ def register(app: typer.Typer) -> None:
         except ValidationError as exc:
             fail(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         result: ChainPlan | ClusterPlan
-        with store_from_settings(as_json=as_json) as store:
-            proj = ProjectionCache(store).get()
+        with store_from_settings(as_json=as_json, lazy=True) as store:
+            proj = DiskProjection(store).get()
             if product is not None:
                 result = plan_chain(proj, product, volume=volume, options=options)
             else:
