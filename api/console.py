@@ -78,13 +78,16 @@ def store_header(location: dict[str, Any], *, created: bool = False) -> str:
 
 
 @contextmanager
-def store_from_settings(*, create: bool = False, as_json: bool = False) -> Iterator[GraphStore]:
+def store_from_settings(*, create: bool = False, as_json: bool = False,
+                        lazy: bool = False) -> Iterator[GraphStore]:
     """Open the configured store for one command, name it, and close it afterwards.
 
     A read command (``create=False``) on a store that does not exist fails with
     "no store at …" (exit 2) instead of silently creating an empty one; only
     ingest passes ``create=True``. The store is named in the command's header
-    (stdout) or, with ``--json``, under ``"store"`` in the JSON object.
+    (stdout) or, with ``--json``, under ``"store"`` in the JSON object. ``lazy``: an
+    embedded store reads its files only when asked for data (a command answered
+    from the cached projection never does, see :mod:`queries.projection_disk`).
     """
     from coopgraph.graph.factory import embedded_store_exists, open_store, store_location
     from coopgraph.graph.settings import load_settings
@@ -94,7 +97,7 @@ def store_from_settings(*, create: bool = False, as_json: bool = False) -> Itera
         location = store_location(settings)
         new = create and settings.store == "embedded" \
             and not embedded_store_exists(settings.data_dir)
-        store = open_store(settings, create=create)
+        store = open_store(settings, create=create, lazy=lazy and not create)
         if settings.store == "neo4j" and create:
             new = store.revision() == 0
         location = {**location, "created": new} if create else location

@@ -11,10 +11,23 @@ load on the machine hits every variant alike:
   pointing at a new directory each run), the first call after an install or upgrade;
 - ``command_help``: ``coopgraph gaps --help`` (imports one command and its engines).
 
+With ``--store DIR`` (an embedded store, e.g. ``coopgraph generate -n 77000`` then
+``coopgraph ingest``), also ``coopgraph match buyers --supplier ID``:
+
+- ``match_cold``: the projection cache file removed first (opening the store,
+  replaying it, building the projection and the match index, writing the cache);
+- ``match_warm``: the cache current (the lazily opened store reads its revision
+  from its files' ends, the projection is read back from the cache file).
+
+Every variant reports wall-clock seconds and the CPU seconds (user + system) the
+child used: on a machine shared with other work, wall time is inflated by waiting
+for a core, CPU time much less so.
+
 Prints JSON lines: the machine, then one summary per variant (median, min, max in
 seconds, and the median's ratio to the baseline).
 
-Run from the repository root: ``.venv/bin/python bench/cli_speed.py [--runs N]``.
+Run from the repository root: ``.venv/bin/python bench/cli_speed.py [--runs N]
+[--store DIR --supplier ID --cold-runs N]``.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,40 +60,81 @@ def _emit(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def _run(code: str, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _run(code: str, env: dict[str, str], name: str | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if name is not None:
+        CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime
+                                        + after.ru_stime - before.ru_stime)
+    return wall
+
+
+def _match(supplier: str) -> str:
+    return ("import sys\nfrom coopgraph.api.cli import app\n"
+            f"sys.argv = ['coopgraph', 'match', 'buyers', '--supplier', {supplier!r}]\napp()\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--store", type=Path, help="an embedded store for the match variants")
+    parser.add_argument("--supplier", help="the supplier id to match (with --store)")
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--only-match", action="store_true", help="skip the help variants")
     args = parser.parse_args()
     env = {**os.environ, "COOPGRAPH_LANG": "en"}
     _emit({"machine": platform.platform(), "python": platform.python_version(),
            "cpus": os.cpu_count(), "load": os.getloadavg()})
     for code in (LAZY, EAGER, ONE):  # warm the bytecode cache once
         _run(code, env)
-    times: dict[str, list[float]] = {k: [] for k in
-                                     ("baseline", "help", "help_eager", "cold_help",
-                                      "command_help")}
+    if args.store is not None and not args.supplier:
+        parser.error("--store needs --supplier")
+    times: dict[str, list[float]] = {"baseline": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
-            times["baseline"].append(_run("pass", env))
-            times["help"].append(_run(LAZY, env))
-            times["help_eager"].append(_run(EAGER, env))
-            times["command_help"].append(_run(ONE, env))
+            times["baseline"].append(_run("pass", env, "baseline"))
+            if args.only_match:
+                continue
+            for name, code in (("help", LAZY), ("help_eager", EAGER), ("command_help", ONE)):
+                times.setdefault(name, []).append(_run(code, env, name))
             cold = {**env, "PYTHONPYCACHEPREFIX": str(Path(tmp) / f"cold{i}")}
-            times["cold_help"].append(_run(LAZY, cold))
+            times.setdefault("cold_help", []).append(_run(LAZY, cold, "cold_help"))
+    if args.store is not None:
+        _bench_match(args, env, times)
     base = statistics.median(times["baseline"])
     for name, values in times.items():
         med = statistics.median(values)
+        cpu = statistics.median(CPU[name])
         _emit({"variant": name, "runs": len(values), "median_s": round(med, 3),
                "min_s": round(min(values), 3), "max_s": round(max(values), 3),
-               "x_baseline": round(med / base, 1)})
+               "cpu_median_s": round(cpu, 3), "x_baseline": round(med / base, 1)})
     _emit({"load_after": os.getloadavg()})
+
+
+def _bench_match(args: argparse.Namespace, env: dict[str, str],
+                 times: dict[str, list[float]]) -> None:
+    """``match_cold`` (cache file removed) and ``match_warm`` (cache current), interleaved
+    with the baseline."""
+    from coopgraph.queries.projection_disk import CACHE_FILE
+
+    store_env = {**env, "COOPGRAPH_STORE": "embedded",
+                 "COOPGRAPH_DATA_DIR": str(args.store.resolve())}
+    cache = args.store / CACHE_FILE
+    code = _match(args.supplier)
+    for _ in range(args.cold_runs):
+        cache.unlink(missing_ok=True)
+        times.setdefault("match_cold", []).append(_run(code, store_env, "match_cold"))
+        times["baseline"].append(_run("pass", env, "baseline"))
+    for _ in range(args.runs):
+        times.setdefault("match_warm", []).append(_run(code, store_env, "match_warm"))
+        times["baseline"].append(_run("pass", env, "baseline"))
 
 
 if __name__ == "__main__":

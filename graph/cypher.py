@@ -59,6 +59,7 @@ __all__ = [
     "META_LABEL",
     "REL_KEY",
     "REVISION_BUMP",
+    "REVISION_NODE",
     "REVISION_READ",
     "WIPE",
     "FilterOp",
@@ -165,6 +166,8 @@ REVISION_BUMP = (
     "RETURN m.value AS revision"
 )
 REVISION_READ = f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) RETURN m.value AS revision"
+# The revision counter's element id: a database dropped and made again has another one.
+REVISION_NODE = f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) RETURN elementId(m) AS node"
 
 # --- change log (graph.changelog): one change node per write transaction ----------
 

@@ -53,11 +53,15 @@ def _missing(settings: Settings) -> StoreMissing:
     return StoreMissing(f"нет хранилища: {where}; {hint_ru} / no store at {where}; {hint_en}")
 
 
-def open_store(settings: Settings | None = None, *, create: bool = True) -> GraphStore:
+def open_store(settings: Settings | None = None, *, create: bool = True,
+               lazy: bool = False) -> GraphStore:
     """The configured store: embedded (default) or Neo4j.
 
     With ``create=False`` a store that does not exist yet is not created:
     :class:`~graph.errors.StoreMissing` is raised instead (read commands).
+    With ``lazy=True`` the embedded store reads its files on first use, answering
+    ``revision()`` and ``identity()`` from their ends until then (a command that a
+    cached projection may answer).
     """
     settings = settings or load_settings()
     if settings.store == "neo4j":
@@ -83,4 +87,4 @@ def open_store(settings: Settings | None = None, *, create: bool = True) -> Grap
 
     if not create and not embedded_store_exists(settings.data_dir):
         raise _missing(settings)
-    return EmbeddedStore(settings.data_dir)
+    return EmbeddedStore(settings.data_dir, lazy=lazy)

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 import neo4j
@@ -48,7 +49,14 @@ from coopgraph.graph.errors import (
 )
 from coopgraph.graph.loads import Load, LoadRecovery, owner_alive, this_owner
 from coopgraph.graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec, Reference
-from coopgraph.graph.store import GraphStore, Removal, Snapshot, plan_removal, strip_provenance
+from coopgraph.graph.store import (
+    GraphStore,
+    Removal,
+    Snapshot,
+    plan_removal,
+    strip_provenance,
+    user_cache_dir,
+)
 
 __all__ = ["Neo4jStore", "Step", "node_row", "plan_write", "rel_key", "rel_row"]
 
@@ -565,6 +573,17 @@ class Neo4jStore(GraphStore):
         rows = self._query(cypher.REVISION_READ)
         value = rows[0]["revision"] if rows else None
         return int(value) if value is not None else 0
+
+    def identity(self) -> str | None:
+        """``neo4j <uri> <database> <revision counter's element id>``: the element id
+        changes when the database is dropped and loaded again (its revisions restart)."""
+        rows = self._query(cypher.REVISION_NODE)
+        node = rows[0]["node"] if rows else None
+        return f"neo4j {self.uri} {self.database} {node}"
+
+    def cache_dir(self) -> Path | None:
+        """A per-user directory named after the URI and the database."""
+        return user_cache_dir(f"neo4j {self.uri} {self.database}")
 
     def analytic_revision(self) -> int:
         rows = self._query(cypher.ANALYTIC_REVISION_READ)

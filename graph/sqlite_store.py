@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 import shutil
 import sqlite3
 import threading
@@ -179,7 +180,11 @@ class SqliteStore(GraphStore):
 
     kind: ClassVar[str] = "embedded"
 
-    def __init__(self, path: str | Path | None, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path | None, *, synchronous: str = "FULL",
+                 lazy: bool = False) -> None:
+        # ``lazy`` is accepted for callers that may be answered from a cache
+        # (queries.projection_disk): opening SQLite reads no data, so nothing is deferred.
+        del lazy
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         self._stages = 0  # staging databases attached so far (their aliases)
@@ -204,6 +209,9 @@ class SqliteStore(GraphStore):
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages at most
             counts = "".join(f"INSERT OR IGNORE INTO counts VALUES ('{k.value}', 0);"
                              for k in KINDS)
+            # the store's lineage: drawn once when the database is made, so a store
+            # deleted and made again is another store for caches kept outside it
+            counts += f"INSERT OR IGNORE INTO meta VALUES ('lineage', {secrets.randbits(62)});"
             self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + counts + "COMMIT;")
             with self._lock:
                 fmt = self._meta("format")
@@ -433,6 +441,18 @@ class SqliteStore(GraphStore):
     def analytic_revision(self) -> int:
         with self._lock:
             return self._meta("analytic")
+
+    def identity(self) -> str | None:
+        """``embedded <directory> <lineage>``; ``None`` for a store in memory only."""
+        if self.path is None:
+            return None
+        with self._lock:
+            lineage = self._meta("lineage")
+        return f"embedded {self.path.resolve()} {lineage}"
+
+    def cache_dir(self) -> Path | None:
+        """The store's own directory: its caches go with it (and are as private)."""
+        return self.path
 
     def changes_since(self, revision: int) -> list[Change] | None:
         with self._tx("DEFERRED") as db:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import hashlib
 import logging
+import os
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter, methodcaller
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import TypeAdapter, ValidationError
@@ -63,6 +66,7 @@ __all__ = [
     "normalize_key",
     "plan_removal",
     "row_keys",
+    "user_cache_dir",
     "wanted_references",
 ]
 
@@ -71,6 +75,16 @@ MAX_PAGE = 10_000
 MAX_OFFSET = 1_000_000_000
 _log = logging.getLogger("coopgraph.store")
 KeyLike = str | Sequence[str]
+
+
+def user_cache_dir(location: str) -> Path:
+    """This user's cache directory for the store at ``location`` (a URI and database…).
+
+    ``$XDG_CACHE_HOME/coopgraph/stores/<hash of location>`` (``~/.cache`` without
+    the variable), made private (0700) on first use by whoever writes there.
+    """
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "coopgraph" / "stores" / hashlib.sha256(location.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -522,6 +536,27 @@ class GraphStore(ABC):
     def describe(self) -> dict[str, Any]:
         """What kind of store this is and where it keeps its data (for /health)."""
         return {"store": self.kind}
+
+    # --- identity, for caches kept outside the process ------------------------------
+
+    def identity(self) -> str | None:
+        """Which data this is, for a cache derived from it and kept between processes.
+
+        The same string in every process that opens the same store: where it lives,
+        and which *lineage* of it (a store deleted and made again is another store,
+        whatever its revision). Together with :meth:`revision` it says whether a
+        derived cache still describes the store. ``None`` (the default): the data
+        lives in this process only, nothing is cached.
+        """
+        return None
+
+    def cache_dir(self) -> Path | None:
+        """The directory for caches derived from this store (``None``: keep none).
+
+        By default a per-user directory named after the store's location
+        (:func:`user_cache_dir`); the embedded store keeps its caches beside its files.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - most stores have nothing to release
         """Release connections and files."""

@@ -26,15 +26,17 @@ values (Paudel et al. 2017 report β ≈ 0.5–0.7), not tuned on the data score
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from coopgraph.queries.candidates import match_index
 from coopgraph.queries.network import Norm, cf_buyers, cf_suppliers
 from coopgraph.queries.projection import Projection
+
+if TYPE_CHECKING:  # imported where used: the CLI's ranking commands need none of it
+    import networkx as nx
 
 __all__ = [
     "BASELINES",
@@ -111,17 +113,20 @@ def _rule_scorer(proj: Projection, direction: Direction) -> Scorer:
 
 
 def _nx_scorer(graph: nx.Graph, n: int, func: str) -> Scorer:
+    import networkx
+
     def score(q: int) -> np.ndarray:
         out = np.zeros(n)
         if func == "preferential_attachment":
             ebunch = [(q, v) for v in range(n) if v != q]
-            for _, v, p in nx.preferential_attachment(graph, ebunch):
+            for _, v, p in networkx.preferential_attachment(graph, ebunch):
                 out[v] = p
             return out
         # Adamic–Adar and Jaccard are 0 beyond two hops: score only the pairs that can be > 0
         two_hop = {w for u in graph[q] for w in graph[u]} - {q}
         ebunch = [(q, v) for v in sorted(two_hop)]
-        fn = nx.adamic_adar_index if func == "adamic_adar" else nx.jaccard_coefficient
+        fn = (networkx.adamic_adar_index if func == "adamic_adar"
+              else networkx.jaccard_coefficient)
         for _, v, p in fn(graph, ebunch):
             out[v] = p
         return out
@@ -157,7 +162,9 @@ def random_scorer(n: int, seed: int) -> Scorer:
 
 def undirected(proj: Projection) -> nx.Graph:
     """The undirected training supply graph (networkx) for the networkx baselines."""
-    graph = nx.Graph()
+    import networkx
+
+    graph = networkx.Graph()
     graph.add_nodes_from(range(proj.n_companies))
     coo = sp.coo_matrix(match_index(proj).A)
     graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))

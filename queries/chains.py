@@ -133,6 +133,9 @@ class PlanOptions(BaseModel):
     unknown_capacity: float = Field(
         default=0.0, ge=0, description="Capacity assumed when none is declared")
     time_limit: float = Field(default=60.0, gt=0, description="Solver time limit, seconds")
+    sort: Literal["cost", "name"] = Field(
+        default="cost", description="Order of the categories (and of a cluster plan's products): "
+        "'cost', the dearest first (by the figures the viewer may see), or 'name'")
 
 
 class Allocation(BaseModel):
@@ -708,6 +711,20 @@ def _pct(x: float | None, lang: Lang = "en") -> str:
     return "—" if x is None else percent(x, lang)
 
 
+def category_cost(plan: CategoryPlan) -> float:
+    """What a category costs a year as its plan shows it: the allocations' values
+    (a figure withheld from the viewer counts as nothing, so the order reveals none)."""
+    return sum(a.value for a in plan.allocations if a.value is not None)
+
+
+def sort_categories(plans: list[CategoryPlan], by: str) -> None:
+    """Order ``plans`` in place: ``cost`` (the dearest first, then by name) or ``name``."""
+    if by == "name":
+        plans.sort(key=lambda p: (p.name.casefold(), p.category))
+    else:
+        plans.sort(key=lambda p: (-category_cost(p), p.name.casefold(), p.category))
+
+
 def _chain_plan(proj: Projection, problem: PlanProblem, product: int,
                 options: PlanOptions, viewer: Viewer = CENTRE) -> ChainPlan:
     """The plan of one product read back from the solution, as ``viewer`` may see it.
@@ -824,7 +841,7 @@ def _chain_plan(proj: Projection, problem: PlanProblem, product: int,
             current_total += value
             current_local += value if link.local else 0.0
             current_cluster += value if link.in_cluster else 0.0
-    plans.sort(key=lambda p: p.category)
+    sort_categories(plans, options.sort)
     uncovered.sort()
     vol, assumed = problem.volumes.get(product, (0.0, False))
     single = [p.category for p in plans if p.single_source]
@@ -972,6 +989,11 @@ def plan_cluster(proj: Projection, cluster_id: str, *,
     problem.in_house, problem.volumes = in_house, vols
     solve_problem(problem, time_limit=options.time_limit)
     plans = [_chain_plan(proj, problem, p, options) for p in planned]
+    if options.sort == "name":
+        plans.sort(key=lambda p: (p.product_name.casefold(), p.product_id))
+    else:
+        plans.sort(key=lambda p: (-(p.total_cost or 0.0), p.product_name.casefold(),
+                                  p.product_id))
     # planned for the centre, so every figure is there
     total = sum(p.total_cost or 0.0 for p in plans)
     local = sum((p.localization_share_value or 0.0) * (p.total_cost or 0.0) for p in plans)

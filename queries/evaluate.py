@@ -44,7 +44,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
-from scipy import stats
 
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.schema import EntityKind
@@ -670,6 +669,8 @@ def _interval(values: np.ndarray) -> Interval:
     mean = float(values.mean())
     if len(values) < 2:
         return Interval(mean=round(mean, 4), lo=round(mean, 4), hi=round(mean, 4))
+    from scipy import stats  # here: importing scipy.stats costs ~1 s every CLI call pays
+
     half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
     return Interval(mean=round(mean, 4), lo=round(mean - half, 4), hi=round(mean + half, 4))
 

@@ -27,9 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,6 +36,9 @@ from coopgraph.graph.errors import NotFound
 from coopgraph.graph.integrity import Problem, consistent_tables
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot
+
+if TYPE_CHECKING:  # networkx costs ~0.5 s to import; only cooperation_graph needs it
+    import networkx as nx
 
 __all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "okved_codes", "same_value"]
 
@@ -437,6 +439,8 @@ class Projection:
     @cached_property
     def cooperation_graph(self) -> nx.Graph:
         """Undirected company graph of existing supply links (for centrality, components)."""
+        import networkx as nx
+
         graph = nx.Graph()
         graph.add_nodes_from(range(self.n_companies))
         coo = self.supply_matrix.tocoo()

@@ -99,6 +99,14 @@ def test_plan_product_equals_the_engine(api: ApiCase, reference: Projection,
     assert got.status_code == 200, got.text
     want = _json(plan_chain(reference, product, volume=50))
     assert _without_revision(got.json()) == _without_revision(want)
+    costs = [sum(a["qty"] * a["unit_cost"] for a in c["allocations"])
+             for c in got.json()["categories"]]
+    assert costs == sorted(costs, reverse=True)  # the dearest category first
+    by_name = api.post("/plans", "analyst", json={"product": product, "volume": 50,
+                                                  "options": {"sort": "name"}})
+    assert by_name.status_code == 200, by_name.text
+    names = [c["name"].casefold() for c in by_name.json()["categories"]]
+    assert names == sorted(names)
 
 
 def test_plan_options_are_checked(api: ApiCase, sample_snapshot: Snapshot) -> None:

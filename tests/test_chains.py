@@ -82,7 +82,8 @@ def test_plan_hand_checked(proj, records):
 def test_without_release_plan_stays_under_free_capacity(proj, records):
     plan = plan_chain(proj, "P1", options=PlanOptions(release_current=False))
     _check_plan([plan], _capacity_from_records(records, set(), release=False))
-    cast = {a.supplier_id: a.qty for a in plan.categories[1].allocations}
+    casting = next(c for c in plan.categories if c.category == "CAST")
+    cast = {a.supplier_id: a.qty for a in casting.allocations}
     assert cast == {"S1": pytest.approx(200), "S2": pytest.approx(200)}  # S1 sells 300 of 500
 
 
@@ -227,3 +228,32 @@ def test_product_without_maker_or_bom():
     assert all(a.distance_km is None for a in plan.categories[0].allocations)
     empty = plan_chain(proj, "P4")
     assert empty.categories == [] and empty.total_cost == 0 and empty.volume_assumed
+
+
+def _shown_cost(category) -> float:
+    """Independently of the planner: quantity × unit cost over the allocations shown."""
+    return sum(a.qty * a.unit_cost for a in category.allocations
+               if a.qty is not None and a.unit_cost is not None)
+
+
+def test_categories_come_dearest_first_or_by_name(proj):
+    plan = plan_chain(proj, "P1")
+    costs = [_shown_cost(c) for c in plan.categories]
+    assert len(set(costs)) > 1
+    assert costs == sorted(costs, reverse=True)
+    by_name = plan_chain(proj, "P1", options=PlanOptions(sort="name"))
+    names = [c.name.casefold() for c in by_name.categories]
+    assert names == sorted(names)
+    assert [c.category for c in by_name.categories] != [c.category for c in plan.categories]
+    assert sorted(c.model_dump_json() for c in by_name.categories) == \
+        sorted(c.model_dump_json() for c in plan.categories)  # the same rows, reordered
+    with pytest.raises(ValueError):
+        PlanOptions(sort="size")  # type: ignore[arg-type]
+
+
+def test_cluster_plans_come_dearest_first(proj):
+    plans = plan_cluster(proj, "K1").plans
+    totals = [p.total_cost or 0.0 for p in plans]
+    assert totals == sorted(totals, reverse=True)
+    named = plan_cluster(proj, "K1", options=PlanOptions(sort="name")).plans
+    assert [p.product_name for p in named] == sorted(p.product_name for p in plans)

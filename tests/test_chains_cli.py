@@ -80,3 +80,18 @@ def test_gaps_kpi_export(env):
     graph = nx.read_graphml(graphml)
     assert graph.number_of_nodes() == 10 and graph.number_of_edges() == 5
     assert graph.nodes["S4"]["region"] == "Voronezh Oblast"
+
+
+def test_plan_sorts_by_cost_or_by_name(env):
+    result = _run("--lang", "en", "plan", "--product", "P1", "--json")
+    assert result.exit_code == 0, result.output
+    cats = json.loads(result.stdout)["categories"]
+    costs = [sum(a["qty"] * a["unit_cost"] for a in c["allocations"]) for c in cats]
+    assert costs == sorted(costs, reverse=True) and len(set(costs)) > 1
+    table = _run("--lang", "en", "plan", "--product", "P1").output
+    names = [c["name"].split()[0] for c in cats]  # first words: a narrow table wraps names
+    assert [table.index(n) for n in names] == sorted(table.index(n) for n in names)
+    by_name = _run("--lang", "en", "plan", "--product", "P1", "--sort", "name").output
+    assert [by_name.index(n) for n in sorted(names)] == sorted(by_name.index(n) for n in names)
+    bad = _run("plan", "--product", "P1", "--sort", "size")
+    assert bad.exit_code == 2 and "--sort" in bad.output

@@ -121,3 +121,31 @@ def test_fast_numbers_equal_babels_pattern(x: float, digits: int, lang: str) -> 
     want = _format(x, _pattern(digits), lang)  # type: ignore[arg-type]
     got = number(x, lang, digits)  # type: ignore[arg-type]
     assert got == ("0" if want == "-0" else want), (x, digits, lang)
+
+
+def _options_help(output: str) -> list[str]:
+    """The option lines of a typer help panel (``│ --name … help │``)."""
+    return [line for line in output.splitlines() if "--" in line and line.startswith("│")]
+
+
+@pytest.mark.parametrize("command", [
+    ["match", "buyers"], ["match", "suppliers"], ["plan"], ["ingest"], ["gaps"], ["kpi"],
+    ["stats"]])
+def test_option_help_follows_the_language(command: list[str]) -> None:
+    import re
+
+    from coopgraph.api.commands.help_ru import COVERED
+
+    assert command[0] in COVERED
+    runner = CliRunner()
+    ru = runner.invoke(app, ["--lang", "ru", *command, "--help"], env={"COLUMNS": "200"})
+    en = runner.invoke(app, ["--lang", "en", *command, "--help"], env={"COLUMNS": "200"})
+    assert ru.exit_code == 0 and en.exit_code == 0, ru.output + en.output
+    ru_lines, en_lines = _options_help(ru.output), _options_help(en.output)
+    assert ru_lines and len(ru_lines) == len(en_lines)
+    cyrillic = re.compile("[а-яё]", re.IGNORECASE)
+    for line in ru_lines:  # every option explained in Russian
+        assert cyrillic.search(line), line
+    for line in en_lines:  # and in English with --lang en
+        assert not cyrillic.search(line.replace("ИНН", "")), line
+    assert "Параметры" in ru.output and "Options" in en.output

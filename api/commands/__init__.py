@@ -92,6 +92,47 @@ def _cli_lang() -> Lang:
     return lang()
 
 
+_PANELS_EN: dict[str, str] = {}
+
+
+def _panels(ru: bool) -> None:
+    """typer's panel titles ("Options"…) in the CLI's language (they are module globals)."""
+    import typer.rich_utils as rich_utils
+
+    from coopgraph.api.commands.help_ru import PANELS_RU
+
+    if not _PANELS_EN:
+        _PANELS_EN.update({k: getattr(rich_utils, k) for k in PANELS_RU})
+    for key, value in (PANELS_RU if ru else _PANELS_EN).items():
+        setattr(rich_utils, key, value)
+
+
+def _translate_help(command: Any, table: dict[str, str]) -> bool:
+    """Swap the help of ``command``, its options and subcommands for ``table``'s entries.
+
+    True when the command's own help had an entry.
+    """
+    own = command.help is not None and command.help.strip() in table
+    if own:
+        command.help = table[command.help.strip()]
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text is not None and text.strip() in table:
+            param.help = table[text.strip()]
+    original = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:  # click makes the --help option on demand
+        option = original(ctx)
+        if option is not None and option.help in table:
+            option.help = table[option.help]
+        return option
+
+    command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        _translate_help(sub, table)
+    return own
+
+
 class LazyGroup(TyperGroup):
     """The top-level group: lists commands from ``COMMAND_HELP``, imports one on use.
 
@@ -117,9 +158,16 @@ class LazyGroup(TyperGroup):
         if command is None:
             return None
         line = COMMAND_HELP.get(cmd_name)
-        if line is not None and _cli_lang() == "ru":
-            command.help = line[0] + "\n\n" + (command.help or "")
-            command.short_help = line[0]
+        ru = _cli_lang() == "ru"
+        _panels(ru)
+        if ru:
+            from coopgraph.api.commands.help_ru import HELP_RU
+
+            translated = _translate_help(command, HELP_RU)
+            if line is not None and not translated:
+                command.help = line[0] + "\n\n" + (command.help or "")
+            if line is not None:
+                command.short_help = line[0]
         self.commands[cmd_name] = command
         return command
 

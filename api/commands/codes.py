@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from coopgraph.api.console import console, friendly_errors, print_json, store_from_settings
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 from coopgraph.queries.registry import find_by_code
 
 
@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Find companies by OKVED2 code and categories by OKPD2 code / Поиск по ОКВЭД2 и ОКПД2."""
-        with store_from_settings(as_json=as_json) as store, friendly_errors():
-            found = find_by_code(ProjectionCache(store).get(), code)
+        with store_from_settings(as_json=as_json, lazy=True) as store, friendly_errors():
+            found = find_by_code(DiskProjection(store).get(), code)
         if as_json:
             print_json({
                 "code": found.code, "okved_name": found.okved_name,

@@ -9,7 +9,7 @@ import typer
 
 from coopgraph.api.console import console, fail, store_from_settings
 from coopgraph.queries.export import write_graphml
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
         if fmt.lower() != "graphml":
             fail(f"unknown export format {fmt!r}; known: graphml "
                  "(plans and gaps: use `plan --csv` / `gaps --csv`)")
-        with store_from_settings() as store:
-            proj = ProjectionCache(store).get()
+        with store_from_settings(lazy=True) as store:
+            proj = DiskProjection(store).get()
         try:
             nodes, edges = write_graphml(proj, target)
         except OSError as exc:

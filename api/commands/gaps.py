@@ -12,7 +12,7 @@ from coopgraph.api.console import console, fail, lang, print_json, store_from_se
 from coopgraph.graph.i18n import number, percent
 from coopgraph.queries.export import GAP_COLUMNS, gaps_rows, write_csv
 from coopgraph.queries.gaps import GapReport, find_gaps
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 
 _TOP = 15
 
@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Find gaps: missing and single-source categories, idle capacity, untied members."""
-        with store_from_settings(as_json=as_json) as store:
-            proj = ProjectionCache(store).get()
+        with store_from_settings(as_json=as_json, lazy=True) as store:
+            proj = DiskProjection(store).get()
             report = find_gaps(proj, cluster_id=cluster, region=region)
         names = dict(zip(proj.company_ids, proj.company_names, strict=True))
         key = "name_ru" if lang() == "ru" else "name_en"

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
         sample: Annotated[bool, typer.Option(
             "--sample", help="Load the sample cluster shipped with CoopGraph (fictional "
-                             "companies). / Загрузить пример кластера.")] = False,
+                             "companies).")] = False,
         registry: Annotated[list[Path] | None, typer.Option(
             "--registry", help="An FNS registry file (SME register, EGRUL/EGRIP XML, or a ZIP "
             "of them); repeat for several.")] = None,

@@ -10,7 +10,7 @@ from rich.table import Table
 from coopgraph.api.console import console, lang, print_json, store_from_settings, t
 from coopgraph.graph.i18n import count, number, percent
 from coopgraph.queries.kpi import cluster_kpis
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     ) -> None:
         """Show the cluster's KPIs (value, threshold, pass/fail) and what-if links."""
-        with store_from_settings(as_json=as_json) as store:
-            proj = ProjectionCache(store).get()
+        with store_from_settings(as_json=as_json, lazy=True) as store:
+            proj = DiskProjection(store).get()
             report = cluster_kpis(proj, cluster, what_if=what_if)
         if as_json:
             print_json(report.model_dump(mode="json"))

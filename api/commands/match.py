@@ -18,11 +18,13 @@ from rich.table import Table
 from coopgraph.api.console import console, friendly_errors, lang, print_json, store_from_settings
 from coopgraph.graph.i18n import Lang, number
 from coopgraph.graph.settings import load_settings
+from coopgraph.graph.store import GraphStore
 from coopgraph.queries.factors import WeightProfile
 from coopgraph.queries.feedback import declined_requests, declines_of, rank_with_declines
 from coopgraph.queries.match import rank_buyers, rank_suppliers
 from coopgraph.queries.profiles import load_profile
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection import Projection
+from coopgraph.queries.projection_disk import DiskProjection
 from coopgraph.queries.results import MatchFilters, MatchResult
 
 __all__ = ["register", "render"]
@@ -91,6 +93,18 @@ def render(result: MatchResult, *, english: bool = False) -> Table:
     return table
 
 
+def _warm(projection: Projection) -> None:
+    """Build what a ranking needs (the match index, the registry fit) before the projection
+    is kept on disk, so that the next command finds it built."""
+    if len(projection.cap_company):
+        rank_buyers(projection, projection.company_ids[int(projection.cap_company[0])], k=1)
+
+
+def projection_for_match(store: GraphStore) -> Projection:
+    """The store's projection, from the disk cache when it is current (warm between calls)."""
+    return DiskProjection(store, warm=_warm).get()
+
+
 def _show(result: MatchResult, as_json: bool, english: bool) -> None:
     if as_json:
         print_json(result.model_dump(mode="json"))
@@ -125,8 +139,8 @@ def buyers(
 ) -> None:
     """Who could buy what SUPPLIER makes — ranked, with reasons."""
     english = english or lang() == "en"
-    with store_from_settings(as_json=as_json) as store, friendly_errors():
-        proj = ProjectionCache(store).get()
+    with store_from_settings(as_json=as_json, lazy=True) as store, friendly_errors():
+        proj = projection_for_match(store)
         result = rank_with_declines(lambda n: rank_buyers(
             proj, supplier, k=n, category=category, profile=_profile(profile, "buyers"),
             filters=_filters(max_distance, region, cluster_only, cluster, None, None,
@@ -160,8 +174,8 @@ def suppliers(
 ) -> None:
     """Who could make what BUYER needs — ranked, with reasons."""
     english = english or lang() == "en"
-    with store_from_settings(as_json=as_json) as store, friendly_errors():
-        proj = ProjectionCache(store).get()
+    with store_from_settings(as_json=as_json, lazy=True) as store, friendly_errors():
+        proj = projection_for_match(store)
         result = rank_with_declines(lambda n: rank_suppliers(
             proj, buyer, k=n, category=category, product=product,
             profile=_profile(profile, "suppliers"),

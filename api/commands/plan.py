@@ -13,11 +13,14 @@ from coopgraph.api.console import console, fail, lang, print_json, store_from_se
 from coopgraph.graph.i18n import number, percent, rub
 from coopgraph.queries.chains import ChainPlan, ClusterPlan, PlanOptions, plan_chain, plan_cluster
 from coopgraph.queries.export import PLAN_COLUMNS, plan_rows, write_csv
-from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.projection_disk import DiskProjection
 
 
-def _print_plan(plan: ChainPlan, categories: dict[str, str]) -> None:
+def _print_plan(plan: ChainPlan, categories: dict[str, str], sort: str = "cost") -> None:
     lg = lang()
+    rows = list(plan.categories)  # the planner's order: the dearest first, or by name
+    if sort == "name":  # by the name shown, in the CLI's language
+        rows.sort(key=lambda c: ((categories.get(c.category) or c.name).casefold(), c.category))
 
     def n(x: float | None, digits: int = 0) -> str:
         return number(x, lg, digits, unknown="—")
@@ -35,7 +38,7 @@ def _print_plan(plan: ChainPlan, categories: dict[str, str]) -> None:
                                                               "center"),
                          (t("сейчас", "now"), "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for cat in plan.categories:
+    for cat in rows:
         now = {link.supplier_id: link.qty for link in cat.current}
         for i, a in enumerate(cat.allocations):
             supplier = t("[red]импорт[/]", "[red]import[/]") if a.imported else (
@@ -91,21 +94,27 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
         csv_file: Annotated[Path | None, typer.Option(
             "--csv", help="Also write the allocations to this CSV file.")] = None,
+        sort: Annotated[str, typer.Option(
+            "--sort", help="Order of the categories: cost (the dearest first) or name.")]
+        = "cost",
     ) -> None:
         """Plan who should supply what: an LP over suppliers' free capacities (HiGHS)."""
         if (product is None) == (cluster is None):
             fail("give exactly one of --product or --cluster")
         if cluster is not None and volume is not None:
             fail("--volume applies to --product only")
+        if sort not in ("cost", "name"):
+            fail(f"--sort must be cost or name, got {sort!r}")
         try:
             options = PlanOptions(max_suppliers_per_category=max_suppliers,
                                   critical_categories=list(dual or []),
-                                  allow_inferred=inferred, local_only=local_only)
+                                  allow_inferred=inferred, local_only=local_only,
+                                  sort="name" if sort == "name" else "cost")
         except ValidationError as exc:
             fail(f"bad option: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         result: ChainPlan | ClusterPlan
-        with store_from_settings(as_json=as_json) as store:
-            proj = ProjectionCache(store).get()
+        with store_from_settings(as_json=as_json, lazy=True) as store:
+            proj = DiskProjection(store).get()
             if product is not None:
                 result = plan_chain(proj, product, volume=volume, options=options)
             else:
@@ -124,8 +133,8 @@ def register(app: typer.Typer) -> None:
         categories = {code: str(row.get(key) or "")
                       for code, row in zip(proj.category_codes, proj.category_rows, strict=True)}
         if isinstance(result, ChainPlan):
-            _print_plan(result, categories)
+            _print_plan(result, categories, sort)
             return
         for p in result.plans:
-            _print_plan(p, categories)
+            _print_plan(p, categories, sort)
         console.print(result.text_ru if lang() == "ru" else result.text_en, highlight=False)
