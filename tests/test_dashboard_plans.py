@@ -7,14 +7,18 @@ English and at a phone's 390 px; screenshots go to ``test-artifacts/screenshots`
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from tests import test_dashboard_browser as _dash
 from tests.browser import LiveServer, PageWatcher
-from tests.test_dashboard_browser import Session, _cluster_id
+from tests.test_dashboard_browser import Session, _cluster_id, _column
 
 # the browser tests' fixtures: Chromium, the sample behind the real app, a tab on it
 chromium_path = _dash.chromium_path
@@ -144,6 +148,116 @@ def test_what_if_at_phone_width(browser: Any, server: tuple[LiveServer, str],
         page.locator("[data-testid=what-if-none]").click()
         page.wait_for_selector("[data-testid=what-if-kpis][aria-busy=false]")
         s.shot(f"phone-what-if-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+# --- the cluster plan and the exports -------------------------------------------------------
+
+
+def _download(page: Any, selector: str) -> bytes:
+    with page.expect_download() as info:
+        page.click(selector)
+    return Path(info.value.path()).read_bytes()
+
+
+def _values(page: Any, table: str, key: str) -> list[float]:
+    return [float(v) for v in _column(page, table, key) if v != ""]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_cluster_plan_from_the_planner_with_totals_and_exports(
+        session: Session, api: httpx.Client, lang: str) -> None:
+    cluster = _cluster_id(api)
+    plan = api.post("/plans", json={"cluster": cluster}).json()
+    allocations = [a for p in plan["plans"] for c in p["categories"] for a in c["allocations"]]
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("planner")
+    page.click("[data-testid=to-cluster-plan]")
+    session.ready("cluster-plan")
+    page.click("[data-testid=cplan-run]")
+    session.ready("cluster-plan")
+    page.wait_for_selector("[data-testid=cluster-plan]")
+    # a row per product; their costs add up to the plan's total
+    costs = _values(page, "cplan-products-table", "total_cost")
+    assert len(costs) == len(plan["plans"]) > 1
+    assert sum(costs) == pytest.approx(plan["total_cost"])
+    assert costs == sorted(costs, reverse=True)
+    # every allocation, most expensive first
+    page.click("[data-testid=cplan-table] ~ [data-testid=show-all]")
+    values = _values(page, "cplan-table", "value")
+    assert len(_column(page, "cplan-table", "value")) == len(allocations)
+    assert values == sorted(values, reverse=True)
+    assert sum(values) == pytest.approx(plan["total_cost"], rel=1e-6)
+    session.shot(f"cluster-plan-{lang}")
+
+    raw = _download(page, "[data-testid=plan-csv]")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    sep = ";" if lang == "ru" else ","
+    lines = list(csv.reader(raw.decode("utf-8-sig").splitlines(), delimiter=sep))
+    assert lines[0][0] == ("изделие (id)" if lang == "ru" else "product_id")
+    assert len(lines) - 1 == len(allocations)
+    book = load_workbook(io.BytesIO(_download(page, "[data-testid=plan-xlsx]")))
+    assert [ws.title for ws in book] == (["Итоги", "Поставки"] if lang == "ru"
+                                         else ["Totals", "Allocations"])
+    assert book.worksheets[1].max_row - 1 == len(allocations)
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_product_plan_sorts_by_cost_and_exports(session: Session, api: httpx.Client,
+                                                lang: str) -> None:
+    products = api.get("/products", params={"limit": 1000}).json()["data"]
+    product = next(p for p in products if p.get("annual_volume"))
+    plan = api.post("/plans", json={"product": product["id"]}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go(f"planner/{product['id']}")
+    page.wait_for_selector("[data-testid=plan]")
+    values = _values(page, "plan-table", "value")
+    assert values == sorted(values, reverse=True) and len(values) > 1
+    assert sum(values) == pytest.approx(plan["total_cost"], rel=1e-6)
+    page.click("[data-testid=plan-table] th[data-key=value] button")
+    assert _values(page, "plan-table", "value") == sorted(values)
+    book = load_workbook(io.BytesIO(_download(page, "[data-testid=plan-xlsx]")))
+    totals = list(book.worksheets[0].iter_rows(values_only=True))
+    assert totals[1][0] == product["id"] and totals[1][4] == pytest.approx(plan["total_cost"])
+    session.shot(f"planner-export-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_xlsx_download(session: Session, api: httpx.Client, lang: str) -> None:
+    report = api.get("/gaps", params={"cluster": _cluster_id(api)}).json()
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    book = load_workbook(io.BytesIO(_download(page, "[data-testid=gaps-xlsx]")))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0] == ("вид" if lang == "ru" else "kind")
+    assert len(rows) - 1 == sum(len(report[k]) for k in (
+        "import_dependency", "single_source", "over_capacity", "idle_capacity", "untied",
+        "critical", "attract"))
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_cluster_plan_at_phone_width(browser: Any, server: tuple[LiveServer, str],
+                                     lang: str) -> None:
+    s = _phone(browser, server)
+    try:
+        s.open("overview", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        page = s.go("cluster-plan/run")
+        page.wait_for_selector("[data-testid=cluster-plan]")
+        assert _fits(page)
+        for button in ("[data-testid=plan-csv]", "[data-testid=plan-xlsx]"):
+            box = page.locator(button).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391
+        s.shot(f"phone-cluster-plan-{lang}")
         s.assert_clean()
     finally:
         s.close()

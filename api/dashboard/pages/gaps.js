@@ -139,10 +139,21 @@ export async function render({ cluster }) {
       }
     },
   }, t('gaps.csv'));
+  const xlsx = h('button', {
+    class: 'btn ghost', type: 'button', 'data-testid': 'gaps-xlsx',
+    onclick: async () => {
+      status.textContent = '';
+      try {
+        await download('/gaps/export.xlsx', { cluster, lang: lang() }, `gaps-${cluster || 'all'}.xlsx`);
+      } catch (error) {
+        status.textContent = error.message || String(error);
+      }
+    },
+  }, t('export.xlsx'));
   return h('div', null,
     h('div', { class: 'page-head' },
       h('div', null, h('h1', null, t('gaps.title')), h('p', { class: 'lede' }, t('gaps.lede'))),
-      h('div', { class: 'page-tools' }, csv, status)),
+      h('div', { class: 'page-tools' }, csv, xlsx, status)),
     pick(report, 'text') ? h('div', { class: 'card', style: { marginBottom: '1rem' } }, pick(report, 'text')) : null,
     tabs, holder);
 }
