@@ -261,3 +261,52 @@ def test_cluster_plan_at_phone_width(browser: Any, server: tuple[LiveServer, str
         s.assert_clean()
     finally:
         s.close()
+
+
+# --- gaps: one category over capacity and idle at a supplier --------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_say_why_a_category_is_short_and_idle(session: Session, api: httpx.Client,
+                                                   lang: str) -> None:
+    report = api.get("/gaps", params={"cluster": _cluster_id(api)}).json()
+    short = {o["category"] for o in report["over_capacity"]}
+    flagged = [r for r in report["idle_capacity"] if r["category_over_capacity"]]
+    assert flagged and all(r["category"] in short for r in flagged)
+    assert all(r["category_over_capacity"] == (r["category"] in short)
+               for r in report["idle_capacity"])
+    if lang == "en":
+        session.set_lang("en")
+    page = session.go("gaps")
+    page.click(".tabs button[data-tab=idle_capacity]")
+    note = page.inner_text("[data-testid=short-and-idle]")
+    assert ("договора с этим поставщиком" if lang == "ru" else "no contract with this supplier") \
+        in note
+    page.click("[data-testid=gaps-idle_capacity] ~ [data-testid=show-all]")
+    assert page.locator("[data-testid=idle-short]").count() == len(flagged)
+    page.click(".tabs button[data-tab=demand_above_capacity]")
+    assert page.inner_text("[data-testid=short-and-idle]") == note
+    session.shot(f"gaps-short-and-idle-{lang}")
+    session.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_gaps_exports_and_explanation_at_phone_width(browser: Any,
+                                                     server: tuple[LiveServer, str],
+                                                     lang: str) -> None:
+    s = _phone(browser, server)
+    try:
+        s.open("overview", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        page = s.go("gaps")
+        page.click(".tabs button[data-tab=idle_capacity]")
+        assert page.locator("[data-testid=short-and-idle]").is_visible()
+        for button in ("[data-testid=gaps-csv]", "[data-testid=gaps-xlsx]"):
+            box = page.locator(button).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391
+        assert _fits(page)
+        s.shot(f"phone-gaps-short-and-idle-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
