@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests import test_dashboard_browser as _dash
-from tests.browser import LiveServer, PageWatcher
+from tests.browser import LiveServer, PageWatcher, serve_sample
 from tests.test_dashboard_browser import Session, _cluster_id, _column
 
 # the browser tests' fixtures: Chromium, the sample behind the real app, a tab on it
@@ -307,6 +309,183 @@ def test_gaps_exports_and_explanation_at_phone_width(browser: Any,
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391
         assert _fits(page)
         s.shot(f"phone-gaps-short-and-idle-{lang}")
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+# --- the network at region scale ------------------------------------------------------------
+
+REGION_SIZE = 2_000
+TOWNS = [(52.61, 39.60), (52.62, 38.50), (52.49, 39.94), (53.26, 39.15), (53.02, 39.14),
+         (52.04, 39.73), (52.39, 38.92), (53.24, 39.97)]
+
+
+def _fill_region(store: Any) -> None:
+    """The sample grown to a 2,000-company region: seeded, around the region's towns.
+
+    Generated suppliers sell 1–3 categories each to generated or sample companies
+    (preferring the well-linked: a few hubs, many with one or two links); 60 of them
+    form a second cluster, ``region-test``.
+    """
+    import random
+
+    from coopgraph.graph.models import Cluster, Company, Membership, Role, Supply
+    from coopgraph.graph.schema import EntityKind
+
+    rng = random.Random(20261129)
+    snap = store.snapshot()
+    sample = [r["id"] for r in snap.rows(EntityKind.COMPANY)]
+    cats = sorted({r["category"] for r in snap.rows(EntityKind.SUPPLY)})
+    records: list[Any] = [Cluster(id="region-test", name="Region test cluster",
+                                  region="Липецкая область")]
+    made: list[str] = []
+    for n in range(REGION_SIZE - len(sample)):
+        lat, lon = rng.choice(TOWNS)
+        cid = f"gen-{n:04d}"
+        records.append(Company(
+            id=cid, name=f"ООО «Генерированная {n:04d}»", region="Липецкая область",
+            lat=round(lat + rng.gauss(0, 0.08), 4), lon=round(lon + rng.gauss(0, 0.12), 4),
+            roles=[Role.OEM if rng.random() < 0.05 else Role.SUPPLIER]))
+        made.append(cid)
+    weights = {c: 1.0 for c in sample + made}
+    pool = sample + made
+    for cid in made:
+        for _ in range(rng.randint(1, 3)):
+            buyer = rng.choices(pool, weights=[weights[p] for p in pool])[0]
+            if buyer == cid:
+                continue
+            weights[buyer] += 1.0
+            records.append(Supply(supplier_id=cid, buyer_id=buyer, category=rng.choice(cats),
+                                  volume_per_year=rng.randint(10, 5000),
+                                  unit_price=rng.randint(50, 5000)))
+    records += [Membership(company_id=c, cluster_id="region-test") for c in made[:60]]
+    store.upsert(records)
+
+
+@pytest.fixture(scope="module")
+def region_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str]]:
+    with serve_sample(tmp_path_factory.mktemp("region"), name="region test",
+                      fill=_fill_region) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def region_api(region_server: tuple[LiveServer, str]) -> Iterator[httpx.Client]:
+    live, key = region_server
+    with httpx.Client(base_url=live.url, headers={"X-API-Key": key}, timeout=60) as client:
+        yield client
+
+
+def _all(api: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    while True:
+        body = api.get(path, params={"limit": 1000, "offset": len(out), **params}).json()
+        out += body["data"]
+        if len(out) >= body["total"]:
+            return out
+
+
+def _labels_overlap(page: Any) -> list[tuple[str, str]]:
+    boxes = page.eval_on_selector_all(
+        "svg[data-testid=network-svg] text.node-label",
+        "xs => xs.map(x => { const b = x.getBoundingClientRect();"
+        " return [x.dataset.id, b.left, b.top, b.right, b.bottom]; })")
+    clash = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5 and a[2] < b[4] - 0.5 and b[2] < a[4] - 0.5:
+                clash.append((a[0], b[0]))
+    return clash
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_network_at_region_scale(browser: Any, region_server: tuple[LiveServer, str],
+                                 region_api: httpx.Client, lang: str) -> None:
+    companies = {c["id"]: c for c in _all(region_api, "/companies")}
+    assert len(companies) == REGION_SIZE
+    supplies = _all(region_api, "/supplies")
+    partners: dict[str, set[str]] = {}
+    for s in supplies:
+        if s["supplier_id"] != s["buyer_id"]:
+            partners.setdefault(s["supplier_id"], set()).add(s["buyer_id"])
+            partners.setdefault(s["buyer_id"], set()).add(s["supplier_id"])
+    live, key = region_server
+    sess = Session(browser, live, key)
+    svg = "svg[data-testid=network-svg]"
+    try:
+        sess.open("overview", with_key=True)
+        if lang == "en":
+            sess.set_lang("en")
+        # the whole region, drawn: time from the click to the finished page
+        start = time.perf_counter()
+        page = sess.go("network")
+        page.wait_for_selector(f"{svg} circle")
+        geo_seconds = time.perf_counter() - start
+        drawn = page.locator(f"{svg} circle.node").count()
+        labels = page.locator(f"{svg} text.node-label").count()
+        assert drawn > 100 and 0 < labels <= 16
+        assert _labels_overlap(page) == []
+        start = time.perf_counter()
+        page.click(".seg button[data-mode=graph]")
+        page.wait_for_selector(f"{svg} circle.node")
+        graph_seconds = time.perf_counter() - start
+        assert 0 < page.locator(f"{svg} text.node-label").count() <= 30
+        assert _labels_overlap(page) == []
+        sess.shot(f"network-region-{lang}")
+        print(f"\nregion network ({REGION_SIZE} companies, {len(supplies)} links): "
+              f"map {geo_seconds:.2f} s, diagram {graph_seconds:.2f} s")
+        assert geo_seconds < 20 and graph_seconds < 20  # usable, even on a loaded machine
+
+        # the cluster filter: its members and their partners, nobody else
+        page.click(".seg button[data-mode=geo]")
+        page.select_option("[data-testid=network-cluster]", "region-test")
+        page.click("[data-testid=network-apply]")
+        sess.ready("network")
+        assert "cluster=region-test" in page.url
+        members = {m["company_id"] for m in _all(region_api, "/memberships",
+                                                  cluster_id="region-test")}
+        expected = members | {p for m in members for p in partners.get(m, set())}
+        shown = set(page.eval_on_selector_all(f"{svg} circle.node",
+                                              "xs => xs.map(x => x.dataset.id)"))
+        in_bubbles = sum(int(n) for n in page.eval_on_selector_all(
+            f"{svg} circle.group", "els => els.map(e => e.dataset.count)"))
+        assert shown <= expected and len(shown) + in_bubbles == len(expected)
+        assert _labels_overlap(page) == []
+        sess.shot(f"network-region-cluster-{lang}")
+
+        # search at scale: a generated hub's ego view, tiers counted by hand
+        ego = max((c for c in partners if c.startswith("gen-")),
+                  key=lambda c: (len(partners[c]), c))
+        tier1 = partners[ego]
+        tier2 = {p for t1 in tier1 for p in partners.get(t1, set())} - tier1 - {ego}
+        page = sess.go("network")
+        page.fill("[data-testid=network-search]", companies[ego]["name"])
+        page.click("[data-testid=network-apply]")
+        sess.ready("network")
+        assert f"ego={ego}" in page.url
+        assert page.locator(f"{svg} circle.node").count() == 1 + len(tier1) + len(tier2)
+        assert _labels_overlap(page) == []
+        sess.assert_clean()
+    finally:
+        sess.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_network_region_filters_at_phone_width(browser: Any,
+                                               region_server: tuple[LiveServer, str],
+                                               lang: str) -> None:
+    s = _phone(browser, region_server)
+    try:
+        s.open("overview", with_key=True)
+        if lang == "en":
+            s.set_lang("en")
+        page = s.go("network/cluster=region-test")
+        page.wait_for_selector("svg[data-testid=network-svg] circle.node")
+        assert page.input_value("[data-testid=network-cluster]") == "region-test"
+        assert _fits(page)
+        s.shot(f"phone-network-region-{lang}")
         s.assert_clean()
     finally:
         s.close()

@@ -25,4 +25,6 @@ export default {
   'cplan.maker': 'Maker',
   'gaps.short_and_idle': 'A category can be both "demand above capacity" and "idle capacity": the first compares the whole demand with the region\'s declared capacity, the second is capacity nobody buys; so the buyers exist but have no contract with this supplier yet.',
   'gaps.short_badge': 'demand above capacity',
+  'network.cluster': 'Cluster',
+  'network.graph_top': 'the diagram shows the {n} best-linked of {total} companies; narrow it with the filters',
 };
