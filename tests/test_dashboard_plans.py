@@ -401,6 +401,38 @@ def _labels_overlap(page: Any) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
+def _network_seconds(sess: Session, mode: str) -> float:
+    """Seconds from the click to a drawn network page (median of three, cache warm)."""
+    times = []
+    for _ in range(3):
+        sess.go("overview")
+        start = time.perf_counter()
+        page = sess.go("network")
+        page.click(f".seg button[data-mode={mode}]")
+        page.wait_for_selector("svg[data-testid=network-svg] circle.node")
+        times.append(time.perf_counter() - start)
+    return sorted(times)[1]
+
+
+def test_network_render_time_region_against_sample(browser: Any,
+                                                   server: tuple[LiveServer, str],
+                                                   region_server: tuple[LiveServer, str]
+                                                   ) -> None:
+    """The figure for BENCHMARKS.md: the 2,000-company region against the 180-company sample."""
+    seconds = {}
+    for name, served in (("sample", server), ("region", region_server)):
+        sess = Session(browser, *served)
+        try:
+            sess.open("overview", with_key=True)
+            seconds[name] = {mode: _network_seconds(sess, mode) for mode in ("geo", "graph")}
+            sess.assert_clean()
+        finally:
+            sess.close()
+    print(f"\nnetwork page, median of 3 (s): {seconds}")
+    for mode in ("geo", "graph"):
+        assert seconds["region"][mode] < 15, seconds  # usable on a loaded machine
+
+
 def test_network_at_region_scale(browser: Any, region_server: tuple[LiveServer, str],
                                  region_api: httpx.Client, lang: str) -> None:
     companies = {c["id"]: c for c in _all(region_api, "/companies")}
