@@ -521,3 +521,54 @@ def test_network_region_filters_at_phone_width(browser: Any,
         s.assert_clean()
     finally:
         s.close()
+
+
+# --- a member's what-if ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def member_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[
+        tuple[LiveServer, str, str]]:
+    """The sample behind the real app with a member key of an untied member."""
+    from coopgraph.api.keys import KeyRole, KeyStore
+
+    tmp = tmp_path_factory.mktemp("member")
+    with serve_sample(tmp, name="member test") as (live, analyst):
+        with httpx.Client(base_url=live.url, headers={"X-API-Key": analyst},
+                          timeout=300) as client:
+            cluster = _cluster_id(client)
+            untied = client.get("/kpis", params={"cluster": cluster}).json()["untied_members"]
+        _, key = KeyStore(tmp / "keys.json").create(KeyRole.MEMBER, company_id=untied[0],
+                                                    name="member")
+        yield live, key, untied[0]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_member_ticks_links_but_sets_no_volume(browser: Any,
+                                                 member_server: tuple[LiveServer, str, str],
+                                                 lang: str) -> None:
+    live, key, company = member_server
+    sess = Session(browser, live, key)
+    try:
+        sess.open("overview", with_key=True)
+        if lang == "en":
+            sess.set_lang("en")
+        page = sess.go("overview")
+        page.wait_for_selector("[data-testid=what-if-kpis][aria-busy=false]")
+        assert page.locator("[data-testid=what-if-row]").count() > 0
+        assert page.locator("[data-testid=what-if-volume]").count() == 0
+        # a free capacity is shown only for the member's own supplies
+        rows = page.eval_on_selector_all(
+            "[data-testid=what-if-row]",
+            "rs => rs.map(r => [decodeURIComponent(r.querySelector('td:nth-child(2) a')"
+            ".getAttribute('href').split('/')[2]),"
+            " r.querySelector('[data-testid=what-if-free]').hasAttribute('data-free')])")
+        assert rows and all(supplier == company for supplier, has_free in rows if has_free)
+        page.click("[data-testid=what-if-none]")
+        page.wait_for_selector("[data-testid=what-if-kpis][aria-busy=false]")
+        assert "whatif.refused" not in page.inner_text("#view")
+        assert page.inner_text("[data-testid=what-if-status]").strip()
+        sess.shot(f"what-if-member-{lang}")
+        sess.assert_clean()
+    finally:
+        sess.close()

@@ -96,14 +96,16 @@ function proposedLinks(kpis) {
  * The interactive what-if: tick the proposed links to keep, change a volume within the
  * supplier's free capacity, and the KPIs are recomputed by the API (POST /kpis/what-if).
  */
-function whatIfCard(kpis, companies, categories, cluster) {
+function whatIfCard(kpis, companies, categories, cluster, me) {
   const links = proposedLinks(kpis);
   if (!links.length) return null;
   const byCode = new Map(kpis.kpis.map((k) => [k.code, k]));
   const chosen = new Set(links.map((_, i) => i));
   const result = h('div', { class: 'grid cols-3 what-if-kpis', 'data-testid': 'what-if-kpis', 'aria-live': 'polite' });
   const status = h('p', { class: 'muted small', role: 'status', 'data-testid': 'what-if-status', style: { margin: '.4rem 0' } });
-  const editable = links.some((l) => l.volume !== null && l.volume !== undefined);
+  // volumes are the centre's to change (they are made of other companies' demand and
+  // capacity); a member ticks links only
+  const editable = me?.role !== 'member' && links.some((l) => l.volume !== null && l.volume !== undefined);
   const pool = (l) => `${l.supplier_id}\u0000${l.category ?? ''}`;
   let pending = 0;
 
@@ -153,7 +155,7 @@ function whatIfCard(kpis, companies, categories, cluster) {
     });
     const sameSupplier = () => links.reduce((sum, o, j) => sum + (j !== i && chosen.has(j) && pool(o) === pool(l) ? (o.volume || 0) : 0), 0);
     let volumeCell = h('span', { class: 'muted' }, '—');
-    if (l.volume !== null && l.volume !== undefined) {
+    if (editable && l.volume !== null && l.volume !== undefined) {
       const input = h('input', {
         type: 'number', min: 0, step: 1, value: String(Math.round(l.volume)), class: 'volume',
         'data-testid': 'what-if-volume', 'aria-label': t('whatif.volume'),
@@ -216,9 +218,9 @@ export async function render({ cluster, clusters }) {
   if (!cluster) {
     return h('div', null, h('h1', null, t('overview.title')), h('p', { class: 'empty-note' }, t('no_cluster')));
   }
-  const [kpis, companies, members, supplies, categories, products, caps] = await Promise.all([
+  const [kpis, companies, members, supplies, categories, products, caps, me] = await Promise.all([
     get('/kpis', { cluster }), companyMap(), memberIds(cluster), allSupplies(), categoryMap(),
-    getAll('/products'), get('/capabilities', { limit: 1 }),
+    getAll('/products'), get('/capabilities', { limit: 1 }), get('/me').catch(() => null),
   ]);
   const info = clusters.find((c) => c.id === cluster);
   const memberList = [...members].map((id) => companies.get(id)).filter(Boolean);
@@ -258,7 +260,7 @@ export async function render({ cluster, clusters }) {
       h('div', { class: 'card' }, h('h2', null, t('overview.counts')),
         h('div', { class: 'grid cols-2', style: { gap: '.8rem' } }, counts.map(([n, label]) => h('div', { class: 'stat' },
           h('div', { class: 'stat-value' }, num(n)), h('div', { class: 'stat-label' }, label)))))),
-    whatIfCard(kpis, companies, categories, cluster),
+    whatIfCard(kpis, companies, categories, cluster, me),
     h('div', null,
       h('div', { class: 'card section' }, h('h2', null, t('overview.untied'), h('span', { class: 'count' }, num(untied.length))),
         untied.length
