@@ -136,6 +136,9 @@ class IdleCapacity(BaseModel):
     capacity: float | None
     free_capacity: float | None
     demand_in_scope: float | None = Field(description="Demand for the category in the scope")
+    category_over_capacity: bool = Field(
+        default=False, description="The category is also in over_capacity: demand exceeds "
+        "the region's declared capacity, yet nobody buys this supplier's")
     text_ru: str
     text_en: str
 
@@ -559,6 +562,7 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
     sold = {(int(s), int(c)) for s, c in zip(proj.sup_supplier.tolist(),
                                              proj.sup_category.tolist(), strict=True)}
     idle: list[tuple[tuple[Any, ...], IdleCapacity]] = []
+    short_codes = {o.category for o in over}
     candidates = regional.copy()
     candidates[scope] = True
     for j in np.flatnonzero(candidates[proj.cap_company] & (np.nan_to_num(free) > 0)).tolist():
@@ -574,15 +578,24 @@ def find_gaps(proj: Projection, *, cluster_id: str | None = None,
         free_shown = shown(viewer, float(free[j]), owner)
         f_ru, f_en = _fig(free_shown)
         d_ru, d_en = _fig(in_demand_shown)
+        # Both lists, one category: over capacity compares the whole demand with the
+        # declared capacity; idle is capacity no supply link uses. Not a contradiction —
+        # the buyers exist but have no contract with this supplier — and the row says so.
+        short = proj.category_codes[c] in short_codes
+        why_ru = (" Спрос по категории выше мощностей региона: покупатели есть, но договора "
+                  "с этим поставщиком пока нет." if short else "")
+        why_en = (" Demand for the category exceeds the region's capacity: the buyers exist "
+                  "but have no contract with this supplier yet." if short else "")
         row = IdleCapacity(
             company_id=owner, name=name, category=proj.category_codes[c],
             category_name=_name(proj, c), capacity=shown(viewer, float(proj.cap_capacity[j]),
                                                          owner),
             free_capacity=free_shown, demand_in_scope=in_demand_shown,
+            category_over_capacity=short,
             text_ru=f"{name}: {f_ru} шт./год мощности по «{_name_ru(proj, c)}» "
-                    f"без покупателя; спрос в контуре {d_ru}.",
+                    f"без покупателя; спрос в контуре {d_ru}.{why_ru}",
             text_en=f"{name}: {f_en}/yr of {_name(proj, c)} capacity with no "
-                    f"buyer; demand in scope {d_en}.")
+                    f"buyer; demand in scope {d_en}.{why_en}")
         # a member's rows are not ordered by other companies' hidden figures
         key = ((-in_demand, -float(free[j])) if viewer.is_centre
                else (-(in_demand_shown or 0.0), -(free_shown or 0.0)))

@@ -58,13 +58,14 @@ from coopgraph.graph.confidentiality import (
     coarse,
     total_with_own,
 )
+from coopgraph.graph.errors import ValidationFailed
 from coopgraph.graph.i18n import Lang, count, number, percent, rub
 from coopgraph.queries.gaps import category_demand
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.regulations import TIE_RULES, counted_tie_types
 
-__all__ = ["ClusterKpis", "Kpi", "ProposedLink", "WhatIf", "cluster_kpis", "project_purchases",
-           "purchase_values"]
+__all__ = ["ChosenLink", "ChosenLinksResult", "ClusterKpis", "Kpi", "ProposedLink", "WhatIf",
+           "cluster_kpis", "evaluate_links", "project_purchases", "purchase_values"]
 
 MAX_UNTIED = 3
 _MAX_PROPOSALS = 25
@@ -99,6 +100,9 @@ class ProposedLink(BaseModel):
     replaces_supplier: str | None = Field(
         default=None, description="The non-members (or 'import') whose volume it takes over, "
         "joined by '|'")
+    free_capacity: float | None = Field(
+        default=None, description="The supplier's free capacity in the category before any "
+        "proposal (None: unknown, or withheld from this viewer)")
 
 
 class WhatIf(BaseModel):
@@ -196,6 +200,14 @@ def _capability_rows(proj: Projection, supplier: int, category: int) -> list[int
     indptr, rows = proj.capabilities_by_category
     return [int(j) for j in rows[indptr[category]:indptr[category + 1]].tolist()
             if int(proj.cap_company[j]) == supplier]
+
+
+def _room(proj: Projection, supplier: int, category: int) -> float | None:
+    """The supplier's free capacity in ``category`` (None: it declares none, or no capacity)."""
+    cap_rows = _capability_rows(proj, supplier, category) if category >= 0 else []
+    if not cap_rows or np.isnan(proj.cap_capacity[cap_rows]).all():
+        return None
+    return float(np.nansum(np.clip(proj.free_capacity[cap_rows], 0.0, None)))
 
 
 def purchase_values(proj: Projection, makers: list[int], members: set[int],
@@ -440,7 +452,9 @@ def _tie_what_if(proj: Projection, cluster_id: str, members: set[int], untied: l
             category=proj.category_codes[c] if c >= 0 else None,
             volume=qty if seen else None, value=qty * price if seen else None,
             score=score if src == "match" else None,
-            source="match" if src == "match" else "capabilities"))
+            source="match" if src == "match" else "capabilities",
+            free_capacity=(_room(proj, supplier, c)
+                           if can_see(viewer, proj.company_ids[supplier]) else None)))
         covered.update((m, partner))
         source = src if source == "none" else source
     return links, source
@@ -557,7 +571,8 @@ def _intra_what_if(proj: Projection, makers: list[int], members: set[int], intra
             category=proj.category_codes[c], volume=qty if seen else None,
             value=qty * offer if seen else None, score=score,
             source="match" if score is not None else "capabilities",
-            replaces_supplier="|".join(origins)))
+            replaces_supplier="|".join(origins),
+            free_capacity=_room(proj, s, c) if can_see(viewer, proj.company_ids[s]) else None))
     return links, gained, total
 
 
@@ -661,3 +676,175 @@ def cluster_kpis(proj: Projection, cluster_id: str, *, what_if: bool = True,
         members=len(members), end_product_makers=[proj.company_ids[i] for i in makers],
         untied_members=untied_ids, kpis=[k1, k2, k3], what_if=scenarios,
         candidate_source=source)
+
+
+# --- an interactive what-if: the KPIs with a chosen set of links ---------------------
+
+
+class ChosenLink(BaseModel):
+    """A link the user keeps in the what-if, with the yearly volume it carries."""
+
+    supplier_id: str
+    buyer_id: str
+    category: str | None = None
+    volume: float | None = Field(
+        default=None, ge=0, le=1e12, allow_inf_nan=False,
+        description="Units per year (None: only the tie counts; at most the supplier's free "
+        "capacity in the category, summed over the chosen links)")
+
+
+class ChosenLinksResult(BaseModel):
+    """The KPIs before and after adding the chosen links."""
+
+    cluster_id: str
+    before: list[Kpi]
+    after: list[Kpi]
+    links: list[ProposedLink]
+    newly_tied: list[str]
+    text_ru: str
+    text_en: str
+
+
+def _outside_purchases(proj: Projection, makers: set[int], members: set[int]
+                       ) -> dict[tuple[int, int], list[list[float]]]:
+    """Per (maker, category), its purchases from non-members and imports.
+
+    Each is ``[volume, price, 1.0 if an import else 0.0]`` (a list: the what-if uses it up).
+    """
+    out: dict[tuple[int, int], list[list[float]]] = defaultdict(list)
+    for j in range(len(proj.sup_buyer)):
+        b, s = int(proj.sup_buyer[j]), int(proj.sup_supplier[j])
+        if b in makers and s not in members:
+            c = int(proj.sup_category[j])
+            out[(b, c)].append([float(np.nan_to_num(proj.sup_volume[j])),
+                                _unit_price(proj, float(proj.sup_price[j]), c), 0.0])
+    for j in range(len(proj.imp_company)):
+        m = int(proj.imp_company[j])
+        if m in makers:
+            c = int(proj.imp_category[j])
+            out[(m, c)].append([float(np.nan_to_num(proj.imp_volume[j])),
+                                _unit_price(proj, float(proj.imp_price[j]), c), 1.0])
+    return out
+
+
+def evaluate_links(proj: Projection, cluster_id: str, links: list[ChosenLink], *,
+                   viewer: Viewer = CENTRE, today: dt.date | None = None
+                   ) -> ChosenLinksResult:
+    """The KPIs of ``cluster_id`` if the chosen links were contracted.
+
+    Each link ties its two members (the tie KPIs). A link whose buyer is an
+    end-product maker takes over its volume from the maker's purchases of that
+    category from non-members and imports (in their order), priced at the
+    supplier's declared price (else the category's): the moved value joins the
+    purchases from members and the total changes by the difference in price, as
+    in :func:`cluster_kpis`'s proposals; volume beyond those purchases is a new
+    purchase from a member. Volumes are checked against the supplier's free
+    capacity in the category, summed over the chosen links.
+
+    A member may choose links but not set volumes (they are made of other
+    companies' demand and capacity); its purchase share after is withheld.
+
+    Raises
+    ------
+    NotFound
+        unknown cluster.
+    ValidationFailed
+        a company that is not a member, an unknown category, a link to itself, a
+        volume on a link the viewer may not see, or volumes above free capacity.
+    """
+    member_idx = proj.cluster(cluster_id)
+    members = set(member_idx.tolist())
+    row = proj.cluster_rows[cluster_id]
+    threshold = float(row.get("intra_share_threshold", 0.2))
+    problems: list[tuple[str, str]] = []
+    parsed: list[tuple[int, int, int, float]] = []
+    for n, link in enumerate(links):
+        where = f"links.{n}"
+        s = proj.company_index.get(link.supplier_id)
+        b = proj.company_index.get(link.buyer_id)
+        for name, idx in (("supplier_id", s), ("buyer_id", b)):
+            if idx is None or idx not in members:
+                problems.append((f"{where}.{name}", f"not a member of {cluster_id}"))
+        c = -1
+        if link.category is not None:
+            c = proj.category_index.get(link.category, -2)
+            if c == -2:
+                problems.append((f"{where}.category", f"unknown category {link.category!r}"))
+        if s is not None and s == b:
+            problems.append((where, "a link needs two different companies"))
+        if link.volume and not viewer.is_centre:
+            problems.append((f"{where}.volume", "a member key may not set volumes of other "
+                             "companies' links"))
+        if link.volume and c < 0:
+            problems.append((f"{where}.volume", "a volume needs a category"))
+        if s is not None and b is not None:
+            parsed.append((s, b, c, float(link.volume or 0.0)))
+    if problems:
+        raise ValidationFailed("invalid what-if links", problems)
+    chosen: dict[tuple[int, int], float] = defaultdict(float)
+    for s, _b, c, qty in parsed:
+        if c >= 0:
+            chosen[(s, c)] += qty
+    for (s, c), qty in chosen.items():
+        room = _room(proj, s, c)
+        if room is not None and qty > room + 1e-6:
+            problems.append((
+                "links", f"{proj.company_names[s]} ({proj.company_ids[s]}): "
+                f"{number(qty, 'en')} units/yr of {proj.category_codes[c]} chosen, "
+                f"free capacity {number(room, 'en')}"))
+    if problems:
+        raise ValidationFailed("the chosen volumes exceed the suppliers' free capacity", problems)
+
+    before = cluster_kpis(proj, cluster_id, what_if=False, viewer=viewer, today=today).kpis
+    untied = _untied(proj, members, today=today)
+    now_tied = {i for s, b, _c, _q in parsed for i in (s, b)}
+    left = [i for i in untied if i not in now_tied]
+    n1, n2 = _tie_kpis(len(members), [proj.company_ids[i] for i in left])
+    makers = _makers(proj, members)
+    maker_set = set(makers)
+    intra, total, per_maker, imports = purchase_values(proj, makers, members)
+    per = {m: list(v) for m, v in per_maker.items()}
+    outside = _outside_purchases(proj, maker_set, members)
+    out_links: list[ProposedLink] = []
+    for s, b, c, qty in parsed:
+        cap_rows = _capability_rows(proj, s, c) if c >= 0 else []
+        offer = (_offer_price(proj, cap_rows[0]) if cap_rows
+                 else (_unit_price(proj, float("nan"), c) if c >= 0 else 0.0))
+        if b in maker_set and c >= 0 and qty > 0:
+            left_qty = qty
+            delta_total = 0.0
+            key = proj.company_ids[b]
+            for purchase in outside.get((b, c), []):
+                moved = min(left_qty, purchase[0])
+                if moved <= 0:
+                    continue
+                purchase[0] -= moved
+                left_qty -= moved
+                delta_total += moved * (offer - purchase[1])
+                if purchase[2]:  # an import no longer
+                    imports -= moved * purchase[1]
+                    per[key][2] -= moved * purchase[1]
+            delta_total += left_qty * offer  # beyond the outside purchases: a new one
+            intra += qty * offer
+            total += delta_total
+            per[key][0] += qty * offer
+            per[key][1] += delta_total
+        seen = can_see(viewer, proj.company_ids[b], proj.company_ids[s])
+        out_links.append(ProposedLink(
+            supplier_id=proj.company_ids[s], buyer_id=proj.company_ids[b],
+            category=proj.category_codes[c] if c >= 0 else None,
+            volume=qty if seen else None, value=qty * offer if seen else None,
+            source="capabilities",
+            free_capacity=_room(proj, s, c) if c >= 0 and can_see(
+                viewer, proj.company_ids[s]) else None))
+    k3 = _intra_kpi(intra, total, threshold,
+                    {m: (v[0], v[1], v[2]) for m, v in per.items()}, imports, viewer)
+    tied = sorted(proj.company_ids[i] for i in set(untied) - set(left))
+    ru = (count(len(parsed), "ru", ("выбранная связь", "выбранные связи", "выбранных связей"),
+                ("", "")) + ": без связей остаётся "
+          + count(len(left), "ru", ("участник", "участника", "участников"), ("", "")) + ".")
+    en = (count(len(parsed), "en", ("", "", ""), ("chosen link", "chosen links"))
+          + ": " + count(len(left), "en", ("", "", ""), ("member", "members"))
+          + " left without ties.")
+    return ChosenLinksResult(cluster_id=cluster_id, before=before, after=[n1, n2, k3],
+                             links=out_links, newly_tied=tied, text_ru=ru, text_en=en)

@@ -18,6 +18,7 @@ known to work.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import re
@@ -373,7 +374,12 @@ def _urls(case: Planted, path: str, operation: dict[str, Any]) -> list[str]:
 
 def _bodies(case: Planted, path: str, method: str) -> list[Any]:
     """JSON bodies for the POST routes that compute (writes are not reads: skipped)."""
-    if path == "/plans" and method == "post":
+    if path == "/kpis/what-if" and method == "post":
+        members = [r["company_id"] for r in case.snapshot.rows(EntityKind.MEMBERSHIP)
+                   if r.get("cluster_id") == CLUSTER]
+        pairs = [{"supplier_id": a, "buyer_id": b} for a, b in itertools.pairwise(members)]
+        return [{"cluster": CLUSTER, "links": []}, {"cluster": CLUSTER, "links": pairs[:5]}]
+    if path in ("/plans", "/plans/export.csv") and method == "post":
         product = _member_product(case)
         other = next(r["id"] for r in case.snapshot.rows(EntityKind.PRODUCT)
                      if r.get("maker_id") != case.member)
@@ -466,7 +472,7 @@ def _expected(case: Planted, label: str, role: str) -> set[int]:
         participants = {r["company_id"] for r in case.snapshot.rows(
             EntityKind.PROJECT_PARTICIPANT) if r["project_id"] == found[1]}
         return {200} if case.member in participants else {403}
-    if method == "POST" and url == "/plans" and role == "member":
+    if method == "POST" and url in ("/plans", "/plans/export.csv") and role == "member":
         product = _member_product(case)
         return {200} if product and f"'product': '{product}'" in label else {403}
     return {200}

@@ -104,12 +104,21 @@ export async function getAll(path, params, pageSize = 500) {
   }
 }
 
-/** Fetch a file from the API (with the key) and hand it to the browser as a download. */
-export async function download(path, params, filename) {
+/**
+ * Fetch a file from the API (with the key) and hand it to the browser as a download;
+ * with a body, the file is the answer to a POST of that JSON (a plan's export).
+ */
+export async function download(path, params, filename, body) {
   const headers = {};
   const key = apiKey();
   if (key) headers['X-API-Key'] = key;
-  const response = await fetch(path + query(params), { headers });
+  const init = { headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.method = 'POST';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path + query(params), init);
   if (!response.ok) {
     let problem = null;
     try { problem = await response.json(); } catch { /* not JSON */ }

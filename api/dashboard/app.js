@@ -11,9 +11,10 @@ import * as planner from './pages/planner.js';
 import * as cooperation from './pages/cooperation.js';
 import * as project from './pages/project.js';
 import * as upload from './pages/upload.js';
+import * as clusterPlan from './pages/clusterplan.js';
 
-const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project, upload };
-const NAV_OF = { company: 'companies', project: 'cooperation' };
+const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project, upload, 'cluster-plan': clusterPlan };
+const NAV_OF = { company: 'companies', project: 'cooperation', 'cluster-plan': 'planner' };
 const CLUSTER_STORE = 'coopgraph.cluster';
 
 const state = { clusters: [], cluster: null, token: 0 };

@@ -3,8 +3,10 @@ import ru from './i18n/ru.js';
 import en from './i18n/en.js';
 import coopRu from './i18n/cooperation.ru.js';
 import coopEn from './i18n/cooperation.en.js';
+import plansRu from './i18n/plans.ru.js';
+import plansEn from './i18n/plans.en.js';
 
-const STRINGS = { ru: { ...ru, ...coopRu }, en: { ...en, ...coopEn } };
+const STRINGS = { ru: { ...ru, ...coopRu, ...plansRu }, en: { ...en, ...coopEn, ...plansEn } };
 const STORE_KEY = 'coopgraph.lang';
 const listeners = [];
 let current = 'ru';

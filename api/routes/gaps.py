@@ -15,7 +15,9 @@ from coopgraph.api.params import Id
 from coopgraph.api.problems import PROBLEM_RESPONSES
 from coopgraph.api.routes._engine import engine, result_response
 
-__all__ = ["router"]
+__all__ = ["XLSX", "router"]
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(prefix="/gaps", tags=["gaps"], responses=PROBLEM_RESPONSES)
 
@@ -60,4 +62,32 @@ def gaps_csv(
     write_csv(gaps_rows(report, names, lang), gap_columns, buffer, lang=lang)
     name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{cluster or region or 'all'}.csv")
     return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/export.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}, "description": "The gaps as XLSX"}})
+def gaps_xlsx(
+    principal: PrincipalDep,
+    projection: ProjectionDep,
+    cluster: Annotated[Id | None, Query(description="Only this cluster's members")] = None,
+    region: Annotated[str | None, Query(description="Only companies in this region")] = None,
+    lang: Annotated[Literal["ru", "en"], Query(
+        description="Language of the headers, kinds and explanations")] = "ru",
+) -> Response:
+    """Every gap finding as an XLSX workbook, with names and ids (members: aggregates)."""
+    if cluster is not None:
+        projection.cluster(cluster)
+    report = engine("coopgraph.queries.gaps", "find_gaps")(
+        projection, cluster_id=cluster, region=region, viewer=principal.viewer
+    )
+    gap_columns = engine("coopgraph.queries.export", "GAP_COLUMNS")
+    gaps_rows = engine("coopgraph.queries.export", "gaps_rows")
+    workbook_bytes = engine("coopgraph.queries.workbook", "workbook_bytes")
+    names = dict(zip(projection.company_ids, projection.company_names, strict=True))
+    content = workbook_bytes(
+        [("Разрывы" if lang == "ru" else "Gaps", gaps_rows(report, names, lang), gap_columns)],
+        lang)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{cluster or region or 'all'}.xlsx")
+    return Response(content, media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

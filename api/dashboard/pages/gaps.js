@@ -61,7 +61,11 @@ function tables(report, companies, categories) {
       id: 'idle_capacity', rows: report.idle_capacity, initial: { key: 'free_capacity', dir: 'desc' },
       columns: [
         { key: 'company', label: t('col.company'), value: (r) => r.name, render: (r) => companyLink(companies, r.company_id, r.name) },
-        { key: 'category', label: t('col.category'), value: cat, render: (r) => withNote(cat(r), r) },
+        {
+          key: 'category', label: t('col.category'), value: cat,
+          render: (r) => withNote(h('span', null, cat(r), r.category_over_capacity
+            ? [' ', h('span', { class: 'badge warn', 'data-testid': 'idle-short', title: t('gaps.short_and_idle') }, t('gaps.short_badge'))] : null), r),
+        },
         { key: 'capacity', label: t('col.capacity'), num: true, render: (r) => num(r.capacity) },
         { key: 'free_capacity', label: t('col.idle'), num: true, render: (r) => num(r.free_capacity) },
         { key: 'idle_share', label: t('col.idle_share'), num: true, value: (r) => (r.capacity ? r.free_capacity / r.capacity : null), render: (r) => pct(r.capacity ? r.free_capacity / r.capacity : null, 0) },
@@ -108,6 +112,7 @@ export async function render({ cluster }) {
     get('/gaps', { cluster }), companyMap(), categoryMap(),
   ]);
   const all = tables(report, companies, categories);
+  const bothShortAndIdle = report.idle_capacity.some((r) => r.category_over_capacity);
   if (!all.some((x) => x.id === activeTab)) activeTab = all[0].id;
   const holder = h('div', { class: 'card flush' });
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
@@ -117,6 +122,10 @@ export async function render({ cluster }) {
     holder.replaceChildren(
       h('div', { class: 'card-head' }, h('h2', null, t(`gaps.${spec.id}`), h('span', { class: 'count' }, num(spec.rows.length)))),
       h('p', { class: 'muted small', style: { padding: '0 1.15rem', margin: '0 0 .6rem' } }, t(`gaps.${spec.id}.about`)),
+      // one category short of capacity and idle at a supplier: why both can be true
+      bothShortAndIdle && ['idle_capacity', 'demand_above_capacity'].includes(spec.id)
+        ? h('p', { class: 'small', 'data-testid': 'short-and-idle', style: { padding: '0 1.15rem', margin: '0 0 .6rem' } }, t('gaps.short_and_idle'))
+        : null,
       sortableTable({ columns: spec.columns, rows: spec.rows, state: sortStates[spec.id], testid: `gaps-${spec.id}`, limit: 25 }));
     for (const b of tabs.children) b.setAttribute('aria-selected', String(b.dataset.tab === activeTab));
   };
@@ -139,10 +148,21 @@ export async function render({ cluster }) {
       }
     },
   }, t('gaps.csv'));
+  const xlsx = h('button', {
+    class: 'btn ghost', type: 'button', 'data-testid': 'gaps-xlsx',
+    onclick: async () => {
+      status.textContent = '';
+      try {
+        await download('/gaps/export.xlsx', { cluster, lang: lang() }, `gaps-${cluster || 'all'}.xlsx`);
+      } catch (error) {
+        status.textContent = error.message || String(error);
+      }
+    },
+  }, t('export.xlsx'));
   return h('div', null,
     h('div', { class: 'page-head' },
       h('div', null, h('h1', null, t('gaps.title')), h('p', { class: 'lede' }, t('gaps.lede'))),
-      h('div', { class: 'page-tools' }, csv, status)),
+      h('div', { class: 'page-tools' }, csv, xlsx, status)),
     pick(report, 'text') ? h('div', { class: 'card', style: { marginBottom: '1rem' } }, pick(report, 'text')) : null,
     tabs, holder);
 }

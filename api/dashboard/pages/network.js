@@ -169,8 +169,15 @@ function placeMarks(graph, svg, region) {
   const markOf = new Map();
   const notes = [];
   if (mode !== 'geo') {
-    const pos = forceLayout(graph.nodes, graph.links);
-    graph.nodes.forEach((node, i) => {
+    // the force layout is quadratic: at region scale it lays out the best-linked companies
+    let nodes = graph.nodes;
+    if (nodes.length > MAX_NODES) {
+      nodes = [...nodes].sort((a, b) => b.degree - a.degree || a.id.localeCompare(b.id)).slice(0, MAX_NODES);
+      notes.push(t('network.graph_top', { n: MAX_NODES, total: graph.nodes.length }));
+    }
+    const keep = new Set(nodes.map((n) => n.id));
+    const pos = forceLayout(nodes, graph.links.filter((l) => keep.has(l.source) && keep.has(l.target)));
+    nodes.forEach((node, i) => {
       const mark = { kind: 'company', id: node.id, node, x: pos[i][0], y: pos[i][1], categories: [] };
       marks.push(mark);
       markOf.set(node.id, mark);
@@ -238,31 +245,73 @@ function radiusOf(mark) {
   return mark.kind === 'group' ? 7 + Math.sqrt(mark.nodes.length) * 3 : 4.5 + Math.sqrt(mark.node.degree) * 1.8;
 }
 
-/** Push overlapping circles apart (companies of one town share coordinates), deterministically. */
+/**
+ * Push overlapping circles apart (companies of one town share coordinates), deterministically.
+ * Only circles in neighbouring cells of a grid are compared, so a 2,000-company region
+ * costs about as much per pass as the sample (the cell is the largest possible overlap).
+ */
 function separate(marks) {
+  if (!marks.length) return;
+  const radii = marks.map(radiusOf);
+  const cell = 2 * Math.max(...radii) + 1.5;
   for (let iter = 0; iter < 80; iter += 1) {
+    const grid = new Map();
+    marks.forEach((m, i) => {
+      const key = `${Math.floor(m.x / cell)},${Math.floor(m.y / cell)}`;
+      if (!grid.has(key)) grid.set(key, []);
+      grid.get(key).push(i);
+    });
     let moved = false;
     for (let i = 0; i < marks.length; i += 1) {
-      for (let j = i + 1; j < marks.length; j += 1) {
-        const a = marks[i];
-        const b = marks[j];
-        let dx = b.x - a.x;
-        let dy = b.y - a.y;
-        let d = Math.hypot(dx, dy);
-        const need = radiusOf(a) + radiusOf(b) + 1.5;
-        if (d >= need) continue;
-        if (d < 1e-6) { // same point: split along a direction fixed by the pair's order
-          const angle = (2.399963 * (i + j)) % (2 * Math.PI);
-          dx = Math.cos(angle); dy = Math.sin(angle); d = 1;
+      const a = marks[i];
+      const cx = Math.floor(a.x / cell);
+      const cy = Math.floor(a.y / cell);
+      for (let gx = cx - 1; gx <= cx + 1; gx += 1) {
+        for (let gy = cy - 1; gy <= cy + 1; gy += 1) {
+          for (const j of grid.get(`${gx},${gy}`) || []) {
+            if (j <= i) continue;
+            const b = marks[j];
+            let dx = b.x - a.x;
+            let dy = b.y - a.y;
+            let d = Math.hypot(dx, dy);
+            const need = radii[i] + radii[j] + 1.5;
+            if (d >= need) continue;
+            if (d < 1e-6) { // same point: split along a direction fixed by the pair's order
+              const angle = (2.399963 * (i + j)) % (2 * Math.PI);
+              dx = Math.cos(angle); dy = Math.sin(angle); d = 1;
+            }
+            const push = (need - d) / 2;
+            a.x -= (dx / d) * push; a.y -= (dy / d) * push;
+            b.x += (dx / d) * push; b.y += (dy / d) * push;
+            moved = true;
+          }
         }
-        const push = (need - d) / 2;
-        a.x -= (dx / d) * push; a.y -= (dy / d) * push;
-        b.x += (dx / d) * push; b.y += (dy / d) * push;
-        moved = true;
       }
     }
     if (!moved) break;
   }
+}
+
+let measureCtx = null;
+
+/** A label's width in SVG units: measured on a canvas in the page's font (11 px, as the CSS). */
+function textWidth(text) {
+  if (!measureCtx) {
+    measureCtx = document.createElement('canvas').getContext('2d');
+    measureCtx.font = `11px ${getComputedStyle(document.body).fontFamily}`;
+  }
+  return measureCtx ? measureCtx.measureText(text).width : text.length * 7;
+}
+
+/** The box a label takes (SVG units, with a margin), to keep labels from covering each other. */
+function labelBox(x, y, text, anchor) {
+  const w = textWidth(text) + 4;
+  const x0 = anchor === 'end' ? x - w + 2 : x - 2;
+  return { x0, x1: x0 + w, y0: y - 12, y1: y + 4 };
+}
+
+function overlaps(a, b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 }
 
 function drawSvg(graph, region, categories) {
@@ -372,12 +421,26 @@ function drawSvg(graph, region, categories) {
       labelLayer.append(s('text', {
         class: 'group-label', x: lx, y: below ? mark.y + r + 13 : mark.y - r - 5, 'text-anchor': anchor,
       }, mark.label));
-    } else if (labelled.has(mark.id)) {
-      // labels on the right third of the canvas go to the left of their node, so none is cut
-      const left = mark.x > W * 0.7;
+    }
+  }
+  // labels: the best-linked companies first; a label that would cover one already placed
+  // tries the other side of its node, else is left out (the name stays in the tooltip)
+  const placed = [];
+  for (const mark of companies) {
+    if (!labelled.has(mark.id)) continue;
+    const r = radiusOf(mark);
+    const text = shortName(mark.node.company.name);
+    // labels on the right third of the canvas go to the left of their node, so none is cut
+    const sides = mark.x > W * 0.7 ? ['end', 'start'] : ['start', 'end'];
+    for (const anchor of sides) {
+      const x = anchor === 'end' ? mark.x - r - 3 : mark.x + r + 3;
+      const box = labelBox(x, mark.y + 4, text, anchor);
+      if (placed.some((b) => overlaps(b, box))) continue;
+      placed.push(box);
       labelLayer.append(s('text', {
-        class: 'node-label', x: left ? mark.x - r - 3 : mark.x + r + 3, y: mark.y + 4, 'text-anchor': left ? 'end' : 'start',
-      }, shortName(mark.node.company.name)));
+        class: 'node-label', x, y: mark.y + 4, 'text-anchor': anchor, 'data-id': mark.id,
+      }, text));
+      break;
     }
   }
   // zoom and pan: one transformed group; the wheel zooms around the pointer, a drag pans,
@@ -462,11 +525,13 @@ function egoTiers(ego, supplies) {
   return tiers;
 }
 
-export async function render({ cluster, args }) {
-  const [companies, allLinks, members, region, categories] = await Promise.all([
-    companyMap(), allSupplies(), memberIds(cluster), get('/ui/lipetsk_region.json'), categoryMap(),
-  ]);
+export async function render({ cluster, clusters = [], args }) {
   const params = new URLSearchParams(args?.[0] || '');
+  const inCluster = clusters.some((c) => c.id === params.get('cluster')) ? params.get('cluster') : '';
+  const [companies, allLinks, members, region, categories, clusterMembers] = await Promise.all([
+    companyMap(), allSupplies(), memberIds(cluster), get('/ui/lipetsk_region.json'), categoryMap(),
+    inCluster ? memberIds(inCluster) : null,
+  ]);
   const ego = companies.has(params.get('ego')) ? params.get('ego') : null;
   const role = params.get('role') || '';
   const category = params.get('category') || '';
@@ -481,6 +546,13 @@ export async function render({ cluster, args }) {
     for (const l of supplies) { keep.add(l.supplier_id); keep.add(l.buyer_id); }
     shown = new Map([...companies].filter(([id]) => keep.has(id)));
   }
+  if (clusterMembers) {
+    // a cluster's members, with their links and partners
+    const keep = new Set([...clusterMembers].filter((id) => shown.has(id)));
+    supplies = supplies.filter((l) => keep.has(l.supplier_id) || keep.has(l.buyer_id));
+    for (const l of supplies) { keep.add(l.supplier_id); keep.add(l.buyer_id); }
+    shown = new Map([...shown].filter(([id]) => keep.has(id)));
+  }
   let tiers = null;
   if (ego) {
     tiers = egoTiers(ego, supplies);
@@ -491,7 +563,8 @@ export async function render({ cluster, args }) {
     const keep = new Set(supplies.flatMap((l) => [l.supplier_id, l.buyer_id]));
     shown = new Map([...shown].filter(([id]) => keep.has(id)));
   }
-  const graph = buildGraph(shown, supplies, members);
+  // a cluster filter makes its members the ones ringed (and kept first at region scale)
+  const graph = buildGraph(shown, supplies, clusterMembers || members);
   graph.ego = ego;
   graph.tiers = tiers;
   const holder = h('div', { class: 'net-wrap' });
@@ -529,6 +602,9 @@ export async function render({ cluster, args }) {
     [...roots, ...used].filter((c, i, all) => all.indexOf(c) === i)
       .map((c) => [c, categoryName(categories, c)]).sort((a, b) => a[1].localeCompare(b[1], lang()))
       .map(([c, label]) => h('option', { value: c, selected: c === category || null }, label)));
+  const clusterSelect = h('select', { name: 'cluster', 'data-testid': 'network-cluster' },
+    h('option', { value: '' }, t('companies.any')),
+    clusters.map((c) => h('option', { value: c.id, selected: c.id === inCluster || null }, c.name)));
   const filterForm = h('form', {
     class: 'form-row net-filters', 'data-testid': 'network-filters',
     onsubmit: (ev) => {
@@ -538,6 +614,7 @@ export async function render({ cluster, args }) {
       if (id) next.set('ego', id);
       if (roleSelect.value) next.set('role', roleSelect.value);
       if (categorySelect.value) next.set('category', categorySelect.value);
+      if (clusterSelect.value) next.set('cluster', clusterSelect.value);
       const query = next.toString();
       window.location.hash = `#/network${query ? `/${query}` : ''}`;
     },
@@ -545,6 +622,7 @@ export async function render({ cluster, args }) {
   h('label', { class: 'wide' }, t('network.find'), searchInput, h('datalist', { id: listId }, names.map((c) => h('option', { value: c.name })))),
   h('label', null, t('col.roles'), roleSelect),
   h('label', null, t('col.category'), categorySelect),
+  h('label', null, t('network.cluster'), clusterSelect),
   h('button', { class: 'btn', type: 'submit', 'data-testid': 'network-apply' }, t('find.run')),
   params.toString() ? h('a', { class: 'btn ghost', href: '#/network' }, t('companies.reset')) : null);
 

@@ -1,6 +1,6 @@
 // Cluster overview: KPI tiles against their thresholds, participants by role, intra-cluster share.
-import { get, getAll } from '../api.js';
-import { h, money, num, pct } from '../dom.js';
+import { get, getAll, post } from '../api.js';
+import { h, money, num, pct, replace } from '../dom.js';
 import { pick, t, term, tn } from '../i18n.js';
 import {
   ROLE_COLOURS, ROLE_ORDER, allSupplies, categoryMap, categoryName, companyLink, companyMap,
@@ -62,44 +62,165 @@ function intraCard(kpi, companies) {
   return card;
 }
 
-function whatIfCard(kpis, companies, categories) {
-  const items = kpis.what_if || [];
-  if (!items.length) return null;
+/** Every proposed link of every scenario, one row per (supplier, buyer, category). */
+function proposedLinks(kpis) {
+  const rows = new Map();
+  for (const w of kpis.what_if || []) {
+    for (const l of w.links) {
+      const key = `${l.supplier_id}\u0000${l.buyer_id}\u0000${l.category ?? ''}`;
+      const row = rows.get(key);
+      if (row) {
+        row.volume = Math.max(row.volume ?? 0, l.volume ?? 0);
+        row.kpis.add(w.kpi);
+      } else {
+        rows.set(key, { ...l, kpis: new Set([w.kpi]) });
+      }
+    }
+  }
+  // a supplier's free capacity in a category is shared by its links: the first ones keep
+  // their volume, the later ones get what is left, so the starting choice is feasible
+  const used = new Map();
+  for (const row of rows.values()) {
+    if (row.volume === null || row.volume === undefined) continue;
+    const pool = `${row.supplier_id}\u0000${row.category ?? ''}`;
+    if (row.free_capacity !== null && row.free_capacity !== undefined) {
+      const left = Math.max(0, row.free_capacity - (used.get(pool) || 0));
+      row.volume = Math.min(row.volume, left);
+      used.set(pool, (used.get(pool) || 0) + row.volume);
+    }
+  }
+  return [...rows.values()];
+}
+
+/**
+ * The interactive what-if: tick the proposed links to keep, change a volume within the
+ * supplier's free capacity, and the KPIs are recomputed by the API (POST /kpis/what-if).
+ */
+function whatIfCard(kpis, companies, categories, cluster, me) {
+  const links = proposedLinks(kpis);
+  if (!links.length) return null;
   const byCode = new Map(kpis.kpis.map((k) => [k.code, k]));
-  return h('div', { class: 'card section' }, h('h2', null, t('overview.what_if')),
-    items.map((w) => {
-      const kpi = byCode.get(w.kpi);
-      const fmt = (v) => (kpi ? kpiValue(kpi, v) : num(v, 2));
-      return h('div', { class: 'rec' },
-        h('div', { class: 'rec-head' },
-          h('span', { class: 'rec-name' }, kpi ? pick(kpi, 'name') : w.kpi),
-          h('span', { class: 'muted' }, `${t('overview.actual')} ${fmt(w.before)} → ${t('overview.projected')} ${fmt(w.after)}`),
-          h('span', { class: `badge ${w.passes_after ? 'pass' : 'fail'}` }, w.passes_after ? t('kpi.pass') : t('kpi.fail'))),
-        h('p', { class: 'muted small', style: { margin: '.3rem 0' } }, pick(w, 'text')),
-        // every proposed link: the first 8 open, the rest one click away
-        (() => {
-          const item = (l) => h('li', { 'data-testid': 'what-if-link' },
-            companyLink(companies, l.supplier_id), ' → ', companyLink(companies, l.buyer_id),
-            l.category ? h('span', { class: 'muted' }, ` · ${categoryName(categories, l.category)}`) : null,
-            l.volume ? h('span', { class: 'muted' }, ` · ${num(l.volume)} ${t('unit.per_year')}`) : null,
-            l.value ? h('span', { class: 'muted' }, ` · ${money(l.value)}`) : null);
-          const list = { class: 'small', style: { margin: 0, paddingLeft: '1.1rem' } };
-          return h('div', null,
-            h('ul', list, w.links.slice(0, 8).map(item)),
-            w.links.length > 8 ? h('details', null,
-              h('summary', { class: 'small', 'data-testid': 'what-if-more' }, t('table.show_all', { n: num(w.links.length) })),
-              h('ul', list, w.links.slice(8).map(item))) : null);
-        })());
+  const chosen = new Set(links.map((_, i) => i));
+  const result = h('div', { class: 'grid cols-3 what-if-kpis', 'data-testid': 'what-if-kpis', 'aria-live': 'polite' });
+  const status = h('p', { class: 'muted small', role: 'status', 'data-testid': 'what-if-status', style: { margin: '.4rem 0' } });
+  // volumes are the centre's to change (they are made of other companies' demand and
+  // capacity); a member ticks links only
+  const editable = me?.role !== 'member' && links.some((l) => l.volume !== null && l.volume !== undefined);
+  const pool = (l) => `${l.supplier_id}\u0000${l.category ?? ''}`;
+  let pending = 0;
+
+  function showKpis(answer) {
+    const after = new Map(answer.after.map((k) => [k.code, k]));
+    replace(result, answer.before.map((before) => {
+      const kpi = byCode.get(before.code) || before;
+      const now = after.get(before.code);
+      const tone = now?.passed ? 'pass' : 'fail';
+      const fmt = (v) => (v === null || v === undefined ? '—' : kpiValue(kpi, v));
+      return h('div', { class: `card kpi ${tone}`, 'data-testid': 'what-if-kpi', 'data-kpi': before.code, 'data-value': now?.value ?? '' },
+        h('div', { class: 'kpi-name' }, pick(kpi, 'name')),
+        h('div', { class: 'kpi-value' }, fmt(now?.value)),
+        h('div', { class: 'muted small' }, `${t('overview.actual')} ${fmt(before.value)} · `,
+          h('span', { class: `badge ${tone}` }, now?.passed ? t('kpi.pass') : t('kpi.fail'))));
     }));
+    status.textContent = pick(answer, 'text');
+  }
+
+  async function recompute() {
+    const token = ++pending;
+    const body = {
+      cluster,
+      links: links.filter((_, i) => chosen.has(i)).map((l) => ({
+        supplier_id: l.supplier_id, buyer_id: l.buyer_id, category: l.category,
+        ...(editable && l.volume !== null && l.volume !== undefined ? { volume: l.volume } : {}),
+      })),
+    };
+    result.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await post('/kpis/what-if', body);
+      if (token === pending) showKpis(answer);
+    } catch (error) {
+      if (token !== pending) return;
+      const details = (error.problem?.errors || []).map((e) => e.message).join('; ');
+      status.textContent = `${t('whatif.refused')}: ${details || error.message}`;
+    } finally {
+      if (token === pending) result.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  const rows = links.map((l, i) => {
+    const box = h('input', {
+      type: 'checkbox', checked: true, 'data-testid': 'what-if-pick',
+      'aria-label': `${companies.get(l.supplier_id)?.name ?? l.supplier_id} → ${companies.get(l.buyer_id)?.name ?? l.buyer_id}`,
+      onchange: (ev) => { if (ev.target.checked) chosen.add(i); else chosen.delete(i); recompute(); },
+    });
+    const sameSupplier = () => links.reduce((sum, o, j) => sum + (j !== i && chosen.has(j) && pool(o) === pool(l) ? (o.volume || 0) : 0), 0);
+    let volumeCell = h('span', { class: 'muted' }, '—');
+    if (editable && l.volume !== null && l.volume !== undefined) {
+      const input = h('input', {
+        type: 'number', min: 0, step: 1, value: String(Math.round(l.volume)), class: 'volume',
+        'data-testid': 'what-if-volume', 'aria-label': t('whatif.volume'),
+        max: l.free_capacity !== null && l.free_capacity !== undefined ? String(Math.floor(l.free_capacity)) : null,
+        onchange: (ev) => {
+          let v = Number(ev.target.value);
+          if (!Number.isFinite(v) || v < 0) v = 0;
+          if (l.free_capacity !== null && l.free_capacity !== undefined) {
+            // within the supplier's free capacity, less what its other chosen links take
+            v = Math.min(v, Math.max(0, l.free_capacity - sameSupplier()));
+          }
+          v = Math.floor(v);
+          ev.target.value = String(v);
+          l.volume = v;
+          recompute();
+        },
+      });
+      volumeCell = input;
+    }
+    return h('tr', { 'data-testid': 'what-if-row' },
+      h('td', null, box),
+      h('td', null, companyLink(companies, l.supplier_id)),
+      h('td', null, companyLink(companies, l.buyer_id)),
+      h('td', null, l.category ? categoryName(categories, l.category) : '—'),
+      h('td', { class: 'num' }, volumeCell),
+      h('td', { class: 'num', 'data-testid': 'what-if-free', 'data-free': l.free_capacity ?? null }, l.free_capacity === null || l.free_capacity === undefined ? '—' : num(l.free_capacity)),
+      h('td', { class: 'muted small' }, [...l.kpis].map((code) => pick(byCode.get(code) || { name_ru: code, name_en: code }, 'name')).join('; ')));
+  });
+  const all = (on) => {
+    for (const [i, tr] of rows.entries()) {
+      tr.querySelector('input[type=checkbox]').checked = on;
+      if (on) chosen.add(i); else chosen.delete(i);
+    }
+    recompute();
+  };
+  const card = h('div', { class: 'card section', 'data-testid': 'what-if' },
+    h('h2', null, t('overview.what_if'), h('span', { class: 'count' }, num(links.length))),
+    h('p', { class: 'muted small', style: { marginTop: 0 } }, t(editable ? 'whatif.lede' : 'whatif.lede_member')),
+    (kpis.what_if || []).map((w) => h('p', { class: 'muted small', style: { margin: '.2rem 0' } }, pick(w, 'text'))),
+    result, status,
+    h('div', { class: 'form-row', style: { margin: '.4rem 0' } },
+      h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'what-if-all', onclick: () => all(true) }, t('whatif.all')),
+      h('button', { type: 'button', class: 'btn ghost', 'data-testid': 'what-if-none', onclick: () => all(false) }, t('whatif.none'))),
+    h('div', { class: 'table-wrap what-if-scroll' },
+      h('table', { class: 'data compact', 'data-testid': 'what-if-table' },
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('whatif.keep'))),
+          h('th', { scope: 'col' }, t('col.supplier')),
+          h('th', { scope: 'col' }, t('col.buyer')),
+          h('th', { scope: 'col' }, t('col.category')),
+          h('th', { scope: 'col', class: 'num' }, t('whatif.volume')),
+          h('th', { scope: 'col', class: 'num' }, t('whatif.free')),
+          h('th', { scope: 'col' }, t('whatif.for_kpi')))),
+        h('tbody', null, rows))));
+  recompute();
+  return card;
 }
 
 export async function render({ cluster, clusters }) {
   if (!cluster) {
     return h('div', null, h('h1', null, t('overview.title')), h('p', { class: 'empty-note' }, t('no_cluster')));
   }
-  const [kpis, companies, members, supplies, categories, products, caps] = await Promise.all([
+  const [kpis, companies, members, supplies, categories, products, caps, me] = await Promise.all([
     get('/kpis', { cluster }), companyMap(), memberIds(cluster), allSupplies(), categoryMap(),
-    getAll('/products'), get('/capabilities', { limit: 1 }),
+    getAll('/products'), get('/capabilities', { limit: 1 }), get('/me').catch(() => null),
   ]);
   const info = clusters.find((c) => c.id === cluster);
   const memberList = [...members].map((id) => companies.get(id)).filter(Boolean);
@@ -139,8 +260,8 @@ export async function render({ cluster, clusters }) {
       h('div', { class: 'card' }, h('h2', null, t('overview.counts')),
         h('div', { class: 'grid cols-2', style: { gap: '.8rem' } }, counts.map(([n, label]) => h('div', { class: 'stat' },
           h('div', { class: 'stat-value' }, num(n)), h('div', { class: 'stat-label' }, label)))))),
-    h('div', { class: 'grid side' },
-      whatIfCard(kpis, companies, categories) || h('div'),
+    whatIfCard(kpis, companies, categories, cluster, me),
+    h('div', null,
       h('div', { class: 'card section' }, h('h2', null, t('overview.untied'), h('span', { class: 'count' }, num(untied.length))),
         untied.length
           ? h('ul', { style: { margin: 0, paddingLeft: '1.1rem' } }, untied.map((id) => h('li', null, companyLink(companies, id))))

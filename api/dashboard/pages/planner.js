@@ -4,8 +4,10 @@ import { h, money, num, pct, replace } from '../dom.js';
 import { lang, pick, t } from '../i18n.js';
 import { categoryMap, categoryName, companyLink, companyMap } from '../data.js';
 import { sortableTable } from '../table.js';
+import { exportButtons } from './clusterplan.js';
 
-const allocSort = { key: 'category', dir: 'asc' };
+// most expensive first: where the money goes (any column sorts on a click)
+const allocSort = { key: 'value', dir: 'desc' };
 
 function tile(label, value, sub, tone, testid) {
   return h('div', { class: `card stat${tone ? ` kpi ${tone}` : ''}`, 'data-testid': testid },
@@ -130,11 +132,13 @@ export async function render({ args, go }) {
   formNote);
 
   let result = h('p', { class: 'empty-note', style: { marginTop: '1rem' } }, t('planner.pick'));
+  let tools = null;
   if (productId) {
     const body = { product: productId };
     if (Number(volume) > 0) body.volume = Number(volume);
     try {
       result = planView(await post('/plans', body), companies, categories);
+      tools = exportButtons(body, `plan-${productId}`);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 400) throw error;
       // a volume out of bounds: said next to the form ("English / Русский" from the API)
@@ -145,6 +149,8 @@ export async function render({ args, go }) {
   }
   return h('div', null,
     h('div', { class: 'page-head' },
-      h('div', null, h('h1', null, t('planner.title')), h('p', { class: 'lede' }, t('planner.lede')))),
+      h('div', null, h('h1', null, t('planner.title')), h('p', { class: 'lede' }, t('planner.lede')),
+        h('a', { class: 'action', href: '#/cluster-plan', 'data-testid': 'to-cluster-plan' }, t('cplan.open'))),
+      tools),
     form, result);
 }
