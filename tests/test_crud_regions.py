@@ -67,3 +67,16 @@ def test_a_cluster_region_is_normalised_too(store: GraphStore, tmp_path: Path) -
     made = api.post("/clusters", json={"id": "k1", "name": "Кластер", "region": "Липецкая обл."})
     assert made.status_code == 201, made.text
     assert store.get(EntityKind.CLUSTER, "k1").region == _OFFICIAL  # type: ignore[union-attr]
+
+
+def test_companies_placed_by_town_have_distances(store: GraphStore, tmp_path: Path) -> None:
+    """The repro "the town never gives coordinates, so every distance shows —"."""
+    api: ApiCase = make_case(store, tmp_path / "api", seed=False)
+    for cid, town in (("elets", "г. Елец"), ("lip", "Липецк")):
+        made = api.post("/companies", json={"id": cid, "name": f"Завод {cid}",
+                                            "region": "48", "municipality": town})
+        assert made.status_code == 201, made.text
+    found = api.get("/companies/search", params={"near": "elets", "sort": "distance"})
+    assert found.status_code == 200, found.text
+    km = {c["id"]: c["distance_km"] for c in found.json()["data"]}
+    assert km["elets"] == 0 and 60 < km["lip"] < 80  # the centres are ≈ 70 km apart
