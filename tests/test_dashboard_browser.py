@@ -1061,7 +1061,13 @@ def test_review_page_decides_pairs_and_only_admins_see_it(
             assert [c["id"] for c in cards] == [p["id"] for p in waiting["data"]]
             assert waiting["total"] == 1
             [pair] = waiting["data"]
-            assert pair["reason"] in cards[0]["reason"]  # the evidence, as the API gives it
+            # the evidence as the API gives it, its fixed phrases in the interface language
+            assert "'ООО «Гидропривод»' ~ 'Гидропривод-М'" in cards[0]["reason"]
+            if lang == "en":
+                assert pair["reason"] in cards[0]["reason"]
+            else:
+                assert "похожее название, Грязи" in cards[0]["reason"]
+                assert "отличительное слово только в одном названии" in cards[0]["reason"]
             assert ("Доводы" if lang == "ru" else "Evidence") in cards[0]["reason"]
             s.shot(f"review-queue-{lang}")
 

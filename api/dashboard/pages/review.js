@@ -16,6 +16,37 @@ const ACTIONS = {
 };
 const LIMIT = 100;
 
+// The evidence is written by ingest/resolve.py in English; its fixed phrases are shown in
+// the interface language (the names and places stay as written).
+const PHRASES = [
+  'a distinctive word on one side only', 'a number on one side only',
+  'only generic words differ (holdings, industries …)', 'different INNs', 'different regions',
+  'accepted by a reviewer', 'similar name, every distinctive word agrees',
+];
+
+function reasonText(reason) {
+  if (!reason) return '—';
+  let m = /^similar name in (.+?): (.+)$/.exec(reason);
+  if (m) {
+    let names = m[2];
+    let why = '';
+    const tail = /^(.*') \((.+)\)$/.exec(names);
+    if (tail) [, names, why] = tail;
+    const extra = /^(.*'), (same main OKVED .+|same coordinates)$/.exec(names);
+    if (extra) { names = extra[1]; why = extra[2]; }
+    const whyText = why ? ` (${reasonText(why)})` : '';
+    return `${t('review.reason.similar', { where: m[1] })}: ${names}${whyText}`;
+  }
+  m = /^same (INN|OGRN|main OKVED) (\S+)(.*)$/.exec(reason);
+  if (m) {
+    const rest = m[3] ? ` — ${t('review.reason.never')}` : '';
+    return `${t(`review.reason.same_${m[1].replace(' ', '_').toLowerCase()}`, { value: m[2] })}${rest}`;
+  }
+  if (reason === 'same coordinates') return t('review.reason.same_coords');
+  const i = PHRASES.indexOf(reason);
+  return i >= 0 ? t(`review.reason.p${i}`) : reason;
+}
+
 function pairCard(pair, onDecide) {
   const side = (id, name) => h('div', { class: 'review-side' },
     h('a', { href: `#/company/${encodeURIComponent(id)}` }, name),
@@ -38,7 +69,7 @@ function pairCard(pair, onDecide) {
   return h('li', { class: 'card review-pair', 'data-testid': 'review-pair', 'data-pair': pair.id, 'data-status': pair.status },
     h('div', { class: 'review-sides' }, side(pair.a_id, pair.a_name), h('span', { class: 'review-vs', 'aria-hidden': 'true' }, '⇄'), side(pair.b_id, pair.b_name)),
     h('div', { class: 'review-facts' }, facts),
-    h('p', { class: 'review-reason', 'data-testid': 'review-reason' }, h('strong', null, `${t('review.evidence')}: `), pair.reason || '—'),
+    h('p', { class: 'review-reason', 'data-testid': 'review-reason' }, h('strong', null, `${t('review.evidence')}: `), reasonText(pair.reason)),
     h('div', { class: 'review-actions' }, buttons));
 }
 
