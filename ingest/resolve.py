@@ -29,7 +29,15 @@ Names are compared after :func:`normalize_name`: Russian and international legal
 forms (ООО, АО, LLC, Co. Ltd., GmbH, S.A., Sp. z o.o. …) and quotes removed,
 accents, case and ё/е folded, Cyrillic transliterated to Latin (and common Latin
 spellings of Russian sounds folded) so that ``Агротехмаш`` and ``Agrotekhmash``
-meet. Ids keep the name as written: Latin stays Latin (:func:`name_slug`).
+meet; common abbreviations are spelled out (``Finl`` → financial) and the common
+words of Russian firms' names translated by a small general glossary (биржа →
+exchange, металлургический комбинат → steel, Московский → moscow). Ids keep the name
+as written: Latin stays Latin (:func:`name_slug`).
+
+Generic words (:data:`WEAK_WORDS`: holdings, industries, systems …) are weak: two
+names that differ only by them (``Nomura Holdings`` / ``Nomura``) are merged when
+other evidence agrees (same main OKVED, or the same surveyed coordinates), and
+otherwise go to review — a holding and its operating company are often two firms.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ __all__ = [
     "MAX_BLOCK",
     "MERGE_AT",
     "REVIEW_AT",
+    "WEAK_WORDS",
     "BlockingRule",
     "Candidate",
     "ComparisonLevel",
@@ -100,6 +109,8 @@ _LATIN_LONG_FORMS = (  # … and on the Latin words (spaces for punctuation)
     "public joint stock company", "joint stock company", "public company limited",
     "company limited", "co ltd", "sp z o o", "s a de c v", "s a b de c v", "s de r l",
     "s r l", "s r o", "pte ltd", "pty ltd", "sdn bhd", "co kg", "gmbh co kg",
+    "national association", "aktiengesellschaft", "societe anonyme", "sociedad anonima",
+    "naamloze vennootschap", "besloten vennootschap", "kabushiki kaisha", "public company",
 )
 # Legal forms as single tokens (after transliteration, punctuation gone: "S.A." → "s a"
 # is handled by joining one-letter runs first, see _join_initials).
@@ -125,6 +136,7 @@ GENERIC_WORDS = frozenset({
     "gk", "nk", "ak", "afk", "gmk", "kompaniya", "kompaniia", "korporatsiya", "rossii",
     "kompaniy",
 })
+_GENERIC = GENERIC_WORDS | {w.replace("iy", "y").replace("ii", "i") for w in GENERIC_WORDS}
 # Abbreviations lists use for the same word: compared as the full word.
 _ABBREVIATIONS = {
     "intl": "international", "inds": "industries", "ind": "industries", "sys": "systems",
@@ -132,8 +144,32 @@ _ABBREVIATIONS = {
     "svcs": "services", "ins": "insurance", "tech": "technology", "techs": "technologies",
     "st": "saint", "mtrs": "motors", "elec": "electric", "bk": "bank",
 }
+# More of the same, used when comparing names only (ids keep the words as written).
+_COMPARE_ABBREVIATIONS = {
+    "hldg": "holdings", "holding": "holdings", "dev": "development", "devt": "development",
+    "telecom": "telecommunications", "telecoms": "telecommunications",
+    "bancorp": "bancorporation", "fin": "financial", "finl": "financial",
+    "chem": "chemical", "chems": "chemicals", "pharm": "pharmaceutical",
+    "pharma": "pharmaceutical", "pharmaceuticals": "pharmaceutical", "mgmt": "management",
+    "bros": "brothers", "prods": "products", "prop": "properties", "props": "properties",
+    "engg": "engineering", "constr": "construction", "svc": "services", "assoc": "associates",
+    "comms": "communications", "transp": "transportation", "utils": "utilities",
+    "banque": "bank", "banco": "bank", "banca": "bank", "bankas": "bank",
+}
+# Words that say what kind of firm it is but not which one: a name that differs from
+# another only by these (``Nomura Holdings`` / ``Nomura``, ``Cablevision Systems`` /
+# ``Cablevision``) is often the same firm, but also often a holding and its operating
+# company (``Heineken Holding`` / ``Heineken``). Such a pair is merged only when other
+# evidence agrees (:func:`_evidence`), else it goes to review. Compared after
+# abbreviation expansion and translation (``Inds`` → industries, завод → plant).
+WEAK_WORDS = frozenset({
+    "holdings", "industries", "systems", "international", "worldwide", "global",
+    "enterprises", "trust", "plant", "works", "factory", "mill", "sgps",
+})
 # "… имени В. Д. Шашина": what follows "named after" is not part of the firm's name
 _NAMED_AFTER = re.compile(r"\s(?:имени|им\.)\s.*$")
+# "Baker Hughes, a GE company": an appositive naming the parent is not the firm's name
+_A_COMPANY = re.compile(r",\s*an?\s+[^,]{1,40}\s+company\s*$")
 _PLACE_WORDS = frozenset({
     "raion", "rayon", "r", "n", "rn", "gorod", "g", "gorodskoy", "gorodskoi", "okrug", "go",
     "munitsipalnyy", "munitsipalnyi", "mr", "district", "city", "oblast", "obl", "selo",
@@ -156,7 +192,8 @@ _DIGITS = re.compile(r"\d+")
 # Latin spellings people use for the same sounds, folded to one form.
 _LATIN_FOLD = (("yy", "y"), ("iy", "y"), ("ij", "y"), ("yi", "y"), ("ei", "ey"), ("ai", "ay"),
                ("oi", "oy"), ("ui", "uy"), ("kh", "h"), ("x", "ks"),
-               ("ja", "ya"), ("ju", "yu"), ("zh", "j"), ("ck", "k"))
+               ("ja", "ya"), ("ju", "yu"), ("zh", "j"), ("ck", "k"),
+               ("gidro", "hydro"))  # Russian Г for a foreign H: гидро = hydro
 
 
 def transliterate(text: str) -> str:
@@ -231,6 +268,7 @@ def _words(name: str) -> list[str]:
     """The name's words without legal forms, quotes or a parenthesis (Latin)."""
     low = _APOSTROPHES.sub("", name.lower().replace("ё", "е"))
     low = _NAMED_AFTER.sub("", low)
+    low = _A_COMPANY.sub("", low)
     if "(" in low:
         bare = _PARENS.sub(" ", low)
         if _NON_WORD.sub("", _ascii(bare)):  # "(ПАО)" alone is not the whole name
@@ -256,13 +294,77 @@ def normalize_name(name: str) -> str:
     --------
     >>> normalize_name('ООО «Агротехмаш»') == normalize_name('Agrotekhmash LLC')
     True
-    >>> normalize_name('АО "Липецкий литейный завод"')
-    'lipetsky liteyny zavod'
+    >>> normalize_name('АО "Липецкий литейный завод"')  # glossary words in English
+    'lipetsk foundry plant'
+    >>> normalize_name('ПАО «Московская Биржа»') == normalize_name('Moscow Exchange')
+    True
     >>> normalize_name('Murata Manufacturing Co. Ltd.') == normalize_name(
     ...     'Murata Manufacturing Company Limited')
     True
     """
-    return _fold(_words(name))
+    words = [_COMPARE_ABBREVIATIONS.get(w, w) for w in _words(name)]
+    return _fold(_translate(_fold(words).split()))
+
+
+# A small general glossary of Russian words common in firms' names, written from
+# general knowledge of how Russian firms render their names in English (not from any
+# test set): the stem as written → the usual English word. A stem matches a word that
+# is the stem plus a Russian ending (``биржа``, ``биржевой`` → exchange).
+_RU_GLOSSARY = {
+    "бирж": "exchange", "банк": "bank", "кредитн": "credit", "сберегательн": "savings",
+    "страхов": "insurance", "стал": "steel", "стальн": "steel",
+    "металлургическ": "metallurgical", "комбинат": "works", "завод": "plant",
+    "фабрик": "factory", "машиностроительн": "engineering", "нефтян": "oil", "нефт": "oil",
+    "газ": "gas", "газов": "gas", "химическ": "chemical", "электрическ": "electric",
+    "энергетическ": "energy", "авиастроительн": "aircraft", "авиационн": "aviation",
+    "судостроительн": "shipbuilding", "объединенн": "united", "российск": "russian",
+    "национальн": "national", "международн": "international", "торгов": "trading",
+    "транспортн": "transport", "строительн": "construction", "горнодобывающ": "mining",
+    "горн": "mining", "угольн": "coal", "золот": "gold", "алмаз": "diamond", "лесн": "forest",
+    "бумажн": "paper", "пищев": "food", "молочн": "dairy", "пивоваренн": "brewery",
+    "медн": "copper", "никелев": "nickel", "алюминиев": "aluminium", "трубн": "pipe",
+    "шинн": "tyre", "автомобильн": "automobile", "тракторн": "tractor", "литейн": "foundry",
+    "кабельн": "cable", "промышленн": "industrial", "железнодорожн": "railway",
+    "телекоммуникационн": "telecommunications", "холдинг": "holdings", "групп": "group",
+    # the two capitals and large regions, whose English names are not transliterations
+    "москв": "moscow", "московск": "moscow", "петербургск": "petersburg",
+    "сибирск": "siberian", "сибир": "siberia", "уральск": "ural",
+}
+_RU_ENDINGS = (
+    "", "ь", "ы", "и", "а", "я", "у", "ю", "е", "о", "ой", "ей", "ий", "ый", "ая", "яя", "ое",
+    "ее", "ые", "ие", "ого", "его", "ому", "ему", "ую", "юю", "ом", "ем", "ам", "ям", "ами",
+    "ями", "ах", "ях", "ов", "ев", "ых", "их", "ым", "им", "ыми", "ими")
+# every stem with every ending, folded as a whole word is folded
+_GLOSSARY = {_fold([transliterate(stem + end)]): word for stem, word in _RU_GLOSSARY.items()
+             for end in _RU_ENDINGS}
+# Phrases said two ways (after the glossary): "металлургический комбинат" is a steel works
+_PHRASES = {
+    ("metallurgical", "works"): "steel", ("metallurgical", "plant"): "steel",
+    ("iron", "steel"): "steel", ("iron", "and", "steel"): "steel",
+    ("steel", "works"): "steel", ("steel", "mill"): "steel",
+}
+# A Russian adjective of a place is the place (новолипецкий → novolipetsk)
+_PLACE_ADJECTIVE = re.compile(
+    r"^([a-z]{3,}t?sk)(?:y|aya|oe|ie|ye|ogo|omu|oy|uyu|ih|im|ey|ya)$")
+
+
+def _translate(tokens: list[str]) -> list[str]:
+    """Russian words of the glossary → English; place adjectives → the place; phrases."""
+    out: list[str] = []
+    for tok in tokens:
+        word = _GLOSSARY.get(tok)
+        if word is None:
+            adjective = _PLACE_ADJECTIVE.match(tok)
+            word = adjective.group(1) if adjective else tok
+        out.append(word)
+    for phrase, word in _PHRASES.items():
+        size = len(phrase)
+        i = 0
+        while i + size <= len(out):
+            if tuple(out[i:i + size]) == phrase:
+                out[i:i + size] = [word]
+            i += 1
+    return out
 
 
 def name_slug(name: str) -> str:
@@ -337,9 +439,26 @@ class Candidate:
             self.block = muni or (f"@{self.region}" if self.region else "")
 
 
+_WEAK = WEAK_WORDS | {_fold([w]) for w in WEAK_WORDS}
+
+
+def _strong(core: str) -> str:
+    return " ".join(w for w in core.split() if w not in _WEAK)
+
+
+def _evidence(a: Company, b: Company) -> str | None:
+    """Evidence besides the name that two records in one place are one company."""
+    if a.okved_main and a.okved_main == b.okved_main:
+        return f"same main OKVED {a.okved_main}"
+    if (a.lat is not None and a.lon is not None and a.coords_source is None
+            and b.coords_source is None and (a.lat, a.lon) == (b.lat, b.lon)):
+        return "same coordinates"
+    return None
+
+
 def _core(norm: str) -> str:
     """The distinctive part of a normalised name: generic words dropped."""
-    kept = [w for w in norm.split() if w not in GENERIC_WORDS]
+    kept = [w for w in norm.split() if w not in _GENERIC]
     return " ".join(kept) or norm
 
 
@@ -351,7 +470,8 @@ class ComparisonLevel:
     """One level of the name comparison, checked in order; the first that holds wins.
 
     ``outcome``: ``merge`` (one company when the score is ≥ ``merge_at``), ``review``
-    (a human decides when the score is ≥ ``review_at``) or ``distinct`` (two firms,
+    (a human decides when the score is ≥ ``review_at``), ``weak`` (merged when other
+    evidence agrees — :func:`_evidence` — else reviewed) or ``distinct`` (two firms,
     never even reviewed).
     """
 
@@ -369,6 +489,7 @@ class _Facts:
     numbers_b: tuple[str, ...]
     extra_a: bool  # a distinctive word of ``a`` has no close word in ``b``
     extra_b: bool
+    weak: bool = False  # words without a close word on the other side, all weak ones
 
 
 def _token_close(a: str, b: str) -> bool:
@@ -385,11 +506,14 @@ def _facts(a: str, b: str) -> _Facts:
     # only the words that are not in both need a fuzzy look (digits are compared apart)
     ua = [t for t in sa - sb if not t.isdigit()]
     ub = [t for t in sb - sa if not t.isdigit()]
-    extra_a = any(not any(_token_close(t, u) for u in ub) for t in ua)
-    extra_b = any(not any(_token_close(t, u) for u in ua) for t in ub)
+    lone_a = [t for t in ua if not any(_token_close(t, u) for u in ub)]
+    lone_b = [t for t in ub if not any(_token_close(t, u) for u in ua)]
+    weak = bool(lone_a or lone_b) and all(t in _WEAK for t in lone_a + lone_b) and bool(
+        (sa | sb) - _WEAK)
     return _Facts(a.replace(" ", "") == b.replace(" ", ""),
                   tuple(sorted(_DIGITS.findall(a))), tuple(sorted(_DIGITS.findall(b))),
-                  extra_a, extra_b)
+                  any(t not in _WEAK for t in lone_a), any(t not in _WEAK for t in lone_b),
+                  weak)
 
 
 COMPARISON_LEVELS: tuple[ComparisonLevel, ...] = (
@@ -403,6 +527,8 @@ COMPARISON_LEVELS: tuple[ComparisonLevel, ...] = (
                     lambda f: bool(f.numbers_a) != bool(f.numbers_b), "review"),
     ComparisonLevel("a distinctive word on one side only",
                     lambda f: f.extra_a or f.extra_b, "review"),
+    ComparisonLevel("only generic words differ (holdings, industries …)",
+                    lambda f: f.weak, "weak"),
     ComparisonLevel("similar name, every distinctive word agrees", lambda f: True, "merge"),
 )
 
@@ -430,6 +556,8 @@ def _compare_cores(ca: str, cb: str) -> tuple[float, ComparisonLevel]:
         if level.holds(facts):
             if level.outcome == "review":  # a subset of the other's words: between the two
                 score = (score + fuzz.token_set_ratio(ca, cb)) / 2
+            elif level.outcome == "weak":  # the score of what is left without weak words
+                score = float(fuzz.token_sort_ratio(_strong(ca), _strong(cb)))
             return score, level
     raise AssertionError("the last level always holds")  # pragma: no cover
 
@@ -738,9 +866,12 @@ def _judge(candidates: Sequence[Candidate], groups: _Groups, decisions: Decision
     names = f"{a.company.name!r} ~ {b.company.name!r}"
     where = _where(b)
     blocked = groups.why_not(i, j)
-    if level.outcome == "merge" and score >= merge_at and blocked is None:
+    evidence = _evidence(a.company, b.company) if level.outcome == "weak" else None
+    if (level.outcome == "merge" or evidence) and score >= merge_at and blocked is None:
         groups.union(i, j)
-        res.merges.append(MergeEdge(i, j, f"similar name in {where}: {names}", round(score, 1)))
+        also = f", {evidence}" if evidence else ""
+        res.merges.append(MergeEdge(i, j, f"similar name in {where}: {names}{also}",
+                                    round(score, 1)))
         return
     if blocked == "a reviewer said they are different":
         return

@@ -737,7 +737,7 @@ def test_phone_width_keeps_navigation_and_language_switch(browser: Any,
             s.set_lang("en")
         for route in ("overview", "gaps", "companies"):
             page = s.go(route)
-            for link in page.locator("#nav a").all():
+            for link in page.locator("#nav a:not([hidden])").all():
                 box = link.bounding_box()
                 assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391, route
                 assert link.is_visible()
@@ -972,6 +972,155 @@ def test_company_search_by_okved_and_okpd2_code(
         shown = s.page.eval_on_selector_all("[data-testid=companies-table] tbody tr",
                                             "rs => rs.map(r => r.dataset.id)")
         assert shown == [c["id"] for c in makers["data"]][:50]
+        s.assert_clean()
+    finally:
+        s.close()
+
+
+# --- review queue for admins (issue #10) ----------------------------------------------------
+
+_REVIEW_FILES = {
+    # Гидропривод ~ Гидропривод-М: one word more → review; Кронос ~ ООО «Кронос»: merged
+    "companies.csv": "id,name,municipality,employees\ng1,ООО «Гидропривод»,Грязи,\n"
+                     "g2,Гидропривод-М,Грязи,\nk1,Кронос,Елец,\nk2,ООО «Кронос»,Елец,40\n",
+}
+
+
+@pytest.fixture()
+def review_server(tmp_path: Path, chromium_path: str) -> Iterator[
+        tuple[LiveServer, EmbeddedStore, Path, dict[str, str]]]:
+    """A store after one load that left a pair for review and merged another."""
+    from coopgraph.ingest.pipeline import ingest_paths
+
+    files = tmp_path / "in"
+    files.mkdir()
+    for name, text in _REVIEW_FILES.items():
+        (files / name).write_text(text, encoding="utf-8")
+    store = EmbeddedStore(None)
+    report = ingest_paths(store, [files])
+    assert [(p.a_id, p.b_id) for p in report.review] == [("g1", "g2")]
+    assert [m.merged_id for m in report.merges] == ["k2"]
+    settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp_path / "keys.json",
+                           jobs_dir=tmp_path / "jobs")
+    keys = KeyStore(tmp_path / "keys.json")
+    roles = {"admin": KeyRole.ADMIN, "analyst": KeyRole.ANALYST}
+    made = {name: keys.create(role, name="review test")[1] for name, role in roles.items()}
+    made["member"] = keys.create(KeyRole.MEMBER, name="review test", company_id="g1")[1]
+    with LiveServer(create_app(settings=settings, store=store)) as live:
+        yield live, store, files, made
+    store.close()
+
+
+def _review_cards(s: Session) -> list[dict[str, str]]:
+    return s.page.eval_on_selector_all(
+        "[data-testid=review-pair]",
+        "xs => xs.map(x => ({id: x.dataset.pair, status: x.dataset.status,"
+        " reason: x.querySelector('[data-testid=review-reason]').innerText}))")
+
+
+def _click_and_wait(s: Session, pair: str, action: str, status: str) -> None:
+    s.page.click(f"[data-pair='{pair}'] [data-testid=review-{action}]")
+    s.page.wait_for_selector(f"[data-testid=review-message][data-done='{pair}:{status}']")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_review_page_decides_pairs_and_only_admins_see_it(
+        browser: Any, review_server: tuple[LiveServer, EmbeddedStore, Path, dict[str, str]],
+        lang: str) -> None:
+    from coopgraph.graph.schema import EntityKind
+    from coopgraph.ingest.pipeline import ingest_paths
+
+    live, store, files, keys = review_server
+    for who in ("member", "analyst"):  # no link, and the page itself is refused
+        s = Session(browser, live, keys[who])
+        try:
+            s.page.add_init_script(f"localStorage.setItem('coopgraph.lang', '{lang}')")
+            s.open("overview", with_key=True)
+            assert s.page.locator("#nav a[data-route=review]").is_hidden()
+            assert s.page.locator("#nav a[data-route=upload]").is_visible()
+            s.go("review")
+            assert s.page.locator("[data-testid=key-rejected]").is_visible()
+            assert s.page.locator("[data-testid=review-pair]").count() == 0
+            s.watch.take()  # the 403 is the point here
+            s.assert_clean()
+        finally:
+            s.close()
+
+    with httpx.Client(base_url=live.url, headers={"X-API-Key": keys["admin"]}) as api:
+        waiting = api.get("/review").json()
+        merged = api.get("/review", params={"status": "merged"}).json()
+        s = Session(browser, live, keys["admin"])
+        try:
+            s.page.add_init_script(f"localStorage.setItem('coopgraph.lang', '{lang}')")
+            s.open("overview", with_key=True)
+            link = s.page.locator("#nav a[data-route=review]")
+            assert link.is_visible()
+            link.click()
+            s.ready("review")
+            cards = _review_cards(s)
+            assert [c["id"] for c in cards] == [p["id"] for p in waiting["data"]]
+            assert waiting["total"] == 1
+            [pair] = waiting["data"]
+            # the evidence as the API gives it, its fixed phrases in the interface language
+            assert "'ООО «Гидропривод»' ~ 'Гидропривод-М'" in cards[0]["reason"]
+            if lang == "en":
+                assert pair["reason"] in cards[0]["reason"]
+            else:
+                assert "похожее название, Грязи" in cards[0]["reason"]
+                assert "отличительное слово только в одном названии" in cards[0]["reason"]
+            assert ("Доводы" if lang == "ru" else "Evidence") in cards[0]["reason"]
+            s.shot(f"review-queue-{lang}")
+
+            # accept: one company now; undo: two again; reject: kept apart
+            _click_and_wait(s, pair["id"], "accept", "accepted")
+            assert not store.exists(EntityKind.COMPANY, "g2")
+            assert s.page.locator("[data-testid=review-empty]").is_visible()
+            s.page.select_option("[data-testid=review-filter]", "accepted")
+            s.ready("review")
+            _click_and_wait(s, pair["id"], "undo", "review")
+            assert store.exists(EntityKind.COMPANY, "g2")
+            s.page.select_option("[data-testid=review-filter]", "review")
+            s.ready("review")
+            _click_and_wait(s, pair["id"], "reject", "rejected")
+            assert api.get("/review?status=rejected").json()["data"][0]["id"] == pair["id"]
+
+            # the accidental merge: split, and it stays split
+            s.page.select_option("[data-testid=review-filter]", "merged")
+            s.ready("review")
+            [merge] = merged["data"]
+            assert [c["id"] for c in _review_cards(s)] == [merge["id"]]
+            _click_and_wait(s, merge["id"], "split", "split")
+            assert store.get(EntityKind.COMPANY, "k2").employees == 40
+            s.shot(f"review-split-{lang}")
+            s.assert_clean()
+        finally:
+            s.close()
+
+        # a later load of the same files honours both decisions
+        report = ingest_paths(store, [files])
+        assert report.merges == [] and report.review == []
+        assert {c.id for c in store.iter_all(EntityKind.COMPANY)} == {"g1", "g2", "k1", "k2"}
+        statuses = {p["id"]: p["status"]
+                    for p in api.get("/review", params={"status": "all"}).json()["data"]}
+        assert statuses == {pair["id"]: "rejected", merge["id"]: "split"}
+
+    # a phone: the cards stack, nothing wider than the screen
+    s = Session(browser, live, keys["admin"])
+    s.context.close()
+    s.context = browser.new_context(viewport={"width": 390, "height": 844},
+                                    locale="ru-RU", is_mobile=True)
+    s.page = s.context.new_page()
+    s.page.set_default_timeout(30_000)
+    s.watch = PageWatcher().attach(s.page)
+    s.page.on("request", s._request)
+    try:
+        s.page.add_init_script(f"localStorage.setItem('coopgraph.lang', '{lang}')")
+        s.open("review/all", with_key=True)
+        assert s.page.locator("[data-testid=review-pair]").count() == 2
+        width = s.page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, width
+        assert s.page.locator("[data-testid=review-undo]").first.is_visible()
+        s.shot(f"review-phone-{lang}")
         s.assert_clean()
     finally:
         s.close()

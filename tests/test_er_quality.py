@@ -7,15 +7,35 @@ from pathlib import Path
 
 import pytest
 
-from coopgraph.ingest.resolve import MERGE_AT, REVIEW_AT
-from coopgraph.ingest.resolve_eval import LabelledSet, evaluate, fit_merge_at, read_labelled_set
+from coopgraph.graph.models import Company
+from coopgraph.ingest.resolve import (
+    MERGE_AT,
+    REVIEW_AT,
+    WEAK_WORDS,
+    Candidate,
+    compare,
+    normalize_name,
+    resolve,
+)
+from coopgraph.ingest.resolve_eval import (
+    LabelledSet,
+    cross_validate,
+    evaluate,
+    firms,
+    fit_merge_at,
+    pooled,
+    read_labelled_set,
+)
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The target is 0.95; measured 0.810 (BENCHMARKS.md says why: renames and
-# translations no name matcher finds). This floor keeps the measured figure from sliding.
-RECALL_FLOOR = 0.80
-RECALL_WITH_REVIEW_FLOOR = 0.87
+# The target is 0.95; measured 0.845 merged, 0.940 with the review queue
+# (BENCHMARKS.md says why: renames, and holding/operating-company pairs that only other
+# evidence tells apart). These floors keep the measured figures from sliding.
+RECALL_FLOOR = 0.84
+RECALL_WITH_REVIEW_FLOOR = 0.93
+# held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
+HELD_OUT_RECALL_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +66,64 @@ def test_the_thresholds_in_the_code_are_the_fitted_ones(labelled: LabelledSet) -
     merge_at, scores = fit_merge_at(labelled, precision=PRECISION_TARGET)
     assert merge_at == MERGE_AT, scores
     assert REVIEW_AT < MERGE_AT
+
+
+def test_held_out_folds_keep_precision_and_recall(labelled: LabelledSet) -> None:
+    folds = cross_validate(labelled, k=5, precision=PRECISION_TARGET)
+    assert len(folds) == 5 and all(f.test.true_pairs > 0 for f in folds)
+    # every labelled pair is scored in exactly one held-out fold
+    assert sum(f.test.true_pairs + f.test.false_pairs for f in folds) == len(labelled.pairs)
+    held = pooled(folds)
+    assert held.precision >= PRECISION_TARGET, held
+    assert held.recall >= HELD_OUT_RECALL_FLOOR, held
+
+
+def test_firms_join_records_by_identifier_and_by_label(labelled: LabelledSet) -> None:
+    firm = firms(labelled)
+    for a, b, match in labelled.pairs:
+        if match:
+            assert firm[a] == firm[b]
+    by_entity: dict[str, set[str]] = {}
+    for r in labelled.records:
+        by_entity.setdefault(r["entity"], set()).add(firm[r["rec_id"]])
+    assert all(len(f) == 1 for f in by_entity.values())
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("ПАО «Московская Биржа»", "Moscow Exchange"),
+    ('ПАО "Новолипецкий металлургический комбинат"', "Novolipetsk Steel"),
+    ("Магнитогорский металлургический комбинат", "Magnitogorsk Iron & Steel"),
+    ("ПАО «Московский кредитный банк»", "Credit Bank of Moscow"),
+    ("ООО «Уральский трубный завод»", "Ural Pipe Plant"),
+    ("ПАО «РусГидро»", "RusHydro"),
+    ("Hartford Finl Svcs", "Hartford Financial Services"),
+    ("Saudi Telecom", "Saudi Telecommunications"),
+    ("Baker Hughes, a GE company", "Baker Hughes Company"),
+    ("Zions Bancorporation, National Association", "Zions Bancorporation"),
+])
+def test_translation_and_abbreviations_make_one_name(a: str, b: str) -> None:
+    score, level = compare(normalize_name(a), normalize_name(b))
+    assert level.outcome == "merge" and score >= MERGE_AT, (normalize_name(a), normalize_name(b))
+
+
+def test_weak_words_alone_go_to_review_unless_other_evidence_agrees() -> None:
+    assert {"holdings", "industries"} <= WEAK_WORDS
+    _score, level = compare(normalize_name("Nomura Holdings"), normalize_name("Nomura"))
+    assert level.outcome == "weak"
+
+    def run(**extra: str) -> tuple[list[list[int]], int]:
+        a = Candidate(Company(id="a", name="Heineken Holding N.V.", municipality="Amsterdam",
+                              **extra))
+        b = Candidate(Company(id="b", name="Heineken N.V.", municipality="Amsterdam", **extra))
+        res = resolve([a, b])
+        return res.groups, len(res.review)
+
+    assert run() == ([[0], [1]], 1)  # names alone: a holding may be another firm
+    assert run(okved_main="11.05") == ([[0, 1]], 0)  # the same trade, the same place
+    # a weak word never excuses a distinctive one
+    _s, other = compare(normalize_name("Kingboard Chemical Holdings"),
+                        normalize_name("Kingboard Laminates"))
+    assert other.outcome != "merge"
 
 
 def test_the_metrics_count_what_a_hand_count_gives(tmp_path: Path) -> None:

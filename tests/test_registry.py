@@ -378,6 +378,23 @@ def test_cli_fills_by_inn_and_finds_by_code(tmp_path: Path, monkeypatch: pytest.
     assert runner.invoke(app, ["ingest", "--only-inn", str(members)]).exit_code == 2
 
 
+def test_cli_files_and_registry_with_json_print_one_object(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files and --registry together, --json: one JSON object (the registry's under a key)."""
+    monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
+    monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    members = tmp_path / "members.csv"
+    members.write_text("inn\n4826005031\n4826005024\n", encoding="utf-8")
+    result = CliRunner().invoke(app, [
+        "ingest", str(SAMPLE), "--registry", str(DATA / "sme.xml"), "--only-inn", str(members),
+        "--rejects-dir", str(tmp_path / "r"), "--json"])
+    assert result.exit_code == 1, result.output  # the registry file has rejected records
+    data = json.loads(result.stdout)  # fails on two objects ("Extra data")
+    assert isinstance(data, dict) and data["summary"]["loaded"] > 0
+    assert (data["registry"]["selected"], data["registry"]["rejected"]) == (2, 3)
+    assert data["store"]["kind"] == "embedded"
+
+
 def test_registry_agreement_is_computed_from_the_files_by_hand(sample_with_registry: GraphStore
                                                                ) -> None:
     """Recall and precision against declared capabilities, recomputed from the CSV and XML."""

@@ -92,14 +92,26 @@ def register(app: typer.Typer) -> None:
                  "--only-inn и --region указываются вместе с --registry")
         if not paths and not sample:
             assert registry is not None
-            _registry(registry, only_inn, region, rejects_dir, as_json)
+            alone = _fill_registry(registry, only_inn, region, rejects_dir, as_json)
+            if as_json:
+                print_json(alone.to_json())
+            _show_registry(alone, rejects_dir, as_json)
+            if not alone.ok:
+                raise typer.Exit(1)
             return
         with friendly_errors():
             inputs = [*(paths or []), *([sample_dir()] if sample else [])]
         with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
             report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json)
+        # files and registry together: ONE JSON object, the registry's report under "registry"
+        filled: RegistryReport | None = (
+            _fill_registry(registry, only_inn, region, rejects_dir, as_json)
+            if registry and as_json else None)
         if as_json:
-            print_json(report.to_json())
+            data = report.to_json()
+            if filled is not None:
+                data = {**data, "registry": filled.to_json()}
+            print_json(data)
         else:
             console.print(_summary_table(report))
             s = report.summary()
@@ -132,15 +144,17 @@ def register(app: typer.Typer) -> None:
                 + t(f"см. {rejects_dir / 'report.md'} и файлы *.rejects.csv в {rejects_dir}",
                     f"see {rejects_dir / 'report.md'} and the *.rejects.csv files in "
                     f"{rejects_dir}"), highlight=False)
-        if registry:
-            _registry(registry, only_inn, region, rejects_dir, as_json)
-        if not report.ok:
+        if registry and filled is None:
+            filled = _fill_registry(registry, only_inn, region, rejects_dir, as_json)
+        if filled is not None:
+            _show_registry(filled, rejects_dir, as_json)
+        if not report.ok or (filled is not None and not filled.ok):
             raise typer.Exit(1)
 
 
-def _registry(files: list[Path], only_inn: Path | None, region: list[str] | None,
-              rejects_dir: Path, as_json: bool) -> None:
-    """Fill companies from registry files; exit 1 when a record was rejected."""
+def _fill_registry(files: list[Path], only_inn: Path | None, region: list[str] | None,
+                   rejects_dir: Path, as_json: bool) -> RegistryReport:
+    """Fill companies from registry files; the report is also written to the rejects dir."""
     with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
         listed = None
         listed_problems: list[RegistryProblem] = []
@@ -151,9 +165,12 @@ def _registry(files: list[Path], only_inn: Path | None, region: list[str] | None
     rejects_dir.mkdir(parents=True, exist_ok=True)
     (rejects_dir / "registry-report.json").write_text(
         json.dumps(report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-    if as_json:
-        print_json(report.to_json())
-    else:
+    return report
+
+
+def _show_registry(report: RegistryReport, rejects_dir: Path, as_json: bool) -> None:
+    """The registry report for people (JSON is printed by the caller), and what was rejected."""
+    if not as_json:
         console.print(_registry_table(report))
         for problem in report.problems:
             err_console.print(f"[yellow]{'rejected' if problem.rejected else 'note'}:[/] "
@@ -167,7 +184,6 @@ def _registry(files: list[Path], only_inn: Path | None, region: list[str] | None
         err_console.print(f"[bold yellow]{report.rejected:,} record(s) rejected, "
                           f"{len(report.not_found):,} INN(s) not found[/]; see "
                           f"{rejects_dir / 'registry-report.json'}", highlight=False)
-        raise typer.Exit(1)
 
 
 def _registry_table(report: RegistryReport) -> Table:

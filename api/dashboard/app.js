@@ -1,5 +1,5 @@
 // The dashboard shell: hash routes, the cluster picker, the language switch, error display.
-import { ApiError, apiKey, captureKey, get, items, setApiKey } from './api.js';
+import { ApiError, apiKey, captureKey, get, items, send, setApiKey } from './api.js';
 import { h, replace } from './dom.js';
 import { lang, onLangChange, setLang, t } from './i18n.js';
 import * as overview from './pages/overview.js';
@@ -12,8 +12,9 @@ import * as cooperation from './pages/cooperation.js';
 import * as project from './pages/project.js';
 import * as upload from './pages/upload.js';
 import * as clusterPlan from './pages/clusterplan.js';
+import * as review from './pages/review.js';
 
-const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project, upload, 'cluster-plan': clusterPlan };
+const ROUTES = { overview, network, gaps, companies, company, planner, cooperation, project, upload, review, 'cluster-plan': clusterPlan };
 const NAV_OF = { company: 'companies', project: 'cooperation', 'cluster-plan': 'planner' };
 const CLUSTER_STORE = 'coopgraph.cluster';
 
@@ -105,10 +106,21 @@ async function loadClusters() {
   select.hidden = state.clusters.length < 1;
 }
 
+// Links only some roles may use (data-role="admin") are shown to those roles only; the
+// API refuses the others anyway (a member opening #/review gets the "forbidden" box).
+async function showRoleLinks() {
+  let role = null;
+  try { role = (await send('GET', '/me')).role; } catch { /* no key yet: the page asks for one */ }
+  for (const a of document.querySelectorAll('#nav a[data-role]')) {
+    a.hidden = a.dataset.role !== role;
+  }
+}
+
 async function boot() {
   const view = document.getElementById('view');
   try {
     await loadClusters();
+    await showRoleLinks();
   } catch (error) {
     replace(view, errorView(error));
     return;

@@ -41,7 +41,8 @@ from coopgraph.api.params import Id
 from coopgraph.api.problems import PROBLEM_RESPONSES
 from coopgraph.api.schemas import _NAMES, FAMILIES
 from coopgraph.graph.errors import AccessDenied, InvalidQuery, ValidationFailed
-from coopgraph.graph.models import Record
+from coopgraph.graph.models import Company, Record
+from coopgraph.graph.regions import canonical_region
 from coopgraph.graph.schema import (
     DELETE_POLICY,
     KINDS,
@@ -51,6 +52,7 @@ from coopgraph.graph.schema import (
     references_from,
 )
 from coopgraph.graph.store import MAX_OFFSET, GraphStore
+from coopgraph.ingest.gazetteer import place_company
 
 __all__ = ["Deleted", "add_crud_routes", "check_write", "public_props"]
 
@@ -147,8 +149,19 @@ def check_write(principal: Principal, kind: EntityKind, props: dict[str, Any],
 
 
 def _build(kind: EntityKind, body: BaseModel) -> Record:
-    """The domain record for a Create body (the domain model's own checks run here)."""
-    return KINDS[kind].model.model_validate({**body.model_dump(), "source": "api"})
+    """The domain record for a Create body (the domain model's own checks run here).
+
+    As a load does: a region is stored under its official name (``Липецкая обл.``,
+    ``Lipetsk Oblast``, ``48`` → ``Липецкая область``; graph/regions.py), and a company
+    without coordinates gets its municipality's, flagged approximate (ingest/gazetteer.py).
+    """
+    record = KINDS[kind].model.model_validate({**body.model_dump(), "source": "api"})
+    if isinstance(record, Company):
+        return place_company(record)[0]
+    region = getattr(record, "region", None)
+    if isinstance(region, str) and (official := canonical_region(region)) not in (None, region):
+        return record.model_copy(update={"region": official})
+    return record
 
 
 def _upsert(store: GraphStore, principal: Principal, kind: EntityKind, body: BaseModel,
