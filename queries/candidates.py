@@ -75,6 +75,7 @@ class MatchIndex:
     cat_proc: sp.csr_matrix
     cat_proc_dense: np.ndarray  # ncat × nproc, 1.0 where the category needs the process
     n_proc: np.ndarray
+    cat_root: np.ndarray  # per category: its top-level ancestor (itself for a root)
     company_process_csc: sp.csc_matrix
     # the demand table: one row per (buyer, category), sorted by buyer then category
     dem_keys: np.ndarray  # buyer * ncat + category, sorted
@@ -193,6 +194,11 @@ def match_index(proj: Projection) -> MatchIndex:
     found = proj.extra.get("match_index")
     if found is None:
         found = _build(proj)
+        before = proj.extra.pop("previous_match_index", None)
+        if isinstance(before, MatchIndex):
+            # a rebuild from the store after writes (queries.projection): keep the tuned walk
+            # if the network changed little (pairs counted from the link totals)
+            _carry(before, found, abs(found.A.nnz - before.A.nnz) + abs(found.n - before.n))
         proj.extra["match_index"] = found
     return found
 
@@ -366,9 +372,18 @@ def _taxonomy_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     cp_cols = (np.concatenate(proj.category_processes) if ncat else np.zeros(0)).astype(np.int64)
     cat_proc = sp.csr_matrix((np.ones(len(cp_rows)), (cp_rows, cp_cols)), shape=(ncat, nproc))
     cat_proc.data[:] = 1.0
+    # each category's top-level ancestor (its taxonomy branch; itself for a root)
+    root = np.arange(ncat, dtype=np.int64)
+    parent = proj.category_parent.astype(np.int64)
+    for _ in range(32):  # deeper taxonomies than this do not exist (cycles are cut)
+        up = parent[root]
+        step = up >= 0
+        if not step.any():
+            break
+        root = np.where(step, up, root)
     return dict(related=related, related_dense=related.toarray() > 0, cat_proc=cat_proc,
                 cat_proc_dense=cat_proc.toarray(),
-                n_proc=np.diff(cat_proc.indptr).astype(np.int64))
+                n_proc=np.diff(cat_proc.indptr).astype(np.int64), cat_root=root)
 
 
 def _process_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
@@ -534,7 +549,7 @@ _PARTS: dict[str, tuple[_PartBuilder, tuple[str, ...], tuple[str, ...]]] = {
 # the MatchIndex fields each part gives (tests check that they cover the class exactly)
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "decl": ("decl", "decl_csc", "main_category", "sell", "sell_keys", "sell_pop"),
-    "taxonomy": ("related", "related_dense", "cat_proc", "cat_proc_dense", "n_proc"),
+    "taxonomy": ("related", "related_dense", "cat_proc", "cat_proc_dense", "n_proc", "cat_root"),
     "processes": ("company_process_csc",),
     "closure": ("closure",),
     "demand": ("dem_keys", "dem_buyer", "dem_cat", "buyer_dem_indptr", "cat_dem_indptr",
@@ -556,6 +571,39 @@ def _build(proj: Projection) -> MatchIndex:
     return MatchIndex(n=proj.n_companies, ncat=proj.n_categories, **got)
 
 
+#: cache entries computed from the supply network as a whole that survive a write changing
+#: at most :data:`CARRY_DRIFT` of the supplier–buyer pairs (counted over successive writes):
+#: the walk tuning of the automatic network-only profile (queries.factors)
+CARRIED_CACHE: tuple[str, ...] = ("network_only_profile",)
+CARRY_DRIFT = 0.05
+_DRIFT = "carried_drift"  # cache key: supplier–buyer pairs changed since the carried entries
+
+
+def _carry(old_ix: MatchIndex, ix: MatchIndex, changed_pairs: int) -> None:
+    """Copy :data:`CARRIED_CACHE` from ``old_ix`` into ``ix`` unless the network drifted.
+
+    The drift adds up over writes (``changed_pairs`` each), relative to the links
+    when the entries were computed; past :data:`CARRY_DRIFT` nothing is carried
+    and the next ranking computes them afresh.
+    """
+    kept = {k: old_ix.cache[k] for k in CARRIED_CACHE if k in old_ix.cache}
+    if not kept:
+        return
+    base, drift = old_ix.cache.get(_DRIFT, (max(old_ix.A.nnz, 1), 0))
+    drift += changed_pairs
+    if drift > CARRY_DRIFT * base:
+        return
+    ix.cache.update(kept)
+    ix.cache[_DRIFT] = (base, drift)
+
+
+def _changed_pairs(a: sp.csr_matrix, b: sp.csr_matrix) -> int:
+    """Supplier–buyer pairs in one of two same-shape link matrices and not the other."""
+    if a is b:
+        return 0
+    return int((a != b).nnz)
+
+
 def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> MatchIndex:
     """The match index of ``new``, a projection patched from ``old``, reusing ``old_ix``.
 
@@ -564,11 +612,18 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
     counts as unchanged for the parts that read it. When no part changed, ``old_ix``
     itself is answered, with its caches. Otherwise the caches (``cache``: values
     computed from the index alone; ``_cert_valid``) start empty, unless the
-    certifications part is unchanged (then ``_cert_valid`` is kept).
+    certifications part is unchanged (then ``_cert_valid`` is kept) — except
+    :data:`CARRIED_CACHE` (the tuned walk), kept while the network has changed
+    little since it was computed (:func:`_carry`), also when companies were
+    added or removed and the index is built afresh.
     The result equals ``_build(new)`` field by field (the oracle test checks it).
     """
     if old.company_ids != new.company_ids or old.category_codes != new.category_codes:
-        return _build(new)
+        fresh_ix = _build(new)
+        # companies added or removed: the pairs changed counted from the link totals
+        _carry(old_ix, fresh_ix, abs(fresh_ix.A.nnz - old_ix.A.nnz)
+               + abs(new.n_companies - old.n_companies))
+        return fresh_ix
     got: dict[str, Any] = {}
     changed: set[str] = set()
     for name, (builder, fields, needs) in _PARTS.items():
@@ -588,6 +643,7 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
     ix = MatchIndex(n=new.n_companies, ncat=new.n_categories, **got)
     if "certs" not in changed:
         ix._cert_valid.update(old_ix._cert_valid)
+    _carry(old_ix, ix, _changed_pairs(old_ix.A, ix.A))
     return ix
 
 

@@ -48,6 +48,7 @@ from pydantic import BaseModel, Field
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import Snapshot
+from coopgraph.queries.answers import Answer, answers_from, before_answers
 from coopgraph.queries.baselines import BASELINES, Scorer, baseline_scorer, undirected
 from coopgraph.queries.candidates import match_index
 from coopgraph.queries.factors import DEFAULT_PROFILE, FACTORS, WeightProfile, resolve_profile
@@ -57,11 +58,13 @@ from coopgraph.queries.projection import Projection
 
 __all__ = [
     "BASELINES",
+    "AnswersReport",
     "EvalReport",
     "FitResult",
     "MethodScores",
     "SeedsReport",
     "Split",
+    "answers_precision",
     "evaluate",
     "evaluate_seeds",
     "fit_profile",
@@ -183,7 +186,7 @@ def _engine_scorer(proj: Projection, direction: Direction, profile: WeightProfil
     def score(q: int) -> np.ndarray:
         pairs = candidate_pairs(proj, q, direction, profile=profile)
         # below the candidates: the popularity fallback rank_buyers fills a short list with
-        out = fallback_scores(ix, q, direction)
+        out = fallback_scores(ix, q, direction, degree=profile.fallback_degree)
         best = best_per_partner(pairs)
         if len(best):
             assert pairs.total is not None
@@ -257,6 +260,8 @@ _GRID = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 NETWORK_GRID: tuple[tuple[str, float, float | None], ...] = tuple(
     (norm, beta, half) for norm in ("degree", "log") for beta in (0.0, 0.5)
     for half in (None, 365.0))
+#: the fallback orders the fitter tries (queries.match.fallback_scores ``degree``)
+FALLBACK_DEGREES: tuple[str, ...] = ("side", "both")
 #: below this many supplier–buyer pairs the history is too small to fit: the default is kept
 MIN_FIT_PAIRS = 200
 UNIFORM_WEIGHT = 0.2
@@ -289,11 +294,20 @@ class _Prepared:
     query_ids: list[int] | None = None
     direction: Direction = "buyers"
     fallback_above: np.ndarray | None = None  # per non-candidate target: fallback ranks above
+    #: (fallback_above, remaining) under each fallback degree (queries.match.fallback_scores)
+    fallback_by: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def use_fallback(self, degree: str) -> None:
+        """Rank the non-candidate targets in the fallback order by ``degree``."""
+        if self.fallback_by is not None:
+            self.fallback_above, self.remaining = self.fallback_by[degree]
 
 
 def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direction
              ) -> _Prepared:
-    values, starts, gq, neg, tg, tq, rem, pq, pp, fbg = [], [], [], [], [], [], [], [], [], []
+    values, starts, gq, neg, tg, tq, pq, pp = [], [], [], [], [], [], [], []
+    fb_parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {
+        d: ([], []) for d in FALLBACK_DEGREES}
     offset = n_groups = 0
     n = proj.n_companies
     for qi, (q, targets) in enumerate(queries.items()):
@@ -320,28 +334,32 @@ def _prepare(proj: Projection, queries: dict[int, np.ndarray], direction: Direct
         tq.append(np.full(len(targets), qi))
         # a target that is not a candidate is ranked below every candidate in the fallback
         # order (as the engine fills a short list)
-        fb = fallback_scores(match_index(proj), q, direction)
         others = ~excluded
         others[groups] = False
-        tail = np.sort(fb[others])
-        t_fb = fb[targets]
-        right = np.searchsorted(tail, t_fb, side="right")
-        left = np.searchsorted(tail, t_fb, side="left")
-        fbg.append(len(tail) - right)
-        rem.append(right - left)
+        for degree, (fbg, rem) in fb_parts.items():
+            fb = fallback_scores(match_index(proj), q, direction,
+                                 degree=degree)  # type: ignore[arg-type]
+            tail = np.sort(fb[others])
+            t_fb = fb[targets]
+            right = np.searchsorted(tail, t_fb, side="right")
+            left = np.searchsorted(tail, t_fb, side="left")
+            fbg.append(len(tail) - right)
+            rem.append(right - left)
         pq.append(np.full(len(partner), qi))
         pp.append(partner)
         offset += len(partner)
         n_groups += len(groups)
     cat = np.concatenate
     empty = np.zeros(0, dtype=np.int64)
+    by = {d: (cat(fbg) if fbg else empty, cat(rem) if rem else empty)
+          for d, (fbg, rem) in fb_parts.items()}
     return _Prepared(cat(values) if values else np.zeros((0, len(FACTORS))),
                      cat(starts).astype(np.int64) if starts else empty,
                      cat(gq) if gq else empty, cat(neg).astype(bool) if neg else empty,
                      cat(tg).astype(np.int64) if tg else empty, cat(tq) if tq else empty,
-                     cat(rem) if rem else empty, len(queries),
+                     by["side"][1], len(queries),
                      cat(pq) if pq else empty, cat(pp) if pp else empty, proj,
-                     list(queries), direction, cat(fbg) if fbg else empty)
+                     list(queries), direction, by["side"][0], by)
 
 
 def _network_column(prep: _Prepared, norm: str, beta: float, half: float | None
@@ -409,6 +427,10 @@ class FitResult(BaseModel):
     tried: list[dict[str, float | str | None]] = Field(
         default_factory=list, description="Each network setting tried, with its inner MRR")
     evaluations: int = Field(default=0, description="Weight vectors scored on the folds")
+    n_answers_agreed: int = Field(
+        default=0, description="Agreed supply requests used as positives (--use-answers)")
+    n_answers_declined: int = Field(
+        default=0, description="Declined supply requests used as negatives (--use-answers)")
 
 
 def _coordinate_search(objective: Callable[[np.ndarray], float], start: np.ndarray,
@@ -437,7 +459,8 @@ def _coordinate_search(objective: Callable[[np.ndarray], float], start: np.ndarr
 def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int = 3,
                 frac: float = 0.2, seed: int = 0, max_queries: int = 200,
                 passes: int = 2, base: WeightProfile | None = None,
-                search: Literal["staged", "full"] = "staged") -> FitResult:
+                search: Literal["staged", "full"] = "staged",
+                answers: list[Answer] | None = None) -> FitResult:
     """Fit weights and the network walk's parameters on ``train`` by an inner split.
 
     The training pairs are split ``folds`` times at random (seeds ``seed +
@@ -454,6 +477,12 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
     setting wins when it beats the default profile (``base``, by default the
     one the engine would pick) on the same folds; otherwise the default is
     kept, and ``reason`` says so. With fewer than :data:`MIN_FIT_PAIRS` pairs nothing is fitted.
+
+    ``answers`` (answered supply requests, :func:`queries.answers.answers_from`)
+    add one more term to the objective, weighted as one inner fold: on the
+    graph without the answered pairs' links, the MRR of the agreed partners
+    minus the MRR of the declined ones (each query company ranking every
+    company) — agreed pairs pull their partners up, declined ones push them down.
     """
     rows = train.rows(EntityKind.SUPPLY)
     n_pairs = len({(str(r["supplier_id"]), str(r["buyer_id"])) for r in rows})
@@ -473,36 +502,45 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
         prepared.append(_prepare(proj, qs, direction))
     n_held = int(sum(len(p.target_group) for p in prepared))
     net = FACTORS.index("network")
+    answer_preps = _answer_folds(train, answers or [], direction)
+    n_answers = {sign: len(p.target_group) for p, sign in answer_preps}
 
-    def with_network(norm: str, beta: float, half: float | None) -> None:
-        for p in prepared:
+    def with_network(norm: str, beta: float, half: float | None, fb: str = "side") -> None:
+        for p in [*prepared, *(a for a, _ in answer_preps)]:
             p.values[:, net] = _network_column(p, norm, beta, half)
+            p.use_fallback(fb)
 
     evaluations = 0
 
     def objective(vec: np.ndarray) -> float:
         nonlocal evaluations
         evaluations += 1
-        return float(np.mean([_mrr_for(p, vec) for p in prepared]))
+        inner = sum(_mrr_for(p, vec) for p in prepared)
+        if not answer_preps:
+            return float(inner / len(prepared))
+        extra = sum(sign * _mrr_for(p, vec) for p, sign in answer_preps)
+        return float((inner + extra) / (len(prepared) + 1))
 
-    with_network(default.network_norm, default.beta, default.half_life_days)
+    with_network(default.network_norm, default.beta, default.half_life_days,
+                 default.fallback_degree)
     default_mrr = objective(default.vector())
     uniform = np.full(len(FACTORS), UNIFORM_WEIGHT)
     # stage 1: the weights, by coordinate search from uniform, under the default's walk
     w0 = _coordinate_search(objective, uniform, passes)[0] if search == "staged" else uniform
     # stage 2: every walk setting with those weights, the network weight searched again
+    # (each with either fallback order: the degree on the side ranked, or both degrees)
     tried: list[dict[str, float | str | None]] = []
-    best: tuple[float, np.ndarray, tuple[str, float, float | None]] | None = None
-    for norm, beta, half in NETWORK_GRID:
+    best: tuple[float, np.ndarray, tuple[str, float, float | None, str]] | None = None
+    for (norm, beta, half), fb in itertools.product(NETWORK_GRID, FALLBACK_DEGREES):
         if half is not None and not dated:
             continue
-        with_network(norm, beta, half)
+        with_network(norm, beta, half, fb)
         w, got = _coordinate_search(objective, w0, 1, only=(net,)) if search == "staged" \
             else _coordinate_search(objective, uniform, passes)
         tried.append({"network_norm": norm, "beta": beta, "half_life_days": half,
-                      "cv_mrr": round(got, 4)})
+                      "fallback_degree": fb, "cv_mrr": round(got, 4)})
         if best is None or got > best[0] + 1e-9:
-            best = (got, w, (norm, beta, half))
+            best = (got, w, (norm, beta, half, fb))
     assert best is not None
     if search == "staged":
         # stage 3: one more pass over every weight under the best walk
@@ -510,27 +548,52 @@ def fit_profile(train: Snapshot, *, direction: Direction = "buyers", folds: int 
         w, got = _coordinate_search(objective, best[1], 1)
         best = (max(got, best[0]), w if got > best[0] else best[1], best[2])
     assert best is not None
-    got, w, (norm, beta, half) = best
+    got, w, (norm, beta, half, fb) = best
+    used = {"n_answers_agreed": n_answers.get(1.0, 0), "n_answers_declined": n_answers.get(-1.0, 0)}
     if got <= default_mrr + 1e-9:
         return FitResult(
             profile=default, cv_mrr=round(default_mrr, 4), default_cv_mrr=round(default_mrr, 4),
             used_default=True, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
-            evaluations=evaluations,
+            evaluations=evaluations, **used,
             reason=f"the best fitted setting ({norm}, β {beta}, half-life {half}) reached inner "
                    f"MRR {got:.4f}, not above the default profile's {default_mrr:.4f}: the "
                    f"default is kept")
     weights = {f: round(float(x), 4) for f, x in zip(FACTORS, w, strict=True) if x > 0}
     profile = WeightProfile(
         name="fitted", weights=weights, network_norm=norm,  # type: ignore[arg-type]
-        beta=beta, half_life_days=half,
+        beta=beta, half_life_days=half, fallback_degree=fb,  # type: ignore[arg-type]
         description=f"coordinate search from uniform weights on {folds}-fold inner MRR over "
                     f"{n_pairs} supplier–buyer pairs (coopgraph.queries.evaluate.fit_profile)")
     return FitResult(
         profile=profile, cv_mrr=round(got, 4), default_cv_mrr=round(default_mrr, 4),
         used_default=False, n_pairs=n_pairs, folds=folds, n_held_out=n_held, tried=tried,
-        evaluations=evaluations,
+        evaluations=evaluations, **used,
         reason=f"inner MRR {got:.4f} against the default profile's {default_mrr:.4f} on the same "
-               f"{folds} folds ({n_held} held-out pairs)")
+               f"{folds} folds ({n_held} held-out pairs)"
+               + (f" and the answered requests ({used['n_answers_agreed']} agreed, "
+                  f"{used['n_answers_declined']} declined: agreed minus declined MRR as one "
+                  f"more fold)" if answer_preps else ""))
+
+
+def _answer_folds(train: Snapshot, answers: list[Answer], direction: Direction
+                  ) -> list[tuple[_Prepared, float]]:
+    """The agreed (+1) and declined (−1) pairs ranked on ``train`` without their links."""
+    if not answers:
+        return []
+    proj = Projection.from_snapshot(before_answers(train, answers, fresh_revision()))
+    out: list[tuple[_Prepared, float]] = []
+    for agreed, sign in ((True, 1.0), (False, -1.0)):
+        groups: dict[int, set[int]] = {}
+        for a in answers:
+            s, b = proj.company_index.get(a.supplier_id), proj.company_index.get(a.buyer_id)
+            if a.agreed != agreed or s is None or b is None:
+                continue
+            q, t = (s, b) if direction == "buyers" else (b, s)
+            groups.setdefault(q, set()).add(t)
+        if groups:
+            qs = {q: np.array(sorted(t), dtype=np.int64) for q, t in sorted(groups.items())}
+            out.append((_prepare(proj, qs, direction), sign))
+    return out
 
 
 # --- the whole run ---------------------------------------------------------------------------
@@ -744,3 +807,80 @@ def evaluate_seeds(snapshot: Snapshot, *, split: SplitKind = "random", seeds: in
         cut_date=cut, n_train_links=n_train, n_test_pairs=float(np.mean(n_test)),
         n_queries=float(np.mean(n_q)), profile=prof_name, methods=methods,
         best_baseline=best, engine_minus_best=gap, verdict=verdict)
+
+
+# --- answered requests as labels (issue 13, item 4) ------------------------------------------
+
+
+class AnswersReport(BaseModel):
+    """The engine's precision on answered supply requests (agreed = positive, declined = not)."""
+
+    direction: Direction
+    k: int
+    profile: str
+    n_agreed: int = Field(description="Agreed supply requests whose two companies are in the graph")
+    n_declined: int
+    agreed_in_top_k: int = Field(description="Agreed pairs the engine ranks in its top k")
+    declined_in_top_k: int
+    precision_at_k: float | None = Field(
+        description="Of the answered pairs the engine ranks in its top k, the share agreed "
+        "(None when it ranks none of them there)")
+    base_rate: float | None = Field(description="The share agreed among all answered pairs")
+    mrr_agreed: float | None = None
+    mrr_declined: float | None = None
+    note: str = Field(description="How the figures are made and what they cannot say")
+
+
+def answers_precision(snapshot: Snapshot, *, direction: Direction = "buyers", k: int = 10,
+                      profile: WeightProfile | str | None = None) -> AnswersReport | None:
+    """Rank each answered pair on the graph before its answer; ``None`` without answers.
+
+    For every agreed or declined supply request (:func:`queries.answers.answers_from`)
+    the query company (the supplier; with ``direction="suppliers"`` the buyer)
+    ranks every company on the graph without the answered pairs' supply links
+    (:func:`queries.answers.before_answers`), as ``rank_buyers`` would (the
+    popularity fallback included). A pair is *in the top k* when its partner is
+    among the first ``k`` (its other answered partners compete, its current
+    partners do not; ties count half). Precision@k: agreed ÷ (agreed + declined)
+    in the top k.
+    """
+    _check(direction, 1, ())
+    if k < 1:
+        raise InvalidQuery(f"k must be at least 1, got {k}")
+    answers = answers_from(snapshot)
+    if not answers:
+        return None
+    proj = Projection.from_snapshot(before_answers(snapshot, answers, fresh_revision()))
+    prof = resolve_profile(profile, proj)
+    scorer = _engine_scorer(proj, direction, prof)
+    by_query: dict[int, list[tuple[int, bool]]] = {}
+    for a in answers:
+        s, b = proj.company_index.get(a.supplier_id), proj.company_index.get(a.buyer_id)
+        if s is None or b is None:
+            continue
+        q, t = (s, b) if direction == "buyers" else (b, s)
+        by_query.setdefault(q, []).append((t, a.agreed))
+    rr: dict[bool, list[float]] = {True: [], False: []}
+    top: dict[bool, int] = {True: 0, False: 0}
+    for q, pairs in sorted(by_query.items()):
+        scores = scorer(q)
+        known = _known(proj, q, direction)
+        for t, agreed in pairs:
+            rank = float(_ranks(scores, q, known, np.array([t], dtype=np.int64))[0])
+            rr[agreed].append(1.0 / rank)
+            top[agreed] += rank <= k
+    n_agreed, n_declined = len(rr[True]), len(rr[False])
+    if n_agreed + n_declined == 0:
+        return None
+    in_top = top[True] + top[False]
+    return AnswersReport(
+        direction=direction, k=k, profile=prof.name, n_agreed=n_agreed, n_declined=n_declined,
+        agreed_in_top_k=top[True], declined_in_top_k=top[False],
+        precision_at_k=round(top[True] / in_top, 4) if in_top else None,
+        base_rate=round(n_agreed / (n_agreed + n_declined), 4),
+        mrr_agreed=round(float(np.mean(rr[True])), 4) if rr[True] else None,
+        mrr_declined=round(float(np.mean(rr[False])), 4) if rr[False] else None,
+        note="each answered pair ranked on the graph without the answered pairs' supply links; "
+             "requests mostly start from recommendations, so these pairs are a biased sample: "
+             "the figure says how often the engine's top-k picks were agreed, not how it ranks "
+             "pairs nobody asked about")

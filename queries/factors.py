@@ -74,7 +74,7 @@ from coopgraph.graph.confidentiality import ENOUGH, SHORT, capacity_bands
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.i18n import Lang, count, number, percent
 from coopgraph.queries.candidates import match_index
-from coopgraph.queries.network import tune_walk
+from coopgraph.queries.network import FallbackDegree, tune_walk
 from coopgraph.queries.projection import Projection
 
 __all__ = [
@@ -129,6 +129,9 @@ class WeightProfile(BaseModel):
     beta: float = Field(default=0.0, ge=0.0, le=2.0)
     #: links weigh 2^(−age/half-life) in the network walk (age from ``since``); None = all 1
     half_life_days: float | None = Field(default=None, gt=0)
+    #: the degree that orders the popularity fallback (:func:`queries.match.fallback_scores`):
+    #: on the side ranked, or buying and selling together
+    fallback_degree: FallbackDegree = "side"
 
     @field_validator("weights")
     @classmethod
@@ -213,8 +216,10 @@ def _tuned_network_profile(proj: Projection) -> WeightProfile:
     prof = NETWORK_ONLY_PROFILE
     if tuning is not None:
         prof = NETWORK_ONLY_PROFILE.model_copy(update={
-            "name": f"network (auto: {tuning.norm}, β {tuning.beta:g})",
+            "name": f"network (auto: {tuning.norm}, β {tuning.beta:g}"
+                    f"{', fallback by both degrees' if tuning.fallback_degree == 'both' else ''})",
             "network_norm": tuning.norm, "beta": tuning.beta,
+            "fallback_degree": tuning.fallback_degree,
             "description": f"{NETWORK_ONLY_PROFILE.description} Walk chosen on this network's "
                            f"own links (inner MRR {tuning.mrr}, {tuning.n_queries} suppliers, "
                            f"{tuning.n_held_out} hidden pairs)."})

@@ -72,7 +72,7 @@ from coopgraph.queries.factors import (
     lead_time_value,
     resolve_profile,
 )
-from coopgraph.queries.network import QueryPaths, cf_buyers, cf_suppliers
+from coopgraph.queries.network import FallbackDegree, QueryPaths, cf_buyers, cf_suppliers
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.registry import registry_evidence, registry_fit
 from coopgraph.queries.results import (
@@ -85,9 +85,11 @@ from coopgraph.queries.results import (
 
 __all__ = [
     "CandidatePairs",
+    "FallbackDegree",
     "PartnerScores",
     "best_per_partner",
     "candidate_pairs",
+    "category_pool",
     "fallback_scores",
     "rank_buyers",
     "rank_buyers_is_fast",
@@ -447,31 +449,71 @@ def _score_buyers(proj: Projection, ix: MatchIndex, side: _Side, vec: _SupplierV
 _TIE = 1e-3  # the other side's degree only orders companies equal on the side ranked
 
 
-def fallback_scores(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray:
+def fallback_scores(ix: MatchIndex, me: int, direction: Direction, *,
+                    degree: FallbackDegree = "side") -> np.ndarray:
     """The fallback order over every company, below every real candidate (whose scores are ≥ 0).
 
-    ``popularity − 1`` for companies of ``me``'s region, ``popularity − 2`` for
-    the others, where popularity is log(1 + degree) / log(1 + the largest
-    degree) on the side being ranked (buyers' in-degree, suppliers'
-    out-degree), companies equal on it ordered by the same on the other side
-    (one that trades at all first); −inf for ``me`` and its current partners.
+    Three tiers: ``popularity − 1`` for companies that trade in ``me``'s
+    categories or their taxonomy family (:func:`category_pool`), ``popularity
+    − 2`` for the others of ``me``'s region, ``popularity − 3`` for the rest,
+    where popularity is log(1 + degree) / log(1 + the largest degree).
+    ``degree="side"``: the degree on the side being ranked (buyers' in-degree,
+    suppliers' out-degree), companies equal on it ordered by the same on the
+    other side (one that trades at all first); ``"both"``: a company's whole
+    degree, buying and selling (what preferential attachment on the undirected
+    graph ranks by; the automatic network-only profile chooses between the two
+    on the network's own links, :func:`queries.network.tune_walk`). −inf for
+    ``me`` and its current partners.
     """
     deg = ix.in_deg if direction == "buyers" else ix.out_deg
     other = ix.out_deg if direction == "buyers" else ix.in_deg
+    if degree == "both":
+        deg, other = deg + other, deg
     top = float(deg.max(initial=0.0))
     pop = np.log1p(deg) / math.log1p(top) if top > 0 else np.zeros(ix.n)
     # companies alike on the side ranked: one trading on the other side first (it is active)
     top_other = float(other.max(initial=0.0))
     if top_other > 0:
         pop = (pop + _TIE * np.log1p(other) / math.log1p(top_other)) / (1.0 + _TIE)
+    pop *= 0.999  # each tier strictly inside its unit interval
     region = int(ix.region_code[me])
-    out = pop - 2.0
+    out = pop - 3.0
     if region >= 0:
         out[ix.region_code == region] += 1.0
+    in_cat = category_pool(ix, me, direction)
+    out[in_cat] = pop[in_cat] - 1.0
     m = ix.A if direction == "buyers" else ix.AT
     out[m.indices[m.indptr[me]:m.indptr[me + 1]]] = -np.inf
     out[me] = -np.inf
     return out
+
+
+def category_pool(ix: MatchIndex, me: int, direction: Direction) -> np.ndarray:
+    """Companies that trade, on the side ranked, in the taxonomy branches of ``me``'s categories.
+
+    ``me``'s categories: for a supplier (ranking buyers) what it makes or sells
+    (capabilities, sales), else its main category; for a buyer (ranking
+    suppliers) what it wants (BOM, needs, imports, purchases). Every category
+    under the same top-level category (``ix.cat_root``) counts — wider than the
+    related fit of the candidates (parent, children, siblings), so a category
+    nobody near it trades still points at its branch. Returns the buyers of
+    those categories (ranking buyers) or their sellers (ranking suppliers), as
+    sorted company indices.
+    """
+    if direction == "buyers":
+        cats = ix.decl.indices[ix.decl.indptr[me]:ix.decl.indptr[me + 1]].astype(np.int64)
+        if len(cats) == 0 and int(ix.main_category[me]) >= 0:
+            cats = np.array([int(ix.main_category[me])], dtype=np.int64)
+    else:
+        lo, hi = ix.buyer_dem_indptr[me], ix.buyer_dem_indptr[me + 1]
+        cats = np.unique(ix.dem_cat[lo:hi]).astype(np.int64)
+    if len(cats) == 0:
+        return np.zeros(0, dtype=np.int64)
+    wanted = np.isin(ix.cat_root, ix.cat_root[cats])
+    if direction == "buyers":
+        return np.unique(ix.dem_buyer[wanted[ix.dem_cat]]).astype(np.int64)
+    sell = ix.sell.tocoo()
+    return np.unique(sell.row[wanted[sell.col]]).astype(np.int64)
 
 
 def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
@@ -482,9 +524,11 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
     Neither demand in a category ``me`` can make (or wants) nor the network walk
     may give ``k`` candidates — e.g. a supplier without sales or capabilities
     gets none. The rest of the list is the fallback (:func:`fallback_scores`):
-    the most connected companies of ``me``'s region, then of the whole graph;
-    their score is ``popularity − 1`` (region) or ``− 2``, below every real
-    candidate, their ``source`` is ``popular_in_region`` or ``popular``, and
+    the most connected companies trading in ``me``'s categories or their
+    taxonomy relatives, then of ``me``'s region, then of the whole graph; their
+    score is ``popularity − 1``, ``− 2`` or ``− 3``, below every real
+    candidate, their ``source`` is ``popular_in_category``,
+    ``popular_in_region`` or ``popular``, and
     their factors are computed as for any pair; the result's note says how
     many real candidates there were. With filters the list stands as it is:
     the filters are the reason, and an empty list's note says so.
@@ -497,7 +541,7 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
             found.note = ("ни один кандидат не проходит заданные фильтры",
                           "no candidate passes the filters given")
         return found
-    order = fallback_scores(ix, me, direction)
+    order = fallback_scores(ix, me, direction, degree=prof.fallback_degree)
     order[have] = -np.inf
     if len(have):
         # filling up a short list: only companies that trade on that side at all
@@ -543,29 +587,43 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
     who_ru, who_en = ("покупателей", "buyers") if direction == "buyers" \
         else ("поставщиков", "suppliers")
     region = proj.company_regions[me]
-    where_ru = f"сначала региона «{region}», затем всего графа" if region \
-        else "всего графа"
-    where_en = f"of the region “{region}” first, then of the whole graph" if region \
-        else "of the whole graph"
+    in_cat = bool(np.any(score >= -1.0))
+    tiers_ru, tiers_en = [], []
+    if in_cat:
+        trade_ru = "делает или продаёт" if direction == "buyers" else "закупает или ищет"
+        trade_en = "makes or sells" if direction == "buyers" else "buys or needs"
+        tiers_ru.append(f"торгующих в тех же разделах классификатора, что и категории, которые "
+                        f"компания {trade_ru}")
+        tiers_en.append(f"those trading in the taxonomy branches of the categories the company "
+                        f"{trade_en}")
+    if region:
+        tiers_ru.append(f"региона «{region}»")
+        tiers_en.append(f"those of the region “{region}”")
+    tiers_ru.append("всего графа")
+    tiers_en.append("those of the whole graph")
+    where_ru = ": сначала " + ", затем ".join(tiers_ru) if len(tiers_ru) > 1 \
+        else " " + tiers_ru[0]
+    where_en = (": first " + ", then ".join(tiers_en)) if len(tiers_en) > 1 \
+        else " of the whole graph"
     if len(have):
         merged = _concat(found, pairs)
         merged.is_fallback = np.r_[np.zeros(len(found.partner), dtype=bool), pairs.is_fallback]
         merged.n_partners = (found.n_partners or len(have)) + len(np.unique(pairs.partner))
         merged.note = (
             f"спрос в категориях компании и сеть поставок дали только {len(have)} "
-            f"кандидат(ов); остальные — самые связанные из {who_ru} {where_ru}: запасной "
+            f"кандидат(ов); остальные — самые связанные из {who_ru}{where_ru} — запасной "
             f"список по популярности, не подбор",
             f"demand in the company's categories and the supply network gave only "
-            f"{len(have)} candidate(s); the rest are the most connected {who_en} {where_en}: "
+            f"{len(have)} candidate(s); the rest are the most connected {who_en}{where_en} — "
             f"a popularity fallback, not a match")
         return merged
     pairs.note = (
         f"ни спрос в категориях компании, ни сеть поставок не дали кандидатов (нет продаж, "
-        f"компетенций со спросом и общих партнёров); показаны самые связанные из {who_ru} "
+        f"компетенций со спросом и общих партнёров); показаны самые связанные из {who_ru}"
         f"{where_ru} — запасной список по популярности, не подбор",
         f"neither demand in the company's categories nor the supply network gave a candidate "
         f"(no sales, no capability in demand, no shared partners); these are the most "
-        f"connected {who_en} {where_en} — a popularity fallback, not a match")
+        f"connected {who_en}{where_en} — a popularity fallback, not a match")
     return pairs
 
 
@@ -1230,9 +1288,10 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
         if fallback:
-            # the result's note says why
+            # the result's note says why; the tier is in the score (fallback_scores)
             region = int(ix.region_code[me])
-            source = "popular_in_region" if region >= 0 and ix.region_code[p] == region \
+            source = "popular_in_category" if float(pairs.total[j]) >= -1.0 \
+                else "popular_in_region" if region >= 0 and ix.region_code[p] == region \
                 else "popular"
         elif direction == "buyers":
             source = "demand" if int(pairs.dem[j]) >= 0 else "network"

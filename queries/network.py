@@ -40,11 +40,15 @@ import scipy.sparse as sp
 
 from coopgraph.queries.candidates import MatchIndex
 
-__all__ = ["BETA", "TUNE_GRID", "Norm", "QueryPaths", "WalkTuning", "cf_buyers", "cf_suppliers",
-           "degree_weight", "gather_rows", "peers_behind", "recency_matrices", "tune_walk"]
+__all__ = ["BETA", "TUNE_GRID", "FallbackDegree", "Norm", "QueryPaths", "WalkTuning", "cf_buyers",
+           "cf_suppliers", "degree_weight", "gather_rows", "peers_behind", "recency_matrices",
+           "setting_label", "tune_walk"]
 
 BETA = 0.0
 Norm = Literal["degree", "log", "none"]
+#: which degree orders companies the walk does not tell apart (and the fallback): the one on
+#: the side ranked, or buying and selling together (preferential attachment's)
+FallbackDegree = Literal["side", "both"]
 
 
 def gather_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,15 +228,26 @@ def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit:
 
 # --- choosing the walk's degree penalty and β on the network itself ---------------------------
 
-#: the (degree penalty, β) settings :func:`tune_walk` compares; the first wins ties
-TUNE_GRID: tuple[tuple[Norm, float], ...] = (("degree", 0.0), ("degree", 0.5), ("log", 0.0),
-                                             ("log", 0.5))
+#: the (degree penalty, β, fallback degree) settings :func:`tune_walk` compares; the first wins
+#: ties. They hold the strongest simple baselines' configurations: RP3β (1/deg, β 0.5), item CF
+#: with 1/log weights (log, β 0), and preferential attachment's order (``"both"`` degrees) for
+#: the companies the walk does not reach.
+_FB: tuple[FallbackDegree, ...] = ("side", "both")
+_WALKS: tuple[tuple[Norm, float], ...] = (("degree", 0.0), ("degree", 0.5), ("log", 0.0),
+                                          ("log", 0.5))
+TUNE_GRID: tuple[tuple[Norm, float, FallbackDegree], ...] = tuple(
+    (norm, beta, fb) for fb in _FB for norm, beta in _WALKS)
 #: below this many supplier–buyer pairs, or this many query suppliers, nothing is tuned
 TUNE_MIN_PAIRS = 200
 TUNE_MIN_QUERIES = 20
 #: from this many pairs on, 2 folds of 100 queries (not 3 of 200): each walk costs more, and
 #: each query holds out more pairs
 TUNE_LARGE_PAIRS = 100_000
+
+
+def setting_label(norm: Norm, beta: float, fallback: FallbackDegree) -> str:
+    """How :attr:`WalkTuning.mrr` names one setting of :data:`TUNE_GRID`."""
+    return f"{norm}, β {beta:g}, fallback {fallback}"
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,7 @@ class WalkTuning:
     mrr: dict[str, float]
     n_queries: int
     n_held_out: int
+    fallback_degree: FallbackDegree = "side"
 
 
 def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, excluded: np.ndarray,
@@ -324,16 +340,19 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
         qs = qs[out_deg[qs] > 0]
         if len(qs) > max_queries:
             qs = np.sort(rng.choice(qs, size=max_queries, replace=False))
-        pop = np.log1p(in_deg)
-        pop_sorted = np.sort(pop)
-        penalty = {beta: np.maximum(in_deg, 1.0) ** beta for _, beta in TUNE_GRID if beta}
+        # the order of what the walk does not tell apart, as the engine's fallback
+        # (queries.match.fallback_scores): the degree on the side ranked, or both sides
+        pops = {"side": np.log1p(in_deg) + 1e-4 * np.log1p(out_deg),
+                "both": np.log1p(in_deg + out_deg) + 1e-4 * np.log1p(in_deg)}
+        pops_sorted = {fb: np.sort(v) for fb, v in pops.items()}
+        penalty = {beta: np.maximum(in_deg, 1.0) ** beta for _, beta, _ in TUNE_GRID if beta}
         n_queries += len(qs)
         for q in qs.tolist():
             targets = hidden.indices[hidden.indptr[q]:hidden.indptr[q + 1]]
             known = train.indices[train.indptr[q]:train.indptr[q + 1]]
             excluded = np.unique(np.r_[q, known, targets]).astype(np.int64)
             n_held += len(targets)
-            for norm in dict.fromkeys(nm for nm, _ in TUNE_GRID):
+            for norm in dict.fromkeys(nm for nm, _, _ in TUNE_GRID):
                 z = _walk(train, train_t, in_deg, out_deg, q, ix.n, norm)
                 reached = np.flatnonzero(z)
                 for setting in TUNE_GRID:
@@ -341,9 +360,10 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
                         continue
                     score = z / penalty[setting[1]] if setting[1] else z
                     total[setting] += float(np.sum(1.0 / _ranks_with_ties(
-                        score, pop, excluded, targets, pop_sorted, reached)))
+                        score, pops[setting[2]], excluded, targets, pops_sorted[setting[2]],
+                        reached)))
     if n_queries < TUNE_MIN_QUERIES:
         return None
-    mrr = {f"{norm}, β {beta:g}": round(v / n_held, 4) for (norm, beta), v in total.items()}
-    norm, beta = max(TUNE_GRID, key=lambda st: (total[st], -TUNE_GRID.index(st)))
-    return WalkTuning(norm, beta, mrr, n_queries, n_held)
+    mrr = {setting_label(*st): round(v / n_held, 4) for st, v in total.items()}
+    norm, beta, fb = max(TUNE_GRID, key=lambda st: (total[st], -TUNE_GRID.index(st)))
+    return WalkTuning(norm, beta, mrr, n_queries, n_held, fb)

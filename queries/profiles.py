@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.store import Snapshot
+from coopgraph.queries.answers import answers_from
 from coopgraph.queries.evaluate import FitResult, fit_profile
 from coopgraph.queries.factors import WeightProfile
 
@@ -52,12 +53,18 @@ class StoredProfile(BaseModel):
 
 
 def fit_store_profile(snapshot: Snapshot, *, direction: str = "buyers", folds: int = 3,
-                      seed: int = 0, max_queries: int = 200) -> StoredProfile:
-    """Fit a profile on ``snapshot``'s links (see the module docstring); nothing is written."""
+                      seed: int = 0, max_queries: int = 200,
+                      use_answers: bool = False) -> StoredProfile:
+    """Fit a profile on ``snapshot``'s links (see the module docstring); nothing is written.
+
+    ``use_answers``: the agreed and declined supply requests of the store join the
+    objective as positives and negatives (:func:`queries.evaluate.fit_profile`).
+    """
     if direction not in ("buyers", "suppliers"):
         raise InvalidQuery(f"direction must be buyers or suppliers, got {direction!r}")
     result = fit_profile(snapshot, direction=direction,  # type: ignore[arg-type]
-                         folds=folds, seed=seed, max_queries=max_queries)
+                         folds=folds, seed=seed, max_queries=max_queries,
+                         answers=answers_from(snapshot) if use_answers else None)
     return StoredProfile(fitted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                          revision=snapshot.revision, direction=direction, result=result)
 

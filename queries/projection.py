@@ -596,6 +596,10 @@ class ProjectionCache:
         built = self._builder(snapshot)
         if isinstance(built, Projection):
             attach_row_keys(built, snapshot)
+            old_ix = current.extra.get("match_index") if current is not None else None
+            if old_ix is not None and "match_index" not in built.extra:
+                # what the old index learnt about the network (the tuned walk) may carry over
+                built.extra["previous_match_index"] = old_ix
         del snapshot
         self._publish(built)
         self.builds += 1

@@ -22,7 +22,8 @@ __all__ = ["CandidateSource", "FactorValue", "FitKind", "MatchCandidate", "Match
 
 FitKind = Literal["declared", "supplied", "related", "inferred", "registry_main",
                   "registry_extra", "network"]
-CandidateSource = Literal["demand", "network", "popular_in_region", "popular"]
+CandidateSource = Literal["demand", "network", "popular_in_category", "popular_in_region",
+                          "popular"]
 
 
 class MatchFilters(BaseModel):
@@ -87,7 +88,8 @@ class MatchCandidate(BaseModel):
     source: CandidateSource = Field(
         default="demand", description="Where the candidate came from: demand in a category the "
         "supplier can make (demand), only the network walk (network), or — when neither gives "
-        "anything — the most connected companies of the querying company's region "
+        "anything — the most connected companies trading in the querying company's categories "
+        "or their taxonomy neighbours (popular_in_category), of its region "
         "(popular_in_region) or of the whole graph (popular)")
     distance_km: float | None = None
     factors: list[FactorValue]

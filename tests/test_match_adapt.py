@@ -25,7 +25,7 @@ from coopgraph.queries.factors import (
     resolve_profile,
 )
 from coopgraph.queries.match import fallback_scores, rank_buyers, rank_suppliers
-from coopgraph.queries.network import TUNE_GRID, tune_walk
+from coopgraph.queries.network import TUNE_GRID, setting_label, tune_walk
 from coopgraph.queries.profiles import StoredProfile, save_profile
 from coopgraph.queries.projection import Projection
 from tests.api_support import ApiCase, make_case
@@ -57,14 +57,15 @@ def test_tune_walk_picks_the_best_setting_it_measured_and_the_profile_says_so() 
     tuning = tune_walk(match_index(proj))
     assert tuning is not None
     assert tuning.n_queries >= 20 and tuning.n_held_out >= tuning.n_queries
-    assert set(tuning.mrr) == {f"{n}, β {b:g}" for n, b in TUNE_GRID}
+    assert set(tuning.mrr) == {setting_label(*st) for st in TUNE_GRID}
+    chosen = (tuning.norm, tuning.beta, tuning.fallback_degree)
     best = max(tuning.mrr.values())
-    assert tuning.mrr[f"{tuning.norm}, β {tuning.beta:g}"] == best
+    assert tuning.mrr[setting_label(*chosen)] == best
     # the first setting of the grid wins a tie: nothing is chosen on noise below 1e-4
-    first_best = next(st for st in TUNE_GRID if tuning.mrr[f"{st[0]}, β {st[1]:g}"] == best)
-    assert (tuning.norm, tuning.beta) == first_best
+    first_best = next(st for st in TUNE_GRID if tuning.mrr[setting_label(*st)] == best)
+    assert chosen == first_best
     prof = resolve_profile(None, proj)
-    assert (prof.network_norm, prof.beta) == (tuning.norm, tuning.beta)
+    assert (prof.network_norm, prof.beta, prof.fallback_degree) == chosen
     assert prof.weights == NETWORK_ONLY_PROFILE.weights
     assert f"{tuning.norm}, β {tuning.beta:g}" in prof.name
     assert resolve_profile(None, proj) is prof  # once per match index

@@ -20,7 +20,7 @@ from coopgraph.api.console import console, fail, friendly_errors, print_json, st
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.store import Snapshot
-from coopgraph.queries.evaluate import SeedsReport, evaluate_seeds
+from coopgraph.queries.evaluate import AnswersReport, SeedsReport, answers_precision, evaluate_seeds
 
 __all__ = ["register", "render"]
 
@@ -56,6 +56,23 @@ def render(report: SeedsReport) -> Table:
     return table
 
 
+def render_answers(report: AnswersReport) -> Table:
+    """The engine's precision on answered requests (agreed = positive)."""
+    prec = "—" if report.precision_at_k is None else f"{report.precision_at_k:.3f}"
+    table = Table(title=f"answered supply requests ({report.direction}, profile "
+                        f"{report.profile}): precision@{report.k} of agreed {prec}",
+                  caption=report.note)
+    table.add_column("answers")
+    for col in ("pairs", f"in top {report.k}", "MRR"):
+        table.add_column(col, justify="right")
+    for label, n, top, mrr in (("agreed", report.n_agreed, report.agreed_in_top_k,
+                                report.mrr_agreed),
+                               ("declined", report.n_declined, report.declined_in_top_k,
+                                report.mrr_declined)):
+        table.add_row(label, str(n), str(top), "—" if mrr is None else f"{mrr:.3f}")
+    return table
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to ``app``."""
 
@@ -75,9 +92,14 @@ def register(app: typer.Typer) -> None:
         data: list[Path] | None = typer.Option(None, "--data",
                                                help="Evaluate these files/directories instead "
                                                "of the configured store"),
+        answers_k: int = typer.Option(10, "--answers-k", help="k of the precision on answered "
+                                      "requests"),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     ) -> None:
         """Hide supply links, rank, and report Hits@10/50, MRR, NDCG@10 vs baselines.
+
+        Also the engine's precision@k on answered supply requests (agreed = positive,
+        declined = negative), each ranked on the graph without the answered links.
 
         Each split runs on its own: one that cannot run (a time split without
         real dates) is reported as skipped, with the reason, and the other stays.
@@ -106,7 +128,13 @@ def register(app: typer.Typer) -> None:
             reports.append(report.model_dump(mode="json"))
             if not as_json:
                 console.print(render(report))
+        with friendly_errors():
+            answers = answers_precision(snapshot, direction=direction,  # type: ignore[arg-type]
+                                        k=answers_k, profile=profile)
+        if answers is not None and not as_json:
+            console.print(render_answers(answers))
         if as_json:
-            print_json({"reports": reports, "skipped": skipped})
+            print_json({"reports": reports, "skipped": skipped,
+                        "answers": answers.model_dump(mode="json") if answers else None})
         if not reports:
             fail("no split could run: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))

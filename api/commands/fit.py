@@ -35,6 +35,10 @@ def render(stored: StoredProfile) -> Table:
                   f"{r.n_pairs}, {r.folds}, {r.n_held_out}")
     table.add_row("network: degree penalty, β, half-life (days)",
                   f"{p.network_norm}, {p.beta}, {p.half_life_days or '—'}")
+    table.add_row("fallback ordered by the degree", p.fallback_degree)
+    if r.n_answers_agreed or r.n_answers_declined:
+        table.add_row("answered requests used: agreed / declined",
+                      f"{r.n_answers_agreed} / {r.n_answers_declined}")
     for name, w in sorted(p.weights.items(), key=lambda kv: -kv[1]):
         table.add_row(f"weight {name}", f"{w:g}")
     return table
@@ -52,6 +56,9 @@ def register(app: typer.Typer) -> None:
         max_queries: int = typer.Option(200, "--max-queries",
                                         help="At most this many queries per fold"),
         show: bool = typer.Option(False, "--show", help="Print the stored profile, fit nothing"),
+        use_answers: bool = typer.Option(False, "--use-answers",
+                                         help="Also learn from agreed (positive) and declined "
+                                         "(negative) supply requests"),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     ) -> None:
         """Fit the ranking profile on the store's own history and store it with its report."""
@@ -67,7 +74,8 @@ def register(app: typer.Typer) -> None:
             with store_from_settings(as_json=as_json) as store, friendly_errors():
                 snapshot = store.snapshot()
                 stored = fit_store_profile(snapshot, direction=direction, folds=folds,
-                                           seed=seed, max_queries=max_queries)
+                                           seed=seed, max_queries=max_queries,
+                                           use_answers=use_answers)
                 path = save_profile(data_dir, stored)
             if not as_json:
                 console.print(f"stored in {path}")

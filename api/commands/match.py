@@ -57,6 +57,8 @@ _FIT = {"declared": ("заявлено", "declared"), "supplied": ("уже по�
         "related": ("родственная категория", "related category"),
         "inferred": ("по процессам", "by processes"), "network": ("по сети", "via the network")}
 _SOURCE = {"demand": ("спрос", "demand"), "network": ("только сеть", "network only"),
+           "popular_in_category": ("известные в категориях компании",
+                                   "popular in the company's categories"),
            "popular_in_region": ("известные в регионе", "popular in region"),
            "popular": ("известные", "popular")}
 
