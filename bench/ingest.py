@@ -7,21 +7,30 @@ beside Neo4j's own ``LOAD CSV`` of the same capability rows, in one run.
    disk (journal fsynced per batch), in a child process — rows/s end to end
    (reading, validation, resolution, writing), wall time, and the child's peak
    RSS (its own ``ru_maxrss``); ``--repeat`` runs, the median shown.
-3. Neo4j: a fresh test server (``tests/neo4j_server.py``), the same ingest through
-   :class:`~graph.neo4j_store.Neo4jStore` in a child process — rows/s and the
-   Python side's peak RSS (the server is a separate JVM: heap 1.5 GB, page cache
-   512 MB).
-4. ``LOAD CSV``: a second fresh server with the same constraints, the companies,
+3. ``LOAD CSV``: a fresh server with the store's constraints, the companies,
    processes and categories loaded first (not timed), then ``LOAD CSV WITH HEADERS
    … CALL { … } IN TRANSACTIONS OF 10000 ROWS`` MERGE-ing the same ``CAN_SUPPLY``
    relationships (same key, same properties) from the same capabilities.csv —
    rows/s. The pipeline's own capabilities.csv rows/s is printed beside it.
+4. Neo4j, transactional: a fresh test server for each, the same ingest through
+   :class:`~graph.neo4j_store.Neo4jStore` in a child process, once MERGE-ing every
+   relationship (``load_creates = False``, the store before issue 15 part 3) and once
+   CREATE-ing the relationships a load chunk finds new — rows/s and the Python
+   side's peak RSS.
+5. Neo4j, bulk (``coopgraph ingest --bulk``): the pipeline into memory, the
+   importer's CSV files, ``neo4j-admin database import full`` (the launcher's
+   ``AdminTool``) into a fresh home — rows/s; then the server started on it and the
+   store opened (constraints and indexes built, ``db.awaitIndexes``), timed apart.
+
+``--heap``/``--pagecache-mb`` set the Neo4j servers' (and the importer's) memory:
+``--heap=-Xmx2g --pagecache-mb 1024`` is docker-compose.yml's deployment.
 
 Output: JSON lines on stdout (the first describes the machine), then a Markdown
 table. Usage::
 
     .venv/bin/python bench/ingest.py [--companies 100000] [--seed 42]
-        [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j]
+        [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j] [--no-bulk]
+        [--heap=-Xmx2g] [--pagecache-mb 1024]
 """
 
 from __future__ import annotations
