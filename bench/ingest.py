@@ -296,11 +296,12 @@ def main() -> None:
     for name in results:
         if name != "load_csv":
             r = results[name]
-            caps = r["files"].get(CAPABILITIES, {}).get("rows_per_s", "")
+            caps = f'{r["files"][CAPABILITIES]["rows_per_s"]:,}' \
+                if CAPABILITIES in r["files"] else "–"
             shown = f" (median of {len(r['runs'])}: {', '.join(f'{x:,}' for x in r['runs'])})" \
                 if "runs" in r else ""
             print(f"| ingest → {name}{shown} | {r['read']:,} | {r['wall_s']} | "
-                  f"{r['rows_per_s']:,} | {caps:,} | {r['peak_rss_mib']:,} MiB |")
+                  f"{r['rows_per_s']:,} | {caps} | {r['peak_rss_mib']:,} MiB |")
     if "load_csv" in results:
         r = results["load_csv"]
         print(f"| Neo4j LOAD CSV (capabilities) | {r['rows']:,} | {r['seconds']} | "
