@@ -552,8 +552,10 @@ class Neo4jStore(GraphStore):
         self._write_tx(lambda tx: tx.run(cypher.LOAD_RECOVERED, {
             "id": load_id, "state": keep_as, "now": _now()}).consume())
 
-    # A load's relationship chunks CREATE what is not stored yet (False: MERGE every row)
-    load_creates: ClassVar[bool] = True
+    # True: a load's relationship chunks CREATE what is not stored yet after one read of
+    # the chunk's keys. Off: measured slower than MERGE-ing every row in both runs of
+    # BENCHMARKS.md "Neo4j loads" (a loaded machine; bench/ingest.py measures both).
+    load_creates: ClassVar[bool] = False
 
     def _apply_next_chunk(self, tx: ManagedTransaction, load_id: str, *,
                           creates: bool = True) -> bool:
