@@ -7,21 +7,30 @@ beside Neo4j's own ``LOAD CSV`` of the same capability rows, in one run.
    disk (journal fsynced per batch), in a child process — rows/s end to end
    (reading, validation, resolution, writing), wall time, and the child's peak
    RSS (its own ``ru_maxrss``); ``--repeat`` runs, the median shown.
-3. Neo4j: a fresh test server (``tests/neo4j_server.py``), the same ingest through
-   :class:`~graph.neo4j_store.Neo4jStore` in a child process — rows/s and the
-   Python side's peak RSS (the server is a separate JVM: heap 1.5 GB, page cache
-   512 MB).
-4. ``LOAD CSV``: a second fresh server with the same constraints, the companies,
+3. ``LOAD CSV``: a fresh server with the store's constraints, the companies,
    processes and categories loaded first (not timed), then ``LOAD CSV WITH HEADERS
    … CALL { … } IN TRANSACTIONS OF 10000 ROWS`` MERGE-ing the same ``CAN_SUPPLY``
    relationships (same key, same properties) from the same capabilities.csv —
    rows/s. The pipeline's own capabilities.csv rows/s is printed beside it.
+4. Neo4j, transactional: a fresh test server for each, the same ingest through
+   :class:`~graph.neo4j_store.Neo4jStore` in a child process, once MERGE-ing every
+   relationship (``load_creates = False``, the store before issue 15 part 3) and once
+   CREATE-ing the relationships a load chunk finds new — rows/s and the Python
+   side's peak RSS.
+5. Neo4j, bulk (``coopgraph ingest --bulk``): the pipeline into memory, the
+   importer's CSV files, ``neo4j-admin database import full`` (the launcher's
+   ``AdminTool``) into a fresh home — rows/s; then the server started on it and the
+   store opened (constraints and indexes built, ``db.awaitIndexes``), timed apart.
+
+``--heap``/``--pagecache-mb`` set the Neo4j servers' (and the importer's) memory:
+``--heap=-Xmx2g --pagecache-mb 1024`` is docker-compose.yml's deployment.
 
 Output: JSON lines on stdout (the first describes the machine), then a Markdown
 table. Usage::
 
     .venv/bin/python bench/ingest.py [--companies 100000] [--seed 42]
-        [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j]
+        [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j] [--no-bulk]
+        [--heap=-Xmx2g] [--pagecache-mb 1024]
 """
 
 from __future__ import annotations
@@ -81,9 +90,46 @@ def _machine() -> dict[str, Any]:
 # --- the child: one ingest, measured from inside --------------------------------------
 
 
+def _child_bulk(args: argparse.Namespace) -> None:
+    """``coopgraph ingest --bulk``'s path, timed: pipeline, importer CSVs, neo4j-admin;
+    then the server started on the imported home and the store opened (constraints)."""
+    from coopgraph.graph.neo4j_store import Neo4jStore
+    from coopgraph.ingest.bulk import bulk_ingest
+    from tests.neo4j_server import neo4j_admin_command, start_neo4j
+
+    home = Path(args.store_dir) / "home"
+    started = time.perf_counter()
+    result = bulk_ingest([args.data], Path(args.store_dir) / "import",
+                         admin=neo4j_admin_command(args.heap), home=home)
+    wall = time.perf_counter() - started
+    done = [line for line in result.output.splitlines() if "IMPORT DONE" in line]
+    server = start_neo4j(home=home, heap=args.heap, page_cache_mb=args.pagecache_mb)
+    try:
+        opened = time.perf_counter()
+        store = Neo4jStore(server.uri, user=server.user, password=server.password)
+        store._query("CALL db.awaitIndexes(3600)")
+        open_s = time.perf_counter() - opened
+        counts = store.stats()
+        store.close()
+    finally:
+        server.stop()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    read = result.report.total("read")
+    print(json.dumps({"read": read, "loaded": result.report.total("loaded"),
+                      "rejected": result.report.total("rejected"), "wall_s": round(wall, 3),
+                      "rows_per_s": round(read / wall), "importer": done[0].strip() if done else "",
+                      "open_and_index_s": round(open_s, 3),
+                      "rows_per_s_with_indexes": round(read / (wall + open_s)),
+                      "peak_rss_mib": round(usage.ru_maxrss / 1024), "stored": sum(counts.values()),
+                      "python_cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "files": {}}))
+
+
 def _child(args: argparse.Namespace) -> None:
     from coopgraph.ingest.pipeline import ingest_paths
 
+    if args.child == "bulk":
+        _child_bulk(args)
+        return
     if args.child == "embedded":
         from coopgraph.graph.embedded import EmbeddedStore
 
@@ -91,6 +137,7 @@ def _child(args: argparse.Namespace) -> None:
     else:
         from coopgraph.graph.neo4j_store import Neo4jStore
 
+        Neo4jStore.load_creates = not args.merge_only
         store = Neo4jStore(args.uri, user=args.user, password=args.password,
                            batch_size=BATCH)
     started = time.perf_counter()
@@ -114,7 +161,8 @@ def _run_child(kind: str, data: Path, **extra: str) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind,
                "--data", str(data)]
     for name, value in extra.items():
-        command += [f"--{name.replace('_', '-')}", value]
+        flag = f"--{name.replace('_', '-')}"
+        command.append(f"{flag}={value}" if value else flag)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{kind} ingest failed:\n{done.stderr[-4000:]}")
@@ -142,7 +190,7 @@ def _data(args: argparse.Namespace) -> Path:
     return data
 
 
-def _load_csv(data: Path) -> dict[str, Any]:
+def _load_csv(data: Path, args: argparse.Namespace) -> dict[str, Any]:
     """A fresh server, the nodes loaded (untimed), then LOAD CSV of the capabilities."""
     import datetime as dt
 
@@ -154,7 +202,8 @@ def _load_csv(data: Path) -> dict[str, Any]:
         import_dir = Path(tmp) / "import"
         import_dir.mkdir()
         shutil.copy(data / CAPABILITIES, import_dir / CAPABILITIES)
-        server = start_neo4j(import_dir=import_dir)
+        server = start_neo4j(import_dir=import_dir, heap=args.heap,
+                             page_cache_mb=args.pagecache_mb)
         try:
             store = Neo4jStore(server.uri, user=server.user, password=server.password,
                                batch_size=BATCH)  # creates the same constraints
@@ -183,7 +232,14 @@ def main() -> None:
     parser.add_argument("--data", default="/tmp/gen100k")
     parser.add_argument("--skip-neo4j", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="embedded runs (median shown)")
-    parser.add_argument("--child", choices=["embedded", "neo4j"], help=argparse.SUPPRESS)
+    parser.add_argument("--heap", default="-Xmx1500m", help="Neo4j's JVM heap option "
+                        "(docker-compose.yml: -Xmx2g)")
+    parser.add_argument("--pagecache-mb", type=int, default=512,
+                        help="Neo4j's page cache (docker-compose.yml: 1024)")
+    parser.add_argument("--no-bulk", action="store_true", help="skip the bulk import")
+    parser.add_argument("--merge-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["embedded", "neo4j", "bulk"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--store-dir", help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--user", help=argparse.SUPPRESS)
@@ -203,34 +259,49 @@ def main() -> None:
         _emit(what="ingest", store="embedded", run=run + 1, load_average=os.getloadavg()[0],
               **result)
         runs.append(result)
-    runs.sort(key=lambda r: r["wall_s"])
-    results["embedded"] = runs[len(runs) // 2]  # the median run
-    results["embedded"]["runs"] = [r["rows_per_s"] for r in runs]
+    if runs:
+        runs.sort(key=lambda r: r["wall_s"])
+        results["embedded"] = runs[len(runs) // 2]  # the median run
+        results["embedded"]["runs"] = [r["rows_per_s"] for r in runs]
 
     if not args.skip_neo4j:
         from tests.neo4j_server import start_neo4j
 
-        server = start_neo4j()
-        try:
-            results["neo4j"] = _run_child("neo4j", data, uri=server.uri, user=server.user,
-                                          password=server.password)
-        finally:
-            server.stop()
-        _emit(what="ingest", store="neo4j", load_average=os.getloadavg()[0], **results["neo4j"])
-        results["load_csv"] = _load_csv(data)
-        _emit(what="load_csv", load_average=os.getloadavg()[0], **results["load_csv"])
+        results["load_csv"] = _load_csv(data, args)
+        _emit(what="load_csv", load_average=os.getloadavg()[0], heap=args.heap,
+              pagecache_mb=args.pagecache_mb, **results["load_csv"])
+        for name, merge_only in (("neo4j (MERGE every row, before)", True),
+                                 ("neo4j (CREATE new relationships)", False)):
+            server = start_neo4j(heap=args.heap, page_cache_mb=args.pagecache_mb)
+            try:
+                results[name] = _run_child("neo4j", data, uri=server.uri, user=server.user,
+                                           password=server.password,
+                                           **({"merge_only": ""} if merge_only else {}))
+            finally:
+                server.stop()
+            _emit(what="ingest", store=name, load_average=os.getloadavg()[0], heap=args.heap,
+                  pagecache_mb=args.pagecache_mb, **results[name])
+        if not args.no_bulk:
+            with tempfile.TemporaryDirectory(prefix="coopgraph-bench-bulk-") as tmp:
+                results["neo4j bulk import (--bulk)"] = _run_child(
+                    "bulk", data, store_dir=tmp, heap=args.heap,
+                    pagecache_mb=str(args.pagecache_mb))
+            _emit(what="ingest", store="bulk", load_average=os.getloadavg()[0],
+                  heap=args.heap, pagecache_mb=args.pagecache_mb,
+                  **results["neo4j bulk import (--bulk)"])
 
     print()
     print("| run | rows | wall s | rows/s | capabilities.csv rows/s | peak RSS (Python) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name in ("embedded", "neo4j"):
-        if name in results:
+    for name in results:
+        if name != "load_csv":
             r = results[name]
-            caps = r["files"].get(CAPABILITIES, {}).get("rows_per_s", "")
+            caps = f'{r["files"][CAPABILITIES]["rows_per_s"]:,}' \
+                if CAPABILITIES in r["files"] else "–"
             shown = f" (median of {len(r['runs'])}: {', '.join(f'{x:,}' for x in r['runs'])})" \
                 if "runs" in r else ""
             print(f"| ingest → {name}{shown} | {r['read']:,} | {r['wall_s']} | "
-                  f"{r['rows_per_s']:,} | {caps:,} | {r['peak_rss_mib']:,} MiB |")
+                  f"{r['rows_per_s']:,} | {caps} | {r['peak_rss_mib']:,} MiB |")
     if "load_csv" in results:
         r = results["load_csv"]
         print(f"| Neo4j LOAD CSV (capabilities) | {r['rows']:,} | {r['seconds']} | "

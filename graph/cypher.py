@@ -44,6 +44,9 @@ __all__ = [
     "CHANGE_RECORD",
     "CHANGE_TRIM",
     "COUNT_NODES",
+    "EMPTY_LISTS",
+    "EMPTY_LISTS_DONE",
+    "EMPTY_LISTS_PENDING",
     "LOAD_BEGIN",
     "LOAD_CHUNK_LABEL",
     "LOAD_DROP_CHUNK",
@@ -65,7 +68,9 @@ __all__ = [
     "FilterOp",
     "change_schema_statements",
     "count_query",
+    "create_query",
     "delete_query",
+    "empty_list_fix",
     "fetch_query",
     "get_query",
     "incoming_reference_queries",
@@ -74,6 +79,7 @@ __all__ = [
     "missing_query",
     "outgoing_reference_queries",
     "present_query",
+    "reference_reversed",
     "referrers_query",
     "rel_key_statement",
     "schema_statements",
@@ -85,6 +91,9 @@ __all__ = [
 
 META_LABEL = "CoopGraphMeta"
 REL_KEY = "_key"
+# After a bulk import (graph.neo4j_import): on a record, the names of its empty list
+# fields; on the revision node, the ``kind.field`` pairs to restore.
+EMPTY_LISTS = "_empty"
 # Reference relationships drawn from the referenced node to the referring one:
 # ``Product.maker_id`` is ``(Company)-[:MAKES]->(Product)``.
 _REVERSED = frozenset({"MAKES"})
@@ -95,6 +104,11 @@ def _arrow(source: str, var: str, rel: str, target: str) -> str:
     if rel in _REVERSED:
         return f"({target})-[{var}:{rel}]->({source})"
     return f"({source})-[{var}:{rel}]->({target})"
+
+
+def reference_reversed(rel: str) -> bool:
+    """True when reference relationships of type ``rel`` run from the referenced node."""
+    return rel in _REVERSED
 
 # --- schema -----------------------------------------------------------------------
 
@@ -203,6 +217,28 @@ WIPE = (
 COUNT_NODES = (f"MATCH (n) WHERE NOT n:{META_LABEL} AND NOT n:CoopGraphChange "
                "RETURN count(n) AS n")
 
+# --- after a bulk import (graph.neo4j_import) --------------------------------------
+
+EMPTY_LISTS_PENDING = (f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) "
+                       f"RETURN m.{EMPTY_LISTS} AS pending")
+EMPTY_LISTS_DONE = f"MATCH (m:{META_LABEL} {{id: 'revision'}}) REMOVE m.{EMPTY_LISTS}"
+
+
+def empty_list_fix(kind: EntityKind, fields: list[str]) -> str:
+    """Set the empty list fields an import marked on ``kind``'s records, and drop the
+    marks (an auto-commit query, in batches). ``fields`` must be the model's."""
+    kind_spec = KINDS[kind]
+    unknown = [f for f in fields if f not in kind_spec.model.model_fields]
+    if unknown:
+        raise ValueError(f"{kind.value} has no fields {unknown}")
+    var = "n" if kind_spec.is_node else "r"
+    sets = " ".join(f"FOREACH (_ IN CASE WHEN '{f}' IN {var}.{EMPTY_LISTS} THEN [1] ELSE [] END "
+                    f"| SET {var}.{f} = [])" for f in fields)
+    return (f"MATCH {_pattern(kind_spec, var)} WHERE {var}.{EMPTY_LISTS} IS NOT NULL "
+            f"CALL {{ WITH {var} {sets} REMOVE {var}.{EMPTY_LISTS} }} "
+            "IN TRANSACTIONS OF 10000 ROWS")
+
+
 # --- writes -----------------------------------------------------------------------
 
 
@@ -235,6 +271,24 @@ def upsert_query(
         f"MATCH {_match_node('a', start, 'row.start')} "
         f"MATCH {_match_node('b', end, 'row.end')} "
         f"MERGE (a)-[r:{kind_spec.rel_type} {{{REL_KEY}: row.key}}]->(b) "
+        "SET r = row.props "
+        "RETURN count(*) AS written"
+    )
+
+
+def create_query(kind: EntityKind, start: EntityKind, end: EntityKind) -> str:
+    """``UNWIND $rows`` *creation* of relationships known to be new (a load reads which
+    of its keys exist first, in the same transaction): no ``MERGE`` lookup per row.
+
+    Rows as for :func:`upsert_query`; the ``_key`` constraint still refuses a
+    duplicate that another transaction created in between.
+    """
+    kind_spec = KINDS[kind]
+    return (
+        "UNWIND $rows AS row "
+        f"MATCH {_match_node('a', start, 'row.start')} "
+        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"CREATE (a)-[r:{kind_spec.rel_type}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS written"
     )

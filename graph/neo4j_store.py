@@ -142,6 +142,33 @@ def _rel_steps(kind: EntityKind, rows: list[dict[str, Any]]) -> list[Step]:
             for (start, end), built in by_ends.items()]
 
 
+def _rel_load_steps(kind: EntityKind, rows: list[dict[str, Any]],
+                    present: Callable[[list[str]], set[str]]) -> list[Step]:
+    """A load chunk's relationships: ``CREATE`` the ones whose ``_key`` is not stored
+    (``present`` reads which are, once, in the chunk's transaction), ``MERGE`` the
+    rest; each group sorted by start node, so that one transaction's writes to a
+    node come together."""
+    kind_spec = KINDS[kind]
+    by_ends: dict[tuple[EntityKind, EntityKind], dict[str, dict[str, Any]]] = {}
+    for props in rows:
+        ends = (kind_spec.start_of(props)[0], kind_spec.end_of(props)[0])
+        built = rel_row(kind_spec, props)
+        by_ends.setdefault(ends, {})[built["key"]] = built  # a repeated key: the last wins
+    stored = present([key for group in by_ends.values() for key in group])
+    steps = []
+    start_key = itemgetter("start")
+    for (start, end), group in by_ends.items():
+        fresh = sorted((r for k, r in group.items() if k not in stored), key=start_key)
+        known = sorted((r for k, r in group.items() if k in stored), key=start_key)
+        for query, chosen in ((cypher.create_query(kind, start, end), fresh),
+                              (cypher.upsert_query(kind, start, end), known)):
+            if chosen:
+                keys = [kind_spec.key_of(r["props"]) for r in chosen]
+                steps.append(Step(query, {"rows": chosen}, expect=len(chosen), kind=kind,
+                                  keys=keys))
+    return steps
+
+
 def _chunks(rows: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
@@ -307,6 +334,27 @@ class Neo4jStore(GraphStore):
             self._schema_run(cypher.schema_statements(rel_unique=False))
         self._schema_run(cypher.load_schema_statements())
         self._schema_run(cypher.change_schema_statements())
+        self._finish_import()
+
+    def _finish_import(self) -> None:
+        """Restore the empty lists a bulk import could not write (graph.neo4j_import).
+
+        Idempotent: the revision node's list of them goes last, so an interrupted
+        pass runs again at the next open.
+        """
+        records, _s, _k = self._driver.execute_query(cypher.EMPTY_LISTS_PENDING,
+                                                     database_=self.database)
+        pending = records[0]["pending"] if records else None
+        if not pending:
+            return
+        fields: dict[EntityKind, list[str]] = {}
+        for item in pending:
+            kind, _dot, name = str(item).partition(".")
+            fields.setdefault(EntityKind(kind), []).append(name)
+        with self._session(read=False) as session:
+            for kind, names in fields.items():
+                session.run(cypher.empty_list_fix(kind, names)).consume()
+        self._driver.execute_query(cypher.EMPTY_LISTS_DONE, database_=self.database)
 
     def _schema_run(self, statements: list[str]) -> None:
         for statement in statements:
@@ -489,8 +537,20 @@ class Neo4jStore(GraphStore):
 
         ``keep_as``: keep the load's node with that state (a recovery, for warnings).
         """
-        while self._write_tx(lambda tx: self._apply_next_chunk(tx, load_id)):
-            pass
+        while True:
+            try:
+                with self._session(read=False) as session:
+                    more = session.execute_write(self._apply_next_chunk, load_id)
+            except nx.ConstraintError:
+                # another writer stored one of the chunk's new relationships since the
+                # chunk read its keys: apply this chunk again, MERGE-ing every row
+                more = self._write_tx(
+                    lambda tx: self._apply_next_chunk(tx, load_id, creates=False))
+            except BaseException:
+                with self._translating():
+                    raise
+            if not more:
+                break
         self._end(load_id, keep_as)
 
     def _end(self, load_id: str, keep_as: str | None) -> None:
@@ -500,13 +560,28 @@ class Neo4jStore(GraphStore):
         self._write_tx(lambda tx: tx.run(cypher.LOAD_RECOVERED, {
             "id": load_id, "state": keep_as, "now": _now()}).consume())
 
-    def _apply_next_chunk(self, tx: ManagedTransaction, load_id: str) -> bool:
+    # True: a load's relationship chunks CREATE what is not stored yet after one read of
+    # the chunk's keys. Off: measured slower than MERGE-ing every row in both runs of
+    # BENCHMARKS.md "Neo4j loads" (a loaded machine; bench/ingest.py measures both).
+    load_creates: ClassVar[bool] = False
+
+    def _apply_next_chunk(self, tx: ManagedTransaction, load_id: str, *,
+                          creates: bool = True) -> bool:
         record = tx.run(cypher.LOAD_NEXT_CHUNK, {"id": load_id}).single()
         if record is None:
             return False
         rows = orjson.loads(record["rows"])
-        steps = [step for unit in plan_write({EntityKind(record["kind"]): rows}, max(1, len(rows)))
-                 for step in unit]
+        kind = EntityKind(record["kind"])
+        steps: list[Step]
+        if creates and self.load_creates and not KINDS[kind].is_node:
+            def present(keys: list[str]) -> set[str]:
+                found = tx.run(cypher.present_query(kind), {"keys": keys}).single()
+                return set(found["present"]) if found else set()
+
+            steps = _rel_load_steps(kind, rows, present)
+        else:
+            steps = [step for unit in plan_write({kind: rows}, max(1, len(rows)))
+                     for step in unit]
         self._run_unit(tx, steps, full=True)  # a load: readers rebuild after it
         tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
                ).consume()
@@ -777,7 +852,11 @@ def _rows_of(kind: EntityKind, parts: list[list[list[Any]]]) -> list[dict[str, A
         values = heapq.merge(*parts, key=itemgetter(*_key_positions(kind)))
     else:
         values = [v for part in parts for v in part]
-    rows = [{f: v for f, v in zip(fields, row, strict=True) if v is not None} for row in values]
+    # a row without missing values (most) is one dict(zip(…)), half the cost of a filtered
+    # comprehension; the value lists always hold every field (the query returns them all)
+    rows = [dict(zip(fields, row, strict=True)) if None not in row
+            else {f: v for f, v in zip(fields, row, strict=True) if v is not None}
+            for row in values]
     if not sortable:
         rows.sort(key=KINDS[kind].key_of)
     return rows

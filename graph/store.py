@@ -441,6 +441,13 @@ class GraphStore(ABC):
             if offset >= page.total or not page.items:
                 return
 
+    def export_rows(self, kind: EntityKind | str) -> builtins.list[dict[str, Any]]:
+        """Every stored row of ``kind`` as stored (provenance included), in key order.
+
+        What a bulk export (``coopgraph ingest --bulk``) writes out.
+        """
+        return self._list(spec(kind), {}, 0, MAX_OFFSET)[0]
+
     @contextmanager
     def load(self, load_id: str | None = None) -> Iterator[Load]:
         """A load: what is written through it becomes visible at once when the block ends.

@@ -249,27 +249,41 @@ def _read_stdout(process: subprocess.Popen[bytes], log_path: Path, ready: list[s
     ready_event.set()  # EOF: wake the waiter, which then sees the process has exited
 
 
+def neo4j_admin_command(heap: str = "-Xmx1g") -> list[str]:
+    """``neo4j-admin`` from the launcher's classpath (Neo4j's own ``AdminTool``, with the
+    import tool): run it with ``NEO4J_HOME`` (and ``NEO4J_CONF``) in the environment, as
+    Neo4j's script would. Builds the launcher if needed."""
+    launcher_build()
+    classpath = os.pathsep.join([str(CLASSES_DIR), *_classpath_entries()])
+    return [_java(), heap, *JVM_OPTIONS[1:], "-cp", classpath, "org.neo4j.cli.AdminTool"]
+
+
 def start_neo4j(*, import_dir: Path | None = None, timeout: float = 600,
-                port: int = 0, extra_jvm_options: Sequence[str] = ()) -> Neo4jServer:
+                port: int = 0, extra_jvm_options: Sequence[str] = (),
+                home: Path | None = None, heap: str = HEAP,
+                page_cache_mb: int = PAGE_CACHE_MB) -> Neo4jServer:
     """Build the launcher if needed and start a fresh, empty Neo4j 5.26 on 127.0.0.1.
 
     ``import_dir`` becomes ``server.directories.import`` (created if missing; default: a
     temp dir removed by :meth:`Neo4jServer.stop`), so files there are read by
     ``LOAD CSV WITH HEADERS FROM 'file:///name.csv'``. ``timeout`` bounds the server's
     start-up (not the Maven build). ``port=0`` lets the server bind a free port itself.
+    ``home``: the DBMS home to use (kept after :meth:`Neo4jServer.stop`; e.g. one that
+    :func:`neo4j_admin_command` imported into) instead of a fresh one. ``heap`` and
+    ``page_cache_mb``: the JVM heap option and the page cache size.
     Raises :class:`Neo4jUnavailable` with the reason and the log's tail on any failure.
     """
     launcher_build()
     java = _java()
     classpath = os.pathsep.join([str(CLASSES_DIR), *_classpath_entries()])
     temp_dir = Path(tempfile.mkdtemp(prefix="coopgraph-neo4j-"))
-    home = temp_dir / "home"
+    home = home.resolve() if home is not None else temp_dir / "home"
     import_path = (import_dir if import_dir is not None else temp_dir / "import").resolve()
     import_path.mkdir(parents=True, exist_ok=True)
     log_path = temp_dir / "neo4j.log"
-    cmd = [java, *JVM_OPTIONS, *extra_jvm_options, "-cp", classpath, MAIN_CLASS,
+    cmd = [java, heap, *JVM_OPTIONS[1:], *extra_jvm_options, "-cp", classpath, MAIN_CLASS,
            "--home", str(home), "--import", str(import_path), "--port", str(port),
-           "--pagecache-mb", str(PAGE_CACHE_MB)]
+           "--pagecache-mb", str(page_cache_mb)]
 
     ready: list[str] = []
     ready_event = threading.Event()

@@ -16,7 +16,7 @@ RESOURCES: list[tuple[str, EntityKind, dict[str, Any], str | None, Any]] = [
     ("/companies", EntityKind.COMPANY,
      {"id": "new", "name": "Новая фирма", "inn": "4826003330", "roles": ["service"]},
      "employees", 42),
-    ("/clusters", EntityKind.CLUSTER, {"id": "c2", "name": "Станкокластер"}, "region", "Липецк"),
+    ("/clusters", EntityKind.CLUSTER, {"id": "c2", "name": "Станкокластер"}, "region", "Липецкая область"),
     ("/memberships", EntityKind.MEMBERSHIP, {"company_id": "sup2", "cluster_id": "c1"},
      "since", "2020-01-01"),
     ("/categories", EntityKind.CATEGORY,

@@ -82,6 +82,21 @@ def register(app: typer.Typer) -> None:
         region: Annotated[list[str] | None, typer.Option(
             "--region", help="With --registry: load only companies of this region code (48).")
         ] = None,
+        bulk: Annotated[Path | None, typer.Option(
+            "--bulk", help="First load into an EMPTY Neo4j database, offline: write the bulk "
+            "importer's CSV files into this directory and run `neo4j-admin database import "
+            "full` (server stopped). / Первая загрузка в пустую базу Neo4j без сервера.")
+        ] = None,
+        neo4j_home: Annotated[Path | None, typer.Option(
+            "--neo4j-home", envvar="NEO4J_HOME",
+            help="With --bulk: the Neo4j home the database is imported into. / "
+                 "С --bulk: каталог Neo4j (NEO4J_HOME), куда импортируется база.")] = None,
+        neo4j_admin: Annotated[str | None, typer.Option(
+            "--neo4j-admin", envvar="NEO4J_ADMIN",
+            help="With --bulk: the neo4j-admin command (default: neo4j-admin on PATH; "
+                 "without one the files are written and the command printed). / "
+                 "С --bulk: команда neo4j-admin (без неё файлы записываются, а команда "
+                 "печатается).")] = None,
     ) -> None:
         """Load files into the store: validate, de-duplicate companies, report every reject."""
         if not paths and not sample and not registry:
@@ -101,6 +116,11 @@ def register(app: typer.Typer) -> None:
             return
         with friendly_errors():
             inputs = [*(paths or []), *([sample_dir()] if sample else [])]
+        if bulk is not None:
+            if registry:
+                fail("--bulk does not take --registry / --bulk не сочетается с --registry")
+            _bulk(inputs, bulk, neo4j_home, neo4j_admin, rejects_dir, as_json)
+            return
         with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
             report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json)
         # files and registry together: ONE JSON object, the registry's report under "registry"
@@ -150,6 +170,58 @@ def register(app: typer.Typer) -> None:
             _show_registry(filled, rejects_dir, as_json)
         if not report.ok or (filled is not None and not filled.ok):
             raise typer.Exit(1)
+
+
+def _bulk(inputs: list[Path], directory: Path, home: Path | None, admin: str | None,
+          rejects_dir: Path, as_json: bool) -> None:
+    """``--bulk``: validate, write the importer's files, run neo4j-admin (if there is one)."""
+    import shlex
+    import shutil
+
+    from coopgraph.graph.errors import ConfigError
+    from coopgraph.graph.settings import Settings
+    from coopgraph.ingest.bulk import bulk_ingest, refuse_existing
+
+    database = Settings().neo4j_database
+    command = shlex.split(admin) if admin else (
+        ["neo4j-admin"] if shutil.which("neo4j-admin") else None)
+    if command is not None and home is None:
+        fail("--bulk runs neo4j-admin into a Neo4j home: give --neo4j-home (or NEO4J_HOME) / "
+             "укажите --neo4j-home (или NEO4J_HOME)")
+    try:
+        if home is not None:
+            refuse_existing(home, database)
+        with friendly_errors():
+            result = bulk_ingest(inputs, directory, database=database, admin=command,
+                                 home=home if command else None, rejects_dir=rejects_dir,
+                                 progress=not as_json)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    files = result.files
+    summary = {"bulk": {"directory": str(files.directory), "nodes": files.node_count,
+                        "relationships": files.relationship_count, "imported": result.ran,
+                        "database": database, "command": shlex.join(result.command)},
+               **result.report.to_json()}
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(_summary_table(result.report))
+        if result.ran:
+            console.print(t(
+                f"Импортировано в базу {database!r}: узлов {number(files.node_count, 'ru')}, "
+                f"связей {number(files.relationship_count, 'ru')}. Запустите Neo4j: "
+                "ограничения и индексы создаются при первом подключении.",
+                f"Imported into database {database!r}: {number(files.node_count, 'en')} nodes, "
+                f"{number(files.relationship_count, 'en')} relationships. Start Neo4j: the "
+                "constraints and indexes are created at the first connection."), highlight=False)
+        else:
+            console.print(t(
+                f"Файлы импорта записаны в {files.directory}; остановите Neo4j и выполните:",
+                f"Import files written to {files.directory}; stop Neo4j and run:"),
+                highlight=False)
+            console.print(shlex.join(result.command), highlight=False, soft_wrap=True)
+    if not result.report.ok:
+        raise typer.Exit(1)
 
 
 def _fill_registry(files: list[Path], only_inn: Path | None, region: list[str] | None,
