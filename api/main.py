@@ -44,6 +44,7 @@ _TAGS = [
     {"name": "imports", "description": "What is bought from outside the region."},
     {"name": "needs", "description": "Explicit requests for suppliers."},
     {"name": "ingest", "description": "Upload files and follow the load job."},
+    {"name": "keys", "description": "API keys: create, list, revoke (admins)."},
     {"name": "match", "description": "Ranked buyers and suppliers, with reasons."},
     {"name": "plans", "description": "Supply-chain plans for a product or a cluster."},
     {"name": "gaps", "description": "What the cluster lacks."},
@@ -101,7 +102,8 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     )
     app.state.settings = settings
     app.state.holder = holder
-    app.state.keys = KeyStore(settings.resolved_keys_file()) if settings.auth else None
+    app.state.keys = (KeyStore(holder.get, legacy_file=settings.resolved_keys_file())
+                      if settings.auth else None)
     app.state.jobs = jobs
     install_problem_handlers(app)
     # Middleware added last runs first: headers on everything, then the auth-off

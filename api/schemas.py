@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from coopgraph.api.auth import CONFIDENTIAL
 from coopgraph.api.params import Id
 from coopgraph.graph.models import MAX_AMOUNT
-from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from coopgraph.graph.schema import DATA_KINDS, KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
     "FAMILIES",
@@ -173,7 +173,7 @@ def _family(kind: EntityKind) -> Family:
     return Family(kind, create, public, page)
 
 
-FAMILIES: dict[EntityKind, Family] = {kind: _family(kind) for kind in EntityKind}
+FAMILIES: dict[EntityKind, Family] = {kind: _family(kind) for kind in DATA_KINDS}
 
 
 class CategoryNode(BaseModel):

@@ -250,7 +250,7 @@ def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     snapshot = store.snapshot()
     proj = Projection.from_snapshot(snapshot)
     keys_file = tmp / "keys.json"
-    ks = KeyStore(keys_file)
+    ks = KeyStore(store)
     keys = {"admin": ks.create("admin")[1], "analyst": ks.create("analyst")[1],
             "member": ks.create("member", company_id=member)[1]}
     app = create_app(ApiSettings(keys_file=keys_file, jobs_dir=tmp / "jobs"), store)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from coopgraph.api.jobs import JobRunner
-from coopgraph.api.keys import KeyStore
+from coopgraph.api.keys import KeysFile
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.models import Company
 
@@ -69,7 +69,7 @@ def test_a_stale_temp_file_does_not_keep_its_mode(tmp_path: Path) -> None:
 
 
 def test_keys_file_is_private(tmp_path: Path) -> None:
-    keys = KeyStore(tmp_path / "secrets" / "api_keys.json")
+    keys = KeysFile(tmp_path / "secrets" / "api_keys.json")  # the former file, to migrate
     keys.create("admin")
     assert _mode(tmp_path / "secrets") == 0o700
     assert _mode(tmp_path / "secrets" / "api_keys.json") == 0o600

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from coopgraph.api.keys import KeyStore
+from coopgraph.api.keys import KeysFile
 from tests.live_server import COOPGRAPH, LiveServer, live_server, store_env
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def fuzz_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
     loaded = _run([str(COOPGRAPH), "ingest", str(Path(__file__).parents[1] / "data" / "sample")],
                   env, timeout=300)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    keys = KeyStore(tmp_path / "keys.json")
+    keys = KeysFile(tmp_path / "keys.json")  # the server migrates it on first use
     secrets = {
         "admin": keys.create("admin")[1],
         "analyst": keys.create("analyst")[1],
