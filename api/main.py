@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,6 +70,14 @@ in the `X-API-Key` header or as `Authorization: Bearer <key>`. Errors are
 """
 
 
+def _recover_jobs(jobs: JobRunner) -> None:
+    try:
+        jobs.recover()
+    except Exception:  # the store is down: each job is checked again when it is read
+        logging.getLogger("coopgraph.api").warning("could not check ingest jobs at start-up",
+                                                   exc_info=True)
+
+
 def create_app(settings: ApiSettings | None = None, store: GraphStore | None = None) -> FastAPI:
     """The API app; ``store=None`` opens the configured store on first use.
 
@@ -92,6 +102,10 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Jobs whose process died are marked interrupted now, not only when read; off the
+        # event loop, and a store that is down just postpones it to the first read.
+        threading.Thread(target=_recover_jobs, args=(jobs,), name="recover-jobs",
+                         daemon=True).start()
         yield
         jobs.shutdown()
         holder.close()

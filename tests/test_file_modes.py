@@ -77,7 +77,8 @@ def test_keys_file_is_private(tmp_path: Path) -> None:
 
 
 def test_jobs_dir_is_private(tmp_path: Path) -> None:
-    runner = JobRunner(tmp_path / "jobs", lambda: EmbeddedStore(None))
+    store = EmbeddedStore(None)
+    runner = JobRunner(tmp_path / "jobs", lambda: store)
     try:
         runner.submit([("companies.csv", io.BytesIO(b"id,name\na,A\n"))])
         runner.wait(timeout=60)
