@@ -455,7 +455,7 @@ def _expected(case: Planted, label: str, role: str) -> set[int]:
     if role == "member" and url.startswith("/requests/pipeline"):
         return {403}
     path = url.split("?", 1)[0]
-    if path == "/review":  # the entity-resolution queue names members' pairs: admins only
+    if path in ("/review", "/keys"):  # the ER queue names members' pairs; keys: admins only
         return {200} if role == "admin" else {403}
     if role == "member" and (found := re.fullmatch(r"/requests/([^/]+)", path)):
         # a request exists only for its two parties (and the centre)

@@ -61,7 +61,8 @@ def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Replica
     extra = {"COOPGRAPH_PROJECTION_WAIT": "30"}
     with ExitStack() as stack:
         a, b = (stack.enter_context(live_server(
-            {**store_env(kind, data_dir=d, neo4j=neo4j), **extra}, tmp_path / f"{name}.log"))
+            {**store_env(kind, data_dir=d, neo4j=neo4j), **extra}, tmp_path / f"{name}.log",
+            timeout=300))
             for name, d in zip("ab", dirs, strict=True))
         yield Replicas(a, b, {"X-API-Key": admin})
     if kind == "neo4j":

@@ -29,7 +29,8 @@ _KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{8}$", description="The key's id
 class ApiKeyCreate(BaseModel):
     """A key to make: its role, the company of a member key, a label."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"role": "member", "company_id": "sup1", "name": "отдел закупок"}]})
 
     role: KeyRole
     company_id: str | None = Field(default=None, max_length=200,
