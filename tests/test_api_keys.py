@@ -143,6 +143,10 @@ def test_keys_routes_create_list_revoke(store: GraphStore, tmp_path: Path) -> No
     assert_problem(client.post("/keys", json={"role": "admin", "company_id": "sup1"}), 400,
                    contains="only member keys")
     assert_problem(client.delete("/keys/ffffffff"), 404)
+    # server state is no part of the graph: the full export carries no key record
+    full = client.get("/export/graphml", params={"view": "full"})
+    assert full.status_code == 200 and "Company:sup1" in full.text
+    assert "ApiKey" not in full.text and hash_secret(body["key"]) not in full.text
     revoked = client.delete(f"/keys/{body['id']}")
     assert revoked.status_code == 200 and revoked.json()["active"] is False
     assert_problem(client.get("/me", headers=member), 401, contains="revoked")
