@@ -1,22 +1,32 @@
-"""Ingest jobs: uploaded files saved to a job directory and loaded on a background thread.
+"""Ingest jobs: uploaded files loaded on a background thread, their status kept in the store.
 
-Layout of one job (``<jobs dir>/<job id>/``)::
+What one job leaves where:
 
-    job.json      the job's status and, when done, its ingest report
-    lock          held (flock) by the worker that queued the job until the job ends
-    input/        the uploaded files, under their own (sanitised) names
-    rejects/      what the ingest pipeline writes about rejected rows
-    rejects.csv   every rejected row: file, row, column, reason
+- in the store (the internal kinds of :mod:`graph.schema`): the job's status,
+  progress and report (``ingest_job``), and every rejected row in chunks of
+  :data:`REJECTS_CHUNK` rows (``ingest_rejects``). Every API replica over the same
+  store answers ``GET /ingest/{id}`` and ``/rejects`` for any job, whichever
+  replica runs it. Rejects are chunked records rather than a file so that the
+  same code serves the embedded store and Neo4j (a replica in another container
+  cannot read the runner's disk).
+- on the disk of the replica that received the upload (``<jobs dir>/<job id>/``)::
 
-The status lives on disk, not in memory, so any API worker (``--workers 2``)
-can answer for a job another worker runs. Jobs run one at a time per worker:
-they write to the same store, and the store serialises writes anyway.
+      lock          held (flock) by the process that runs the job until it ends
+      input/        the uploaded files, under their own (sanitised) names
+      rejects/      what the ingest pipeline writes about rejected rows
+
+Jobs run one at a time per process: they write to the same store, and the store
+serialises writes anyway.
 
 A job's load is atomic (:meth:`graph.store.GraphStore.load`, with the job's id as
-the load id). A job that is ``queued`` or ``running`` on disk while nobody holds
-its ``lock`` belonged to a process that died (``kill -9``, a crash, a power cut):
-it is reported as ``interrupted``, with how to resume — at start-up for every
-such job, and whenever one is read. Errors never show server paths.
+the load id). A job that is ``queued`` or ``running`` in the store while its
+process is gone (``kill -9``, a crash, a power cut) is reported as
+``interrupted``, with how to resume. Its process is known to be gone when the
+job's directory is on this machine and nobody holds its ``lock``, or else when
+its heartbeat (``heartbeat_at``, renewed every ``heartbeat`` seconds by the
+running process) is older than ``stale_after`` seconds. This is checked for every
+job at start-up (:meth:`JobRunner.recover`) and whenever one is read. Errors
+never show server paths.
 """
 
 from __future__ import annotations
@@ -26,10 +36,13 @@ import dataclasses
 import datetime as dt
 import fcntl
 import importlib
+import io
+import json
 import logging
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,10 +52,13 @@ from typing import IO, Any
 from coopgraph.api.problems import NotImplementedYet
 from coopgraph.api.schemas import IngestJob
 from coopgraph.graph.errors import CoopGraphError, InvalidQuery, NotFound
+from coopgraph.graph.models import MAX_LIST, Record, ServerIngestJob, ServerRejects
 from coopgraph.graph.safe_output import csv_rows
+from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore
 
-__all__ = ["INTERRUPTED", "JOB_ID_PATTERN", "JobRunner", "public_message", "safe_filename"]
+__all__ = ["INTERRUPTED", "JOB_ID_PATTERN", "REJECTS_CHUNK", "JobRunner", "public_message",
+           "safe_filename"]
 
 log = logging.getLogger("coopgraph.api.jobs")
 JOB_ID_PATTERN = r"^[0-9a-f]{12}$"
@@ -107,92 +123,166 @@ def _reject_row(item: Any) -> list[Any]:
     return [getattr(item, k, "") for k in ("file", "row", "column", "reason")]
 
 
-class JobRunner:
-    """Creates job directories, runs ingest in the background, reads job status back."""
+REJECTS_CHUNK = 5_000  # rejected rows per stored chunk (a few hundred KB of JSON)
+REPORT_REJECTS = 200  # rejected rows kept in the job's report itself (the dashboard's table)
 
-    def __init__(self, jobs_dir: Path, store: Callable[[], GraphStore]) -> None:
+
+def _to_record(job: IngestJob, *, heartbeat: dt.datetime | None, chunks: int | None
+               ) -> ServerIngestJob:
+    data = job.model_dump(exclude={"report"})
+    report = json.dumps(job.report, ensure_ascii=False) if job.report is not None else None
+    return ServerIngestJob(**data, report=report, heartbeat_at=heartbeat, chunks=chunks,
+                           source="api")
+
+
+def _from_record(record: Record) -> tuple[IngestJob, ServerIngestJob]:
+    assert isinstance(record, ServerIngestJob)
+    job = IngestJob(id=record.id, status=record.status, files=record.files,
+                    progress=record.progress, created_at=record.created_at,
+                    finished_at=record.finished_at, ok=record.ok, rejected=record.rejected,
+                    error=record.error,
+                    report=json.loads(record.report) if record.report else None)
+    return job, record
+
+
+class JobRunner:
+    """Saves uploads, runs ingest in the background, keeps and reads job status in the store.
+
+    ``store`` opens (or returns) the store; it is called per use, so a store that is
+    down makes the job routes answer 503 rather than stopping the app.
+    """
+
+    def __init__(self, jobs_dir: Path, store: Callable[[], GraphStore], *,
+                 heartbeat: float = 10.0, stale_after: float = 60.0) -> None:
+        if not 0 < heartbeat < stale_after:
+            raise ValueError("the heartbeat must be positive and shorter than stale_after")
         self.jobs_dir = Path(jobs_dir)
         self._store = store
+        self.heartbeat = heartbeat
+        self.stale_after = stale_after
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         self._locks: dict[str, IO[bytes]] = {}  # job id → its lock file, held until it ends
-        self.recover()
+        self._mine: dict[str, IngestJob] = {}  # this process's unfinished jobs, as last saved
+        self._mutex = threading.Lock()  # orders saves of _mine against the heartbeat
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    # --- liveness ---------------------------------------------------------------------
 
     def recover(self) -> list[str]:
         """Mark every job whose process is gone ``interrupted``; their ids."""
-        if not self.jobs_dir.is_dir():
-            return []
         found = []
-        for job_dir in sorted(self.jobs_dir.iterdir()):
-            if not re.match(JOB_ID_PATTERN, job_dir.name):
-                continue
-            try:
-                job = self.get(job_dir.name)
-            except (NotFound, ValueError):
-                continue  # a job directory half made, or not a job
-            if job.status == "interrupted":
-                found.append(job.id)
+        for record in list(self._store().iter_all(EntityKind.INGEST_JOB)):
+            assert isinstance(record, ServerIngestJob)
+            if record.status in ("queued", "running"):
+                job = self._if_orphaned(*_from_record(record))
+                if job.status == "interrupted":
+                    found.append(job.id)
         return found
 
-    def _if_orphaned(self, job: IngestJob) -> IngestJob:
-        """``job``, marked ``interrupted`` when no live process holds its lock any more."""
+    def _if_orphaned(self, job: IngestJob, record: ServerIngestJob) -> IngestJob:
+        """``job``, marked ``interrupted`` when no live process runs it any more."""
         if job.id in self._locks:
-            return job
+            return job  # ours, and alive
+        lock = self._dir(job.id) / "lock"
         try:
-            handle = open(self._dir(job.id) / "lock", "rb")  # noqa: SIM115 - closed below
+            handle = open(lock, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
-            return self._interrupt(job)  # made before jobs had locks
+            # run by another machine's replica (or made before jobs had locks): its heartbeat
+            beat = record.heartbeat_at or record.created_at
+            if (_now() - beat).total_seconds() <= self.stale_after:
+                return job
+            return self._interrupt(job)
         with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return job  # its worker is alive
-            # Read it again under the lock: its worker may have finished it meanwhile.
-            job = self._read(job.id)
+                return job  # its process, on this machine, is alive
+            # Read it again under the lock: its process may have finished it meanwhile.
+            job, _ = self._read(job.id)
             return self._interrupt(job) if job.status in ("queued", "running") else job
 
     def _interrupt(self, job: IngestJob) -> IngestJob:
         """Record that ``job`` died with its process; the job as now stored."""
+        was = job.status
         job = job.model_copy(update={
-            "status": "interrupted", "finished_at": _now(),
-            "error": INTERRUPTED.format(status=job.status)})
-        self._save(job)
+            "status": "interrupted", "finished_at": _now(), "progress": None,
+            "error": INTERRUPTED.format(status=was)})
+        self._store().upsert([_to_record(job, heartbeat=None, chunks=None)])
         log.warning("ingest job %s was %s when its process died; marked interrupted",
-                    job.id, job.status)
+                    job.id, was)
         return job
+
+    def _beating(self) -> None:
+        """Renew the heartbeat of this process's unfinished jobs until :meth:`shutdown`."""
+        while not self._stop.wait(self.heartbeat):
+            with self._mutex:
+                jobs = list(self._mine.values())
+                try:
+                    if jobs:
+                        self._store().upsert([_to_record(j, heartbeat=_now(), chunks=None)
+                                              for j in jobs])
+                except Exception:  # a store that is down now: the next beat tries again
+                    log.warning("could not renew the heartbeat of ingest jobs %s",
+                                [j.id for j in jobs], exc_info=True)
+
+    # --- status -----------------------------------------------------------------------
 
     def _dir(self, job_id: str) -> Path:
         if not re.match(JOB_ID_PATTERN, job_id):
             raise NotFound(f"no ingest job {job_id!r}")
         return self.jobs_dir / job_id
 
-    def _save(self, job: IngestJob) -> None:
-        path = self._dir(job.id) / "job.json"
-        tmp = path.with_name("job.json.tmp")
-        tmp.write_text(job.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+    def _save(self, job: IngestJob, *, chunks: int | None = None) -> None:
+        with self._mutex:
+            finished = job.status not in ("queued", "running")
+            self._store().upsert([_to_record(job, heartbeat=_now(), chunks=chunks)])
+            if finished:
+                self._mine.pop(job.id, None)
+            else:
+                self._mine[job.id] = job
 
     def get(self, job_id: str) -> IngestJob:
         """The job's current status; :class:`NotFound` when there is no such job."""
-        job = self._read(job_id)
+        job, record = self._read(job_id)
         if job.status in ("queued", "running"):
-            job = self._if_orphaned(job)
+            job = self._if_orphaned(job, record)
         return job
 
-    def _read(self, job_id: str) -> IngestJob:
-        path = self._dir(job_id) / "job.json"
+    def _read(self, job_id: str) -> tuple[IngestJob, ServerIngestJob]:
+        self._dir(job_id)  # checks the id's form
         try:
-            return IngestJob.model_validate_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            return _from_record(self._store().get(EntityKind.INGEST_JOB, job_id))
+        except NotFound:
             raise NotFound(f"no ingest job {job_id!r}") from None
 
-    def rejects_file(self, job_id: str) -> Path:
-        """The job's rejects CSV; :class:`NotFound` until the job has finished."""
-        job = self.get(job_id)
-        path = self._dir(job_id) / "rejects.csv"
-        if job.status != "done" or not path.exists():
+    def rejects_csv(self, job_id: str) -> bytes:
+        """The job's rejected rows as CSV (file, row, column, reason); :class:`NotFound`
+        until the job has finished."""
+        job, record = self._read(job_id)
+        if job.status != "done" or record.chunks is None:
             raise NotFound(f"ingest job {job_id!r} has no rejects report yet "
                            f"(status: {job.status})")
-        return path
+        store = self._store()
+        chunks: list[ServerRejects] = []
+        offset = 0
+        while True:
+            page = store.list(EntityKind.INGEST_REJECTS, filters={"job_id": job_id},
+                              offset=offset, limit=100)
+            chunks += [c for c in page.items if isinstance(c, ServerRejects)]
+            offset += len(page.items)
+            if offset >= page.total or not page.items:
+                break
+        if len(chunks) != record.chunks:  # pragma: no cover - written before the status
+            raise NotFound(f"ingest job {job_id!r} has lost part of its rejects report")
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["file", "row", "column", "reason"])
+        for chunk in sorted(chunks, key=lambda c: c.n):
+            writer.writerows(csv_rows(json.loads(chunk.rows)))  # a member's text is no formula
+        return out.getvalue().encode("utf-8")
+
+    # --- running ----------------------------------------------------------------------
 
     def submit(self, uploads: Iterable[tuple[str | None, IO[bytes]]]) -> IngestJob:
         """Save the uploaded files in a new job directory and queue the job."""
@@ -215,6 +305,8 @@ class JobRunner:
             self._hold(job_id)
             for name, handle in uploads:
                 safe = safe_filename(name)
+                if len(names) >= MAX_LIST:
+                    raise InvalidQuery(f"upload at most {MAX_LIST} files per job")
                 if safe in names:
                     raise InvalidQuery(f"two uploaded files are named {safe!r}")
                 with open(input_dir / safe, "wb") as out:
@@ -222,18 +314,27 @@ class JobRunner:
                 names.append(safe)
             if not names:
                 raise InvalidQuery("upload at least one file (multipart field 'files')")
+            job = IngestJob(id=job_id, status="queued", files=names, created_at=_now(),
+                            progress="files received")
+            self._save(job)
         except BaseException:
             self._release(job_id)
             shutil.rmtree(job_dir, ignore_errors=True)
             raise
-        job = IngestJob(id=job_id, status="queued", files=names, created_at=_now())
-        self._save(job)
+        self._start_beating()
         try:
             self._executor.submit(self._run, job_id)
         except BaseException:
             self._release(job_id)
             raise
         return job
+
+    def _start_beating(self) -> None:
+        with self._mutex:
+            if self._beat is None:
+                self._beat = threading.Thread(target=self._beating, name="ingest-heartbeat",
+                                              daemon=True)
+                self._beat.start()
 
     def _hold(self, job_id: str) -> None:
         """Take the job's lock for as long as this process has the job (released by _run)."""
@@ -242,6 +343,8 @@ class JobRunner:
         self._locks[job_id] = handle
 
     def _release(self, job_id: str) -> None:
+        with self._mutex:
+            self._mine.pop(job_id, None)
         handle = self._locks.pop(job_id, None)
         if handle is not None:
             handle.close()
@@ -250,46 +353,66 @@ class JobRunner:
         try:
             self._run_job(job_id)
         finally:
-            self._release(job_id)  # after the final status is on disk
+            self._release(job_id)  # after the final status is in the store
 
     def _run_job(self, job_id: str) -> None:
-        job = self.get(job_id)
+        job = self._mine.get(job_id) or self.get(job_id)
         job_dir = self._dir(job_id)
-        self._save(job.model_copy(update={"status": "running"}))
+        job = job.model_copy(update={"status": "running", "progress": "loading"})
+        self._save(job)
+        chunks: int | None = None
         try:
             from coopgraph.ingest.pipeline import ingest_paths
 
             report = ingest_paths(self._store(), [job_dir / "input"],
                                   rejects_dir=job_dir / "rejects", load_id=job_id)
             rejects = [_reject_row(r) for r in getattr(report, "rejects", [])]
-            with open(job_dir / "rejects.csv", "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(["file", "row", "column", "reason"])
-                writer.writerows(csv_rows(rejects))  # a member's text is no formula
+            self._save(job.model_copy(update={"progress": "saving the rejects report"}))
+            chunks = self._save_rejects(job_id, rejects)
             plain = _plain(report)
             if isinstance(plain, dict):  # server paths are no business of the client
                 plain.pop("rejects_dir", None)
                 plain.pop("report_files", None)
                 plain["warnings"] = [public_message(str(w), job_dir)
                                      for w in plain.get("warnings") or []]
+                if isinstance(plain.get("rejects"), list) and len(plain["rejects"]) > \
+                        REPORT_REJECTS:  # all of them are in the rejects report (CSV)
+                    plain["rejects"] = plain["rejects"][:REPORT_REJECTS]
+                    plain["rejects_truncated"] = True
             job = job.model_copy(update={
-                "status": "done", "finished_at": _now(), "ok": bool(getattr(report, "ok", False)),
-                "rejected": len(rejects),
+                "status": "done", "finished_at": _now(), "progress": None,
+                "ok": bool(getattr(report, "ok", False)), "rejected": len(rejects),
                 "report": plain if isinstance(plain, dict) else {"report": plain},
             })
         except ImportError as exc:
             job = job.model_copy(update={
-                "status": "failed", "finished_at": _now(),
+                "status": "failed", "finished_at": _now(), "progress": None,
                 "error": "the ingest pipeline is not available in this installation "
                          f"({public_message(str(exc), job_dir)})"})
         except CoopGraphError as exc:
             job = job.model_copy(update={"status": "failed", "finished_at": _now(),
+                                         "progress": None,
                                          "error": public_message(str(exc), job_dir)})
         except Exception as exc:  # a job must end with a status, whatever happened
             log.exception("ingest job %s failed", job_id)
             job = job.model_copy(update={"status": "failed", "finished_at": _now(),
+                                         "progress": None,
                                          "error": f"internal error ({type(exc).__name__})"})
-        self._save(job)
+        try:
+            self._save(job, chunks=chunks)
+        except Exception:  # the store went away: the job reads interrupted once it is back
+            log.exception("could not save the final status of ingest job %s", job_id)
+
+    def _save_rejects(self, job_id: str, rejects: list[list[Any]]) -> int:
+        """Store the rejected rows in chunks; how many chunks (zero rejects: none)."""
+        store = self._store()
+        chunks = [ServerRejects(id=f"{job_id}-{n}", job_id=job_id, n=n, source="api",
+                                rows=json.dumps(_plain(rejects[i:i + REJECTS_CHUNK]),
+                                                ensure_ascii=False))
+                  for n, i in enumerate(range(0, len(rejects), REJECTS_CHUNK))]
+        for i in range(0, len(chunks), 20):
+            store.upsert(chunks[i:i + 20])
+        return len(chunks)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until queued jobs have run (tests and the demo)."""
@@ -297,4 +420,5 @@ class JobRunner:
 
     def shutdown(self) -> None:
         """Stop accepting jobs; running ones finish."""
+        self._stop.set()
         self._executor.shutdown(wait=False)

@@ -1,17 +1,26 @@
-"""API keys: random secrets shown once, kept only as SHA-256 hashes in a JSON file.
+"""API keys: random secrets shown once, kept only as SHA-256 hashes in the store.
 
-A key reads ``cg_<id>_<secret>``: ``id`` (8 hex digits) names the record in the
-keys file, ``secret`` is 32 random bytes. Because the secret is random and long,
-a fast hash is enough (nobody can brute-force 256 bits); a slow password hash
-would only make every request slower. Hashes are compared in constant time.
+A key reads ``cg_<id>_<secret>``: ``id`` (8 hex digits) names the record,
+``secret`` is 32 random bytes. Because the secret is random and long, a fast
+hash is enough (nobody can brute-force 256 bits); a slow password hash would
+only make every request slower. Hashes are compared in constant time.
 
-The file is written atomically (temp file + rename, mode 0600) under an
-advisory lock, so ``coopgraph keys create`` can run while the server is up; the
-server notices the change by the file's modification time and reloads it.
+The records live in the graph store as the internal kind ``api_key``
+(:class:`graph.models.ServerKey`), so every API replica over the same store
+reads the same keys: :class:`KeyStore` keeps no copy between calls, and a key
+revoked through one replica (or ``coopgraph keys revoke``) is refused by all of
+them from the next request on. That costs one store read per request (an
+in-memory lookup for the embedded store, one indexed round trip for Neo4j).
+
+Keys used to live in a JSON file (``api_keys.json`` in the data directory,
+:class:`KeysFile`). The first :class:`KeyStore` that finds such a file imports
+its keys (a key already in the store wins) and renames the file
+``api_keys.json.migrated``, so the import happens once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -20,16 +29,20 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 from pydantic import BaseModel, Field, ValidationError
 
 from coopgraph.graph.errors import ConfigError, InvalidQuery, NotFound
+from coopgraph.graph.models import Record, ServerKey
+from coopgraph.graph.schema import PROVENANCE_FIELDS, EntityKind
+from coopgraph.graph.store import GraphStore
 
-__all__ = ["ApiKey", "KeyRole", "KeyStore", "hash_secret"]
+__all__ = ["ApiKey", "KeyRole", "KeyStore", "KeysFile", "hash_secret"]
 
 _PREFIX = "cg_"
 
@@ -63,8 +76,12 @@ def hash_secret(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-class KeyStore:
-    """The keys file: create, list, revoke, and verify presented keys."""
+class KeysFile:
+    """The former keys file (JSON, mode 0600): read once by :class:`KeyStore` to migrate it.
+
+    It can still be written (``create``/``revoke``), which is how tests make a file
+    to migrate; nothing in the server writes it any more.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -182,3 +199,135 @@ class KeyStore:
             if record.revoked_at is None:
                 record.revoked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return record
+
+
+def _parse_id(presented: str) -> str | None:
+    presented = presented.strip()
+    if not presented.startswith(_PREFIX):
+        return None
+    return presented[len(_PREFIX):].split("_", 1)[0] or None
+
+
+class KeyStore:
+    """The keys in the graph store: create, list, revoke, and verify presented keys.
+
+    ``store`` is the store or a function that opens it (the API's
+    :meth:`api.state.StoreHolder.get`, so that a store that is down answers 503
+    rather than stopping the app from starting). ``legacy_file`` is the former
+    keys file, migrated on first use.
+    """
+
+    def __init__(self, store: GraphStore | Callable[[], GraphStore], *,
+                 legacy_file: str | Path | None = None) -> None:
+        self._opener: Callable[[], GraphStore] = (
+            store if callable(store) and not isinstance(store, GraphStore)
+            else (lambda: cast(GraphStore, store)))
+        self.legacy_file = Path(legacy_file) if legacy_file is not None else None
+        self._migrated = self.legacy_file is None
+        self._mutex = threading.Lock()
+
+    def _store(self) -> GraphStore:
+        store = self._opener()
+        if not self._migrated:
+            with self._mutex:
+                if not self._migrated:
+                    self._migrate(store)
+                    self._migrated = True
+        return store
+
+    def _migrate(self, store: GraphStore) -> int:
+        """Import the former keys file once; how many keys it added to the store."""
+        assert self.legacy_file is not None
+        if not self.legacy_file.exists():
+            return 0
+        records = KeysFile(self.legacy_file).list()  # ConfigError when unreadable
+        new = [_to_record(k, source="api_keys.json") for k in records
+               if not store.exists(EntityKind.API_KEY, k.id)]
+        if new:
+            store.upsert(new)
+        # FileNotFoundError: another replica migrated it meanwhile (same keys, same result)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.legacy_file,
+                       self.legacy_file.with_name(self.legacy_file.name + ".migrated"))
+        return len(new)
+
+    def migrate(self) -> int:
+        """Import the former keys file now (``coopgraph keys migrate``); keys added."""
+        with self._mutex:
+            added = self._migrate(self._opener()) if self.legacy_file is not None else 0
+            self._migrated = True
+        return added
+
+    def list(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+        keys = [_from_record(r) for r in self._store().iter_all(EntityKind.API_KEY)]
+        return sorted(keys, key=lambda k: (k.created_at, k.id))
+
+    def is_empty(self) -> bool:
+        """True when no active key exists."""
+        return not any(k.active for k in self.list())
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The active key matching ``presented``, or ``None`` (read from the store now)."""
+        key_id = _parse_id(presented)
+        if key_id is None:
+            return None
+        store = self._store()
+        try:
+            record = _from_record(store.get(EntityKind.API_KEY, key_id))
+        except (NotFound, InvalidQuery):
+            return None
+        if not record.active:
+            return None
+        if not hmac.compare_digest(record.hash, hash_secret(presented.strip())):
+            return None
+        return record
+
+    def create(
+        self, role: KeyRole | str, *, company_id: str | None = None, name: str | None = None,
+        source: str = "cli",
+    ) -> tuple[ApiKey, str]:
+        """Make a key; return its record and the secret key string (shown only now).
+
+        Raises
+        ------
+        InvalidQuery
+            When a member key has no company, or another role has one.
+        """
+        role = KeyRole(role)
+        if role is KeyRole.MEMBER and not company_id:
+            raise InvalidQuery("a member key needs --company (the company it acts for)")
+        if role is not KeyRole.MEMBER and company_id:
+            raise InvalidQuery(f"only member keys are bound to a company, not {role.value} keys")
+        store = self._store()
+        key_id = secrets.token_hex(4)
+        while store.exists(EntityKind.API_KEY, key_id):
+            key_id = secrets.token_hex(4)
+        secret = f"{_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        record = ApiKey(
+            id=key_id, name=name, role=role, company_id=company_id,
+            hash=hash_secret(secret),
+            created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        )
+        store.upsert([_to_record(record, source=source)])
+        return record, secret
+
+    def revoke(self, key_id: str, *, source: str = "cli") -> ApiKey:
+        """Mark a key revoked (kept for the record); :class:`NotFound` if unknown."""
+        store = self._store()
+        try:
+            record = _from_record(store.get(EntityKind.API_KEY, key_id))
+        except (NotFound, InvalidQuery):
+            raise NotFound(f"no API key with id {key_id!r}") from None
+        if record.revoked_at is None:
+            record.revoked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            store.upsert([_to_record(record, source=source)])
+        return record
+
+
+def _to_record(key: ApiKey, *, source: str) -> ServerKey:
+    return ServerKey(**key.model_dump(), source=source)
+
+
+def _from_record(record: Record) -> ApiKey:
+    return ApiKey.model_validate(record.model_dump(exclude=set(PROVENANCE_FIELDS)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,6 +46,7 @@ _TAGS = [
     {"name": "imports", "description": "What is bought from outside the region."},
     {"name": "needs", "description": "Explicit requests for suppliers."},
     {"name": "ingest", "description": "Upload files and follow the load job."},
+    {"name": "keys", "description": "API keys: create, list, revoke (admins)."},
     {"name": "match", "description": "Ranked buyers and suppliers, with reasons."},
     {"name": "plans", "description": "Supply-chain plans for a product or a cluster."},
     {"name": "gaps", "description": "What the cluster lacks."},
@@ -65,6 +68,14 @@ Send an API key (made with `coopgraph keys create --role admin|analyst|member`)
 in the `X-API-Key` header or as `Authorization: Bearer <key>`. Errors are
 `application/problem+json` documents (RFC 9457).
 """
+
+
+def _recover_jobs(jobs: JobRunner) -> None:
+    try:
+        jobs.recover()
+    except Exception:  # the store is down: each job is checked again when it is read
+        logging.getLogger("coopgraph.api").warning("could not check ingest jobs at start-up",
+                                                   exc_info=True)
 
 
 def create_app(settings: ApiSettings | None = None, store: GraphStore | None = None) -> FastAPI:
@@ -91,6 +102,10 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Jobs whose process died are marked interrupted now, not only when read; off the
+        # event loop, and a store that is down just postpones it to the first read.
+        threading.Thread(target=_recover_jobs, args=(jobs,), name="recover-jobs",
+                         daemon=True).start()
         yield
         jobs.shutdown()
         holder.close()
@@ -101,7 +116,8 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
     )
     app.state.settings = settings
     app.state.holder = holder
-    app.state.keys = KeyStore(settings.resolved_keys_file()) if settings.auth else None
+    app.state.keys = (KeyStore(holder.get, legacy_file=settings.resolved_keys_file())
+                      if settings.auth else None)
     app.state.jobs = jobs
     install_problem_handlers(app)
     # Middleware added last runs first: headers on everything, then the auth-off

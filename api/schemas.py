@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from coopgraph.api.auth import CONFIDENTIAL
 from coopgraph.api.params import Id
 from coopgraph.graph.models import MAX_AMOUNT
-from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
+from coopgraph.graph.schema import DATA_KINDS, KINDS, PROVENANCE_FIELDS, EntityKind
 
 __all__ = [
     "FAMILIES",
@@ -173,7 +173,7 @@ def _family(kind: EntityKind) -> Family:
     return Family(kind, create, public, page)
 
 
-FAMILIES: dict[EntityKind, Family] = {kind: _family(kind) for kind in EntityKind}
+FAMILIES: dict[EntityKind, Family] = {kind: _family(kind) for kind in DATA_KINDS}
 
 
 class CategoryNode(BaseModel):
@@ -251,12 +251,17 @@ class IngestJob(BaseModel):
         description="'interrupted': the server stopped while the job was queued or running; "
                     "its load is all-or-nothing, and `error` says how to resume")
     files: list[str]
+    progress: str | None = Field(default=None, description="What a queued or running job is "
+                                 "doing now: 'files received', 'loading', "
+                                 "'saving the rejects report'")
     created_at: dt.datetime
     finished_at: dt.datetime | None = None
     ok: bool | None = Field(default=None, description="True when no row was rejected")
     rejected: int | None = Field(default=None, description="How many rows were rejected")
     error: str | None = Field(default=None, description="Why the job failed, if it did")
-    report: dict[str, Any] | None = Field(default=None, description="The ingest report")
+    report: dict[str, Any] | None = Field(
+        default=None, description="The ingest report (its `rejects` list holds the first 200 "
+                                  "rejected rows; all of them are in `/ingest/{id}/rejects`)")
 
 
 class Health(BaseModel):

@@ -37,8 +37,6 @@ __all__ = [
     "CoopRequest",
     "CostType",
     "DeclineReason",
-
-
     "ErPair",
     "HeldCertification",
     "Import",
@@ -54,6 +52,9 @@ __all__ = [
     "RequestOrigin",
     "RequestState",
     "Role",
+    "ServerIngestJob",
+    "ServerKey",
+    "ServerRejects",
     "Supply",
     "Tie",
     "TieType",
@@ -609,3 +610,54 @@ class ErPair(Record):
     folded: _Json = None
     kept_before: _Json = None
     moved: _Json = None
+
+
+# --- server state (issue #15): what API replicas share through the store ------------------
+# Never analytic, never an API resource, never exported (KindSpec.internal).
+
+KEY_ROLES = ("admin", "analyst", "member")
+JOB_STATUSES = ("queued", "running", "done", "failed", "interrupted")
+
+
+class ServerKey(Record):
+    """An API key as every replica reads it: its SHA-256 hash, never the secret."""
+
+    id: Key
+    name: OptText = None
+    role: Literal["admin", "analyst", "member"]
+    company_id: OptKey = None
+    hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class ServerIngestJob(Record):
+    """An ingest job's status, shared by every replica; ``report`` is its report as JSON.
+
+    ``heartbeat_at`` is renewed by the process running the job; a ``queued`` or
+    ``running`` job whose heartbeat stopped belonged to a process that died.
+    ``chunks`` counts its :class:`ServerRejects` records.
+    """
+
+    id: Key
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    files: KeyList = Field(default_factory=list)
+    progress: OptText = None
+    created_at: dt.datetime
+    heartbeat_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    ok: bool | None = None
+    rejected: int | None = Field(default=None, ge=0)
+    chunks: int | None = Field(default=None, ge=0)
+    error: Annotated[str, Field(max_length=10_000)] | None = None
+    report: _Json = None
+
+
+class ServerRejects(Record):
+    """One chunk of an ingest job's rejected rows: ``rows`` is a JSON list of
+    ``[file, row, column, reason]``; chunk ``n`` of job ``j`` has id ``j-n``."""
+
+    id: Key
+    job_id: Key
+    n: int = Field(ge=0)
+    rows: Annotated[str, Field(max_length=10_000_000)]

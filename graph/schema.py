@@ -36,12 +36,17 @@ from coopgraph.graph.models import (
     ProjectCost,
     ProjectParticipant,
     Record,
+    ServerIngestJob,
+    ServerKey,
+    ServerRejects,
     Supply,
     Tie,
 )
 
 __all__ = [
+    "DATA_KINDS",
     "DELETE_POLICY",
+    "INTERNAL_KINDS",
     "KINDS",
     "NODE_KINDS",
     "NODE_REFERENCES",
@@ -88,6 +93,10 @@ class EntityKind(StrEnum):
     PROJECT_PARTICIPANT = "project_participant"
     PROJECT_COST = "project_cost"
     ER_PAIR = "er_pair"  # entity resolution: a merge or a pair for review, and its decision
+    # server state shared by API replicas (issue #15): internal, see KindSpec.internal
+    API_KEY = "api_key"
+    INGEST_JOB = "ingest_job"
+    INGEST_REJECTS = "ingest_rejects"
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ class KindSpec:
     # False for workflow records no analytic reads: writing them leaves the analytic
     # revision (graph.changelog) where it was, so the projection stays current.
     analytic: bool = True
+    # True for the server's own state (API keys, ingest jobs): stored like any kind so
+    # that every API replica sees it, but no API resource, export, sample or ingest
+    # format carries it. Internal kinds are never analytic.
+    internal: bool = False
 
     @property
     def is_node(self) -> bool:
@@ -221,6 +234,12 @@ KINDS: dict[EntityKind, KindSpec] = {
         ),
         # a node of its own, not a relationship: it must outlive either company
         KindSpec(_C.ER_PAIR, ErPair, ("id",), label="ErPair", analytic=False),
+        KindSpec(_C.API_KEY, ServerKey, ("id",), label="ApiKey", analytic=False,
+                 internal=True),
+        KindSpec(_C.INGEST_JOB, ServerIngestJob, ("id",), label="IngestJob", analytic=False,
+                 internal=True),
+        KindSpec(_C.INGEST_REJECTS, ServerRejects, ("id",), label="IngestRejects",
+                 analytic=False, internal=True),
     )
 }
 NODE_KINDS = tuple(k for k, s in KINDS.items() if s.is_node)
@@ -228,6 +247,10 @@ REL_KINDS = tuple(k for k, s in KINDS.items() if not s.is_node)
 _BY_MODEL = {s.model: s.kind for s in KINDS.values()}
 # Workflow kinds: stored and listed like the others, read by no analytic.
 WORKFLOW_KINDS = frozenset(k for k, s in KINDS.items() if not s.analytic)
+# Server state (keys, ingest jobs): not data of the cluster, never shown as such.
+INTERNAL_KINDS = frozenset(k for k, s in KINDS.items() if s.internal)
+# What the cluster's data is made of: every kind an API resource, export or dump may show.
+DATA_KINDS = tuple(k for k in KINDS if k not in INTERNAL_KINDS)
 
 class OnDelete(StrEnum):
     """What a kind's delete does to the records that refer to it."""

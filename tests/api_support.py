@@ -109,7 +109,7 @@ def make_case(store: GraphStore, tmp: Path, *, seed: bool = True, **settings: An
     if seed:
         store.upsert(seed_records())
     keys_file = tmp / "keys.json"
-    ks = KeyStore(keys_file)
+    ks = KeyStore(store)
     keys = {
         "admin": ks.create("admin")[1],
         "analyst": ks.create("analyst")[1],

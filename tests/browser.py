@@ -124,7 +124,7 @@ def serve_sample(tmp: Path, *, name: str, fill: Any = None) -> Iterator[tuple[Li
         fill(store)
     settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
                            jobs_dir=tmp / "jobs")
-    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name=name)
+    _, key = KeyStore(store).create(KeyRole.ANALYST, name=name)
     try:
         with LiveServer(create_app(settings=settings, store=store)) as live:
             yield live, key

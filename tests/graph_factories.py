@@ -30,6 +30,9 @@ from coopgraph.graph.models import (
     ProjectCost,
     ProjectParticipant,
     Record,
+    ServerIngestJob,
+    ServerKey,
+    ServerRejects,
     Supply,
     Tie,
 )
@@ -152,6 +155,17 @@ def full_graph() -> list[Record]:
                decided_at=dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC),
                folded='{"id": "name-agrokombayn--lipetsk"}', kept_before='{"id": "oem-1"}',
                moved="[]", **_prov("companies.csv", 5)),
+        ServerKey(id="0a1b2c3d", name="плановый отдел", role="member", company_id="oem-1",
+                  hash="ab" * 32, created_at=dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC),
+                  revoked_at=dt.datetime(2026, 2, 1, 9, 0, tzinfo=dt.UTC), **_prov("api", 0)),
+        ServerIngestJob(id="0123456789ab", status="done", files=["companies.csv"],
+                        progress="done", created_at=dt.datetime(2026, 1, 3, 8, 0, tzinfo=dt.UTC),
+                        heartbeat_at=dt.datetime(2026, 1, 3, 8, 1, tzinfo=dt.UTC),
+                        finished_at=dt.datetime(2026, 1, 3, 8, 1, tzinfo=dt.UTC), ok=False,
+                        rejected=1, chunks=1, report='{"ok": false}', **_prov("api", 0)),
+        ServerRejects(id="0123456789ab-0", job_id="0123456789ab", n=0,
+                      rows='[["companies.csv", 3, "inn", "неверная контрольная цифра"]]',
+                      **_prov("api", 0)),
     ]
 
 

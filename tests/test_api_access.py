@@ -136,7 +136,7 @@ def test_tampered_secret_is_401(api: ApiCase) -> None:
 
 
 def test_revoked_key_is_refused_while_running(api: ApiCase, tmp_path: Path) -> None:
-    ks = KeyStore(tmp_path / "keys.json")
+    ks = KeyStore(api.store)
     analyst = next(k for k in ks.list() if k.role == "analyst")
     assert api.get("/companies", "analyst").status_code == 200
     ks.revoke(analyst.id)

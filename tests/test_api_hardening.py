@@ -189,7 +189,7 @@ def test_auth_off_refuses_a_server_without_an_address(store: GraphStore, tmp_pat
 
 def test_auth_on_is_not_affected_by_the_address(store: GraphStore, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
-    key = KeyStore(keys).create("admin")[1]
+    key = KeyStore(store).create("admin")[1]
     app = create_app(ApiSettings(keys_file=keys, jobs_dir=tmp_path / "jobs"), store)
     client = TestClient(app, base_url="http://192.0.2.10")
     assert client.get("/companies", headers={"X-API-Key": key}).status_code == 200

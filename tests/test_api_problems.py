@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from coopgraph.api.keys import KeyStore
+from coopgraph.api.keys import KeysFile
 from coopgraph.api.main import create_app
 from coopgraph.api.settings import ApiSettings
 from coopgraph.graph.store import GraphStore
@@ -45,7 +45,7 @@ def dead_neo4j(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestClient:
     monkeypatch.setenv("NEO4J_URI", f"bolt://127.0.0.1:{port}")
     monkeypatch.setenv("NEO4J_PASSWORD", "x")
     keys_file = tmp_path / "keys.json"
-    key = KeyStore(keys_file).create("admin")[1]
+    key = KeysFile(keys_file).create("admin")[1]  # migrated on first use
     app = create_app(ApiSettings(keys_file=keys_file, jobs_dir=tmp_path / "jobs"))
     client = TestClient(app, raise_server_exceptions=False)
     client.headers["X-API-Key"] = key

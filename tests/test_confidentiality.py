@@ -251,7 +251,7 @@ def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     snapshot = store.snapshot()
     proj = Projection.from_snapshot(snapshot)
     keys_file = tmp / "keys.json"
-    ks = KeyStore(keys_file)
+    ks = KeyStore(store)
     keys = {"admin": ks.create("admin")[1], "analyst": ks.create("analyst")[1],
             "member": ks.create("member", company_id=member)[1]}
     app = create_app(ApiSettings(keys_file=keys_file, jobs_dir=tmp / "jobs"), store)
@@ -461,7 +461,7 @@ def _expected(case: Planted, label: str, role: str) -> set[int]:
     if role == "member" and url.startswith("/requests/pipeline"):
         return {403}
     path = url.split("?", 1)[0]
-    if path == "/review":  # the entity-resolution queue names members' pairs: admins only
+    if path in ("/review", "/keys"):  # the ER queue names members' pairs; keys: admins only
         return {200} if role == "admin" else {403}
     if role == "member" and (found := re.fullmatch(r"/requests/([^/]+)", path)):
         # a request exists only for its two parties (and the centre)

@@ -797,7 +797,7 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) 
     store = EmbeddedStore(None)
     settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp / "keys.json",
                            jobs_dir=tmp / "jobs")
-    keys = KeyStore(tmp / "keys.json")
+    keys = KeyStore(store)
     _, admin = keys.create(KeyRole.ADMIN, name="upload test")
     _, analyst = keys.create(KeyRole.ANALYST, name="upload test")
     with LiveServer(create_app(settings=settings, store=store)) as live:

@@ -46,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     assert ingest_paths(store, [SAMPLE_DIR]).ok
     company = sorted(r["id"] for r in store.snapshot().rows(EntityKind.COMPANY))[0]
     settings = ApiSettings(auth=True, keys_file=tmp / "keys.json", jobs_dir=tmp / "jobs")
-    _, key = KeyStore(tmp / "keys.json").create(KeyRole.ANALYST, name="csp test")
+    _, key = KeyStore(store).create(KeyRole.ANALYST, name="csp test")
     with LiveServer(create_app(settings=settings, store=store)) as live:
         yield live, key, company
     store.close()

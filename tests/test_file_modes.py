@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from coopgraph.api.jobs import JobRunner
-from coopgraph.api.keys import KeyStore
+from coopgraph.api.keys import KeysFile
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.journal_store import JournalStore
 from coopgraph.graph.models import Company
@@ -80,7 +80,7 @@ def test_a_stale_temp_file_does_not_keep_its_mode(tmp_path: Path) -> None:
 
 
 def test_keys_file_is_private(tmp_path: Path) -> None:
-    keys = KeyStore(tmp_path / "secrets" / "api_keys.json")
+    keys = KeysFile(tmp_path / "secrets" / "api_keys.json")  # the former file, to migrate
     keys.create("admin")
     assert _mode(tmp_path / "secrets") == 0o700
     assert _mode(tmp_path / "secrets" / "api_keys.json") == 0o600
@@ -88,7 +88,8 @@ def test_keys_file_is_private(tmp_path: Path) -> None:
 
 
 def test_jobs_dir_is_private(tmp_path: Path) -> None:
-    runner = JobRunner(tmp_path / "jobs", lambda: EmbeddedStore(None))
+    store = EmbeddedStore(None)
+    runner = JobRunner(tmp_path / "jobs", lambda: store)
     try:
         runner.submit([("companies.csv", io.BytesIO(b"id,name\na,A\n"))])
         runner.wait(timeout=60)

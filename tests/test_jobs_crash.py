@@ -10,13 +10,16 @@ reads ``interrupted`` with how to resume, and the store holds none of the upload
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import io
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,9 @@ from typing import Any
 import pytest
 
 from coopgraph.api.jobs import JobRunner, public_message
-from coopgraph.api.schemas import IngestJob
 from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import ServerIngestJob
+from coopgraph.graph.schema import DATA_KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.ingest.pipeline import ingest_paths
 from tests.api_support import make_case
@@ -34,24 +38,39 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = 4242
 
 
-def _write_job(jobs_dir: Path, job_id: str, status: str) -> Path:
+def _write_job(store: GraphStore, jobs_dir: Path | None, job_id: str, status: str, *,
+               heartbeat: dt.datetime | None = None) -> Path | None:
+    """A job as a process would have left it: in the store, and (``jobs_dir`` given)
+    its directory with its lock on this machine."""
+    store.upsert([ServerIngestJob(id=job_id, status=status, files=["companies.csv"],
+                                  created_at=dt.datetime(2026, 11, 29, 10, tzinfo=dt.UTC),
+                                  heartbeat_at=heartbeat)])
+    if jobs_dir is None:
+        return None
     job_dir = jobs_dir / job_id
     (job_dir / "input").mkdir(parents=True)
-    job = IngestJob(id=job_id, status=status, files=["companies.csv"],  # type: ignore[arg-type]
-                    created_at="2026-11-29T10:00:00Z")  # type: ignore[arg-type]
-    (job_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     (job_dir / "lock").touch()
     return job_dir
 
 
+def _data_counts(store: GraphStore) -> dict[str, int]:
+    return {k: n for k, n in store.stats().items() if EntityKind(k) in DATA_KINDS}
+
+
+def _stored_status(store: GraphStore, job_id: str) -> str:
+    record = store.get(EntityKind.INGEST_JOB, job_id)
+    assert isinstance(record, ServerIngestJob)
+    return record.status
+
+
 @pytest.mark.parametrize("status", ["queued", "running"])
 def test_a_job_whose_process_died_is_interrupted_at_start_up(tmp_path: Path, status: str) -> None:
-    jobs = tmp_path / "jobs"
-    _write_job(jobs, "0123456789ab", status)
-    _write_job(jobs, "0123456789ac", "done")
-    runner = JobRunner(jobs, lambda: EmbeddedStore(None))
-    on_disk = json.loads((jobs / "0123456789ab" / "job.json").read_text(encoding="utf-8"))
-    assert on_disk["status"] == "interrupted"  # rewritten at start-up, not only when read
+    jobs, store = tmp_path / "jobs", EmbeddedStore(None)
+    _write_job(store, jobs, "0123456789ab", status)
+    _write_job(store, jobs, "0123456789ac", "done")
+    runner = JobRunner(jobs, lambda: store)
+    assert runner.recover() == ["0123456789ab"]
+    assert _stored_status(store, "0123456789ab") == "interrupted"  # written, not only read
     job = runner.get("0123456789ab")
     assert job.status == "interrupted" and job.finished_at is not None
     assert f"while this job was {status}" in (job.error or "")
@@ -60,14 +79,53 @@ def test_a_job_whose_process_died_is_interrupted_at_start_up(tmp_path: Path, sta
 
 
 def test_a_job_held_by_a_live_worker_stays_running(tmp_path: Path) -> None:
-    jobs = tmp_path / "jobs"
-    job_dir = _write_job(jobs, "0123456789ab", "running")
+    jobs, store = tmp_path / "jobs", EmbeddedStore(None)
+    job_dir = _write_job(store, jobs, "0123456789ab", "running")
+    assert job_dir is not None
     with open(job_dir / "lock", "ab") as held:  # another worker has the job
         fcntl.flock(held, fcntl.LOCK_EX)
-        runner = JobRunner(jobs, lambda: EmbeddedStore(None))
+        runner = JobRunner(jobs, lambda: store)
+        assert runner.recover() == []
         assert runner.get("0123456789ab").status == "running"
     # the worker died (its lock went with it): the next read says so
     assert runner.get("0123456789ab").status == "interrupted"
+
+
+def test_a_job_run_on_another_machine_is_judged_by_its_heartbeat(tmp_path: Path) -> None:
+    store = EmbeddedStore(None)
+    now = dt.datetime.now(dt.UTC)
+    _write_job(store, None, "0123456789ab", "running", heartbeat=now - dt.timedelta(seconds=5))
+    _write_job(store, None, "0123456789ac", "running", heartbeat=now - dt.timedelta(seconds=61))
+    runner = JobRunner(tmp_path / "jobs", lambda: store, heartbeat=10, stale_after=60)
+    assert runner.get("0123456789ab").status == "running"  # its replica beat 5 s ago
+    assert runner.get("0123456789ac").status == "interrupted"
+    assert _stored_status(store, "0123456789ac") == "interrupted"
+
+
+def test_a_running_job_renews_its_heartbeat(tmp_path: Path) -> None:
+    store = EmbeddedStore(None)
+    runner = JobRunner(tmp_path / "jobs", lambda: store, heartbeat=0.05, stale_after=1)
+    gate = threading.Event()
+    runner._executor.submit(gate.wait, 30)  # hold the worker: the job stays queued
+    try:
+        job = runner.submit([("companies.csv", io.BytesIO(b"id,name\na,A\n"))])
+        first = store.get(EntityKind.INGEST_JOB, job.id)
+        assert isinstance(first, ServerIngestJob) and first.heartbeat_at is not None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            beat = store.get(EntityKind.INGEST_JOB, job.id)
+            assert isinstance(beat, ServerIngestJob) and beat.heartbeat_at is not None
+            if beat.heartbeat_at > first.heartbeat_at:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the heartbeat was not renewed")
+        assert beat.status == "queued"
+    finally:
+        gate.set()
+        runner.wait(timeout=60)
+        runner.shutdown()
+    assert runner.get(job.id).status == "done"
 
 
 def test_job_errors_show_no_server_paths(tmp_path: Path) -> None:
@@ -102,6 +160,8 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import ServerIngestJob
+from coopgraph.graph.schema import DATA_KINDS, EntityKind
 from tests.api_support import make_case
 data, store_dir, tmp = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 api = make_case(EmbeddedStore(store_dir), tmp, seed=False, upload_limit=1 << 30)
@@ -128,7 +188,7 @@ def test_kill_9_during_an_api_job_leaves_it_interrupted(
     started = time.monotonic()
     ingest_paths(reference, [data])
     seconds = time.monotonic() - started  # about how long the job runs
-    full, empty = reference.stats(), EmbeddedStore(None).stats()
+    full, empty = _data_counts(reference), _data_counts(EmbeddedStore(None))
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
     rng = random.Random(SEED)
@@ -159,7 +219,7 @@ def test_kill_9_during_an_api_job_leaves_it_interrupted(
         api = make_case(store, tmp / "again", seed=False)
         api.app.state.jobs = JobRunner(tmp / "jobs", lambda store=store: store)
         job = api.get(f"/ingest/{job_id}").json()
-        counts = store.stats()
+        counts = _data_counts(store)  # the job's own records and the keys aside
         if last == ["done"]:
             assert job["status"] == "done" and counts == full
         else:

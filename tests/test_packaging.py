@@ -99,3 +99,25 @@ def test_the_demo_store_goes_to_data_else_the_setting_else_a_per_user_dir(
     assert demo_data_dir(None) == tmp_path / "configured"
     monkeypatch.delenv("COOPGRAPH_DATA_DIR")
     assert demo_data_dir(None) == tmp_path / "share" / "coopgraph" / "demo"
+
+
+# The libraries whose major version's behaviour the code relies on (issue #15); networkx
+# is left to the store's own issue.
+BOUNDED = {"pydantic": 3, "pydantic-settings": 3, "numpy": 3, "scipy": 2, "neo4j": 7,
+           "neo4j-rust-ext": 7, "fastapi": 1}
+
+
+def test_dependencies_we_rely_on_have_an_upper_bound_the_installed_version_meets() -> None:
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    found = {}
+    for line in pyproject["project"]["dependencies"]:
+        requirement = Requirement(line)
+        found[requirement.name] = requirement
+    for name, major in BOUNDED.items():
+        specs = {s.operator: s.version for s in found[name].specifier}
+        assert specs.get("<") == str(major), (name, str(found[name].specifier))
+        assert found[name].specifier.contains(version(name)), (name, version(name))

@@ -24,7 +24,7 @@ def api(store: GraphStore, tmp_path: Path) -> ApiCase:
     case = make_case(store, tmp_path)
     # sup2 joins the cluster: a member without any tie (the KPI's untied member)
     store.upsert([Membership(company_id="sup2", cluster_id="c1")])
-    case.keys["member_sup2"] = KeyStore(tmp_path / "keys.json").create(
+    case.keys["member_sup2"] = KeyStore(store).create(
         "member", company_id="sup2")[1]
     return case
 

@@ -99,14 +99,14 @@ def load_sample(store: GraphStore, *, reset: bool = False) -> IngestReport | Non
     return ingest_paths(store, [sample_dir()])
 
 
-def make_access(keys_file: Path, port: int, *, auth: bool) -> DemoAccess:
+def make_access(store: GraphStore, keys_file: Path, port: int, *, auth: bool) -> DemoAccess:
     """A fresh local admin key (the previous demo key revoked), or none when auth is off."""
     base = f"http://{DEMO_HOST}:{port}"
     if not auth:
         return DemoAccess(base, None)
     from coopgraph.api.keys import KeyRole, KeyStore
 
-    keys = KeyStore(keys_file)
+    keys = KeyStore(store, legacy_file=keys_file)
     for old in keys.list():
         if old.name == DEMO_KEY_NAME and old.active:
             keys.revoke(old.id)
@@ -183,7 +183,8 @@ def register(app: typer.Typer) -> None:
                 report = load_sample(store, reset=reset)
                 _print_loaded(report, store, data_dir)
                 api_settings = load_api_settings(host=DEMO_HOST, auth=not no_auth)
-                access = make_access(api_settings.resolved_keys_file(), port, auth=not no_auth)
+                access = make_access(store, api_settings.resolved_keys_file(), port,
+                                     auth=not no_auth)
                 app_ = create_app(settings=api_settings, store=store)
                 console.print()
                 console.print(f"Dashboard: [bold link={access.dashboard_url}]"

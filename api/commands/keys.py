@@ -1,11 +1,15 @@
-"""``coopgraph keys create|list|revoke``: the API keys, kept hashed in the keys file.
+"""``coopgraph keys create|list|revoke|migrate``: the API keys, kept hashed in the store.
 
-The secret is printed once, by ``create``; the file keeps only its hash. The
-file is ``COOPGRAPH_KEYS_FILE`` or ``api_keys.json`` in the data directory.
+The secret is printed once, by ``create``; the store keeps only its hash. Keys
+live in the configured store (so every API replica over it sees them at once);
+the former keys file (``COOPGRAPH_KEYS_FILE`` or ``api_keys.json`` in the data
+directory) is imported by the first command or server that finds it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -15,13 +19,15 @@ from coopgraph.api.console import console, fail, friendly_errors, store_from_set
 from coopgraph.api.keys import KeyRole, KeyStore
 from coopgraph.api.settings import load_api_settings
 from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.store import GraphStore
 
 __all__ = ["register"]
 
 
-def _key_store() -> KeyStore:
-    with friendly_errors():
-        return KeyStore(load_api_settings().resolved_keys_file())
+@contextmanager
+def _key_store(*, create: bool = False) -> Iterator[tuple[KeyStore, GraphStore]]:
+    with store_from_settings(create=create) as store, friendly_errors():
+        yield KeyStore(store, legacy_file=load_api_settings().resolved_keys_file()), store
 
 
 def register(app: typer.Typer) -> None:
@@ -37,14 +43,13 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="A label to recognise the key by.")] = None,
     ) -> None:
         """Create a key and print it (it is shown this once; only its hash is kept)."""
-        if role is KeyRole.MEMBER:
-            if not company:
-                fail("a member key needs --company ID (the company it acts for)")
-            with store_from_settings() as store:
+        if role is KeyRole.MEMBER and not company:
+            fail("a member key needs --company ID (the company it acts for)")
+        with _key_store(create=role is not KeyRole.MEMBER) as (keys, store):
+            if role is KeyRole.MEMBER:
+                assert company is not None
                 if not store.exists(EntityKind.COMPANY, company):
                     fail(f"no company with id {company!r} in the store; load it first")
-        keys = _key_store()
-        with friendly_errors():
             record, secret = keys.create(role, company_id=company, name=name)
         console.print(f"created {record.role.value} key [bold]{record.id}[/]"
                       + (f" for company {record.company_id}" if record.company_id else ""),
@@ -55,11 +60,10 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("list")
     def list_keys() -> None:
         """List keys (ids, roles, companies; never the secrets)."""
-        keys = _key_store()
-        with friendly_errors():
+        with _key_store() as (keys, _):
             records = keys.list()
         if not records:
-            console.print(f"no keys in {keys.path}", highlight=False)
+            console.print("no API keys in the store", highlight=False)
             return
         table = Table("id", "name", "role", "company", "created", "status")
         for k in records:
@@ -71,8 +75,15 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("revoke")
     def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")]
                ) -> None:
-        """Revoke a key; requests with it are refused from now on."""
-        keys = _key_store()
-        with friendly_errors():
+        """Revoke a key; every API replica refuses it from its next request on."""
+        with _key_store() as (keys, _):
             record = keys.revoke(key_id)
         console.print(f"revoked key {record.id}", highlight=False)
+
+    @keys_app.command("migrate")
+    def migrate() -> None:
+        """Import the former keys file into the store now (done by any first use anyway)."""
+        with _key_store(create=True) as (keys, _):
+            added = keys.migrate()
+        console.print(f"imported {added} key(s) from the keys file into the store",
+                      highlight=False)

@@ -10,7 +10,7 @@ __all__ = ["ROUTER_MODULES"]
 ROUTER_MODULES = (
     "health", "me", "companies", "clusters", "memberships", "categories", "processes",
     "certifications", "products", "capabilities", "supplies", "imports", "needs",
-    "ingest", "match", "plans", "gaps", "kpis", "export", "codes",
+    "ingest", "keys", "match", "plans", "gaps", "kpis", "export", "codes",
     # cooperation (issue #13)
     "requests", "events", "ties", "projects", "project_participants", "project_costs",
     "review",

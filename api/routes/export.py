@@ -43,6 +43,8 @@ def snapshot_to_graphml(snapshot: Snapshot) -> bytes:
     graph = nx.MultiDiGraph()
     for kind in NODE_KINDS:
         spec = KINDS[kind]
+        if spec.internal:  # API keys, ingest jobs: the server's, not the graph's
+            continue
         for row in snapshot.rows(kind):
             graph.add_node(f"{spec.label}:{spec.key_text(row)}", label=spec.label, **_attrs(row))
     for kind in REL_KINDS:

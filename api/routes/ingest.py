@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from coopgraph.api.deps import AdminDep, AnalystDep
 from coopgraph.api.jobs import JOB_ID_PATTERN, JobRunner
@@ -46,9 +46,10 @@ def ingest_job(principal: AnalystDep, request: Request, job_id: _JobId) -> Inges
     return _runner(request).get(job_id)
 
 
-@router.get("/{job_id}/rejects", response_class=FileResponse,
+@router.get("/{job_id}/rejects", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "Rejected rows"}})
-def ingest_rejects(principal: AnalystDep, request: Request, job_id: _JobId) -> FileResponse:
+def ingest_rejects(principal: AnalystDep, request: Request, job_id: _JobId) -> Response:
     """Every rejected row of the job as CSV: file, row, column, reason."""
-    return FileResponse(_runner(request).rejects_file(job_id), media_type="text/csv",
-                        filename=f"rejects-{job_id}.csv")
+    return Response(_runner(request).rejects_csv(job_id), media_type="text/csv",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="rejects-{job_id}.csv"'})

@@ -27,7 +27,8 @@ function reportView(job) {
     table,
   ];
   if (rejects.length) {
-    parts.push(h('h2', { style: { marginTop: '1rem' } }, tn('upload.problems', rejects.length)),
+    // the report lists the first rejected rows; the job counts them all (and the CSV has them all)
+    parts.push(h('h2', { style: { marginTop: '1rem' } }, tn('upload.problems', job.rejected ?? rejects.length)),
       h('table', { class: 'data', 'data-testid': 'upload-rejects' },
         h('thead', null, h('tr', null, [t('upload.file'), t('upload.row'), t('upload.column'), t('upload.reason')].map((x) => h('th', null, x)))),
         h('tbody', null, rejects.slice(0, 200).map((r) => h('tr', null,
