@@ -67,9 +67,9 @@ def test_answers_are_read_as_labelled_pairs_and_precision_counts_them(store: Gra
 
 def test_evaluate_reports_and_fit_uses_the_answers(store, tmp_path, monkeypatch, request) -> None:
     _sample_with_an_agreement(store)
-    data_dir = tmp_path / "store" if type(store).__name__ == "EmbeddedStore" \
+    data_dir = tmp_path / "store" if store.kind == "embedded" \
         else tmp_path / "data"
-    if type(store).__name__ == "EmbeddedStore":
+    if store.kind == "embedded":
         store.close()
     _env(monkeypatch, store, data_dir, request)
     result = _run("evaluate", "--split", "random", "--seeds", "1", "--max-queries", "10",

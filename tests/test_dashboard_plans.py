@@ -400,7 +400,6 @@ def _labels_overlap(page: Any) -> list[tuple[str, str]]:
     return clash
 
 
-@pytest.mark.parametrize("lang", ["ru", "en"])
 def _network_seconds(sess: Session, mode: str) -> float:
     """Seconds from the click to a drawn network page (median of three, cache warm)."""
     times = []
@@ -433,6 +432,7 @@ def test_network_render_time_region_against_sample(browser: Any,
         assert seconds["region"][mode] < 15, seconds  # usable on a loaded machine
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
 def test_network_at_region_scale(browser: Any, region_server: tuple[LiveServer, str],
                                  region_api: httpx.Client, lang: str) -> None:
     companies = {c["id"]: c for c in _all(region_api, "/companies")}

@@ -22,7 +22,7 @@ from coopgraph.queries.projection import Projection
 def _env(monkeypatch: pytest.MonkeyPatch, store: GraphStore, data_dir: Path,
          request: pytest.FixtureRequest) -> None:
     monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(data_dir))
-    if type(store).__name__ == "EmbeddedStore":
+    if store.kind == "embedded":
         monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
         return
     server: Any = request.getfixturevalue("neo4j_server")
@@ -42,9 +42,9 @@ def test_fit_stores_the_profile_with_its_report_and_match_uses_it(store, tmp_pat
     from coopgraph.ingest.sample import SAMPLE_DIR
 
     ingest_paths(store, [SAMPLE_DIR])
-    data_dir = tmp_path / "store" if type(store).__name__ == "EmbeddedStore" \
+    data_dir = tmp_path / "store" if store.kind == "embedded" \
         else tmp_path / "data"
-    if type(store).__name__ == "EmbeddedStore":
+    if store.kind == "embedded":
         store.close()
     _env(monkeypatch, store, data_dir, request)
     result = _run("fit", "--json", "--folds", "2")

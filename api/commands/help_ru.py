@@ -19,6 +19,17 @@ PANELS_RU = {"ARGUMENTS_PANEL_TITLE": "Аргументы", "OPTIONS_PANEL_TITLE
              "DEFAULT_STRING": "[по умолчанию: {}]"}
 
 HELP_RU: dict[str, str] = {
+    # ingest --bulk
+    "First load into an EMPTY Neo4j database, offline: write the bulk importer's CSV files "
+    "into this directory and run `neo4j-admin database import full` (server stopped).":
+        "Первая загрузка в ПУСТУЮ базу Neo4j без сервера: записать CSV-файлы для импорта "
+        "в этот каталог и выполнить `neo4j-admin database import full` (сервер остановлен).",
+    "With --bulk: the Neo4j home the database is imported into.":
+        "С --bulk: каталог Neo4j (NEO4J_HOME), куда импортируется база.",
+    "With --bulk: the neo4j-admin command (default: neo4j-admin on PATH; without one the "
+    "files are written and the command printed).":
+        "С --bulk: команда neo4j-admin (по умолчанию neo4j-admin из PATH; без неё файлы "
+        "записываются, а команда печатается).",
     "Show this message and exit.": "Показать эту справку и выйти.",
     "Print JSON for machines.": "Вывести JSON для программ.",
     "Machine-readable output": "Вывод для программ (JSON)",

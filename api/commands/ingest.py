@@ -85,18 +85,15 @@ def register(app: typer.Typer) -> None:
         bulk: Annotated[Path | None, typer.Option(
             "--bulk", help="First load into an EMPTY Neo4j database, offline: write the bulk "
             "importer's CSV files into this directory and run `neo4j-admin database import "
-            "full` (server stopped). / Первая загрузка в пустую базу Neo4j без сервера.")
+            "full` (server stopped).")
         ] = None,
         neo4j_home: Annotated[Path | None, typer.Option(
             "--neo4j-home", envvar="NEO4J_HOME",
-            help="With --bulk: the Neo4j home the database is imported into. / "
-                 "С --bulk: каталог Neo4j (NEO4J_HOME), куда импортируется база.")] = None,
+            help="With --bulk: the Neo4j home the database is imported into.")] = None,
         neo4j_admin: Annotated[str | None, typer.Option(
             "--neo4j-admin", envvar="NEO4J_ADMIN",
             help="With --bulk: the neo4j-admin command (default: neo4j-admin on PATH; "
-                 "without one the files are written and the command printed). / "
-                 "С --bulk: команда neo4j-admin (без неё файлы записываются, а команда "
-                 "печатается).")] = None,
+                 "without one the files are written and the command printed).")] = None,
     ) -> None:
         """Load files into the store: validate, de-duplicate companies, report every reject."""
         if not paths and not sample and not registry:
