@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -48,21 +48,12 @@ def gaps_csv(
         description="ru: Russian Excel (';', decimal comma, Russian headers); en: ','")] = "ru",
 ) -> Response:
     """Every gap finding as CSV for Excel (UTF-8 with BOM), with names and ids."""
-    if cluster is not None:
-        projection.cluster(cluster)
-    report = engine("coopgraph.queries.gaps", "find_gaps")(
-        projection, cluster_id=cluster, region=region, viewer=principal.viewer
-    )
-    gap_columns = engine("coopgraph.queries.export", "GAP_COLUMNS")
-    gaps_rows = engine("coopgraph.queries.export", "gaps_rows")
-    write_csv = engine("coopgraph.queries.export", "write_csv")
-    names = dict(zip(projection.company_ids, projection.company_names, strict=True))
+    rows, columns = _gap_table(principal, projection, cluster, region, lang)
     buffer = io.StringIO()
     buffer.write("\ufeff")  # the BOM: Excel reads the file as UTF-8
-    write_csv(gaps_rows(report, names, lang), gap_columns, buffer, lang=lang)
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{cluster or region or 'all'}.csv")
+    engine("coopgraph.queries.export", "write_csv")(rows, columns, buffer, lang=lang)
     return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers=_attachment(cluster or region, "csv"))
 
 
 @router.get("/export.xlsx", response_class=Response,
@@ -76,18 +67,25 @@ def gaps_xlsx(
         description="Language of the headers, kinds and explanations")] = "ru",
 ) -> Response:
     """Every gap finding as an XLSX workbook, with names and ids (members: aggregates)."""
+    rows, columns = _gap_table(principal, projection, cluster, region, lang)
+    content = engine("coopgraph.queries.workbook", "workbook_bytes")(
+        [("Разрывы" if lang == "ru" else "Gaps", rows, columns)], lang)
+    return Response(content, media_type=XLSX, headers=_attachment(cluster or region, "xlsx"))
+
+
+def _gap_table(principal: Any, projection: Any, cluster: str | None, region: str | None,
+               lang: str) -> tuple[list[dict[str, Any]], Any]:
+    """The gap findings as export rows (names and ids; what the viewer may see) and columns."""
     if cluster is not None:
         projection.cluster(cluster)
     report = engine("coopgraph.queries.gaps", "find_gaps")(
-        projection, cluster_id=cluster, region=region, viewer=principal.viewer
-    )
-    gap_columns = engine("coopgraph.queries.export", "GAP_COLUMNS")
-    gaps_rows = engine("coopgraph.queries.export", "gaps_rows")
-    workbook_bytes = engine("coopgraph.queries.workbook", "workbook_bytes")
+        projection, cluster_id=cluster, region=region, viewer=principal.viewer)
     names = dict(zip(projection.company_ids, projection.company_names, strict=True))
-    content = workbook_bytes(
-        [("Разрывы" if lang == "ru" else "Gaps", gaps_rows(report, names, lang), gap_columns)],
-        lang)
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{cluster or region or 'all'}.xlsx")
-    return Response(content, media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    rows = engine("coopgraph.queries.export", "gaps_rows")(report, names, lang)
+    return rows, engine("coopgraph.queries.export", "GAP_COLUMNS")
+
+
+def _attachment(scope: str | None, extension: str) -> dict[str, str]:
+    """The download header: ``gaps-<cluster, region or all>.<extension>``, ASCII-safe."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"gaps-{scope or 'all'}.{extension}")
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
