@@ -47,6 +47,17 @@ __all__ = ["ApiKey", "KeyRole", "KeyStore", "KeysFile", "hash_secret"]
 _PREFIX = "cg_"
 
 
+
+def _checked_role(role: KeyRole | str, company_id: str | None) -> KeyRole:
+    """The key's role, refused with :class:`InvalidQuery` when it does not fit the company:
+    a member key needs one, another role must have none."""
+    role = KeyRole(role)
+    if role is KeyRole.MEMBER and not company_id:
+        raise InvalidQuery("a member key needs --company (the company it acts for)")
+    if role is not KeyRole.MEMBER and company_id:
+        raise InvalidQuery(f"only member keys are bound to a company, not {role.value} keys")
+    return role
+
 class KeyRole(StrEnum):
     """What a key may do (see ``api.auth``)."""
 
@@ -172,11 +183,7 @@ class KeysFile:
         InvalidQuery
             When a member key has no company, or another role has one.
         """
-        role = KeyRole(role)
-        if role is KeyRole.MEMBER and not company_id:
-            raise InvalidQuery("a member key needs --company (the company it acts for)")
-        if role is not KeyRole.MEMBER and company_id:
-            raise InvalidQuery(f"only member keys are bound to a company, not {role.value} keys")
+        role = _checked_role(role, company_id)
         with self._locked() as keys:
             key_id = secrets.token_hex(4)
             while key_id in keys:
@@ -294,11 +301,7 @@ class KeyStore:
         InvalidQuery
             When a member key has no company, or another role has one.
         """
-        role = KeyRole(role)
-        if role is KeyRole.MEMBER and not company_id:
-            raise InvalidQuery("a member key needs --company (the company it acts for)")
-        if role is not KeyRole.MEMBER and company_id:
-            raise InvalidQuery(f"only member keys are bound to a company, not {role.value} keys")
+        role = _checked_role(role, company_id)
         store = self._store()
         key_id = secrets.token_hex(4)
         while store.exists(EntityKind.API_KEY, key_id):
