@@ -1002,7 +1002,7 @@ def review_server(tmp_path: Path, chromium_path: str) -> Iterator[
     assert [m.merged_id for m in report.merges] == ["k2"]
     settings = ApiSettings(auth=True, host="127.0.0.1", keys_file=tmp_path / "keys.json",
                            jobs_dir=tmp_path / "jobs")
-    keys = KeyStore(tmp_path / "keys.json")
+    keys = KeyStore(store)  # keys live in the store (issue 15)
     roles = {"admin": KeyRole.ADMIN, "analyst": KeyRole.ANALYST}
     made = {name: keys.create(role, name="review test")[1] for name, role in roles.items()}
     made["member"] = keys.create(KeyRole.MEMBER, name="review test", company_id="g1")[1]

@@ -533,13 +533,14 @@ def member_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) 
     from coopgraph.api.keys import KeyRole, KeyStore
 
     tmp = tmp_path_factory.mktemp("member")
-    with serve_sample(tmp, name="member test") as (live, analyst):
+    served: list[Any] = []  # the sample's store: keys live in it (issue 15)
+    with serve_sample(tmp, name="member test", fill=served.append) as (live, analyst):
         with httpx.Client(base_url=live.url, headers={"X-API-Key": analyst},
                           timeout=300) as client:
             cluster = _cluster_id(client)
             untied = client.get("/kpis", params={"cluster": cluster}).json()["untied_members"]
-        _, key = KeyStore(tmp / "keys.json").create(KeyRole.MEMBER, company_id=untied[0],
-                                                    name="member")
+        _, key = KeyStore(served[0]).create(KeyRole.MEMBER, company_id=untied[0],
+                                            name="member")
         yield live, key, untied[0]
 
 
