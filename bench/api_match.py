@@ -52,7 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coopgraph.api.keys import KeyStore  # noqa: E402
+from coopgraph.api.keys import KeysFile  # noqa: E402
 from coopgraph.graph.factory import open_store  # noqa: E402
 from coopgraph.graph.schema import EntityKind  # noqa: E402
 from coopgraph.graph.settings import load_settings  # noqa: E402
@@ -249,7 +249,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="coopgraph-bench-") as tmp:
         workdir = Path(tmp)
-        key = KeyStore(workdir / "keys.json").create("analyst", name="bench")[1]
+        # a keys file in the former format: the server migrates it into its store
+        key = KeysFile(workdir / "keys.json").create("analyst", name="bench")[1]
         env = {**os.environ, "COOPGRAPH_KEYS_FILE": str(workdir / "keys.json"),
                "COOPGRAPH_JOBS_DIR": str(workdir / "jobs"), "COOPGRAPH_AUTH": "on",
                "COOPGRAPH_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
