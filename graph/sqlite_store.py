@@ -67,6 +67,7 @@ DB_FILE = "store.sqlite"
 JOURNAL_FILES = ("graph.json", "journal.log")  # the journal store's, migrated once
 MIGRATED_DIR = "journal-migrated"
 _FORMAT = 1
+_SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 _CHUNK = 500  # keys per ``IN (…)`` list
 _SEP = "\x00"
 Key = tuple[str, ...]
@@ -185,6 +186,9 @@ class SqliteStore(GraphStore):
         # ``lazy`` is accepted for callers that may be answered from a cache
         # (queries.projection_disk): opening SQLite reads no data, so nothing is deferred.
         del lazy
+        if synchronous not in _SYNCHRONOUS:  # formatted into a PRAGMA: only SQLite's levels
+            raise StoreError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, "
+                             f"not {synchronous!r}")
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         self._stages = 0  # staging databases attached so far (their aliases)
