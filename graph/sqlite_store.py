@@ -45,6 +45,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -90,13 +91,17 @@ INSERT OR IGNORE INTO meta VALUES ('format', {_FORMAT}), ('revision', 0), ('anal
     ('log_base', 0);
 """
 
+_OBJECTS = frozenset({"records", "counts", "records_uncounted", "meta", "changes", "loads"})
+_META_NAMES = frozenset({"format", "revision", "analytic", "log_base", "lineage"})
+
 _UPSERT = ("INSERT INTO records (kind, key, props, source, row, ingested_at) "
            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET "
            "props = excluded.props, source = excluded.source, row = excluded.row, "
            "ingested_at = excluded.ingested_at")
 # A load's staged rows live in a database of their own, attached while the load runs
-# (``load-<hash>.stage`` beside the store, or in memory): appended without fsync —
-# a crash rolls the load back anyway — and read once by the commit.
+# (``load-<hash>.stage`` beside the store, or in memory): appended without a journal
+# or fsync — a crash rolls the load back anyway — and read once by the commit.
+# (Keyed like ``records`` instead, staging cost more than the commit saved.)
 _STAGED_TABLE = ("CREATE TABLE IF NOT EXISTS {alias}.staged (kind TEXT NOT NULL, "
                  "key BLOB NOT NULL, props BLOB NOT NULL, source TEXT, row INTEGER, "
                  "ingested_at TEXT)")
@@ -108,6 +113,10 @@ _UNSTAGE = ("INSERT INTO main.records (kind, key, props, source, row, ingested_a
             "ON CONFLICT (kind, key) DO UPDATE SET "
             "props = excluded.props, source = excluded.source, row = excluded.row, "
             "ingested_at = excluded.ingested_at")
+# staged records not yet stored, by kind (a key may be staged more than once)
+_NEW_STAGED = ("SELECT kind, count(*) FROM (SELECT DISTINCT kind, key FROM {alias}.staged "
+               "WHERE kind IN ({marks})) AS s WHERE NOT EXISTS (SELECT 1 FROM main.records "
+               "AS r WHERE r.kind = s.kind AND r.key = s.key) GROUP BY kind")
 
 
 def encode_key(key: Sequence[str]) -> bytes:
@@ -120,11 +129,11 @@ def decode_key(blob: bytes) -> Key:
 
 
 def _key_blobs(kind_spec: KindSpec, rows: Sequence[dict[str, Any]]) -> list[bytes]:
-    fields = kind_spec.key_fields
-    if len(fields) == 1:
-        name = fields[0]
-        return [str(r[name]).encode() for r in rows]
-    return [_SEP.join([str(r[f]) for f in fields]).encode() for r in rows]
+    """The stored key of each row (:func:`encode_key`), built column by column in C."""
+    columns = [map(str, map(itemgetter(name), rows)) for name in kind_spec.key_fields]
+    if len(columns) == 1:
+        return list(map(str.encode, columns[0]))
+    return list(map(str.encode, map(_SEP.join, zip(*columns, strict=True))))
 
 
 def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
@@ -190,8 +199,10 @@ class SqliteStore(GraphStore):
             raise StoreError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, "
                              f"not {synchronous!r}")
         self.path = Path(path) if path is not None else None
+        self._synchronous = synchronous
         self._lock = threading.RLock()
         self._stages = 0  # staging databases attached so far (their aliases)
+        self._staged_kinds: dict[str, set[str]] = {}  # by alias: the kinds staged so far
         self._db_file: Path | None = None
         if self.path is not None:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -216,7 +227,8 @@ class SqliteStore(GraphStore):
             # the store's lineage: drawn once when the database is made, so a store
             # deleted and made again is another store for caches kept outside it
             counts += f"INSERT OR IGNORE INTO meta VALUES ('lineage', {secrets.randbits(62)});"
-            self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + counts + "COMMIT;")
+            if not self._schema_ready():  # a write: it would wait for a committing load
+                self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + counts + "COMMIT;")
             with self._lock:
                 fmt = self._meta("format")
                 if fmt != _FORMAT:
@@ -226,6 +238,20 @@ class SqliteStore(GraphStore):
         if self.path is not None:
             self._migrate_journal()
             self._recover_loads()
+
+    def _schema_ready(self) -> bool:
+        """Whether every table, kind count and meta value of ``_SCHEMA`` is there already
+        (read without a write transaction, so that opening never waits for a writer)."""
+        db = self._db
+        with self._lock:
+            try:
+                names = {n for (n,) in db.execute("SELECT name FROM sqlite_master")}
+                kinds = {k for (k,) in db.execute("SELECT kind FROM counts")}
+                meta = {n for (n,) in db.execute("SELECT name FROM meta")}
+            except sqlite3.OperationalError:  # a new database: no tables yet
+                return False
+        return (names >= _OBJECTS and {k.value for k in KINDS} <= kinds
+                and meta >= _META_NAMES)
 
     # --- transactions and meta --------------------------------------------------------
 
@@ -580,6 +606,7 @@ class SqliteStore(GraphStore):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             self._db.execute("DETACH DATABASE " + alias)
+            self._staged_kinds.pop(alias, None)
         self._drop_stage_file(load_id)
 
     def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
@@ -591,13 +618,20 @@ class SqliteStore(GraphStore):
                 for kind, rows in groups.items():
                     keys = _key_blobs(KINDS[kind], rows)
                     self._db.executemany(insert, _columns(kind.value, rows, keys))
+                    self._staged_kinds.setdefault(alias, set()).add(kind.value)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            with self._tx():  # how many: for the warning if this process dies
-                self._db.execute("UPDATE loads SET rows = rows + ? WHERE id = ?",
-                                 (sum(len(r) for r in groups.values()), load.id))
+            # How many: for the warning if this process dies. Not fsynced: it only
+            # names the load; a kill -9 keeps it, the next fsynced commit syncs it.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self._tx():
+                    self._db.execute("UPDATE loads SET rows = rows + ? WHERE id = ?",
+                                     (sum(len(r) for r in groups.values()), load.id))
+            finally:
+                self._db.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def _commit_load(self, load: Load) -> None:
         alias = load.state
@@ -616,13 +650,20 @@ class SqliteStore(GraphStore):
                         for kind, key in self._db.execute(
                                 f"SELECT kind, key FROM {alias}.staged"):
                             touched.setdefault(EntityKind(kind), []).append(decode_key(key))
-                    for kind, new in self._db.execute(
-                            f"SELECT kind, count(*) FROM (SELECT DISTINCT kind, key "
-                            f"FROM {alias}.staged) AS s WHERE NOT EXISTS (SELECT 1 FROM "
-                            f"main.records AS r WHERE r.kind = s.kind AND r.key = s.key) "
-                            f"GROUP BY kind").fetchall():
-                        self._count(kind, new)
+                    # New records: of a kind that was empty, all it holds after the copy
+                    # (no sort of the staged keys); of the others, the staged keys not
+                    # stored before it.
+                    stored = dict(self._db.execute("SELECT kind, n FROM counts").fetchall())
+                    kinds = sorted(self._staged_kinds.get(alias, ()))
+                    filled = [k for k in kinds if not stored.get(k)]
+                    if held := [k for k in kinds if stored.get(k)]:
+                        for kind, new in self._db.execute(_NEW_STAGED.format(
+                                alias=alias, marks=",".join("?" * len(held))), held).fetchall():
+                            self._count(kind, new)
                     self._db.execute(_UNSTAGE.format(alias=alias))
+                    for kind in filled:
+                        self._count(kind, self._db.execute(
+                            "SELECT count(*) FROM records WHERE kind = ?", (kind,)).fetchone()[0])
                     self._commit_change(touched, size=count)
                 # a committed load: the interrupted ones before it are no longer news
                 self._db.execute("DELETE FROM loads WHERE id = ? OR state = 'aborted'",

@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def test_a_corrupt_journal_store_is_refused_and_left_as_it_was(tmp_path: Path) -
 
 WRITER = """
 import sys
+import threading
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.models import Company
 store = EmbeddedStore(sys.argv[1])
@@ -154,3 +156,48 @@ def test_no_private_networkx_api_is_used() -> None:
                 if _PRIVATE_NX.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_load_counts_each_new_record_once(tmp_path: Path) -> None:
+    # Counts after a load: into an empty kind (counted after the copy) and into a kind
+    # that holds records (counted against them), with keys staged twice and once.
+    store = EmbeddedStore(tmp_path / "data")
+    _base(store)
+    with store.load() as load:
+        load.upsert([Company(id="c", name="C"), Company(id="a", name="A2")])
+        load.upsert([Company(id="c", name="C2"), Company(id="d", name="D")])
+        load.upsert_rows("process", [{"code": "p1", "name_ru": "П1"}])
+        load.upsert_rows("process", [{"code": "p1", "name_ru": "П1b"},
+                                     {"code": "p2", "name_ru": "П2"}])
+    stats = store.stats()
+    assert stats["company"] == 4 and stats["process"] == 2
+    assert store.fetch("company", [("c",)])[0]["name"] == "C2"  # the last staged wins
+    assert store.fetch("process", [("p1",)])[0]["name_ru"] == "П1b"
+    with store.load() as load:  # everything again: nothing new
+        load.upsert([Company(id=i, name=i.upper()) for i in "abcd"])
+        load.upsert_rows("process", [{"code": "p2", "name_ru": "П2"}])
+    assert store.stats() == stats
+    reopened = EmbeddedStore(tmp_path / "data")
+    assert reopened.stats() == stats
+    assert {k: len(v) for k, v in reopened.snapshot().tables.items() if v} == {
+        k: n for k, n in stats.items() if n}
+    reopened.close()
+    store.close()
+
+
+def test_opening_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    # Another connection holds the write lock (as a load's commit does): opening the
+    # store and reading it must not wait for it.
+    data = tmp_path / "data"
+    _base(EmbeddedStore(data))
+    with closing(sqlite3.connect(data / DB_FILE, isolation_level=None)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE meta SET value = value WHERE name = 'revision'")
+        done: list[SqliteStore] = []
+        opener = threading.Thread(target=lambda: done.append(SqliteStore(data)), daemon=True)
+        opener.start()
+        opener.join(timeout=20)
+        assert done, "opening the store waited for the writer"
+        assert done[0].stats()["company"] == 2
+        writer.execute("ROLLBACK")
+    done[0].close()
