@@ -5,10 +5,13 @@ Loads ``graph/sqlite_store.py`` as it was at a git revision (``--before``, defau
 writes them all into a fresh store through one ``store.load()`` (chunks of 20,000
 rows, as ``bench/sqlite_store.py``'s ``write`` step), the two versions interleaved
 ``--repeat`` times. Prints wall and CPU seconds per run, then the medians and
-their ratio. Usage::
+their ratio. With ``--ingest DATA``: instead, ``ingest_paths`` of a generated set
+into a fresh store, end to end, each run in a child process of its own (the
+pipeline is the same code; only the store module differs). Usage::
 
     .venv/bin/python bench/sqlite_write_ab.py --source /tmp/bench-sqlite/sqlite
         [--before main] [--repeat 3] [--work /tmp/bench-sqlite-ab]
+    .venv/bin/python bench/sqlite_write_ab.py --ingest /tmp/gen100k [--repeat 1]
 """
 
 from __future__ import annotations
@@ -41,9 +44,53 @@ def _module(name: str, file: Path) -> ModuleType:
     return module
 
 
+def _ingest_child(store_class: Any, args: argparse.Namespace) -> None:
+    import resource
+
+    from coopgraph.ingest.pipeline import ingest_paths
+
+    work = Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    store = store_class(work)
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = ingest_paths(store, [Path(args.ingest)])
+    out = {"version": args.child, "rows": report.total("read"),
+           "wall_s": round(time.perf_counter() - wall, 2),
+           "cpu_s": round(time.process_time() - cpu, 2),
+           "stored": sum(store.stats().values()),
+           "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    store.close()
+    shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(out))
+
+
+def _ingest_runs(args: argparse.Namespace) -> None:
+    print(json.dumps({"what": "machine", "cpus": os.cpu_count(), "data": args.ingest,
+                      "before": args.before,
+                      "load_average": [round(x, 2) for x in os.getloadavg()]}), flush=True)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(args.repeat):
+        for name in ("before", "after"):
+            done = subprocess.run([sys.executable, __file__, "--child", name, "--ingest",
+                                   args.ingest, "--before", args.before, "--work", args.work],
+                                  capture_output=True, text=True, check=True)
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+            results.setdefault(name, []).append(out)
+            print(json.dumps(out), flush=True)
+    rows = results["after"][0]["rows"]
+    print("\n| ingest end to end | before | after | after / before |\n|---|---:|---:|---:|")
+    for field in ("wall_s", "cpu_s"):
+        a, b = (statistics.median(r[field] for r in results[v]) for v in ("before", "after"))
+        print(f"| {field} (rows/s) | {a:.2f} ({rows / a:,.0f}) | {b:.2f} ({rows / b:,.0f}) "
+              f"| {b / a:.2f}× |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", required=True, help="an ingested embedded store")
+    parser.add_argument("--source", help="an ingested embedded store")
+    parser.add_argument("--ingest", help="a generated set: time ingest_paths instead")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--before", default="main", help="git revision of the baseline")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", default="/tmp/bench-sqlite-ab")
@@ -59,6 +106,12 @@ def main() -> None:
     versions = {"before": _module("sqlite_store_before", Path(handle.name)).SqliteStore,
                 "after": SqliteStore}
     os.unlink(handle.name)
+    if args.child:
+        _ingest_child(versions[args.child], args)
+        return
+    if args.ingest:
+        _ingest_runs(args)
+        return
     source = SqliteStore(args.source)
     tables = source.snapshot().tables
     source.close()
