@@ -579,7 +579,8 @@ def _acronym(a: str, b: str) -> bool:
     """The words of one name only spell out a word both share, or are the other's initials.
 
     ``Petrobras`` / ``Petrobras-Petróleo Brasil`` (p…b in petrobras), ``BRF`` / ``BRF-Brasil
-    Foods`` (b…f in brf): two extra words at least, so that one initial never decides;
+    Foods`` (b…f in brf): two extra words at least, right after the name's first word,
+    so that one initial never decides;
     ``National Australia Bank`` / ``NAB - National Australia Bank``: one extra word that is
     the initials of three or more words of the other name, in order.
     """
@@ -589,14 +590,19 @@ def _acronym(a: str, b: str) -> bool:
     extra_b = [t for t in tb if t not in shared]
     if bool(extra_a) == bool(extra_b):
         return False
-    extra, other = (extra_a, tb) if extra_a else (extra_b, ta)
-    if any(t.isdigit() for t in extra):
+    extra, words = (extra_a, ta) if extra_a else (extra_b, tb)
+    other = tb if extra_a else ta
+    if any(t.isdigit() or t in _WEAK for t in extra):
         return False
     if len(extra) == 1:
         return len(other) >= 3 and extra[0] == "".join(w[0] for w in other)
+    # the expansion directly follows the name's first word, which it spells out:
+    # "BRF-Brasil Foods", "SEB-Skand Enskilda Bank"
+    head = words[0]
+    if words[1:1 + len(extra)] != extra or head not in shared or len(head) < 3:
+        return False
     initials = "".join(w[0] for w in extra)
-    return any(len(t) >= 3 and t[0] == initials[0] and _subsequence(initials, t)
-               for t in shared if not t.isdigit())
+    return head[0] == initials[0] and _subsequence(initials, head)
 
 
 def _subsequence(small: str, big: str) -> bool:

@@ -111,6 +111,8 @@ def test_the_country_own_name_and_acronyms_spelled_out_make_one_name() -> None:
     assert not _one("Indian Oil", "Oil India", "India")
     assert not _one("Agricultural Bank of China", "Bank of China", "China")
     assert not _one("China Construction Bank", "China Bank", "China")
+    # initials that only happen to sit in another word of the name (c…i in "cabins")
+    assert not _one("Commercial International Bank Foods Cabins", "Bank Cabins Foods", "")
 
 
 def test_two_records_of_a_list_that_names_each_firm_once_are_never_merged() -> None:
