@@ -38,6 +38,13 @@ Generic words (:data:`WEAK_WORDS`: holdings, industries, systems …) are weak: 
 names that differ only by them (``Nomura Holdings`` / ``Nomura``) are merged when
 other evidence agrees (same main OKVED, or the same surveyed coordinates), and
 otherwise go to review — a holding and its operating company are often two firms.
+A record may also carry an industry (a supplier or ranking list's own label: weak-word
+evidence like the main OKVED) and the lists that name each firm once (a register
+extract, a yearly ranking): two records of one such list are never merged.
+
+Within a country, the country's own name does not tell firms apart (``GAIL (India)`` /
+``GAIL India``), and a name that spells out the other's acronym is the same name
+(``Petrobras-Petróleo Brasil`` / ``Petrobras``).
 """
 
 from __future__ import annotations
