@@ -38,6 +38,13 @@ Generic words (:data:`WEAK_WORDS`: holdings, industries, systems …) are weak: 
 names that differ only by them (``Nomura Holdings`` / ``Nomura``) are merged when
 other evidence agrees (same main OKVED, or the same surveyed coordinates), and
 otherwise go to review — a holding and its operating company are often two firms.
+A record may also carry an industry (a supplier or ranking list's own label: weak-word
+evidence like the main OKVED) and the lists that name each firm once (a register
+extract, a yearly ranking): two records of one such list are never merged.
+
+Within a country, the country's own name does not tell firms apart (``GAIL (India)`` /
+``GAIL India``), and a name that spells out the other's acronym is the same name
+(``Petrobras-Petróleo Brasil`` / ``Petrobras``).
 """
 
 from __future__ import annotations
@@ -427,33 +434,92 @@ class Candidate:
     norm: str = ""
     block: str = ""  # the place block: municipality, else "@region", else ""
     region: str = ""
-    core: str = ""  # the distinctive part of ``norm``
+    core: str = ""  # the distinctive part of ``norm`` (what blocking looks at)
+    key: str = ""  # ``core`` without the names of the record's own country (what is compared)
+    # the firm's industry as a supplier or ranking list states it, besides the main
+    # OKVED: evidence for names that differ by weak words only (:func:`_evidence`)
+    industry: str = ""
+    # lists known to name each firm once (a register extract, a yearly ranking) that
+    # hold this record: two records of one such list are two firms, never merged
+    lists: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.norm:
             self.norm = normalize_name(self.company.name)
         self.core = _core(self.norm)
         self.region = normalize_place(self.company.region)
+        self.key = self.core
+        own = _country_words(self.region) if self.region else frozenset()
+        if own and own.intersection(self.core.split()):
+            # "GAIL India" in India: the country's own name does not tell its firms apart
+            self.key = " ".join(w for w in self.core.split() if w not in own) or self.core
         if not self.block:
             muni = normalize_place(self.company.municipality)
             self.block = muni or (f"@{self.region}" if self.region else "")
 
 
 _WEAK = WEAK_WORDS | {_fold([w]) for w in WEAK_WORDS}
+# Why two groups may not merge when a list that names each firm once holds both.
+LISTED_APART = "both in one list that names each firm once"
 
 
 def _strong(core: str) -> str:
     return " ".join(w for w in core.split() if w not in _WEAK)
 
 
-def _evidence(a: Company, b: Company) -> str | None:
+def _evidence(ca: Candidate, cb: Candidate) -> str | None:
     """Evidence besides the name that two records in one place are one company."""
+    a, b = ca.company, cb.company
     if a.okved_main and a.okved_main == b.okved_main:
         return f"same main OKVED {a.okved_main}"
+    if ca.industry and cb.industry and _trade(ca.industry) == _trade(cb.industry):
+        return f"same industry {ca.industry}"
     if (a.lat is not None and a.lon is not None and a.coords_source is None
             and b.coords_source is None and (a.lat, a.lon) == (b.lat, b.lon)):
         return "same coordinates"
     return None
+
+
+@lru_cache(maxsize=4096)
+def _trade(industry: str) -> str:
+    """An industry label compared without case, punctuation or spelling noise."""
+    return " ".join(_NON_WORD.sub(" ", _ascii(industry.casefold())).split())
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """Normalised country name or ISO code (as :func:`normalize_place` gives it) → code."""
+    from babel import Locale  # lazy: only loads with a country in them need it
+
+    codes: dict[str, str] = {}
+    for code, name in Locale("en").territories.items():
+        if len(code) == 2 and code.isalpha():
+            codes.setdefault(normalize_place(name), code)
+            codes.setdefault(normalize_place(code), code)
+    return codes
+
+
+@lru_cache(maxsize=512)
+def _country_words(region: str) -> frozenset[str]:
+    """One-word names of the country ``region`` names, in English and its official languages.
+
+    ``India`` → {india}, ``Brazil`` → {brazil, brasil}, ``Poland`` → {poland, polska};
+    empty when ``region`` is not a country (a Russian oblast, a town).
+    """
+    code = _country_codes().get(region)
+    if code is None:
+        return frozenset()
+    from babel import Locale, UnknownLocaleError
+    from babel.languages import get_official_languages
+
+    names = {Locale("en").territories.get(code, "")}
+    for lang in get_official_languages(code):
+        try:
+            names.add(Locale.parse(lang).territories.get(code, ""))
+        except (UnknownLocaleError, ValueError):
+            continue
+    words = {normalize_name(n) for n in names if n}
+    return frozenset(w for w in words if w and " " not in w)
 
 
 def _core(norm: str) -> str:
@@ -516,6 +582,41 @@ def _facts(a: str, b: str) -> _Facts:
                   weak)
 
 
+def _acronym(a: str, b: str) -> bool:
+    """The words of one name only spell out a word both share, or are the other's initials.
+
+    ``Petrobras`` / ``Petrobras-Petróleo Brasil`` (p…b in petrobras), ``BRF`` / ``BRF-Brasil
+    Foods`` (b…f in brf): two extra words at least, right after the name's first word,
+    so that one initial never decides;
+    ``National Australia Bank`` / ``NAB - National Australia Bank``: one extra word that is
+    the initials of three or more words of the other name, in order.
+    """
+    ta, tb = a.split(), b.split()
+    shared = set(ta) & set(tb)
+    extra_a = [t for t in ta if t not in shared]
+    extra_b = [t for t in tb if t not in shared]
+    if bool(extra_a) == bool(extra_b):
+        return False
+    extra, words = (extra_a, ta) if extra_a else (extra_b, tb)
+    other = tb if extra_a else ta
+    if any(t.isdigit() or t in _WEAK for t in extra):
+        return False
+    if len(extra) == 1:
+        return len(other) >= 3 and extra[0] == "".join(w[0] for w in other)
+    # the expansion directly follows the name's first word, which it spells out:
+    # "BRF-Brasil Foods", "SEB-Skand Enskilda Bank"
+    head = words[0]
+    if words[1:1 + len(extra)] != extra or head not in shared or len(head) < 3:
+        return False
+    initials = "".join(w[0] for w in extra)
+    return head[0] == initials[0] and _subsequence(initials, head)
+
+
+def _subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
+
+
 COMPARISON_LEVELS: tuple[ComparisonLevel, ...] = (
     ComparisonLevel("same distinctive name", lambda f: f.same_letters, "merge"),
     ComparisonLevel("numbers differ",
@@ -549,11 +650,20 @@ def compare(a: str, b: str) -> tuple[float, ComparisonLevel]:
     return _compare_cores(_core(a), _core(b))
 
 
-def _compare_cores(ca: str, cb: str) -> tuple[float, ComparisonLevel]:
+# A name that spells out the other's acronym (checked on the whole distinctive names,
+# before a word on one side only sends the pair to review).
+ACRONYM = ComparisonLevel("an acronym and its expansion", lambda f: True, "merge")
+
+
+def _compare_cores(ca: str, cb: str, full_a: str | None = None, full_b: str | None = None
+                   ) -> tuple[float, ComparisonLevel]:
     facts = _facts(ca, cb)
     score = 100.0 if facts.same_letters else float(fuzz.token_sort_ratio(ca, cb))
     for level in COMPARISON_LEVELS:
         if level.holds(facts):
+            if level.outcome == "review" and (facts.extra_a != facts.extra_b) and _acronym(
+                    full_a or ca, full_b or cb):
+                return 100.0, ACRONYM
             if level.outcome == "review":  # a subset of the other's words: between the two
                 score = (score + fuzz.token_set_ratio(ca, cb)) / 2
             elif level.outcome == "weak":  # the score of what is left without weak words
@@ -649,6 +759,8 @@ class _Groups:
         self.regions: dict[int, set[str]] = {
             i: ({c.region} if c.region else set()) for i, c in enumerate(candidates)}
         self.ids: dict[int, set[str]] = {i: {c.company.id} for i, c in enumerate(candidates)}
+        self.lists: dict[int, frozenset[str]] = {
+            i: c.lists for i, c in enumerate(candidates) if c.lists}
         self.never: dict[str, set[str]] = defaultdict(set)
         for pair in decisions.different:
             if len(pair) == 2:
@@ -671,6 +783,10 @@ class _Groups:
             return "different INNs"
         if len(self.regions[ri] | self.regions[rj]) > 1:
             return "different regions"
+        if self.lists and ri in self.lists and rj in self.lists:
+            both = self.lists[ri] & self.lists[rj]
+            if both:
+                return LISTED_APART
         small, big = sorted((self.ids[ri], self.ids[rj]), key=len)
         if self.never and any(self.never.get(x, set()) & big for x in small):
             return "a reviewer said they are different"
@@ -688,6 +804,8 @@ class _Groups:
         self.inns[keep] |= self.inns.pop(gone)
         self.regions[keep] |= self.regions.pop(gone)
         self.ids[keep] |= self.ids.pop(gone)
+        if gone in self.lists:
+            self.lists[keep] = self.lists.get(keep, frozenset()) | self.lists.pop(gone)
         return True
 
 
@@ -846,7 +964,7 @@ def resolve(candidates: Sequence[Candidate], *, merge_at: float = MERGE_AT,
         if a.company.inn and b.company.inn:
             continue  # same INN: merged above; different INNs: never
         res.compared += 1
-        score, level = _compare_cores(a.core, b.core)
+        score, level = _compare_cores(a.key, b.key, a.core, b.core)
         _judge(candidates, groups, decisions, res, i, j, score, level, merge_at, review_at)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(candidates)):
@@ -866,14 +984,14 @@ def _judge(candidates: Sequence[Candidate], groups: _Groups, decisions: Decision
     names = f"{a.company.name!r} ~ {b.company.name!r}"
     where = _where(b)
     blocked = groups.why_not(i, j)
-    evidence = _evidence(a.company, b.company) if level.outcome == "weak" else None
+    evidence = _evidence(a, b) if level.outcome == "weak" else None
     if (level.outcome == "merge" or evidence) and score >= merge_at and blocked is None:
         groups.union(i, j)
         also = f", {evidence}" if evidence else ""
         res.merges.append(MergeEdge(i, j, f"similar name in {where}: {names}{also}",
                                     round(score, 1)))
         return
-    if blocked == "a reviewer said they are different":
+    if blocked in ("a reviewer said they are different", LISTED_APART):
         return
     why = f" ({blocked})" if blocked else ("" if level.outcome == "merge" else f" ({level.name})")
     res.review.append(ReviewEdge(i, j, f"similar name in {where}: {names}{why}",

@@ -68,10 +68,18 @@ def read_labelled_set(folder: Path) -> LabelledSet:
     return LabelledSet(records, pairs)
 
 
-def _resolve(data: LabelledSet, merge_at: float, review_at: float
+def _resolve(data: LabelledSet, merge_at: float, review_at: float, industry: bool = False
              ) -> tuple[dict[str, int], set[frozenset[int]]]:
-    """Each record's group, and the pairs of groups sent for review."""
-    candidates = [Candidate(Company(id=r["rec_id"], name=r["name"], region=r["region"] or None))
+    """Each record's group, and the pairs of groups sent for review.
+
+    A record's ``lists`` (the yearly rankings that name it; each names a firm once) always
+    take part; its ``industry`` only when asked: the rankings' ~80 industries are much
+    coarser than a main OKVED and do not tell a holding from its operating company, so
+    they are not evidence enough for a weak-word merge (BENCHMARKS.md, issue 10, third pass).
+    """
+    candidates = [Candidate(Company(id=r["rec_id"], name=r["name"], region=r["region"] or None),
+                            industry=(r.get("industry") or "") if industry else "",
+                            lists=frozenset((r.get("lists") or "").split()))
                   for r in data.records]
     res = resolve(candidates, merge_at=merge_at, review_at=review_at)
     group_of: dict[str, int] = {}
@@ -99,9 +107,12 @@ def _score(pairs: list[tuple[str, str, bool]], group_of: dict[str, int],
 
 
 def evaluate(data: LabelledSet, *, merge_at: float = MERGE_AT,
-             review_at: float = REVIEW_AT) -> Scores:
-    """Resolve every record of ``data`` with no ids and score the labelled pairs."""
-    return _score(data.pairs, *_resolve(data, merge_at, review_at))
+             review_at: float = REVIEW_AT, industry: bool = False) -> Scores:
+    """Resolve every record of ``data`` with no ids and score the labelled pairs.
+
+    ``industry``: give the resolver each record's industry as evidence (off by default).
+    """
+    return _score(data.pairs, *_resolve(data, merge_at, review_at, industry))
 
 
 GRID = (75.0, 80.0, 85.0, 90.0, 95.0, 100.0)
@@ -157,7 +168,8 @@ def firms(data: LabelledSet) -> dict[str, str]:
 
 
 def cross_validate(data: LabelledSet, *, k: int = 5, precision: float = 0.99,
-                   grid: tuple[float, ...] = GRID, review_at: float = REVIEW_AT) -> list[Fold]:
+                   grid: tuple[float, ...] = GRID, review_at: float = REVIEW_AT,
+                   industry: bool = False) -> list[Fold]:
     """k-fold by firm: fit ``merge_at`` on k−1 folds, score the held-out one.
 
     A firm (:func:`firms`) lies in one fold (by a hash of its first record id), and a
@@ -168,7 +180,7 @@ def cross_validate(data: LabelledSet, *, k: int = 5, precision: float = 0.99,
     """
     firm = firms(data)
     fold_of = {r: zlib.crc32(f.encode()) % k for r, f in firm.items()}
-    runs = {m: _resolve(data, m, min(review_at, m)) for m in grid}
+    runs = {m: _resolve(data, m, min(review_at, m), industry) for m in grid}
     out: list[Fold] = []
     for fold in range(k):
         train = [p for p in data.pairs if fold_of[p[0]] != fold]

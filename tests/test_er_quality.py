@@ -29,11 +29,11 @@ from coopgraph.ingest.resolve_eval import (
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The issue's target is 0.95; measured 0.845 merged, 0.940 with the review queue
+# The issue's target is 0.95; measured 0.845 merged, 0.953 with the review queue
 # (BENCHMARKS.md says why: renames, and holding/operating-company pairs that only other
 # evidence tells apart). These floors keep the measured figures from sliding.
 RECALL_FLOOR = 0.84
-RECALL_WITH_REVIEW_FLOOR = 0.93
+RECALL_WITH_REVIEW_FLOOR = 0.95
 # held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
 HELD_OUT_RECALL_FLOOR = 0.84
 
@@ -53,6 +53,10 @@ def test_the_set_is_large_bilingual_and_labelled_both_ways(labelled: LabelledSet
     cyrillic = [p for p in labelled.pairs
                 if any("а" <= ch <= "я" for ch in (names[p[0]] + names[p[1]]).lower())]
     assert sum(m for *_ab, m in cyrillic) >= 30  # Russian ↔ English pairs of one firm
+    # what the rankings carry besides the name: industry, and the years that list the name
+    forbes = [r for r in labelled.records if r["source"].startswith("forbes-")]
+    assert forbes and all(r["source"] in r["lists"].split() for r in forbes)
+    assert sum(1 for r in forbes if r["industry"]) >= 0.95 * len(forbes)  # a few have none
 
 
 def test_precision_and_recall_on_firm_identity(labelled: LabelledSet) -> None:
@@ -87,6 +91,53 @@ def test_firms_join_records_by_identifier_and_by_label(labelled: LabelledSet) ->
     for r in labelled.records:
         by_entity.setdefault(r["entity"], set()).add(firm[r["rec_id"]])
     assert all(len(f) == 1 for f in by_entity.values())
+
+
+def _one(a: str, b: str, region: str, **extra: frozenset[str]) -> bool:
+    cands = [Candidate(Company(id="a", name=a, region=region), **extra),
+             Candidate(Company(id="b", name=b, region=region), **extra)]
+    return resolve(cands).groups == [[0, 1]]
+
+
+def test_the_country_own_name_and_acronyms_spelled_out_make_one_name() -> None:
+    assert _one("GAIL (India)", "GAIL India", "India")
+    assert _one("PGE Polska Grupa", "PGE", "Poland")
+    assert _one("Petrobras-Petróleo Brasil", "Petrobras", "Brazil")
+    assert _one("BRF-Brasil Foods", "BRF", "Brazil")
+    assert _one("NAB - National Australia Bank", "National Australia Bank", "Australia")
+    assert _one("Telekom Indonesia", "Telkom Indonesia", "Indonesia")  # still blocked together
+    # the country's name counts only in that country, and one initial never decides
+    assert not _one("GAIL India", "GAIL", "Japan")
+    assert not _one("Indian Oil", "Oil India", "India")
+    assert not _one("Agricultural Bank of China", "Bank of China", "China")
+    assert not _one("China Construction Bank", "China Bank", "China")
+    # initials that only happen to sit in another word of the name (c…i in "cabins")
+    assert not _one("Commercial International Bank Foods Cabins", "Bank Cabins Foods", "")
+
+
+def test_two_records_of_a_list_that_names_each_firm_once_are_never_merged() -> None:
+    ranking = frozenset({"forbes-2019"})
+    assert _one("Nomura Holdings", "Nomura Holdings Inc.", "Japan")
+    assert not _one("Nomura Holdings", "Nomura Holdings Inc.", "Japan", lists=ranking)
+    res = resolve([Candidate(Company(id="a", name="Heineken Holding", region="NL"), lists=ranking,
+                             industry="Beverages"),
+                   Candidate(Company(id="b", name="Heineken", region="NL"), lists=ranking,
+                             industry="Beverages")])
+    assert res.groups == [[0], [1]] and not res.review  # nor sent for review
+    years = [frozenset({"forbes-2016"}), frozenset({"forbes-2017"})]
+    res = resolve([Candidate(Company(id=str(i), name=n, region="JP"), lists=y, industry=ind)
+                   for i, (n, y, ind) in enumerate(zip(("Nomura Holdings", "Nomura"), years,
+                                                       ("Investment Services",) * 2,
+                                                       strict=True))])
+    assert res.groups == [[0, 1]]  # a weak word, the same industry, different years
+
+
+def test_industry_is_measured_as_evidence_but_not_enough_on_its_own(
+        labelled: LabelledSet) -> None:
+    """Rankings' industries merge more one-firm pairs, and some holding/operating pairs."""
+    plain, with_industry = evaluate(labelled), evaluate(labelled, industry=True)
+    assert with_industry.merged_true > plain.merged_true
+    assert with_industry.merged_false > plain.merged_false
 
 
 @pytest.mark.parametrize(("a", "b"), [

@@ -33,8 +33,12 @@ def _forbes(folder: Path) -> list[dict[str, str]]:
                 if not slug:
                     continue
                 key = (row["Company"].strip(), row["Country"].strip(), slug)
-                seen.setdefault(key, {"source": f"forbes-{year}", "name": key[0],
-                                      "region": key[1], "entity": f"forbes:{slug}"})
+                rec = seen.setdefault(key, {"source": f"forbes-{year}", "name": key[0],
+                                            "region": key[1], "entity": f"forbes:{slug}",
+                                            "industry": (row.get("Industry") or "").strip(),
+                                            "lists": ""})
+                # a ranking names each firm once a year: the years this spelling is listed
+                rec["lists"] = " ".join(filter(None, (rec["lists"], f"forbes-{year}")))
     return list(seen.values())
 
 
@@ -110,7 +114,8 @@ def main() -> None:
             pairs[(a, b)] = fix
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "records.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, ["rec_id", "source", "name", "region", "entity"])
+        w = csv.DictWriter(f, ["rec_id", "source", "name", "region", "entity", "industry",
+                               "lists"], restval="")
         w.writeheader()
         w.writerows(records)
     with (args.out / "pairs.csv").open("w", encoding="utf-8", newline="") as f:
