@@ -127,7 +127,9 @@ def _reject_row(item: Any) -> list[Any]:
         row = [item.get(k, "") for k in _REJECT_KEYS]
     else:
         row = [getattr(item, k, "") for k in _REJECT_KEYS]
-    return row[:4] + ([row[4], _plain(row[5] or {})] if len(row) > 4 and row[4] else [])
+    if len(row) > 4 and row[4]:
+        return [*row[:4], row[4], _plain((row[5] if len(row) > 5 else None) or {})]
+    return row[:4]
 
 
 REJECTS_CHUNK = 5_000  # rejected rows per stored chunk (a few hundred KB of JSON)

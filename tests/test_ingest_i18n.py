@@ -158,7 +158,7 @@ def test_a_report_made_in_russian_writes_russian_files(store: GraphStore, tmp_pa
     _check_report(report.to_json(), "ru")
     text = (rejects / "report.md").read_text(encoding="utf-8")
     assert "Отклонённые строки" in text and not _english_words(text), _english_words(text)
-    with open(rejects / "supplies.rejects.csv", encoding="utf-8-sig", newline="") as handle:
+    with open(rejects / "supplies.csv.rejects.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     reasons = " ".join(r["_reason"] for r in rows)
     assert "неоднозначна" in reasons and "такой даты нет" in reasons
@@ -215,7 +215,7 @@ def test_cli_ingest_report_follows_lang(tmp_path: Path) -> None:
         done = _cli(["--lang", lang, "ingest", str(inputs), "--rejects-dir", str(out)], env)
         assert done.returncode == 1, done.stderr  # rows were rejected
         markdown = (out / "report.md").read_text(encoding="utf-8")
-        with open(out / "companies.rejects.csv", encoding="utf-8-sig", newline="") as handle:
+        with open(out / "companies.csv.rejects.csv", encoding="utf-8-sig", newline="") as handle:
             reasons = " ".join(r["_reason"] for r in csv.DictReader(handle))
         if lang == "ru":
             assert "# Отчёт о загрузке" in markdown and "широта 95 вне земного шара" in reasons

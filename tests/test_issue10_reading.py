@@ -228,7 +228,10 @@ def test_regions_are_normalised_and_found_by_the_filter(store: GraphStore, tmp_p
     regions = {c.id: c.region for c in store.iter_all(_K.COMPANY)}
     assert regions == {"a": "Липецкая область", "b": "Липецкая область",
                        "c": "Липецкая область", "d": "Bavaria"}
-    assert any("'Bavaria'" in w and "субъектов РФ" in w for w in report.warnings)
+    assert any("'Bavaria'" in w and "subjects of the Russian Federation" in w
+               for w in report.warnings)
+    assert any("«Bavaria»" in w and "субъектов РФ" in w
+               for w in report.localized("ru").warnings)
     gaps = find_gaps(ProjectionCache(store).get(), region="Липецкая обл.")
     assert gaps.region == "Липецкая область" and gaps.scope_size == 3
 
