@@ -52,6 +52,7 @@ from typing import IO, Any
 from coopgraph.api.problems import NotImplementedYet
 from coopgraph.api.schemas import IngestJob
 from coopgraph.graph.errors import CoopGraphError, InvalidQuery, NotFound
+from coopgraph.graph.i18n import Lang
 from coopgraph.graph.models import MAX_LIST, Record, ServerIngestJob, ServerRejects
 from coopgraph.graph.safe_output import csv_rows
 from coopgraph.graph.schema import EntityKind
@@ -114,13 +115,21 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_REJECT_KEYS = ("file", "row", "column", "reason", "code", "params")
+
+
 def _reject_row(item: Any) -> list[Any]:
-    """One reject as ``[file, row, column, reason]`` whatever shape the report gives it."""
+    """One reject as ``[file, row, column, reason, code, params]`` whatever shape the report
+    gives it (``code`` and ``params`` say the reason in any language: graph.messages)."""
     if isinstance(item, list | tuple):
-        return [*item[:4], *[""] * (4 - len(item[:4]))]
-    if isinstance(item, dict):
-        return [item.get(k, "") for k in ("file", "row", "column", "reason")]
-    return [getattr(item, k, "") for k in ("file", "row", "column", "reason")]
+        row = [*item[:6], *[""] * (4 - len(item[:4]))]
+    elif isinstance(item, dict):
+        row = [item.get(k, "") for k in _REJECT_KEYS]
+    else:
+        row = [getattr(item, k, "") for k in _REJECT_KEYS]
+    if len(row) > 4 and row[4]:
+        return [*row[:4], row[4], _plain((row[5] if len(row) > 5 else None) or {})]
+    return row[:4]
 
 
 REJECTS_CHUNK = 5_000  # rejected rows per stored chunk (a few hundred KB of JSON)
@@ -256,9 +265,10 @@ class JobRunner:
         except NotFound:
             raise NotFound(f"no ingest job {job_id!r}") from None
 
-    def rejects_csv(self, job_id: str) -> bytes:
-        """The job's rejected rows as CSV (file, row, column, reason); :class:`NotFound`
-        until the job has finished."""
+    def rejects_csv(self, job_id: str, lang: Lang | None = None) -> bytes:
+        """The job's rejected rows as CSV (file, row, column, reason, code), the reasons
+        in ``lang`` (as stored: English, when None); :class:`NotFound` until the job has
+        finished."""
         job, record = self._read(job_id)
         if job.status != "done" or record.chunks is None:
             raise NotFound(f"ingest job {job_id!r} has no rejects report yet "
@@ -277,9 +287,21 @@ class JobRunner:
             raise NotFound(f"ingest job {job_id!r} has lost part of its rejects report")
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["file", "row", "column", "reason"])
+        writer.writerow(["file", "row", "column", "reason", "code"])
+        say = None
+        if lang is not None:
+            from coopgraph.ingest.report import localize_json
+
+            def say(row: list[Any]) -> str:
+                data = {"rejects": [dict(zip(_REJECT_KEYS, row, strict=False))]}
+                return str(localize_json(data, lang)["rejects"][0]["reason"])
+
         for chunk in sorted(chunks, key=lambda c: c.n):
-            writer.writerows(csv_rows(json.loads(chunk.rows)))  # a member's text is no formula
+            rows = []
+            for row in json.loads(chunk.rows):
+                reason = say(row) if say is not None and len(row) > 4 else row[3]
+                rows.append([*row[:3], reason, row[4] if len(row) > 4 else ""])
+            writer.writerows(csv_rows(rows))  # a member's text is no formula
         return out.getvalue().encode("utf-8")
 
     # --- running ----------------------------------------------------------------------

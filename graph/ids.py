@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+from coopgraph.graph.messages import Msg
+
 __all__ = ["inn_problem", "is_valid_inn", "is_valid_ogrn", "normalize_digits", "ogrn_problem"]
 
 _W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -39,32 +41,32 @@ def _check(digits: str, weights: tuple[int, ...]) -> int:
 def inn_problem(inn: str) -> str | None:
     """Return why ``inn`` is not a valid INN, or ``None`` when it is."""
     if not inn.isdigit():
-        return f"INN {inn!r} must contain only digits"
+        return Msg("id.inn_digits", value=inn)
     if len(inn) == 10:
         expected = _check(inn, _W10)
         if int(inn[9]) != expected:
-            return f"INN {inn} fails its check digit (expected {expected} as the last digit)"
+            return Msg("id.inn_check", value=inn, expected=expected)
         return None
     if len(inn) == 12:
         first, second = _check(inn, _W11), _check(inn, _W12)
         if int(inn[10]) != first or int(inn[11]) != second:
-            return f"INN {inn} fails its check digits (expected …{first}{second} at the end)"
+            return Msg("id.inn_checks", value=inn, expected=f"{first}{second}")
         return None
-    return f"INN {inn} must have 10 digits (organisation) or 12 (individual), not {len(inn)}"
+    return Msg("id.inn_length", value=inn, length=len(inn))
 
 
 def ogrn_problem(ogrn: str) -> str | None:
     """Return why ``ogrn`` is not a valid OGRN (13 digits) or OGRNIP (15), or ``None``."""
     if not ogrn.isdigit():
-        return f"OGRN {ogrn!r} must contain only digits"
+        return Msg("id.ogrn_digits", value=ogrn)
     if len(ogrn) == 13:
         expected = int(ogrn[:12]) % 11 % 10
     elif len(ogrn) == 15:
         expected = int(ogrn[:14]) % 13 % 10
     else:
-        return f"OGRN {ogrn} must have 13 digits (OGRN) or 15 (OGRNIP), not {len(ogrn)}"
+        return Msg("id.ogrn_length", value=ogrn, length=len(ogrn))
     if int(ogrn[-1]) != expected:
-        return f"OGRN {ogrn} fails its check digit (expected {expected} as the last digit)"
+        return Msg("id.ogrn_check", value=ogrn, expected=expected)
     return None
 
 

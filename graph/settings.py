@@ -15,21 +15,59 @@ COOPGRAPH_BATCH_SIZE   rows per Neo4j write transaction           ``10000``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from coopgraph.graph.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
 
+ENV_FILE = ".env"
 
-class Settings(BaseSettings):
-    """CoopGraph's settings; a bad value fails :func:`load_settings` naming the variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_prefix="")
+def _dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file (``export``, quotes and comments allowed)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out[key] = value
+    return out
+
+
+class Settings(BaseModel):
+    """CoopGraph's settings; a bad value fails :func:`load_settings` naming the variable.
+
+    Read from the environment (names case-insensitive), then a ``.env`` file in the
+    working directory; keyword arguments (field names) win over both. A plain pydantic
+    model, not ``pydantic_settings``: that package (asyncio, dotenv, cloud secret
+    providers) cost a CLI call 0.15 s of imports.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     store: Literal["embedded", "neo4j"] = Field(
         default="embedded", validation_alias=AliasChoices("COOPGRAPH_STORE"))
@@ -50,6 +88,21 @@ class Settings(BaseSettings):
         if not value.startswith(schemes):
             raise ValueError(f"must start with one of {', '.join(schemes)}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        given = dict(data) if isinstance(data, dict) else {}
+        sources = [{k.upper(): v for k, v in os.environ.items()},
+                   {k.upper(): v for k, v in _dotenv(Path(ENV_FILE)).items()}]
+        for field, name in _ENV_NAMES.items():
+            if field in given or name in given:
+                continue
+            for source in sources:
+                if name in source:
+                    given[name] = source[name]
+                    break
+        return given
 
 
 _ENV_NAMES = {

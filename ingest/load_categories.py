@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from coopgraph.graph.messages import Msg
 from coopgraph.graph.models import Category, Record
 from coopgraph.graph.schema import PROVENANCE_FIELDS, EntityKind
 from coopgraph.graph.store import MAX_PAGE
@@ -76,11 +77,12 @@ class CategoryLoading(LoadState):
                 if record.parent and record.parent not in alive \
                         and record.parent not in stored_parent:
                     note = self._rejected_note(_K.CATEGORY, record.parent)
-                    problems.append(("parent", f"unknown parent category {record.parent!r}{note}"))
+                    problems.append(("parent", Msg("ref.parent_category", key=record.parent,
+                                                     note=note)))
                 missing = self._missing(_K.PROCESS, set(record.processes))
                 for process in record.processes:
                     if process in missing:
-                        problems.append(("processes", f"unknown process {process!r}"))
+                        problems.append(("processes", Msg("ref.process", key=process)))
                 if problems:
                     self._reject(job, row, values, problems, (_K.CATEGORY, code))
                     del alive[code]
@@ -92,7 +94,7 @@ class CategoryLoading(LoadState):
             loop = _parent_loop(code, record.parent, parents)
             if loop:
                 self._reject(job, row, values, [(
-                    "parent", "parent makes a cycle in the category tree: " + " → ".join(loop))],
+                    "parent", Msg("cat.cycle", path=" → ".join(loop)))],
                     (_K.CATEGORY, code))
                 del alive[code]
                 continue
@@ -125,7 +127,7 @@ class CategoryLoading(LoadState):
         match = self._category_index().match(str(text))
         if match.code is None or match.confidence < ACCEPT_AT:
             return ("description",
-                    f"cannot map {str(text)!r} to a category (best guesses: {match.guesses()})")
+                    Msg("cat.unmapped", text=str(text), guesses=match.guesses()))
         data["category"] = match.code
         if match.confidence < SURE_AT:
             self.report.low_confidence.append(CategoryMapping(
@@ -145,8 +147,7 @@ def _conflict(first: tuple[Job, int, list[Any], Record], record: Record) -> str:
     job, row, _values, earlier = first
     differ = [k for k, v in record.__dict__.items()
               if k not in PROVENANCE_FIELDS and earlier.__dict__.get(k) != v]
-    return (f"conflicts with row {row} of {job.name}: same key but different "
-            + ", ".join(differ))
+    return Msg("dup.category", row=row, file=job.name, fields=", ".join(differ))
 
 
 def _parent_loop(code: str, parent: str | None, parents: dict[str, str | None]) -> list[str]:

@@ -9,6 +9,7 @@ import time
 from typing import Any, Literal
 
 from coopgraph.graph.ids import normalize_digits
+from coopgraph.graph.messages import Msg
 from coopgraph.graph.models import Company, ErPair, Record, Role
 from coopgraph.graph.schema import EntityKind, to_props
 from coopgraph.graph.store import MAX_PAGE
@@ -92,11 +93,10 @@ class CompanyLoading(LoadState):
             job.summary.seconds += time.perf_counter() - started
             self.bar.done()
         for name, found in unknown_regions.items():
-            shown = ", ".join(f"{r!r} (row {row})" for r, row in list(found.items())[:5])
-            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-            self.report.warnings.append(
-                f"{name}: регион не из перечня субъектов РФ, оставлен как написан / region not "
-                f"among the subjects of the Russian Federation, kept as written: {shown}{more}")
+            shown = [Msg("h.region_one", region=r, row=row) for r, row in list(found.items())[:5]]
+            listed: Msg | list[Msg] = shown if len(found) <= 5 else \
+                Msg("h.region_more", shown=shown, more=len(found) - 5)
+            self.report.warnings.append(Msg("h.region", file=name, shown=listed))
         started = time.perf_counter()
         self._resolve_companies(incoming, owners)
         self.writer.flush()
@@ -110,8 +110,8 @@ class CompanyLoading(LoadState):
         first = incoming[earlier]
         if first.company.inn and record.inn and first.company.inn != record.inn:
             self._reject(job, row, values, [(
-                "id", f"id {record.id!r} is already used by row {first.row} of {first.file} "
-                      f"for a company with INN {first.company.inn}, not {record.inn}")])
+                "id", Msg("dup.company_inn", id=record.id, row=first.row, file=first.file,
+                          inn=first.company.inn, other=record.inn))])
             return False
         merged = merge_companies([first.company, record])
         incoming[earlier] = Candidate(merged, file=first.file, row=first.row)
@@ -119,7 +119,8 @@ class CompanyLoading(LoadState):
         self.report.merges.append(Merge(
             kept_id=first.company.id, kept_name=first.company.name, merged_id=record.id,
             merged_name=record.name, file=job.name, row=row,
-            reason=f"same id {record.id!r} as row {first.row} of {first.file}", score=100.0))
+            reason=Msg("er.same_row_id", id=record.id, row=first.row, file=first.file),
+            score=100.0))
         return True
 
     def _resolve_companies(self, incoming: list[Candidate], owners: list[Job]) -> None:
@@ -204,7 +205,7 @@ class CompanyLoading(LoadState):
             found = self._by_number(digits)
             if found is None:
                 column = f"{base}_inn" if label == "INN" else f"{base}_ogrn"
-                return column, f"no company with {label} {digits} in this load or the store"
+                return column, Msg("ref.company_by_id", label=label, value=digits)
             data[name] = found
             return None
         return None

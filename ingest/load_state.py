@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coopgraph.graph.loads import Load
+from coopgraph.graph.messages import render
 from coopgraph.graph.models import Company, Record
 from coopgraph.graph.schema import KINDS, EntityKind, kind_of, to_props
 from coopgraph.graph.store import GraphStore, row_keys, strip_provenance
@@ -24,7 +25,7 @@ from coopgraph.ingest.categorize import CategoryIndex
 from coopgraph.ingest.formats import ColumnMap, Format
 from coopgraph.ingest.progress import Bar
 from coopgraph.ingest.readers import Malformed, Table
-from coopgraph.ingest.report import FileSummary, IngestReport, Reject
+from coopgraph.ingest.report import FileSummary, IngestReport, Reject, coded
 from coopgraph.ingest.writer import Writer
 
 __all__ = ["CHUNK", "Job", "LoadState", "Problems"]
@@ -42,7 +43,7 @@ class Job:
     fmt: Format
     columns: ColumnMap
     summary: FileSummary
-    rejected: list[tuple[int, list[Any], str, str]] = field(default_factory=list)
+    rejected: list[tuple[int, list[Any], str, list[str]]] = field(default_factory=list)
 
     @property
     def kind(self) -> EntityKind:
@@ -63,7 +64,7 @@ class LoadState:
         self.bar = bar
         self.known: dict[EntityKind, set[str]] = defaultdict(set)
         self.absent: dict[EntityKind, set[str]] = defaultdict(set)
-        self.rejected_keys: dict[EntityKind, dict[str, str]] = defaultdict(dict)
+        self.rejected_keys: dict[EntityKind, dict[str, tuple[int, str]]] = defaultdict(dict)
         self.alias: dict[str, str] = {}
         self.by_inn: dict[str, str] = {}
         self.by_ogrn: dict[str, str] = {}
@@ -89,13 +90,14 @@ class LoadState:
                 key: tuple[EntityKind, str] | None = None) -> None:
         columns = [job.columns.header_of(f) if f else "" for f, _ in problems]
         for column, (_f, reason) in zip(columns, problems, strict=True):
-            self.report.rejects.append(Reject(file=job.name, row=row, column=column,
-                                              reason=reason))
-        job.rejected.append((row, values, "; ".join(columns),
-                             "; ".join(r for _f, r in problems)))
+            said = coded(reason)
+            self.report.rejects.append(Reject(
+                file=job.name, row=row, column=column, reason=render(reason, self.report.lang),
+                code=said["code"], params=said["params"]))
+        job.rejected.append((row, values, "; ".join(columns), [r for _f, r in problems]))
         job.summary.rejected += 1
         if key is not None:
-            self.rejected_keys[key[0]].setdefault(key[1], f"row {row} of {job.name}")
+            self.rejected_keys[key[0]].setdefault(key[1], (row, job.name))
 
     def _same_as_stored(self, kind: EntityKind, rows: list[dict[str, Any]]) -> list[bool]:
         """Per row: does the store already hold this record with exactly these values?
@@ -146,5 +148,6 @@ class LoadState:
         raise NotImplementedError
 
     def _rejected_note(self, kind: EntityKind, key: str) -> str:
-        """`` (its own row, …, was rejected)`` when that key's row was rejected, else ``""``."""
+        """`` (its own row, …, was rejected)`` (a :class:`~graph.messages.Msg`) when that
+        key's row was rejected, else ``""``."""
         raise NotImplementedError

@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from coopgraph.graph.errors import IngestError
+from coopgraph.graph.i18n import Lang
+from coopgraph.graph.messages import Msg, render
 from coopgraph.graph.models import BomLine
 from coopgraph.graph.regions import canonical_region
 from coopgraph.graph.schema import KINDS, EntityKind, Reference, references_from, to_props
@@ -56,8 +58,10 @@ from coopgraph.ingest.load_state import CHUNK, Job, Problems
 from coopgraph.ingest.progress import progress_bar
 from coopgraph.ingest.readers import expand_paths, open_tables
 from coopgraph.ingest.report import (
+    Coded,
     FileSummary,
     IngestReport,
+    coded,
     write_rejects,
     write_report,
 )
@@ -91,7 +95,7 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
             fmt = detect_format(table.headers, table.kind_hint or table.hint)
             if fmt is None:
                 if len(tables) > 1:
-                    warnings.append(f"{table.name}: the header matches no known format; skipped")
+                    warnings.append(Msg("h.no_format", file=table.name))
                     continue
                 shown = ", ".join(repr(h) for h in table.headers[:12])
                 raise IngestError(
@@ -99,14 +103,12 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
                     "see docs/formats.md for the columns of each kind")
             columns = fmt.map_columns(table.headers)
             for header, name in columns.guessed.items():
-                warnings.append(f"{table.name}: столбец {header!r} прочитан как {name} / "
-                                f"column {header!r} read as {name}")
+                warnings.append(Msg("h.guessed", file=table.name, header=header, field=name))
             if columns.unknown:
-                warnings.append(f"{table.name}: ignored unknown column(s) "
-                                + ", ".join(repr(h) + (f" (did you mean {columns.suggestions[h]}?"
-                                                       f" / может быть, {columns.suggestions[h]}?)"
-                                                       if h in columns.suggestions else "")
-                                            for h in columns.unknown))
+                warnings.append(Msg("h.unknown", file=table.name, columns=[
+                    Msg("h.unknown_hint", header=h, hint=columns.suggestions[h])
+                    if h in columns.suggestions else Msg("h.unknown_one", header=h)
+                    for h in columns.unknown]))
             summary = FileSummary(file=table.name, kind=fmt.kind.value,
                                   encoding=table.encoding, delimiter=table.delimiter)
             jobs.append(Job(len(jobs), table, fmt, columns, summary))
@@ -121,7 +123,7 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
 
 def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
                  rejects_dir: str | Path | None = None, progress: bool = False,
-                 load_id: str | None = None) -> IngestReport:
+                 load_id: str | None = None, lang: Lang = "en") -> IngestReport:
     """Load files or directories into ``store``; return what happened.
 
     Parameters
@@ -137,6 +139,10 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
         Show a progress bar (rich, on stderr).
     load_id
         The id of the store load (:meth:`GraphStore.load`); a new one when ``None``.
+    lang
+        The language of the report's reasons and warnings, of ``report.md`` and the
+        rejects files; every one also keeps its code and parameters
+        (:mod:`graph.messages`), so :meth:`IngestReport.localized` says it in the other.
 
     Returns
     -------
@@ -157,7 +163,9 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     """
     started = time.perf_counter()
     jobs, warnings = plan_tables(paths)
-    report = IngestReport(files=[j.summary for j in jobs], warnings=warnings)
+    report = IngestReport(files=[j.summary for j in jobs], lang=lang,
+                          warnings=[render(w, lang) for w in warnings],
+                          warning_codes=[Coded(**coded(w)) for w in warnings])
     # A bulk load into the embedded store allocates millions of long-lived objects;
     # the cyclic collector would rescan them over and over (a third of the time).
     # Nothing here makes cycles — but a server's driver does, per transaction, and
@@ -186,6 +194,7 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
                 gc.freeze()
             gc.enable()
     report.seconds = time.perf_counter() - started
+    report.set_lang(lang)  # merge and review notes, warnings added while loading
     if rejects_dir is not None:
         directory = Path(rejects_dir)
         report.rejects_dir = str(directory)
@@ -193,7 +202,7 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
             if job.rejected:
                 delimiter = job.table.delimiter or ","
                 path = write_rejects(directory, job.name, job.columns.headers, job.rejected,
-                                     delimiter)
+                                     delimiter, lang)
                 report.report_files.append(str(path))
         report.report_files[:0] = [str(p) for p in write_report(directory, report)]
         write_report(directory, report)  # again, now listing the rejects files too
@@ -249,7 +258,7 @@ class _Load(CompanyLoading, CategoryLoading):
 
     def _rejected_note(self, kind: EntityKind, key: str) -> str:
         where = self.rejected_keys[kind].get(key)
-        return f" (its own row, {where}, was rejected)" if where else ""
+        return Msg("ref.rejected_note", row=where[0], file=where[1]) if where else ""
 
     def _check_refs(self, kind: EntityKind, batch: list[dict[str, Any]]
                     ) -> tuple[dict[int, Problems], list[int]]:
@@ -308,10 +317,11 @@ class _Load(CompanyLoading, CategoryLoading):
                     continue
                 for key in value if is_list else (value,):
                     if key in gone and key not in self.known[target]:
-                        label = "bill-of-materials parent " + target.value \
-                            if kind is _K.BOM_LINE and name == "parent" else target.value
-                        problems.setdefault(i, []).append(
-                            (name, f"unknown {label} {key!r}{self._rejected_note(target, key)}"))
+                        code = "ref.bom_parent" if kind is _K.BOM_LINE and name == "parent" \
+                            else "ref.unknown"
+                        problems.setdefault(i, []).append((name, Msg(
+                            code, kind=target.value, key=key,
+                            note=self._rejected_note(target, key))))
         return problems, renamed
 
     # ---- BOM cycles ----
@@ -482,8 +492,8 @@ class _Load(CompanyLoading, CategoryLoading):
                         values_of = dict(chunk)
                     self._reject(job, props["row"], values_of[props["row"]], [(
                         spec.key_fields[-1],
-                        f"conflicts with row {earlier & 0xFFFFFFFF} of {first.name}: same "
-                        f"{', '.join(spec.key_fields)} but different values")])
+                        Msg("dup.conflict", row=earlier & 0xFFFFFFFF, file=first.name,
+                            keys=", ".join(spec.key_fields)))])
                 continue
             if kind is _K.BOM_LINE:
                 cycle = self._bom_cycle(props)
@@ -491,8 +501,7 @@ class _Load(CompanyLoading, CategoryLoading):
                     if values_of is None:
                         values_of = dict(chunk)
                     self._reject(job, props["row"], values_of[props["row"]], [(
-                        "child", "closes a cycle in the bill of materials: "
-                                 + " → ".join(cycle))])
+                        "child", Msg("bom.cycle", path=" → ".join(cycle)))])
                     continue
             seen[key] = entry
             records.append(props)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from coopgraph.graph.errors import IngestError
+from coopgraph.graph.messages import Msg
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -311,14 +312,9 @@ def _csv_records(path: Path, encoding: str, delimiter: str, width: int) -> Itera
                 except csv.Error as exc:
                     number += 1
                     if "unexpected end of data" in str(exc):
-                        reason = (f"незакрытая кавычка: ячейка, открытая в строке файла "
-                                  f"{start_line}, не закрыта до конца файла / unclosed quote: "
-                                  f"the quoted cell opened on line {start_line} of the file "
-                                  "runs to the end of the file")
+                        reason = Msg("r.unclosed_quote", line=start_line)
                     else:
-                        reason = (f"кавычка не на месте: строка файла {start_line} не читается "
-                                  f"как CSV ({exc}) / misplaced quote: line {start_line} of the "
-                                  f"file does not parse as CSV ({exc})")
+                        reason = Msg("r.misplaced_quote", line=start_line, detail=str(exc))
                     bad = (number, reason)
                     resume_at = start_line  # go on with the line after the one it began on
                     break
@@ -327,10 +323,8 @@ def _csv_records(path: Path, encoding: str, delimiter: str, width: int) -> Itera
                     continue  # a blank line or a row of empty cells
                 if len(values) > width and any(v.strip() for v in values[width:]):
                     extra = len(values) - width
-                    yield number, Malformed(values[:width], (
-                        f"в строке {len(values)} ячеек, а в заголовке {width} — лишний "
-                        f"разделитель или незакрытая кавычка? / {len(values)} cells but the "
-                        f"header has {width} ({extra} more): a stray delimiter or quote?"))
+                    yield number, Malformed(values[:width], Msg(
+                        "r.extra_cells", cells=len(values), width=width, extra=extra))
                     continue
                 if len(values) < width:
                     values.extend([""] * (width - len(values)))

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from coopgraph.graph.messages import Msg
 from coopgraph.graph.models import CONTROL_CHARACTERS, KEY_PATTERN, Record
 from coopgraph.graph.schema import KINDS, PROVENANCE_FIELDS, EntityKind
 from coopgraph.ingest.formats import ColumnMap, date_order
@@ -132,8 +133,7 @@ def read_date(text: str, order: str | None = None) -> tuple[str | None, str | No
     >>> read_date("31.02.2023")[1].endswith("'31.02.2023' is not a date on the calendar")
     True
     """
-    calendar = (f"{text!r} — такой даты нет в календаре / "
-                f"{text!r} is not a date on the calendar")
+    calendar = Msg("r.date_calendar", value=text)
     m = _DATE_ISO.match(text)
     if m:
         iso = _iso_or_none(*map(int, m.groups()))
@@ -160,20 +160,16 @@ def read_date(text: str, order: str | None = None) -> tuple[str | None, str | No
             elif first == second:
                 order = "dmy"
             elif first <= 12 and second <= 12:
-                return None, (
-                    f"{text!r} неоднозначна: {first} {_MONTHS_RU[second - 1]} или "
-                    f"{second} {_MONTHS_RU[first - 1]}? укажите формат в заголовке столбца, "
-                    f"например «Дата (ДД/ММ/ГГГГ)» / {text!r} is ambiguous: {first} "
-                    f"{_MONTHS_EN[second - 1]} or {_MONTHS_EN[first - 1]} {second}? state the "
-                    "format in the column's header, e.g. `since (DD/MM/YYYY)` or "
-                    "`since (MM/DD/YYYY)`")
+                return None, Msg(
+                    "r.date_ambiguous", value=text, day_a=first, month_a_ru=_MONTHS_RU[second - 1],
+                    day_b=second, month_b_ru=_MONTHS_RU[first - 1],
+                    month_a_en=_MONTHS_EN[second - 1], month_b_en=_MONTHS_EN[first - 1])
             else:
                 return None, calendar
         day, month = (first, second) if order == "dmy" else (second, first)
         iso = _iso_or_none(year, month, day)
         return (iso, None) if iso else (None, calendar)
-    return None, (f"{text!r} — не дата в принятом формате (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ) / "
-                  f"{text!r} is not a date in a documented format (YYYY-MM-DD or DD.MM.YYYY)")
+    return None, Msg("r.date_format", value=text)
 
 
 def identifier_text(text: str) -> str:
@@ -263,45 +259,54 @@ class RowConverter:
         return out
 
 
-def _reason(kind: EntityKind, field: str, err: ErrorDetails) -> str:
+def _reason(kind: EntityKind, field: str, err: ErrorDetails) -> Msg:
+    """One pydantic error as our own sentence (:mod:`graph.messages`), never pydantic's."""
     kind_of_error = err["type"]
     ctx: Mapping[str, Any] = err.get("ctx") or {}
     given = err.get("input")
     if kind_of_error == "missing":
-        return f"{field} is required but missing"
+        return Msg("v.missing", field=field)
     if field in _COORDS and kind_of_error in {"greater_than_equal", "less_than_equal"}:
-        word, limit = _COORDS[field]
-        return f"{word} {given} is outside the globe (−{limit}…{limit})"
+        return Msg("v.outside_globe", coord=field, value=given, limit=_COORDS[field][1])
     if kind_of_error == "greater_than_equal":
         if ctx.get("ge") == 0:
-            return f"{field} must not be negative (got {given})"
-        return f"{field} must be ≥ {ctx.get('ge')} (got {given})"
+            return Msg("v.negative", field=field, value=given)
+        return Msg("v.ge", field=field, limit=ctx.get("ge"), value=given)
     if kind_of_error == "greater_than":
-        return f"{field} must be greater than {ctx.get('gt')} (got {given})"
+        return Msg("v.gt", field=field, limit=ctx.get("gt"), value=given)
     if kind_of_error == "less_than_equal":
-        return f"{field} must be ≤ {ctx.get('le')} (got {given})"
-    if kind_of_error in {"float_parsing", "int_parsing", "float_type", "int_type"}:
-        return f"{field} must be a number, not {given!r}"
+        return Msg("v.le", field=field, limit=ctx.get("le"), value=given)
+    if kind_of_error in {"float_parsing", "int_parsing", "float_type", "int_type",
+                         "finite_number"}:
+        return Msg("v.number", field=field, value=given)
     if kind_of_error == "int_from_float":
-        return f"{field} must be a whole number, not {given!r}"
+        return Msg("v.whole", field=field, value=given)
     if kind_of_error.startswith("date") or kind_of_error.startswith("datetime"):
-        return f"{field} {given!r} is not a date (use YYYY-MM-DD or DD.MM.YYYY)"
-    if kind_of_error == "enum":
-        return f"unknown {field[:-1] if field.endswith('s') else field} {given!r} " \
-               f"(expected {ctx.get('expected', '')})"
+        return Msg("v.date", field=field, value=given)
+    if kind_of_error in {"enum", "literal_error"}:
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return Msg("v.enum", field=field, what=field[:-1] if field.endswith("s") else field,
+                   value=given, choices=choices)
     if kind_of_error == "string_too_short":
-        return f"{field} is required but empty"
+        return Msg("v.empty", field=field)
+    if kind_of_error in {"string_too_long", "too_long"}:
+        return Msg("v.too_long", field=field, limit=ctx.get("max_length"))
     if kind_of_error == "string_pattern_mismatch" and ctx.get("pattern") == KEY_PATTERN:
-        return f"{field} {given!r} contains a control character"
+        return Msg("v.control", field=field, value=given)
+    if kind_of_error in {"bool_parsing", "bool_type"}:
+        return Msg("v.bool", field=field, value=given)
+    if kind_of_error == "string_type":
+        return Msg("v.text", field=field, value=given)
+    error = ctx.get("error")
+    if isinstance(error, BaseException) and error.args and isinstance(error.args[0], Msg):
+        return error.args[0]  # a model's own rule (graph.models, graph.ids)
     message = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if kind_of_error == "value_error" or message.startswith(field):
-        return message
-    return f"{field}: {message}"
+    return Msg("v.other", field=field, value=given, text=message)
 
 
-def readable_errors(kind: EntityKind, exc: ValidationError) -> list[tuple[str, str]]:
+def readable_errors(kind: EntityKind, exc: ValidationError) -> list[tuple[str, str]]:  # str: Msg
     """Every problem of a failed validation as ``(field, reason)``, one per field."""
     problems: dict[str, str] = {}
     for err in exc.errors(include_url=False):

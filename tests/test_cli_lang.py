@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -130,7 +131,9 @@ def _options_help(output: str) -> list[str]:
 
 @pytest.mark.parametrize("command", [
     ["match", "buyers"], ["match", "suppliers"], ["plan"], ["ingest"], ["gaps"], ["kpi"],
-    ["stats"]])
+    ["stats"], ["serve"], ["demo"], ["generate"], ["evaluate"], ["fit"], ["keys", "create"],
+    ["export"], ["check"], ["codes"], ["requests", "open"], ["requests", "move"],
+    ["projects", "export"], ["review", "list"]])
 def test_option_help_follows_the_language(command: list[str]) -> None:
     import re
 
@@ -149,3 +152,45 @@ def test_option_help_follows_the_language(command: list[str]) -> None:
     for line in en_lines:  # and in English with --lang en
         assert not cyrillic.search(line.replace("ИНН", "")), line
     assert "Параметры" in ru.output and "Options" in en.output
+
+
+def _help_texts(command: Any, path: str) -> list[tuple[str, str]]:
+    """``(where, English help)`` of a click command, its parameters and subcommands."""
+    out = [(path, command.help.strip())] if command.help else []
+    for param in command.params:
+        out.append((f"{path} {param.name}", (getattr(param, "help", None) or "").strip()))
+    for name, sub in getattr(command, "commands", {}).items():
+        out += _help_texts(sub, f"{path} {name}")
+    return out
+
+
+def test_every_option_of_every_command_has_russian_help() -> None:
+    """Every command of COMMAND_MODULES: its help, every option's and argument's, in Russian."""
+    import importlib
+    import re
+
+    import typer
+    import typer.main
+
+    from coopgraph.api.commands import COMMAND_MODULES
+    from coopgraph.api.commands.help_ru import COVERED, HELP_RU
+
+    assert set(COVERED) == set(COMMAND_MODULES)
+    missing, blank = [], []
+    checked = 0
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"coopgraph.api.commands.{name}")
+        holder = typer.Typer(add_completion=False)
+        module.register(holder)
+        command = typer.main.get_group(holder).commands[name]
+        for where, text in _help_texts(command, name):
+            checked += 1
+            if not text:
+                blank.append(where)
+            elif text not in HELP_RU:
+                missing.append(f"{where}: {text!r}")
+    assert not blank, f"options without any help: {blank}"
+    assert not missing, "no Russian help for:\n" + "\n".join(missing)
+    assert checked > 150
+    cyrillic = re.compile("[а-яё]", re.IGNORECASE)
+    assert all(cyrillic.search(ru) for ru in HELP_RU.values())

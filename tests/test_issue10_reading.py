@@ -59,7 +59,8 @@ def test_unclosed_quote_is_rejected_not_loaded_as_junk(store: GraphStore, tmp_pa
     assert "Broken quote,123" not in names and not store.exists(_K.COMPANY, "x1")
     (reject,) = report.rejects
     assert (reject.file, reject.row) == ("companies.csv", 3)
-    assert "unclosed quote" in reject.reason and "незакрытая кавычка" in reject.reason
+    assert "unclosed quote" in reject.reason and reject.code == "r.unclosed_quote"
+    assert "незакрытая кавычка" in report.localized("ru").rejects[0].reason
     assert report.total("read") == 2 and report.total("rejected") == 1
 
 
@@ -77,7 +78,8 @@ def test_misplaced_quote_and_extra_cells_are_rejected_reading_goes_on(
     assert store.get(_K.COMPANY, "c1").name == "Гамма\nс переносом"
     rejects = {r.row: r.reason for r in report.rejects}
     assert set(rejects) == {2, 5}  # records as Excel numbers them: c1 is one row
-    assert "quote" in rejects[2] and "кавычка" in rejects[2]
+    russian = {r.row: r.reason for r in report.localized("ru").rejects}
+    assert "quote" in rejects[2] and "кавычка" in russian[2]
     assert "4 cells but the header has 3" in rejects[5]
     assert report.total("read") == report.total("loaded") + report.total("rejected") == 5
 
@@ -132,7 +134,8 @@ def test_ambiguous_slash_date_is_rejected_and_quoted_as_typed(store: GraphStore,
     report = ingest_paths(store, [tmp_path])
     reasons = {r.row: r.reason for r in report.rejects}
     assert set(reasons) == {2, 3}
-    assert "'04/09/2021' is ambiguous" in reasons[2] and "неоднозначна" in reasons[2]
+    russian = {r.row: r.reason for r in report.localized("ru").rejects}
+    assert "'04/09/2021' is ambiguous" in reasons[2] and "неоднозначна" in russian[2]
     assert "'31.02.2023'" in reasons[3] and "2023-02-31" not in reasons[3]
     assert not store.exists(_K.SUPPLY, ("s", "b", "X"))
     assert str(store.get(_K.SUPPLY, ("s", "b", "Z")).since) == "2021-09-13"
@@ -225,7 +228,10 @@ def test_regions_are_normalised_and_found_by_the_filter(store: GraphStore, tmp_p
     regions = {c.id: c.region for c in store.iter_all(_K.COMPANY)}
     assert regions == {"a": "Липецкая область", "b": "Липецкая область",
                        "c": "Липецкая область", "d": "Bavaria"}
-    assert any("'Bavaria'" in w and "субъектов РФ" in w for w in report.warnings)
+    assert any("'Bavaria'" in w and "subjects of the Russian Federation" in w
+               for w in report.warnings)
+    assert any("«Bavaria»" in w and "субъектов РФ" in w
+               for w in report.localized("ru").warnings)
     gaps = find_gaps(ProjectionCache(store).get(), region="Липецкая обл.")
     assert gaps.region == "Липецкая область" and gaps.scope_size == 3
 

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         code: Annotated[str, typer.Argument(help="An OKVED2 or OKPD2 code, e.g. 24.51")],
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Find companies by OKVED2 code and categories by OKPD2 code / Поиск по ОКВЭД2 и ОКПД2."""
+        """Find companies by OKVED2 code and categories by OKPD2 code."""
         with store_from_settings(as_json=as_json, lazy=True) as store, friendly_errors():
             found = find_by_code(DiskProjection(store).get(), code)
         if as_json:

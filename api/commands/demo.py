@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path | None, typer.Option(
             "--data", metavar="DIR", file_okay=False,
             help="Keep the demo's store in DIR (default: COOPGRAPH_DATA_DIR if set, else a "
-                 "per-user data directory). / Каталог хранилища демо.")] = None,
+                 "per-user data directory).")] = None,
     ) -> None:
         """Load the sample cluster and serve the dashboard on http://127.0.0.1:PORT."""
         import uvicorn

@@ -119,7 +119,8 @@ def register(app: typer.Typer) -> None:
             _bulk(inputs, bulk, neo4j_home, neo4j_admin, rejects_dir, as_json)
             return
         with store_from_settings(create=True, as_json=as_json) as store, friendly_errors():
-            report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json)
+            report = ingest_paths(store, inputs, rejects_dir=rejects_dir, progress=not as_json,
+                                  lang=lang())
         # files and registry together: ONE JSON object, the registry's report under "registry"
         filled: RegistryReport | None = (
             _fill_registry(registry, only_inn, region, rejects_dir, as_json)

@@ -11,13 +11,19 @@ from coopgraph.api.console import console, print_json, store_from_settings
 from coopgraph.queries import projects as jp
 from coopgraph.queries.projection import ProjectionCache
 
+PROJECT_HELP = "The project's id."
+RULES_HELP = "The subsidy rules version (default: the one the project names, else the current one)."
+
 projects_app = typer.Typer(help="Joint cluster projects and their subsidy estimate.",
                            no_args_is_help=True)
 
 
 @projects_app.command("estimate")
-def estimate(project_id: str, rules: Annotated[str | None, typer.Option()] = None,
-             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def estimate(project_id: Annotated[str, typer.Argument(help=PROJECT_HELP)],
+             rules: Annotated[str | None, typer.Option(help=RULES_HELP)] = None,
+             as_json: Annotated[bool, typer.Option("--json",
+                                                   help="Print JSON for machines.")] = False
+             ) -> None:
     """The subsidy estimate (Resolution No. 41; says when its rules are unverified)."""
     with store_from_settings(as_json=as_json) as store:
         result = jp.estimate_subsidy(store, project_id, rules=rules)
@@ -33,7 +39,9 @@ def estimate(project_id: str, rules: Annotated[str | None, typer.Option()] = Non
 
 
 @projects_app.command("proposals")
-def proposals(project_id: str, k: Annotated[int, typer.Option(min=1, max=50)] = 5) -> None:
+def proposals(project_id: Annotated[str, typer.Argument(help=PROJECT_HELP)],
+              k: Annotated[int, typer.Option(min=1, max=50,
+                                             help="Members proposed per part.")] = 5) -> None:
     """Members proposed for the project's parts by the matching engine, with reasons (JSON)."""
     with store_from_settings(as_json=True) as store:
         project, participants, _ = jp.load_project(store, project_id)
@@ -46,8 +54,9 @@ def proposals(project_id: str, k: Annotated[int, typer.Option(min=1, max=50)] = 
 
 
 @projects_app.command("export")
-def export(project_id: str, out: Annotated[Path, typer.Option("--out")],
-           rules: Annotated[str | None, typer.Option()] = None) -> None:
+def export(project_id: Annotated[str, typer.Argument(help=PROJECT_HELP)],
+           out: Annotated[Path, typer.Option("--out", help="The XLSX file to write.")],
+           rules: Annotated[str | None, typer.Option(help=RULES_HELP)] = None) -> None:
     """Write the project card as an XLSX workbook."""
     with store_from_settings() as store:
         card = jp.project_card(store, project_id, rules=rules,

@@ -32,11 +32,13 @@ def open_(
     price: Annotated[float | None, typer.Option(help="Target unit price, RUB.", min=0)] = None,
     role: Annotated[str, typer.Option(help="buyer, supplier or partner.")] = "buyer",
     tie_type: Annotated[TieType, typer.Option(help="The tie it should lead to.")] = TieType.SUPPLY,
-    origin: Annotated[RequestOrigin, typer.Option()] = RequestOrigin.OTHER,
-    message: Annotated[str | None, typer.Option()] = None,
+    origin: Annotated[RequestOrigin, typer.Option(
+        help="What it was opened from (a recommendation, a need, an import…).")
+    ] = RequestOrigin.OTHER,
+    message: Annotated[str | None, typer.Option(help="A message to the company asked.")] = None,
     due: Annotated[str | None, typer.Option(help="Due date, YYYY-MM-DD.")] = None,
     send: Annotated[bool, typer.Option("--send", help="Send it at once.")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """Open a request from one company to another."""
     try:
@@ -58,8 +60,8 @@ def open_(
 @requests_app.command("list")
 def list_(
     company: Annotated[str | None, typer.Option(help="Either party.")] = None,
-    state: Annotated[RequestState | None, typer.Option()] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    state: Annotated[RequestState | None, typer.Option(help="Only requests in this state.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
     """List requests, newest first."""
     with store_from_settings(as_json=as_json) as store:
@@ -77,7 +79,7 @@ def list_(
 
 
 @requests_app.command("show")
-def show(request_id: str) -> None:
+def show(request_id: Annotated[str, typer.Argument(help="The request's id.")]) -> None:
     """One request with its history, as JSON."""
     with store_from_settings(as_json=True) as store:
         print_json(wf.get_request(store, request_id).model_dump(mode="json"))
@@ -85,13 +87,14 @@ def show(request_id: str) -> None:
 
 @requests_app.command("move")
 def move(
-    request_id: str,
-    to: RequestState,
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    to: Annotated[RequestState, typer.Argument(help="The state to move it to.")],
     version: Annotated[int, typer.Option(help="The version you read (conflict when stale).")],
     reason: Annotated[str | None, typer.Option(help="Decline reason code.")] = None,
     text: Annotated[str | None, typer.Option(help="Decline text.")] = None,
     agreed_on: Annotated[str | None, typer.Option(help="Agreement date, YYYY-MM-DD.")] = None,
-    record_supply: Annotated[bool, typer.Option("--record-supply")] = False,
+    record_supply: Annotated[bool, typer.Option(
+        "--record-supply", help="With agreed: record the supply link it agreed on.")] = False,
 ) -> None:
     """Move a request to another state."""
     with store_from_settings() as store:
@@ -110,16 +113,21 @@ def expire(today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None)
 
 
 @requests_app.command("events")
-def events(since: Annotated[str | None, typer.Option()] = None,
-           limit: Annotated[int, typer.Option(min=1, max=10_000)] = 500) -> None:
+def events(since: Annotated[str | None, typer.Option(
+               help="After this time (ISO) or cursor.")] = None,
+           limit: Annotated[int, typer.Option(min=1, max=10_000,
+                                              help="At most this many events.")] = 500) -> None:
     """The change feed after ``--since`` (a time or a cursor), as JSON."""
     with store_from_settings(as_json=True) as store:
         print_json(wf.events(store, since=since, limit=limit).model_dump(mode="json"))
 
 
 @requests_app.command("pipeline")
-def pipeline(company: Annotated[str | None, typer.Option()] = None,
-             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def pipeline(company: Annotated[str | None, typer.Option(
+                 help="Only this company's requests.")] = None,
+             as_json: Annotated[bool, typer.Option("--json",
+                                                   help="Print JSON for machines.")] = False
+             ) -> None:
     """How requests fared: by state, category, member; decline reasons."""
     with store_from_settings(as_json=as_json) as store:
         report = wf.pipeline(store, company=company)
@@ -134,8 +142,8 @@ def pipeline(company: Annotated[str | None, typer.Option()] = None,
 def suggest(
     company: Annotated[str, typer.Option(help="The company to rank partners for.")],
     direction: Annotated[str, typer.Option(help="suppliers or buyers.")] = "suppliers",
-    category: Annotated[str | None, typer.Option()] = None,
-    k: Annotated[int, typer.Option(min=1, max=200)] = 10,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    k: Annotated[int, typer.Option(min=1, max=200, help="How many partners.")] = 10,
 ) -> None:
     """Partners to ask, ranked, lowered where they declined before (JSON)."""
     if direction not in ("suppliers", "buyers"):

@@ -32,7 +32,7 @@ _Pair = Annotated[str, typer.Argument(help="The pair's id (erp-…), from `revie
 def register(app: typer.Typer) -> None:
     """Attach the ``review`` group to ``app``."""
     group = typer.Typer(help="Entity-resolution review queue: list, accept, reject, split, "
-                             "undo. / Очередь проверки совпадений компаний.",
+                             "undo.",
                         no_args_is_help=True)
     app.add_typer(group, name="review")
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from coopgraph.api.deps import AdminDep, AnalystDep
 from coopgraph.api.jobs import JOB_ID_PATTERN, JobRunner
 from coopgraph.api.problems import PROBLEM_RESPONSES
 from coopgraph.api.schemas import IngestJob
+from coopgraph.graph.i18n import Lang, parse_lang
 
 __all__ = ["router"]
 
@@ -23,6 +24,22 @@ router = APIRouter(prefix="/ingest", tags=["ingest"],
                        "description": "Upload too large"}})
 
 _JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job's id")]
+
+
+_LangQuery = Annotated[str | None, Query(
+    pattern="^(ru|en)$", description="The language of the reasons and warnings (ru or en); "
+    "without it, the request's Accept-Language, else the report as stored (English)")]
+
+
+def report_lang(request: Request, lang: str | None) -> Lang | None:
+    """``?lang=``, else the first language of ``Accept-Language`` that CoopGraph speaks."""
+    if lang:
+        return parse_lang(lang)
+    for part in request.headers.get("accept-language", "").split(","):
+        found = parse_lang(part.split(";")[0].strip())
+        if found is not None:
+            return found
+    return None
 
 
 def _runner(request: Request) -> JobRunner:
@@ -41,15 +58,28 @@ def start_ingest(
 
 
 @router.get("/{job_id}", response_model=IngestJob)
-def ingest_job(principal: AnalystDep, request: Request, job_id: _JobId) -> IngestJob:
-    """The job's status and, once done, its report (counts per file, rejects, review pairs)."""
-    return _runner(request).get(job_id)
+def ingest_job(principal: AnalystDep, request: Request, job_id: _JobId,
+               lang: _LangQuery = None) -> IngestJob:
+    """The job's status and, once done, its report (counts per file, rejects, review pairs).
+
+    Every reject, merge or review note and warning has a stable ``code`` and ``params``;
+    its ``reason`` (a warning's text) is said in ``lang`` / ``Accept-Language``."""
+    job = _runner(request).get(job_id)
+    chosen = report_lang(request, lang)
+    if chosen is None or job.report is None:
+        return job
+    from coopgraph.ingest.report import localize_json
+
+    return job.model_copy(update={"report": localize_json(job.report, chosen)})
 
 
 @router.get("/{job_id}/rejects", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "Rejected rows"}})
-def ingest_rejects(principal: AnalystDep, request: Request, job_id: _JobId) -> Response:
-    """Every rejected row of the job as CSV: file, row, column, reason."""
-    return Response(_runner(request).rejects_csv(job_id), media_type="text/csv",
+def ingest_rejects(principal: AnalystDep, request: Request, job_id: _JobId,
+                   lang: _LangQuery = None) -> Response:
+    """Every rejected row of the job as CSV: file, row, column, reason (in ``lang`` /
+    ``Accept-Language``), code."""
+    return Response(_runner(request).rejects_csv(job_id, report_lang(request, lang)),
+                    media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="rejects-{job_id}.csv"'})

@@ -2,7 +2,7 @@
 // then read what was loaded per file and every rejected row (file, row, column, reason).
 import { ApiError, download, get, upload } from '../api.js';
 import { h, num, replace } from '../dom.js';
-import { t, tn } from '../i18n.js';
+import { lang, t, tn } from '../i18n.js';
 
 const POLL_MS = 400;
 
@@ -35,7 +35,7 @@ function reportView(job) {
           h('td', null, r.file), h('td', { class: 'num' }, String(r.row ?? '')), h('td', null, r.column ?? ''), h('td', null, r.reason))))),
       h('button', {
         class: 'btn ghost', type: 'button', 'data-testid': 'upload-rejects-csv',
-        onclick: () => download(`/ingest/${encodeURIComponent(job.id)}/rejects`, {}, `rejects-${job.id}.csv`),
+        onclick: () => download(`/ingest/${encodeURIComponent(job.id)}/rejects`, { lang: lang() }, `rejects-${job.id}.csv`),
       }, t('upload.rejects_csv')));
   }
   return h('div', { class: 'card', 'data-testid': 'upload-report', 'data-status': job.status, 'data-job': job.id }, parts);
@@ -66,7 +66,11 @@ export async function render() {
       while (job.status === 'queued' || job.status === 'running') {
         replace(status, t(`upload.status.${job.status}`));
         await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
-        job = await get(`/ingest/${encodeURIComponent(job.id)}`, { t: Date.now() });
+        // reasons come back in the page's language (their codes stay in the report)
+        job = await get(`/ingest/${encodeURIComponent(job.id)}`, { t: Date.now(), lang: lang() });
+      }
+      if (job.report && job.report.lang && job.report.lang !== lang()) {
+        job = await get(`/ingest/${encodeURIComponent(job.id)}`, { t: Date.now(), lang: lang() });
       }
       replace(status, t(`upload.status.${job.status}`), job.error ? ` — ${job.error}` : '');
       if (job.report) replace(result, reportView(job));
