@@ -2,9 +2,11 @@
 
 After every write of a random sequence — capacities changed, capabilities, supply
 links, imports, needs, processes, certifications and memberships added and
-removed, company attributes edited, and now and then a company added or deleted
-(which must fall back to a rebuild) — the projection the cache holds equals
-``Projection.from_snapshot(store.snapshot())``, field by field, on both stores.
+removed, company attributes edited, companies added (alone, or with their
+capabilities, supply links, memberships and certifications in the same write; ids
+that sort first, last and in between) and deleted with what cascades — the
+projection the cache holds equals ``Projection.from_snapshot(store.snapshot())``,
+field by field, on both stores, and company writes are patched, not rebuilt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from typing import Any
 
 import pytest
 
+from coopgraph.graph.models import (
+    Capability,
+    Company,
+    HeldCertification,
+    Membership,
+    Record,
+    Supply,
+)
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.candidates import match_index
@@ -45,7 +55,8 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
                        "supply_edit", "import_add", "import_del", "need_add", "need_del",
                        "company_edit", "process_add", "process_del", "cert_add", "cert_del",
                        "member_add", "member_del", "batch", "company_add", "company_del",
-                       "tie_add", "tie_add", "tie_edit", "tie_del"])
+                       "tie_add", "tie_add", "tie_edit", "tie_del", "company_add_with",
+                       "company_add_with", "companies_add"])
     c = rng.choice(companies)
     k = rng.choice(categories)
     if what == "capacity" and snap.rows(K.CAPABILITY):
@@ -115,6 +126,26 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
                                        "roles": ["supplier"]}])
     elif what == "company_del":
         store.remove(K.COMPANY, [c])
+    elif what == "company_add_with":  # a new company and its rows, in one write
+        new = rng.choice(["0", "m", "~"]) + f"-new-{step}"  # sorts first, between, last
+        records: list[Record] = [
+            Company(id=new, name=f"Новая {step}", region=rng.choice(["Липецкая", "Новая"]),
+                    lat=52.6, lon=39.6, roles=["supplier", "oem"]),
+            Capability(company_id=new, category=k, capacity_per_year=float(step + 5)),
+            Supply(supplier_id=new, buyer_id=c, category=k, volume_per_year=3.0,
+                   since="2025-02-01"),
+            Supply(supplier_id=c, buyer_id=new, category=rng.choice(categories))]
+        if clusters:
+            records.append(Membership(company_id=new, cluster_id=rng.choice(clusters)))
+        if certs:
+            records.append(HeldCertification(company_id=new, cert=rng.choice(certs),
+                                              valid_until="2031-01-01"))
+        store.upsert(records)
+    elif what == "companies_add":  # several companies at once, and one edited
+        row = dict(next(r for r in snap.rows(K.COMPANY) if r["id"] == c))
+        row["region"] = f"Регион {step}"
+        store.upsert_rows(K.COMPANY, [row, *({"id": f"{p}-many-{step}", "name": f"M {p}",
+                                              "roles": ["buyer"]} for p in "0az")])
     return what
 
 
@@ -129,6 +160,7 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
     done = []
     kept = 0
     for step in range(40):
+        builds = cache.builds
         done.append(_random_write(store, rng, step))
         before = cache.current
         old_ix = before.extra.get("match_index") if before is not None else None
@@ -146,6 +178,8 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
                               getattr(scratch, name) if name != "cooperation_graph"
                               else sorted(scratch.cooperation_graph.edges)), (name, done)
         _use(patched, scratch)
+        if done[-1] in ("company_add", "company_add_with", "companies_add", "company_del"):
+            assert cache.builds == builds, f"seed {seed}: {done[-1]} rebuilt, after {done}"
     assert cache.deltas > 10, (cache.deltas, cache.builds, done)
     assert kept > 3, (kept, done)  # writes that change no part keep the whole index
 
