@@ -11,6 +11,7 @@ field by field, on both stores, and company writes are patched, not rebuilt.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -24,6 +25,9 @@ from coopgraph.graph.models import (
     HeldCertification,
     Membership,
     Record,
+    ServerIngestJob,
+    ServerKey,
+    ServerRejects,
     Supply,
 )
 from coopgraph.graph.schema import KINDS, EntityKind
@@ -222,6 +226,41 @@ def _use(patched: Projection, scratch: Projection | None) -> None:
         got = rank_buyers(patched, supplier, k=5).model_dump()
         if scratch is not None:
             assert got == rank_buyers(scratch, supplier, k=5).model_dump(), supplier
+
+
+def test_server_state_and_workflow_writes_leave_the_analytic_revision(store: GraphStore):
+    """Internal kinds (an ingest job's heartbeats, its reject chunks, an API key) and the
+    workflow kinds move the store's revision but not its analytic revision: the cached
+    projection stays current, with neither a patch nor a rebuild."""
+    store.upsert(random_graph(7, companies=10, categories=6))
+    cache = ProjectionCache(store)
+    first = cache.get()
+    revision, analytic = store.revision(), store.analytic_revision()
+    assert analytic == revision == first.revision
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    writes = [
+        ServerIngestJob(id="job-1", status="running", created_at=now, heartbeat_at=now),
+        ServerIngestJob(id="job-1", status="running", created_at=now,
+                        heartbeat_at=now + dt.timedelta(seconds=10)),
+        ServerRejects(id="job-1-0", job_id="job-1", n=0, rows="[]"),
+        ServerKey(id="key-1", role="analyst", hash="ab" * 32, created_at=now),
+    ]
+    for n, record in enumerate(writes, 1):
+        store.upsert([record])
+        assert (store.revision(), store.analytic_revision()) == (revision + n, analytic)
+        assert cache.get() is first
+    store.remove(K.API_KEY, [("key-1",)])
+    assert store.analytic_revision() == analytic
+    assert cache.get() is first and (cache.builds, cache.deltas) == (1, 0)
+    assert not [k for c in store.changes_since(revision) or [] for k in c.keys
+                if KINDS[k].analytic]
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 1234.0
+    store.upsert_rows(K.CAPABILITY, [row])  # analytic: moves both
+    assert store.analytic_revision() == store.revision() == revision + len(writes) + 2
+    patched = cache.get()
+    assert patched.revision == store.revision() and cache.deltas == 1
+    assert not diff_projections(patched, Projection.from_snapshot(store.snapshot()))
 
 
 def test_change_log_lists_a_cascade(store: GraphStore):
