@@ -15,9 +15,10 @@ In one run, on the generated set ``--data`` loaded into an embedded store
 * ``write → rank, incremental, new supply link``: the same with a write that
   adds a supply link (``--supply-links`` times), which changes the match
   index's demand and network parts (rebuilt) and drops its caches;
-* ``write → rank, incremental, new company``: a write of a new company and one
-  capability (``--new-companies`` times): every company index shifts, so the
-  projection and its match index are renumbered, then patched;
+* ``write → rank, incremental, new company`` (and ``… with a capability``): a write
+  of a new company alone, or with one capability (``--new-companies`` times each):
+  every company index shifts, so the projection and its match index are
+  renumbered, then patched;
 * ``write → rank, rebuild``: the same with ``ProjectionCache(incremental=False)``
   (the behaviour before: a snapshot and a full build after every write),
   ``--rebuilds`` times.
@@ -38,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
-from coopgraph.graph.models import Capability, Company  # noqa: E402
+from coopgraph.graph.models import Capability, Company, Record  # noqa: E402
 from coopgraph.graph.schema import EntityKind  # noqa: E402
 from coopgraph.graph.store import GraphStore  # noqa: E402
 from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
@@ -95,14 +97,18 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, new_
         row["capacity_per_year"] = float(rng.randint(1, 100_000))
         store.upsert_rows(EntityKind.CAPABILITY, [row])
 
-    def company_write() -> None:  # a new company with one capability: every index shifts
-        i = rng.randrange(len(proj.cap_company))
-        new = f"{proj.company_ids[rng.randrange(proj.n_companies)]}-bench-{rng.random():.9f}"
-        store.upsert([Company(id=new, name="Новая", region="Липецкая область",
-                              roles=["supplier"]),
-                      Capability(company_id=new,
-                                 category=proj.category_codes[int(proj.cap_category[i])],
-                                 capacity_per_year=100.0)])
+    def company_write(capability: bool) -> Callable[[], None]:
+        def write() -> None:  # a new company (every index shifts), with a capability or not
+            i = rng.randrange(len(proj.cap_company))
+            new = f"{proj.company_ids[rng.randrange(proj.n_companies)]}-bench-{rng.random():.9f}"
+            records: list[Record] = [Company(id=new, name="Новая", region="Липецкая область",
+                                             roles=["supplier"])]
+            if capability:
+                records.append(Capability(
+                    company_id=new, category=proj.category_codes[int(proj.cap_category[i])],
+                    capacity_per_year=100.0))
+            store.upsert(records)
+        return write
 
     def supply_write() -> None:  # a new supply link: the match index's demand and network
         i = rng.randrange(len(proj.cap_company))
@@ -115,7 +121,9 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, new_
     for name, the_cache, n, one_write in (
             ("incremental", cache, queries, capacity_write),
             ("incremental, new supply link", cache, supply_links, supply_write),
-            ("incremental, new company", cache, new_companies, company_write),
+            ("incremental, new company", cache, new_companies, company_write(False)),
+            ("incremental, new company with a capability", cache, new_companies,
+             company_write(True)),
             ("rebuild", ProjectionCache(store, incremental=False), rebuilds, capacity_write)):
         if n <= 0:
             continue
