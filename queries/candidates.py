@@ -49,6 +49,7 @@ __all__ = [
     "MatchIndex",
     "bom_closure",
     "check_filters",
+    "insert_rows",
     "match_index",
     "patch_match_index",
     "renumber_match_index",
@@ -649,7 +650,7 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
     return ix
 
 
-def _insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
+def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
                  *, columns_too: bool = False) -> sp.spmatrix:
     """A CSR (rows are companies) or CSC (row indices are companies) matrix with empty
     companies inserted at the new indices ``inserted``; ``mapped``: old index -> new."""
@@ -697,22 +698,22 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(
-        decl=_insert_rows(old_ix.decl, inserted, mapped),
-        decl_csc=_insert_rows(old_ix.decl_csc, inserted, mapped),
+        decl=insert_rows(old_ix.decl, inserted, mapped),
+        decl_csc=insert_rows(old_ix.decl_csc, inserted, mapped),
         main_category=grow(old_ix.main_category, -1).astype(old_ix.main_category.dtype),
-        sell=_insert_rows(old_ix.sell, inserted, mapped),
+        sell=insert_rows(old_ix.sell, inserted, mapped),
         sell_keys=keys_of(old_ix.sell_keys),
-        company_process_csc=_insert_rows(old_ix.company_process_csc, inserted, mapped),
+        company_process_csc=insert_rows(old_ix.company_process_csc, inserted, mapped),
         dem_keys=keys_of(old_ix.dem_keys),
         dem_buyer=mapped[old_ix.dem_buyer].astype(old_ix.dem_buyer.dtype),
         buyer_dem_indptr=indptr(old_ix.buyer_dem_indptr),
         supply_keys=supply_keys,
-        A=_insert_rows(old_ix.A, inserted, mapped, columns_too=True),
-        AT=_insert_rows(old_ix.AT, inserted, mapped, columns_too=True),
+        A=insert_rows(old_ix.A, inserted, mapped, columns_too=True),
+        AT=insert_rows(old_ix.AT, inserted, mapped, columns_too=True),
         out_deg=grow(old_ix.out_deg, 0.0), in_deg=grow(old_ix.in_deg, 0.0),
         cap_keys=keys_of(old_ix.cap_keys),
-        membership=_insert_rows(old_ix.membership, inserted, mapped),
-        membership_csc=_insert_rows(old_ix.membership_csc, inserted, mapped),
+        membership=insert_rows(old_ix.membership, inserted, mapped),
+        membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
         **_region_part(proj, {}))
     ix = MatchIndex(n=n, ncat=ncat, **got)
     ix.cache.update({k: v for k, v in old_ix.cache.items()
@@ -721,7 +722,7 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     for day, m in old_ix._cert_valid.items():
         ix._cert_valid[day] = (np.insert(m, inserted - np.arange(len(inserted)), False, axis=0)
                                if isinstance(m, np.ndarray)
-                               else _insert_rows(m.tocsr(), inserted, mapped))
+                               else insert_rows(m.tocsr(), inserted, mapped))
     return ix
 
 

@@ -49,6 +49,7 @@ from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot, row_keys
 from coopgraph.queries.candidates import (
     MatchIndex,
+    insert_rows,
     patch_match_index,
     renumber_match_index,
 )
@@ -329,13 +330,16 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
                                        ).astype(np.int32)
     fields["cluster_members"] = {c: (lambda m: m[m >= 0])(remap(v)).astype(np.int32)
                                  for c, v in proj.cluster_members.items()}
-    held = proj.company_process.tocoo()
-    new_rows = mapped[held.row] if held.nnz else held.row
-    ok = new_rows >= 0
-    matrix = sp.csr_matrix((held.data[ok], (new_rows[ok], held.col[ok])),
-                           shape=(len(ids), proj.company_process.shape[1]))
-    matrix.sum_duplicates()
-    fields["company_process"] = matrix
+    if removed:
+        held = proj.company_process.tocoo()
+        new_rows = mapped[held.row] if held.nnz else held.row
+        ok = new_rows >= 0
+        matrix = sp.csr_matrix((held.data[ok], (new_rows[ok], held.col[ok])),
+                               shape=(len(ids), proj.company_process.shape[1]))
+        matrix.sum_duplicates()
+        fields["company_process"] = matrix
+    else:  # empty rows inserted: the same entries, row pointers repeated
+        fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
     row_keys = dict(proj.extra["row_keys"])
     for kind, columns in _COMPANY_COLUMNS.items():
         values = {name: remap(getattr(proj, name)) for name in columns}

@@ -281,8 +281,11 @@ def test_a_large_write_rebuilds(store: GraphStore):
     store.upsert(random_graph(4, companies=10, categories=6))
     cache = ProjectionCache(store)
     cache.get()
-    with store.load() as load:  # a load is logged as "rebuild after me"
-        load.upsert_rows(K.COMPANY, [{"id": "bulk-1", "name": "Bulk", "roles": []}])
+    # a load: Neo4j logs it as "rebuild after me"; the embedded store lists its keys, and
+    # a delta larger than max(50, MAX_FRACTION of the rows) is rebuilt rather than patched
+    with store.load() as load:
+        load.upsert_rows(K.COMPANY, [{"id": f"bulk-{i}", "name": "Bulk", "roles": []}
+                                     for i in range(60)])
     assert cache.get().revision == store.revision()
     assert cache.builds == 2 and cache.deltas == 0
 
@@ -298,7 +301,7 @@ def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphS
 
     cache = ProjectionCache(store, slow_builder, max_wait=0.05)
     first = cache.get()
-    store.upsert_rows(K.COMPANY, [{"id": "zz-new", "name": "New", "roles": []}])  # a rebuild
+    store.upsert_rows(K.CATEGORY, [{"code": "zz-new", "name_ru": "Новая"}])  # taxonomy: a rebuild
     started = time.perf_counter()
     assert cache.get() is first  # not blocked: the previous projection
     assert time.perf_counter() - started < 2
