@@ -23,7 +23,9 @@ In one run, for each mode, on the same store directory (embedded) or Neo4j:
 
 Traffic goes to 127.0.0.1 only; the counts and the time are bounded.
 
-Usage: ``.venv/bin/python bench/mixed_load.py --data /tmp/gen20k [--store embedded]``
+Usage: ``.venv/bin/python bench/mixed_load.py --data /tmp/gen20k [--store embedded]``;
+``--store-dir`` (embedded) or ``--neo4j-json`` (a running Neo4j) use a store ingested
+beforehand, so that the ingest does not run inside the benchmark lock.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -197,6 +200,10 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300)
     parser.add_argument("--modes", default="before,after")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store-dir", help="an embedded store of --data ingested beforehand "
+                        "(copied; the run then skips the ingest)")
+    parser.add_argument("--neo4j-json", help="a JSON file {uri, user, password} of a running "
+                        "Neo4j holding --data already (the run skips the ingest)")
     args = parser.parse_args()
     _emit(what="machine", cpus=os.cpu_count(), load_average=os.getloadavg()[0])
     server = None
@@ -206,20 +213,29 @@ def main() -> None:
                "COOPGRAPH_JOBS_DIR": str(Path(tmp) / "jobs")}
         store: GraphStore
         if args.store == "embedded":
+            if args.store_dir:  # ingested beforehand (outside the benchmark lock): a copy
+                shutil.copytree(args.store_dir, Path(tmp) / "store")
             store = EmbeddedStore(Path(tmp) / "store")
         else:
             from coopgraph.graph.neo4j_store import Neo4jStore
-            from tests.neo4j_server import start_neo4j
 
-            server = start_neo4j()
-            env.update(NEO4J_URI=server.uri, NEO4J_USER=server.user,
-                       NEO4J_PASSWORD=server.password)
-            store = Neo4jStore(server.uri, user=server.user, password=server.password)
+            if args.neo4j_json:  # a running Neo4j, ingested beforehand
+                where = json.loads(Path(args.neo4j_json).read_text())
+            else:
+                from tests.neo4j_server import start_neo4j
+
+                server = start_neo4j()
+                where = {"uri": server.uri, "user": server.user, "password": server.password}
+            env.update(NEO4J_URI=where["uri"], NEO4J_USER=where["user"],
+                       NEO4J_PASSWORD=where["password"])
+            store = Neo4jStore(where["uri"], user=where["user"], password=where["password"])
         try:
             started = time.perf_counter()
-            ingest_paths(store, args.data)
+            if not (args.store_dir or args.neo4j_json):
+                ingest_paths(store, args.data)
             snap = store.snapshot()
-            _emit(what="ingest", seconds=round(time.perf_counter() - started, 1),
+            _emit(what="ingest" if not (args.store_dir or args.neo4j_json) else "prepared",
+                  seconds=round(time.perf_counter() - started, 1),
                   rows=sum(len(v) for v in snap.tables.values()))
             caps = snap.rows(EntityKind.CAPABILITY)
             suppliers = sorted({str(r["company_id"]) for r in caps})

@@ -15,6 +15,10 @@ In one run, on the generated set ``--data`` loaded into an embedded store
 * ``write → rank, incremental, new supply link``: the same with a write that
   adds a supply link (``--supply-links`` times), which changes the match
   index's demand and network parts (rebuilt) and drops its caches;
+* ``write → rank, incremental, new company`` (and ``… with a capability``): a write
+  of a new company alone, or with one capability (``--new-companies`` times each):
+  every company index shifts, so the projection and its match index are
+  renumbered, then patched;
 * ``write → rank, rebuild``: the same with ``ProjectionCache(incremental=False)``
   (the behaviour before: a snapshot and a full build after every write),
   ``--rebuilds`` times.
@@ -30,10 +34,12 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
+from coopgraph.graph.models import Capability, Company, Record  # noqa: E402
 from coopgraph.graph.schema import EntityKind  # noqa: E402
 from coopgraph.graph.store import GraphStore  # noqa: E402
 from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
@@ -60,7 +67,8 @@ def _ms(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
-def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, seed: int) -> None:
+def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, new_companies: int,
+         seed: int) -> None:
     rng = random.Random(seed)
     cache = ProjectionCache(store)
     started = time.perf_counter()
@@ -89,6 +97,19 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, seed
         row["capacity_per_year"] = float(rng.randint(1, 100_000))
         store.upsert_rows(EntityKind.CAPABILITY, [row])
 
+    def company_write(capability: bool) -> Callable[[], None]:
+        def write() -> None:  # a new company (every index shifts), with a capability or not
+            i = rng.randrange(len(proj.cap_company))
+            new = f"{proj.company_ids[rng.randrange(proj.n_companies)]}-bench-{rng.random():.9f}"
+            records: list[Record] = [Company(id=new, name="Новая", region="Липецкая область",
+                                             roles=["supplier"])]
+            if capability:
+                records.append(Capability(
+                    company_id=new, category=proj.category_codes[int(proj.cap_category[i])],
+                    capacity_per_year=100.0))
+            store.upsert(records)
+        return write
+
     def supply_write() -> None:  # a new supply link: the match index's demand and network
         i = rng.randrange(len(proj.cap_company))
         store.upsert_rows(EntityKind.SUPPLY, [{
@@ -100,6 +121,9 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, seed
     for name, the_cache, n, one_write in (
             ("incremental", cache, queries, capacity_write),
             ("incremental, new supply link", cache, supply_links, supply_write),
+            ("incremental, new company", cache, new_companies, company_write(False)),
+            ("incremental, new company with a capability", cache, new_companies,
+             company_write(True)),
             ("rebuild", ProjectionCache(store, incremental=False), rebuilds, capacity_write)):
         if n <= 0:
             continue
@@ -137,6 +161,10 @@ def main() -> None:
     parser.add_argument("--rebuilds", type=int, default=3)
     parser.add_argument("--supply-links", type=int, default=5,
                         help="writes of a new supply link (parts of the match index rebuilt)")
+    parser.add_argument("--new-companies", type=int, default=5,
+                        help="writes of a new company with a capability (renumbered)")
+    parser.add_argument("--store-dir", help="an embedded store of --data ingested beforehand "
+                        "(copied; the run then skips the ingest)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     _emit(what="machine", cpus=os.cpu_count(), load_average=os.getloadavg()[0],
@@ -145,6 +173,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store: GraphStore
         if args.store == "embedded":
+            if args.store_dir:  # ingested beforehand (outside the benchmark lock): a copy
+                shutil.copytree(args.store_dir, Path(tmp) / "store")
             store = EmbeddedStore(Path(tmp) / "store")
         else:
             from coopgraph.graph.neo4j_store import Neo4jStore
@@ -154,10 +184,12 @@ def main() -> None:
             store = Neo4jStore(server.uri, user=server.user, password=server.password)
         try:
             started = time.perf_counter()
-            ingest_paths(store, args.data)
+            if not args.store_dir:
+                ingest_paths(store, args.data)
             _emit(what="ingest", seconds=round(time.perf_counter() - started, 1),
                   rows=sum(store.stats().values()))
-            _run(store, args.queries, args.rebuilds, args.supply_links, args.seed)
+            _run(store, args.queries, args.rebuilds, args.supply_links, args.new_companies,
+                 args.seed)
         finally:
             store.close()
             if server is not None:

@@ -187,11 +187,13 @@ REVISION_NODE = f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) RETURN elem
 
 CHANGE_LABEL = "CoopGraphChange"
 # In the write transaction, after REVISION_BUMP: what it touched ($changes: JSON text),
-# and the analytic revision moved when $analytic.
+# and the analytic revision moved when $analytic. A database from before the analytic
+# revision (no m.analytic) counted every write as analytic: its first other write keeps
+# the revision before it as the analytic one, not 0.
 CHANGE_RECORD = (
     f"MATCH (m:{META_LABEL} {{id: 'revision'}}) "
     f"CREATE (c:{CHANGE_LABEL} {{revision: m.value, changes: $changes}}) "
-    "SET m.analytic = CASE WHEN $analytic THEN m.value ELSE coalesce(m.analytic, 0) END"
+    "SET m.analytic = CASE WHEN $analytic THEN m.value ELSE coalesce(m.analytic, m.value - 1) END"
 )
 CHANGE_TRIM = f"MATCH (c:{CHANGE_LABEL}) WHERE c.revision <= $below DELETE c"
 CHANGES_SINCE = (

@@ -22,7 +22,7 @@ Every ranking applies them: the cooperation-aware ``/requests/suggestions`` and
 the plain ``/match`` routes, the dashboard's company page (which calls ``/match``)
 and ``coopgraph match`` (:func:`rank_with_declines`). :class:`DeclineIndex` keeps
 every company's declines at the store's revision, so a ranking re-reads the
-requests only after a write.
+requests only after a write that touched one (the change log says which).
 """
 
 from __future__ import annotations
@@ -131,6 +131,13 @@ class DeclineIndex:
             return found
         with self._lock:
             revision = store.revision()
+            if revision != self._revision and self._revision is not None:
+                # writes that touched no request (a capacity, a job's heartbeat): still valid
+                changes = store.changes_since(self._revision)
+                if changes is not None and not any(
+                        c.full or EntityKind.COOP_REQUEST in c.keys for c in changes):
+                    revision = self._revision = changes[-1].revision if changes \
+                        else self._revision
             if revision != self._revision:
                 by_company: dict[str, Declines] = {}
                 for r in declined_requests(store):

@@ -12,16 +12,21 @@ no lock. What it patches:
   removed one deleted; the rows' keys are kept beside the projection
   (``projection.extra["row_keys"]``) to find the places;
 * processes held (the company × process matrix), certifications held,
-  memberships;
+  memberships; a product's attributes (its maker, volume) when it already existed;
 * cooperation ties of every type (``tie_rows``, the Resolution 779 KPIs' input):
   the touched keys' rows replaced, the list kept in key order;
-* a company's attributes (name, place, roles…) when the company already existed.
+* a company's attributes (name, place, roles…);
+* companies added or removed: every company index shifts, so the projection is
+  first *renumbered* (:func:`_renumber_companies`: the company lists get the new
+  companies, every array of company indices is mapped to the new numbering, the
+  rows of a removed company are dropped — the store's cascade lists them in the
+  same change anyway), then the other kinds are patched on the renumbered one.
 
 Anything else answers ``None`` and the caller rebuilds from a snapshot: a
-company, category, process, product, cluster or certification added or
-removed (every index would shift; the taxonomy's shape changed), BOM lines, a
-``clear``, a load, a projection built with dangling references left out, or a
-delta larger than :data:`MAX_FRACTION` of the projection's rows.
+category, process, product, cluster or certification added or removed (the
+taxonomy's shape changed), BOM lines, a ``clear``, a load, a projection built
+with dangling references left out, or a delta larger than :data:`MAX_FRACTION`
+of the projection's rows.
 
 The column tables below mirror :meth:`Projection._build`; the oracle test
 (``tests/test_projection_delta.py``) compares every field of a patched
@@ -42,7 +47,12 @@ import scipy.sparse as sp
 from coopgraph.graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot, row_keys
-from coopgraph.queries.candidates import MatchIndex, patch_match_index
+from coopgraph.queries.candidates import (
+    MatchIndex,
+    insert_rows,
+    patch_match_index,
+    renumber_match_index,
+)
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 
 __all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
@@ -88,7 +98,7 @@ _COLUMNS: dict[EntityKind, list[tuple[str, Callable[[Row, Projection], Any]]]] =
         ("need_qty", _float("qty_per_year")), ("need_max_distance", _float("max_distance_km")),
         ("need_certs", lambda r, _p: list(r.get("required_certs", ())))],
 }
-_OTHER = frozenset({EntityKind.COMPANY, EntityKind.COMPANY_PROCESS,
+_OTHER = frozenset({EntityKind.COMPANY, EntityKind.PRODUCT, EntityKind.COMPANY_PROCESS,
                     EntityKind.HELD_CERTIFICATION, EntityKind.MEMBERSHIP, EntityKind.TIE})
 PATCHABLE = frozenset(_COLUMNS) | _OTHER
 
@@ -125,26 +135,44 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     if sum(map(len, touched.values())) > max(50, MAX_FRACTION * total):
         return None
     fields: dict[str, Any] = {}
-    new_keys = dict(keys_by_kind)
+    base, renumbered = projection, None
     try:
+        company_keys = touched.pop(EntityKind.COMPANY, None)
+        if company_keys:
+            wanted = sorted(company_keys)
+            rows = store.fetch(EntityKind.COMPANY, wanted)
+            renumbered = _renumber_companies(projection, wanted, rows)
+            if renumbered is not None:
+                base = renumbered.projection
+                keys_by_kind = base.extra["row_keys"]
+                rows = [r for r in rows if str(r["id"]) not in renumbered.added]
+            _patch_companies(base, wanted, rows, fields)
+        new_keys = dict(keys_by_kind)
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
             patch = _NODE_PATCHES.get(kind)
             if patch is None:
-                new_keys[kind] = _patch_table(projection, kind, keys_by_kind[kind], wanted,
+                new_keys[kind] = _patch_table(base, kind, keys_by_kind[kind], wanted,
                                               rows, fields)
-            elif not patch(projection, wanted, rows, fields):
+            elif not patch(base, wanted, rows, fields):
                 return None
     except KeyError:  # a row names a node the projection does not have: rebuild
         return None
     patched = dataclasses.replace(
-        projection, revision=changes[-1].revision if revision is None else revision,
+        base, revision=changes[-1].revision if revision is None else revision,
         extra={"row_keys": new_keys}, **fields)
-    _carry_derived(projection, patched)
+    _carry_derived(base, patched)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
-        patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
+        base_ix = None
+        if renumbered is not None and not renumbered.removed:
+            base_ix = renumber_match_index(old_ix, base, renumbered.old_to_new,
+                                           renumbered.inserted)
+        if base_ix is not None:
+            patched.extra["match_index"] = patch_match_index(base_ix, base, patched)
+        else:  # companies removed: the index is built afresh (keeping what carries over)
+            patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
 
 
@@ -218,11 +246,137 @@ def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted
     return keys
 
 
+@dataclasses.dataclass(frozen=True)
+class _Renumbered:
+    """A projection with companies added or removed, nothing else changed yet."""
+
+    projection: Projection
+    old_to_new: np.ndarray  # per old company index: its new index, -1 when removed
+    inserted: np.ndarray  # the new companies' indices (ascending)
+    added: frozenset[str]
+    removed: frozenset[str]
+
+
+def _company_values(row: Row) -> tuple[Any, ...]:
+    """What the projection keeps of a company row, in :data:`_COMPANY_LISTS` order + lat, lon."""
+    return (str(row["name"]), row.get("region"), row.get("municipality"),
+            frozenset(row.get("roles", ())), row.get("inn"), okved_codes(row), frozenset(),
+            {}, _NAN if row.get("lat") is None else float(row["lat"]),
+            _NAN if row.get("lon") is None else float(row["lon"]))
+
+
+# per-company lists, in the order of _company_values (then the arrays lat, lon)
+_COMPANY_LISTS = ("company_names", "company_regions", "company_municipalities",
+                  "company_roles", "company_inn", "company_okved", "company_clusters",
+                  "company_certs")
+# arrays of company indices, by the table kind whose rows they belong to
+_COMPANY_COLUMNS: dict[EntityKind, tuple[str, ...]] = {
+    EntityKind.CAPABILITY: ("cap_company",),
+    EntityKind.SUPPLY: ("sup_supplier", "sup_buyer"),
+    EntityKind.IMPORT: ("imp_company",),
+    EntityKind.NEED: ("need_company",),
+}
+
+
+def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
+                        ) -> _Renumbered | None:
+    """``proj`` with the companies of ``rows`` that it lacks added and those of ``wanted``
+    that are gone removed — every company index mapped to the new numbering, the rows
+    naming a removed company dropped (with their row keys) — or ``None`` when no
+    company was added or removed. The other fields are shared with ``proj``."""
+    present = {str(r["id"]): r for r in rows}
+    index = proj.company_index
+    added = sorted(c for c in present if c not in index)
+    removed = sorted(c for (c,) in wanted if c not in present and c in index)
+    if not added and not removed:
+        return None
+    n_old = proj.n_companies
+    if n_old == 0:
+        raise KeyError("no company to renumber from")  # the caller rebuilds
+    keep = np.ones(n_old, dtype=bool)
+    keep[[index[c] for c in removed]] = False
+    kept_ids = [c for c, k in zip(proj.company_ids, keep.tolist(), strict=True) if k] \
+        if removed else list(proj.company_ids)
+    # where each added company goes in the kept list (ascending), and its final index
+    spots = [bisect.bisect_left(kept_ids, c) for c in added]
+    final = np.array(spots, dtype=np.int64) + np.arange(len(added), dtype=np.int64)
+    ids = list(kept_ids)
+    for position, company in zip(final.tolist(), added, strict=True):
+        ids.insert(position, company)
+    kept_rank = np.cumsum(keep) - 1  # old index -> index among the kept
+    old_to_new = np.where(keep, kept_rank + np.searchsorted(np.array(spots, dtype=np.int64),
+                                                            kept_rank, side="right"), -1)
+    kept_idx = np.flatnonzero(keep)
+    fields: dict[str, Any] = {"company_ids": ids,
+                              "company_index": {c: i for i, c in enumerate(ids)}}
+    new_values = [_company_values(present[c]) for c in added]
+    for n, name in enumerate(_COMPANY_LISTS):
+        old = getattr(proj, name)
+        items = [old[i] for i in kept_idx.tolist()] if removed else list(old)
+        for position, company_values in zip(final.tolist(), new_values, strict=True):
+            items.insert(position, company_values[n])
+        fields[name] = items
+    for n, name in ((8, "lat"), (9, "lon")):
+        old = getattr(proj, name)
+        fields[name] = np.insert(old[kept_idx] if removed else old, spots,
+                                 np.array([v[n] for v in new_values], dtype=old.dtype))
+    mapped = old_to_new.astype(np.int32)
+
+    def remap(values: np.ndarray) -> np.ndarray:
+        return mapped[values] if len(values) else values
+
+    fields["product_maker"] = np.where(proj.product_maker >= 0,
+                                       remap(np.maximum(proj.product_maker, 0)), -1
+                                       ).astype(np.int32)
+    fields["cluster_members"] = {c: (lambda m: m[m >= 0])(remap(v)).astype(np.int32)
+                                 for c, v in proj.cluster_members.items()}
+    if removed:
+        held = proj.company_process.tocoo()
+        new_rows = mapped[held.row] if held.nnz else held.row
+        ok = new_rows >= 0
+        matrix = sp.csr_matrix((held.data[ok], (new_rows[ok], held.col[ok])),
+                               shape=(len(ids), proj.company_process.shape[1]))
+        matrix.sum_duplicates()
+        fields["company_process"] = matrix
+    else:  # empty rows inserted: the same entries, row pointers repeated
+        fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
+    row_keys = dict(proj.extra["row_keys"])
+    for kind, columns in _COMPANY_COLUMNS.items():
+        values = {name: remap(getattr(proj, name)) for name in columns}
+        alive = np.ones(len(next(iter(values.values()))), dtype=bool)
+        for v in values.values():
+            alive &= v >= 0
+        if alive.all():
+            fields.update(values)
+            continue
+        drop = np.flatnonzero(~alive)
+        for name, _get in _COLUMNS[kind]:
+            old = values.get(name, getattr(proj, name))
+            if isinstance(old, np.ndarray):
+                fields[name] = np.delete(old, drop)
+            else:
+                gone = set(drop.tolist())
+                fields[name] = [x for i, x in enumerate(old) if i not in gone]
+        gone = set(drop.tolist())
+        row_keys[kind] = [k for i, k in enumerate(row_keys[kind]) if i not in gone]
+    if removed:
+        gone_ids = set(removed)
+        fields["tie_rows"] = [r for r in proj.tie_rows if r["company_id"] not in gone_ids
+                              and r["partner_id"] not in gone_ids]
+    renumbered = dataclasses.replace(proj, extra={"row_keys": row_keys}, **fields)
+    if not removed:  # derived per capability row, or cheap to renumber: carried
+        computed = vars(proj)
+        for name in ("committed_volume", "free_capacity", "capabilities_by_category"):
+            if name in computed:
+                vars(renumbered)[name] = computed[name]
+    return _Renumbered(renumbered, old_to_new, final, frozenset(added), frozenset(removed))
+
+
 def _patch_companies(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
-    """Attributes of companies that exist before and after; ``False`` for any other change."""
-    if len(rows) != len(wanted) or any(str(r["id"]) not in proj.company_index for r in rows):
-        return False  # a company added or removed: every company index shifts
+    """Attributes of the companies in ``rows`` (all in ``proj``: renumbered before)."""
+    if not rows:
+        return True
     names, regions = list(proj.company_names), list(proj.company_regions)
     munis, roles = list(proj.company_municipalities), list(proj.company_roles)
     inn, lat, lon = list(proj.company_inn), proj.lat.copy(), proj.lon.copy()
@@ -241,12 +395,29 @@ def _patch_companies(proj: Projection, wanted: list[Key], rows: list[Row],
     return True
 
 
+def _patch_products(proj: Projection, wanted: list[Key], rows: list[Row],
+                    fields: dict[str, Any]) -> bool:
+    """Products that exist before and after (their maker, volume…: a company removed
+    detaches its products); ``False`` for a product added or removed (indices shift)."""
+    if len(rows) != len(wanted) or any(str(r["id"]) not in proj.product_index for r in rows):
+        return False
+    product_rows, maker = list(proj.product_rows), proj.product_maker.copy()
+    for r in rows:
+        i = proj.product_index[str(r["id"])]
+        product_rows[i] = r
+        maker[i] = proj.company_index.get(str(r.get("maker_id")), -1)
+    fields.update(product_rows=product_rows, product_maker=maker)
+    return True
+
+
 def _patch_processes(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
     present = {(str(r["company_id"]), str(r["process"])) for r in rows}
     matrix = proj.company_process
     add_i, add_j, val = [], [], []
     for cid, code in wanted:
+        if cid not in proj.company_index and (cid, code) not in present:
+            continue  # the company was removed (renumbered away) with its rows
         i, j = proj.company_index[cid], proj.process_index[code]
         held = matrix[i, j] != 0
         step = 1 if (cid, code) in present and not held else \
@@ -270,9 +441,11 @@ def _patch_certs(proj: Projection, wanted: list[Key], rows: list[Row],
     present = {(str(r["company_id"]), str(r["cert"])): r for r in rows}
     certs = list(proj.company_certs)
     for cid, code in wanted:
+        row = present.get((cid, code))
+        if cid not in proj.company_index and row is None:
+            continue  # the company was removed (renumbered away) with its rows
         i = proj.company_index[cid]
         mine = dict(certs[i])
-        row = present.get((cid, code))
         if row is None:
             mine.pop(code, None)
         elif code not in known:
@@ -292,6 +465,8 @@ def _patch_memberships(proj: Projection, wanted: list[Key], rows: list[Row],
     for cid, cluster in wanted:
         if cluster not in proj.cluster_rows:
             return False
+        if cid not in proj.company_index and (cid, cluster) not in present:
+            continue  # the company was removed (renumbered away) with its rows
         i = proj.company_index[cid]
         mine = set(of_company[i])
         if (cid, cluster) in present:
@@ -349,8 +524,8 @@ def changed_kinds(changes: Iterable[Change]) -> set[EntityKind]:
 # when the write needs a rebuild instead.
 _NODE_PATCHES: dict[EntityKind, Callable[[Projection, list[Key], list[Row], dict[str, Any]],
                                          bool]] = {
-    EntityKind.COMPANY: _patch_companies,
     EntityKind.COMPANY_PROCESS: _patch_processes,
+    EntityKind.PRODUCT: _patch_products,
     EntityKind.HELD_CERTIFICATION: _patch_certs,
     EntityKind.MEMBERSHIP: _patch_memberships,
     EntityKind.TIE: _patch_ties,

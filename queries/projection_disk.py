@@ -11,7 +11,10 @@ The file says what it was made from: the store's :meth:`~GraphStore.identity`
 (where it lives and which lineage of it), the :meth:`~GraphStore.revision` the
 projection was computed at, and the version of the code that made it (a hash
 of ``graph/`` and ``queries/`` and the library versions). Before use, all three
-are compared with the store's current ones — the embedded (SQLite) store reads
+are compared with the store's current ones (the revision must lie between the
+store's :meth:`~GraphStore.analytic_revision` and its revision: a write no
+analytic reads — a job's heartbeat, an API key, a request's message — leaves
+the file current) — the embedded (SQLite) store reads
 them from its meta table without loading any record — and the payload's
 checksum with the payload's bytes. Anything else (another revision, another
 code version, a torn or damaged file, a file another user could have written)
@@ -95,7 +98,8 @@ class DiskProjection:
         identity = self.store.identity() if self.file is not None else None
         if identity is not None:
             assert self.file is not None
-            found = _read(self.file, identity, self.store.revision())
+            found = _read(self.file, identity, self.store.analytic_revision(),
+                          self.store.revision())
             if found is not None:
                 self.hit = True
                 if self.warm is not None and self._warmed(found):
@@ -123,8 +127,8 @@ class DiskProjection:
         if self.file is None:
             return
         identity = self.store.identity()
-        if identity is None or self.store.revision() != projection.revision:
-            return
+        if identity is None or self.store.analytic_revision() > projection.revision:
+            return  # an analytic write came after it: stale already
         try:
             _write(self.file, identity, projection)
             self.written = True
@@ -136,8 +140,11 @@ def _header(identity: str, revision: int) -> dict[str, Any]:
     return {"identity": identity, "revision": revision, "code": code_version()}
 
 
-def _read(path: Path, identity: str, revision: int) -> Projection | None:
-    """The projection in ``path`` if it was made for this identity, revision and code."""
+def _read(path: Path, identity: str, analytic: int, revision: int) -> Projection | None:
+    """The projection in ``path`` if it was made for this identity and code, at a revision
+    from the store's ``analytic`` revision (the last write an analytic reads) to its
+    current ``revision``: writes of other kinds since (a job's heartbeat, a key, a
+    request's message) leave it current."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
@@ -152,9 +159,11 @@ def _read(path: Path, identity: str, revision: int) -> Projection | None:
                 return None
             size = _LEN.unpack(handle.read(_LEN.size))[0]
             header = json.loads(handle.read(size))
-            if {k: header.get(k) for k in ("identity", "revision", "code")} != \
-                    _header(identity, revision):
-                return None  # another store, revision or code version: stale
+            made_at = header.get("revision")
+            if {k: header.get(k) for k in ("identity", "code")} != \
+                    {k: v for k, v in _header(identity, 0).items() if k != "revision"} \
+                    or not isinstance(made_at, int) or not analytic <= made_at <= revision:
+                return None  # another store or code version, or an analytic write since
             start = handle.tell()
             if stat.st_size - start != header["length"]:
                 log.warning("ignoring %s: damaged (length)", path)
@@ -172,7 +181,7 @@ def _read(path: Path, identity: str, revision: int) -> Projection | None:
     except Exception as exc:  # a torn or damaged file is a cache miss, never an error
         log.warning("ignoring %s: %s", path, exc)
         return None
-    if not isinstance(projection, Projection) or projection.revision != revision:
+    if not isinstance(projection, Projection) or projection.revision != made_at:
         return None
     return projection
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
@@ -14,7 +15,7 @@ from coopgraph.graph.errors import (
     StoreError,
     StoreUnavailable,
 )
-from coopgraph.graph.models import BomLine, Category, Company, Process, Product
+from coopgraph.graph.models import BomLine, Category, Company, Process, Product, ServerKey
 from coopgraph.graph.neo4j_store import Neo4jStore, plan_write, rel_key
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
@@ -248,6 +249,24 @@ def test_clear_keeps_the_revision_moving_and_removes_foreign_nodes(neo4j_store: 
     neo4j_store.clear()
     assert neo4j_store.revision() > revision
     assert neo4j_store.count_all_nodes() == 0
+
+
+@pytest.mark.neo4j
+def test_an_old_database_keeps_its_analytic_revision_on_a_server_state_write(
+        neo4j_store: Neo4jStore):
+    """A database from before the analytic revision (no ``analytic`` on its revision
+    node) counted every write as analytic; its first write of a kind no analytic reads
+    (an API key) leaves the analytic revision at the revision before it, not at 0."""
+    neo4j_store.upsert([Company(id="old-1", name="Старая")])
+    neo4j_store._driver.execute_query("MATCH (m:CoopGraphMeta {id: 'revision'}) "
+                                      "REMOVE m.analytic", database_=neo4j_store.database)
+    revision = neo4j_store.revision()
+    assert neo4j_store.analytic_revision() == revision
+    neo4j_store.upsert([ServerKey(id="k-1", role="analyst", hash="cd" * 32,
+                                  created_at=dt.datetime(2026, 11, 30, tzinfo=dt.UTC))])
+    assert (neo4j_store.revision(), neo4j_store.analytic_revision()) == (revision + 1, revision)
+    neo4j_store.upsert([Company(id="old-2", name="Новая")])
+    assert neo4j_store.analytic_revision() == neo4j_store.revision() == revision + 2
 
 
 @pytest.mark.neo4j

@@ -2,13 +2,16 @@
 
 After every write of a random sequence — capacities changed, capabilities, supply
 links, imports, needs, processes, certifications and memberships added and
-removed, company attributes edited, and now and then a company added or deleted
-(which must fall back to a rebuild) — the projection the cache holds equals
-``Projection.from_snapshot(store.snapshot())``, field by field, on both stores.
+removed, company attributes edited, companies added (alone, or with their
+capabilities, supply links, memberships and certifications in the same write; ids
+that sort first, last and in between) and deleted with what cascades — the
+projection the cache holds equals ``Projection.from_snapshot(store.snapshot())``,
+field by field, on both stores, and company writes are patched, not rebuilt.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -16,6 +19,17 @@ from typing import Any
 
 import pytest
 
+from coopgraph.graph.models import (
+    Capability,
+    Company,
+    HeldCertification,
+    Membership,
+    Record,
+    ServerIngestJob,
+    ServerKey,
+    ServerRejects,
+    Supply,
+)
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.candidates import match_index
@@ -45,7 +59,8 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
                        "supply_edit", "import_add", "import_del", "need_add", "need_del",
                        "company_edit", "process_add", "process_del", "cert_add", "cert_del",
                        "member_add", "member_del", "batch", "company_add", "company_del",
-                       "tie_add", "tie_add", "tie_edit", "tie_del"])
+                       "tie_add", "tie_add", "tie_edit", "tie_del", "company_add_with",
+                       "company_add_with", "companies_add"])
     c = rng.choice(companies)
     k = rng.choice(categories)
     if what == "capacity" and snap.rows(K.CAPABILITY):
@@ -115,6 +130,26 @@ def _random_write(store: GraphStore, rng: random.Random, step: int) -> str:
                                        "roles": ["supplier"]}])
     elif what == "company_del":
         store.remove(K.COMPANY, [c])
+    elif what == "company_add_with":  # a new company and its rows, in one write
+        new = rng.choice(["0", "m", "~"]) + f"-new-{step}"  # sorts first, between, last
+        records: list[Record] = [
+            Company(id=new, name=f"Новая {step}", region=rng.choice(["Липецкая", "Новая"]),
+                    lat=52.6, lon=39.6, roles=["supplier", "oem"]),
+            Capability(company_id=new, category=k, capacity_per_year=float(step + 5)),
+            Supply(supplier_id=new, buyer_id=c, category=k, volume_per_year=3.0,
+                   since="2025-02-01"),
+            Supply(supplier_id=c, buyer_id=new, category=rng.choice(categories))]
+        if clusters:
+            records.append(Membership(company_id=new, cluster_id=rng.choice(clusters)))
+        if certs:
+            records.append(HeldCertification(company_id=new, cert=rng.choice(certs),
+                                              valid_until="2031-01-01"))
+        store.upsert(records)
+    elif what == "companies_add":  # several companies at once, and one edited
+        row = dict(next(r for r in snap.rows(K.COMPANY) if r["id"] == c))
+        row["region"] = f"Регион {step}"
+        store.upsert_rows(K.COMPANY, [row, *({"id": f"{p}-many-{step}", "name": f"M {p}",
+                                              "roles": ["buyer"]} for p in "0az")])
     return what
 
 
@@ -129,6 +164,7 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
     done = []
     kept = 0
     for step in range(40):
+        builds = cache.builds
         done.append(_random_write(store, rng, step))
         before = cache.current
         old_ix = before.extra.get("match_index") if before is not None else None
@@ -146,6 +182,8 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
                               getattr(scratch, name) if name != "cooperation_graph"
                               else sorted(scratch.cooperation_graph.edges)), (name, done)
         _use(patched, scratch)
+        if done[-1] in ("company_add", "company_add_with", "companies_add", "company_del"):
+            assert cache.builds == builds, f"seed {seed}: {done[-1]} rebuilt, after {done}"
     assert cache.deltas > 10, (cache.deltas, cache.builds, done)
     assert kept > 3, (kept, done)  # writes that change no part keep the whole index
 
@@ -190,6 +228,41 @@ def _use(patched: Projection, scratch: Projection | None) -> None:
             assert got == rank_buyers(scratch, supplier, k=5).model_dump(), supplier
 
 
+def test_server_state_and_workflow_writes_leave_the_analytic_revision(store: GraphStore):
+    """Internal kinds (an ingest job's heartbeats, its reject chunks, an API key) and the
+    workflow kinds move the store's revision but not its analytic revision: the cached
+    projection stays current, with neither a patch nor a rebuild."""
+    store.upsert(random_graph(7, companies=10, categories=6))
+    cache = ProjectionCache(store)
+    first = cache.get()
+    revision, analytic = store.revision(), store.analytic_revision()
+    assert analytic == revision == first.revision
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    writes = [
+        ServerIngestJob(id="job-1", status="running", created_at=now, heartbeat_at=now),
+        ServerIngestJob(id="job-1", status="running", created_at=now,
+                        heartbeat_at=now + dt.timedelta(seconds=10)),
+        ServerRejects(id="job-1-0", job_id="job-1", n=0, rows="[]"),
+        ServerKey(id="key-1", role="analyst", hash="ab" * 32, created_at=now),
+    ]
+    for n, record in enumerate(writes, 1):
+        store.upsert([record])
+        assert (store.revision(), store.analytic_revision()) == (revision + n, analytic)
+        assert cache.get() is first
+    store.remove(K.API_KEY, [("key-1",)])
+    assert store.analytic_revision() == analytic
+    assert cache.get() is first and (cache.builds, cache.deltas) == (1, 0)
+    assert not [k for c in store.changes_since(revision) or [] for k in c.keys
+                if KINDS[k].analytic]
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 1234.0
+    store.upsert_rows(K.CAPABILITY, [row])  # analytic: moves both
+    assert store.analytic_revision() == store.revision() == revision + len(writes) + 2
+    patched = cache.get()
+    assert patched.revision == store.revision() and cache.deltas == 1
+    assert not diff_projections(patched, Projection.from_snapshot(store.snapshot()))
+
+
 def test_change_log_lists_a_cascade(store: GraphStore):
     store.upsert(random_graph(3, companies=10, categories=6))
     revision = store.revision()
@@ -208,8 +281,11 @@ def test_a_large_write_rebuilds(store: GraphStore):
     store.upsert(random_graph(4, companies=10, categories=6))
     cache = ProjectionCache(store)
     cache.get()
-    with store.load() as load:  # a load is logged as "rebuild after me"
-        load.upsert_rows(K.COMPANY, [{"id": "bulk-1", "name": "Bulk", "roles": []}])
+    # a load: Neo4j logs it as "rebuild after me"; the embedded store lists its keys, and
+    # a delta larger than max(50, MAX_FRACTION of the rows) is rebuilt rather than patched
+    with store.load() as load:
+        load.upsert_rows(K.COMPANY, [{"id": f"bulk-{i}", "name": "Bulk", "roles": []}
+                                     for i in range(60)])
     assert cache.get().revision == store.revision()
     assert cache.builds == 2 and cache.deltas == 0
 
@@ -225,7 +301,7 @@ def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphS
 
     cache = ProjectionCache(store, slow_builder, max_wait=0.05)
     first = cache.get()
-    store.upsert_rows(K.COMPANY, [{"id": "zz-new", "name": "New", "roles": []}])  # a rebuild
+    store.upsert_rows(K.CATEGORY, [{"code": "zz-new", "name_ru": "Новая"}])  # taxonomy: a rebuild
     started = time.perf_counter()
     assert cache.get() is first  # not blocked: the previous projection
     assert time.perf_counter() - started < 2

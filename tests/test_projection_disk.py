@@ -6,6 +6,7 @@ stale or from another code version — on both stores.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from coopgraph.api.cli import app
 from coopgraph.graph.embedded import EmbeddedStore
-from coopgraph.graph.models import Company
+from coopgraph.graph.models import Company, ServerIngestJob, ServerKey
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries import projection_disk
@@ -85,6 +86,28 @@ def test_a_write_makes_the_cache_stale_and_the_answer_changes(loaded: GraphStore
     third = DiskProjection(loaded, warm=_warm)
     assert rank_buyers(third.get(), supplier, k=10) == after
     assert third.hit
+
+
+def test_server_state_writes_leave_the_cache_current(loaded: GraphStore) -> None:
+    """An ingest job's heartbeat and an API key move the store's revision, not its
+    analytic one: the file stays current (read back, not rebuilt) — until a write an
+    analytic reads."""
+    first = DiskProjection(loaded, warm=_warm)
+    built = first.get()
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    for beat in range(2):
+        loaded.upsert([ServerIngestJob(id="job-1", status="running", created_at=now,
+                                       heartbeat_at=now + dt.timedelta(seconds=10 * beat))])
+    loaded.upsert([ServerKey(id="key-1", role="analyst", hash="ab" * 32, created_at=now)])
+    assert loaded.revision() == built.revision + 3
+    assert loaded.analytic_revision() <= built.revision
+    again = DiskProjection(loaded, warm=_warm)
+    assert again.get().revision == built.revision
+    assert (again.hit, again.written) == (True, False)
+    loaded.upsert([Company(id="zz-analytic", name="Новая")])  # read by every analytic
+    third = DiskProjection(loaded, warm=_warm)
+    assert "zz-analytic" in third.get().company_ids
+    assert (third.hit, third.written) == (False, True)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])

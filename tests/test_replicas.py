@@ -129,11 +129,12 @@ def _supplier_ids(server: LiveServer, headers: dict[str, str]) -> tuple[list[str
 
 
 # A reader never waits for a rebuild (issue #16): when B's next request finds the
-# store moved and the projection must be rebuilt rather than patched (a new company),
-# B answers from its previous projection within ``projection_wait`` and says so in
-# X-CoopGraph-Revision, while the rebuild runs. So: B's next request starts the
-# refresh; every answer without the new supplier is labelled with an older revision
-# than the first answer that has it; and B has it within a bounded time.
+# store moved and the projection must be refreshed (a new company: renumbered and
+# patched now, a rebuild before), B answers from its previous projection within
+# ``projection_wait`` and says so in X-CoopGraph-Revision, while the refresh runs.
+# So: B's next request starts the refresh; every answer without the new supplier is
+# labelled with an older revision than the first answer that has it; and B has it
+# within a bounded time.
 @pytest.mark.parametrize("replicas", [
     "embedded",
     pytest.param("neo4j", marks=pytest.mark.neo4j),

@@ -223,6 +223,22 @@ def test_declined_answers_lower_later_rankings_and_say_why(api: ApiCase):
     assert_problem(api.get("/requests/suggestions?company=oem", role="member_sup1"), 403)
 
 
+def test_the_decline_index_is_read_again_only_after_a_request_write(api: ApiCase):
+    """Writes that touch no request (a company, a job's heartbeat) keep the index's table;
+    a declined request is read at the next ranking."""
+    from coopgraph.queries.feedback import DeclineIndex
+
+    index = DeclineIndex()
+    assert not index.get(api.store, "oem")
+    table = index._by_company
+    api.store.upsert([Company(id="zz-other", name="Другая")])
+    assert not index.get(api.store, "oem") and index._by_company is table
+    created = _open(api, to_id="sup1", send=True)
+    assert _move(api, created["id"], "admin", to="declined", version=2,
+                 reason="price").status_code == 200
+    assert index.get(api.store, "oem") and index._by_company is not table
+
+
 def test_plain_match_and_the_cli_apply_declines_as_the_suggestions_do(api: ApiCase,
                                                                       tmp_path: Path,
                                                                       monkeypatch):
