@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from coopgraph.graph.embedded import EmbeddedStore  # noqa: E402
 from coopgraph.graph.neo4j_store import Neo4jStore  # noqa: E402
+from coopgraph.graph.schema import EntityKind  # noqa: E402
 from coopgraph.graph.store import Snapshot  # noqa: E402
 from coopgraph.ingest.pipeline import ingest_paths  # noqa: E402
 from coopgraph.queries.projection import Projection  # noqa: E402
@@ -126,7 +127,7 @@ def _time_all(embedded: EmbeddedStore, neo: Neo4jStore, methods: list[str],
     for name, _fn in runs:
         median = statistics.median(timings[name])
         results[name] = median
-        snap_rows = sum(len(v) for v in snapshots[name].tables.values())
+        snap_rows = sum(snapshots[name].count(k) for k in EntityKind)  # rows left unmade
         _emit(what="snapshot", store=name, rows=snap_rows,
               runs=[round(t, 2) for t in timings[name]], median_s=round(median, 3),
               rows_per_s=round(snap_rows / median))
