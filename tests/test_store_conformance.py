@@ -7,6 +7,7 @@ graphs into both and compare snapshots, listings and counts.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 
 import pytest
@@ -85,6 +86,7 @@ def _snapshots(store: GraphStore) -> dict[str, Snapshot]:
     found = {"snapshot": store.snapshot(), "deferred": store.snapshot_deferred()()}
     if isinstance(store, Neo4jStore):
         found |= {"dict_rows": store.snapshot_dict_rows(), "one_tx": store.snapshot_one_tx()}
+    assert gc.isenabled()  # paused while a snapshot is read, never left off
     return found
 
 
