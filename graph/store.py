@@ -133,14 +133,16 @@ class Snapshot:
         rows = self._rows.get(kind)
         if rows is not None:
             return rows
-        columns = self._columns.pop(kind, None)
+        columns = self._columns.get(kind)
         if columns is None:
             return self._rows.setdefault(kind, [])
         fields = builtins.list(columns)
-        self._rows[kind] = rows = [
-            dict(zip(fields, values, strict=True)) if None not in values
-            else {f: v for f, v in zip(fields, values, strict=True) if v is not None}
-            for values in zip(*columns.values(), strict=True)]
+        made = [dict(zip(fields, values, strict=True)) if None not in values
+                else {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+                for values in zip(*columns.values(), strict=True)]
+        # rows first, then the columns go: a reader in another thread finds one or the other
+        rows = self._rows.setdefault(kind, made)
+        self._columns.pop(kind, None)
         return rows
 
     def column(self, kind: EntityKind | str, name: str) -> Sequence[Any]:
