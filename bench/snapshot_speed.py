@@ -8,7 +8,7 @@ In one run, on the generated set ``--data`` (``coopgraph generate --companies N`
    (the embedded store in ``DIR/embedded``, a Neo4j home bulk-imported into
    ``DIR/home``), so that a timed run does not include the ingest;
 2. times ``store.snapshot()`` ``--repeat`` times on each: the embedded store's and
-   the Neo4j store's by each ``--method`` (``batches``: value lists per batch,
+   the Neo4j store's by each ``--method`` (``batches``: one list of value lists per kind or part,
    straight into columns, what ``snapshot()`` does; ``dict_rows``: a list of
    value lists per kind made into dict rows, the third pass of issue 16;
    ``one_tx``: one transaction of ``properties(n)``, before issue 16);
