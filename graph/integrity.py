@@ -43,7 +43,8 @@ from coopgraph.graph.schema import (
 )
 from coopgraph.graph.store import GraphStore, Snapshot
 
-__all__ = ["IntegrityReport", "Problem", "consistent_tables", "find_problems", "repair"]
+__all__ = ["IntegrityReport", "Problem", "consistent_snapshot", "consistent_tables",
+           "find_problems", "repair"]
 
 Action = Literal["delete", "detach"]
 
@@ -100,27 +101,27 @@ def _key(kind: EntityKind, props: Mapping[str, Any]) -> tuple[str, ...]:
 def _scan(
     snapshot: Snapshot, kinds: Collection[EntityKind] | None = None,
 ) -> tuple[dict[EntityKind, list[dict[str, Any]]], list[Problem]]:
-    """The tables with every dangling reference repaired, and the problems found.
+    """The tables a repair of every dangling reference changes, and the problems found.
 
-    ``kinds``: only the references held by records of these kinds are checked.
+    ``kinds``: only the references held by records of these kinds are checked. The
+    rows of the kinds not checked are not asked for (a columnar snapshot keeps
+    them as columns); the node keys are read a column at a time.
     """
     tables: dict[EntityKind, list[dict[str, Any]]] = {}
     known: dict[EntityKind, set[str]] = {}
     problems: list[Problem] = []
     for kind in NODE_KINDS:
-        rows = snapshot.rows(kind)
-        known[kind] = {str(r.get(KINDS[kind].key_fields[0], "")) for r in rows}
+        keys = snapshot.column(kind, KINDS[kind].key_fields[0])
+        known[kind] = {"" if v is None else str(v) for v in keys}
     # Nodes first (their references change no node's existence: they are all
     # detached), then relationships against the final node sets.
     for kind in (*NODE_KINDS, *REL_KINDS):
-        rows = snapshot.rows(kind)
         refs = references_from(kind)
-        if not refs or not rows or (kinds is not None and kind not in kinds):
-            tables[kind] = rows
+        if not refs or not snapshot.count(kind) or (kinds is not None and kind not in kinds):
             continue
+        rows = snapshot.rows(kind)
         if all(_column_known(rows, ref, known) for ref in refs):
-            tables[kind] = rows  # the common case: checked a column at a time
-            continue
+            continue  # the common case: checked a column at a time
         kept: list[dict[str, Any]] = []
         for props in rows:
             found = _dangling(kind, props, refs, known)
@@ -136,7 +137,8 @@ def _scan(
             for problem in found:
                 _detach(fixed, problem.reference, set(problem.missing))
             kept.append(fixed)
-        tables[kind] = kept if len(kept) != len(rows) or _kept_changed(kept, rows) else rows
+        if len(kept) != len(rows) or _kept_changed(kept, rows):
+            tables[kind] = kept
     return tables, problems
 
 
@@ -213,7 +215,19 @@ def consistent_tables(
     when the store is consistent). ``kinds`` limits the check to the references
     held by records of those kinds (the others' tables are returned as they are).
     """
-    return _scan(snapshot, kinds)
+    changed, problems = _scan(snapshot, kinds)
+    return ({kind: changed.get(kind, snapshot.rows(kind)) for kind in (*NODE_KINDS, *REL_KINDS)},
+            problems)
+
+
+def consistent_snapshot(
+    snapshot: Snapshot, *, kinds: Collection[EntityKind] | None = None,
+) -> tuple[Snapshot, list[Problem]]:
+    """:func:`consistent_tables` as a snapshot: ``snapshot`` itself when the repair
+    would change nothing, else one with the repaired tables (the other kinds as
+    they are, columns included)."""
+    changed, problems = _scan(snapshot, kinds)
+    return (snapshot.replaced(changed) if changed else snapshot), problems
 
 
 @dataclass

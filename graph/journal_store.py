@@ -41,7 +41,7 @@ import orjson
 from coopgraph.graph.changelog import Change, ChangeLog, touched_by_ops
 from coopgraph.graph.errors import StoreCorrupted, StoreError
 from coopgraph.graph.loads import Load, LoadRecovery
-from coopgraph.graph.schema import KINDS, EntityKind, KindSpec, Reference
+from coopgraph.graph.schema import INTERNAL_KINDS, KINDS, EntityKind, KindSpec, Reference
 from coopgraph.graph.store import (
     GraphStore,
     Removal,
@@ -503,7 +503,8 @@ class JournalStore(GraphStore):
         change it, so what was captured stays as it was at this revision."""
         self._sync()
         revision = self._revision
-        captured = {kind: list(index.items()) for kind, index in self._index.items()}
+        captured = {kind: list(index.items()) for kind, index in self._index.items()
+                    if kind not in INTERNAL_KINDS}  # server state: no analytic reads it
 
         def rows() -> Snapshot:
             first = itemgetter(0)

@@ -21,7 +21,7 @@ calls of one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import heapq
+import gc
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +48,14 @@ from coopgraph.graph.errors import (
     StoreUnavailable,
 )
 from coopgraph.graph.loads import Load, LoadRecovery, owner_alive, this_owner
-from coopgraph.graph.schema import KINDS, NODE_REFERENCES, EntityKind, KindSpec, Reference
+from coopgraph.graph.schema import (
+    DATA_KINDS,
+    KINDS,
+    NODE_REFERENCES,
+    EntityKind,
+    KindSpec,
+    Reference,
+)
 from coopgraph.graph.store import (
     GraphStore,
     Removal,
@@ -693,27 +700,52 @@ class Neo4jStore(GraphStore):
     snapshot_rows_per_part: ClassVar[int] = 100_000
 
     def snapshot(self) -> Snapshot:
-        """Every record, read as columns of primitives by parallel read sessions.
+        """Every record but the server's own state, as columns, read by parallel read sessions.
 
-        Each kind (split into parts by internal id when it is large) is read by its
-        own read transaction as one list of value lists, which the driver (with
-        ``neo4j-rust-ext``) decodes far faster than node objects. The revision is
-        read before and after: when a write committed in between, the snapshot is
-        read again (and after three tries in one transaction, :meth:`snapshot_one_tx`).
+        Each kind with records (split into parts by internal id when it is large)
+        is read by its own read transaction as one list of value lists (primitives:
+        ``neo4j-rust-ext`` decodes them far faster than node objects), sorted into
+        key order and handed to the :class:`Snapshot` as columns, so that no dict
+        is made per row unless a caller asks for :meth:`Snapshot.rows`. The
+        revision is read before and after: when a write committed in between, the
+        snapshot is read again (and after three tries in one transaction,
+        :meth:`snapshot_one_tx`). Python's cyclic garbage collector is paused
+        meanwhile: the millions of lists decoded would set it off again and again,
+        each time walking every object the process holds (the projection among
+        them) — half the snapshot's time in a process that holds a snapshot already.
         """
-        counts = self.stats()
+        with _cyclic_gc_paused():
+            return self._snapshot(_columns_of)
+
+    def snapshot_dict_rows(self) -> Snapshot:
+        """:meth:`snapshot` as it was before the columnar snapshot: the same reads, every
+        row made into a dict at once (kept for ``bench/snapshot_speed.py --method``)."""
+        return self._snapshot(_rows_of)
+
+    def _snapshot(self, build: Callable[[EntityKind, list[list[list[Any]]]],
+                                        dict[str, Sequence[Any]] | list[dict[str, Any]]],
+                  ) -> Snapshot:
         for _attempt in range(3):
             before = self.revision()
-            tables = self._read_columns(counts)
-            if self.revision() == before:
-                return Snapshot(before, tables)
             counts = self.stats()
+            parts = self._read_parts(counts)
+            if self.revision() == before:
+                tables, columns = {}, {}
+                for kind, found in parts.items():
+                    built = build(kind, found)
+                    if isinstance(built, list):
+                        tables[kind] = built
+                    else:
+                        columns[kind] = built
+                return Snapshot(before, tables, columns=columns)
         return self.snapshot_one_tx()
 
-    def _read_columns(self, counts: Mapping[str, int]) -> dict[EntityKind, list[dict[str, Any]]]:
+    def _read_parts(self, counts: Mapping[str, int]) -> dict[EntityKind, list[list[list[Any]]]]:
+        """Each data kind's value lists, one list per part, each part in key order
+        (kinds without records are not asked for: a write in between moves the revision)."""
         jobs = []
-        for kind in KINDS:
-            parts = max(1, -(-counts.get(kind.value, 0) // self.snapshot_rows_per_part))
+        for kind in DATA_KINDS:
+            parts = -(-counts.get(kind.value, 0) // self.snapshot_rows_per_part)
             jobs += [(kind, parts, part) for part in range(parts)]
         jobs.sort(key=lambda job: -counts.get(job[0].value, 0) // job[1])  # largest first
 
@@ -728,11 +760,12 @@ class Neo4jStore(GraphStore):
             with self._translating(), self._session(read=True) as session:
                 return _sorted_by_key(kind, session.execute_read(work))
 
-        found: dict[EntityKind, list[list[list[Any]]]] = {kind: [] for kind in KINDS}
+        found: dict[EntityKind, list[list[list[Any]]]] = {}
         with ThreadPoolExecutor(self.snapshot_workers, "coopgraph-snapshot") as pool:
             for (kind, _parts, _part), values in zip(jobs, pool.map(read, jobs), strict=True):
-                found[kind].append(values)
-        return {kind: _rows_of(kind, parts) for kind, parts in found.items()}
+                if values:
+                    found.setdefault(kind, []).append(values)
+        return found
 
     def snapshot_one_tx(self) -> Snapshot:
         """Every record, read in one transaction so that the tables and revision agree."""
@@ -741,7 +774,8 @@ class Neo4jStore(GraphStore):
             record = tx.run(cypher.REVISION_READ).single()
             revision = int(record["revision"]) if record and record["revision"] is not None else 0
             tables = {}
-            for kind, kind_spec in KINDS.items():
+            for kind in DATA_KINDS:
+                kind_spec = KINDS[kind]
                 rows = [strip_provenance(_clean(r["props"]))
                         for r in tx.run(cypher.snapshot_query(kind))]
                 rows.sort(key=kind_spec.key_of)
@@ -841,17 +875,35 @@ def _all_strings(kind: EntityKind, values: list[list[Any]]) -> bool:
                for p in _key_positions(kind))
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile (back on after, if it was on): the
+    values made hold no reference cycles, so there is nothing for it to find."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _merged(kind: EntityKind, parts: list[list[list[Any]]]) -> tuple[list[list[Any]], bool]:
+    """One kind's value lists from its parts, and whether they are in key order
+    (else the caller sorts the rows by ``key_of``: a key value that is not text)."""
+    sortable = all(_all_strings(kind, part) for part in parts)
+    if len(parts) == 1:
+        return parts[0], sortable
+    values = [v for part in parts for v in part]
+    if sortable:  # sorted runs: the C sort merges them
+        values.sort(key=itemgetter(*_key_positions(kind)))
+    return values, sortable
+
+
 def _rows_of(kind: EntityKind, parts: list[list[list[Any]]]) -> list[dict[str, Any]]:
     """One kind's rows (dicts without the missing values), in key order, from its parts."""
     fields = cypher.snapshot_fields(kind)
-    values: Iterable[list[Any]]
-    sortable = all(_all_strings(kind, part) for part in parts)
-    if len(parts) == 1:
-        values = parts[0]
-    elif sortable:
-        values = heapq.merge(*parts, key=itemgetter(*_key_positions(kind)))
-    else:
-        values = [v for part in parts for v in part]
+    values, sortable = _merged(kind, parts)
     # a row without missing values (most) is one dict(zip(…)), half the cost of a filtered
     # comprehension; the value lists always hold every field (the query returns them all)
     rows = [dict(zip(fields, row, strict=True)) if None not in row
@@ -860,3 +912,16 @@ def _rows_of(kind: EntityKind, parts: list[list[list[Any]]]) -> list[dict[str, A
     if not sortable:
         rows.sort(key=KINDS[kind].key_of)
     return rows
+
+
+def _columns_of(kind: EntityKind,
+                parts: list[list[list[Any]]]) -> dict[str, Sequence[Any]] | list[dict[str, Any]]:
+    """One kind's columns (field → values in key order, ``None`` where missing), each
+    picked from the value lists by ``itemgetter`` in C (``zip(*values)`` is 3-8× slower
+    on 100k lists); rows (:func:`_rows_of`) in the rare case of a key value that is not
+    text, whose order only ``key_of`` gives."""
+    values, sortable = _merged(kind, parts)
+    if not sortable:
+        return _rows_of(kind, [values])
+    return {name: list(map(itemgetter(i), values))
+            for i, name in enumerate(cypher.snapshot_fields(kind))}

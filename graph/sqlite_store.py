@@ -54,7 +54,7 @@ import orjson
 from coopgraph.graph.changelog import KEEP, MAX_KEYS, Change
 from coopgraph.graph.errors import StoreCorrupted, StoreError, StoreUnavailable
 from coopgraph.graph.loads import Load, LoadRecovery, owner_alive, this_owner
-from coopgraph.graph.schema import KINDS, EntityKind, KindSpec, Reference
+from coopgraph.graph.schema import DATA_KINDS, KINDS, EntityKind, KindSpec, Reference
 from coopgraph.graph.store import (
     GraphStore,
     Removal,
@@ -496,7 +496,7 @@ class SqliteStore(GraphStore):
     def _read_tables(db: sqlite3.Connection) -> dict[EntityKind, list[dict[str, Any]]]:
         loads = orjson.loads
         tables = {}
-        for kind in KINDS:
+        for kind in DATA_KINDS:  # the server's own state (API keys, jobs) is not analytics'
             cursor = db.execute("SELECT props FROM records WHERE kind = ? ORDER BY key",
                                 (kind.value,))
             tables[kind] = [loads(p) for (p,) in cursor]

@@ -97,21 +97,75 @@ class Page:
     limit: int
 
 
-@dataclass
 class Snapshot:
     """The whole graph as plain rows, for analytics.
 
     ``tables`` maps each kind to its records as dicts (the stored properties
     without provenance), sorted by key. Two snapshots are equal when their
-    tables are, whatever their revisions.
+    tables are, whatever their revisions. The server's own state
+    (:data:`~graph.schema.INTERNAL_KINDS`: API keys, ingest jobs) is never in a
+    store's snapshot: no analytic reads it.
+
+    A store may hand kinds over as ``columns`` instead (per kind, each field's
+    values in key order, ``None`` for a missing value): :meth:`column` reads
+    them as they are, and :meth:`rows` makes a kind's dicts only when it is
+    first asked for (then kept).
     """
 
-    revision: int
-    tables: dict[EntityKind, list[dict[str, Any]]] = field(default_factory=dict)
+    def __init__(self, revision: int,
+                 tables: Mapping[EntityKind, builtins.list[dict[str, Any]]] | None = None, *,
+                 columns: Mapping[EntityKind, Mapping[str, Sequence[Any]]] | None = None,
+                 ) -> None:
+        self.revision = revision
+        self._rows: dict[EntityKind, builtins.list[dict[str, Any]]] = dict(tables or {})
+        self._columns = {k: v for k, v in (columns or {}).items() if k not in self._rows}
 
-    def rows(self, kind: EntityKind | str) -> list[dict[str, Any]]:
+    @property
+    def tables(self) -> dict[EntityKind, builtins.list[dict[str, Any]]]:
+        """Every kind's rows (dicts made from the columns, if any are left)."""
+        for kind in builtins.list(self._columns):
+            self.rows(kind)
+        return self._rows
+
+    def rows(self, kind: EntityKind | str) -> builtins.list[dict[str, Any]]:
         """The rows of one kind (empty when there are none)."""
-        return self.tables.get(EntityKind(kind), [])
+        kind = EntityKind(kind)
+        rows = self._rows.get(kind)
+        if rows is not None:
+            return rows
+        columns = self._columns.get(kind)
+        if columns is None:
+            return self._rows.setdefault(kind, [])
+        fields = builtins.list(columns)
+        made = [dict(zip(fields, values, strict=True)) if None not in values
+                else {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+                for values in zip(*columns.values(), strict=True)]
+        # rows first, then the columns go: a reader in another thread finds one or the other
+        rows = self._rows.setdefault(kind, made)
+        self._columns.pop(kind, None)
+        return rows
+
+    def column(self, kind: EntityKind | str, name: str) -> Sequence[Any]:
+        """One field's values over ``kind``'s rows, in key order (``None`` where missing)."""
+        kind = EntityKind(kind)
+        columns = self._columns.get(kind)
+        if columns is not None:
+            found = columns.get(name)
+            return found if found is not None else [None] * self.count(kind)
+        return [r.get(name) for r in self._rows.get(kind, ())]
+
+    def count(self, kind: EntityKind | str) -> int:
+        """How many rows ``kind`` has."""
+        kind = EntityKind(kind)
+        columns = self._columns.get(kind)
+        if columns is not None:
+            return len(next(iter(columns.values()), ()))
+        return len(self._rows.get(kind, ()))
+
+    def replaced(self, tables: Mapping[EntityKind, builtins.list[dict[str, Any]]]) -> Snapshot:
+        """This snapshot with ``tables`` instead of those kinds' rows (the rest shared)."""
+        return Snapshot(self.revision, {**self._rows, **tables},
+                        columns={k: v for k, v in self._columns.items() if k not in tables})
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Snapshot):
@@ -122,6 +176,10 @@ class Snapshot:
 
     def __hash__(self) -> int:  # pragma: no cover - snapshots are not dict keys
         return id(self)
+
+    def __repr__(self) -> str:
+        sizes = {k.value: n for k in (*self._rows, *self._columns) if (n := self.count(k))}
+        return f"Snapshot(revision={self.revision}, rows={sizes})"
 
 
 MAX_DEPENDENTS_SHOWN = 50  # dependents a refusal lists (the total is always given)

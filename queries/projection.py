@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coopgraph.graph.errors import NotFound
-from coopgraph.graph.integrity import Problem, consistent_tables
+from coopgraph.graph.integrity import Problem, consistent_snapshot
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot
 
@@ -56,10 +56,10 @@ def _ids(rows: list[dict[str, Any]], key: str) -> tuple[list[str], dict[str, int
     return ids, {v: i for i, v in enumerate(ids)}
 
 
-def _floats(rows: list[dict[str, Any]], key: str) -> np.ndarray:
-    return np.fromiter(
-        (_NAN if (v := r.get(key)) is None else float(v) for r in rows),
-        dtype=np.float64, count=len(rows))
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    """A column (``Snapshot.column``) as floats, NaN where missing."""
+    return np.fromiter((_NAN if v is None else float(v) for v in values),
+                       dtype=np.float64, count=len(values))
 
 
 def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
@@ -71,8 +71,9 @@ def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def _index_array(rows: list[dict[str, Any]], key: str, index: Mapping[str, int]) -> np.ndarray:
-    return np.fromiter((index[str(r[key])] for r in rows), dtype=np.int32, count=len(rows))
+def _index_array(values: Sequence[Any], index: Mapping[str, int]) -> np.ndarray:
+    """A column of keys as positions in ``index`` (``KeyError`` for an unknown or missing one)."""
+    return np.fromiter((index[str(v)] for v in values), dtype=np.int32, count=len(values))
 
 
 
@@ -209,15 +210,14 @@ class Projection:
         means a dangling reference, and the build starts again from the fully
         checked tables. Either way the projection is the repaired store's.
         """
-        tables, problems = consistent_tables(snapshot, kinds=_LENIENT)
+        checked, problems = consistent_snapshot(snapshot, kinds=_LENIENT)
         try:
-            return cls._build(Snapshot(snapshot.revision, tables) if problems else snapshot,
-                              problems)
+            return cls._build(checked, problems)
         except KeyError:
-            tables, problems = consistent_tables(snapshot)
+            checked, problems = consistent_snapshot(snapshot)
             if not problems:
                 raise  # not a dangling reference: a real bug
-            return cls._build(Snapshot(snapshot.revision, tables), problems)
+            return cls._build(checked, problems)
 
     @classmethod
     def _build(cls, snapshot: Snapshot, problems: list[Problem]) -> Projection:
@@ -269,15 +269,25 @@ class Projection:
             else:
                 category_bom[kidx[row["parent"]]].append(line)
 
-        caps = snapshot.rows(EntityKind.CAPABILITY)
-        sups = snapshot.rows(EntityKind.SUPPLY)
-        imps = snapshot.rows(EntityKind.IMPORT)
-        needs = snapshot.rows(EntityKind.NEED)
+        # the large kinds are read a column at a time (a columnar snapshot makes no dicts)
+        def caps(name: str) -> Sequence[Any]:
+            return snapshot.column(EntityKind.CAPABILITY, name)
 
-        held = snapshot.rows(EntityKind.COMPANY_PROCESS)
+        def sups(name: str) -> Sequence[Any]:
+            return snapshot.column(EntityKind.SUPPLY, name)
+
+        def imps(name: str) -> Sequence[Any]:
+            return snapshot.column(EntityKind.IMPORT, name)
+
+        def needs(name: str) -> Sequence[Any]:
+            return snapshot.column(EntityKind.NEED, name)
+
+        def held(name: str) -> Sequence[Any]:
+            return snapshot.column(EntityKind.COMPANY_PROCESS, name)
+
         company_process = sp.csr_matrix(
-            (np.ones(len(held), dtype=np.int8),
-             (_index_array(held, "company_id", cidx), _index_array(held, "process", pidx))),
+            (np.ones(snapshot.count(EntityKind.COMPANY_PROCESS), dtype=np.int8),
+             (_index_array(held("company_id"), cidx), _index_array(held("process"), pidx))),
             shape=(n_comp, len(process_codes)))
         certs: list[dict[str, str | None]] = [{} for _ in range(n_comp)]
         for row in snapshot.rows(EntityKind.HELD_CERTIFICATION):
@@ -293,8 +303,8 @@ class Projection:
             company_roles=[frozenset(r.get("roles", ())) for r in companies],
             company_inn=[r.get("inn") for r in companies],
             company_okved=[okved_codes(r) for r in companies],
-            lat=_floats(companies, "lat"),
-            lon=_floats(companies, "lon"),
+            lat=_floats([r.get("lat") for r in companies]),
+            lon=_floats([r.get("lon") for r in companies]),
             cluster_rows=clusters,
             cluster_members={c: np.array(sorted(v), dtype=np.int32) for c, v in members.items()},
             company_clusters=[frozenset(s) for s in company_clusters],
@@ -304,7 +314,7 @@ class Projection:
             category_parent=parent,
             category_children=children,
             category_depth=depth,
-            category_price=_floats(categories, "unit_price"),
+            category_price=_floats([r.get("unit_price") for r in categories]),
             category_processes=[
                 np.array(sorted(pidx[p] for p in r.get("processes", ()) if p in pidx),
                          dtype=np.int32)
@@ -321,28 +331,28 @@ class Projection:
                 dtype=np.int32, count=len(products)),
             product_bom=product_bom,
             category_bom=category_bom,
-            cap_company=_index_array(caps, "company_id", cidx),
-            cap_category=_index_array(caps, "category", kidx),
-            cap_capacity=_floats(caps, "capacity_per_year"),
-            cap_lead_time=_floats(caps, "lead_time_days"),
-            cap_min_order=_floats(caps, "min_order"),
-            cap_price=_floats(caps, "unit_price"),
-            sup_supplier=_index_array(sups, "supplier_id", cidx),
-            sup_buyer=_index_array(sups, "buyer_id", cidx),
-            sup_category=_index_array(sups, "category", kidx),
-            sup_volume=_floats(sups, "volume_per_year"),
-            sup_price=_floats(sups, "unit_price"),
-            sup_since=[r.get("since") for r in sups],
-            imp_company=_index_array(imps, "company_id", cidx),
-            imp_category=_index_array(imps, "category", kidx),
-            imp_volume=_floats(imps, "volume_per_year"),
-            imp_price=_floats(imps, "unit_price"),
-            imp_country=[str(r.get("country", "unknown")) for r in imps],
-            need_company=_index_array(needs, "company_id", cidx),
-            need_category=_index_array(needs, "category", kidx),
-            need_qty=_floats(needs, "qty_per_year"),
-            need_max_distance=_floats(needs, "max_distance_km"),
-            need_certs=[list(r.get("required_certs", ())) for r in needs],
+            cap_company=_index_array(caps("company_id"), cidx),
+            cap_category=_index_array(caps("category"), kidx),
+            cap_capacity=_floats(caps("capacity_per_year")),
+            cap_lead_time=_floats(caps("lead_time_days")),
+            cap_min_order=_floats(caps("min_order")),
+            cap_price=_floats(caps("unit_price")),
+            sup_supplier=_index_array(sups("supplier_id"), cidx),
+            sup_buyer=_index_array(sups("buyer_id"), cidx),
+            sup_category=_index_array(sups("category"), kidx),
+            sup_volume=_floats(sups("volume_per_year")),
+            sup_price=_floats(sups("unit_price")),
+            sup_since=list(sups("since")),
+            imp_company=_index_array(imps("company_id"), cidx),
+            imp_category=_index_array(imps("category"), kidx),
+            imp_volume=_floats(imps("volume_per_year")),
+            imp_price=_floats(imps("unit_price")),
+            imp_country=["unknown" if v is None else str(v) for v in imps("country")],
+            need_company=_index_array(needs("company_id"), cidx),
+            need_category=_index_array(needs("category"), kidx),
+            need_qty=_floats(needs("qty_per_year")),
+            need_max_distance=_floats(needs("max_distance_km")),
+            need_certs=[list(v or ()) for v in needs("required_certs")],
             company_process=company_process,
             company_certs=certs,
             certification_codes=[str(r["code"]) for r in snapshot.rows(EntityKind.CERTIFICATION)],

@@ -109,8 +109,9 @@ def attach_row_keys(projection: Projection, snapshot: Snapshot) -> Projection:
     Only for a projection built from every row of ``snapshot`` (none skipped).
     """
     if not projection.skipped:
-        projection.extra["row_keys"] = {
-            kind: row_keys(KINDS[kind], snapshot.rows(kind)) for kind in _COLUMNS}
+        projection.extra["row_keys"] = {  # read as columns: no dict per row
+            kind: list(zip(*(snapshot.column(kind, f) for f in KINDS[kind].key_fields),
+                           strict=True)) for kind in _COLUMNS}
     return projection
 
 

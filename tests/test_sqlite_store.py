@@ -22,10 +22,11 @@ from coopgraph.graph.errors import StoreCorrupted
 from coopgraph.graph.factory import embedded_store_exists, open_store
 from coopgraph.graph.journal_store import JournalStore
 from coopgraph.graph.models import Capability, Category, Company
-from coopgraph.graph.schema import EntityKind
+from coopgraph.graph.schema import INTERNAL_KINDS, EntityKind, kind_of
 from coopgraph.graph.settings import load_settings
 from coopgraph.graph.sqlite_store import DB_FILE, SqliteStore
 from coopgraph.graph.store import GraphStore
+from tests.graph_factories import full_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,12 +55,17 @@ def test_a_journal_store_is_migrated_once(tmp_path: Path) -> None:
     old.delete("company", ["b"])
     with old.load() as load:  # a committed load, then one left staged by a "dead" process
         load.upsert([Company(id="c", name="C")])
+    # the server's own state (API keys, ingest jobs) is migrated too, though in no snapshot
+    old.upsert([r for r in full_graph() if kind_of(r) in INTERNAL_KINDS], check_references=False)
+    internal = {kind: old.export_rows(kind) for kind in INTERNAL_KINDS}
+    assert all(internal.values())
     snap, revision, stats = old.snapshot(), old.revision(), old.stats()
     old.close()
     assert embedded_store_exists(data)  # the factory finds the old store too
     store = open_store(load_settings(COOPGRAPH_DATA_DIR=data), create=False)
     assert store.snapshot() == snap and store.revision() == revision
     assert store.stats() == stats
+    assert {kind: store.export_rows(kind) for kind in INTERNAL_KINDS} == internal
     assert store.get("capability", ("a", "k")).unit_price == 2.5
     assert not (data / "graph.json").exists() and not (data / "journal.log").exists()
     assert (data / "journal-migrated" / "journal.log").exists()

@@ -7,6 +7,7 @@ graphs into both and compare snapshots, listings and counts.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.errors import InvalidQuery, MissingReference, NotFound
+from coopgraph.graph.journal_store import JournalStore
 from coopgraph.graph.models import (
     BomLine,
     Capability,
@@ -26,8 +28,8 @@ from coopgraph.graph.models import (
     Record,
 )
 from coopgraph.graph.neo4j_store import Neo4jStore
-from coopgraph.graph.schema import KINDS, EntityKind, kind_of
-from coopgraph.graph.store import GraphStore
+from coopgraph.graph.schema import DATA_KINDS, INTERNAL_KINDS, KINDS, EntityKind, kind_of
+from coopgraph.graph.store import GraphStore, Snapshot
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.projection_delta import diff_projections
 from tests.graph_factories import INGESTED, full_graph, random_graph
@@ -77,6 +79,49 @@ def test_stats_on_empty_store_list_every_kind_with_zero(store: GraphStore):
     assert store.stats() == _zero_counts()
     assert store.snapshot().tables.keys() <= set(EntityKind)
     assert all(not rows for rows in store.snapshot().tables.values())
+
+
+def _snapshots(store: GraphStore) -> dict[str, Snapshot]:
+    """Every way ``store`` makes a snapshot (the Neo4j store has three)."""
+    found = {"snapshot": store.snapshot(), "deferred": store.snapshot_deferred()()}
+    if isinstance(store, Neo4jStore):
+        found |= {"dict_rows": store.snapshot_dict_rows(), "one_tx": store.snapshot_one_tx()}
+    assert gc.isenabled()  # paused while a snapshot is read, never left off
+    return found
+
+
+def test_snapshots_leave_out_the_servers_own_state(store: GraphStore, tmp_path):
+    records = full_graph()
+    assert {kind_of(r) for r in records} >= INTERNAL_KINDS  # keys, jobs, reject chunks
+    store.upsert(records)
+    journal = JournalStore(tmp_path / "journal")
+    journal.upsert(records)
+    for name, target in (("store", store), ("journal", journal)):
+        counts = target.stats()
+        assert all(counts[k.value] > 0 for k in INTERNAL_KINDS), name  # stored…
+        for how, snap in _snapshots(target).items():
+            # …but in no snapshot, whichever way it is read; every data kind is there
+            assert not INTERNAL_KINDS & {k for k, rows in snap.tables.items() if rows}, how
+            for kind in INTERNAL_KINDS:
+                assert snap.rows(kind) == [] and snap.count(kind) == 0, (name, how, kind)
+                assert list(snap.column(kind, "id")) == [], (name, how, kind)
+            for kind in DATA_KINDS:
+                assert len(snap.rows(kind)) == counts[kind.value], (name, how, kind)
+    journal.close()
+
+
+def test_a_columnar_snapshot_reads_as_its_rows():
+    columns = {EntityKind.COMPANY: {"id": ("a", "b"), "name": ("A", "B"), "lat": (None, 1.5)}}
+    snap = Snapshot(3, columns=columns)
+    assert snap.count("company") == 2 and snap.column("company", "lat") == (None, 1.5)
+    assert list(snap.column("company", "region")) == [None, None]  # a field nobody has
+    assert snap.column("capability", "company_id") == [] and snap.count("capability") == 0
+    rows = [{"id": "a", "name": "A"}, {"id": "b", "name": "B", "lat": 1.5}]  # no None values
+    assert snap == Snapshot(1, {EntityKind.COMPANY: rows})
+    assert snap.rows("company") == rows and snap.rows("company") is snap.rows("company")
+    assert snap.column("company", "lat") == [None, 1.5]  # now read from the rows
+    replaced = Snapshot(3, columns=columns).replaced({EntityKind.COMPANY: rows[:1]})
+    assert replaced.rows("company") == rows[:1] and replaced.revision == 3
 
 
 def test_bom_line_with_a_category_parent_is_stored_apart_from_a_product_parent(store):
@@ -344,15 +389,23 @@ def test_revision_changes_on_every_write_and_only_then(store: GraphStore):
 
 def _compare_stores(reference: GraphStore, other: GraphStore, seed: int) -> None:
     snap_ref, snap_other = reference.snapshot(), other.snapshot()
+    # the projections built from either store are the same, field by field (built first,
+    # while the Neo4j snapshot is still columns: the projection reads them as they are)
+    projection_ref = Projection.from_snapshot(snap_ref)
+    diff = diff_projections(projection_ref, Projection.from_snapshot(snap_other))
+    assert not diff, f"seed={seed}: projections differ in {diff}"
+    columnar = other.snapshot()
+    for kind in DATA_KINDS:
+        for name in KINDS[kind].model.model_fields:  # each column is the rows' values
+            assert list(columnar.column(kind, name)) == [
+                r.get(name) for r in snap_ref.rows(kind)], f"seed={seed} {kind.value}.{name}"
     for kind in EntityKind:
         assert snap_other.rows(kind) == snap_ref.rows(kind), f"seed={seed} kind={kind.value}"
     assert snap_other == snap_ref, f"seed={seed}"
-    # the projections built from either store are the same, field by field
-    diff = diff_projections(Projection.from_snapshot(snap_ref),
-                            Projection.from_snapshot(snap_other))
-    assert not diff, f"seed={seed}: projections differ in {diff}"
-    if isinstance(other, Neo4jStore):  # the columnar snapshot reads what the old one read
-        assert other.snapshot_one_tx() == snap_other, f"seed={seed}"
+    for how, snap in _snapshots(other).items():  # each way of reading: the same data
+        assert snap == snap_ref, f"seed={seed} {how}"
+        diff = diff_projections(projection_ref, Projection.from_snapshot(snap))
+        assert not diff, f"seed={seed} {how}: projections differ in {diff}"
     assert other.stats() == reference.stats(), f"seed={seed}"
     for kind in EntityKind:
         for offset in (0, 7):
