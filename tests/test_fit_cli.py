@@ -174,3 +174,25 @@ def test_evaluate_prints_every_baseline_with_intervals_on_both_splits(store, tmp
         rows = [line for line in table.output.splitlines()
                 if line.split()[:1] == [name] and "±" in line]
         assert len(rows) == 2 and all(line.count("±") == 4 for line in rows), name
+
+
+def test_match_shows_a_popularity_filler_with_no_fit(tmp_path, monkeypatch):
+    from coopgraph.graph.embedded import EmbeddedStore
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
+
+    store = EmbeddedStore(tmp_path / "store")
+    ingest_paths(store, [SAMPLE_DIR])
+    store.upsert([Company(id="new-co", name="ООО «Новая фирма»", region="Липецкая область")])
+    store.close()
+    monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
+    monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = _run("match", "buyers", "-s", "new-co", "-k", "3", "--en")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "popular in region" in line]
+    assert len(rows) == 3 and "popularity fallback, not a match" in " ".join(
+        result.output.split())
+    # the note says the network gave nothing: no row may say it fits "via the network"
+    assert not any("via the network" in line for line in rows)
+    assert all(line.split("│")[4].strip() == "—" for line in rows)
