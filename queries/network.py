@@ -392,6 +392,10 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
         base["flat"] = np.log1p(in_deg + out_deg)  # no tie-break: preferential attachment
         pool_of = _fold_pools(ix, a, keep)
         flat_sorted = np.sort(base["flat"])
+        # each tiered order sorted per query in O(n): the fold's sorted order, split by tier
+        orders = {fb: np.argsort(base[fb], kind="stable") for fb in ("side", "both")}
+        sorted_base = {fb: base[fb][o] for fb, o in orders.items()}
+        region = ix.region_code
         penalty = {beta: np.maximum(in_deg, 1.0) ** beta for _, beta, _ in TUNE_GRID if beta}
         n_queries += len(qs)
         for q in qs.tolist():
@@ -399,12 +403,16 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
             known = train.indices[train.indptr[q]:train.indptr[q + 1]]
             excluded = np.unique(np.r_[q, known, targets]).astype(np.int64)
             n_held += len(targets)
-            tier = np.zeros(ix.n)
-            if ix.region_code[q] >= 0:
-                tier[ix.region_code == ix.region_code[q]] = _TIER
-            tier[pool_of(q)] = 2 * _TIER
-            pops = {fb: base[fb] + tier for fb in ("side", "both")}
-            pops_sorted = {fb: np.sort(v) for fb, v in pops.items()}
+            level = np.zeros(ix.n, dtype=np.int8)
+            if region[q] >= 0:
+                level[region == region[q]] = 1
+            level[pool_of(q)] = 2
+            pops = {fb: base[fb] + level * _TIER for fb in ("side", "both")}
+            pops_sorted = {}
+            for fb, o in orders.items():
+                lv = level[o]
+                pops_sorted[fb] = np.concatenate(
+                    [sorted_base[fb][lv == t] + t * _TIER for t in (0, 1, 2)])
             pops["flat"], pops_sorted["flat"] = base["flat"], flat_sorted
             for norm in dict.fromkeys(nm for nm, _, _ in TUNE_GRID):
                 z = _walk(train, train_t, in_deg, out_deg, q, ix.n, norm)
