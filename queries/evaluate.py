@@ -261,7 +261,7 @@ NETWORK_GRID: tuple[tuple[str, float, float | None], ...] = tuple(
     (norm, beta, half) for norm in ("degree", "log") for beta in (0.0, 0.5)
     for half in (None, 365.0))
 #: the fallback orders the fitter tries (queries.match.fallback_scores ``degree``)
-FALLBACK_DEGREES: tuple[str, ...] = ("side", "both")
+FALLBACK_DEGREES: tuple[str, ...] = ("side", "both", "flat")
 #: below this many supplier–buyer pairs the history is too small to fit: the default is kept
 MIN_FIT_PAIRS = 200
 UNIFORM_WEIGHT = 0.2

@@ -206,6 +206,11 @@ def resolve_profile(profile: WeightProfile | str | None,
             f"unknown weight profile {profile!r}; known: {', '.join(PROFILES)}") from None
 
 
+#: how the automatic profile's name says which fallback order the tuning chose
+_FALLBACK_NAMES: dict[str, str] = {"side": "", "both": ", fallback by both degrees",
+                                   "flat": ", fallback by both degrees, no tiers"}
+
+
 def _tuned_network_profile(proj: Projection) -> WeightProfile:
     """:data:`NETWORK_ONLY_PROFILE` with the walk tuned on ``proj`` (cached in its index)."""
     ix = match_index(proj)
@@ -217,7 +222,7 @@ def _tuned_network_profile(proj: Projection) -> WeightProfile:
     if tuning is not None:
         prof = NETWORK_ONLY_PROFILE.model_copy(update={
             "name": f"network (auto: {tuning.norm}, β {tuning.beta:g}"
-                    f"{', fallback by both degrees' if tuning.fallback_degree == 'both' else ''})",
+                    f"{_FALLBACK_NAMES[tuning.fallback_degree]})",
             "network_norm": tuning.norm, "beta": tuning.beta,
             "fallback_degree": tuning.fallback_degree,
             "description": f"{NETWORK_ONLY_PROFILE.description} Walk chosen on this network's "

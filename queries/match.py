@@ -460,26 +460,29 @@ def fallback_scores(ix: MatchIndex, me: int, direction: Direction, *,
     other side (one that trades at all first); ``"both"``: a company's whole
     degree, buying and selling (what preferential attachment on the undirected
     graph ranks by; the automatic network-only profile chooses between the two
-    on the network's own links, :func:`queries.network.tune_walk`). −inf for
-    ``me`` and its current partners.
+    on the network's own links, :func:`queries.network.tune_walk`); ``"flat"``:
+    the whole degree alone, without the tie-break and without the category and
+    region tiers (everyone at ``popularity − 3``: preferential attachment's
+    order, a choice of the same tuning). −inf for ``me`` and its current partners.
     """
     deg = ix.in_deg if direction == "buyers" else ix.out_deg
     other = ix.out_deg if direction == "buyers" else ix.in_deg
-    if degree == "both":
+    if degree in ("both", "flat"):
         deg, other = deg + other, deg
     top = float(deg.max(initial=0.0))
     pop = np.log1p(deg) / math.log1p(top) if top > 0 else np.zeros(ix.n)
     # companies alike on the side ranked: one trading on the other side first (it is active)
     top_other = float(other.max(initial=0.0))
-    if top_other > 0:
+    if top_other > 0 and degree != "flat":
         pop = (pop + _TIE * np.log1p(other) / math.log1p(top_other)) / (1.0 + _TIE)
     pop *= 0.999  # each tier strictly inside its unit interval
     region = int(ix.region_code[me])
     out = pop - 3.0
-    if region >= 0:
-        out[ix.region_code == region] += 1.0
-    in_cat = category_pool(ix, me, direction)
-    out[in_cat] = pop[in_cat] - 1.0
+    if degree != "flat":
+        if region >= 0:
+            out[ix.region_code == region] += 1.0
+        in_cat = category_pool(ix, me, direction)
+        out[in_cat] = pop[in_cat] - 1.0
     m = ix.A if direction == "buyers" else ix.AT
     out[m.indices[m.indptr[me]:m.indptr[me + 1]]] = -np.inf
     out[me] = -np.inf
@@ -594,7 +597,7 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
                         f"компания {trade_ru}")
         tiers_en.append(f"those trading in the taxonomy branches of the categories the company "
                         f"{trade_en}")
-    if region:
+    if region and prof.fallback_degree != "flat":
         tiers_ru.append(f"региона «{region}»")
         tiers_en.append(f"those of the region “{region}”")
     tiers_ru.append("всего графа")
@@ -1274,8 +1277,9 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         if fallback:
             # the result's note says why; the tier is in the score (fallback_scores)
             region = int(ix.region_code[me])
-            source = "popular_in_category" if float(pairs.total[j]) >= -1.0 \
-                else "popular_in_region" if region >= 0 and ix.region_code[p] == region \
+            tiers = prof.fallback_degree != "flat"
+            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
+                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
                 else "popular"
         elif direction == "buyers":
             source = "demand" if int(pairs.dem[j]) >= 0 else "network"

@@ -32,6 +32,7 @@ suppliers for a buyer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,8 +48,10 @@ __all__ = ["BETA", "TUNE_GRID", "FallbackDegree", "Norm", "QueryPaths", "WalkTun
 BETA = 0.0
 Norm = Literal["degree", "log", "none"]
 #: which degree orders companies the walk does not tell apart (and the fallback): the one on
-#: the side ranked, or buying and selling together (preferential attachment's)
-FallbackDegree = Literal["side", "both"]
+#: the side ranked, or buying and selling together (preferential attachment's); ``"flat"`` is
+#: the latter without the fallback's category and region tiers — preferential attachment's
+#: order over the whole graph
+FallbackDegree = Literal["side", "both", "flat"]
 
 
 def gather_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,8 +234,9 @@ def peers_behind(ix: MatchIndex, q: int, partner: int, direction: str, *, limit:
 #: the (degree penalty, β, fallback degree) settings :func:`tune_walk` compares; the first wins
 #: ties. They hold the strongest simple baselines' configurations: RP3β (1/deg, β 0.5), item CF
 #: with 1/log weights (log, β 0), and preferential attachment's order (``"both"`` degrees) for
-#: the companies the walk does not reach.
-_FB: tuple[FallbackDegree, ...] = ("side", "both")
+#: the companies the walk does not reach — within the fallback's category and region tiers,
+#: or over the whole graph (``"flat"``: preferential attachment itself for those companies).
+_FB: tuple[FallbackDegree, ...] = ("side", "both", "flat")
 _WALKS: tuple[tuple[Norm, float], ...] = (("degree", 0.0), ("degree", 0.5), ("log", 0.0),
                                           ("log", 0.5))
 TUNE_GRID: tuple[tuple[Norm, float, FallbackDegree], ...] = tuple(
@@ -299,6 +303,45 @@ def _ranks_with_ties(score: np.ndarray, pop: np.ndarray, excluded: np.ndarray,
     return ranks
 
 
+_TIER = 1e3  # above any log-degree: one fallback tier above the next
+
+
+def _fold_pools(ix: MatchIndex, a: sp.coo_matrix, keep: np.ndarray
+                ) -> Callable[[int], np.ndarray]:
+    """Per query supplier: the buyers in its fallback category pool on one fold's links.
+
+    As :func:`queries.match.category_pool` on a graph of supply links only: the
+    buyers that buy (on the kept links) in the taxonomy branches of what the
+    supplier sells on the kept links. Link categories come from
+    ``ix.supply_keys``; a held-out link tells nothing.
+    """
+    n, ncat = ix.n, max(ix.ncat, 1)
+    keys = ix.supply_keys.astype(np.int64)
+    pair = keys // ncat
+    cat = keys % ncat
+    pair_keys = a.row.astype(np.int64) * n + a.col.astype(np.int64)
+    order = np.argsort(pair_keys, kind="stable")
+    where = np.searchsorted(pair_keys[order], pair)
+    ok = where < len(order)
+    ok[ok] &= pair_keys[order][where[ok]] == pair[ok]
+    kept = np.zeros(len(keys), dtype=bool)
+    kept[ok] = keep[order[where[ok]]]
+    roots = ix.cat_root[cat[kept]].astype(np.int64) if len(ix.cat_root) else cat[kept]
+    nroot = int(roots.max(initial=-1)) + 1
+    sup, buy = pair[kept] // n, pair[kept] % n
+    ones = np.ones(len(roots))
+    sells = sp.csr_matrix((ones, (sup, roots)), shape=(n, max(nroot, 1)))
+    buys = sp.csc_matrix((ones, (buy, roots)), shape=(n, max(nroot, 1)))
+
+    def pool(q: int) -> np.ndarray:
+        mine = sells.indices[sells.indptr[q]:sells.indptr[q + 1]]
+        if len(mine) == 0 or nroot == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(
+            [buys.indices[buys.indptr[r]:buys.indptr[r + 1]] for r in mine.tolist()]))
+    return pool
+
+
 def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
               max_queries: int | None = None, seed: int = 0) -> WalkTuning | None:
     """Choose the walk's degree penalty and β for this network by inner splits of its links.
@@ -341,10 +384,18 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
         if len(qs) > max_queries:
             qs = np.sort(rng.choice(qs, size=max_queries, replace=False))
         # the order of what the walk does not tell apart, as the engine's fallback
-        # (queries.match.fallback_scores): the degree on the side ranked, or both sides
-        pops = {"side": np.log1p(in_deg) + 1e-4 * np.log1p(out_deg),
+        # (queries.match.fallback_scores): the degree on the side ranked, or both sides;
+        # "side" and "both" within the fallback's tiers (this fold's category pool, then the
+        # region), "flat" without them
+        base = {"side": np.log1p(in_deg) + 1e-4 * np.log1p(out_deg),
                 "both": np.log1p(in_deg + out_deg) + 1e-4 * np.log1p(in_deg)}
-        pops_sorted = {fb: np.sort(v) for fb, v in pops.items()}
+        base["flat"] = np.log1p(in_deg + out_deg)  # no tie-break: preferential attachment
+        pool_of = _fold_pools(ix, a, keep)
+        flat_sorted = np.sort(base["flat"])
+        # each tiered order sorted per query in O(n): the fold's sorted order, split by tier
+        orders = {fb: np.argsort(base[fb], kind="stable") for fb in ("side", "both")}
+        sorted_base = {fb: base[fb][o] for fb, o in orders.items()}
+        region = ix.region_code
         penalty = {beta: np.maximum(in_deg, 1.0) ** beta for _, beta, _ in TUNE_GRID if beta}
         n_queries += len(qs)
         for q in qs.tolist():
@@ -352,6 +403,17 @@ def tune_walk(ix: MatchIndex, *, frac: float = 0.2, folds: int | None = None,
             known = train.indices[train.indptr[q]:train.indptr[q + 1]]
             excluded = np.unique(np.r_[q, known, targets]).astype(np.int64)
             n_held += len(targets)
+            level = np.zeros(ix.n, dtype=np.int8)
+            if region[q] >= 0:
+                level[region == region[q]] = 1
+            level[pool_of(q)] = 2
+            pops = {fb: base[fb] + level * _TIER for fb in ("side", "both")}
+            pops_sorted = {}
+            for fb, o in orders.items():
+                lv = level[o]
+                pops_sorted[fb] = np.concatenate(
+                    [sorted_base[fb][lv == t] + t * _TIER for t in (0, 1, 2)])
+            pops["flat"], pops_sorted["flat"] = base["flat"], flat_sorted
             for norm in dict.fromkeys(nm for nm, _, _ in TUNE_GRID):
                 z = _walk(train, train_t, in_deg, out_deg, q, ix.n, norm)
                 reached = np.flatnonzero(z)

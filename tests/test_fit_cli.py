@@ -142,3 +142,57 @@ def test_the_network_reason_names_the_peers_and_the_shared_buyer():
     text = next(f.text_en for c in member.candidates if c.company_id == "B2"
                 for f in c.factors if f.name == "network")
     assert "Завод S2" not in text and "Завод S3" not in text
+
+
+def test_evaluate_prints_every_baseline_with_intervals_on_both_splits(store, tmp_path,
+                                                                      monkeypatch, request):
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
+    from coopgraph.queries.baselines import BASELINES
+
+    ingest_paths(store, [SAMPLE_DIR])
+    data_dir = tmp_path / "store" if store.kind == "embedded" else tmp_path / "data"
+    if store.kind == "embedded":
+        store.close()
+    _env(monkeypatch, store, data_dir, request)
+    args = ("evaluate", "--split", "both", "--seeds", "2", "--max-queries", "15")
+    result = _run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.stdout)["reports"]
+    assert [r["split"] for r in reports] == ["random", "time"]  # the sample has real dates
+    for r in reports:
+        assert set(r["methods"]) == {"engine", *BASELINES} and r["seeds"] == [0, 1]
+        for m in r["methods"].values():
+            for i in m.values():
+                assert i["lo"] <= i["mean"] <= i["hi"]
+    table = _run(*args)
+    assert table.exit_code == 0, table.output
+    # both tables, every method with four whole "mean±half-width" cells (none cut to "…")
+    assert "random split" in table.output and "time split" in table.output
+    assert "…" not in table.output
+    for name in ("engine", *BASELINES):
+        rows = [line for line in table.output.splitlines()
+                if line.split()[:1] == [name] and "±" in line]
+        assert len(rows) == 2 and all(line.count("±") == 4 for line in rows), name
+
+
+def test_match_shows_a_popularity_filler_with_no_fit(tmp_path, monkeypatch):
+    from coopgraph.graph.embedded import EmbeddedStore
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
+
+    store = EmbeddedStore(tmp_path / "store")
+    ingest_paths(store, [SAMPLE_DIR])
+    store.upsert([Company(id="new-co", name="ООО «Новая фирма»", region="Липецкая область")])
+    store.close()
+    monkeypatch.setenv("COOPGRAPH_STORE", "embedded")
+    monkeypatch.setenv("COOPGRAPH_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = _run("match", "buyers", "-s", "new-co", "-k", "3", "--en")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "popular in region" in line]
+    assert len(rows) == 3 and "popularity fallback, not a match" in " ".join(
+        result.output.split())
+    # the note says the network gave nothing: no row may say it fits "via the network"
+    assert not any("via the network" in line for line in rows)
+    assert all(line.split("│")[4].strip() == "—" for line in rows)

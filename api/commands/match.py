@@ -85,7 +85,9 @@ def render(result: MatchResult, *, english: bool = False) -> Table:
     table.add_column("главные причины" if ru else "top reasons")
     for c in result.candidates:
         reasons = c.reasons_en if english else c.reasons_ru
-        fit = _FIT.get(c.fit, (c.fit, c.fit))[0 if ru else 1]
+        # a popularity filler fits by nothing (the note says so): no "via the network" beside it
+        fit = "—" if c.source.startswith("popular") \
+            else _FIT.get(c.fit, (c.fit, c.fit))[0 if ru else 1]
         source = _SOURCE.get(c.source, (c.source, c.source))[0 if ru else 1]
         table.add_row(str(c.rank), c.company_name, c.category_name or "—", fit,
                       number(c.relative_score, lg), source,
