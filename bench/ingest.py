@@ -1,5 +1,5 @@
 """Ingest throughput and memory: the generated national-scale set into both stores,
-beside Neo4j's own ``LOAD CSV`` of the same capability rows, in one run.
+beside Neo4j's own ``LOAD CSV`` of the same rows (every kind), in one run.
 
 1. The data: ``coopgraph generate --companies N --seed S`` into ``--data`` (reused
    when it already holds a generated set).
@@ -7,16 +7,17 @@ beside Neo4j's own ``LOAD CSV`` of the same capability rows, in one run.
    disk (journal fsynced per batch), in a child process — rows/s end to end
    (reading, validation, resolution, writing), wall time, and the child's peak
    RSS (its own ``ru_maxrss``); ``--repeat`` runs, the median shown.
-3. ``LOAD CSV``: a fresh server with the store's constraints, the companies,
-   processes and categories loaded first (not timed), then ``LOAD CSV WITH HEADERS
-   … CALL { … } IN TRANSACTIONS OF 10000 ROWS`` MERGE-ing the same ``CAN_SUPPLY``
-   relationships (same key, same properties) from the same capabilities.csv —
-   rows/s. The pipeline's own capabilities.csv rows/s is printed beside it.
-4. Neo4j, transactional: a fresh test server for each, the same ingest through
-   :class:`~graph.neo4j_store.Neo4jStore` in a child process, once MERGE-ing every
-   relationship (``load_creates = False``, the store before issue 15 part 3) and once
-   CREATE-ing the relationships a load chunk finds new — rows/s and the Python
-   side's peak RSS.
+3. ``LOAD CSV``: a fresh server with the store's constraints and indexes, every CSV
+   of the set in its import directory, then :data:`SAME_ROWS` — one ``LOAD CSV WITH
+   HEADERS … CALL { … } IN TRANSACTIONS OF 10000 ROWS`` MERGE per kind, nodes first,
+   then relationships, the same keys — ``--passes`` times (pass 1 into the empty
+   database, later passes into the filled one) — rows/s per pass, and the node and
+   relationship counts per label/type, to set beside the ingest's.
+4. Neo4j, transactional: a fresh test server, the same ingest through
+   :class:`~graph.neo4j_store.Neo4jStore` in a child process (MERGE-ing every
+   relationship, the default), ``--passes`` times into the same database; with
+   ``--creates`` also once CREATE-ing the relationships a load chunk finds new
+   (``load_creates``) — rows/s, the Python side's peak RSS and the counts.
 5. Neo4j, bulk (``coopgraph ingest --bulk``): the pipeline into memory, the
    importer's CSV files, ``neo4j-admin database import full`` (the launcher's
    ``AdminTool``) into a fresh home — rows/s; then the server started on it and the
@@ -30,7 +31,7 @@ table. Usage::
 
     .venv/bin/python bench/ingest.py [--companies 100000] [--seed 42]
         [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j] [--no-bulk]
-        [--heap=-Xmx2g] [--pagecache-mb 1024]
+        [--heap=-Xmx2g] [--pagecache-mb 1024] [--passes 2] [--creates]
 """
 
 from __future__ import annotations
