@@ -852,9 +852,18 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
     by_place: dict[str, list[int]] = defaultdict(list)
     for i in reps:
         by_place[candidates[i].block].append(i)
+    # A pair of two companies with INNs is never scored (one INN: merged by the exact
+    # step; two: never one firm), nor one of two store companies (resolved by an
+    # earlier load): only places and windows with a member of neither kind can yield
+    # a pair :func:`resolve` scores. Skipping the others changes no decision: the
+    # pairs left come out in the same order.
+    settled = [bool(c.company.inn) for c in candidates]
+    stored = [c.from_store for c in candidates]
     seen: set[tuple[int, int]] = set()
     for members in by_place.values():
         if len(members) < 2:
+            continue
+        if all(settled[i] for i in members) or all(stored[i] for i in members):
             continue
         cores = {i: candidates[i].core for i in members}
         df: Counter[str] = Counter()
@@ -879,6 +888,8 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                     if len(found) > MAX_BLOCK:
                         break
             for j in found[:MAX_BLOCK]:
+                if (settled[i] and settled[j]) or (stored[i] and stored[j]):
+                    continue
                 pair = (i, j) if i < j else (j, i)
                 if pair not in seen:
                     seen.add(pair)
@@ -893,12 +904,16 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
             starts = range(0, max(len(block) - step, 1), step) if len(block) > MAX_BLOCK else [0]
             for start in starts:
                 window = block[start:start + MAX_BLOCK]
+                if all(settled[i] for i in window) or all(stored[i] for i in window):
+                    continue
                 texts = [cores[i] for i in window]
                 scores = process.cdist(texts, texts, scorer=fuzz.token_sort_ratio,
                                        score_cutoff=review_at, dtype=np.uint8)
                 rows, cols = np.nonzero(np.triu(scores, 1))
                 for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
                     i, j = window[row], window[col]
+                    if (settled[i] and settled[j]) or (stored[i] and stored[j]):
+                        continue
                     pair = (i, j) if i < j else (j, i)
                     if pair not in seen:
                         seen.add(pair)

@@ -268,3 +268,21 @@ def test_a_merge_by_inn_is_not_split(store: GraphStore, tmp_path: Path) -> None:
     with pytest.raises(ReviewError, match="shared INN"):
         decide(store, pair.id, "split")
     assert not store.exists(_K.COMPANY, "x2")
+
+
+def _inn10(head: str) -> str:
+    """A 10-digit INN with a valid check digit after the 9 digits ``head``."""
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    return head + str(sum(w * int(d) for w, d in zip(weights, head, strict=True)) % 11 % 10)
+
+
+def test_a_company_without_inn_is_still_compared_in_a_block_of_inn_holders() -> None:
+    """Pairs of two INN holders are skipped before scoring; one without an INN is not."""
+    firms = [Candidate(Company(id=f"c{i}", name=f"ООО «Станкомаш Уралтех {i}»",
+                               inn=_inn10(f"48230{i:04d}"), municipality="Елец"))
+             for i in range(60)]  # one place block far larger than MAX_BLOCK
+    lone = Candidate(Company(id="x", name="Станкомаш Уралтек 37", municipality="Елец"))
+    res = resolve([*firms, lone])
+    assert [37, 60] in res.groups
+    assert {(e.a, e.b) for e in res.merges} == {(37, 60)}
+    assert 0 < res.compared <= len(firms)  # only pairs with the INN-less company
