@@ -104,6 +104,13 @@ def number(x: float | int | None, lang: Lang, digits: int = 0, *, unknown: str =
     """``x`` with the language's separators and at most ``digits`` decimals (no trailing 0s)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return unknown
+    return _number(x, lang, digits)
+
+
+# typed: 1 and 1.0 are different keys (their plural forms differ: "1 day", "1.0 days");
+# a ranking words ~200 figures, many of them repeating across queries (counts, demands)
+@lru_cache(maxsize=16384, typed=True)
+def _number(x: float | int, lang: Lang, digits: int) -> str:
     symbols = _symbols(lang)
     if symbols is None:  # pragma: no cover - see _symbols
         return _format(x, _pattern(digits), lang)
@@ -121,7 +128,13 @@ def percent(share: float | None, lang: Lang, digits: int = 0, *, unknown: str = 
     """A share (0.731) as a percentage in the language's style: ``73 %`` / ``73%``."""
     if share is None or not math.isfinite(share):
         return unknown
+    if share == 0:  # 0.0 and -0.0 are one cache key, but Babel writes "-0 %"
+        return _percent.__wrapped__(share, lang, digits)
+    return _percent(share, lang, digits)
 
+
+@lru_cache(maxsize=16384, typed=True)
+def _percent(share: float, lang: Lang, digits: int) -> str:
     # The locale's own pattern (Russian puts a no-break space before %), our decimals.
     base = _locale(lang).percent_formats[None].pattern
     return _format(share, base.replace("#,##0", _pattern(digits)), lang)
@@ -137,6 +150,11 @@ def rub(x: float | None, lang: Lang, *, per_year: bool = False, unknown: str = "
 
 def plural_form(n: float, lang: Lang) -> str:
     """The CLDR plural category of ``n`` in ``lang``: ``one``, ``few``, ``many`` or ``other``."""
+    return _plural_form(n, lang)
+
+
+@lru_cache(maxsize=16384, typed=True)
+def _plural_form(n: float, lang: Lang) -> str:
     return str(_locale(lang).plural_form(abs(n)))
 
 
