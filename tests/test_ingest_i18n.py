@@ -170,7 +170,8 @@ def test_every_catalogue_entry_renders_in_both_languages() -> None:
     field = re.compile(r"{(\w+)")
     derived = {"coord_ru", "coord_en", "label_ru", "kind_ru", "label", "note", "extra",
                "extra_en", "where_en", "names_en", "month_a_ru", "month_b_ru",
-               "month_a_en", "month_b_en", "what", "field", "detail", "where", "names"}
+               "month_a_en", "month_b_en", "what", "field", "detail", "where", "names",
+               "when_ru", "when_en", "rows_en"}
     for code, (ru, en) in CATALOGUE.items():
         assert re.search("[а-яё]", ru, re.IGNORECASE) or code in {
             "h.unknown_one"}, code

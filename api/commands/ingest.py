@@ -39,6 +39,8 @@ from coopgraph.ingest.sample import sample_dir
 
 
 def _summary_table(report: IngestReport) -> Table:
+    from coopgraph.graph.messages import kind_name
+
     table = Table(title=t("Итоги загрузки", "Ingest summary"))
     table.add_column(t("файл", "file"))
     table.add_column(t("вид", "kind"))
@@ -51,8 +53,8 @@ def _summary_table(report: IngestReport) -> Table:
         return number(x, lang())
 
     for f in report.files:
-        table.add_row(f.file, f.kind, n(f.read), n(f.loaded), n(f.unchanged), n(f.merged),
-                      n(f.rejected), n(round(f.rows_per_s)))
+        table.add_row(f.file, kind_name(f.kind, lang()), n(f.read), n(f.loaded),
+                      n(f.unchanged), n(f.merged), n(f.rejected), n(round(f.rows_per_s)))
     s = report.summary()
     table.add_row(t("[b]всего", "[b]total"), "", n(s["read"]), n(s["loaded"]),
                   n(s["unchanged"]), n(s["merged"]), n(s["rejected"]), n(s["rows_per_s"]))
