@@ -158,3 +158,25 @@ def test_post_ingest_says_a_whole_file_error_in_the_readers_language(
     assert phrases[1] in english["error"] and english["error"] == stored["error"]
     assert "/tmp" not in russian["error"] and str(api.app.state.jobs.jobs_dir) not in \
         russian["error"]  # no server path
+
+
+def test_cli_registry_summary_follows_lang(tmp_path: Path) -> None:
+    """The registry fill's table, labels and totals in --lang (the reasons: see the report)."""
+    registry = Path(__file__).parent / "data" / "registry" / "sme.xml"
+    members = tmp_path / "members.csv"
+    members.write_text("inn\n4826005031\n4826005024\n7700000000\n", encoding="utf-8")
+    for lang in ("ru", "en"):
+        env = {"COOPGRAPH_STORE": "embedded", "COOPGRAPH_DATA_DIR": str(tmp_path / lang),
+               "COLUMNS": "200"}
+        done = _invoke("--lang", lang, "ingest", "--registry", str(registry), "--only-inn",
+                       str(members), "--rejects-dir", str(tmp_path / f"r-{lang}"), env=env)
+        assert done.exit_code == 1, done.output  # the file has rejected records
+        said = " ".join(done.output.split())
+        if lang == "ru":
+            assert "Загрузка из реестра" in said and "отобрано" in said
+            assert re.search(r"\d+ запис(ь|и|ей) отклонен", said) and "отклонено:" in said
+            assert "Registry fill" not in said and "record(s)" not in said
+        else:
+            assert "Registry fill" in said and "selected" in said
+            assert re.search(r"\d+ records? rejected", said) and "rejected:" in said
+            assert "Загрузка из реестра" not in said
