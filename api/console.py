@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # graph.factory and graph.settings (pydantic, the stores) are imported where a store is
 # opened: ``coopgraph --help`` must not pay for them.
-__all__ = ["console", "err_console", "fail", "friendly_errors", "lang", "print_json", "set_lang",
-           "store_from_settings", "store_header", "t"]
+__all__ = ["console", "err_console", "error_text", "fail", "friendly_errors", "lang",
+           "print_json", "set_lang", "store_from_settings", "store_header", "t"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -58,9 +58,16 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except (NotFound, InvalidQuery, IngestError, StoreMissing) as exc:
-        fail(str(exc), 2)
+        fail(error_text(exc), 2)
     except CoopGraphError as exc:
-        fail(str(exc), 3)
+        fail(error_text(exc), 3)
+
+
+def error_text(exc: BaseException) -> str:
+    """The error's sentence in the CLI's language (a coded one: :mod:`graph.messages`)."""
+    from coopgraph.graph.messages import render
+
+    return render(exc.args[0], lang()) if len(exc.args) == 1 else str(exc)
 
 
 # The store the running command uses; :func:`print_json` adds it to a JSON object.

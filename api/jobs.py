@@ -53,6 +53,7 @@ from coopgraph.api.problems import NotImplementedYet
 from coopgraph.api.schemas import IngestJob
 from coopgraph.graph.errors import CoopGraphError, InvalidQuery, NotFound
 from coopgraph.graph.i18n import Lang
+from coopgraph.graph.messages import Msg
 from coopgraph.graph.models import MAX_LIST, Record, ServerIngestJob, ServerRejects
 from coopgraph.graph.safe_output import csv_rows
 from coopgraph.graph.schema import EntityKind
@@ -115,6 +116,8 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_ERROR_KEY = "failed_with"  # the stored report of a failed job: its reason's code and params
+
 _REJECT_KEYS = ("file", "row", "column", "reason", "code", "params")
 
 
@@ -138,19 +141,29 @@ REPORT_REJECTS = 200  # rejected rows kept in the job's report itself (the dashb
 
 def _to_record(job: IngestJob, *, heartbeat: dt.datetime | None, chunks: int | None
                ) -> ServerIngestJob:
-    data = job.model_dump(exclude={"report"})
+    data = job.model_dump(exclude={"report", "error_code", "error_params"})
     report = json.dumps(job.report, ensure_ascii=False) if job.report is not None else None
+    if job.error_code and job.report is None:  # a failed job keeps its reason's code here
+        report = json.dumps({_ERROR_KEY: {"code": job.error_code,
+                                          "params": job.error_params or {}}},
+                            ensure_ascii=False)
     return ServerIngestJob(**data, report=report, heartbeat_at=heartbeat, chunks=chunks,
                            source="api")
 
 
 def _from_record(record: Record) -> tuple[IngestJob, ServerIngestJob]:
     assert isinstance(record, ServerIngestJob)
-    job = IngestJob(id=record.id, status=record.status, files=record.files,
+    report = json.loads(record.report) if record.report else None
+    coded: dict[str, Any] = {}
+    if isinstance(report, dict) and set(report) == {_ERROR_KEY}:
+        error = report[_ERROR_KEY]
+        coded = {"error_code": error.get("code"), "error_params": error.get("params")}
+        report = None
+    job = IngestJob(**coded, id=record.id, status=record.status, files=record.files,
                     progress=record.progress, created_at=record.created_at,
                     finished_at=record.finished_at, ok=record.ok, rejected=record.rejected,
                     error=record.error,
-                    report=json.loads(record.report) if record.report else None)
+                    report=report)
     return job, record
 
 
@@ -412,8 +425,14 @@ class JobRunner:
                 "error": "the ingest pipeline is not available in this installation "
                          f"({public_message(str(exc), job_dir)})"})
         except CoopGraphError as exc:
+            reason = exc.args[0] if len(exc.args) == 1 else None
+            coded: dict[str, Any] = {}
+            if isinstance(reason, Msg):  # said again in the reader's language (route)
+                coded = {"error_code": reason.code, "error_params": {
+                    k: public_message(v, job_dir) if isinstance(v, str) else _plain(v)
+                    for k, v in reason.params.items()}}
             job = job.model_copy(update={"status": "failed", "finished_at": _now(),
-                                         "progress": None,
+                                         "progress": None, **coded,
                                          "error": public_message(str(exc), job_dir)})
         except Exception as exc:  # a job must end with a status, whatever happened
             log.exception("ingest job %s failed", job_id)

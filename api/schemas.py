@@ -258,7 +258,12 @@ class IngestJob(BaseModel):
     finished_at: dt.datetime | None = None
     ok: bool | None = Field(default=None, description="True when no row was rejected")
     rejected: int | None = Field(default=None, description="How many rows were rejected")
-    error: str | None = Field(default=None, description="Why the job failed, if it did")
+    error: str | None = Field(default=None, description="Why the job failed, if it did (in "
+                              "`lang` / `Accept-Language` when the reason has a code)")
+    error_code: str | None = Field(default=None, description="The stable code of `error`, "
+                                   "when it has one (graph.messages)")
+    error_params: dict[str, Any] | None = Field(default=None,
+                                                description="The values `error` quotes")
     report: dict[str, Any] | None = Field(
         default=None, description="The ingest report (its `rejects` list holds the first 200 "
                                   "rejected rows; all of them are in `/ingest/{id}/rejects`)")

@@ -86,13 +86,12 @@ class LoadRecovery:
     started_at: str | None = None
 
     def message(self) -> str:
-        """One sentence for a user."""
-        when = f", started {self.started_at}" if self.started_at else ""
-        if self.action == "completed":
-            return (f"an interrupted load ({self.load_id}{when}) had begun to commit and was "
-                    f"completed: its {self.rows:,} row(s) are now stored")
-        return (f"an interrupted load ({self.load_id}{when}) was rolled back: none of its "
-                f"{self.rows:,} staged row(s) were kept; run that ingest again")
+        """One sentence for a user: a :class:`~graph.messages.Msg` (its English text; say it
+        in Russian with :func:`graph.messages.render`)."""
+        from coopgraph.graph.messages import Msg
+
+        code = "load.completed" if self.action == "completed" else "load.rolled_back"
+        return Msg(code, load_id=self.load_id, rows=self.rows, started_at=self.started_at)
 
 
 class Load:

@@ -24,7 +24,7 @@ from typing import Any
 
 from coopgraph.graph.i18n import Lang, number
 
-__all__ = ["CATALOGUE", "KIND_RU", "Msg", "render", "render_code"]
+__all__ = ["CATALOGUE", "KIND_RU", "Msg", "kind_name", "render", "render_code"]
 
 # The kinds of records, in Russian, as "among …" (genitive plural) and as a noun.
 KIND_RU: dict[str, tuple[str, str]] = {
@@ -43,6 +43,18 @@ KIND_RU: dict[str, tuple[str, str]] = {
     "project_participant": ("участников проектов", "участник проекта"),
     "project_cost": ("затрат проектов", "затрата проекта"),
 }
+
+_KIND_EN = {"bom_line": "bill of materials line", "coop_request": "cooperation request",
+            "held_certification": "held certificate", "company_process": "company process",
+            "certification": "certificate", "tie": "tie (link)"}
+
+
+def kind_name(kind: str, lang: Lang) -> str:
+    """A kind of record (``company``, ``bom_line``…) by its name in ``lang``, not its id."""
+    if lang == "ru":
+        return KIND_RU.get(kind, ("", kind))[1]
+    return _KIND_EN.get(kind, kind.replace("_", " "))
+
 
 # code -> (Russian, English). Placeholders: ``{name}`` as is (numbers in the
 # language's format), ``{name!q}`` quoted, ``{name!l}`` a list joined in the language.
@@ -141,6 +153,35 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "r.date_format": ("{value!q} — не дата в принятом формате (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)",
                       "{value!q} is not a date in a documented format (YYYY-MM-DD or "
                       "DD.MM.YYYY)"),
+    "f.no_data_files": ("в {path} нет ни одного файла CSV, XLSX, JSON или JSONL",
+                        "{path} holds no CSV, XLSX, JSON or JSONL file"),
+    "f.not_regular": ("{path} — не обычный файл", "{path} is not a regular file"),
+    "f.missing": ("{path} не существует", "{path} does not exist"),
+    "f.unreadable": ("не удаётся прочитать {file}: {detail}", "cannot read {file}: {detail}"),
+    "f.unknown_type": ("{file}: неизвестный тип файла {suffix}; используйте .csv, .tsv, .xlsx, "
+                       ".json или .jsonl",
+                       "{file}: unknown file type {suffix}; use .csv, .tsv, .xlsx, .json or "
+                       ".jsonl"),
+    "f.utf16": ("{file} в кодировке UTF-16; сохраните его как CSV в UTF-8 или Windows-1251",
+                "{file} is UTF-16; save it as UTF-8 or Windows-1251 CSV"),
+    "f.empty": ("{file} пуст", "{file} is empty"),
+    "f.workbook": ("не удаётся открыть {file} как книгу Excel: {detail}",
+                   "cannot open {file} as a workbook: {detail}"),
+    "f.json_objects": ("{file}: ожидались объекты, а найдено {found}",
+                       "{file}: expected objects, found {found}"),
+    "f.json_invalid": ("{file} — не корректный JSON (строка {line}, позиция {column})",
+                       "{file} is not valid JSON (line {line}, column {column}): {detail}"),
+    "f.json_shape": ("{file}: ожидался список объектов или объект со списками по видам "
+                     "записей",
+                     "{file}: expected a list of objects or an object of lists by kind"),
+    "f.jsonl_invalid": ("{file}, строка {line}: не корректный JSON",
+                        "{file} line {line} is not valid JSON: {detail}"),
+    "h.no_known": ("{file}: заголовок ({shown}) не подходит ни к одному известному формату; "
+                   "столбцы каждого вида записей описаны в docs/formats.md",
+                   "{file}: the header ({shown}) matches no known format; see docs/formats.md "
+                   "for the columns of each kind"),
+    "h.no_sheet": ("{file}: ни один лист не подходит к известному формату",
+                   "{file}: no sheet matches a known format"),
     "h.no_format": ("{file}: заголовок не подходит ни к одному известному формату; лист "
                     "пропущен",
                     "{file}: the header matches no known format; skipped"),
@@ -180,6 +221,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                   "parent makes a cycle in the category tree: {path}"),
     "cat.unmapped": ("не удалось отнести {text!q} к категории (ближайшие: {guesses})",
                      "cannot map {text!q} to a category (best guesses: {guesses})"),
+    # --- loads found interrupted when a store opens (graph.loads) ---
+    "load.completed": ("прерванная загрузка ({load_id}{when_ru}) уже начала фиксироваться и "
+                       "была завершена: строк сохранено — {rows}",
+                       "an interrupted load ({load_id}{when_en}) had begun to commit and was "
+                       "completed: {rows_en} now stored"),
+    "load.rolled_back": ("прерванная загрузка ({load_id}{when_ru}) откачена: ни одна из её "
+                         "подготовленных строк (всего {rows}) не сохранена; запустите эту "
+                         "загрузку снова",
+                         "an interrupted load ({load_id}{when_en}) was rolled back: none of its "
+                         "staged rows ({rows}) were kept; run that ingest again"),
     # --- entity resolution: why two companies were merged or are up for review ---
     "er.same_id": ("тот же {label_ru} {value}", "same {label} {value}"),
     "er.same_id_other_inn": ("тот же {label_ru} {value} — разные ИНН, не сливаются никогда",
@@ -194,6 +245,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 
 _COORD = {"lat": ("широта", "latitude"), "lon": ("долгота", "longitude")}
 _ID_LABEL = {"INN": "ИНН", "OGRN": "ОГРН"}
+_WHAT_RU = {"binary": "двоичный файл"}
 
 
 class Msg(str):
@@ -268,9 +320,17 @@ def _prepared(code: str, params: Mapping[str, Any], lang: Lang) -> dict[str, Any
     if "kind" in params:
         out["kind_ru"] = KIND_RU.get(str(params["kind"]), (str(params["kind"]),))[0]
         out.setdefault("label", params["kind"])
+    if code.startswith("load."):
+        started = params.get("started_at")
+        out["when_ru"] = f", начата {started}" if started else ""
+        out["when_en"] = f", started {started}" if started else ""
+        rows = int(params.get("rows", 0))
+        out["rows_en"] = f"its {number(rows, 'en')} " + ("row is" if rows == 1 else "rows are")
+    if code == "r.not_text" and lang == "ru":
+        out["what"] = _WHAT_RU.get(str(params.get("what")), params.get("what"))
     for key in ("note", "extra", "extra_en"):
         out.setdefault(key, "")
-    for key in ("row", "line"):  # positions, not quantities: never grouped ("row 1234")
+    for key in ("row", "line", "column"):  # positions, not quantities: never grouped ("row 1234")
         if isinstance(out.get(key), int):
             out[key] = str(out[key])
     return out

@@ -98,9 +98,7 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
                     warnings.append(Msg("h.no_format", file=table.name))
                     continue
                 shown = ", ".join(repr(h) for h in table.headers[:12])
-                raise IngestError(
-                    f"{table.name}: the header ({shown}) matches no known format; "
-                    "see docs/formats.md for the columns of each kind")
+                raise IngestError(Msg("h.no_known", file=table.name, shown=shown))
             columns = fmt.map_columns(table.headers)
             for header, name in columns.guessed.items():
                 warnings.append(Msg("h.guessed", file=table.name, header=header, field=name))
@@ -114,7 +112,7 @@ def plan_tables(paths: Sequence[str | Path] | str | Path) -> tuple[list[Job], li
             jobs.append(Job(len(jobs), table, fmt, columns, summary))
             matched += 1
         if not matched:
-            raise IngestError(f"{path.name}: no sheet matches a known format")
+            raise IngestError(Msg("h.no_sheet", file=path.name))
     jobs.sort(key=lambda j: (LOAD_ORDER.index(j.kind), j.index))
     for position, job in enumerate(jobs):
         job.index = position
@@ -174,7 +172,7 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     if collecting:
         gc.disable()
     try:
-        with progress_bar(progress) as bar, store.load(load_id) as target:
+        with progress_bar(progress, lang) as bar, store.load(load_id) as target:
             report.load_id = target.id
             report.warnings[:0] = [r.message() for r in target.recovered]
             load = _Load(store, target, report, bar)

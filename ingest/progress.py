@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from coopgraph.graph.i18n import Lang
+
 __all__ = ["Bar", "progress_bar"]
 
 
@@ -32,7 +34,7 @@ class Bar:
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Bar]:
+def progress_bar(enabled: bool, lang: Lang = "en") -> Iterator[Bar]:
     if not enabled:
         yield Bar(None)
         return
@@ -47,7 +49,8 @@ def progress_bar(enabled: bool) -> Iterator[Bar]:
     )
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TextColumn("rows"), TimeElapsedColumn(),
+                  MofNCompleteColumn(), TextColumn("строк" if lang == "ru" else "rows"),
+                  TimeElapsedColumn(),
                   console=Console(stderr=True), transient=False) as progress:
         yield Bar(progress)
 

@@ -99,14 +99,14 @@ def expand_paths(paths: list[str | Path] | tuple[str | Path, ...]) -> list[Path]
                            if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
                            and not p.name.startswith((".", "~$")))
             if not found:
-                raise IngestError(f"{path} holds no CSV, XLSX, JSON or JSONL file")
+                raise IngestError(Msg("f.no_data_files", path=str(path)))
             files.extend(found)
         elif path.is_file():
             files.append(path)
         elif path.exists():
-            raise IngestError(f"{path} is not a regular file")
+            raise IngestError(Msg("f.not_regular", path=str(path)))
         else:
-            raise IngestError(f"{path} does not exist")
+            raise IngestError(Msg("f.missing", path=str(path)))
     unique: dict[Path, None] = {}
     for f in files:
         unique.setdefault(f.resolve(), None)
@@ -139,10 +139,8 @@ def open_tables(path: Path) -> list[Table]:
     except IngestError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IngestError(f"cannot read {path.name}: {exc}") from exc
-    raise IngestError(
-        f"{path.name}: unknown file type {suffix or '(none)'}; "
-        "use .csv, .tsv, .xlsx, .json or .jsonl")
+        raise IngestError(Msg("f.unreadable", file=path.name, detail=str(exc))) from exc
+    raise IngestError(Msg("f.unknown_type", file=path.name, suffix=suffix or "(—)"))
 
 
 # --- CSV -------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def detect_encoding(path: Path) -> str:
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise IngestError(f"{path.name} is UTF-16; save it as UTF-8 or Windows-1251 CSV")
+            raise IngestError(Msg("f.utf16", file=path.name))
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")("strict")
         try:
@@ -232,11 +230,7 @@ def sniff_binary(head: bytes) -> str | None:
 
 
 def _not_text(name: str, what: str) -> IngestError:
-    return IngestError(
-        f"{name}: не текстовая таблица (похоже на {what}); сохраните её как CSV "
-        f"(UTF-8 или Windows-1251) или дайте файлу его настоящее расширение / "
-        f"{name}: not a text table (looks like {what}); save it as CSV (UTF-8 or "
-        f"Windows-1251) or give the file its real extension")
+    return IngestError(Msg("r.not_text", file=name, what=what))
 
 
 class Malformed(list[Any]):
@@ -259,7 +253,7 @@ def _csv_table(path: Path) -> Table:
     except UnicodeDecodeError:
         raise _not_text(path.name, "binary") from None
     if not sample.strip():
-        raise IngestError(f"{path.name} is empty")
+        raise IngestError(Msg("f.empty", file=path.name))
     delimiter = sniff_delimiter(sample)
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     headers = [h.strip() for h in header]
@@ -377,7 +371,7 @@ def _xlsx_tables(path: Path) -> list[Table]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a bad file
-        raise IngestError(f"cannot open {path.name} as a workbook: {exc}") from exc
+        raise IngestError(Msg("f.workbook", file=path.name, detail=str(exc))) from exc
     tables: list[Table] = []
     try:
         for sheet in book.worksheets:
@@ -428,7 +422,7 @@ def _objects_table(path: Path, name: str, hint: str, objects: list[Any],
     headers: dict[str, None] = {}
     for obj in objects:
         if not isinstance(obj, dict):
-            raise IngestError(f"{name}: expected objects, found {type(obj).__name__}")
+            raise IngestError(Msg("f.json_objects", file=name, found=type(obj).__name__))
         for key in obj:
             headers.setdefault(str(key), None)
     order = list(headers)
@@ -445,7 +439,8 @@ def _json_tables(path: Path) -> list[Table]:
         try:
             data = json.load(handle)
         except json.JSONDecodeError as exc:
-            raise IngestError(f"{path.name} is not valid JSON: {exc}") from exc
+            raise IngestError(Msg("f.json_invalid", file=path.name, line=exc.lineno,
+                                  column=exc.colno, detail=exc.msg)) from exc
     if isinstance(data, list):
         return [_objects_table(path, path.name, path.stem, data, list(range(1, len(data) + 1)))]
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
@@ -454,7 +449,7 @@ def _json_tables(path: Path) -> list[Table]:
                            list(range(1, len(items) + 1)), kind_hint=key)
             for key, items in data.items() if items
         ]
-    raise IngestError(f"{path.name}: expected a list of objects or {{kind: [objects]}}")
+    raise IngestError(Msg("f.json_shape", file=path.name))
 
 
 def _jsonl_table(path: Path) -> Table:
@@ -467,8 +462,9 @@ def _jsonl_table(path: Path) -> Table:
             try:
                 objects.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{path.name} line {number} is not valid JSON: {exc}") from exc
+                raise IngestError(Msg("f.jsonl_invalid", file=path.name, line=number,
+                                             detail=exc.msg)) from exc
             numbers.append(number)
     if not objects:
-        raise IngestError(f"{path.name} is empty")
+        raise IngestError(Msg("f.empty", file=path.name))
     return _objects_table(path, path.name, path.stem, objects, numbers)

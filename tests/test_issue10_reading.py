@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from coopgraph.api.cli import app
 from coopgraph.graph.errors import IngestError
+from coopgraph.graph.messages import render
 from coopgraph.graph.models import Company, Role
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore
@@ -96,7 +97,8 @@ def test_a_binary_file_named_csv_is_not_a_text_table(tmp_path: Path, data: bytes
         plan_tables([path])
     message = str(caught.value)
     assert f"not a text table (looks like {looks})" in message
-    assert "не текстовая таблица" in message and "codec" not in message
+    assert "codec" not in message
+    assert "не текстовая таблица" in render(caught.value.args[0], "ru")
 
 
 def test_an_xlsx_named_csv_is_not_a_text_table(tmp_path: Path):

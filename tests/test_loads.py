@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,9 +20,12 @@ from typing import Any
 import pytest
 
 from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.i18n import Lang
 from coopgraph.graph.loads import owner_alive, this_owner
+from coopgraph.graph.messages import render
 from coopgraph.graph.models import Capability, Category, Company
 from coopgraph.graph.store import GraphStore
+from coopgraph.ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +128,10 @@ def test_a_killed_load_is_rolled_back_at_the_next_start(
         assert _reopen(config).load_warnings() == reopened.load_warnings()  # told to others
         warnings = reopened.load_warnings()
         assert len(warnings) == 1 and "child0load01" in warnings[0]
-        assert "rolled back" in warnings[0] and "5 staged row(s)" in warnings[0]
+        assert "rolled back" in warnings[0] and "staged rows (5)" in warnings[0]
+        russian = render(warnings[0], "ru")  # and in Russian, with the same facts
+        assert "child0load01" in russian and "откачена" in russian and "всего 5" in russian
+        assert not re.search(r"\b(?!child0load01)[A-Za-z]{3,}", russian), russian
         assert reopened.describe()["warnings"] == warnings
         # a load after it reports nothing more, and commits
         with reopened.load() as load:
@@ -146,6 +153,30 @@ def test_a_killed_load_is_rolled_back_when_the_next_load_begins(
     with store.load() as load:  # the store object was open before the kill
         assert [r.load_id for r in load.recovered] == ["child0load01"]
     assert store.snapshot() == before
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_ingest_report_tells_of_a_rolled_back_load_in_its_language(
+        store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest, lang: Lang) -> None:
+    _before(store)
+    _kill_mid_load(tmp_path, _config(store, request))
+    data = tmp_path / "companies.csv"
+    data.write_text("id,name\nz1,ООО Зет\n", encoding="utf-8")
+    report = ingest_paths(store, [data], rejects_dir=tmp_path / "rej", lang=lang)
+    in_report = [w for w in report.warnings if "child0load01" in w]
+    if isinstance(store, EmbeddedStore):
+        assert len(in_report) == 1, report.warnings
+    # Neo4j: the recovery may be found before the pipeline's load begins; then the store
+    # tells it (stats, /health) — in the reader's language too
+    (told,) = in_report or [render(w, lang) for w in store.load_warnings()
+                            if "child0load01" in w]
+    if lang == "ru":
+        assert told.startswith("прерванная загрузка (child0load01") and "откачена" in told
+        assert "всего 5" in told and "rolled" not in told
+    else:
+        assert told.startswith("an interrupted load (child0load01") and "rolled back" in told
+        assert "staged rows (5)" in told
+    assert store.exists("company", "z1") and not store.exists("company", "n1")
 
 
 @pytest.mark.neo4j

@@ -39,6 +39,8 @@ from coopgraph.ingest.sample import sample_dir
 
 
 def _summary_table(report: IngestReport) -> Table:
+    from coopgraph.graph.messages import kind_name
+
     table = Table(title=t("Итоги загрузки", "Ingest summary"))
     table.add_column(t("файл", "file"))
     table.add_column(t("вид", "kind"))
@@ -51,8 +53,8 @@ def _summary_table(report: IngestReport) -> Table:
         return number(x, lang())
 
     for f in report.files:
-        table.add_row(f.file, f.kind, n(f.read), n(f.loaded), n(f.unchanged), n(f.merged),
-                      n(f.rejected), n(round(f.rows_per_s)))
+        table.add_row(f.file, kind_name(f.kind, lang()), n(f.read), n(f.loaded),
+                      n(f.unchanged), n(f.merged), n(f.rejected), n(round(f.rows_per_s)))
     s = report.summary()
     table.add_row(t("[b]всего", "[b]total"), "", n(s["read"]), n(s["loaded"]),
                   n(s["unchanged"]), n(s["merged"]), n(s["rejected"]), n(s["rows_per_s"]))
@@ -243,24 +245,39 @@ def _show_registry(report: RegistryReport, rejects_dir: Path, as_json: bool) -> 
     if not as_json:
         console.print(_registry_table(report))
         for problem in report.problems:
-            err_console.print(f"[yellow]{'rejected' if problem.rejected else 'note'}:[/] "
-                              f"{problem.text()}", highlight=False)
+            label = t("отклонено", "rejected") if problem.rejected else t("замечание", "note")
+            err_console.print(f"[yellow]{label}:[/] {problem.text()}", highlight=False)
         for conflict in report.conflicts:
             ru, en = conflict.text()
-            err_console.print(f"[cyan]conflict:[/] {ru} / {en}", highlight=False)
+            err_console.print(f"[cyan]{t('расхождение', 'conflict')}:[/] {t(ru, en)}",
+                              highlight=False)
         for inn in report.not_found:
-            err_console.print(f"[yellow]not found / не найден:[/] INN {inn}", highlight=False)
+            err_console.print(f"[yellow]{t('не найден', 'not found')}:[/] "
+                              f"{t('ИНН', 'INN')} {inn}", highlight=False)
     if not report.ok:
-        err_console.print(f"[bold yellow]{report.rejected:,} record(s) rejected, "
-                          f"{len(report.not_found):,} INN(s) not found[/]; see "
-                          f"{rejects_dir / 'registry-report.json'}", highlight=False)
+        rejected = count(report.rejected, lang(), ("запись отклонена", "записи отклонены",
+                                                   "записей отклонено"),
+                         ("record rejected", "records rejected"))
+        missing = count(len(report.not_found), lang(), ("ИНН не найден", "ИНН не найдены",
+                                                         "ИНН не найдены"),
+                        ("INN not found", "INNs not found"))
+        err_console.print(f"[bold yellow]{rejected}, {missing}[/]; "
+                          + t("см. ", "see ") + str(rejects_dir / "registry-report.json"),
+                          highlight=False)
 
 
 def _registry_table(report: RegistryReport) -> Table:
-    table = Table(title="Registry fill / Загрузка из реестра")
-    for name in ("files", "read", "selected", "created", "updated", "rejected", "conflicts"):
-        table.add_column(name, justify="right" if name != "files" else "left")
-    table.add_row(", ".join(report.files), f"{report.read:,}", f"{report.selected:,}",
-                  f"{report.created:,}", f"{report.updated:,}", f"{report.rejected:,}",
-                  f"{len(report.conflicts):,}")
+    table = Table(title=t("Загрузка из реестра", "Registry fill"))
+    names = (t("файлы", "files"), t("прочитано", "read"), t("отобрано", "selected"),
+             t("создано", "created"), t("обновлено", "updated"), t("отклонено", "rejected"),
+             t("расхождений", "conflicts"))
+    for i, name in enumerate(names):
+        table.add_column(name, justify="right" if i else "left")
+
+    def n(x: float) -> str:
+        return number(x, lang())
+
+    table.add_row(", ".join(report.files), n(report.read), n(report.selected),
+                  n(report.created), n(report.updated), n(report.rejected),
+                  n(len(report.conflicts)))
     return table

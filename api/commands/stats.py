@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from coopgraph.api.console import console, err_console, print_json, store_from_settings
+from coopgraph.api.console import (
+    console,
+    err_console,
+    lang,
+    print_json,
+    store_from_settings,
+    t,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,11 +31,17 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(info)
             return
-        table = Table(title=f"CoopGraph store ({info['store']}), revision {info['revision']}")
-        table.add_column("kind")
-        table.add_column("records", justify="right")
+        from coopgraph.graph.i18n import number
+        from coopgraph.graph.messages import kind_name, render
+
+        revision = number(info["revision"], lang())
+        table = Table(title=t(f"Хранилище CoopGraph ({info['store']}), ревизия {revision}",
+                              f"CoopGraph store ({info['store']}), revision {revision}"))
+        table.add_column(t("вид записей", "kind"))
+        table.add_column(t("записей", "records"), justify="right")
         for kind, n in counts.items():
-            table.add_row(kind, f"{n:,}")
+            table.add_row(kind_name(kind, lang()), number(n, lang()))
         console.print(table)
         for warning in info.get("warnings", []):
-            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            err_console.print(f"[yellow]{t('предупреждение', 'warning')}:[/] "
+                              f"{render(warning, lang())}", highlight=False)

@@ -66,6 +66,12 @@ def ingest_job(principal: AnalystDep, request: Request, job_id: _JobId,
     its ``reason`` (a warning's text) is said in ``lang`` / ``Accept-Language``."""
     job = _runner(request).get(job_id)
     chosen = report_lang(request, lang)
+    if chosen is not None and job.error_code:
+        from coopgraph.graph.messages import CATALOGUE, render_code
+
+        if job.error_code in CATALOGUE:
+            job = job.model_copy(update={"error": render_code(
+                job.error_code, job.error_params or {}, chosen)})
     if chosen is None or job.report is None:
         return job
     from coopgraph.ingest.report import localize_json
