@@ -231,6 +231,50 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                          "загрузку снова",
                          "an interrupted load ({load_id}{when_en}) was rolled back: none of its "
                          "staged rows ({rows}) were kept; run that ingest again"),
+    # --- FNS registry files (ingest.registry, ingest.registry_fill): where and why ---
+    "reg.pos_file": ("файл", "file"),
+    "reg.pos_root": ("корневой элемент", "root element"),
+    "reg.pos_record": ("запись {record}", "record {record}"),
+    "reg.pos_record_id": ("запись {record} ({tag} {value})", "record {record} ({tag} {value})"),
+    "reg.pos_in_file": ("{file}, запись {record}", "{file}, record {record}"),
+    "reg.pos_line": ("строка {line}, позиция {column} (после записи {record})",
+                     "line {line}, column {column} (after record {record})"),
+    "reg.pos_row": ("строка {row}", "row {row}"),
+    "reg.not_xml": ("не файл XML; пропущен", "not an XML file; skipped"),
+    "reg.truncated": ("файл обрывается внутри элемента (обрезан?); записи до этого места "
+                      "прочитаны", "the file ends inside an element (truncated?); the records "
+                      "before it were read"),
+    "reg.bad_xml": ("некорректный XML; записи до этого места прочитаны",
+                    "not well-formed XML ({detail}); the records before it were read"),
+    "reg.namespace": ("элемент <{local}> в пространстве имён XML {uri!q}; у файлов реестров "
+                      "ФНС нет пространства имён — не прочитан",
+                      "element <{local}> is in the XML namespace {uri!q}; FNS registry files "
+                      "have no namespace — not read"),
+    "reg.not_fns": ("корневой элемент <{tag}> — не файл реестра ФНС (ожидался <Файл>, <СвЮЛ> "
+                    "или <СвИП>) — не прочитан",
+                    "root element <{tag}> is not an FNS registry file (expected <Файл>, <СвЮЛ> "
+                    "or <СвИП>) — not read"),
+    "reg.not_sme": ("нет ни ОргВклМСП, ни ИПВклМСП: не документ реестра МСП",
+                    "neither ОргВклМСП nor ИПВклМСП: not an SME-register document"),
+    "reg.kind_mismatch": ("ВидСубМСП={value!q} не соответствует блоку {block} записи",
+                          "ВидСубМСП={value!q} does not match the record's {block}"),
+    "reg.no_inn": ("нет ИНН", "no INN"),
+    "reg.no_name": ("нет названия", "no name"),
+    "reg.without": ("{reason}; загружено без него", "{reason}; loaded without it"),
+    "reg.okved_2001": ("ОКВЭД {code} — редакции 2001 года (ОК 029-2001), не ОКВЭД2; не загружен",
+                       "OKVED {code} is of the 2001 edition (ОК 029-2001), not OKVED2; "
+                       "not loaded"),
+    "reg.okved_edition": ("неизвестная редакция ОКВЭД {version!q} для кода {code}; ожидалась "
+                          "2014 (ОКВЭД2); не загружен",
+                          "unknown OKVED edition {version!q} for code {code}; expected 2014 "
+                          "(OKVED2); not loaded"),
+    "reg.not_okved2": ("{code!q} — не код ОКВЭД2; не загружен",
+                       "{code!q} is not an OKVED2 code; not loaded"),
+    "reg.inn_repeated": ("ИНН {inn} уже прочитан ({where}); эта запись пропущена",
+                         "INN {inn} was already read ({where}); this record is skipped"),
+    "reg.no_file": ("{path}: нет такого файла", "{path}: no such file"),
+    "reg.no_inn_column": ("{file}: нет столбца inn или ИНН (столбцы: {columns})",
+                          "{file}: no column named inn or ИНН (columns: {columns})"),
     # --- entity resolution: why two companies were merged or are up for review ---
     "er.same_id": ("тот же {label_ru} {value}", "same {label} {value}"),
     "er.same_id_other_inn": ("тот же {label_ru} {value} — разные ИНН, не сливаются никогда",
@@ -330,7 +374,8 @@ def _prepared(code: str, params: Mapping[str, Any], lang: Lang) -> dict[str, Any
         out["what"] = _WHAT_RU.get(str(params.get("what")), params.get("what"))
     for key in ("note", "extra", "extra_en"):
         out.setdefault(key, "")
-    for key in ("row", "line", "column"):  # positions, not quantities: never grouped ("row 1234")
+    # positions, not quantities: never grouped ("row 1234")
+    for key in ("row", "line", "column", "record"):
         if isinstance(out.get(key), int):
             out[key] = str(out[key])
     return out

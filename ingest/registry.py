@@ -47,7 +47,9 @@ from typing import IO, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from coopgraph.graph.classifiers import OKVED_VERSION, is_code, okved_name
+from coopgraph.graph.i18n import Lang
 from coopgraph.graph.ids import inn_problem, normalize_digits, ogrn_problem
+from coopgraph.graph.messages import Msg, render
 
 __all__ = [
     "REGISTRY_NAMES",
@@ -99,9 +101,10 @@ class RegistryProblem:
     reason: str
     rejected: bool = True  # False: the record loaded without the named value
 
-    def text(self) -> str:
-        """``file, position, field: reason`` for a report line."""
-        return f"{self.file}, {self.position}, {self.field}: {self.reason}"
+    def text(self, lang: Lang = "en") -> str:
+        """``file, position, field: reason`` for a report line, in ``lang``."""
+        return f"{self.file}, {render(self.position, lang)}, {self.field}: " \
+            f"{render(self.reason, lang)}"
 
 
 def read_registry(path: str | Path) -> Iterator[RegistryRecord | RegistryProblem]:
@@ -126,7 +129,7 @@ def read_registry(path: str | Path) -> Iterator[RegistryRecord | RegistryProblem
             for member in members:
                 name = f"{path.name}/{member.filename}"
                 if not member.filename.lower().endswith(".xml"):
-                    yield RegistryProblem(name, "file", "", "not an XML file; skipped")
+                    yield RegistryProblem(name, Msg("reg.pos_file"), "", Msg("reg.not_xml"))
                     continue
                 with archive.open(member) as stream:
                     yield from read_xml(stream, name)
@@ -163,22 +166,19 @@ def read_xml(stream: IO[bytes], name: str) -> Iterator[RegistryRecord | Registry
                 root.clear()  # drop finished records: memory stays flat
     except ParseError as exc:
         line, column = exc.position
-        reason = ("the file ends inside an element (truncated?)" if "no element found" in str(exc)
-                  or "unclosed token" in str(exc) else f"not well-formed XML ({exc})")
-        yield RegistryProblem(name, f"line {line}, column {column} (after record {count})",
-                              "", reason + "; the records before it were read")
+        reason = (Msg("reg.truncated") if "no element found" in str(exc)
+                  or "unclosed token" in str(exc) else Msg("reg.bad_xml", detail=str(exc)))
+        yield RegistryProblem(name, Msg("reg.pos_line", line=line, column=column, record=count),
+                              "", reason)
 
 
 def _root_problem(tag: str, name: str) -> RegistryProblem | None:
     if tag.startswith("{"):
         uri, _, local = tag[1:].partition("}")
-        return RegistryProblem(name, "root element", "", (
-            f"element <{local}> is in the XML namespace {uri!r}; FNS registry files have no "
-            "namespace — not read"))
+        return RegistryProblem(name, Msg("reg.pos_root"), "",
+                               Msg("reg.namespace", local=local, uri=uri))
     if tag not in _ROOT_TAGS:
-        return RegistryProblem(name, "root element", "", (
-            f"root element <{tag}> is not an FNS registry file (expected <Файл>, <СвЮЛ> or "
-            "<СвИП>) — not read"))
+        return RegistryProblem(name, Msg("reg.pos_root"), "", Msg("reg.not_fns", tag=tag))
     return None
 
 
@@ -195,12 +195,17 @@ def _parsed(elem: Element, name: str, count: int) -> list[RegistryRecord | Regis
     if elem.tag == "Документ":
         org, ip = elem.find("ОргВклМСП"), elem.find("ИПВклМСП")
         if org is None and ip is None:
-            return [RegistryProblem(name, f"record {count}", "Документ", (
-                "neither ОргВклМСП nor ИПВклМСП: not an SME-register document"))]
-        return _sme(elem, org, ip, name, f"record {count} (ИдДок {elem.get('ИдДок', '?')})")
+            return [RegistryProblem(name, Msg("reg.pos_record", record=count), "Документ",
+                                    Msg("reg.not_sme"))]
+        return _sme(elem, org, ip, name, _where(count, "ИдДок", elem))
     if elem.tag == "СвЮЛ":
-        return _egrul(elem, name, f"record {count} (ОГРН {elem.get('ОГРН', '?')})")
-    return _egrip(elem, name, f"record {count} (ОГРНИП {elem.get('ОГРНИП', '?')})")
+        return _egrul(elem, name, _where(count, "ОГРН", elem))
+    return _egrip(elem, name, _where(count, "ОГРНИП", elem))
+
+
+def _where(count: int, tag: str, elem: Element) -> Msg:
+    """``record 12 (ОГРН …)``: a record's place in its file, by number and identifier."""
+    return Msg("reg.pos_record_id", record=count, tag=tag, value=elem.get(tag, "?"))
 
 
 # --- the three record kinds --------------------------------------------------------
@@ -222,9 +227,9 @@ def _sme(doc: Element, org: Element | None, ip: Element | None, name: str, where
         full = title = _person(ip.find("ФИОИП"), ("Фамилия", "Имя", "Отчество"))
         kind_ok = doc.get("ВидСубМСП", "2") in ("2", "3")  # 3: a farm headed by a person
     if not kind_ok:
-        problems.append(RegistryProblem(name, where, "ВидСубМСП", (
-            f"ВидСубМСП={doc.get('ВидСубМСП')!r} does not match the record's "
-            f"{'ОргВклМСП' if org is not None else 'ИПВклМСП'}"), rejected=False))
+        problems.append(RegistryProblem(name, where, "ВидСубМСП", Msg(
+            "reg.kind_mismatch", value=doc.get("ВидСубМСП"),
+            block="ОргВклМСП" if org is not None else "ИПВклМСП"), rejected=False))
     place = doc.find("СведМН")
     region_code = region = municipality = None
     if place is not None:
@@ -293,18 +298,18 @@ def _finish(registry: RegistryKind, name: str, where: str, inn: str | None, inn_
     fatal = False
     digits = normalize_digits(inn or "")
     if not digits:
-        problems.append(RegistryProblem(name, where, inn_field, "no INN"))
+        problems.append(RegistryProblem(name, where, inn_field, Msg("reg.no_inn")))
         fatal = True
     elif (why := inn_problem(digits)) is not None:
         problems.append(RegistryProblem(name, where, inn_field, why))
         fatal = True
     if not title:
-        problems.append(RegistryProblem(name, where, "name", "no name"))
+        problems.append(RegistryProblem(name, where, "name", Msg("reg.no_name")))
         fatal = True
     ogrn_digits: str | None = normalize_digits(ogrn or "") or None
     if ogrn_digits is not None and (why := ogrn_problem(ogrn_digits)) is not None:
-        problems.append(RegistryProblem(name, where, ogrn_field, why + "; loaded without it",
-                                        rejected=False))
+        problems.append(RegistryProblem(name, where, ogrn_field,
+                                        Msg("reg.without", reason=why), rejected=False))
         ogrn_digits = None
     main, codes = _activities(okved, version_attr, registry, name, where, problems)
     if fatal:
@@ -335,15 +340,14 @@ def _activities(okved: Element | None, version_attr: str, registry: RegistryKind
             version = "2001" if registry != "sme" else OKVED_VERSION
         if version != OKVED_VERSION:
             known = version == "2001"
-            reason = (f"OKVED {code} is of the 2001 edition (ОК 029-2001), not OKVED2; not loaded"
-                      if known else f"unknown OKVED edition {version!r} for code {code}; "
-                                    "expected 2014 (OKVED2); not loaded")
+            reason = (Msg("reg.okved_2001", code=code) if known
+                      else Msg("reg.okved_edition", version=version, code=code))
             problems.append(RegistryProblem(name, where, f"{tag}/@{version_attr}", reason,
                                             rejected=False))
             continue
         if not is_code(code) or okved_name(code) is None:
-            problems.append(RegistryProblem(name, where, f"{tag}/@КодОКВЭД", (
-                f"{code!r} is not an OKVED2 code; not loaded"), rejected=False))
+            problems.append(RegistryProblem(name, where, f"{tag}/@КодОКВЭД",
+                                            Msg("reg.not_okved2", code=code), rejected=False))
             continue
         if is_main and main is None:
             main = code

@@ -35,12 +35,14 @@ from pydantic import ValidationError
 
 from coopgraph.graph.errors import IngestError
 from coopgraph.graph.ids import inn_problem, normalize_digits
+from coopgraph.graph.messages import Msg, render
 from coopgraph.graph.models import Company
 from coopgraph.graph.schema import EntityKind, to_props
 from coopgraph.graph.store import MAX_PAGE, GraphStore
 from coopgraph.ingest.readers import open_tables
 from coopgraph.ingest.registry import REGISTRY_NAMES, RegistryProblem, RegistryRecord, read_registry
 from coopgraph.ingest.resolve import derive_company_id, normalize_name
+from coopgraph.ingest.validate import readable_errors
 from coopgraph.ingest.writer import Writer
 
 __all__ = ["BATCH", "Conflict", "RegistryReport", "fill_from_registry", "read_inn_list"]
@@ -63,8 +65,9 @@ class Conflict:
 
     def text(self) -> tuple[str, str]:
         """The conflict as a (Russian, English) sentence."""
+        where_ru = render(self.position, "ru")
         return (f"{self.company_id} (ИНН {self.inn}): {self.field} — оставлено заявленное "
-                f"«{self.kept}», в реестре «{self.registry}» ({self.file}, {self.position})",
+                f"«{self.kept}», в реестре «{self.registry}» ({self.file}, {where_ru})",
                 f"{self.company_id} (INN {self.inn}): {self.field} — kept the declared "
                 f"“{self.kept}”, the registry says “{self.registry}” ({self.file}, "
                 f"{self.position})")
@@ -118,7 +121,7 @@ def read_inn_list(path: str | Path) -> tuple[set[str], list[RegistryProblem]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestError(Msg("reg.no_file", path=str(path)))
     inns: set[str] = set()
     problems: list[RegistryProblem] = []
     for table in open_tables(path):
@@ -127,8 +130,8 @@ def read_inn_list(path: str | Path) -> tuple[set[str], list[RegistryProblem]]:
         rows = table.rows()
         if column is None:
             if len(names) != 1:
-                raise IngestError(f"{table.name}: no column named inn or ИНН "
-                                  f"(columns: {', '.join(table.headers)})")
+                raise IngestError(Msg("reg.no_inn_column", file=table.name,
+                                      columns=", ".join(table.headers)))
             column = 0
             if not inn_problem(normalize_digits(table.headers[0])):  # no header: an INN
                 inns.add(normalize_digits(table.headers[0]))
@@ -138,7 +141,8 @@ def read_inn_list(path: str | Path) -> tuple[set[str], list[RegistryProblem]]:
                 continue
             why = inn_problem(digits)
             if why:
-                problems.append(RegistryProblem(table.name, f"row {row}", table.headers[column],
+                problems.append(RegistryProblem(table.name, Msg("reg.pos_row", row=row),
+                                                table.headers[column],
                                                 why))
             else:
                 inns.add(digits)
@@ -178,7 +182,7 @@ def fill_from_registry(store: GraphStore, paths: Sequence[str | Path], *,
     files = [Path(p) for p in paths]
     for path in files:
         if not path.is_file():
-            raise IngestError(f"{path}: no such file")
+            raise IngestError(Msg("reg.no_file", path=str(path)))
     wanted = {normalize_digits(i) for i in only_inn} if only_inn is not None else None
     wanted_regions = {r.strip().zfill(2) for r in regions} if regions else None
     report = RegistryReport(files=[p.name for p in files])
@@ -201,10 +205,11 @@ def fill_from_registry(store: GraphStore, paths: Sequence[str | Path], *,
                     continue
                 first = seen.get(item.inn)
                 if first is not None:
-                    where = f"{list(names)[first >> 32]}, record {first & 0xFFFFFFFF}"
+                    where = Msg("reg.pos_in_file", file=list(names)[first >> 32],
+                                record=first & 0xFFFFFFFF)
                     report.problems.append(RegistryProblem(
                         item.file, item.position, "ИНН",
-                        f"INN {item.inn} was already read ({where}); this record is skipped"))
+                        Msg("reg.inn_repeated", inn=item.inn, where=where)))
                     continue
                 seen[item.inn] = names.setdefault(item.file, len(names)) << 32 | item.index
                 report.selected += 1
@@ -285,9 +290,9 @@ def _row(item: RegistryRecord, existing: dict[str, Any] | None, report: Registry
     try:
         props = to_props(Company.model_validate(props))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "record"
-        report.problems.append(RegistryProblem(item.file, item.position, where, error["msg"]))
+        where, reason = readable_errors(EntityKind.COMPANY, exc)[0]
+        report.problems.append(RegistryProblem(item.file, item.position, where or "record",
+                                               reason))
         return None
     if new:
         report.created += 1

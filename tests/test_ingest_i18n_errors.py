@@ -180,3 +180,86 @@ def test_cli_registry_summary_follows_lang(tmp_path: Path) -> None:
             assert "Registry fill" in said and "selected" in said
             assert re.search(r"\d+ records? rejected", said) and "rejected:" in said
             assert "Загрузка из реестра" not in said
+
+
+def _registry_problems(tmp_path: Path) -> list[Any]:
+    """Every problem the FNS registry reader reports on the test files, a bad XML and a ZIP."""
+    import zipfile
+
+    from coopgraph.ingest.registry import RegistryProblem, read_registry
+
+    data = Path(__file__).parent / "data" / "registry"
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<Файл><Документ ИдДок='1'><<</Файл>", encoding="utf-8")
+    archive = tmp_path / "rsmp.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "not xml")
+    paths = [*sorted(data.glob("*.xml")), broken, archive]
+    return [item for path in paths for item in read_registry(path)
+            if isinstance(item, RegistryProblem)]
+
+
+# Latin left in a Russian sentence once quoted values («…»), element names (<…>) and
+# XML namespace URIs are set aside: there must be none.
+_QUOTED = re.compile(r"«[^»]*»|<[^>]*>")
+
+
+def test_registry_problems_are_coded_and_said_in_both_languages(tmp_path: Path) -> None:
+    """Every FNS registry problem — reason and position — is a coded sentence, Russian
+    without English words, English as before (the report's and the tests' wording)."""
+    problems = _registry_problems(tmp_path)
+    codes = {p.reason.code for p in problems if isinstance(p.reason, Msg)}
+    # the families on these files: bad codes and editions, missing blocks, a truncated
+    # and a broken XML, a namespace, another format, a non-XML member of a ZIP
+    assert {"reg.okved_2001", "reg.okved_edition", "reg.not_okved2", "reg.not_sme",
+            "reg.no_name", "reg.without", "reg.truncated", "reg.bad_xml", "reg.namespace",
+            "reg.not_fns", "reg.not_xml"} <= codes
+    for problem in problems:
+        assert isinstance(problem.reason, Msg) and isinstance(problem.position, Msg), problem
+        russian = problem.text("ru")
+        english = problem.text("en")
+        assert english == problem.text() == (f"{problem.file}, {problem.position}, "
+                                             f"{problem.field}: {problem.reason}")
+        assert russian == (f"{problem.file}, {render(problem.position, 'ru')}, "
+                           f"{problem.field}: {render(problem.reason, 'ru')}")
+        # the file's name and the field (a column or an element path) are the data's own
+        for part in (problem.position, problem.reason):
+            said = _QUOTED.sub("", render(part, "ru"))
+            # format names (XML) are written in Latin capitals in Russian too
+            assert not [w for w in re.findall(r"[A-Za-z]{2,}", said) if not w.isupper()], \
+                russian
+            assert said != _QUOTED.sub("", str(part)), russian
+
+
+def test_cli_registry_reasons_follow_lang(tmp_path: Path) -> None:
+    """`ingest --registry` prints every rejected record and note in --lang."""
+    registry = Path(__file__).parent / "data" / "registry" / "sme.xml"
+    for lang in ("ru", "en"):
+        env = {"COOPGRAPH_STORE": "embedded", "COOPGRAPH_DATA_DIR": str(tmp_path / lang),
+               "COLUMNS": "300"}
+        done = _invoke("--lang", lang, "ingest", "--registry", str(registry),
+                       "--rejects-dir", str(tmp_path / f"r-{lang}"), env=env)
+        assert done.exit_code == 1, done.output
+        said = " ".join(done.output.split())
+        if lang == "ru":
+            assert "запись 18" in said and "не документ реестра МСП" in said
+            assert "редакции 2001 года" in said and "не загружен" in said
+            assert "record 18" not in said and "not loaded" not in said
+        else:
+            assert "record 18" in said and "not an SME-register document" in said
+            assert "запись 18" not in said
+
+
+def test_registry_fill_file_errors_are_coded(tmp_path: Path) -> None:
+    from coopgraph.ingest.registry_fill import read_inn_list
+
+    listed = tmp_path / "members.csv"
+    listed.write_text("name,town\nА,Б\n", encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        read_inn_list(listed)
+    (message,) = caught.value.args
+    assert isinstance(message, Msg) and message.code == "reg.no_inn_column"
+    assert "нет столбца inn или ИНН" in render(message, "ru")
+    with pytest.raises(IngestError) as missing:
+        read_inn_list(tmp_path / "nowhere.csv")
+    assert "нет такого файла" in render(missing.value.args[0], "ru")

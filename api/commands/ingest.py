@@ -246,7 +246,7 @@ def _show_registry(report: RegistryReport, rejects_dir: Path, as_json: bool) -> 
         console.print(_registry_table(report))
         for problem in report.problems:
             label = t("отклонено", "rejected") if problem.rejected else t("замечание", "note")
-            err_console.print(f"[yellow]{label}:[/] {problem.text()}", highlight=False)
+            err_console.print(f"[yellow]{label}:[/] {problem.text(lang())}", highlight=False)
         for conflict in report.conflicts:
             ru, en = conflict.text()
             err_console.print(f"[cyan]{t('расхождение', 'conflict')}:[/] {t(ru, en)}",
