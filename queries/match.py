@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel
 
 from coopgraph.graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
 from coopgraph.graph.errors import AccessDenied, InvalidQuery
@@ -104,7 +103,6 @@ _CODE = {k: i for i, k in enumerate(FIT_CODES)}
 _REGISTRY_CODE = np.array([0, _CODE["registry_extra"], _CODE["registry_main"]], dtype=np.int8)
 _F = {name: i for i, name in enumerate(FACTORS)}
 MAX_K = 1000
-_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass
@@ -1187,38 +1185,6 @@ def _hidden_columns(viewer: Viewer, supplier_id: str, buyer_id: str) -> frozense
                      if not can_see(viewer, owner[side]))
 
 
-_SET = object.__setattr__
-
-
-def _plain_model(cls: type[Any]) -> bool:
-    """True when ``model_construct`` of ``cls`` only stores the given fields (:func:`_built`)."""
-    return (cls.model_config.get("extra") != "allow" and not cls.__pydantic_post_init__
-            and not cls.__pydantic_root_model__
-            and all(f.alias is None and f.validation_alias is None
-                    for f in cls.model_fields.values()))
-
-
-_FAST_MODELS: dict[type[BaseModel], bool] = {
-    cls: _plain_model(cls) for cls in (FactorValue, MatchCandidate)}
-
-
-def _built(cls: type[_M], values: dict[str, Any]) -> _M:
-    """``cls.model_construct(**values)`` when ``values`` holds every field in declaration order.
-
-    The same object (``__dict__``, fields set, no extra, no private), without
-    ``model_construct``'s per-field alias and default look-ups: a ranking builds
-    ~130 of them (tests/test_match_fast_result.py checks both ways agree).
-    """
-    if not _FAST_MODELS.get(cls):  # pragma: no cover - a model gained aliases or a post-init
-        return cls.model_construct(**values)
-    m = cls.__new__(cls)
-    _SET(m, "__dict__", values)
-    _SET(m, "__pydantic_fields_set__", set(values))
-    _SET(m, "__pydantic_extra__", None)
-    _SET(m, "__pydantic_private__", None)
-    return m
-
-
 def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pairs: CandidatePairs,
             k: int, prof: WeightProfile, filters: MatchFilters | dict[str, Any] | None,
             category: str | None, product: str | None, viewer: Viewer = CENTRE) -> MatchResult:
@@ -1291,7 +1257,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             if name == "popularity" and fallback:
                 # a fallback partner stands for its trade as a whole, not in the category
                 ru, en = explain(name, vrow[f], raw, cat="—")
-                factors.append(_built(FactorValue, {
+                factors.append(FactorValue.model_construct(**{
                     "name": name, "value": srow[f], "raw": shown_raw,
                     "unit": unit, "weight": weights[f], "contribution": crow[f],
                     "text_ru": ru, "text_en": en}))
@@ -1300,7 +1266,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
                              direction=direction, **named)
-            factors.append(_built(FactorValue, {
+            factors.append(FactorValue.model_construct(**{
                 "name": name, "value": srow[f], "raw": shown_raw,
                 "unit": unit, "weight": weights[f], "contribution": crow[f],
                 "text_ru": ru, "text_en": en}))
@@ -1320,7 +1286,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
         else:
             source = "network" if fit == "network" else "demand"
         dist = dist_rows[i]
-        candidates.append(_built(MatchCandidate, {
+        candidates.append(MatchCandidate.model_construct(**cast(dict[str, Any], {
             "rank": i + 1, "company_id": proj.company_ids[p],
             "company_name": proj.company_names[p], "region": proj.company_regions[p],
             "category": codes[c] if c >= 0 else None,
@@ -1332,7 +1298,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             if best_total > 0 and pairs.total[j] >= 0 else 0.0,
             "source": source,
             "distance_km": round(dist, 1) if math.isfinite(dist) else None,
-            "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en}))
+            "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en})))
     if isinstance(filters, MatchFilters):
         shown_filters = filters
     else:

@@ -1,11 +1,10 @@
-"""The quick result building agrees with the slow one it replaces.
+"""Result objects built without validation, and cached wording, agree with the plain calls.
 
-``queries.match._built`` stores a result object's fields without
-``model_construct``'s per-field look-ups, and ``graph.i18n`` keeps the worded
-figures (``number``, ``percent``, plural forms) in caches across queries. Both
-must give exactly what the plain calls give: the same objects, the same JSON,
-the same words — including the cases a cache could conflate (``1`` and ``1.0``,
-``0.0`` and ``-0.0``).
+Rankings build their results with pydantic's public ``model_construct`` (no private
+attributes set by hand), and ``graph.i18n`` keeps the worded figures (``number``,
+``percent``, plural forms) in caches across queries. Both must give exactly what
+the plain calls give: the same objects, the same JSON, the same words — including
+the cases a cache could conflate (``1`` and ``1.0``, ``0.0`` and ``-0.0``).
 """
 
 from __future__ import annotations
