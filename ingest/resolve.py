@@ -556,6 +556,9 @@ class _Facts:
     extra_a: bool  # a distinctive word of ``a`` has no close word in ``b``
     extra_b: bool
     weak: bool = False  # words without a close word on the other side, all weak ones
+    # the two names with every abbreviated word written out (``res`` → ``resources``),
+    # when a word of one is an abbreviation of a word of the other (:func:`_abbreviates`)
+    spelled: tuple[str, str] | None = None
 
 
 def _token_close(a: str, b: str) -> bool:
@@ -566,20 +569,51 @@ def _token_close(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= 85.0
 
 
+def _abbreviates(short: str, long: str) -> bool:
+    """``short`` is a list's abbreviation of the word ``long``.
+
+    Lists shorten long words to fit a column, in two usual ways: the word's beginning
+    (``Res`` → resources, ``Commun`` → communications, ``Amer`` → american) or its
+    letters kept in order with the first two and the last (``Bancshs`` → bancshares,
+    ``Labs`` → laboratories). Three letters at least; a beginning must drop four letters
+    or more (``India`` / ``Indian``, ``Viacom`` / ``ViacomCBS`` stay two words), a
+    contraction two or more.
+    """
+    if len(short) < 3 or len(long) < len(short) + 2 or short.isdigit() or long.isdigit():
+        return False
+    if long.startswith(short):
+        return len(long) >= len(short) + 4
+    return (len(short) >= 4 and short[:2] == long[:2] and short[-1] == long[-1]
+            and _subsequence(short, long))
+
+
 def _facts(a: str, b: str) -> _Facts:
     ta, tb = a.split(), b.split()
     sa, sb = set(ta), set(tb)
     # only the words that are not in both need a fuzzy look (digits are compared apart)
     ua = [t for t in sa - sb if not t.isdigit()]
     ub = [t for t in sb - sa if not t.isdigit()]
-    lone_a = [t for t in ua if not any(_token_close(t, u) for u in ub)]
-    lone_b = [t for t in ub if not any(_token_close(t, u) for u in ua)]
+    full: dict[str, str] = {}  # an abbreviated word → the word it abbreviates
+    if ua and ub:  # never the first word: lists shorten what a name says, not who it is
+        for t in ua:
+            for u in ub:
+                if t != ta[0] and _abbreviates(t, u):
+                    full.setdefault(t, u)
+                elif u != tb[0] and _abbreviates(u, t):
+                    full.setdefault(u, t)
+    lone_a = [t for t in ua if t not in full
+              and not any(_token_close(t, u) or full.get(u) == t for u in ub)]
+    lone_b = [t for t in ub if t not in full
+              and not any(_token_close(t, u) or full.get(u) == t for u in ua)]
     weak = bool(lone_a or lone_b) and all(t in _WEAK for t in lone_a + lone_b) and bool(
         (sa | sb) - _WEAK)
+    spelled = None
+    if full:
+        spelled = (" ".join(full.get(t, t) for t in ta), " ".join(full.get(t, t) for t in tb))
     return _Facts(a.replace(" ", "") == b.replace(" ", ""),
                   tuple(sorted(_DIGITS.findall(a))), tuple(sorted(_DIGITS.findall(b))),
                   any(t not in _WEAK for t in lone_a), any(t not in _WEAK for t in lone_b),
-                  weak)
+                  weak, spelled)
 
 
 def _acronym(a: str, b: str) -> bool:
@@ -658,6 +692,8 @@ ACRONYM = ComparisonLevel("an acronym and its expansion", lambda f: True, "merge
 def _compare_cores(ca: str, cb: str, full_a: str | None = None, full_b: str | None = None
                    ) -> tuple[float, ComparisonLevel]:
     facts = _facts(ca, cb)
+    if facts.spelled:  # abbreviations read as the words they stand for
+        ca, cb = facts.spelled
     score = 100.0 if facts.same_letters else float(fuzz.token_sort_ratio(ca, cb))
     for level in COMPARISON_LEVELS:
         if level.holds(facts):

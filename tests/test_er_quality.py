@@ -29,13 +29,15 @@ from coopgraph.ingest.resolve_eval import (
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The target is 0.95; measured 0.845 merged, 0.953 with the review queue
-# (BENCHMARKS.md says why: renames, and holding/operating-company pairs that only other
-# evidence tells apart). These floors keep the measured figures from sliding.
-RECALL_FLOOR = 0.84
-RECALL_WITH_REVIEW_FLOOR = 0.95
+# The target is 0.95; measured 0.744 merged, 0.960 with the review queue, after
+# the fourth pass relabelled 68 "two firms" pairs that are one renamed or abbreviated firm
+# (BENCHMARKS.md, fourth pass, says why the rest is left: renames and holding/operating
+# or merger-successor pairs that no field of these lists tells apart). These floors keep
+# the measured figures from sliding.
+RECALL_FLOOR = 0.74
+RECALL_WITH_REVIEW_FLOOR = 0.96
 # held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
-HELD_OUT_RECALL_FLOOR = 0.84
+HELD_OUT_RECALL_FLOOR = 0.74
 
 
 @pytest.fixture(scope="module")
@@ -151,10 +153,27 @@ def test_industry_is_measured_as_evidence_but_not_enough_on_its_own(
     ("Saudi Telecom", "Saudi Telecommunications"),
     ("Baker Hughes, a GE company", "Baker Hughes Company"),
     ("Zions Bancorporation, National Association", "Zions Bancorporation"),
+    # a list's abbreviations: a word's beginning, or its letters in order
+    ("British Amer Tobacco", "British American Tobacco"),
+    ("Canadian Natural Res", "Canadian Natural Resources"),
+    ("Huntington Bancshs", "Huntington Bancshares"),
+    ("Forest Labs", "Forest Laboratories"),
 ])
 def test_translation_and_abbreviations_make_one_name(a: str, b: str) -> None:
     score, level = compare(normalize_name(a), normalize_name(b))
     assert level.outcome == "merge" and score >= MERGE_AT, (normalize_name(a), normalize_name(b))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Indian Oil", "Oil India"),  # one letter more is another word, not an abbreviation
+    ("Viacom Inc.", "ViacomCBS Inc."),  # a word's beginning must drop four letters or more
+    ("JX Holdings", "JXTG Holdings"),
+    ("Sun Art Retail", "Sunrise Art Retail"),  # the first word names the firm: never shortened
+    ("Commerce Bancshares", "Commerce Bank Shares"),  # letters of two words are not one word's
+])
+def test_abbreviations_need_a_real_shortening(a: str, b: str) -> None:
+    score, level = compare(normalize_name(a), normalize_name(b))
+    assert level.outcome != "merge" or score < MERGE_AT, (level.name, score)
 
 
 def test_weak_words_alone_go_to_review_unless_other_evidence_agrees() -> None:
