@@ -623,7 +623,8 @@ def _acronym(a: str, b: str) -> bool:
     Foods`` (b…f in brf): two extra words at least, right after the name's first word,
     so that one initial never decides;
     ``National Australia Bank`` / ``NAB - National Australia Bank``: one extra word that is
-    the initials of three or more words of the other name, in order.
+    the initials of three or more words of the other name, in order; or, written first,
+    whose letters begin with the initials of two or more (``ASE-Advanced Semiconductor``).
     """
     ta, tb = a.split(), b.split()
     shared = set(ta) & set(tb)
@@ -636,7 +637,15 @@ def _acronym(a: str, b: str) -> bool:
     if any(t.isdigit() or t in _WEAK for t in extra):
         return False
     if len(extra) == 1:
-        return len(other) >= 3 and extra[0] == "".join(w[0] for w in other)
+        initials = "".join(w[0] for w in other)
+        if len(other) >= 3 and extra[0] == initials:
+            return True
+        # an acronym written before the name it stands for, which may go on past the
+        # words listed ("CCCC-China Communications Construction": …Company; "ASE-Advanced
+        # Semiconductor": …Engineering): the first word, two more letters at most
+        acronym = extra[0]
+        return (words[0] == acronym and len(other) >= 2 and len(acronym) >= 3
+                and acronym.startswith(initials) and len(acronym) <= len(initials) + 2)
     # the expansion directly follows the name's first word, which it spells out:
     # "BRF-Brasil Foods", "SEB-Skand Enskilda Bank"
     head = words[0]

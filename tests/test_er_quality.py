@@ -29,12 +29,12 @@ from coopgraph.ingest.resolve_eval import (
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The target is 0.95; measured 0.744 merged, 0.960 with the review queue, after
+# The target is 0.95; measured 0.751 merged, 0.960 with the review queue, after
 # the fourth pass relabelled 68 "two firms" pairs that are one renamed or abbreviated firm
 # (BENCHMARKS.md, fourth pass, says why the rest is left: renames and holding/operating
 # or merger-successor pairs that no field of these lists tells apart). These floors keep
 # the measured figures from sliding.
-RECALL_FLOOR = 0.74
+RECALL_FLOOR = 0.75
 RECALL_WITH_REVIEW_FLOOR = 0.96
 # held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
 HELD_OUT_RECALL_FLOOR = 0.74
@@ -107,12 +107,19 @@ def test_the_country_own_name_and_acronyms_spelled_out_make_one_name() -> None:
     assert _one("Petrobras-Petróleo Brasil", "Petrobras", "Brazil")
     assert _one("BRF-Brasil Foods", "BRF", "Brazil")
     assert _one("NAB - National Australia Bank", "National Australia Bank", "Australia")
+    # an acronym written first that goes on past the words listed (…Company, …Engineering)
+    assert _one("CCCC-China Communications Construction", "China Communications Construction",
+                "China")
+    assert _one("ASE-Advanced Semiconductor", "Advanced Semiconductor", "Taiwan")
     assert _one("Telekom Indonesia", "Telkom Indonesia", "Indonesia")  # still blocked together
     # the country's name counts only in that country, and one initial never decides
     assert not _one("GAIL India", "GAIL", "Japan")
     assert not _one("Indian Oil", "Oil India", "India")
     assert not _one("Agricultural Bank of China", "Bank of China", "China")
     assert not _one("China Construction Bank", "China Bank", "China")
+    assert not _one("TP ICAP", "ICAP", "United Kingdom")  # two letters are no acronym of one word
+    assert not _one("BBVA Banco Continental", "Banco Continental", "Peru")  # not its initials
+    assert not _one("ABCDE Advanced Bank", "Advanced Bank", "")  # three letters too many
     # initials that only happen to sit in another word of the name (c…i in "cabins")
     assert not _one("Commercial International Bank Foods Cabins", "Bank Cabins Foods", "")
 
