@@ -29,8 +29,10 @@ Names are compared after :func:`normalize_name`: Russian and international legal
 forms (ООО, АО, LLC, Co. Ltd., GmbH, S.A., Sp. z o.o. …) and quotes removed,
 accents, case and ё/е folded, Cyrillic transliterated to Latin (and common Latin
 spellings of Russian sounds folded) so that ``Агротехмаш`` and ``Agrotekhmash``
-meet; common abbreviations are spelled out (``Finl`` → financial) and the common
-words of Russian firms' names translated by a small general glossary (биржа →
+meet; common abbreviations are spelled out (``Finl`` → financial), a word a list
+shortened is read as the word (``Res`` → resources, ``Bancshs`` → bancshares; never the
+first word), and the common words of Russian firms' names translated by a small
+general glossary (биржа →
 exchange, металлургический комбинат → steel, Московский → moscow). Ids keep the name
 as written: Latin stays Latin (:func:`name_slug`).
 
@@ -933,6 +935,24 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                     if len(found) > MAX_BLOCK:
                         break
             for j in found[:MAX_BLOCK]:
+                if (settled[i] and settled[j]) or (stored[i] and stored[j]):
+                    continue
+                pair = (i, j) if i < j else (j, i)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair[0], pair[1], 0.0
+        # a name written shorter scores low as written (``Charter Commun`` /
+        # ``Charter Communications``, ``Luzhou Laojiao`` / ``Luzhou Lao Jiao``): names
+        # alike in every word's first three letters, or without spaces, meet here
+        shortened: dict[str, list[int]] = defaultdict(list)
+        for i in members:
+            words = cores[i].split()
+            shortened["s:" + " ".join(w[:3] for w in words)].append(i)
+            shortened["j:" + "".join(words)].append(i)
+        for group in shortened.values():
+            if not 2 <= len(group) <= MAX_BLOCK:
+                continue
+            for i, j in itertools.combinations(group, 2):
                 if (settled[i] and settled[j]) or (stored[i] and stored[j]):
                     continue
                 pair = (i, j) if i < j else (j, i)

@@ -29,15 +29,15 @@ from coopgraph.ingest.resolve_eval import (
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The issue's target is 0.95; measured 0.751 merged, 0.960 with the review queue, after
-# the fourth pass relabelled 68 "two firms" pairs that are one renamed or abbreviated firm
+# The issue's target is 0.95; measured 0.755 merged, 0.961 with the review queue, after
+# the fourth pass relabelled 74 "two firms" pairs that are one renamed or abbreviated firm
 # (BENCHMARKS.md, fourth pass, says why the rest is left: renames and holding/operating
 # or merger-successor pairs that no field of these lists tells apart). These floors keep
 # the measured figures from sliding.
 RECALL_FLOOR = 0.75
 RECALL_WITH_REVIEW_FLOOR = 0.96
 # held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
-HELD_OUT_RECALL_FLOOR = 0.74
+HELD_OUT_RECALL_FLOOR = 0.75
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,15 @@ def test_translation_and_abbreviations_make_one_name(a: str, b: str) -> None:
 def test_abbreviations_need_a_real_shortening(a: str, b: str) -> None:
     score, level = compare(normalize_name(a), normalize_name(b))
     assert level.outcome != "merge" or score < MERGE_AT, (level.name, score)
+
+
+def test_names_written_shorter_meet_in_blocking_although_they_score_low_as_written() -> None:
+    """``Charter Commun`` scores 78 against ``Charter Communications`` before the words are
+    written out: below the pre-filter, so only the shortened-name blocks bring them together."""
+    assert _one("Charter Commun", "Charter Communications", "United States")
+    assert _one("Forest Labs", "Forest Laboratories", "United States")
+    assert _one("Luzhou Laojiao", "Luzhou Lao Jiao", "China")  # spaces moved
+    assert not _one("Charter Commun", "Frontier Commun", "United States")
 
 
 def test_weak_words_alone_go_to_review_unless_other_evidence_agrees() -> None:
