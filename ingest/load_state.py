@@ -88,8 +88,9 @@ class LoadState:
             self.writer.submit(lambda part=part: self.target.upsert(part))  # type: ignore[misc]
 
     def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
-        # References were checked against this load and the store (_accept).
-        self.writer.submit(lambda: self.target.upsert_rows(kind, rows))
+        # References were checked against this load and the store, duplicates dropped
+        # (pipeline._accept: no key repeats within a kind in one load).
+        self.writer.submit(lambda: self.target.upsert_rows(kind, rows, distinct=True))
 
     def _reject(self, job: Job, row: int, values: list[Any], problems: Problems,
                 key: tuple[EntityKind, str] | None = None) -> None:

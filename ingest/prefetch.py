@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from coopgraph.graph.schema import EntityKind
-from coopgraph.ingest.readers import Malformed, Table
+from coopgraph.ingest.readers import CSV_SUFFIXES, Malformed, Table
 
 __all__ = ["AHEAD", "MIN_BYTES", "Chunk", "Lost", "Prefetch", "Rows", "streamed"]
 
@@ -117,14 +117,29 @@ def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
     out.write(data)
 
 
-def _work(paths: list[str], expected: list[tuple[str, list[str]]], chunk: int,
-          out: BinaryIO) -> None:
+def _work(paths: list[str], company_files: list[str], expected: list[tuple[str, list[str]]],
+          chunk: int, out: BinaryIO) -> None:
     """The worker: plan the tables again, then read and parse every streamed one."""
     gc.disable()  # it allocates only acyclic, short-lived data
     try:
         from coopgraph.ingest.pipeline import plan_tables
+        from coopgraph.ingest.resolve import normalize_name
         from coopgraph.ingest.validate import FastRows
 
+        # the company files first (the load needs their names soon), then all
+        companies = [j for j in plan_tables(company_files)[0]
+                     if j.kind is EntityKind.COMPANY] if company_files else []
+        for position, job in enumerate(companies):
+            if "name" not in job.columns.fields:
+                continue
+            index = job.columns.fields.index("name")
+            for raw in job.table.chunks(chunk):
+                good = [(row, values) for row, values in raw if not isinstance(values, Malformed)]
+                if good:
+                    names = {v.strip() for _row, values in good
+                             if isinstance(v := values[index], str) and v.strip()}
+                    _send(out, ("norms", position,
+                                {name: normalize_name(name) for name in names}))
         jobs = [j for j in plan_tables(paths)[0] if streamed(j.kind)]
         if [(j.name, j.columns.headers) for j in jobs] != expected:
             _send(out, ("lost",))  # the files changed since the load planned them
@@ -152,7 +167,7 @@ class Prefetch:
     """
 
     def __init__(self, paths: Sequence[str | Path], tables: list[tuple[str, Table, list[str]]],
-                 chunk: int) -> None:
+                 company_files: list[Path], chunk: int) -> None:
         expected = [(name, headers) for name, _table, headers in tables]
         self._process = subprocess.Popen(
             [sys.executable, "-m", "coopgraph.ingest.prefetch"], stdin=subprocess.PIPE,
@@ -161,6 +176,7 @@ class Prefetch:
         with contextlib.suppress(OSError):
             self._process.stdin.write(json.dumps({
                 "paths": [str(p) for p in paths], "expected": expected,
+                "company_files": [str(p) for p in company_files],
                 "chunk": chunk}).encode())
         with contextlib.suppress(OSError):
             self._process.stdin.close()
@@ -170,6 +186,7 @@ class Prefetch:
                                         daemon=True, name="coopgraph-ingest-prefetch")
         self._thread.start()
         self._position = 0
+        self._next: tuple[Any, ...] | None = None  # a message looked at, not taken yet
         self.lost = False
         self._stopped = False
 
@@ -187,8 +204,11 @@ class Prefetch:
             return None
         if size < MIN_BYTES:
             return None
+        company_files = list(dict.fromkeys(
+            j.table.path for j in jobs if j.kind is EntityKind.COMPANY
+            and j.table.path.suffix.lower() in CSV_SUFFIXES))
         try:
-            return cls(paths, tables, chunk)
+            return cls(paths, tables, company_files, chunk)
         except OSError:  # cannot start a process: read here
             return None
 
@@ -215,6 +235,22 @@ class Prefetch:
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)  # the worker is gone (after its last message)
 
+    def norms(self) -> dict[str, str]:
+        """:func:`~ingest.resolve.normalize_name` of the company names the worker has
+        normalised so far (it does them first, chunk by chunk), by name.
+
+        Never waits: the caller normalises the names not there yet (and any name
+        pydantic reads differently from the stripped cell) itself.
+        """
+        found: dict[str, str] = {}
+        while not self.lost:
+            message = self._message(block=False)
+            if message is None or message[0] != "norms":
+                break
+            self._next = None
+            found.update(message[2])
+        return found
+
     def take(self, position: int) -> Iterator[Chunk]:
         """The chunks of the ``position``-th streamed table, in order.
 
@@ -225,8 +261,11 @@ class Prefetch:
             self.close()
             raise Lost
         while True:
-            data = self._get()
-            message: tuple[Any, ...] = pickle.loads(data) if data is not None else ("lost",)
+            message = self._message(block=True)
+            assert message is not None
+            self._next = None
+            if message[0] == "norms":
+                continue  # names of a company chunk the load did not ask for
             if message[0] == "chunk" and message[1] == position:
                 rows, cells, joined, columns, malformed = message[2]
                 yield Chunk(rows, Rows(cells) if joined else cells, columns, malformed)
@@ -236,6 +275,20 @@ class Prefetch:
             else:
                 self.close()
                 raise Lost
+
+    def _message(self, *, block: bool) -> tuple[Any, ...] | None:
+        """The next message, kept in :attr:`_next` until the caller drops it; None
+        when ``block`` is false and none has come yet."""
+        if self._next is None:
+            if block:
+                data = self._get()
+            else:
+                try:
+                    data = self._queue.get_nowait()
+                except queue.Empty:
+                    return None
+            self._next = pickle.loads(data) if data is not None else ("lost",)
+        return self._next
 
     def _get(self) -> bytes | None:
         while True:
@@ -276,8 +329,8 @@ def _main() -> None:
     args = json.loads(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the chunks' pipe
-    _work(args["paths"], [(name, headers) for name, headers in args["expected"]],
-          args["chunk"], out)
+    _work(args["paths"], args["company_files"],
+          [(name, headers) for name, headers in args["expected"]], args["chunk"], out)
 
 
 if __name__ == "__main__":

@@ -86,8 +86,26 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return taken
 
 
+@pytest.fixture
+def normalised(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many company names the worker normalised — waited for, so that it does
+    (a load never waits: on a small load the worker is not that far yet)."""
+    names = [0]
+    original = prefetch.Prefetch.norms
+
+    def norms(self: prefetch.Prefetch) -> dict[str, str]:
+        self._message(block=True)
+        found = original(self)
+        names[0] += len(found)
+        return found
+
+    monkeypatch.setattr(prefetch.Prefetch, "norms", norms)
+    return names
+
+
 def test_a_load_read_ahead_reports_and_stores_what_one_read_in_process_does(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[int]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[int],
+        normalised: list[int]) -> None:
     paths = _dataset(tmp_path)
     monkeypatch.setattr(pipeline, "CHUNK", 500)  # many chunks per table
     monkeypatch.setattr(prefetch, "MIN_BYTES", 1 << 62)
@@ -96,6 +114,8 @@ def test_a_load_read_ahead_reports_and_stores_what_one_read_in_process_does(
     monkeypatch.setattr(prefetch, "MIN_BYTES", 0)
     ahead = _load(paths, tmp_path / "s2", tmp_path / "r2")
     assert counted[0] > 20  # the worker read the streamed tables
+    assert normalised[0] >= 300  # and normalised the company names (the same merges)
+    assert here[0]["merges"] == ahead[0]["merges"] and here[0]["review"] == ahead[0]["review"]
     assert ahead[0]["rejects"] and ahead[0]["rejects"] == here[0]["rejects"]
     assert {r["code"] for r in here[0]["rejects"]} >= {"r.extra_cells", "r.unclosed_quote",
                                                       "ref.unknown", "dup.conflict"}
