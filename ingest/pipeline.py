@@ -25,6 +25,11 @@ call it). It
    and writing overlap (:mod:`ingest.writer`); the load commits when every table
    is done, so the store shows all of an ingest or none of it.
 
+With the embedded store and enough rows, a worker process reads ahead on the second
+core (:mod:`ingest.prefetch`): it normalises the company names, then reads and parses
+the streamed tables while this process resolves companies; step 3 then starts from its
+parsed columns. The report is the same either way.
+
 Performance notes (``bench/ingest.py``, BENCHMARKS.md): repeated cell values are
 shared objects (``_Load.canon``), duplicate detection keeps one int per row for
 the kind being loaded, and the cyclic garbage collector is off during the load
