@@ -50,10 +50,12 @@ __all__ = [
     "bom_closure",
     "check_filters",
     "insert_rows",
+    "insert_zero_bits",
     "match_index",
     "patch_match_index",
     "renumber_match_index",
     "since_days",
+    "splice_rows",
 ]
 
 BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
@@ -492,7 +494,10 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     A.data[:] = 1.0
     A.sort_indices()
     AT = A.T.tocsr()
-    return dict(supply_keys=np.unique(keys), A=A, AT=AT, A_age=_pair_age(proj, A),
+    # the rows are in key order (supplier, buyer, category): sorted and unique already
+    strictly_rising = len(keys) < 2 or bool((keys[1:] > keys[:-1]).all())
+    return dict(supply_keys=keys if strictly_rising else np.unique(keys), A=A, AT=AT,
+                A_age=_pair_age(proj, A),
                 out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
 
@@ -666,6 +671,81 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, m.shape[1]))
 
 
+def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` (CSR) with its rows ``rows`` (ascending, unique) replaced by the rows of ``sub``
+    (one per entry of ``rows``, same columns): a few slices copied, no sort."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return m
+    sub = sub.tocsr()
+    sub.sum_duplicates()  # canonical: sorted columns, no duplicates
+    ptr = m.indptr.astype(np.int64)
+    sub_ptr = sub.indptr.astype(np.int64)
+    idx_pieces, data_pieces = [], []
+    last = 0
+    for r, row in enumerate(rows.tolist()):
+        idx_pieces += [m.indices[ptr[last]:ptr[row]], sub.indices[sub_ptr[r]:sub_ptr[r + 1]]]
+        data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
+        last = row + 1
+    idx_pieces.append(m.indices[ptr[last]:])
+    data_pieces.append(m.data[ptr[last]:])
+    counts = np.diff(ptr)
+    counts[rows] = np.diff(sub_ptr)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(idx_pieces).astype(m.indices.dtype, copy=False)
+    out = sp.csr_matrix((np.concatenate(data_pieces).astype(m.data.dtype, copy=False), indices,
+                         indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
+                        shape=m.shape)
+    return out
+
+
+def insert_zero_bits(bits: np.ndarray, n: int, inserted: np.ndarray) -> np.ndarray:
+    """Rows of packed bits (``np.packbits(..., axis=1)``) with zero bits inserted at the
+    final positions ``inserted`` (ascending), for ``n`` bits per row in all: each insertion
+    shifts the bytes from its own by one bit, a few vector operations per insertion."""
+    width = (n + 7) // 8
+    out = np.zeros((bits.shape[0], width), dtype=np.uint8)
+    out[:, :bits.shape[1]] = bits
+    for p in inserted.tolist():
+        q, r = p >> 3, p & 7
+        tail = out[:, q:].copy()
+        shifted = tail >> 1
+        shifted[:, 1:] |= (tail[:, :-1] & 1) << 7
+        keep = (0xFF << (8 - r)) & 0xFF  # the bits before position r in byte q stay
+        shifted[:, 0] = (tail[:, 0] & keep) | (shifted[:, 0] & (0xFF >> (r + 1)))
+        out[:, q:] = shifted
+    if n % 8:  # padding bits past the last company stay zero, as packbits leaves them
+        out[:, -1] &= (0xFF << (8 - n % 8)) & 0xFF
+    return out
+
+
+def _insert_regions(old_ix: MatchIndex, proj: Projection, inserted: np.ndarray
+                    ) -> dict[str, Any]:
+    """:func:`_region_part` of ``proj`` from ``old_ix``'s, companies inserted at ``inserted``:
+    the codes stay numbered in order of each region's first company."""
+    names = dict(old_ix.region_names)
+    added = []
+    for i in inserted.tolist():
+        region = proj.company_regions[i]
+        added.append(names.setdefault(str(region), len(names)) if region else -1)
+    code = np.insert(old_ix.region_code, inserted - np.arange(len(inserted)),
+                     np.array(added, dtype=old_ix.region_code.dtype))
+    if len(names) == 0:
+        return dict(region_code=code, region_names=names)
+    first = np.full(len(names), len(code), dtype=np.int64)
+    known = np.flatnonzero(code >= 0)
+    np.minimum.at(first, code[known], known)
+    order = np.argsort(first, kind="stable")
+    if (order == np.arange(len(names))).all():
+        return dict(region_code=code, region_names=names)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    code = np.where(code >= 0, rank[np.maximum(code, 0)], -1).astype(old_ix.region_code.dtype)
+    return dict(region_code=code, region_names={name: int(rank[c]) for name, c in sorted(
+        names.items(), key=lambda item: rank[item[1]])})
+
+
 def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.ndarray,
                          inserted: np.ndarray) -> MatchIndex | None:
     """``old_ix`` for ``proj``, the same projection with companies (no rows) inserted at
@@ -681,8 +761,16 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     n, ncat, n_old = proj.n_companies, proj.n_categories, old_ix.n
     mapped = old_to_new.astype(np.int64)
 
-    def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category
-        return mapped[keys // max(ncat, 1)] * ncat + keys % max(ncat, 1) if len(keys) else keys
+    # the old company indices before which companies were inserted, and how many
+    at_old = inserted - np.arange(len(inserted))
+
+    def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category, sorted
+        # the map keeps the order: each key moves by ncat per company inserted before its
+        # company, a run of keys per insertion point (no division over the whole array)
+        out = keys.copy()
+        for cut in np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist():
+            out[cut:] += ncat
+        return out
 
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
         return np.insert(values, inserted - np.arange(len(inserted)), fill)
@@ -714,10 +802,13 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         cap_keys=keys_of(old_ix.cap_keys),
         membership=insert_rows(old_ix.membership, inserted, mapped),
         membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
-        **_region_part(proj, {}))
+        **_insert_regions(old_ix, proj, inserted))
     ix = MatchIndex(n=n, ncat=ncat, **got)
     ix.cache.update({k: v for k, v in old_ix.cache.items()
                      if isinstance(k, tuple) and k[:1] == ("order",)})
+    bits = old_ix.cache.get("bits")  # category × packed company bits (queries.match)
+    if isinstance(bits, np.ndarray):
+        ix.cache["bits"] = insert_zero_bits(bits, n, inserted)
     _carry(old_ix, ix, len(inserted))
     for day, m in old_ix._cert_valid.items():
         ix._cert_valid[day] = (np.insert(m, inserted - np.arange(len(inserted)), False, axis=0)

@@ -52,8 +52,10 @@ from coopgraph.queries.candidates import (
     insert_rows,
     patch_match_index,
     renumber_match_index,
+    splice_rows,
 )
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
+from coopgraph.queries.registry import registry_rows
 
 __all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
            "diff_projections"]
@@ -137,6 +139,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         return None
     fields: dict[str, Any] = {}
     base, renumbered = projection, None
+    edited: list[str] = []  # companies whose attributes were rewritten
     try:
         company_keys = touched.pop(EntityKind.COMPANY, None)
         if company_keys:
@@ -148,6 +151,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
                 keys_by_kind = base.extra["row_keys"]
                 rows = [r for r in rows if str(r["id"]) not in renumbered.added]
             _patch_companies(base, wanted, rows, fields)
+            edited = [str(r["id"]) for r in rows]
         new_keys = dict(keys_by_kind)
         for kind, keys in touched.items():
             wanted = sorted(keys)
@@ -164,6 +168,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         base, revision=changes[-1].revision if revision is None else revision,
         extra={"row_keys": new_keys}, **fields)
     _carry_derived(base, patched)
+    _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
         base_ix = None
@@ -175,6 +180,21 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         else:  # companies removed: the index is built afresh (keeping what carries over)
             patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
+
+
+def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
+                    edited: list[str]) -> None:
+    """Give ``new`` the registry fit (company × category from OKVED codes) of ``old``, with
+    the rows of added and edited companies computed afresh (no company removed)."""
+    found = old.extra.get("registry_fit")
+    if found is None or (renumbered is not None and renumbered.removed):
+        return
+    changed = [new.company_index[c] for c in edited]
+    if renumbered is not None:
+        found = insert_rows(found.tocsr(), renumbered.inserted, renumbered.old_to_new)
+        changed += renumbered.inserted.tolist()
+    rows = np.unique(np.array(changed, dtype=np.int64))
+    new.extra["registry_fit"] = splice_rows(found, rows, registry_rows(new, rows.tolist()))
 
 
 def _carry_derived(old: Projection, new: Projection) -> None:
@@ -309,7 +329,7 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
                                                             kept_rank, side="right"), -1)
     kept_idx = np.flatnonzero(keep)
     fields: dict[str, Any] = {"company_ids": ids,
-                              "company_index": {c: i for i, c in enumerate(ids)}}
+                              "company_index": dict(zip(ids, range(len(ids)), strict=True))}
     new_values = [_company_values(present[c]) for c in added]
     for n, name in enumerate(_COMPANY_LISTS):
         old = getattr(proj, name)

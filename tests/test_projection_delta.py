@@ -33,9 +33,11 @@ from coopgraph.graph.models import (
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.candidates import match_index
-from coopgraph.queries.match import rank_buyers
+from coopgraph.queries.factors import FACTORS, resolve_profile
+from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
 from coopgraph.queries.projection_delta import diff_match_indexes, diff_projections
+from coopgraph.queries.registry import registry_fit
 from tests.graph_factories import random_graph
 
 K = EntityKind
@@ -181,6 +183,7 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
                               else sorted(patched.cooperation_graph.edges),
                               getattr(scratch, name) if name != "cooperation_graph"
                               else sorted(scratch.cooperation_graph.edges)), (name, done)
+        _check_carried_caches(patched, scratch, done)
         _use(patched, scratch)
         if done[-1] in ("company_add", "company_add_with", "companies_add", "company_del"):
             assert cache.builds == builds, f"seed {seed}: {done[-1]} rebuilt, after {done}"
@@ -216,6 +219,31 @@ def test_tie_writes_are_patched_not_rebuilt(store: GraphStore):
     ties = {(r["company_id"], r["partner_id"], r["tie_type"]): r for r in cache.get().tie_rows}
     assert str(ties[(a, b, "training")]["until"]) == "2027-06-30"
     assert (c, a, "rnd") not in ties
+
+
+def _check_carried_caches(patched: Projection, scratch: Projection, done: list[str]) -> None:
+    """What a patch carries over from the old projection and index (the registry fit, the
+    ranking's caches: buyer bits per category, the profile's row orders) equals the same
+    computed afresh."""
+    if "registry_fit" in patched.extra:
+        assert same_value(patched.extra["registry_fit"], registry_fit(scratch)), done
+    ix, fresh = match_index(patched), match_index(scratch)
+    for key, value in ix.cache.items():
+        if key == "bits":
+            assert same_value(value, _category_bits(fresh)), done
+        elif isinstance(key, tuple) and key[:1] == ("order",):
+            want = _profile_order(fresh, _order_weights(key))
+            assert same_value(value.rows, want.rows), (key, done)
+            assert same_value(value.keys, want.keys), (key, done)
+            assert (value.span, value.b_max) == (want.span, want.b_max), (key, done)
+
+
+def _order_weights(key: tuple[Any, ...]) -> Any:
+    """A weight vector whose demand, import and popularity weights are those of ``key``."""
+    w = resolve_profile(None).vector().copy()
+    w[FACTORS.index("demand")], w[FACTORS.index("import")], w[FACTORS.index("popularity")] = \
+        key[1:]
+    return w
 
 
 def _use(patched: Projection, scratch: Projection | None) -> None:
