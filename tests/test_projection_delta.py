@@ -36,7 +36,7 @@ from coopgraph.queries.candidates import match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
 from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
-from coopgraph.queries.projection_delta import diff_match_indexes, diff_projections
+from coopgraph.queries.projection_delta import ShiftedIndex, diff_match_indexes, diff_projections
 from coopgraph.queries.registry import registry_fit
 from tests.graph_factories import random_graph
 
@@ -416,3 +416,22 @@ def test_a_write_does_not_wait_for_the_rows_of_a_snapshot(tmp_path):  # type: ig
     writer.join(30)
     assert done, "the write waited for the snapshot"
     assert got == [expected] and store.revision() == expected.revision + 1
+
+
+def test_shifted_company_index_equals_a_fresh_dict():
+    """Companies inserted again and again (one or several at a time, anywhere): the
+    shifted index answers what a dict built from the new id list answers."""
+    rng = random.Random(5)
+    ids = sorted(f"c{rng.randrange(10**6):07d}" for _ in range(40))
+    ids = sorted(set(ids))
+    index: Any = {c: i for i, c in enumerate(ids)}
+    for step in range(30):
+        new = sorted({f"c{rng.randrange(10**6):07d}-{step}" for _ in range(rng.randint(1, 4))})
+        merged = sorted(ids + new)
+        final = [merged.index(c) for c in new]
+        index = ShiftedIndex.over(index, [f - n for n, f in enumerate(final)],
+                                  dict(zip(new, final, strict=True)))
+        ids = merged
+        assert dict(index.items()) == {c: i for i, c in enumerate(ids)}, step
+        assert len(index) == len(ids) and "missing" not in index
+        assert index.get("missing") is None
