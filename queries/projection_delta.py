@@ -49,6 +49,7 @@ from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot, row_keys
 from coopgraph.queries.candidates import (
     MatchIndex,
+    Touched,
     insert_rows,
     patch_match_index,
     renumber_match_index,
@@ -153,6 +154,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
             _patch_companies(base, wanted, rows, fields)
             edited = [str(r["id"]) for r in rows]
         new_keys = dict(keys_by_kind)
+        written = _written(base, touched)
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
@@ -176,10 +178,28 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
             base_ix = renumber_match_index(old_ix, base, renumbered.old_to_new,
                                            renumbered.inserted)
         if base_ix is not None:
-            patched.extra["match_index"] = patch_match_index(base_ix, base, patched)
+            patched.extra["match_index"] = patch_match_index(base_ix, base, patched, written)
+        elif renumbered is None:
+            patched.extra["match_index"] = patch_match_index(old_ix, projection, patched,
+                                                             written)
         else:  # companies removed: the index is built afresh (keeping what carries over)
             patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
+
+
+def _written(proj: Projection, touched: dict[EntityKind, Any]) -> Touched | None:
+    """The companies and supply links the writes name, as indices of ``proj`` (for the
+    match index's row-wise patches); ``None`` when a written key names a company or
+    category ``proj`` lacks (then the match index parts are rebuilt whole)."""
+    ci, cat = proj.company_index, proj.category_index
+    try:
+        companies = [ci[k[0]] for kind in (EntityKind.CAPABILITY, EntityKind.NEED,
+                                           EntityKind.IMPORT) for k in touched.get(kind, ())]
+        links = [(ci[s], ci[b], cat[c]) for s, b, c in touched.get(EntityKind.SUPPLY, ())]
+    except KeyError:
+        return None
+    return Touched(np.array(companies, dtype=np.int64),
+                   np.array(links, dtype=np.int64).reshape(-1, 3))
 
 
 def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
