@@ -46,6 +46,7 @@ __all__ = [
     "NEED",
     "SUPPLIED",
     "CheckedFilters",
+    "DemandPatch",
     "MatchIndex",
     "Touched",
     "bom_closure",
@@ -656,8 +657,19 @@ def _changed_pairs(a: sp.csr_matrix, b: sp.csr_matrix) -> int:
     return int((a != b).nnz)
 
 
+@dataclass(frozen=True)
+class DemandPatch:
+    """How a row-wise patch moved the demand table: per old row its new number (-1:
+    dropped), the numbers of the rows recomputed, the buyers whose rows were redone."""
+
+    where: np.ndarray
+    fresh: np.ndarray
+    buyers: np.ndarray
+
+
 def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
-                      touched: Touched | None = None) -> MatchIndex:
+                      touched: Touched | None = None,
+                      notes: dict[str, Any] | None = None) -> MatchIndex:
     """The match index of ``new``, a projection patched from ``old``, reusing ``old_ix``.
 
     Only the parts whose input fields differ between ``old`` and ``new`` (by
@@ -672,7 +684,8 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
     With ``touched`` (what the writes between ``old`` and ``new`` were: capabilities,
     needs and imports of some companies, supply links), the ``decl``, ``demand`` and
     ``network`` parts are patched row by row — only the companies and pairs written —
-    instead of being rebuilt.
+    instead of being rebuilt; ``notes["demand"]`` then tells how the demand rows moved
+    (a :class:`DemandPatch`, for the ranking's caches: ``queries.match``).
     The result equals ``_build(new)`` field by field (the oracle test checks it).
     """
     if old.company_ids != new.company_ids or old.category_codes != new.category_codes:
@@ -687,7 +700,7 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
         outputs = _PART_FIELDS[name]
         if any(not same_value(getattr(old, f), getattr(new, f)) for f in fields) \
                 or changed.intersection(needs):
-            fresh = _patch_part(name, old_ix, old, new, got, touched, changed)
+            fresh = _patch_part(name, old_ix, old, new, got, touched, changed, notes)
             if fresh is None:
                 fresh = builder(new, got)
             if name == "decl" and same_value(fresh["decl"], old_ix.decl):
@@ -812,7 +825,7 @@ def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: 
         hit = np.flatnonzero(np.isin(key, pairs))
         return hit, key[hit]
 
-    old_hit, old_pair = rows_of(old)
+    old_hit, _ = rows_of(old)
     new_hit, new_pair = rows_of(new)
     old_days = since_days([old.sup_since[i] for i in old_hit.tolist()])
     new_days = since_days([new.sup_since[i] for i in new_hit.tolist()])
@@ -888,8 +901,8 @@ def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: 
 
 
 def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
-                got: dict[str, Any], touched: Touched | None, changed: set[str]
-                ) -> dict[str, Any] | None:
+                got: dict[str, Any], touched: Touched | None, changed: set[str],
+                notes: dict[str, Any] | None) -> dict[str, Any] | None:
     """Part ``name`` of ``new`` patched row by row from ``old_ix`` (see
     :func:`patch_match_index`), or ``None``: build it whole."""
     if touched is None or old.n_companies != new.n_companies:
@@ -906,7 +919,9 @@ def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
         rows = np.unique(np.concatenate([touched.companies, suppliers, buyers]))
         needs_changed = not (same_value(old.need_company, new.need_company)
                              and same_value(old.need_category, new.need_category))
-        part, _where, _fresh = _patch_demand(old_ix, new, got, rows, needs_changed)
+        part, where, fresh = _patch_demand(old_ix, new, got, rows, needs_changed)
+        if notes is not None:
+            notes["demand"] = DemandPatch(where, fresh, rows)
         return part
     if name == "network" and len(touched.links):
         return _patch_network(old_ix, old, new, touched.links)

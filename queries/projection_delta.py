@@ -55,6 +55,7 @@ from coopgraph.queries.candidates import (
     renumber_match_index,
     splice_rows,
 )
+from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 from coopgraph.queries.registry import registry_rows
 
@@ -177,11 +178,14 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         if renumbered is not None and not renumbered.removed:
             base_ix = renumber_match_index(old_ix, base, renumbered.old_to_new,
                                            renumbered.inserted)
-        if base_ix is not None:
-            patched.extra["match_index"] = patch_match_index(base_ix, base, patched, written)
         elif renumbered is None:
-            patched.extra["match_index"] = patch_match_index(old_ix, projection, patched,
-                                                             written)
+            base_ix = old_ix
+        if base_ix is not None:
+            notes: dict[str, Any] = {}
+            ix = patch_match_index(base_ix, base, patched, written, notes)
+            if "demand" in notes and ix is not base_ix:  # the ranking's caches follow
+                patch_ranking_caches(base_ix, ix, notes["demand"])
+            patched.extra["match_index"] = ix
         else:  # companies removed: the index is built afresh (keeping what carries over)
             patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
