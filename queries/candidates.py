@@ -768,48 +768,72 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
 def _patch_demand(old_ix: MatchIndex, new: Projection, got: dict[str, Any], buyers: np.ndarray,
                   needs_changed: bool) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """The ``demand`` part of ``new`` from ``old_ix``'s, the rows of ``buyers`` (ascending)
-    recomputed; also where each old row went (-1: dropped) and the new rows' numbers."""
-    n, ncat = new.n_companies, new.n_categories
+    recomputed; also where each old row went (-1: dropped) and the new rows' numbers.
+
+    Every per-row array is one gather of the old rows (the sentinel included) and a
+    scatter of the recomputed ones; ``dem_pop`` is recomputed in the categories whose
+    rows changed only (the others keep their largest count, hence their values)."""
+    ncat = new.n_categories
     sub_keys, sub_flags, sub_qty, sub_sup = _demand_table(new, got["closure"], got["decl"],
                                                           buyers)
     old_keys = old_ix.dem_keys
-    gone = np.zeros(len(old_keys), dtype=bool)
+    d_old = len(old_keys)
+    ptr = old_ix.buyer_dem_indptr
+    gone = np.zeros(d_old, dtype=bool)
     for b in buyers.tolist():
-        gone[old_ix.buyer_dem_indptr[b]:old_ix.buyer_dem_indptr[b + 1]] = True
+        gone[ptr[b]:ptr[b + 1]] = True
     kept = np.flatnonzero(~gone)
     spots = np.searchsorted(old_keys[kept], sub_keys)
-
-    def merged(values: np.ndarray, sub: np.ndarray) -> np.ndarray:  # (values without sentinel)
-        return np.insert(values[:-1][kept] if len(values) > len(old_keys) else values[kept],
-                         spots, sub.astype(values.dtype))
-
-    dkeys = np.insert(old_keys[kept], spots, sub_keys)
-    # old row -> new row, and the new rows' numbers
-    where = np.full(len(old_keys), -1, dtype=np.int64)
-    where[kept] = np.arange(len(kept)) + np.searchsorted(spots, np.arange(len(kept)),
-                                                         side="right")
+    d_new = len(kept) + len(sub_keys)
     fresh = spots + np.arange(len(spots))
-    dem_buyer = merged(old_ix.dem_buyer, (sub_keys // max(ncat, 1)))
-    dem_cat = merged(old_ix.dem_cat, (sub_keys % max(ncat, 1)))
-    flags = merged(old_ix.dem_flags, sub_flags)
+    is_fresh = np.zeros(d_new + 1, dtype=bool)
+    is_fresh[fresh] = True
+    take = np.full(d_new + 1, d_old, dtype=np.int64)  # the last: the old sentinel
+    take[np.flatnonzero(~is_fresh[:-1])] = kept
+    where = np.full(d_old, -1, dtype=np.int64)
+    where[kept] = np.flatnonzero(~is_fresh[:-1])
+
+    take_rows = np.where(is_fresh[:-1], 0, take[:-1])  # for the arrays without a sentinel
+
+    def merged(values: np.ndarray, sub: np.ndarray, sentinel: bool = True) -> np.ndarray:
+        if sentinel:
+            out = values[take]
+        else:
+            out = values[take_rows] if d_old else np.zeros(d_new, dtype=values.dtype)
+        out[fresh] = sub.astype(values.dtype)
+        return out
+
+    dkeys = merged(old_keys, sub_keys, sentinel=False)
+    dem_buyer = merged(old_ix.dem_buyer, sub_keys // max(ncat, 1), sentinel=False)
+    dem_cat = merged(old_ix.dem_cat, sub_keys % max(ncat, 1), sentinel=False)
     n_sup = merged(old_ix.dem_suppliers, sub_sup)
     cat_indptr, cat_rows = _category_groups(dem_cat, ncat)
     if needs_changed:
-        dem_need = _need_rows(new, dkeys)
+        dem_need = _sentinel(_need_rows(new, dkeys), -1).astype(np.int64)
     else:
         dem_need = merged(old_ix.dem_need, _need_rows(new, sub_keys))
+    counts = np.diff(ptr)
+    counts[buyers] = np.bincount(np.searchsorted(buyers, sub_keys // max(ncat, 1)),
+                                 minlength=len(buyers))
+    buyer_indptr = np.zeros(len(ptr), dtype=np.int64)
+    np.cumsum(counts, out=buyer_indptr[1:])
+    # popularity: log(1 + suppliers) over its category's largest, in changed categories
+    dem_pop = merged(old_ix.dem_pop, np.zeros(len(fresh)))
+    dirty = np.zeros(ncat, dtype=bool)
+    dirty[old_ix.dem_cat[gone]] = True
+    dirty[dem_cat[fresh]] = True
+    for c in np.flatnonzero(dirty).tolist():
+        rows = cat_rows[cat_indptr[c]:cat_indptr[c + 1]]
+        dem_pop[rows] = _log_share(n_sup[rows], np.zeros(len(rows), dtype=np.int64), 1)
     part = dict(
-        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat,
-        buyer_dem_indptr=np.searchsorted(dem_buyer, np.arange(n + 1)).astype(np.int64),
+        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
         cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
-        dem_flags=_sentinel(flags, 0).astype(np.int8),
-        dem_qty=_sentinel(merged(old_ix.dem_qty, sub_qty), np.nan),
-        dem_suppliers=_sentinel(n_sup, 0.0),
-        dem_value=_sentinel(merged(old_ix.dem_value, _demand_value(sub_flags, sub_sup)), 0.0),
-        dem_import=_sentinel(merged(old_ix.dem_import,
-                                    ((sub_flags & IMPORT) > 0).astype(float)), 0.0),
-        dem_pop=_sentinel(_log_share(n_sup, dem_cat, ncat), 0.0),
-        dem_need=_sentinel(dem_need, -1).astype(np.int64))
+        dem_flags=merged(old_ix.dem_flags, sub_flags),
+        dem_qty=merged(old_ix.dem_qty, sub_qty),
+        dem_suppliers=n_sup,
+        dem_value=merged(old_ix.dem_value, _demand_value(sub_flags, sub_sup)),
+        dem_import=merged(old_ix.dem_import, ((sub_flags & IMPORT) > 0).astype(float)),
+        dem_pop=dem_pop, dem_need=dem_need)
     return part, where, fresh
 
 

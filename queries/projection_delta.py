@@ -171,6 +171,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         base, revision=changes[-1].revision if revision is None else revision,
         extra={"row_keys": new_keys}, **fields)
     _carry_derived(base, patched)
+    _patch_committed(base, patched, written)
     _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
@@ -204,6 +205,31 @@ def _written(proj: Projection, touched: dict[EntityKind, Any]) -> Touched | None
         return None
     return Touched(np.array(companies, dtype=np.int64),
                    np.array(links, dtype=np.int64).reshape(-1, 3))
+
+
+def _patch_committed(old: Projection, new: Projection, written: Touched | None) -> None:
+    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s when only supply
+    links changed: the capability rows of the written (supplier, category) pairs summed
+    again, in row order as the build sums them."""
+    computed, mine = vars(old), vars(new)
+    if written is None or "committed_volume" not in computed or "committed_volume" in mine \
+            or "capability_matrix" not in mine \
+            or not all(same_value(getattr(old, f), getattr(new, f)) for f in DERIVED_INPUTS[
+                "capability_matrix"] + ("cap_capacity",)):
+        return
+    committed = computed["committed_volume"].copy()
+    caps = new.capability_matrix
+    for s, c in {(int(s), int(c)) for s, _b, c in written.links.tolist()}:
+        row = int(caps[s, c]) - 1
+        if row < 0:
+            continue
+        lo, hi = np.searchsorted(new.sup_supplier, [s, s + 1])
+        total = 0.0  # np.add.at's order: one row after the other
+        for v in np.nan_to_num(new.sup_volume[lo:hi][new.sup_category[lo:hi] == c]).tolist():
+            total += v
+        committed[row] = total
+    mine["committed_volume"] = committed
+    mine["free_capacity"] = new.cap_capacity - committed
 
 
 def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
