@@ -435,3 +435,47 @@ def test_shifted_company_index_equals_a_fresh_dict():
         assert dict(index.items()) == {c: i for i, c in enumerate(ids)}, step
         assert len(index) == len(ids) and "missing" not in index
         assert index.get("missing") is None
+
+
+def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphStore,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """A new supply link, a new capability, a new need and a new company with a capability:
+    the match index's decl, demand and network parts are patched row by row (building them
+    whole is not allowed here), the ranking's caches carried, and all equal a build."""
+    from coopgraph.queries import candidates
+
+    store.upsert(random_graph(11, companies=30, categories=10))
+    cache = ProjectionCache(store)
+    first = cache.get()
+    _use(first, None)
+    ids = [r["id"] for r in _rows(store, K.COMPANY)]
+    cats = [r["code"] for r in _rows(store, K.CATEGORY)]
+    writes = [
+        lambda: store.upsert_rows(K.SUPPLY, [{"supplier_id": ids[3], "buyer_id": ids[7],
+                                              "category": cats[2], "volume_per_year": 5.0,
+                                              "since": "2031-01-01"}]),
+        lambda: store.upsert_rows(K.CAPABILITY, [{"company_id": ids[5], "category": cats[4],
+                                                  "capacity_per_year": 50.0}]),
+        lambda: store.upsert_rows(K.NEED, [{"company_id": ids[9], "category": cats[1],
+                                            "qty_per_year": 12.0}]),
+        lambda: store.upsert([Company(id="m-new", name="Новая", roles=["supplier"]),
+                              Capability(company_id="m-new", category=cats[3],
+                                         capacity_per_year=10.0)]),
+    ]
+    whole = dict(candidates._PARTS)
+    for n, write in enumerate(writes):
+        write()
+        with monkeypatch.context() as m:
+            def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+                raise AssertionError("part built whole")
+            m.setattr(candidates, "_PARTS", {
+                name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
+                       else spec) for name, spec in whole.items()})
+            patched = cache.get()
+            ix = match_index(patched)
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_match_indexes(ix, match_index(scratch)), n
+        assert cache.builds == 1
+        _check_carried_caches(patched, scratch, [str(n)])
+        assert "bits" in ix.cache and any(isinstance(k, tuple) for k in ix.cache), n
+        _use(patched, scratch)
