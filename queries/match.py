@@ -55,6 +55,7 @@ from coopgraph.queries.candidates import (
     NEED,
     SUPPLIED,
     CheckedFilters,
+    DemandPatch,
     MatchIndex,
     check_filters,
     match_index,
@@ -90,6 +91,7 @@ __all__ = [
     "candidate_pairs",
     "category_pool",
     "fallback_scores",
+    "patch_ranking_caches",
     "rank_buyers",
     "rank_buyers_is_fast",
     "rank_suppliers",
@@ -671,6 +673,49 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
         found = np.packbits(dense, axis=1)
         ix.cache["bits"] = found
     return found
+
+
+def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> None:
+    """Give ``ix`` (the demand rows of ``moved.buyers`` redone from ``old_ix``, nothing
+    else changed in the demand table's other categories) the ranking caches of ``old_ix``
+    patched: the buyer bits per category and every profile's row order — only the
+    categories whose rows changed are re-sorted. Each equals its build from ``ix``."""
+    if ix.n != old_ix.n or ix.ncat != old_ix.ncat:
+        return
+    gone = np.flatnonzero(moved.where < 0)
+    dirty = np.zeros(ix.ncat, dtype=bool)
+    dirty[old_ix.dem_cat[gone]] = True
+    dirty[ix.dem_cat[moved.fresh]] = True
+    bits = old_ix.cache.get("bits")
+    if isinstance(bits, np.ndarray):
+        bits = bits.copy()
+        for b in moved.buyers.tolist():
+            bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
+        buyer = ix.dem_buyer[moved.fresh].astype(np.int64)
+        np.bitwise_or.at(bits, (ix.dem_cat[moved.fresh], buyer >> 3),
+                         (0x80 >> (buyer & 7)).astype(np.uint8))
+        ix.cache["bits"] = bits
+    cats = np.flatnonzero(dirty).tolist()
+    for key, po in old_ix.cache.items():
+        if not (isinstance(key, tuple) and key[:1] == ("order",)
+                and isinstance(po, _ProfileOrder)):
+            continue
+        wd, wi, wp = key[1:]
+        static = wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1]
+        mapped = moved.where[po.rows]
+        old_ptr, ptr = old_ix.cat_dem_indptr, ix.cat_dem_indptr
+        pieces, last = [], 0
+        for c in cats:
+            pieces.append(mapped[old_ptr[last]:old_ptr[c]])
+            mine = ix.cat_dem_rows[ptr[c]:ptr[c + 1]]
+            pieces.append(mine[np.argsort(-static[mine], kind="stable")])
+            last = c + 1
+        pieces.append(mapped[old_ptr[last]:])
+        rows = np.concatenate(pieces).astype(np.int64)
+        b_max = float(static.max(initial=0.0))
+        span = b_max + 1.0
+        keys = ix.dem_cat[rows] * span + (b_max - static[rows])
+        ix.cache[key] = _ProfileOrder(rows, keys, span, b_max)
 
 
 def _prefix_rows(ix: MatchIndex, po: _ProfileOrder, cats: np.ndarray, start: np.ndarray,
