@@ -75,6 +75,7 @@ from coopgraph.queries.network import FallbackDegree, QueryPaths, cf_buyers, cf_
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.registry import registry_evidence, registry_fit
 from coopgraph.queries.results import (
+    CandidateSource,
     FactorValue,
     FitKind,
     MatchCandidate,
@@ -1268,6 +1269,22 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                                            else (partner_id, me_id)))
         factors = []
         fallback = pairs.is_fallback is not None and bool(pairs.is_fallback[j])
+        source: CandidateSource
+        if fallback:
+            # the result's note says why; the tier is in the score (fallback_scores)
+            region = int(ix.region_code[me])
+            tiers = prof.fallback_degree != "flat"
+            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
+                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
+                else "popular"
+        elif direction == "buyers":
+            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
+        else:
+            source = "network" if fit == "network" else "demand"
+        # a popularity filler is labelled by where it came from, not "network" (code 0: no
+        # capability); its capability sentence says so unless a real fit stands behind it
+        shown_fit = cast(FitKind, source) if fallback else fit
+        fit_text = source if fallback and fit == "network" else fit
         for f, name in enumerate(FACTORS):
             raw_col, unit, extra_col = _RAW_SPEC[f]
             raw, shown_raw = rrow[f], sraw[f]
@@ -1292,7 +1309,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                     "unit": unit, "weight": weights[f], "contribution": crow[f],
                     "text_ru": ru, "text_en": en}))
                 continue
-            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
+            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit_text,
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
                              direction=direction, **named)
@@ -1304,17 +1321,6 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              key=lambda f: -f.contribution)[:3]
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
-        if fallback:
-            # the result's note says why; the tier is in the score (fallback_scores)
-            region = int(ix.region_code[me])
-            tiers = prof.fallback_degree != "flat"
-            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
-                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
-                else "popular"
-        elif direction == "buyers":
-            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
-        else:
-            source = "network" if fit == "network" else "demand"
         dist = dist_rows[i]
         candidates.append(MatchCandidate.model_construct(**cast(dict[str, Any], {
             "rank": i + 1, "company_id": proj.company_ids[p],
@@ -1322,7 +1328,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             "category": codes[c] if c >= 0 else None,
             "category_name": cat_label if c >= 0 else None,
             "categories": list(dict.fromkeys(cats_of.get(p, ()))),
-            "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
+            "fit": shown_fit, "related": fit == "related", "inferred": fit == "inferred",
             "score": round(float(pairs.total[j]), 6),
             "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
             if best_total > 0 and pairs.total[j] >= 0 else 0.0,
