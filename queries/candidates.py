@@ -54,6 +54,7 @@ __all__ = [
     "insert_rows",
     "insert_zero_bits",
     "match_index",
+    "packed_bit_bytes",
     "patch_match_index",
     "renumber_match_index",
     "since_days",
@@ -997,11 +998,19 @@ def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.cs
     return out
 
 
+def packed_bit_bytes(n: int) -> int:
+    """Bytes per row of a packed company bitset for ``n`` companies: whole 64-bit words,
+    so that the ranking's unions and counts run on ``uint64`` (the one definition of the
+    layout of the ranking's ``bits`` cache, built in :mod:`coopgraph.queries.match`)."""
+    return -(-max(n, 1) // 64) * 8
+
+
 def insert_zero_bits(bits: np.ndarray, n: int, inserted: np.ndarray) -> np.ndarray:
-    """Rows of packed bits (``np.packbits(..., axis=1)``) with zero bits inserted at the
-    final positions ``inserted`` (ascending), for ``n`` bits per row in all: each insertion
-    shifts the bytes from its own by one bit, a few vector operations per insertion."""
-    width = (n + 7) // 8
+    """Rows of packed bits (``np.packbits(..., axis=1)``, :func:`packed_bit_bytes` wide)
+    with zero bits inserted at the final positions ``inserted`` (ascending), for ``n`` bits
+    per row in all: each insertion shifts the bytes from its own by one bit, a few vector
+    operations per insertion."""
+    width = packed_bit_bytes(n)
     out = np.zeros((bits.shape[0], width), dtype=np.uint8)
     out[:, :bits.shape[1]] = bits
     for p in inserted.tolist():
@@ -1012,8 +1021,10 @@ def insert_zero_bits(bits: np.ndarray, n: int, inserted: np.ndarray) -> np.ndarr
         keep = (0xFF << (8 - r)) & 0xFF  # the bits before position r in byte q stay
         shifted[:, 0] = (tail[:, 0] & keep) | (shifted[:, 0] & (0xFF >> (r + 1)))
         out[:, q:] = shifted
-    if n % 8:  # padding bits past the last company stay zero, as packbits leaves them
-        out[:, -1] &= (0xFF << (8 - n % 8)) & 0xFF
+    last = (n - 1) // 8 if n else -1  # padding past the last company stays zero
+    out[:, last + 1:] = 0
+    if n % 8:
+        out[:, last] &= (0xFF << (8 - n % 8)) & 0xFF
     return out
 
 

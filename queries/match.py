@@ -59,6 +59,7 @@ from coopgraph.queries.candidates import (
     MatchIndex,
     check_filters,
     match_index,
+    packed_bit_bytes,
 )
 from coopgraph.queries.factors import (
     FACTORS,
@@ -671,7 +672,7 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
     found = ix.cache.get("bits")
     if found is None:
         # rows padded to whole 64-bit words, so that unions and counts run on uint64
-        dense = np.zeros((ix.ncat, -(-max(ix.n, 1) // 64) * 64), dtype=bool)
+        dense = np.zeros((ix.ncat, packed_bit_bytes(ix.n) * 8), dtype=bool)
         dense[ix.dem_cat, ix.dem_buyer] = True
         found = np.packbits(dense, axis=1)
         ix.cache["bits"] = found
