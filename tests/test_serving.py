@@ -2,7 +2,9 @@
 
 With ``projection_wait=0`` (the API's default) a reader is answered from the
 projection held now; the background worker, poked by readers and by every write
-through the API, brings it up to the store meanwhile. On both stores.
+through the API, brings it up to the store meanwhile. On both stores. And a Neo4j
+snapshot (what a rebuild reads) is not read again for writes that analytics never
+read (keys, jobs' heartbeats, workflow records): only its workflow kinds are.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from coopgraph.api.state import REVISION_HEADER
+from coopgraph.graph.models import JointProject
+from coopgraph.graph.schema import KINDS
 from coopgraph.graph.schema import EntityKind as K
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.projection import Projection, ProjectionCache
@@ -76,3 +82,59 @@ def test_a_write_through_the_api_is_picked_up_without_a_reader(store: GraphStore
     got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
     assert got.status_code == 200, got.text
     assert int(got.headers[REVISION_HEADER]) >= moved
+
+
+def _snapshot_reading(store: Any, monkeypatch: Any, during: Any) -> tuple[Any, list[int]]:
+    """``store.snapshot()`` with ``during()`` run once, right after its first read of the
+    kinds; returns the snapshot and how many times the kinds were read."""
+    reads: list[int] = []
+    read_parts = store._read_parts
+
+    def reading(counts: Any) -> Any:
+        found = read_parts(counts)
+        reads.append(1)
+        if len(reads) == 1:
+            during()
+        return found
+
+    monkeypatch.setattr(store, "_read_parts", reading)
+    return store.snapshot(), reads
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_snapshot_is_not_read_again_for_a_workflow_write(neo4j_store: Any,
+                                                                   monkeypatch: Any):
+    from coopgraph.api.keys import KeyStore
+
+    store = neo4j_store
+    store.upsert(random_graph(13, companies=10, categories=6))
+    analytic = store.analytic_revision()
+
+    def workflow_writes() -> None:
+        KeyStore(store).create("analyst")  # server state: a key
+        store.upsert([JointProject(id="jp-mid", name="Проект")])  # a workflow kind
+    snapshot, reads = _snapshot_reading(store, monkeypatch, workflow_writes)
+    assert reads == [1]  # the analytic kinds were not read again
+    assert store.analytic_revision() == analytic < store.revision()
+    assert snapshot.revision == store.revision()  # labelled with the revision after both
+    monkeypatch.undo()
+    whole = store.snapshot_one_tx()
+    for kind in whole.tables:
+        assert snapshot.rows(kind) == whole.rows(kind), kind
+    assert "jp-mid" in {r["id"] for r in snapshot.rows(K.JOINT_PROJECT)}
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_snapshot_is_read_again_for_an_analytic_write(neo4j_store: Any,
+                                                                monkeypatch: Any):
+    store = neo4j_store
+    store.upsert(random_graph(14, companies=10, categories=6))
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 9876.0
+    snapshot, reads = _snapshot_reading(
+        store, monkeypatch, lambda: store.upsert_rows(K.CAPABILITY, [row]))
+    assert reads == [1, 1]
+    assert snapshot.revision == store.revision() == store.analytic_revision()
+    key = KINDS[K.CAPABILITY].key_of(row)
+    assert next(r for r in snapshot.rows(K.CAPABILITY)
+                if KINDS[K.CAPABILITY].key_of(r) == key)["capacity_per_year"] == 9876.0
