@@ -244,6 +244,8 @@ class StoreHolder:
         """Close the store if the app opened it (a store passed in belongs to the caller)."""
         with self._lock:
             if self._owned and self._store is not None:
+                if self._cache is not None:
+                    self._cache.close()
                 self._store.close()
                 self._store = None
                 self._cache = None

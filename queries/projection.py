@@ -528,6 +528,7 @@ class ProjectionCache:
         self._poked = False  # asked to look at the store again (guarded by _worker_guard)
         self._checked_at = -1e9  # time.monotonic() when the worker last looked at the store
         self.also = also  # run by the background worker after each look (e.g. other caches)
+        self._closed = False  # set by close(): the worker stops looking
 
     @property
     def current(self) -> Projection | None:
@@ -629,6 +630,9 @@ class ProjectionCache:
             spaced = True
             with self._worker_guard:
                 self._poked = False
+                if self._closed:
+                    self._worker = None
+                    return
             self._checked_at = time.monotonic()
             try:
                 with self._lock:
@@ -687,6 +691,11 @@ class ProjectionCache:
             except Exception:  # a warm-up is an optimisation: the request builds what it needs
                 log.warning("warming projection %s failed", projection.revision, exc_info=True)
         self._projection = projection
+
+    def close(self) -> None:
+        """Stop the background worker looking at the store (the store is being closed)."""
+        with self._worker_guard:
+            self._closed = True
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""

@@ -138,3 +138,21 @@ def test_a_neo4j_snapshot_is_read_again_for_an_analytic_write(neo4j_store: Any,
     key = KINDS[K.CAPABILITY].key_of(row)
     assert next(r for r in snapshot.rows(K.CAPABILITY)
                 if KINDS[K.CAPABILITY].key_of(r) == key)["capacity_per_year"] == 9876.0
+
+
+def test_a_load_through_the_api_is_picked_up_without_a_reader(embedded_store: GraphStore,
+                                                               tmp_path):  # type: ignore[no-untyped-def]
+    store = embedded_store
+    store.upsert(random_graph(15, companies=12, categories=6))
+    api = make_case(store, tmp_path, seed=False, projection_wait=0.0)
+    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
+    assert api.get("/match/buyers", "analyst", params={"supplier": supplier}).status_code == 200
+    uploaded = api.post("/ingest", files=[("files", (
+        "companies.csv", "id,name\nzz-loaded,Загружено\n".encode(), "text/csv"))])
+    assert uploaded.status_code == 202, uploaded.text
+    api.app.state.jobs.wait(timeout=120)
+    moved = store.analytic_revision()
+    cache = api.app.state.holder.projections()
+    # the job's end pokes the worker (as a write's response does); no reader asks
+    _until(lambda: cache.current is not None and cache.current.revision >= moved)
+    assert "zz-loaded" in cache.current.company_ids
