@@ -175,11 +175,13 @@ class JobRunner:
     """
 
     def __init__(self, jobs_dir: Path, store: Callable[[], GraphStore], *,
-                 heartbeat: float = 10.0, stale_after: float = 60.0) -> None:
+                 heartbeat: float = 10.0, stale_after: float = 60.0,
+                 on_done: Callable[[], object] | None = None) -> None:
         if not 0 < heartbeat < stale_after:
             raise ValueError("the heartbeat must be positive and shorter than stale_after")
         self.jobs_dir = Path(jobs_dir)
         self._store = store
+        self._on_done = on_done  # after each job (the app: the projection catches up)
         self.heartbeat = heartbeat
         self.stale_after = stale_after
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
@@ -389,6 +391,11 @@ class JobRunner:
             self._run_job(job_id)
         finally:
             self._release(job_id)  # after the final status is in the store
+            if self._on_done is not None:
+                try:
+                    self._on_done()
+                except Exception:  # an optimisation: the next reader pokes anyway
+                    log.warning("after ingest job %s", job_id, exc_info=True)
 
     def _run_job(self, job_id: str) -> None:
         job = self._mine.get(job_id) or self.get(job_id)

@@ -98,7 +98,8 @@ def create_app(settings: ApiSettings | None = None, store: GraphStore | None = N
                          (lambda: open_store(load_settings())),
                          projection_wait=settings.projection_wait,
                          incremental=settings.projection_incremental)
-    jobs = JobRunner(settings.resolved_jobs_dir(), holder.get)
+    # a finished load pokes the projection's background worker, as a write's response does
+    jobs = JobRunner(settings.resolved_jobs_dir(), holder.get, on_done=holder.poke)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

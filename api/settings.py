@@ -55,10 +55,11 @@ class ApiSettings(BaseSettings):
         default=50 * 1024 * 1024, ge=1, validation_alias=AliasChoices("COOPGRAPH_UPLOAD_LIMIT"))
     body_limit: int = Field(
         default=1024 * 1024, ge=1024, validation_alias=AliasChoices("COOPGRAPH_BODY_LIMIT"))
-    # seconds a request waits for a projection being rebuilt before it is answered from
-    # the previous one (see api.state)
+    # seconds a request waits for a projection being refreshed before it is answered from
+    # the previous one (see api.state); 0: never waits — answered from the projection
+    # held, which a background worker brings up to the store after each write
     projection_wait: float = Field(
-        default=0.05, ge=0, le=600, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_WAIT"))
+        default=0.0, ge=0, le=600, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_WAIT"))
     # patch the projection from the store's change log (off: rebuild after every write)
     projection_incremental: bool = Field(
         default=True, validation_alias=AliasChoices("COOPGRAPH_PROJECTION_INCREMENTAL"))

@@ -149,8 +149,8 @@ def _run_mode(name: str, env: dict[str, str], args: argparse.Namespace,
                             "buyer_id": rng.choice(companies),
                             "category": rng.choice(categories), "volume_per_year": 10.0})
                     else:
-                        request = ("POST", "/companies", {
-                            "id": f"bench-{name}-{i}", "name": f"Bench {i}",
+                        request = ("POST", "/companies", {  # new in every run (pid)
+                            "id": f"bench-{name}-{os.getpid()}-{i}", "name": f"Bench {i}",
                             "roles": ["supplier"]})
                     t0 = time.perf_counter()
                     got = client.request(request[0], request[1], json=request[2])

@@ -39,6 +39,7 @@ from coopgraph.graph.schema import (
 
 __all__ = [
     "ANALYTIC_REVISION_READ",
+    "BOTH_REVISIONS_READ",
     "CHANGES_SINCE",
     "CHANGE_LABEL",
     "CHANGE_RECORD",
@@ -203,6 +204,11 @@ CHANGES_SINCE = (
 ANALYTIC_REVISION_READ = (
     f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) "
     "RETURN coalesce(m.analytic, m.value) AS revision"
+)
+# Both at once (the snapshot compares them before and after reading the kinds).
+BOTH_REVISIONS_READ = (
+    f"OPTIONAL MATCH (m:{META_LABEL} {{id: 'revision'}}) "
+    "RETURN m.value AS revision, coalesce(m.analytic, m.value) AS analytic"
 )
 
 

@@ -52,6 +52,7 @@ from coopgraph.graph.schema import (
     DATA_KINDS,
     KINDS,
     NODE_REFERENCES,
+    WORKFLOW_KINDS,
     EntityKind,
     KindSpec,
     Reference,
@@ -708,7 +709,11 @@ class Neo4jStore(GraphStore):
         key order and handed to the :class:`Snapshot` as columns, so that no dict
         is made per row unless a caller asks for :meth:`Snapshot.rows`. The
         revision is read before and after: when a write committed in between, the
-        snapshot is read again (and after three tries in one transaction,
+        snapshot is read again — unless the analytic revision did not move (only
+        workflow kinds or server state were written: a job's heartbeat, a key, a
+        request's move); then only the workflow kinds are read again, in one
+        transaction with the revision the snapshot is labelled with (and after three
+        tries in one transaction,
         :meth:`snapshot_one_tx`). Python's cyclic garbage collector is paused
         meanwhile: the millions of lists decoded would set it off again and again,
         each time walking every object the process holds (the projection among
@@ -726,10 +731,20 @@ class Neo4jStore(GraphStore):
                                         dict[str, Sequence[Any]] | list[dict[str, Any]]],
                   ) -> Snapshot:
         for _attempt in range(3):
-            before = self.revision()
+            before, analytic = self._both_revisions()
             counts = self.stats()
             parts = self._read_parts(counts)
-            if self.revision() == before:
+            after, analytic_after = self._both_revisions()
+            if after != before and analytic_after == analytic:
+                # only workflow kinds or server state were written meanwhile (a job's
+                # heartbeat, a key, a request's move): the analytic kinds read stand; the
+                # workflow kinds are read again, with the revision, in one transaction
+                after, analytic_after, workflow = self._read_workflow_kinds()
+                if analytic_after == analytic:
+                    parts = {k: v for k, v in parts.items() if k not in WORKFLOW_KINDS}
+                    parts.update(workflow)
+                    before = after
+            if after == before:
                 tables, columns = {}, {}
                 for kind, found in parts.items():
                     built = build(kind, found)
@@ -739,6 +754,33 @@ class Neo4jStore(GraphStore):
                         columns[kind] = built
                 return Snapshot(before, tables, columns=columns)
         return self.snapshot_one_tx()
+
+    def _both_revisions(self) -> tuple[int, int]:
+        """The store's revision and its analytic revision, read together."""
+        rows = self._query(cypher.BOTH_REVISIONS_READ)
+        row = rows[0] if rows else {}
+        return int(row.get("revision") or 0), int(row.get("analytic") or 0)
+
+    def _read_workflow_kinds(self) -> tuple[int, int, dict[EntityKind, list[list[list[Any]]]]]:
+        """Both revisions and the value lists of every workflow kind, in one transaction."""
+
+        def work(tx: ManagedTransaction) -> tuple[int, int,
+                                                  dict[EntityKind, list[list[list[Any]]]]]:
+            record = tx.run(cypher.BOTH_REVISIONS_READ).single()
+            revision = int(record["revision"] or 0) if record else 0
+            analytic = int(record["analytic"] or 0) if record else 0
+            found: dict[EntityKind, list[list[list[Any]]]] = {}
+            for kind in DATA_KINDS:
+                if kind not in WORKFLOW_KINDS:
+                    continue
+                rows = tx.run(cypher.snapshot_columns_query(kind),
+                              {"parts": 1, "part": 0}).single()
+                values = list(rows["rows"]) if rows else []
+                if values:
+                    found[kind] = [_sorted_by_key(kind, values)]
+            return revision, analytic, found
+
+        return self._read(work)
 
     def _read_parts(self, counts: Mapping[str, int]) -> dict[EntityKind, list[list[list[Any]]]]:
         """Each data kind's value lists, one list per part, each part in key order

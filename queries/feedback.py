@@ -117,6 +117,11 @@ class DeclineIndex:
         self._by_company: dict[str, Declines] = {}
         self._lock = threading.Lock()
 
+    @property
+    def revision(self) -> int | None:
+        """The store revision the index was read at (``None``: never read)."""
+        return self._revision
+
     def peek(self, revision: int | None, company_id: str) -> Declines | None:
         """The declines of ``company_id`` if the index is at ``revision``, else ``None``."""
         if revision is None or revision != self._revision:

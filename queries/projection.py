@@ -489,14 +489,28 @@ class ProjectionCache:
     answers the previous projection — a reader is never held up by a rebuild;
     ``projection.revision`` says which revision it was computed at.
 
+    :meth:`serve` (the API with ``projection_wait=0``) never waits at all: it answers
+    the projection held now and :meth:`poke` s the background worker, which looks at
+    the store and refreshes while readers go on being answered.
+
     Projections are immutable and shared across threads: a refresh makes a new
     object and swaps it in (one reference assignment), so readers take no lock.
     """
 
+    # the background worker looks at the store at most this often when poked repeatedly
+    # (a Neo4j revision is a round trip; readers poke on every request)
+    poll_s = 0.02
+    # a poked refresh starts at least this long after the last one ended, and after
+    # ``spacing`` times the time that one took (capped at 2 s): the writes in between are
+    # applied together, and refreshing takes at most 1 / (1 + spacing) of the time
+    min_interval_s = 0.25
+    spacing = 2.0
+
     def __init__(self, store: GraphStore,
                  builder: Callable[[Snapshot], Projection] = Projection.from_snapshot,
                  *, max_wait: float | None = None, incremental: bool = True,
-                 warm: Callable[[Projection], object] | None = None) -> None:
+                 warm: Callable[[Projection], object] | None = None,
+                 also: Callable[[], object] | None = None) -> None:
         self.store = store
         self._builder = builder
         self.max_wait = max_wait
@@ -511,11 +525,46 @@ class ProjectionCache:
         self.last_error: BaseException | None = None
         self._published_at = 0.0  # time.monotonic() of the last refresh's end
         self._last_refresh_s = 0.0  # how long it took
+        self._poked = False  # asked to look at the store again (guarded by _worker_guard)
+        self._checked_at = -1e9  # time.monotonic() when the worker last looked at the store
+        self.also = also  # run by the background worker after each look (e.g. other caches)
+        self._closed = False  # set by close(): the worker stops looking
 
     @property
     def current(self) -> Projection | None:
         """The projection held now, whatever its revision (never blocks)."""
         return self._projection
+
+    def serve(self) -> Projection | None:
+        """The projection held now without waiting for anything (``None`` before the first
+        build), after :meth:`poke`: the worker brings it up to the store meanwhile."""
+        current = self._projection
+        if current is not None:
+            self.poke()
+        return current
+
+    def poke(self) -> None:
+        """Have the background worker look at the store (and refresh) soon; never blocks.
+
+        A worker already running looks again after its refresh; a new one starts after
+        the spacing of refreshes (the time the last one took) and at most every
+        :attr:`poll_s` seconds, so a stream of requests is one look per interval.
+        """
+        with self._worker_guard:
+            self._poked = True
+            worker = self._worker
+            if worker is not None and worker.is_alive():
+                return
+            worker = threading.Thread(target=self._refresh_in_background, args=(True,),
+                                      name="coopgraph-projection", daemon=True)
+            self._worker = worker
+            worker.start()
+
+    def _delay(self) -> float:
+        """Seconds to sleep before the next look: the spacing of refreshes and of looks."""
+        now = time.monotonic()
+        spaced = max(self.min_interval_s, min(self.spacing * self._last_refresh_s, 2.0))
+        return max(self._published_at + spaced - now, self._checked_at + self.poll_s - now, 0.0)
 
     def _stale(self, projection: Projection | None) -> bool:
         return projection is None or self.store.analytic_revision() > projection.revision
@@ -570,16 +619,37 @@ class ProjectionCache:
             worker.start()
             return worker, True
 
-    def _refresh_in_background(self) -> None:
-        try:
-            with self._lock:
-                if self._stale(self._projection):
-                    self._refresh()
-            self.last_error = None
-        except Exception as exc:  # the store is down: keep serving what we have
-            self.last_error = exc
-            log.warning("projection refresh failed; serving revision %s: %s",
-                        getattr(self._projection, "revision", None), exc)
+    def _refresh_in_background(self, spaced: bool = False) -> None:
+        """Refresh if the store moved; again while :meth:`poke` was called meanwhile.
+
+        ``spaced`` (started by a poke): sleep out the spacing first (:meth:`_delay`).
+        """
+        while True:
+            if spaced and (delay := self._delay()) > 0:
+                time.sleep(delay)
+            spaced = True
+            with self._worker_guard:
+                self._poked = False
+                if self._closed:
+                    self._worker = None
+                    return
+            self._checked_at = time.monotonic()
+            try:
+                with self._lock:
+                    if self._stale(self._projection):
+                        self._refresh()
+                self.last_error = None
+                if self.also is not None:
+                    self.also()
+            except Exception as exc:  # the store is down: keep serving what we have
+                self.last_error = exc
+                log.warning("projection refresh failed; serving revision %s: %s",
+                            getattr(self._projection, "revision", None), exc)
+            with self._worker_guard:
+                if not self._poked:  # a later poke() finds no worker and starts one
+                    if self._worker is threading.current_thread():
+                        self._worker = None
+                    return
 
     def _refresh(self) -> None:
         """Patch the projection up to the store's revision, or rebuild it (lock held)."""
@@ -621,6 +691,11 @@ class ProjectionCache:
             except Exception:  # a warm-up is an optimisation: the request builds what it needs
                 log.warning("warming projection %s failed", projection.revision, exc_info=True)
         self._projection = projection
+
+    def close(self) -> None:
+        """Stop the background worker looking at the store (the store is being closed)."""
+        with self._worker_guard:
+            self._closed = True
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""

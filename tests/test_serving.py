@@ -1,0 +1,164 @@
+"""Serving analytics while writes come in, without a reader ever waiting (issue 16, item 3).
+
+With ``projection_wait=0`` (the API's default) a reader is answered from the
+projection held now; the background worker, poked by readers and by every write
+through the API, brings it up to the store meanwhile. On both stores. And a Neo4j
+snapshot (what a rebuild reads) is not read again for writes that analytics never
+read (keys, jobs' heartbeats, workflow records): only its workflow kinds are.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from coopgraph.api.state import REVISION_HEADER
+from coopgraph.graph.models import JointProject
+from coopgraph.graph.schema import KINDS
+from coopgraph.graph.schema import EntityKind as K
+from coopgraph.graph.store import GraphStore
+from coopgraph.queries.projection import Projection, ProjectionCache
+from tests.api_support import make_case
+from tests.graph_factories import random_graph
+
+
+def _rows(store: GraphStore, kind: K) -> list[dict[str, Any]]:
+    return store.snapshot().rows(kind)
+
+
+def _until(check: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not caught up in time"
+        time.sleep(0.05)
+
+
+def test_serve_answers_at_once_while_the_refresh_runs_then_catches_up(store: GraphStore):
+    store.upsert(random_graph(11, companies=10, categories=6))
+    building, release = threading.Event(), threading.Event()
+
+    def slow_builder(snapshot):  # type: ignore[no-untyped-def]
+        if cache.builds:  # the first build is quick, the rebuild waits for the test
+            building.set()
+            release.wait(30)
+        return Projection.from_snapshot(snapshot)
+
+    cache = ProjectionCache(store, slow_builder, max_wait=0)
+    first = cache.get()
+    store.upsert_rows(K.CATEGORY, [{"code": "zz-new", "name_ru": "Новая"}])  # taxonomy: rebuild
+    try:
+        assert cache.serve() is first  # pokes the worker, answers what is held
+        assert building.wait(30), cache.last_error  # the worker is inside the rebuild now
+        for _ in range(20):
+            started = time.perf_counter()
+            assert cache.serve() is first
+            assert time.perf_counter() - started < 0.5
+    finally:
+        release.set()
+    _until(lambda: cache.current is not None and cache.current.revision == store.revision())
+    assert cache.builds == 2, cache.last_error
+    assert cache.serve() is not first
+    cache.close()  # no worker of this test goes on reading the session's store
+
+
+def test_a_write_through_the_api_is_picked_up_without_a_reader(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
+    store.upsert(random_graph(12, companies=12, categories=6))
+    api = make_case(store, tmp_path, seed=False, projection_wait=0.0)
+    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert got.status_code == 200, got.text
+    assert int(got.headers[REVISION_HEADER]) == store.revision()
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 4321.0
+    written = api.put(f"/capabilities/{row['company_id']}/{row['category']}", "admin", json=row)
+    assert written.status_code == 200, written.text
+    moved = store.analytic_revision()
+    assert moved > int(got.headers[REVISION_HEADER])
+    cache = api.app.state.holder.projections()
+    # no request reads the projection meanwhile: the write itself poked the worker
+    _until(lambda: cache.current is not None and cache.current.revision >= moved)
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert got.status_code == 200, got.text
+    assert int(got.headers[REVISION_HEADER]) >= moved
+    cache.close()
+
+
+def _snapshot_reading(store: Any, monkeypatch: Any, during: Any) -> tuple[Any, list[int]]:
+    """``store.snapshot()`` with ``during()`` run once, right after its first read of the
+    kinds; returns the snapshot and how many times the kinds were read."""
+    reads: list[int] = []
+    read_parts = store._read_parts
+    me = threading.current_thread()  # the session's store is shared: count this test's reads
+
+    def reading(counts: Any) -> Any:
+        found = read_parts(counts)
+        if threading.current_thread() is not me:
+            return found
+        reads.append(1)
+        if len(reads) == 1:
+            during()
+        return found
+
+    monkeypatch.setattr(store, "_read_parts", reading)
+    return store.snapshot(), reads
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_snapshot_is_not_read_again_for_a_workflow_write(neo4j_store: Any,
+                                                                   monkeypatch: Any):
+    from coopgraph.api.keys import KeyStore
+
+    store = neo4j_store
+    store.upsert(random_graph(13, companies=10, categories=6))
+    analytic = store.analytic_revision()
+
+    def workflow_writes() -> None:
+        KeyStore(store).create("analyst")  # server state: a key
+        store.upsert([JointProject(id="jp-mid", name="Проект")])  # a workflow kind
+    snapshot, reads = _snapshot_reading(store, monkeypatch, workflow_writes)
+    assert reads == [1], [(c.revision, c.analytic, sorted(c.keys), c.full)  # not read again
+                          for c in store.changes_since(analytic) or []]
+    assert store.analytic_revision() == analytic < store.revision()
+    assert snapshot.revision == store.revision()  # labelled with the revision after both
+    monkeypatch.undo()
+    whole = store.snapshot_one_tx()
+    for kind in whole.tables:
+        assert snapshot.rows(kind) == whole.rows(kind), kind
+    assert "jp-mid" in {r["id"] for r in snapshot.rows(K.JOINT_PROJECT)}
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_snapshot_is_read_again_for_an_analytic_write(neo4j_store: Any,
+                                                                monkeypatch: Any):
+    store = neo4j_store
+    store.upsert(random_graph(14, companies=10, categories=6))
+    row = dict(_rows(store, K.CAPABILITY)[0])
+    row["capacity_per_year"] = 9876.0
+    snapshot, reads = _snapshot_reading(
+        store, monkeypatch, lambda: store.upsert_rows(K.CAPABILITY, [row]))
+    assert reads == [1, 1]
+    assert snapshot.revision == store.revision() == store.analytic_revision()
+    key = KINDS[K.CAPABILITY].key_of(row)
+    assert next(r for r in snapshot.rows(K.CAPABILITY)
+                if KINDS[K.CAPABILITY].key_of(r) == key)["capacity_per_year"] == 9876.0
+
+
+def test_a_load_through_the_api_is_picked_up_without_a_reader(embedded_store: GraphStore,
+                                                               tmp_path):  # type: ignore[no-untyped-def]
+    store = embedded_store
+    store.upsert(random_graph(15, companies=12, categories=6))
+    api = make_case(store, tmp_path, seed=False, projection_wait=0.0)
+    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
+    assert api.get("/match/buyers", "analyst", params={"supplier": supplier}).status_code == 200
+    uploaded = api.post("/ingest", files=[("files", (
+        "companies.csv", "id,name\nzz-loaded,Загружено\n".encode(), "text/csv"))])
+    assert uploaded.status_code == 202, uploaded.text
+    api.app.state.jobs.wait(timeout=120)
+    moved = store.analytic_revision()
+    cache = api.app.state.holder.projections()
+    # the job's end pokes the worker (as a write's response does); no reader asks
+    _until(lambda: cache.current is not None and cache.current.revision >= moved)
+    assert "zz-loaded" in cache.current.company_ids
