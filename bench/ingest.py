@@ -269,7 +269,8 @@ def _child(args: argparse.Namespace) -> None:
         seconds = time.perf_counter() - t0
         again.append({"wall_s": round(seconds, 3), "read": more.total("read"),
                       "loaded": more.total("loaded"), "unchanged": more.total("unchanged"),
-                      "rows_per_s": round(more.total("read") / seconds)})
+                      "rows_per_s": round(more.total("read") / seconds),
+                      "files_s": {f.file: round(f.seconds, 3) for f in more.files}})
     counts = store.stats()
     graph: dict[str, Any] = {}
     if args.child == "neo4j":  # what it wrote, to set beside LOAD CSV's counts
