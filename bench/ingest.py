@@ -454,6 +454,11 @@ def main() -> None:
                                            **extra,
                                            **({"merge_only": ""} if merge_only else {}))
             finally:
+                keep = os.environ.get("COOPGRAPH_BENCH_KEEP_LOGS")
+                if keep:  # the server's query log (every query, with its time), for a look
+                    Path(keep).mkdir(parents=True, exist_ok=True)
+                    for log in (server.temp_dir / "home" / "logs").glob("*.log"):
+                        shutil.copy(log, Path(keep) / f"{int(time.time())}-{log.name}")
                 server.stop()
             _emit(what="ingest", store=name, load_average=os.getloadavg()[0], heap=args.heap,
                   pagecache_mb=args.pagecache_mb, **results[name])
