@@ -120,10 +120,13 @@ class Load:
         self.rows += written
         return written
 
-    def upsert_rows(self, kind: EntityKind | str, rows: Iterable[dict[str, Any]]) -> int:
-        """Stage rows of one kind in stored form (see :meth:`GraphStore.upsert_rows`)."""
+    def upsert_rows(self, kind: EntityKind | str, rows: Iterable[dict[str, Any]], *,
+                    distinct: bool = False) -> int:
+        """Stage rows of one kind in stored form (see :meth:`GraphStore.upsert_rows`);
+        ``distinct``: the caller made sure no key repeats among them (the ingest
+        pipeline drops duplicates itself), so they are not looked for again."""
         kind_spec = spec(kind)
-        unique = self.store._stamped_rows(kind_spec, rows)
+        unique = self.store._stamped_rows(kind_spec, rows, distinct)
         if not unique:
             return 0
         self.store._stage(self, {kind_spec.kind: unique})

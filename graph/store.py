@@ -697,13 +697,16 @@ class GraphStore(ABC):
             _log.info("%s", recovery.message())
 
     @staticmethod
-    def _stamped_rows(kind_spec: KindSpec, rows: Iterable[dict[str, Any]]
-                      ) -> builtins.list[dict[str, Any]]:
-        """Rows in stored form, stamped with ``ingested_at``, one per key (the last wins)."""
+    def _stamped_rows(kind_spec: KindSpec, rows: Iterable[dict[str, Any]],
+                      distinct: bool = False) -> builtins.list[dict[str, Any]]:
+        """Rows in stored form, stamped with ``ingested_at``, one per key (the last wins;
+        ``distinct``: the caller made sure no key repeats)."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         rows = builtins.list(rows)
         # props.setdefault("ingested_at", now) for every row, looped in C
         deque(map(methodcaller("setdefault", "ingested_at", now), rows), maxlen=0)
+        if distinct:
+            return rows
         table = dict(zip(row_keys(kind_spec, rows), rows, strict=True))  # last one wins
         return rows if len(table) == len(rows) else builtins.list(table.values())
 

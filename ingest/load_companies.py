@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from coopgraph.graph.ids import normalize_digits
@@ -25,6 +26,16 @@ __all__ = ["CompanyLoading"]
 _K = EntityKind
 
 
+@dataclass
+class _Pending:
+    """A company row read, not yet a :class:`~ingest.resolve.Candidate` (which
+    normalises its name: done for all of them at once, after reading)."""
+
+    company: Company
+    file: str
+    row: int
+
+
 class CompanyLoading(LoadState):
     """The company part of a load."""
 
@@ -42,7 +53,7 @@ class CompanyLoading(LoadState):
         return self._store_companies
 
     def _companies(self, jobs: list[Job]) -> None:
-        incoming: list[Candidate] = []
+        incoming: list[_Pending] = []
         owners: list[Job] = []
         first_by_id: dict[str, int] = {}
         unknown_regions: dict[str, dict[str, int]] = {}  # file -> region as written -> row
@@ -87,7 +98,7 @@ class CompanyLoading(LoadState):
                         self._same_id(job, row, values, incoming, earlier, record)
                         continue
                     first_by_id[record.id] = len(incoming)
-                    incoming.append(Candidate(record, file=job.name, row=row))
+                    incoming.append(_Pending(record, file=job.name, row=row))
                     owners.append(job)
                 self.bar.advance(len(chunk))
             job.summary.seconds += time.perf_counter() - started
@@ -98,13 +109,17 @@ class CompanyLoading(LoadState):
                 Msg("h.region_more", shown=shown, more=len(found) - 5)
             self.report.warnings.append(Msg("h.region", file=name, shown=listed))
         started = time.perf_counter()
-        self._resolve_companies(incoming, owners)
+        # names the prefetch worker (ingest.prefetch) normalised meanwhile, if any
+        norms = self.prefetch.norms() if self.prefetch is not None else {}
+        candidates = [Candidate(p.company, file=p.file, row=p.row,
+                                norm=norms.get(p.company.name, "")) for p in incoming]
+        self._resolve_companies(candidates, owners)
         self.writer.flush()
         share = (time.perf_counter() - started) / len(jobs)
         for job in jobs:
             job.summary.seconds += share
 
-    def _same_id(self, job: Job, row: int, values: list[Any], incoming: list[Candidate],
+    def _same_id(self, job: Job, row: int, values: list[Any], incoming: list[_Pending],
                  earlier: int, record: Company) -> bool:
         """Fold a second row with an id already seen into the first; False if it conflicts."""
         first = incoming[earlier]
@@ -114,7 +129,7 @@ class CompanyLoading(LoadState):
                           inn=first.company.inn, other=record.inn))])
             return False
         merged = merge_companies([first.company, record])
-        incoming[earlier] = Candidate(merged, file=first.file, row=first.row)
+        incoming[earlier] = _Pending(merged, file=first.file, row=first.row)
         job.summary.merged += 1
         self.report.merges.append(Merge(
             kept_id=first.company.id, kept_name=first.company.name, merged_id=record.id,

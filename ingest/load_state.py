@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from coopgraph.graph.loads import Load
 from coopgraph.graph.messages import render
@@ -27,6 +27,9 @@ from coopgraph.ingest.progress import Bar
 from coopgraph.ingest.readers import Malformed, Table
 from coopgraph.ingest.report import FileSummary, IngestReport, Reject, coded
 from coopgraph.ingest.writer import Writer
+
+if TYPE_CHECKING:
+    from coopgraph.ingest.prefetch import Prefetch
 
 __all__ = ["CHUNK", "Job", "LoadState", "Problems"]
 
@@ -77,6 +80,8 @@ class LoadState:
         self.jobs: list[Job] = []
         self.writer = Writer(store)
         self._stored_counts: dict[str, int] | None = None
+        self.prefetch: Prefetch | None = None  # a worker reading the streamed tables ahead
+        self.streamed = 0  # streamed tables loaded so far (the worker sends them in order)
 
     def _write(self, records: list[Record], same: list[bool] | None = None) -> None:
         """Stage ``records``, but those ``same`` marks as already stored unchanged."""
@@ -88,10 +93,11 @@ class LoadState:
     def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]],
                     same: list[bool] | None = None) -> None:
         """Stage ``rows`` of ``kind``, but those ``same`` marks as already stored unchanged."""
-        # References were checked against this load and the store (_accept).
+        # References were checked against this load and the store, duplicates dropped
+        # (pipeline._accept: no key repeats within a kind in one load).
         rows = _changed(rows, same)
         if rows:
-            self.writer.submit(lambda: self.target.upsert_rows(kind, rows))
+            self.writer.submit(lambda: self.target.upsert_rows(kind, rows, distinct=True))
 
     def _reject(self, job: Job, row: int, values: list[Any], problems: Problems,
                 key: tuple[EntityKind, str] | None = None) -> None:
@@ -140,18 +146,27 @@ class LoadState:
         """The table's rows in chunks, with the records the reader could not split
         (:class:`~ingest.readers.Malformed`) rejected here, counted as read."""
         for chunk in job.table.chunks(size):
-            if not any(isinstance(values, Malformed) for _row, values in chunk):
-                yield chunk
-                continue
-            good = []
-            for row, values in chunk:
-                if isinstance(values, Malformed):
-                    job.summary.read += 1
-                    self._reject(job, row, list(values), [("", values.reason)])
-                else:
-                    good.append((row, values))
+            good = self._well_formed(job, chunk)
             if good:
                 yield good
+
+    def _well_formed(self, job: Job, chunk: list[tuple[int, list[Any]]]
+                     ) -> list[tuple[int, list[Any]]]:
+        """The chunk without the records the reader could not split (rejected here)."""
+        if not any(isinstance(values, Malformed) for _row, values in chunk):
+            return chunk
+        good = []
+        for row, values in chunk:
+            if isinstance(values, Malformed):
+                self._malformed(job, row, list(values), values.reason)
+            else:
+                good.append((row, values))
+        return good
+
+    def _malformed(self, job: Job, row: int, values: list[Any], reason: str) -> None:
+        """Reject a record the reader could not split (counted as read)."""
+        job.summary.read += 1
+        self._reject(job, row, values, [("", reason)])
 
     # ---- answered by the reference checks (ingest.pipeline) ----
 

@@ -25,6 +25,11 @@ call it). It
    and writing overlap (:mod:`ingest.writer`); the load commits when every table
    is done, so the store shows all of an ingest or none of it.
 
+With the embedded store and enough rows, a worker process reads ahead on the second
+core (:mod:`ingest.prefetch`): it normalises the company names, then reads and parses
+the streamed tables while this process resolves companies; step 3 then starts from its
+parsed columns. The report is the same either way.
+
 Performance notes (``bench/ingest.py``, BENCHMARKS.md): repeated cell values are
 shared objects (``_Load.canon``), duplicate detection keeps one int per row for
 the kind being loaded, and the cyclic garbage collector is off during the load
@@ -39,7 +44,8 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -55,6 +61,7 @@ from coopgraph.ingest.formats import LOAD_ORDER, detect_format
 from coopgraph.ingest.load_categories import CategoryLoading
 from coopgraph.ingest.load_companies import CompanyLoading
 from coopgraph.ingest.load_state import CHUNK, Job, Problems
+from coopgraph.ingest.prefetch import Lost, Prefetch
 from coopgraph.ingest.progress import progress_bar
 from coopgraph.ingest.readers import expand_paths, open_tables
 from coopgraph.ingest.report import (
@@ -169,6 +176,11 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     # Nothing here makes cycles — but a server's driver does, per transaction, and
     # they would hold every batch's parameters: the collector stays on for those.
     collecting = gc.isenabled() and in_process(store)
+    # The other kinds' tables read and parsed on the second core while the companies
+    # are resolved (ingest.prefetch); the embedded store only: a server's writes
+    # already overlap on a thread of their own.
+    named = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    prefetch = Prefetch.start(named, jobs, CHUNK) if in_process(store) else None
     if collecting:
         gc.disable()
     try:
@@ -176,6 +188,7 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
             report.load_id = target.id
             report.warnings[:0] = [r.message() for r in target.recovered]
             load = _Load(store, target, report, bar)
+            load.prefetch = prefetch
             try:
                 load.run(jobs)
             except BaseException:
@@ -184,6 +197,8 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
             load.writer.close()  # waits for the last writes; raises a failed one
         # leaving store.load() committed everything at once
     finally:
+        if prefetch is not None:
+            prefetch.close()
         if collecting:
             if report.total("read") >= _FREEZE_AT:
                 # Leave what the load allocated (millions of acyclic dicts, now the
@@ -363,21 +378,20 @@ class _Load(CompanyLoading, CategoryLoading):
         wants_text = "description" in job.columns.present
         fields = record_fields(kind)
         self.bar.start(job.name)
-        for chunk in self._chunks(job):
+        for rows, cells, parsed in self._prepared(job, fast):
             started = time.perf_counter()
-            job.summary.read += len(chunk)
-            rows, cells = zip(*chunk, strict=True)
+            job.summary.read += len(rows)
             if fast is not None:
-                columns = fast.parse(cells, self.canon)
+                columns = parsed if parsed is not None else fast.parse(cells, self.canon)
                 for name in job.fmt.company_refs:
                     if name in columns:
                         columns[name] = self._company_column(columns[name])
                 built, prints = fast.assemble(columns, source, rows)
             else:
-                built, prints = [None] * len(chunk), None
+                built, prints = [None] * len(rows), None
             if prints is None:
-                prints = [0] * len(chunk)
-                recompute = list(range(len(chunk)))
+                prints = [0] * len(rows)
+                recompute = list(range(len(rows)))
             else:
                 recompute = []
             if None in built:
@@ -396,7 +410,7 @@ class _Load(CompanyLoading, CategoryLoading):
                         props["region"] = canonical_region(props["region"]) or props["region"]
             if len(valid) < len(built):
                 prints = [p for p, props in zip(prints, built, strict=True) if props is not None]
-            records = self._accept(job, valid, prints, chunk)
+            records = self._accept(job, valid, prints, rows, cells)
             unchanged = self._same_as_stored(kind, records)
             if records:
                 self._write_rows(kind, records, unchanged)
@@ -408,11 +422,43 @@ class _Load(CompanyLoading, CategoryLoading):
                 field_name = spec.key_fields[0]
                 self.known[kind].update([props[field_name] for props in records])
             job.summary.seconds += time.perf_counter() - started
-            self.bar.advance(len(chunk))
+            self.bar.advance(len(rows))
+        self.streamed += 1
         started = time.perf_counter()
         self.writer.flush()  # a table's time includes its writes
         job.summary.seconds += time.perf_counter() - started
         self.bar.done()
+
+    def _prepared(self, job: Job, fast: FastRows | None
+                  ) -> Iterator[tuple[Sequence[int], Sequence[list[Any]],
+                                      dict[str, list[Any]] | None]]:
+        """The table's well-formed rows chunk by chunk: (record numbers, cells, the
+        cells parsed by ``fast`` or None when not parsed yet).
+
+        From the prefetch worker (:mod:`ingest.prefetch`) when there is one — its
+        columns get this load's shared values here, as :meth:`FastRows.parse` would
+        give them — else, and after the worker stopped, read here.
+        """
+        given = 0  # chunks the worker sent
+        if self.prefetch is not None:
+            try:
+                for chunk in self.prefetch.take(self.streamed):
+                    given += 1
+                    for row, values, reason in chunk.malformed:
+                        self._malformed(job, row, values, reason)
+                    if not chunk.rows:
+                        continue
+                    if fast is not None and chunk.columns is not None:
+                        fast.share(chunk.columns, self.canon)
+                    yield chunk.rows, chunk.cells, chunk.columns
+                return
+            except Lost:
+                self.prefetch = None  # read here from now on
+        for raw in islice(job.table.chunks(CHUNK), given, None):
+            good = self._well_formed(job, raw)
+            if good:
+                rows, cells = zip(*good, strict=True)
+                yield rows, cells, None
 
     def _validate_row(self, job: Job, convert: RowConverter, row: int, values: list[Any],
                       source: str, wants_text: bool) -> dict[str, Any] | None:
@@ -442,10 +488,11 @@ class _Load(CompanyLoading, CategoryLoading):
         return to_props(record)
 
     def _accept(self, job: Job, valid: list[dict[str, Any]], prints: list[int],
-                chunk: list[tuple[int, list[Any]]]) -> list[dict[str, Any]]:
+                rows: Sequence[int], cells: Sequence[list[Any]]) -> list[dict[str, Any]]:
         """The rows of a chunk that pass the reference, duplicate and BOM-cycle checks.
 
-        ``prints`` holds each row's :func:`~ingest.validate.row_print`.
+        ``prints`` holds each row's :func:`~ingest.validate.row_print`; ``rows`` and
+        ``cells`` are the chunk's record numbers and cells (for rejects).
         """
         kind = job.kind
         spec = KINDS[kind]
@@ -456,7 +503,7 @@ class _Load(CompanyLoading, CategoryLoading):
             for i in renamed:
                 prints[i] = row_print(valid[i], fields)
         if problems:
-            values_of = dict(chunk)
+            values_of = dict(zip(rows, cells, strict=True))
             kept, kept_prints = [], []
             for i, props in enumerate(valid):
                 missing = problems.get(i)
@@ -488,7 +535,7 @@ class _Load(CompanyLoading, CategoryLoading):
                 else:
                     first = self.jobs[(earlier >> 32) & 0xFFFF]
                     if values_of is None:
-                        values_of = dict(chunk)
+                        values_of = dict(zip(rows, cells, strict=True))
                     self._reject(job, props["row"], values_of[props["row"]], [(
                         spec.key_fields[-1],
                         Msg("dup.conflict", row=earlier & 0xFFFFFFFF, file=first.name,
@@ -498,7 +545,7 @@ class _Load(CompanyLoading, CategoryLoading):
                 cycle = self._bom_cycle(props)
                 if cycle is not None:
                     if values_of is None:
-                        values_of = dict(chunk)
+                        values_of = dict(zip(rows, cells, strict=True))
                     self._reject(job, props["row"], values_of[props["row"]], [(
                         "child", Msg("bom.cycle", path=" → ".join(cycle)))])
                     continue

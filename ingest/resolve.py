@@ -29,8 +29,10 @@ Names are compared after :func:`normalize_name`: Russian and international legal
 forms (ООО, АО, LLC, Co. Ltd., GmbH, S.A., Sp. z o.o. …) and quotes removed,
 accents, case and ё/е folded, Cyrillic transliterated to Latin (and common Latin
 spellings of Russian sounds folded) so that ``Агротехмаш`` and ``Agrotekhmash``
-meet; common abbreviations are spelled out (``Finl`` → financial) and the common
-words of Russian firms' names translated by a small general glossary (биржа →
+meet; common abbreviations are spelled out (``Finl`` → financial), a word a list
+shortened is read as the word (``Res`` → resources, ``Bancshs`` → bancshares; never the
+first word), and the common words of Russian firms' names translated by a small
+general glossary (биржа →
 exchange, металлургический комбинат → steel, Московский → moscow). Ids keep the name
 as written: Latin stays Latin (:func:`name_slug`).
 
@@ -556,6 +558,9 @@ class _Facts:
     extra_a: bool  # a distinctive word of ``a`` has no close word in ``b``
     extra_b: bool
     weak: bool = False  # words without a close word on the other side, all weak ones
+    # the two names with every abbreviated word written out (``res`` → ``resources``),
+    # when a word of one is an abbreviation of a word of the other (:func:`_abbreviates`)
+    spelled: tuple[str, str] | None = None
 
 
 def _token_close(a: str, b: str) -> bool:
@@ -566,20 +571,51 @@ def _token_close(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= 85.0
 
 
+def _abbreviates(short: str, long: str) -> bool:
+    """``short`` is a list's abbreviation of the word ``long``.
+
+    Lists shorten long words to fit a column, in two usual ways: the word's beginning
+    (``Res`` → resources, ``Commun`` → communications, ``Amer`` → american) or its
+    letters kept in order with the first two and the last (``Bancshs`` → bancshares,
+    ``Labs`` → laboratories). Three letters at least; a beginning must drop four letters
+    or more (``India`` / ``Indian``, ``Viacom`` / ``ViacomCBS`` stay two words), a
+    contraction two or more.
+    """
+    if len(short) < 3 or len(long) < len(short) + 2 or short.isdigit() or long.isdigit():
+        return False
+    if long.startswith(short):
+        return len(long) >= len(short) + 4
+    return (len(short) >= 4 and short[:2] == long[:2] and short[-1] == long[-1]
+            and _subsequence(short, long))
+
+
 def _facts(a: str, b: str) -> _Facts:
     ta, tb = a.split(), b.split()
     sa, sb = set(ta), set(tb)
     # only the words that are not in both need a fuzzy look (digits are compared apart)
     ua = [t for t in sa - sb if not t.isdigit()]
     ub = [t for t in sb - sa if not t.isdigit()]
-    lone_a = [t for t in ua if not any(_token_close(t, u) for u in ub)]
-    lone_b = [t for t in ub if not any(_token_close(t, u) for u in ua)]
+    full: dict[str, str] = {}  # an abbreviated word → the word it abbreviates
+    if ua and ub:  # never the first word: lists shorten what a name says, not who it is
+        for t in ua:
+            for u in ub:
+                if t != ta[0] and _abbreviates(t, u):
+                    full.setdefault(t, u)
+                elif u != tb[0] and _abbreviates(u, t):
+                    full.setdefault(u, t)
+    lone_a = [t for t in ua if t not in full
+              and not any(_token_close(t, u) or full.get(u) == t for u in ub)]
+    lone_b = [t for t in ub if t not in full
+              and not any(_token_close(t, u) or full.get(u) == t for u in ua)]
     weak = bool(lone_a or lone_b) and all(t in _WEAK for t in lone_a + lone_b) and bool(
         (sa | sb) - _WEAK)
+    spelled = None
+    if full:
+        spelled = (" ".join(full.get(t, t) for t in ta), " ".join(full.get(t, t) for t in tb))
     return _Facts(a.replace(" ", "") == b.replace(" ", ""),
                   tuple(sorted(_DIGITS.findall(a))), tuple(sorted(_DIGITS.findall(b))),
                   any(t not in _WEAK for t in lone_a), any(t not in _WEAK for t in lone_b),
-                  weak)
+                  weak, spelled)
 
 
 def _acronym(a: str, b: str) -> bool:
@@ -589,7 +625,8 @@ def _acronym(a: str, b: str) -> bool:
     Foods`` (b…f in brf): two extra words at least, right after the name's first word,
     so that one initial never decides;
     ``National Australia Bank`` / ``NAB - National Australia Bank``: one extra word that is
-    the initials of three or more words of the other name, in order.
+    the initials of three or more words of the other name, in order; or, written first,
+    whose letters begin with the initials of two or more (``ASE-Advanced Semiconductor``).
     """
     ta, tb = a.split(), b.split()
     shared = set(ta) & set(tb)
@@ -602,7 +639,15 @@ def _acronym(a: str, b: str) -> bool:
     if any(t.isdigit() or t in _WEAK for t in extra):
         return False
     if len(extra) == 1:
-        return len(other) >= 3 and extra[0] == "".join(w[0] for w in other)
+        initials = "".join(w[0] for w in other)
+        if len(other) >= 3 and extra[0] == initials:
+            return True
+        # an acronym written before the name it stands for, which may go on past the
+        # words listed ("CCCC-China Communications Construction": …Company; "ASE-Advanced
+        # Semiconductor": …Engineering): the first word, two more letters at most
+        acronym = extra[0]
+        return (words[0] == acronym and len(other) >= 2 and len(acronym) >= 3
+                and acronym.startswith(initials) and len(acronym) <= len(initials) + 2)
     # the expansion directly follows the name's first word, which it spells out:
     # "BRF-Brasil Foods", "SEB-Skand Enskilda Bank"
     head = words[0]
@@ -658,6 +703,8 @@ ACRONYM = ComparisonLevel("an acronym and its expansion", lambda f: True, "merge
 def _compare_cores(ca: str, cb: str, full_a: str | None = None, full_b: str | None = None
                    ) -> tuple[float, ComparisonLevel]:
     facts = _facts(ca, cb)
+    if facts.spelled:  # abbreviations read as the words they stand for
+        ca, cb = facts.spelled
     score = 100.0 if facts.same_letters else float(fuzz.token_sort_ratio(ca, cb))
     for level in COMPARISON_LEVELS:
         if level.holds(facts):
@@ -888,6 +935,24 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                     if len(found) > MAX_BLOCK:
                         break
             for j in found[:MAX_BLOCK]:
+                if (settled[i] and settled[j]) or (stored[i] and stored[j]):
+                    continue
+                pair = (i, j) if i < j else (j, i)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield pair[0], pair[1], 0.0
+        # a name written shorter scores low as written (``Charter Commun`` /
+        # ``Charter Communications``, ``Luzhou Laojiao`` / ``Luzhou Lao Jiao``): names
+        # alike in every word's first three letters, or without spaces, meet here
+        shortened: dict[str, list[int]] = defaultdict(list)
+        for i in members:
+            words = cores[i].split()
+            shortened["s:" + " ".join(w[:3] for w in words)].append(i)
+            shortened["j:" + "".join(words)].append(i)
+        for group in shortened.values():
+            if not 2 <= len(group) <= MAX_BLOCK:
+                continue
+            for i, j in itertools.combinations(group, 2):
                 if (settled[i] and settled[j]) or (stored[i] and stored[j]):
                     continue
                 pair = (i, j) if i < j else (j, i)

@@ -347,6 +347,9 @@ class _Defer:
     def __repr__(self) -> str:
         return "DEFER"
 
+    def __reduce__(self) -> str:
+        return "DEFER"  # unpickled as this module's one DEFER (ingest.prefetch sends it)
+
 
 DEFER: Any = _Defer()
 
@@ -590,12 +593,22 @@ class FastRows:
             if index is not None:
                 column = transposed[index] if transposed is not None \
                     else [row[index] if index < len(row) else "" for row in cells]
-                values = _convert_column(plan, column)
-                if canon is not None and plan.how in _SHARED \
-                        and len(values) >= 16 and 2 * len(set(values)) <= len(values):
-                    values = list(map(canon.setdefault, values, values))
-                out[plan.name] = values
+                out[plan.name] = _convert_column(plan, column)
+        if canon is not None:
+            self.share(out, canon)
         return out
+
+    def share(self, columns: dict[str, list[Any]], canon: dict[Any, Any]) -> None:
+        """Replace repeated values of ``columns`` (from :meth:`parse`) by shared objects.
+
+        What :meth:`parse` does with ``canon``, for columns parsed without it (by the
+        prefetch worker, :mod:`ingest.prefetch`): the same values, the same objects.
+        """
+        for plan in self._plans:
+            values = columns.get(plan.name)
+            if values is not None and plan.how in _SHARED \
+                    and len(values) >= 16 and 2 * len(set(values)) <= len(values):
+                columns[plan.name] = list(map(canon.setdefault, values, values))
 
     def assemble(self, columns: dict[str, list[Any]], source: str, rows: Sequence[int]
                  ) -> tuple[list[dict[str, Any] | None], list[int] | None]:

@@ -46,14 +46,19 @@ __all__ = [
     "NEED",
     "SUPPLIED",
     "CheckedFilters",
+    "DemandPatch",
     "MatchIndex",
+    "Touched",
     "bom_closure",
     "check_filters",
     "insert_rows",
+    "insert_zero_bits",
     "match_index",
+    "packed_bit_bytes",
     "patch_match_index",
     "renumber_match_index",
     "since_days",
+    "splice_rows",
 ]
 
 BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
@@ -105,6 +110,7 @@ class MatchIndex:
     A: sp.csr_matrix  # supplier × buyer, 1 where any link
     AT: sp.csr_matrix  # buyer × supplier
     A_age: np.ndarray  # aligned with A.data: days from the pair's latest ``since`` to the newest
+    A_newest: float  # the newest ``since`` of any link (day number), NaN when none
     out_deg: np.ndarray
     in_deg: np.ndarray
     main_category: np.ndarray  # per company: its most supplied (else declared) category, -1
@@ -302,16 +308,16 @@ def _one_day(text: str) -> np.datetime64:
         return np.datetime64("NaT")
 
 
-def _pair_age(proj: Projection, a: sp.csr_matrix) -> np.ndarray:
+def _pair_age(proj: Projection, a: sp.csr_matrix) -> tuple[np.ndarray, float]:
     """Per stored entry of ``a`` (sorted CSR): days from the pair's latest ``since`` to the newest
-    ``since`` of any link; NaN where the pair has no date."""
+    ``since`` of any link, NaN where the pair has no date; and that newest day (NaN: none)."""
     out = np.full(a.nnz, np.nan)
     if a.nnz == 0 or not any(proj.sup_since):
-        return out
+        return out, float("nan")
     day = since_days(proj.sup_since)
     known = np.isfinite(day)
     if not known.any():
-        return out
+        return out, float("nan")
     key = proj.sup_supplier.astype(np.int64)[known] * a.shape[1] + proj.sup_buyer[known]
     order = np.argsort(key, kind="stable")
     key, d = key[order], day[known][order]
@@ -320,8 +326,9 @@ def _pair_age(proj: Projection, a: sp.csr_matrix) -> np.ndarray:
     rows = np.repeat(np.arange(a.shape[0], dtype=np.int64), np.diff(a.indptr))
     pos = _member(key[heads], rows * a.shape[1] + a.indices)
     found = pos >= 0
-    out[found] = float(np.nanmax(day)) - latest[pos[found]]
-    return out
+    newest = float(np.nanmax(day))
+    out[found] = newest - latest[pos[found]]
+    return out, newest
 
 
 def _demand_value(flags: np.ndarray, n_sup: np.ndarray) -> np.ndarray:
@@ -397,11 +404,23 @@ def _closure_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     return dict(closure=bom_closure(proj))
 
 
-def _demand_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-    """The demand table (see the module docstring), from the BOM closure and ``decl``."""
+def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
+                  buyers: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The demand pairs ``(keys, flags, quantities, suppliers today)`` in key order, of every
+    buyer or only of ``buyers`` (ascending; what a row-wise patch recomputes)."""
     n, ncat = proj.n_companies, proj.n_categories
-    closure, decl = got["closure"], got["decl"]
+    mine = None
+    if buyers is not None:
+        mine = np.zeros(n, dtype=bool)
+        mine[buyers] = True
+
+    def of(companies: np.ndarray) -> np.ndarray:  # the entries whose buyer is wanted
+        return np.ones(len(companies), dtype=bool) if mine is None \
+            else mine[np.asarray(companies, dtype=np.int64)]
+
     makers = np.flatnonzero(proj.product_maker >= 0)
+    makers = makers[of(proj.product_maker[makers])]
     volume = np.array([r.get("annual_volume") or 0.0 for r in proj.product_rows], dtype=float)
     maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
                               shape=(n, len(proj.product_ids)))
@@ -415,39 +434,67 @@ def _demand_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     # a maker of an assembly category needs its components (one BOM level down)
     step = _category_step(proj)
     step.data[:] = 1.0
-    makes = decl.astype(np.float64)
-    makes.data[:] = 1.0
-    inputs = (makes @ step).tocoo()
+    if mine is None:
+        makes = decl.astype(np.float64)
+        makes.data[:] = 1.0
+        inputs = (makes @ step).tocoo()
+        in_row = inputs.row
+    else:
+        assert buyers is not None
+        makes = decl[buyers].astype(np.float64)
+        makes.data[:] = 1.0
+        inputs = (makes @ step).tocoo()
+        in_row = np.asarray(buyers, dtype=np.int64)[inputs.row]
+    need, imp, sup = of(proj.need_company), of(proj.imp_company), of(proj.sup_buyer)
     parts = [
         (bom_bin.row, bom_bin.col, BOM, bom_qty),
-        (inputs.row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
-        (proj.need_company, proj.need_category, NEED, proj.need_qty),
-        (proj.imp_company, proj.imp_category, IMPORT, proj.imp_volume),
-        (proj.sup_buyer, proj.sup_category, SUPPLIED, proj.sup_volume),
+        (in_row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
+        (proj.need_company[need], proj.need_category[need], NEED, proj.need_qty[need]),
+        (proj.imp_company[imp], proj.imp_category[imp], IMPORT, proj.imp_volume[imp]),
+        (proj.sup_buyer[sup], proj.sup_category[sup], SUPPLIED, proj.sup_volume[sup]),
     ]
     rows = np.concatenate([np.asarray(p[0], dtype=np.int64) for p in parts])
     cols = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in parts])
     bits = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int8) for p in parts])
     qty = np.concatenate([np.asarray(p[3], dtype=float) for p in parts])
     dkeys, flags, dqty = _pairs_table(ncat, rows, cols, bits, qty)
-    dem_buyer = (dkeys // max(ncat, 1)).astype(np.int32)
-    dem_cat = (dkeys % max(ncat, 1)).astype(np.int32)
     # how many suppliers sell each (buyer, category) today: a popular purchase is a likely one
-    skeys, scount = np.unique(proj.sup_buyer.astype(np.int64) * ncat + proj.sup_category,
-                              return_counts=True)
+    skeys, scount = np.unique(proj.sup_buyer[sup].astype(np.int64) * ncat
+                              + proj.sup_category[sup], return_counts=True)
     n_sup = np.zeros(len(dkeys))
     pos = _member(skeys, dkeys)
     n_sup[pos >= 0] = scount[pos[pos >= 0]]
-    cat_rows = np.argsort(dem_cat, kind="stable").astype(np.int64)
-    cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dem_cat, minlength=ncat), out=cat_indptr[1:])
-    buyer_indptr = np.searchsorted(dem_buyer, np.arange(n + 1)).astype(np.int64)
-    need_keys = proj.need_company.astype(np.int64) * ncat + proj.need_category
+    return dkeys, flags, dqty, n_sup
+
+
+def _need_rows(proj: Projection, dkeys: np.ndarray) -> np.ndarray:
+    """Per demand key: the need row of the same (buyer, category), -1 where none."""
+    need_keys = proj.need_company.astype(np.int64) * proj.n_categories + proj.need_category
     dem_need = np.full(len(dkeys), -1, dtype=np.int64)
     if len(need_keys):
         order = np.argsort(need_keys, kind="stable")
         pos = _member(need_keys[order], dkeys)
         dem_need[pos >= 0] = order[pos[pos >= 0]]
+    return dem_need
+
+
+def _category_groups(dem_cat: np.ndarray, ncat: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(cat_dem_indptr, cat_dem_rows)``: the demand rows grouped by category, stable."""
+    small = dem_cat.astype(np.int16) if ncat < 2**15 else dem_cat  # a radix sort
+    cat_rows = np.argsort(small, kind="stable").astype(np.int64)
+    cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dem_cat, minlength=ncat), out=cat_indptr[1:])
+    return cat_indptr, cat_rows
+
+
+def _demand_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+    """The demand table (see the module docstring), from the BOM closure and ``decl``."""
+    n, ncat = proj.n_companies, proj.n_categories
+    dkeys, flags, dqty, n_sup = _demand_table(proj, got["closure"], got["decl"])
+    dem_buyer = (dkeys // max(ncat, 1)).astype(np.int32)
+    dem_cat = (dkeys % max(ncat, 1)).astype(np.int32)
+    cat_indptr, cat_rows = _category_groups(dem_cat, ncat)
+    buyer_indptr = np.searchsorted(dem_buyer, np.arange(n + 1)).astype(np.int64)
     return dict(
         dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
         cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
@@ -456,7 +503,7 @@ def _demand_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
         dem_value=_sentinel(_demand_value(flags, n_sup), 0.0),
         dem_import=_sentinel(((flags & IMPORT) > 0).astype(float), 0.0),
         dem_pop=_sentinel(_log_share(n_sup, dem_cat, ncat), 0.0),
-        dem_need=_sentinel(dem_need, -1).astype(np.int64))
+        dem_need=_sentinel(_need_rows(proj, dkeys), -1).astype(np.int64))
 
 
 def _cert_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
@@ -492,7 +539,11 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     A.data[:] = 1.0
     A.sort_indices()
     AT = A.T.tocsr()
-    return dict(supply_keys=np.unique(keys), A=A, AT=AT, A_age=_pair_age(proj, A),
+    # the rows are in key order (supplier, buyer, category): sorted and unique already
+    strictly_rising = len(keys) < 2 or bool((keys[1:] > keys[:-1]).all())
+    age, newest = _pair_age(proj, A)
+    return dict(supply_keys=keys if strictly_rising else np.unique(keys), A=A, AT=AT,
+                A_age=age, A_newest=newest,
                 out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
 
@@ -560,7 +611,7 @@ _PART_FIELDS: dict[str, tuple[str, ...]] = {
                "dem_import", "dem_pop", "dem_need"),
     "certs": ("need_cert", "need_cert_dense", "need_n_certs", "cert_codes", "cert_index"),
     "need_km": ("need_max_km",),
-    "network": ("supply_keys", "A", "AT", "A_age", "out_deg", "in_deg"),
+    "network": ("supply_keys", "A", "AT", "A_age", "A_newest", "out_deg", "in_deg"),
     "cap_keys": ("cap_keys", "cap_rows"),
     "membership": ("membership", "membership_csc", "cluster_ids"),
     "regions": ("region_code", "region_names"),
@@ -607,7 +658,19 @@ def _changed_pairs(a: sp.csr_matrix, b: sp.csr_matrix) -> int:
     return int((a != b).nnz)
 
 
-def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> MatchIndex:
+@dataclass(frozen=True)
+class DemandPatch:
+    """How a row-wise patch moved the demand table: per old row its new number (-1:
+    dropped), the numbers of the rows recomputed, the buyers whose rows were redone."""
+
+    where: np.ndarray
+    fresh: np.ndarray
+    buyers: np.ndarray
+
+
+def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
+                      touched: Touched | None = None,
+                      notes: dict[str, Any] | None = None) -> MatchIndex:
     """The match index of ``new``, a projection patched from ``old``, reusing ``old_ix``.
 
     Only the parts whose input fields differ between ``old`` and ``new`` (by
@@ -619,6 +682,11 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
     :data:`CARRIED_CACHE` (the tuned walk), kept while the network has changed
     little since it was computed (:func:`_carry`), also when companies were
     added or removed and the index is built afresh.
+    With ``touched`` (what the writes between ``old`` and ``new`` were: capabilities,
+    needs and imports of some companies, supply links), the ``decl``, ``demand`` and
+    ``network`` parts are patched row by row — only the companies and pairs written —
+    instead of being rebuilt; ``notes["demand"]`` then tells how the demand rows moved
+    (a :class:`DemandPatch`, for the ranking's caches: ``queries.match``).
     The result equals ``_build(new)`` field by field (the oracle test checks it).
     """
     if old.company_ids != new.company_ids or old.category_codes != new.category_codes:
@@ -633,7 +701,9 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
         outputs = _PART_FIELDS[name]
         if any(not same_value(getattr(old, f), getattr(new, f)) for f in fields) \
                 or changed.intersection(needs):
-            fresh = builder(new, got)
+            fresh = _patch_part(name, old_ix, old, new, got, touched, changed, notes)
+            if fresh is None:
+                fresh = builder(new, got)
             if name == "decl" and same_value(fresh["decl"], old_ix.decl):
                 fresh["decl"] = old_ix.decl  # the demand part reads only this
             else:
@@ -648,6 +718,239 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection) -> M
         ix._cert_valid.update(old_ix._cert_valid)
     _carry(old_ix, ix, _changed_pairs(old_ix.A, ix.A))
     return ix
+
+
+@dataclass(frozen=True)
+class Touched:
+    """What a patch changed, for the row-wise patches of the match index: the companies
+    whose capabilities, needs or imports were written, and the supply links written
+    (supplier, buyer, category indices in the new projection's numbering)."""
+
+    companies: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    links: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+
+
+def _decl_rows(new: Projection, rows: np.ndarray
+               ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """``decl``, ``sell`` and ``main_category`` of the companies ``rows`` (ascending) only."""
+    ncat = new.n_categories
+    mine = np.zeros(new.n_companies, dtype=bool)
+    mine[rows] = True
+    cap = mine[new.cap_company]
+    sup = mine[new.sup_supplier]
+    at = np.searchsorted(rows, new.cap_company[cap])
+    capbin = sp.csr_matrix((np.full(len(at), 2.0), (at, new.cap_category[cap])),
+                           shape=(len(rows), ncat))
+    capbin.data[:] = 2.0
+    supcat = sp.csr_matrix((np.ones(int(sup.sum())),
+                            (np.searchsorted(rows, new.sup_supplier[sup]), new.sup_category[sup])),
+                           shape=(len(rows), ncat))
+    supcat.sum_duplicates()
+    supbin = supcat.copy()
+    supbin.data[:] = 1.0
+    decl = capbin.maximum(supbin).tocsr()
+    decl.data = decl.data.astype(np.int8)
+    return decl, supcat, _row_argmax(supcat * 2.0 + capbin * 0.5)
+
+
+def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[str, Any]:
+    """The ``decl`` part of ``new`` from ``old_ix``'s, the rows of companies ``rows`` redone."""
+    decl_rows, sell_rows, main_rows = _decl_rows(new, rows)
+    decl = splice_rows(old_ix.decl, rows, decl_rows)
+    sell = splice_rows(old_ix.sell, rows, sell_rows)
+    main_category = old_ix.main_category.copy()
+    main_category[rows] = main_rows
+    owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
+    return dict(decl=decl, decl_csc=decl.tocsc(), main_category=main_category, sell=sell,
+                sell_keys=owner * new.n_categories + sell.indices,
+                sell_pop=_log_share(sell.data, sell.indices, new.n_categories))
+
+
+def _patch_demand(old_ix: MatchIndex, new: Projection, got: dict[str, Any], buyers: np.ndarray,
+                  needs_changed: bool) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """The ``demand`` part of ``new`` from ``old_ix``'s, the rows of ``buyers`` (ascending)
+    recomputed; also where each old row went (-1: dropped) and the new rows' numbers.
+
+    Every per-row array is one gather of the old rows (the sentinel included) and a
+    scatter of the recomputed ones; ``dem_pop`` is recomputed in the categories whose
+    rows changed only (the others keep their largest count, hence their values)."""
+    ncat = new.n_categories
+    sub_keys, sub_flags, sub_qty, sub_sup = _demand_table(new, got["closure"], got["decl"],
+                                                          buyers)
+    old_keys = old_ix.dem_keys
+    d_old = len(old_keys)
+    ptr = old_ix.buyer_dem_indptr
+    gone = np.zeros(d_old, dtype=bool)
+    for b in buyers.tolist():
+        gone[ptr[b]:ptr[b + 1]] = True
+    kept = np.flatnonzero(~gone)
+    spots = np.searchsorted(old_keys[kept], sub_keys)
+    d_new = len(kept) + len(sub_keys)
+    fresh = spots + np.arange(len(spots))
+    is_fresh = np.zeros(d_new + 1, dtype=bool)
+    is_fresh[fresh] = True
+    take = np.full(d_new + 1, d_old, dtype=np.int64)  # the last: the old sentinel
+    take[np.flatnonzero(~is_fresh[:-1])] = kept
+    where = np.full(d_old, -1, dtype=np.int64)
+    where[kept] = np.flatnonzero(~is_fresh[:-1])
+
+    take_rows = np.where(is_fresh[:-1], 0, take[:-1])  # for the arrays without a sentinel
+
+    def merged(values: np.ndarray, sub: np.ndarray, sentinel: bool = True) -> np.ndarray:
+        if sentinel:
+            out = values[take]
+        else:
+            out = values[take_rows] if d_old else np.zeros(d_new, dtype=values.dtype)
+        out[fresh] = sub.astype(values.dtype)
+        return out
+
+    dkeys = merged(old_keys, sub_keys, sentinel=False)
+    dem_buyer = merged(old_ix.dem_buyer, sub_keys // max(ncat, 1), sentinel=False)
+    dem_cat = merged(old_ix.dem_cat, sub_keys % max(ncat, 1), sentinel=False)
+    n_sup = merged(old_ix.dem_suppliers, sub_sup)
+    cat_indptr, cat_rows = _category_groups(dem_cat, ncat)
+    if needs_changed:
+        dem_need = _sentinel(_need_rows(new, dkeys), -1).astype(np.int64)
+    else:
+        dem_need = merged(old_ix.dem_need, _need_rows(new, sub_keys))
+    counts = np.diff(ptr)
+    counts[buyers] = np.bincount(np.searchsorted(buyers, sub_keys // max(ncat, 1)),
+                                 minlength=len(buyers))
+    buyer_indptr = np.zeros(len(ptr), dtype=np.int64)
+    np.cumsum(counts, out=buyer_indptr[1:])
+    # popularity: log(1 + suppliers) over its category's largest, in changed categories
+    dem_pop = merged(old_ix.dem_pop, np.zeros(len(fresh)))
+    dirty = np.zeros(ncat, dtype=bool)
+    dirty[old_ix.dem_cat[gone]] = True
+    dirty[dem_cat[fresh]] = True
+    for c in np.flatnonzero(dirty).tolist():
+        rows = cat_rows[cat_indptr[c]:cat_indptr[c + 1]]
+        dem_pop[rows] = _log_share(n_sup[rows], np.zeros(len(rows), dtype=np.int64), 1)
+    part = dict(
+        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
+        cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
+        dem_flags=merged(old_ix.dem_flags, sub_flags),
+        dem_qty=merged(old_ix.dem_qty, sub_qty),
+        dem_suppliers=n_sup,
+        dem_value=merged(old_ix.dem_value, _demand_value(sub_flags, sub_sup)),
+        dem_import=merged(old_ix.dem_import, ((sub_flags & IMPORT) > 0).astype(float)),
+        dem_pop=dem_pop, dem_need=dem_need)
+    return part, where, fresh
+
+
+def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: np.ndarray
+                   ) -> dict[str, Any] | None:
+    """The ``network`` part of ``new`` from ``old_ix``'s, the supplier–buyer pairs of the
+    written ``links`` redone; ``None`` when the newest link date may have gone back."""
+    n, ncat = new.n_companies, new.n_categories
+    pairs = np.unique(links[:, 0] * n + links[:, 1])
+
+    def rows_of(proj: Projection) -> tuple[np.ndarray, np.ndarray]:  # pair -> its rows
+        key = proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer
+        hit = np.flatnonzero(np.isin(key, pairs))
+        return hit, key[hit]
+
+    old_hit, _ = rows_of(old)
+    new_hit, new_pair = rows_of(new)
+    old_days = since_days([old.sup_since[i] for i in old_hit.tolist()])
+    new_days = since_days([new.sup_since[i] for i in new_hit.tolist()])
+    newest = old_ix.A_newest
+    top_new = float(np.nanmax(new_days)) if np.isfinite(new_days).any() else float("nan")
+    if np.isfinite(old_days).any() and float(np.nanmax(old_days)) >= newest \
+            and not top_new >= newest:
+        return None  # the newest dated link was among those rewritten: rebuild the part
+    shift = 0.0
+    if top_new > newest or (not np.isfinite(newest) and np.isfinite(top_new)):
+        shift = top_new - newest if np.isfinite(newest) else 0.0
+        newest = top_new
+    age_all = old_ix.A_age + shift if shift else old_ix.A_age
+    if not np.isfinite(old_ix.A_newest) and np.isfinite(newest):
+        age_all = old_ix.A_age  # no link was dated before: every old pair stays undated
+    # per pair: does it exist now, and its latest date
+    exists = np.isin(pairs, new_pair)
+    latest = np.full(len(pairs), np.nan)
+    for j, pair in enumerate(pairs.tolist()):
+        days = new_days[new_pair == pair]
+        if np.isfinite(days).any():
+            latest[j] = float(np.nanmax(days))
+    # rows of A (suppliers) and of AT (buyers) redone
+    age_m = sp.csr_matrix((age_all, old_ix.A.indices, old_ix.A.indptr), shape=old_ix.A.shape)
+    sup_rows = np.unique(pairs // n)
+    buy_rows = np.unique(pairs % n)
+    sub_a, sub_age, sub_at = [], [], []
+    for s in sup_rows.tolist():
+        lo, hi = old_ix.A.indptr[s], old_ix.A.indptr[s + 1]
+        cols = dict(zip(old_ix.A.indices[lo:hi].tolist(), age_m.data[lo:hi].tolist(),
+                        strict=True))
+        for j in np.flatnonzero(pairs // n == s).tolist():
+            b = int(pairs[j] % n)
+            if exists[j]:
+                cols[b] = newest - latest[j] if np.isfinite(latest[j]) else np.nan
+            else:
+                cols.pop(b, None)
+        order = sorted(cols)
+        sub_a.append(order)
+        sub_age.append([cols[b] for b in order])
+    for b in buy_rows.tolist():
+        lo, hi = old_ix.AT.indptr[b], old_ix.AT.indptr[b + 1]
+        have = set(old_ix.AT.indices[lo:hi].tolist())
+        for j in np.flatnonzero(pairs % n == b).tolist():
+            (have.add if exists[j] else have.discard)(int(pairs[j] // n))
+        sub_at.append(sorted(have))
+
+    def sub(rows: list[list[int]], data: list[list[float]] | None) -> sp.csr_matrix:
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
+        cols = np.array([c for r in rows for c in r], dtype=np.int64)
+        values = np.ones(len(cols)) if data is None \
+            else np.array([v for r in data for v in r], dtype=float)
+        return sp.csr_matrix((values, cols, indptr), shape=(len(rows), n))
+
+    A = splice_rows(old_ix.A, sup_rows, sub(sub_a, None))
+    ages = splice_rows(age_m, sup_rows, sub(sub_a, sub_age))
+    AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None))
+    # the link keys: the written ones in or out
+    keys = np.unique(links[:, 0] * n * ncat + links[:, 1] * ncat + links[:, 2])
+    now = np.isin(keys, new.sup_supplier[new_hit].astype(np.int64) * n * ncat
+                  + new.sup_buyer[new_hit].astype(np.int64) * ncat + new.sup_category[new_hit])
+    supply_keys = old_ix.supply_keys
+    was = _member(supply_keys, keys) >= 0
+    supply_keys = np.delete(supply_keys, _member(supply_keys, keys[was & ~now]))
+    supply_keys = np.insert(supply_keys, np.searchsorted(supply_keys, keys[now & ~was]),
+                            keys[now & ~was])
+    out_deg, in_deg = old_ix.out_deg.copy(), old_ix.in_deg.copy()
+    out_deg[sup_rows] = np.diff(A.indptr)[sup_rows]
+    in_deg[buy_rows] = np.diff(AT.indptr)[buy_rows]
+    return dict(supply_keys=supply_keys, A=A, AT=AT, A_age=ages.data.astype(float),
+                A_newest=newest, out_deg=out_deg, in_deg=in_deg)
+
+
+def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
+                got: dict[str, Any], touched: Touched | None, changed: set[str],
+                notes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Part ``name`` of ``new`` patched row by row from ``old_ix`` (see
+    :func:`patch_match_index`), or ``None``: build it whole."""
+    if touched is None or old.n_companies != new.n_companies:
+        return None
+    suppliers, buyers = touched.links[:, 0], touched.links[:, 1]
+    if name == "decl":
+        return _patch_decl(old_ix, new, np.unique(np.concatenate([touched.companies,
+                                                                  suppliers])))
+    if name == "demand":
+        if "closure" in changed or any(
+                not same_value(getattr(old, f), getattr(new, f))
+                for f in ("product_maker", "product_rows", "product_ids", "category_bom")):
+            return None
+        rows = np.unique(np.concatenate([touched.companies, suppliers, buyers]))
+        needs_changed = not (same_value(old.need_company, new.need_company)
+                             and same_value(old.need_category, new.need_category))
+        part, where, fresh = _patch_demand(old_ix, new, got, rows, needs_changed)
+        if notes is not None:
+            notes["demand"] = DemandPatch(where, fresh, rows)
+        return part
+    if name == "network" and len(touched.links):
+        return _patch_network(old_ix, old, new, touched.links)
+    return None
 
 
 def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
@@ -666,6 +969,91 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, m.shape[1]))
 
 
+def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` (CSR) with its rows ``rows`` (ascending, unique) replaced by the rows of ``sub``
+    (one per entry of ``rows``, same columns): a few slices copied, no sort."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return m
+    sub = sub.tocsr()
+    sub.sum_duplicates()  # canonical: sorted columns, no duplicates
+    ptr = m.indptr.astype(np.int64)
+    sub_ptr = sub.indptr.astype(np.int64)
+    idx_pieces, data_pieces = [], []
+    last = 0
+    for r, row in enumerate(rows.tolist()):
+        idx_pieces += [m.indices[ptr[last]:ptr[row]], sub.indices[sub_ptr[r]:sub_ptr[r + 1]]]
+        data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
+        last = row + 1
+    idx_pieces.append(m.indices[ptr[last]:])
+    data_pieces.append(m.data[ptr[last]:])
+    counts = np.diff(ptr)
+    counts[rows] = np.diff(sub_ptr)
+    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(idx_pieces).astype(m.indices.dtype, copy=False)
+    out = sp.csr_matrix((np.concatenate(data_pieces).astype(m.data.dtype, copy=False), indices,
+                         indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
+                        shape=m.shape)
+    return out
+
+
+def packed_bit_bytes(n: int) -> int:
+    """Bytes per row of a packed company bitset for ``n`` companies: whole 64-bit words,
+    so that the ranking's unions and counts run on ``uint64`` (the one definition of the
+    layout of the ranking's ``bits`` cache, built in :mod:`coopgraph.queries.match`)."""
+    return -(-max(n, 1) // 64) * 8
+
+
+def insert_zero_bits(bits: np.ndarray, n: int, inserted: np.ndarray) -> np.ndarray:
+    """Rows of packed bits (``np.packbits(..., axis=1)``, :func:`packed_bit_bytes` wide)
+    with zero bits inserted at the final positions ``inserted`` (ascending), for ``n`` bits
+    per row in all: each insertion shifts the bytes from its own by one bit, a few vector
+    operations per insertion."""
+    width = packed_bit_bytes(n)
+    out = np.zeros((bits.shape[0], width), dtype=np.uint8)
+    out[:, :bits.shape[1]] = bits
+    for p in inserted.tolist():
+        q, r = p >> 3, p & 7
+        tail = out[:, q:].copy()
+        shifted = tail >> 1
+        shifted[:, 1:] |= (tail[:, :-1] & 1) << 7
+        keep = (0xFF << (8 - r)) & 0xFF  # the bits before position r in byte q stay
+        shifted[:, 0] = (tail[:, 0] & keep) | (shifted[:, 0] & (0xFF >> (r + 1)))
+        out[:, q:] = shifted
+    last = (n - 1) // 8 if n else -1  # padding past the last company stays zero
+    out[:, last + 1:] = 0
+    if n % 8:
+        out[:, last] &= (0xFF << (8 - n % 8)) & 0xFF
+    return out
+
+
+def _insert_regions(old_ix: MatchIndex, proj: Projection, inserted: np.ndarray
+                    ) -> dict[str, Any]:
+    """:func:`_region_part` of ``proj`` from ``old_ix``'s, companies inserted at ``inserted``:
+    the codes stay numbered in order of each region's first company."""
+    names = dict(old_ix.region_names)
+    added = []
+    for i in inserted.tolist():
+        region = proj.company_regions[i]
+        added.append(names.setdefault(str(region), len(names)) if region else -1)
+    code = np.insert(old_ix.region_code, inserted - np.arange(len(inserted)),
+                     np.array(added, dtype=old_ix.region_code.dtype))
+    if len(names) == 0:
+        return dict(region_code=code, region_names=names)
+    first = np.full(len(names), len(code), dtype=np.int64)
+    known = np.flatnonzero(code >= 0)
+    np.minimum.at(first, code[known], known)
+    order = np.argsort(first, kind="stable")
+    if (order == np.arange(len(names))).all():
+        return dict(region_code=code, region_names=names)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    code = np.where(code >= 0, rank[np.maximum(code, 0)], -1).astype(old_ix.region_code.dtype)
+    return dict(region_code=code, region_names={name: int(rank[c]) for name, c in sorted(
+        names.items(), key=lambda item: rank[item[1]])})
+
+
 def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.ndarray,
                          inserted: np.ndarray) -> MatchIndex | None:
     """``old_ix`` for ``proj``, the same projection with companies (no rows) inserted at
@@ -681,8 +1069,16 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     n, ncat, n_old = proj.n_companies, proj.n_categories, old_ix.n
     mapped = old_to_new.astype(np.int64)
 
-    def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category
-        return mapped[keys // max(ncat, 1)] * ncat + keys % max(ncat, 1) if len(keys) else keys
+    # the old company indices before which companies were inserted, and how many
+    at_old = inserted - np.arange(len(inserted))
+
+    def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category, sorted
+        # the map keeps the order: each key moves by ncat per company inserted before its
+        # company, a run of keys per insertion point (no division over the whole array)
+        out = keys.copy()
+        for cut in np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist():
+            out[cut:] += ncat
+        return out
 
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
         return np.insert(values, inserted - np.arange(len(inserted)), fill)
@@ -714,10 +1110,13 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         cap_keys=keys_of(old_ix.cap_keys),
         membership=insert_rows(old_ix.membership, inserted, mapped),
         membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
-        **_region_part(proj, {}))
+        **_insert_regions(old_ix, proj, inserted))
     ix = MatchIndex(n=n, ncat=ncat, **got)
     ix.cache.update({k: v for k, v in old_ix.cache.items()
                      if isinstance(k, tuple) and k[:1] == ("order",)})
+    bits = old_ix.cache.get("bits")  # category × packed company bits (queries.match)
+    if isinstance(bits, np.ndarray):
+        ix.cache["bits"] = insert_zero_bits(bits, n, inserted)
     _carry(old_ix, ix, len(inserted))
     for day, m in old_ix._cert_valid.items():
         ix._cert_valid[day] = (np.insert(m, inserted - np.arange(len(inserted)), False, axis=0)

@@ -293,6 +293,14 @@ _FIT_TEXT = {
                        "to be confirmed"),
     "network": ("нет данных о компетенции, только сигнал сети",
                 "no capability data, network signal only"),
+    # a popularity filler without a fit (queries.match._fallback): the source, as the CLI says
+    "popular_in_category": ("нет данных о компетенции: запасной список — известные в категориях "
+                            "компании", "no capability data: a popularity fallback — popular "
+                            "in the company's categories"),
+    "popular_in_region": ("нет данных о компетенции: запасной список — известные в регионе",
+                          "no capability data: a popularity fallback — popular in region"),
+    "popular": ("нет данных о компетенции: запасной список — известные",
+                "no capability data: a popularity fallback — popular"),
 }
 
 

@@ -55,9 +55,11 @@ from coopgraph.queries.candidates import (
     NEED,
     SUPPLIED,
     CheckedFilters,
+    DemandPatch,
     MatchIndex,
     check_filters,
     match_index,
+    packed_bit_bytes,
 )
 from coopgraph.queries.factors import (
     FACTORS,
@@ -75,6 +77,7 @@ from coopgraph.queries.network import FallbackDegree, QueryPaths, cf_buyers, cf_
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.registry import registry_evidence, registry_fit
 from coopgraph.queries.results import (
+    CandidateSource,
     FactorValue,
     FitKind,
     MatchCandidate,
@@ -90,6 +93,7 @@ __all__ = [
     "candidate_pairs",
     "category_pool",
     "fallback_scores",
+    "patch_ranking_caches",
     "rank_buyers",
     "rank_buyers_is_fast",
     "rank_suppliers",
@@ -630,8 +634,9 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
 
 # --- the fast exact top-k of rank_buyers ------------------------------------------------
 
-_HOT = 256  # partners with the largest network/relation/cluster terms, scored exactly first
+_HOT = 128  # partners with the largest network/relation/cluster terms, scored exactly first
 _FIRST = 24  # rows per category scored in the first round (at least 2 k)
+_HOT_FIRST = 64  # rows of the hot buyers scored in the first round (at least 4 k)
 
 
 @dataclass
@@ -666,11 +671,55 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
     """category × packed company bits: the buyers with demand in the category (cached)."""
     found = ix.cache.get("bits")
     if found is None:
-        dense = np.zeros((ix.ncat, ix.n), dtype=bool)
+        # rows padded to whole 64-bit words, so that unions and counts run on uint64
+        dense = np.zeros((ix.ncat, packed_bit_bytes(ix.n) * 8), dtype=bool)
         dense[ix.dem_cat, ix.dem_buyer] = True
         found = np.packbits(dense, axis=1)
         ix.cache["bits"] = found
     return found
+
+
+def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> None:
+    """Give ``ix`` (the demand rows of ``moved.buyers`` redone from ``old_ix``, nothing
+    else changed in the demand table's other categories) the ranking caches of ``old_ix``
+    patched: the buyer bits per category and every profile's row order — only the
+    categories whose rows changed are re-sorted. Each equals its build from ``ix``."""
+    if ix.n != old_ix.n or ix.ncat != old_ix.ncat:
+        return
+    gone = np.flatnonzero(moved.where < 0)
+    dirty = np.zeros(ix.ncat, dtype=bool)
+    dirty[old_ix.dem_cat[gone]] = True
+    dirty[ix.dem_cat[moved.fresh]] = True
+    bits = old_ix.cache.get("bits")
+    if isinstance(bits, np.ndarray):
+        bits = bits.copy()
+        for b in moved.buyers.tolist():
+            bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
+        buyer = ix.dem_buyer[moved.fresh].astype(np.int64)
+        np.bitwise_or.at(bits, (ix.dem_cat[moved.fresh], buyer >> 3),
+                         (0x80 >> (buyer & 7)).astype(np.uint8))
+        ix.cache["bits"] = bits
+    cats = np.flatnonzero(dirty).tolist()
+    for key, po in old_ix.cache.items():
+        if not (isinstance(key, tuple) and key[:1] == ("order",)
+                and isinstance(po, _ProfileOrder)):
+            continue
+        wd, wi, wp = key[1:]
+        static = wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1]
+        mapped = moved.where[po.rows]
+        old_ptr, ptr = old_ix.cat_dem_indptr, ix.cat_dem_indptr
+        pieces, last = [], 0
+        for c in cats:
+            pieces.append(mapped[old_ptr[last]:old_ptr[c]])
+            mine = ix.cat_dem_rows[ptr[c]:ptr[c + 1]]
+            pieces.append(mine[np.argsort(-static[mine], kind="stable")])
+            last = c + 1
+        pieces.append(mapped[old_ptr[last]:])
+        rows = np.concatenate(pieces).astype(np.int64)
+        b_max = float(static.max(initial=0.0))
+        span = b_max + 1.0
+        keys = ix.dem_cat[rows] * span + (b_max - static[rows])
+        ix.cache[key] = _ProfileOrder(rows, keys, span, b_max)
 
 
 def _prefix_rows(ix: MatchIndex, po: _ProfileOrder, cats: np.ndarray, start: np.ndarray,
@@ -709,15 +758,17 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     certificate and distance terms possible), ``B`` on the demand row only
     (demand, import, popularity: the profile's order of each category's rows,
     :func:`_profile_order`), and ``Q`` on the buyer only (network, relation,
-    cluster). The ``_HOT`` buyers with the largest ``Q`` are scored exactly;
-    every other buyer has ``Q ≤ τ``. Round one scores the first rows of every
-    category; with θ the k-th best partner so far, a row can only beat θ when
-    ``U_c + τ + B ≥ θ``, which is a prefix of its category's order — round two
-    scores exactly those prefixes. Buyers reached only by the network path
-    (no demand row in a fitting category) are ordered by ``Q`` and treated the
-    same way. Then every row of the top-``k`` partners is scored so that their
-    ``categories`` are complete. The result equals the full scoring's top ``k``
-    (tests/test_match.py checks this).
+    cluster). The ``_HOT`` buyers with the largest ``Q`` are bounded row by row
+    (``U_c + B + Q``); every other buyer has ``Q ≤ τ``. Round one scores the
+    first rows of every category and the hot rows with the largest bounds;
+    with θ the k-th best partner so far, a row can only beat θ when
+    ``U_c + τ + B ≥ θ``, which is a prefix of its category's order, or, for a
+    hot row, when its own bound reaches θ — round two scores exactly those.
+    Buyers reached only by the network path (no demand row in a fitting
+    category) are ordered by ``Q`` and treated the same way. Then every row of
+    the top-``k`` partners is scored so that their ``categories`` are complete.
+    The result equals the full scoring's top ``k`` (tests/test_match.py checks
+    this).
     """
     w = prof.vector()
     wf = {name: float(w[i]) for i, name in enumerate(FACTORS)}
@@ -766,15 +817,18 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
     seen_rows = np.zeros(len(ix.dem_keys), dtype=bool)
     seen_ext = np.zeros(ix.n, dtype=bool)
 
-    def score(rows: np.ndarray, ext: np.ndarray) -> CandidatePairs:
-        """Score the rows and extras not scored yet."""
+    def score(rows: np.ndarray, ext: np.ndarray, ext_checked: bool = False) -> CandidatePairs:
+        """Score the rows and extras not scored yet (``ext_checked``: the extras are known
+        to have no fitting demand row)."""
         rows = np.sort(rows[~seen_rows[rows]])
         rows = rows[np.r_[True, rows[1:] != rows[:-1]]] if len(rows) else rows
         seen_rows[rows] = True
         if len(ext):
             ext = np.unique(ext)
-            _, count = _fit_rows_of(ix, ext, ok_cat)
-            ext = ext[(count == 0) & ~seen_ext[ext]]
+            if not ext_checked:
+                _, count = _fit_rows_of(ix, ext, ok_cat)
+                ext = ext[count == 0]
+            ext = ext[~seen_ext[ext]]
             seen_ext[ext] = True
         partner = np.concatenate([ix.dem_buyer[rows].astype(np.int64), ext])
         pcat = np.concatenate([ix.dem_cat[rows].astype(np.int64),
@@ -784,27 +838,48 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
                              None)
 
     n_first = max(_FIRST, 2 * k)
-    hot_rows, _ = _fit_rows_of(ix, hot, ok_cat)
+    hot_rows, hot_count = _fit_rows_of(ix, hot, ok_cat)
+    # the hot buyers' rows by their own bound U_c + B + Q: round one scores the best of
+    # them, round two those that can still reach θ
+    u_cat = np.zeros(ix.ncat)
+    u_cat[cats] = u
+    hot_bound = (u_cat[ix.dem_cat[hot_rows]] + wf["demand"] * ix.dem_value[hot_rows]
+                 + wf["import"] * ix.dem_import[hot_rows] + wf["popularity"] * ix.dem_pop[hot_rows]
+                 + np.repeat(q[hot_idx], hot_count))
+    n_hot = max(_HOT_FIRST, 4 * k)
+    if len(hot_rows) > n_hot:
+        hot_first = np.argpartition(-hot_bound, n_hot - 1)[:n_hot]
+    else:
+        hot_first = np.arange(len(hot_rows))
     first = np.minimum(lens, n_first)
     if len(extra_pool) > n_first:
         first_ext = np.argpartition(-extra_q, n_first - 1)[:n_first]
         ext_done = float(extra_q[first_ext].min())  # every extra with a larger Q is in
     else:
         first_ext, ext_done = np.arange(len(extra_pool)), float("-inf")
-    pairs = score(np.concatenate([hot_rows, _prefix_rows(ix, po, cats, 0 * first, first)]),
-                  np.concatenate([hot[is_extra[hot_idx]], extra_pool[first_ext]]))
+    # extras: the hot ones without a fitting row (known), the first of the pool (checked)
+    hot_ext = hot[is_extra[hot_idx] & (hot_count == 0)]
+    pool_ext = extra_pool[first_ext]
+    _, pool_count = _fit_rows_of(ix, pool_ext, ok_cat)
+    pairs = score(np.concatenate([hot_rows[hot_first], _prefix_rows(ix, po, cats, 0 * first,
+                                                                    first)]),
+                  np.concatenate([hot_ext, pool_ext[pool_count == 0]]), ext_checked=True)
     theta = _kth_partner(pairs, k)
     if np.isfinite(theta):
-        # round two: every row whose bound reaches θ (a prefix of each category's order)
+        # round two: every row whose bound reaches θ (a prefix of each category's order,
+        # and the hot rows whose own bound does)
         limit = ix.cat_dem_indptr[cats] + lens
         want = cats * po.span + (po.b_max - (theta - u - tau)) + 1e-9
         stop = np.minimum(np.searchsorted(po.keys, want, side="right"), limit)
         stop = np.maximum(stop - ix.cat_dem_indptr[cats], first)
         more_ext = extra_pool[extra_q >= theta - u0 - 1e-9] if theta - u0 - 1e-9 < ext_done \
             else np.zeros(0, dtype=np.int64)
-        pairs = _concat(pairs, score(_prefix_rows(ix, po, cats, first, stop), more_ext))
+        more_hot = hot_rows[hot_bound >= theta - 1e-9]
+        pairs = _concat(pairs, score(np.concatenate([more_hot, _prefix_rows(
+            ix, po, cats, first, stop)]), more_ext))
     else:  # fewer than k partners so far: score everything
-        pairs = _concat(pairs, score(_category_rows(ix, cats), extra_pool))
+        pairs = _concat(pairs, score(np.concatenate([hot_rows, _category_rows(ix, cats)]),
+                                     extra_pool))
     # complete the top partners' categories (their other pairs, for ``categories``)
     top = pairs.partner[_top_pairs(pairs, k)]
     top_rows, _ = _fit_rows_of(ix, top, ok_cat)
@@ -866,11 +941,13 @@ def _count_candidates(ix: MatchIndex, side: _Side, cats: np.ndarray, ok_cat: np.
                       extra_pool: np.ndarray) -> int:
     """How many partners the full scoring would rank (bitset union, no pair is scored)."""
     bits = _category_bits(ix)
-    union = np.bitwise_or.reduce(bits[cats], axis=0) if len(cats) else \
-        np.zeros(bits.shape[1], dtype=np.uint8)
-    in_demand = np.unpackbits(union, count=ix.n).astype(bool) if len(extra_pool) or \
+    words = bits.view(np.uint64)
+    union64 = np.bitwise_or.reduce(words[cats], axis=0) if len(cats) else \
+        np.zeros(words.shape[1], dtype=np.uint64)
+    union = union64.view(np.uint8)
+    in_demand = np.unpackbits(union, count=ix.n).view(bool) if len(extra_pool) or \
         len(side.current) else None
-    count = int(np.bitwise_count(union).sum())
+    count = int(np.bitwise_count(union64).sum())
     if in_demand is not None:
         count += int(np.count_nonzero(~in_demand[extra_pool]))
         if in_demand[side.me]:
@@ -1238,6 +1315,22 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                                            else (partner_id, me_id)))
         factors = []
         fallback = pairs.is_fallback is not None and bool(pairs.is_fallback[j])
+        source: CandidateSource
+        if fallback:
+            # the result's note says why; the tier is in the score (fallback_scores)
+            region = int(ix.region_code[me])
+            tiers = prof.fallback_degree != "flat"
+            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
+                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
+                else "popular"
+        elif direction == "buyers":
+            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
+        else:
+            source = "network" if fit == "network" else "demand"
+        # a popularity filler is labelled by where it came from, not "network" (code 0: no
+        # capability); its capability sentence says so unless a real fit stands behind it
+        shown_fit = cast(FitKind, source) if fallback else fit
+        fit_text = source if fallback and fit == "network" else fit
         for f, name in enumerate(FACTORS):
             raw_col, unit, extra_col = _RAW_SPEC[f]
             raw, shown_raw = rrow[f], sraw[f]
@@ -1262,7 +1355,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                     "unit": unit, "weight": weights[f], "contribution": crow[f],
                     "text_ru": ru, "text_en": en}))
                 continue
-            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit,
+            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit_text,
                              demand_src=src, extra=extra,
                              qualitative=name == "capacity" and not viewer.is_centre,
                              direction=direction, **named)
@@ -1274,17 +1367,6 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
                              key=lambda f: -f.contribution)[:3]
         reasons_ru = [f.text_ru for f in top_reasons]
         reasons_en = [f.text_en for f in top_reasons]
-        if fallback:
-            # the result's note says why; the tier is in the score (fallback_scores)
-            region = int(ix.region_code[me])
-            tiers = prof.fallback_degree != "flat"
-            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
-                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
-                else "popular"
-        elif direction == "buyers":
-            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
-        else:
-            source = "network" if fit == "network" else "demand"
         dist = dist_rows[i]
         candidates.append(MatchCandidate.model_construct(**cast(dict[str, Any], {
             "rank": i + 1, "company_id": proj.company_ids[p],
@@ -1292,7 +1374,7 @@ def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pai
             "category": codes[c] if c >= 0 else None,
             "category_name": cat_label if c >= 0 else None,
             "categories": list(dict.fromkeys(cats_of.get(p, ()))),
-            "fit": fit, "related": fit == "related", "inferred": fit == "inferred",
+            "fit": shown_fit, "related": fit == "related", "inferred": fit == "inferred",
             "score": round(float(pairs.total[j]), 6),
             "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
             if best_total > 0 and pairs.total[j] >= 0 else 0.0,

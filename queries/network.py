@@ -121,8 +121,15 @@ def _walk(first: sp.csr_matrix, second: sp.csr_matrix, first_deg: np.ndarray,
         return np.zeros(n)
     uniq, inverse = np.unique(peers, return_inverse=True)
     y = np.bincount(inverse, weights=weight) * degree_weight(second_deg[uniq], norm)
-    reached, owner, w_link = _gather(first, uniq)
-    return np.bincount(reached, weights=y[owner] * w_link, minlength=n)
+    # step three, the widest: each peer's weight spread over its partners (one repeat per
+    # array instead of gathering through an owner index)
+    starts = first.indptr[uniq].astype(np.int64)
+    lens = first.indptr[uniq + 1].astype(np.int64) - starts
+    offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    offsets += np.arange(len(offsets), dtype=np.int64)
+    weights = np.repeat(y, lens)
+    weights *= first.data[offsets]
+    return np.bincount(first.indices[offsets], weights=weights, minlength=n)
 
 
 def recency_matrices(ix: MatchIndex, half_life_days: float | None
@@ -190,6 +197,7 @@ class QueryPaths:
         keep = peer != q
         self.peer = peer[keep]
         self.via = mine[owner[keep]].astype(np.int64)
+        self._theirs: np.ndarray | None = None
 
     def behind(self, partner: int, *, limit: int = 3, norm: Norm = "degree"
                ) -> tuple[list[int], list[int], int]:
@@ -198,9 +206,13 @@ class QueryPaths:
         lo, hi = self.second.indptr[partner], self.second.indptr[partner + 1]
         if hi == lo or len(self.peer) == 0:
             return [], [], 0
-        theirs = np.zeros(self.ix.n, dtype=bool)
-        theirs[self.second.indices[lo:hi]] = True
+        if self._theirs is None:  # one mask per query, cleared after each candidate
+            self._theirs = np.zeros(self.ix.n, dtype=bool)
+        theirs = self._theirs
+        cols = self.second.indices[lo:hi]
+        theirs[cols] = True
         hit = theirs[self.peer]
+        theirs[cols] = False
         peer, via = self.peer[hit], self.via[hit]
         if len(peer) == 0:
             return [], [], 0

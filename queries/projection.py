@@ -129,7 +129,7 @@ class Projection:
     revision: int
     # companies
     company_ids: list[str]
-    company_index: dict[str, int]
+    company_index: Mapping[str, int]  # a dict, or a shifted one (queries.projection_delta)
     company_names: list[str]
     company_regions: list[str | None]
     company_municipalities: list[str | None]

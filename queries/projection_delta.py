@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -49,13 +49,17 @@ from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, Snapshot, row_keys
 from coopgraph.queries.candidates import (
     MatchIndex,
+    Touched,
     insert_rows,
     patch_match_index,
     renumber_match_index,
+    splice_rows,
 )
+from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
+from coopgraph.queries.registry import registry_rows
 
-__all__ = ["MAX_FRACTION", "apply_changes", "attach_row_keys", "diff_match_indexes",
+__all__ = ["MAX_FRACTION", "ShiftedIndex", "apply_changes", "attach_row_keys", "diff_match_indexes",
            "diff_projections"]
 
 MAX_FRACTION = 0.05  # a delta touching more of the projection's rows: rebuild instead
@@ -137,6 +141,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         return None
     fields: dict[str, Any] = {}
     base, renumbered = projection, None
+    edited: list[str] = []  # companies whose attributes were rewritten
     try:
         company_keys = touched.pop(EntityKind.COMPANY, None)
         if company_keys:
@@ -148,7 +153,9 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
                 keys_by_kind = base.extra["row_keys"]
                 rows = [r for r in rows if str(r["id"]) not in renumbered.added]
             _patch_companies(base, wanted, rows, fields)
+            edited = [str(r["id"]) for r in rows]
         new_keys = dict(keys_by_kind)
+        written = _written(base, touched)
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
@@ -164,17 +171,80 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         base, revision=changes[-1].revision if revision is None else revision,
         extra={"row_keys": new_keys}, **fields)
     _carry_derived(base, patched)
+    _patch_committed(base, patched, written)
+    _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
         base_ix = None
         if renumbered is not None and not renumbered.removed:
             base_ix = renumber_match_index(old_ix, base, renumbered.old_to_new,
                                            renumbered.inserted)
+        elif renumbered is None:
+            base_ix = old_ix
         if base_ix is not None:
-            patched.extra["match_index"] = patch_match_index(base_ix, base, patched)
+            notes: dict[str, Any] = {}
+            ix = patch_match_index(base_ix, base, patched, written, notes)
+            if "demand" in notes and ix is not base_ix:  # the ranking's caches follow
+                patch_ranking_caches(base_ix, ix, notes["demand"])
+            patched.extra["match_index"] = ix
         else:  # companies removed: the index is built afresh (keeping what carries over)
             patched.extra["match_index"] = patch_match_index(old_ix, projection, patched)
     return patched
+
+
+def _written(proj: Projection, touched: dict[EntityKind, Any]) -> Touched | None:
+    """The companies and supply links the writes name, as indices of ``proj`` (for the
+    match index's row-wise patches); ``None`` when a written key names a company or
+    category ``proj`` lacks (then the match index parts are rebuilt whole)."""
+    ci, cat = proj.company_index, proj.category_index
+    try:
+        companies = [ci[k[0]] for kind in (EntityKind.CAPABILITY, EntityKind.NEED,
+                                           EntityKind.IMPORT) for k in touched.get(kind, ())]
+        links = [(ci[s], ci[b], cat[c]) for s, b, c in touched.get(EntityKind.SUPPLY, ())]
+    except KeyError:
+        return None
+    return Touched(np.array(companies, dtype=np.int64),
+                   np.array(links, dtype=np.int64).reshape(-1, 3))
+
+
+def _patch_committed(old: Projection, new: Projection, written: Touched | None) -> None:
+    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s when only supply
+    links changed: the capability rows of the written (supplier, category) pairs summed
+    again, in row order as the build sums them."""
+    computed, mine = vars(old), vars(new)
+    if written is None or "committed_volume" not in computed or "committed_volume" in mine \
+            or "capability_matrix" not in mine \
+            or not all(same_value(getattr(old, f), getattr(new, f)) for f in DERIVED_INPUTS[
+                "capability_matrix"] + ("cap_capacity",)):
+        return
+    committed = computed["committed_volume"].copy()
+    caps = new.capability_matrix
+    for s, c in {(int(s), int(c)) for s, _b, c in written.links.tolist()}:
+        row = int(caps[s, c]) - 1
+        if row < 0:
+            continue
+        lo, hi = np.searchsorted(new.sup_supplier, [s, s + 1])
+        total = 0.0  # np.add.at's order: one row after the other
+        for v in np.nan_to_num(new.sup_volume[lo:hi][new.sup_category[lo:hi] == c]).tolist():
+            total += v
+        committed[row] = total
+    mine["committed_volume"] = committed
+    mine["free_capacity"] = new.cap_capacity - committed
+
+
+def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
+                    edited: list[str]) -> None:
+    """Give ``new`` the registry fit (company × category from OKVED codes) of ``old``, with
+    the rows of added and edited companies computed afresh (no company removed)."""
+    found = old.extra.get("registry_fit")
+    if found is None or (renumbered is not None and renumbered.removed):
+        return
+    changed = [new.company_index[c] for c in edited]
+    if renumbered is not None:
+        found = insert_rows(found.tocsr(), renumbered.inserted, renumbered.old_to_new)
+        changed += renumbered.inserted.tolist()
+    rows = np.unique(np.array(changed, dtype=np.int64))
+    new.extra["registry_fit"] = splice_rows(found, rows, registry_rows(new, rows.tolist()))
 
 
 def _carry_derived(old: Projection, new: Projection) -> None:
@@ -247,6 +317,50 @@ def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted
     return keys
 
 
+class ShiftedIndex(Mapping[str, int]):
+    """A company index (id → index) after companies were inserted into ``base``'s numbering,
+    without building a new dict: a company of ``base`` moves up by the insertions at or
+    before its old index (``cuts``: per inserted company, how many of ``base``'s companies
+    precede it, ascending), an inserted one is looked up in ``added``. Successive
+    insertions compose into one level over the same base dict."""
+
+    __slots__ = ("_added", "_base", "_cuts")
+
+    def __init__(self, base: dict[str, int], cuts: list[int], added: dict[str, int]) -> None:
+        self._base, self._cuts, self._added = base, cuts, added
+
+    @classmethod
+    def over(cls, index: Mapping[str, int], cuts: list[int], added: dict[str, int]
+             ) -> ShiftedIndex:
+        """``index`` with companies inserted: ``cuts`` and ``added`` in ``index``'s terms."""
+        if not isinstance(index, ShiftedIndex):  # never changed once built: shared
+            return cls(index if isinstance(index, dict) else dict(index), cuts, added)
+        # the new cuts in the base's numbering: of the first c positions of ``index``,
+        # those not taken by its own added companies are base companies
+        before = sorted(index._added.values())
+        base_cuts = [c - bisect.bisect_left(before, c) for c in cuts]
+        moved = {k: v + bisect.bisect_right(cuts, v) for k, v in index._added.items()}
+        moved.update(added)
+        return cls(index._base, sorted(index._cuts + base_cuts), moved)
+
+    def __getitem__(self, key: str) -> int:
+        found = self._added.get(key)
+        if found is not None:
+            return found
+        i = self._base[key]
+        return i + bisect.bisect_right(self._cuts, i)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._added or key in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        yield from self._added
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._added)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Renumbered:
     """A projection with companies added or removed, nothing else changed yet."""
@@ -308,8 +422,13 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     old_to_new = np.where(keep, kept_rank + np.searchsorted(np.array(spots, dtype=np.int64),
                                                             kept_rank, side="right"), -1)
     kept_idx = np.flatnonzero(keep)
-    fields: dict[str, Any] = {"company_ids": ids,
-                              "company_index": {c: i for i, c in enumerate(ids)}}
+    company_index: Mapping[str, int]
+    if removed:
+        company_index = dict(zip(ids, range(len(ids)), strict=True))
+    else:  # building a 100k-entry dict costs tens of ms: the old one, shifted on lookup
+        company_index = ShiftedIndex.over(index, (final - np.arange(len(final))).tolist(),
+                                          dict(zip(added, final.tolist(), strict=True)))
+    fields: dict[str, Any] = {"company_ids": ids, "company_index": company_index}
     new_values = [_company_values(present[c]) for c in added]
     for n, name in enumerate(_COMPANY_LISTS):
         old = getattr(proj, name)

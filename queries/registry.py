@@ -18,6 +18,7 @@ record exists: capacity is unknown, and chains and gaps do not count it), and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "registry_agreement",
     "registry_evidence",
     "registry_fit",
+    "registry_rows",
 ]
 
 REGISTRY_MAIN = 2  # the company's main OKVED has the category's OKPD2 class
@@ -58,30 +60,38 @@ def _category_classes(proj: Projection) -> dict[str, list[int]]:
 def registry_fit(proj: Projection) -> sp.csr_matrix:
     """company × category (int8): ``REGISTRY_MAIN``, ``REGISTRY_EXTRA`` or nothing.
 
-    Built once per projection and kept in ``proj.extra``.
+    Built once per projection and kept in ``proj.extra`` (a patched projection
+    carries it over, its changed companies' rows recomputed: ``queries.projection_delta``).
     """
     found = proj.extra.get("registry_fit")
     if found is not None:
         return found
+    matrix = registry_rows(proj, range(len(proj.company_ids)))
+    proj.extra["registry_fit"] = matrix
+    return matrix
+
+
+def registry_rows(proj: Projection, companies: Iterable[int]) -> sp.csr_matrix:
+    """The rows of :func:`registry_fit` for ``companies`` (in that order), computed afresh."""
     by_class = _category_classes(proj)
     rows: list[int] = []
     cols: list[int] = []
     vals: list[int] = []
-    for i, codes in enumerate(proj.company_okved):
+    n_rows = 0
+    for r, i in enumerate(companies):
+        n_rows += 1
         best: dict[int, int] = {}
-        for position, code in enumerate(codes):
+        for position, code in enumerate(proj.company_okved[i]):
             strength = REGISTRY_MAIN if position == 0 else REGISTRY_EXTRA
             for j in by_class.get(code_class(code), ()):
                 if best.get(j, 0) < strength:
                     best[j] = strength
-        for j, strength in best.items():
-            rows.append(i)
+        for j, strength in sorted(best.items()):
+            rows.append(r)
             cols.append(j)
             vals.append(strength)
-    matrix = sp.csr_matrix((np.array(vals, dtype=np.int8), (rows, cols)),
-                           shape=(len(proj.company_ids), len(proj.category_codes)))
-    proj.extra["registry_fit"] = matrix
-    return matrix
+    return sp.csr_matrix((np.array(vals, dtype=np.int8), (rows, cols)),
+                         shape=(n_rows, len(proj.category_codes)))
 
 
 def registry_evidence(proj: Projection, company: int, category: int) -> tuple[str, str] | None:

@@ -20,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = ["CandidateSource", "FactorValue", "FitKind", "MatchCandidate", "MatchFilters",
            "MatchResult"]
 
+#: how a candidate fits: the capability evidence, ``network`` (none: the walk's signal
+#: only), or for a popularity filler its :data:`CandidateSource` (no match at all)
 FitKind = Literal["declared", "supplied", "related", "inferred", "registry_main",
-                  "registry_extra", "network"]
+                  "registry_extra", "network", "popular_in_category", "popular_in_region",
+                  "popular"]
 CandidateSource = Literal["demand", "network", "popular_in_category", "popular_in_region",
                           "popular"]
 
@@ -78,7 +81,10 @@ class MatchCandidate(BaseModel):
     category_name: str | None = None
     categories: list[str] = Field(
         default_factory=list, description="Every candidate category for this partner, best first")
-    fit: FitKind
+    fit: FitKind = Field(description="How the supplier fits the category: declared, supplied, "
+                         "related, inferred, registry_main/registry_extra (OKVED), network (no "
+                         "capability data, the network signal only); a popularity filler "
+                         "carries its source (popular_in_category, popular_in_region, popular)")
     related: bool = Field(description="The fit is through a taxonomy relative")
     inferred: bool = Field(description="The fit is inferred from held processes")
     score: float

@@ -115,3 +115,31 @@ def test_plan_options_are_checked(api: ApiCase, sample_snapshot: Snapshot) -> No
                                                    "options": {"max_share": 5, "bogus": 1}}),
                           422, slug="validation")
     assert sorted(e["field"] for e in body["errors"]) == ["options.bogus", "options.max_share"]
+
+
+def test_match_labels_popularity_fillers_by_their_source(store: GraphStore,
+                                                        tmp_path: Path) -> None:
+    """A supplier with no sales gets popularity candidates, and the JSON says so: their
+    ``fit`` is their source (as the CLI shows it), never "network", in RU and EN alike."""
+    from coopgraph.graph.models import Company
+    from coopgraph.ingest.pipeline import ingest_paths
+    from coopgraph.ingest.sample import SAMPLE_DIR
+
+    assert ingest_paths(store, [SAMPLE_DIR]).ok
+    store.upsert([Company(id="new-co", name="ООО «Новая фирма»", region="Липецкая область")])
+    case = make_case(store, tmp_path, seed=False)
+    got = case.get("/match/buyers", "analyst", params={"supplier": "new-co", "k": 5})
+    assert got.status_code == 200, got.text
+    data = got.json()
+    assert "popularity fallback" in data["note_en"] and "запасной список" in data["note_ru"]
+    candidates = data["candidates"]
+    assert len(candidates) == 5
+    sources = {c["source"] for c in candidates}
+    assert sources <= {"popular_in_category", "popular_in_region", "popular"}
+    assert "popular_in_region" in sources  # the sample has companies of the supplier's region
+    for c in candidates:
+        assert c["fit"] == c["source"] and not c["related"] and not c["inferred"]
+        capability = next(f for f in c["factors"] if f["name"] == "capability")
+        assert "popularity fallback" in capability["text_en"], capability
+        assert "запасной список" in capability["text_ru"], capability
+        assert "network" not in capability["text_en"] and "сет" not in capability["text_ru"]

@@ -29,13 +29,15 @@ from coopgraph.ingest.resolve_eval import (
 
 ER = Path(__file__).resolve().parent / "data" / "er"
 PRECISION_TARGET = 0.99
-# The issue's target is 0.95; measured 0.845 merged, 0.953 with the review queue
-# (BENCHMARKS.md says why: renames, and holding/operating-company pairs that only other
-# evidence tells apart). These floors keep the measured figures from sliding.
-RECALL_FLOOR = 0.84
-RECALL_WITH_REVIEW_FLOOR = 0.95
+# The issue's target is 0.95; measured 0.705 merged, 0.897 with the review queue, after
+# the fourth pass relabelled 105 "two firms" pairs that are one renamed or abbreviated firm
+# (BENCHMARKS.md, fourth pass, says why the rest is left: renames and holding/operating
+# or merger-successor pairs that no field of these lists tells apart). These floors keep
+# the measured figures from sliding.
+RECALL_FLOOR = 0.70
+RECALL_WITH_REVIEW_FLOOR = 0.89
 # held out (5-fold by firm, thresholds fitted without the fold), pooled over the folds
-HELD_OUT_RECALL_FLOOR = 0.84
+HELD_OUT_RECALL_FLOOR = 0.70
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +107,19 @@ def test_the_country_own_name_and_acronyms_spelled_out_make_one_name() -> None:
     assert _one("Petrobras-Petróleo Brasil", "Petrobras", "Brazil")
     assert _one("BRF-Brasil Foods", "BRF", "Brazil")
     assert _one("NAB - National Australia Bank", "National Australia Bank", "Australia")
+    # an acronym written first that goes on past the words listed (…Company, …Engineering)
+    assert _one("CCCC-China Communications Construction", "China Communications Construction",
+                "China")
+    assert _one("ASE-Advanced Semiconductor", "Advanced Semiconductor", "Taiwan")
     assert _one("Telekom Indonesia", "Telkom Indonesia", "Indonesia")  # still blocked together
     # the country's name counts only in that country, and one initial never decides
     assert not _one("GAIL India", "GAIL", "Japan")
     assert not _one("Indian Oil", "Oil India", "India")
     assert not _one("Agricultural Bank of China", "Bank of China", "China")
     assert not _one("China Construction Bank", "China Bank", "China")
+    assert not _one("TP ICAP", "ICAP", "United Kingdom")  # two letters are no acronym of one word
+    assert not _one("BBVA Banco Continental", "Banco Continental", "Peru")  # not its initials
+    assert not _one("ABCDE Advanced Bank", "Advanced Bank", "")  # three letters too many
     # initials that only happen to sit in another word of the name (c…i in "cabins")
     assert not _one("Commercial International Bank Foods Cabins", "Bank Cabins Foods", "")
 
@@ -151,10 +160,36 @@ def test_industry_is_measured_as_evidence_but_not_enough_on_its_own(
     ("Saudi Telecom", "Saudi Telecommunications"),
     ("Baker Hughes, a GE company", "Baker Hughes Company"),
     ("Zions Bancorporation, National Association", "Zions Bancorporation"),
+    # a list's abbreviations: a word's beginning, or its letters in order
+    ("British Amer Tobacco", "British American Tobacco"),
+    ("Canadian Natural Res", "Canadian Natural Resources"),
+    ("Huntington Bancshs", "Huntington Bancshares"),
+    ("Forest Labs", "Forest Laboratories"),
 ])
 def test_translation_and_abbreviations_make_one_name(a: str, b: str) -> None:
     score, level = compare(normalize_name(a), normalize_name(b))
     assert level.outcome == "merge" and score >= MERGE_AT, (normalize_name(a), normalize_name(b))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Indian Oil", "Oil India"),  # one letter more is another word, not an abbreviation
+    ("Viacom Inc.", "ViacomCBS Inc."),  # a word's beginning must drop four letters or more
+    ("JX Holdings", "JXTG Holdings"),
+    ("Sun Art Retail", "Sunrise Art Retail"),  # the first word names the firm: never shortened
+    ("Commerce Bancshares", "Commerce Bank Shares"),  # letters of two words are not one word's
+])
+def test_abbreviations_need_a_real_shortening(a: str, b: str) -> None:
+    score, level = compare(normalize_name(a), normalize_name(b))
+    assert level.outcome != "merge" or score < MERGE_AT, (level.name, score)
+
+
+def test_names_written_shorter_meet_in_blocking_although_they_score_low_as_written() -> None:
+    """``Charter Commun`` scores 78 against ``Charter Communications`` before the words are
+    written out: below the pre-filter, so only the shortened-name blocks bring them together."""
+    assert _one("Charter Commun", "Charter Communications", "United States")
+    assert _one("Forest Labs", "Forest Laboratories", "United States")
+    assert _one("Luzhou Laojiao", "Luzhou Lao Jiao", "China")  # spaces moved
+    assert not _one("Charter Commun", "Frontier Commun", "United States")
 
 
 def test_weak_words_alone_go_to_review_unless_other_evidence_agrees() -> None:

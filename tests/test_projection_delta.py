@@ -33,9 +33,11 @@ from coopgraph.graph.models import (
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.candidates import match_index
-from coopgraph.queries.match import rank_buyers
+from coopgraph.queries.factors import FACTORS, resolve_profile
+from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
-from coopgraph.queries.projection_delta import diff_match_indexes, diff_projections
+from coopgraph.queries.projection_delta import ShiftedIndex, diff_match_indexes, diff_projections
+from coopgraph.queries.registry import registry_fit
 from tests.graph_factories import random_graph
 
 K = EntityKind
@@ -181,6 +183,7 @@ def test_patched_projection_equals_rebuilt(store: GraphStore, seed: int):
                               else sorted(patched.cooperation_graph.edges),
                               getattr(scratch, name) if name != "cooperation_graph"
                               else sorted(scratch.cooperation_graph.edges)), (name, done)
+        _check_carried_caches(patched, scratch, done)
         _use(patched, scratch)
         if done[-1] in ("company_add", "company_add_with", "companies_add", "company_del"):
             assert cache.builds == builds, f"seed {seed}: {done[-1]} rebuilt, after {done}"
@@ -216,6 +219,31 @@ def test_tie_writes_are_patched_not_rebuilt(store: GraphStore):
     ties = {(r["company_id"], r["partner_id"], r["tie_type"]): r for r in cache.get().tie_rows}
     assert str(ties[(a, b, "training")]["until"]) == "2027-06-30"
     assert (c, a, "rnd") not in ties
+
+
+def _check_carried_caches(patched: Projection, scratch: Projection, done: list[str]) -> None:
+    """What a patch carries over from the old projection and index (the registry fit, the
+    ranking's caches: buyer bits per category, the profile's row orders) equals the same
+    computed afresh."""
+    if "registry_fit" in patched.extra:
+        assert same_value(patched.extra["registry_fit"], registry_fit(scratch)), done
+    ix, fresh = match_index(patched), match_index(scratch)
+    for key, value in ix.cache.items():
+        if key == "bits":
+            assert same_value(value, _category_bits(fresh)), done
+        elif isinstance(key, tuple) and key[:1] == ("order",):
+            want = _profile_order(fresh, _order_weights(key))
+            assert same_value(value.rows, want.rows), (key, done)
+            assert same_value(value.keys, want.keys), (key, done)
+            assert (value.span, value.b_max) == (want.span, want.b_max), (key, done)
+
+
+def _order_weights(key: tuple[Any, ...]) -> Any:
+    """A weight vector whose demand, import and popularity weights are those of ``key``."""
+    w = resolve_profile(None).vector().copy()
+    w[FACTORS.index("demand")], w[FACTORS.index("import")], w[FACTORS.index("popularity")] = \
+        key[1:]
+    return w
 
 
 def _use(patched: Projection, scratch: Projection | None) -> None:
@@ -388,3 +416,66 @@ def test_a_write_does_not_wait_for_the_rows_of_a_snapshot(tmp_path):  # type: ig
     writer.join(30)
     assert done, "the write waited for the snapshot"
     assert got == [expected] and store.revision() == expected.revision + 1
+
+
+def test_shifted_company_index_equals_a_fresh_dict():
+    """Companies inserted again and again (one or several at a time, anywhere): the
+    shifted index answers what a dict built from the new id list answers."""
+    rng = random.Random(5)
+    ids = sorted(f"c{rng.randrange(10**6):07d}" for _ in range(40))
+    ids = sorted(set(ids))
+    index: Any = {c: i for i, c in enumerate(ids)}
+    for step in range(30):
+        new = sorted({f"c{rng.randrange(10**6):07d}-{step}" for _ in range(rng.randint(1, 4))})
+        merged = sorted(ids + new)
+        final = [merged.index(c) for c in new]
+        index = ShiftedIndex.over(index, [f - n for n, f in enumerate(final)],
+                                  dict(zip(new, final, strict=True)))
+        ids = merged
+        assert dict(index.items()) == {c: i for i, c in enumerate(ids)}, step
+        assert len(index) == len(ids) and "missing" not in index
+        assert index.get("missing") is None
+
+
+def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphStore,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """A new supply link, a new capability, a new need and a new company with a capability:
+    the match index's decl, demand and network parts are patched row by row (building them
+    whole is not allowed here), the ranking's caches carried, and all equal a build."""
+    from coopgraph.queries import candidates
+
+    store.upsert(random_graph(11, companies=30, categories=10))
+    cache = ProjectionCache(store)
+    first = cache.get()
+    _use(first, None)
+    ids = [r["id"] for r in _rows(store, K.COMPANY)]
+    cats = [r["code"] for r in _rows(store, K.CATEGORY)]
+    writes = [
+        lambda: store.upsert_rows(K.SUPPLY, [{"supplier_id": ids[3], "buyer_id": ids[7],
+                                              "category": cats[2], "volume_per_year": 5.0,
+                                              "since": "2031-01-01"}]),
+        lambda: store.upsert_rows(K.CAPABILITY, [{"company_id": ids[5], "category": cats[4],
+                                                  "capacity_per_year": 50.0}]),
+        lambda: store.upsert_rows(K.NEED, [{"company_id": ids[9], "category": cats[1],
+                                            "qty_per_year": 12.0}]),
+        lambda: store.upsert([Company(id="m-new", name="Новая", roles=["supplier"]),
+                              Capability(company_id="m-new", category=cats[3],
+                                         capacity_per_year=10.0)]),
+    ]
+    whole = dict(candidates._PARTS)
+    for n, write in enumerate(writes):
+        write()
+        with monkeypatch.context() as m:
+            def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+                raise AssertionError("part built whole")
+            m.setattr(candidates, "_PARTS", {
+                name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
+                       else spec) for name, spec in whole.items()})
+            patched = cache.get()
+            ix = match_index(patched)
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_match_indexes(ix, match_index(scratch)), n
+        assert cache.builds == 1
+        _check_carried_caches(patched, scratch, [str(n)])
+        assert "bits" in ix.cache and any(isinstance(k, tuple) for k in ix.cache), n
+        _use(patched, scratch)

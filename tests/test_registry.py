@@ -370,11 +370,15 @@ def test_cli_fills_by_inn_and_finds_by_code(tmp_path: Path, monkeypatch: pytest.
     ranked = runner.invoke(app, ["match", "buyers", "-s", "inn-4826005024", "--json"])
     assert ranked.exit_code == 0, ranked.output
     fits = {c["fit"] for c in json.loads(ranked.stdout)["candidates"]}
-    assert "registry_main" in fits and fits <= {"registry_main", "registry_extra", "network"}
+    assert "registry_main" in fits and fits <= {"registry_main", "registry_extra", "network",
+                                                "popular_in_category", "popular_in_region",
+                                                "popular"}
     dropped = runner.invoke(app, ["match", "buyers", "-s", "inn-4826005024", "--json",
                                   "--no-registry"])
     assert dropped.exit_code == 0, dropped.output
-    assert {c["fit"] for c in json.loads(dropped.stdout)["candidates"]} <= {"network"}
+    # no registry fit is left: network-only candidates or popularity fillers (labelled so)
+    assert {c["fit"] for c in json.loads(dropped.stdout)["candidates"]} <= {
+        "network", "popular_in_category", "popular_in_region", "popular"}
     assert runner.invoke(app, ["ingest", "--only-inn", str(members)]).exit_code == 2
 
 
