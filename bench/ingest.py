@@ -23,6 +23,13 @@ beside Neo4j's own ``LOAD CSV`` of the same rows (every kind), in one run.
    ``AdminTool``) into a fresh home — rows/s; then the server started on it and the
    store opened (constraints and indexes built, ``db.awaitIndexes``), timed apart.
 
+``--change SHARE`` (with ``--passes 2`` or more): the last pass loads, both ways, a copy
+of the set in which that share of the rows of each file with a value to change
+(:data:`CHANGEABLE`, picked by a hash of the line) has that value moved by one, every
+other line byte for byte the same — an incremental load of partly changed rows into the
+filled database, rather than the very same rows again (``--passes 3 --change 0.3``: pass
+2 the same rows again, pass 3 the changed copy).
+
 ``--heap``/``--pagecache-mb`` set the Neo4j servers' (and the importer's) memory:
 ``--heap=-Xmx2g --pagecache-mb 1024`` is docker-compose.yml's deployment.
 
@@ -31,12 +38,14 @@ table. Usage::
 
     .venv/bin/python bench/ingest.py [--companies 100000] [--seed 42]
         [--data /tmp/gen100k] [--repeat 3] [--skip-neo4j] [--no-bulk]
-        [--heap=-Xmx2g] [--pagecache-mb 1024] [--passes 2] [--creates]
+        [--heap=-Xmx2g] [--pagecache-mb 1024] [--passes 2] [--change 0.3] [--creates]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import platform
@@ -46,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +137,56 @@ SAME_ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
+# ``--change``: the value changed in each file that has one (never a key column); the
+# other files (processes, categories, certifications, clusters, memberships, company
+# processes, held certifications) are loaded again unchanged.
+CHANGEABLE = {"bom.csv": "qty", "capabilities.csv": "unit_price", "companies.csv": "employees",
+              "imports.csv": "volume_per_year", "needs.csv": "qty_per_year",
+              "products.csv": "annual_volume", "supplies.csv": "volume_per_year"}
+
+
+def _bumped(value: str) -> str | None:
+    """``value`` moved by one (an integer stays an integer), or None (empty, not a number)."""
+    try:
+        return str(int(value) + 1)
+    except ValueError:
+        pass
+    try:
+        return f"{float(value) + 1:.2f}"
+    except ValueError:
+        return None
+
+
+def changed_set(data: Path, share: float, out: Path) -> dict[str, int]:
+    """Copy the set's CSVs to ``out``, ``share`` of the rows of each :data:`CHANGEABLE` file
+    (those whose line hashes below it) with that value moved by one; rows changed per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    changed: dict[str, int] = {}
+    for path in sorted(data.glob("*.csv")):
+        column = CHANGEABLE.get(path.name)
+        if column is None:
+            shutil.copy(path, out / path.name)
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        index = next(csv.reader([lines[0]])).index(column)
+        count = 0
+        for i, line in enumerate(lines[1:], start=1):
+            if zlib.crc32(line.encode()) % 10_000 >= share * 10_000:
+                continue
+            cells = next(csv.reader([line]))
+            bumped = _bumped(cells[index]) if index < len(cells) else None
+            if bumped is None:
+                continue
+            cells[index] = bumped
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerow(cells)
+            lines[i] = text.getvalue()
+            count += 1
+        (out / path.name).write_text("".join(lines), encoding="utf-8")
+        changed[path.name] = count
+    return changed
+
+
 def _emit(**fields: Any) -> None:
     sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -201,12 +261,16 @@ def _child(args: argparse.Namespace) -> None:
     report = ingest_paths(store, [args.data])
     wall = time.perf_counter() - started
     again = []  # later passes: the same set into the store the first one filled
-    for _ in range(1, args.passes if args.child == "neo4j" else 1):
+    passes = args.passes if args.child == "neo4j" else 1
+    for number in range(1, passes):
         t0 = time.perf_counter()
-        more = ingest_paths(store, [args.data])
+        last = number == passes - 1
+        more = ingest_paths(store, [args.again_data if last and args.again_data else args.data])
         seconds = time.perf_counter() - t0
         again.append({"wall_s": round(seconds, 3), "read": more.total("read"),
-                      "rows_per_s": round(more.total("read") / seconds)})
+                      "loaded": more.total("loaded"), "unchanged": more.total("unchanged"),
+                      "rows_per_s": round(more.total("read") / seconds),
+                      "files_s": {f.file: round(f.seconds, 3) for f in more.files}})
     counts = store.stats()
     graph: dict[str, Any] = {}
     if args.child == "neo4j":  # what it wrote, to set beside LOAD CSV's counts
@@ -260,7 +324,8 @@ def _data(args: argparse.Namespace) -> Path:
     return data
 
 
-def _load_csv(data: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _load_csv(data: Path, args: argparse.Namespace, again: Path | None = None
+              ) -> dict[str, Any]:
     """A fresh server with the store's constraints and indexes (``Neo4jStore`` creates
     them), every CSV of the set in its import directory, then :data:`SAME_ROWS` — every
     kind our ingest writes — ``--passes`` times: pass 1 into the empty database, later
@@ -274,8 +339,10 @@ def _load_csv(data: Path, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="coopgraph-loadcsv-") as tmp:
         import_dir = Path(tmp) / "import"
         import_dir.mkdir()
-        for csv in data.glob("*.csv"):
-            shutil.copy(csv, import_dir / csv.name)
+        for path in data.glob("*.csv"):
+            shutil.copy(path, import_dir / path.name)
+        if again is not None:  # --change: the later passes read the changed copy
+            shutil.copytree(again, import_dir / "changed")
         server = start_neo4j(import_dir=import_dir, heap=args.heap,
                              page_cache_mb=args.pagecache_mb)
         try:
@@ -283,14 +350,17 @@ def _load_csv(data: Path, args: argparse.Namespace) -> dict[str, Any]:
                                batch_size=BATCH)  # creates the same constraints and indexes
             driver = store._driver
             passes = []
-            for _ in range(args.passes):
+            for number in range(args.passes):
+                changed = again is not None and number == args.passes - 1
+                prefix = "file:///changed/" if changed else "file:///"
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
                 per_file: dict[str, float] = {}
                 started = time.perf_counter()
                 with driver.session(database=store.database) as session:
                     for file, query in SAME_ROWS:
                         t0 = time.perf_counter()
-                        session.run(query, {"now": now, "source": file}).consume()
+                        session.run(query.replace("file:///", prefix),
+                                    {"now": now, "source": file}).consume()
                         per_file[file] = round(per_file.get(file, 0)
                                                + time.perf_counter() - t0, 3)
                 seconds = time.perf_counter() - started
@@ -328,6 +398,10 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=1, help="Neo4j transactional and "
                         "LOAD CSV: load the set this many times into one database (pass 1: "
                         "empty; later passes: pre-filled with every row)")
+    parser.add_argument("--change", type=float, default=0.0, help="the last pass loads a "
+                        "copy of the set with this share of the rows of each file with a "
+                        "value to change changed (both ways)")
+    parser.add_argument("--again-data", help=argparse.SUPPRESS)
     parser.add_argument("--merge-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["embedded", "neo4j", "bulk"],
                         help=argparse.SUPPRESS)
@@ -358,7 +432,15 @@ def main() -> None:
     if not args.skip_neo4j:
         from tests.neo4j_server import start_neo4j
 
-        results["load_csv"] = _load_csv(data, args)
+        again: Path | None = None
+        extra: dict[str, str] = {}
+        if args.change and args.passes > 1:
+            again = Path(tempfile.mkdtemp(prefix="coopgraph-bench-changed-"))
+            changed = changed_set(data, args.change, again)
+            _emit(what="changed", share=args.change, total=sum(changed.values()),
+                  files=changed)
+            extra["again_data"] = str(again)
+        results["load_csv"] = _load_csv(data, args, again)
         _emit(what="load_csv", load_average=os.getloadavg()[0], heap=args.heap,
               pagecache_mb=args.pagecache_mb, **results["load_csv"])
         paths = [("neo4j (MERGE, the default)", True)]
@@ -369,11 +451,19 @@ def main() -> None:
             try:
                 results[name] = _run_child("neo4j", data, uri=server.uri, user=server.user,
                                            password=server.password, passes=str(args.passes),
+                                           **extra,
                                            **({"merge_only": ""} if merge_only else {}))
             finally:
+                keep = os.environ.get("COOPGRAPH_BENCH_KEEP_LOGS")
+                if keep:  # the server's query log (every query, with its time), for a look
+                    Path(keep).mkdir(parents=True, exist_ok=True)
+                    for log in (server.temp_dir / "home" / "logs").glob("*.log"):
+                        shutil.copy(log, Path(keep) / f"{int(time.time())}-{log.name}")
                 server.stop()
             _emit(what="ingest", store=name, load_average=os.getloadavg()[0], heap=args.heap,
                   pagecache_mb=args.pagecache_mb, **results[name])
+        if again is not None:
+            shutil.rmtree(again, ignore_errors=True)
         if not args.no_bulk:
             with tempfile.TemporaryDirectory(prefix="coopgraph-bench-bulk-") as tmp:
                 results["neo4j bulk import (--bulk)"] = _run_child(
@@ -404,7 +494,10 @@ def main() -> None:
             if ours is None:
                 break
             mine = ours if i == 0 else ours["again"][i - 1]
-            print(f"| pass {i + 1} ({'empty' if i == 0 else 'pre-filled'}): ingest "
+            state = "empty" if i == 0 else (
+                f"pre-filled, {args.change:.0%} of changeable rows changed"
+                if args.change and i == len(r["passes"]) - 1 else "pre-filled, the same rows")
+            print(f"| pass {i + 1} ({state}): ingest "
                   f"{mine['rows_per_s']:,} rows/s vs LOAD CSV {p['rows_per_s']:,} rows/s | "
                   f"ratio {mine['rows_per_s'] / p['rows_per_s']:.2f}× | | | | |")
 

@@ -72,6 +72,7 @@ __all__ = [
     "create_query",
     "delete_query",
     "empty_list_fix",
+    "fetch_columns_query",
     "fetch_query",
     "get_query",
     "incoming_reference_queries",
@@ -517,6 +518,18 @@ def snapshot_columns_query(kind: EntityKind) -> str:
     values = ", ".join(f"n.{f}" for f in snapshot_fields(kind))
     return (f"MATCH {_pattern(kind_spec)} WHERE id(n) % $parts = $part "
             f"RETURN collect([{values}]) AS rows")
+
+
+def fetch_columns_query(kind: EntityKind) -> str:
+    """:func:`fetch_query` as one record holding a list of value lists (``rows``), in
+    :func:`snapshot_fields` order: one Bolt record instead of one per row, no maps to decode."""
+    kind_spec = KINDS[kind]
+    values = ", ".join(f"n.{f}" for f in snapshot_fields(kind))
+    if kind_spec.is_node:
+        match = _match_node("n", kind, "k")
+    else:
+        match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
+    return f"UNWIND $keys AS k MATCH {match} RETURN collect([{values}]) AS rows"
 
 
 def snapshot_query(kind: EntityKind) -> str:

@@ -111,7 +111,7 @@ class CategoryLoading(LoadState):
             index.add(record.code, record.name_ru, record.name_en, record.synonyms)
             self.known[_K.CATEGORY].add(code)
             self.absent[_K.CATEGORY].discard(code)
-        self._write(ordered)
+        self._write(ordered, [same[code] for code in order])
 
     def _stored_category_parents(self) -> dict[str, str | None]:
         parents: dict[str, str | None] = {}

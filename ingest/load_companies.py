@@ -200,8 +200,8 @@ class CompanyLoading(LoadState):
                 self.by_inn[record.inn] = record.id
             if record.ogrn:
                 self.by_ogrn[record.ogrn] = record.id
-        records.extend(p for p in er_pairs if p is not None)
-        self._write(records)
+        kept: list[Record] = [p for p in er_pairs if p is not None]
+        self._write([*records, *kept], [*same, *self._same_records(kept)])
 
     def _company_ref(self, data: dict[str, Any], name: str) -> tuple[str, str] | None:
         """Rewrite one company reference in ``data`` to a company id; a problem or None."""

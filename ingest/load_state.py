@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from coopgraph.graph.loads import Load
 from coopgraph.graph.messages import render
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["CHUNK", "Job", "LoadState", "Problems"]
 
 CHUNK = 20_000
+T = TypeVar("T")
 Problems = list[tuple[str, str]]
 
 
@@ -82,15 +83,21 @@ class LoadState:
         self.prefetch: Prefetch | None = None  # a worker reading the streamed tables ahead
         self.streamed = 0  # streamed tables loaded so far (the worker sends them in order)
 
-    def _write(self, records: list[Record]) -> None:
+    def _write(self, records: list[Record], same: list[bool] | None = None) -> None:
+        """Stage ``records``, but those ``same`` marks as already stored unchanged."""
+        records = _changed(records, same)
         for start in range(0, len(records), CHUNK):
             part = records[start:start + CHUNK]
             self.writer.submit(lambda part=part: self.target.upsert(part))  # type: ignore[misc]
 
-    def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]]) -> None:
+    def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]],
+                    same: list[bool] | None = None) -> None:
+        """Stage ``rows`` of ``kind``, but those ``same`` marks as already stored unchanged."""
         # References were checked against this load and the store, duplicates dropped
         # (pipeline._accept: no key repeats within a kind in one load).
-        self.writer.submit(lambda: self.target.upsert_rows(kind, rows, distinct=True))
+        rows = _changed(rows, same)
+        if rows:
+            self.writer.submit(lambda: self.target.upsert_rows(kind, rows, distinct=True))
 
     def _reject(self, job: Job, row: int, values: list[Any], problems: Problems,
                 key: tuple[EntityKind, str] | None = None) -> None:
@@ -109,7 +116,12 @@ class LoadState:
         """Per row: does the store already hold this record with exactly these values?
 
         One bulk read per call (:meth:`GraphStore.fetch`), provenance ignored: a row
-        loaded a second time, unchanged, is counted ``unchanged``, not ``loaded``.
+        loaded a second time, unchanged, is counted ``unchanged``, not ``loaded`` — and
+        is not written again (:meth:`_write`, :meth:`_write_rows`): the stored record,
+        its provenance (file, row, time of the load that last changed it) included,
+        stays as it was, so a load of nothing new changes nothing, not even the
+        store's revision. (Every key reaches a load once: ``_accept`` merges or
+        rejects a repeated key, so no earlier row of this load can have changed it.)
         """
         if not rows:
             return []
@@ -166,3 +178,10 @@ class LoadState:
         """`` (its own row, …, was rejected)`` (a :class:`~graph.messages.Msg`) when that
         key's row was rejected, else ``""``."""
         raise NotImplementedError
+
+
+def _changed(items: list[T], same: list[bool] | None) -> list[T]:
+    """``items`` without those ``same`` marks (``same`` may cover a prefix only)."""
+    if not same or not any(same):
+        return items
+    return [item for i, item in enumerate(items) if i >= len(same) or not same[i]]

@@ -411,9 +411,10 @@ class _Load(CompanyLoading, CategoryLoading):
             if len(valid) < len(built):
                 prints = [p for p, props in zip(prints, built, strict=True) if props is not None]
             records = self._accept(job, valid, prints, rows, cells)
+            unchanged = self._same_as_stored(kind, records)
             if records:
-                self._write_rows(kind, records)
-            same = sum(self._same_as_stored(kind, records))
+                self._write_rows(kind, records, unchanged)
+            same = sum(unchanged)
             job.summary.unchanged += same
             job.summary.loaded += len(records) - same
             spec = KINDS[kind]

@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from coopgraph.graph.schema import KINDS
 from coopgraph.graph.store import GraphStore
 from coopgraph.ingest.pipeline import ingest_paths
 from coopgraph.ingest.readers import detect_encoding, open_tables
@@ -129,10 +130,17 @@ def test_messy_directory_exact_rejects_merges_and_counts(store: GraphStore,
 
 def test_second_load_changes_nothing(store: GraphStore) -> None:
     first = ingest_paths(store, [MESSY])
-    stats, snapshot = store.stats(), store.snapshot()
+    stats, snapshot, revision = store.stats(), store.snapshot(), store.revision()
+    stamps = {(k, tuple(KINDS[k].key_of(r))): (r.get("source"), r.get("row"), r.get("ingested_at"))
+              for k in KINDS for r in store.export_rows(k)}
     second = ingest_paths(store, [MESSY])
     assert store.stats() == stats
     assert store.snapshot() == snapshot
+    # nothing was written again: no new revision (the projection has nothing to redo),
+    # and every record keeps the provenance of the load that stored it
+    assert store.revision() == revision
+    assert {(k, tuple(KINDS[k].key_of(r))): (r.get("source"), r.get("row"), r.get("ingested_at"))
+            for k in KINDS for r in store.export_rows(k)} == stamps
     # the second load says its rows are already there: "unchanged N", not "loaded N" again
     assert first.total("loaded") > 0 and first.total("unchanged") == 0
     assert second.summary() | {"seconds": 0, "rows_per_s": 0} == \

@@ -211,8 +211,16 @@ def test_second_identical_load_reports_unchanged(store: GraphStore, tmp_path: Pa
     assert first.summary()["loaded"] == 6 and first.summary()["unchanged"] == 0
     assert second.summary()["loaded"] == 0 and second.summary()["unchanged"] == 6
     _write(tmp_path, "supplies.csv", "supplier_id,buyer_id,category,since\ns,b,X,2022-01-01\n")
+    before = store.revision()
     third = ingest_paths(store, [tmp_path])
     assert (third.summary()["loaded"], third.summary()["unchanged"]) == (1, 5)
+    # only the changed row was written: one change, naming it alone (Neo4j logs a
+    # load's chunk as one readers rebuild after: "full", no keys)
+    changes = store.changes_since(before)
+    assert changes is not None and len(changes) == 1
+    assert changes[0].full or {k: sorted(v) for k, v in changes[0].keys.items()} == \
+        {EntityKind.SUPPLY: [("s", "b", "X")]}
+    assert changes[0].full == (store.kind == "neo4j")
 
 
 # --- Geography -----------------------------------------------------------------------

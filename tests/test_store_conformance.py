@@ -346,6 +346,21 @@ def test_references_may_be_satisfied_in_the_same_call(store: GraphStore):
 # --- provenance and revision ------------------------------------------------------
 
 
+def test_fetch_gives_the_stored_rows_as_a_snapshot_does(store: GraphStore):
+    """What the ingest compares a row with to call it unchanged: every stored field,
+    no provenance, only the keys that exist, on every kind."""
+    store.upsert(full_graph())
+    snap = store.snapshot()
+    for kind in DATA_KINDS:
+        spec = KINDS[kind]
+        rows = snap.rows(kind)
+        keys = [spec.key_of(r) for r in rows]
+        missing = tuple("no such key" for _ in spec.key_fields)
+        fetched = store.fetch(kind, [*keys, missing])
+        assert sorted(fetched, key=spec.key_of) == rows, kind
+    assert store.fetch("company", []) == []
+
+
 def test_provenance_is_kept_and_stamped(store: GraphStore):
     store.upsert([Company(id="a", name="A", source="companies.csv", row=17, ingested_at=INGESTED),
                   Company(id="b", name="B")])
