@@ -39,18 +39,30 @@ import orjson
 
 from coopgraph.graph.schema import KINDS, EntityKind
 
-__all__ = ["ANALYTIC_KINDS", "KEEP", "MAX_KEYS", "Change", "ChangeLog", "merge_changes",
+__all__ = ["ANALYTIC_KINDS", "KEEP", "MAX_KEYS", "Change", "ChangeLog", "keyed", "merge_changes",
            "touched_by_ops"]
 
 KEEP = 10_000  # revisions a log keeps
 # A write touching more records than this is logged as ``full``: a reader rebuilds
-# after it anyway (a load), and the log does not hold millions of keys.
+# after it anyway (a big load), and the log does not hold millions of keys.
 MAX_KEYS = 20_000
 # The kinds the analytic projection reads; a write touching only others leaves the
 # analytic revision where it was.
 ANALYTIC_KINDS: frozenset[EntityKind] = frozenset(k for k, s in KINDS.items() if s.analytic)
 
 Key = tuple[str, ...]
+
+
+def keyed(rows: int) -> bool:
+    """Whether a write of ``rows`` rows is logged key by key (else as ``full``).
+
+    The one rule for every write on both stores: a plain write counts the keys it
+    touched; a load counts the rows it staged, whether it commits in one
+    transaction (embedded) or chunk by chunk (Neo4j: each chunk of a load of at
+    most :data:`MAX_KEYS` rows lists its keys, every chunk of a bigger one is
+    ``full``) — so a small ingest is patched into the projection on both stores.
+    """
+    return rows <= MAX_KEYS
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ class Change:
     def of(cls, revision: int, touched: Mapping[EntityKind, Iterable[Sequence[str]]],
            *, full: bool = False) -> Change:
         keys = {EntityKind(k): frozenset(tuple(x) for x in v) for k, v in touched.items()}
-        if full or sum(len(v) for v in keys.values()) > MAX_KEYS:
+        if full or not keyed(sum(len(v) for v in keys.values())):
             return cls(revision, {}, True)
         return cls(revision, {k: v for k, v in keys.items() if v}, False)
 
@@ -159,7 +171,7 @@ def touched_by_ops(ops: Sequence[Sequence[Any]]) -> tuple[dict[EntityKind, set[K
     """The keys journal operations (``["upsert", kind, rows]``, ``["delete", kind, keys]``,
     ``["clear"]``) touch, and whether one was a ``clear``."""
     touched: dict[EntityKind, set[Key]] = {}
-    full = sum(len(op[2]) for op in ops if op[0] != "clear") > MAX_KEYS
+    full = not keyed(sum(len(op[2]) for op in ops if op[0] != "clear"))
     if full:
         return touched, full
     for op in ops:

@@ -574,10 +574,12 @@ LOAD_MARK_COMMITTING = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = 'committing', l.heartbeat = $now "
     "RETURN l.id AS id"
 )
+# ``load_rows``: the rows the whole load staged (what decides how its changes are logged)
 LOAD_NEXT_CHUNK = (
     f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id}}) "
     "WITH c ORDER BY c.seq LIMIT 1 "
-    "RETURN c.seq AS seq, c.kind AS kind, c.rows AS rows"
+    f"OPTIONAL MATCH (l:{LOAD_LABEL} {{id: $id}}) "
+    "RETURN c.seq AS seq, c.kind AS kind, c.rows AS rows, l.rows AS load_rows"
 )
 LOAD_DROP_CHUNK = (
     f"MATCH (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq}}) DELETE c "

@@ -37,7 +37,7 @@ from neo4j import GraphDatabase, ManagedTransaction, RoutingControl
 from neo4j import exceptions as nx
 
 from coopgraph.graph import cypher
-from coopgraph.graph.changelog import KEEP, MAX_KEYS, Change
+from coopgraph.graph.changelog import KEEP, Change, keyed
 from coopgraph.graph.errors import (
     ConfigError,
     CoopGraphError,
@@ -388,7 +388,7 @@ class Neo4jStore(GraphStore):
     def _run_unit(tx: ManagedTransaction, steps: list[Step], *, full: bool = False) -> int:
         """Run ``steps``, bump the revision and record the change node, in ``tx``.
 
-        ``full``: log the write as one that readers rebuild after (a load's chunk).
+        ``full``: log the write as one that readers rebuild after (a chunk of a big load).
         """
         for step in steps:
             record = tx.run(step.query, step.params).single()
@@ -405,7 +405,7 @@ class Neo4jStore(GraphStore):
         for step in steps:
             if step.kind is not None and step.keys:
                 touched.setdefault(step.kind, []).extend(step.keys)
-        full = full or sum(map(len, touched.values())) > MAX_KEYS
+        full = full or not keyed(sum(map(len, touched.values())))
         change = Change.of(revision, {} if full else touched, full=full)
         tx.run(cypher.CHANGE_RECORD, {"changes": change.to_json(),
                                       "analytic": change.analytic}).consume()
@@ -590,7 +590,10 @@ class Neo4jStore(GraphStore):
         else:
             steps = [step for unit in plan_write({kind: rows}, max(1, len(rows)))
                      for step in unit]
-        self._run_unit(tx, steps, full=True)  # a load: readers rebuild after it
+        # a small load lists its keys (a patch for readers), a big one is "rebuild after
+        # me" in every chunk; the rule is the embedded store's (changelog.keyed)
+        load_rows = record["load_rows"]
+        self._run_unit(tx, steps, full=load_rows is None or not keyed(int(load_rows)))
         tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
                ).consume()
         return True

@@ -51,7 +51,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from coopgraph.graph.changelog import KEEP, MAX_KEYS, Change
+from coopgraph.graph.changelog import KEEP, Change, keyed
 from coopgraph.graph.errors import StoreCorrupted, StoreError, StoreUnavailable
 from coopgraph.graph.loads import Load, LoadRecovery, owner_alive, this_owner
 from coopgraph.graph.schema import DATA_KINDS, KINDS, EntityKind, KindSpec, Reference
@@ -289,7 +289,7 @@ class SqliteStore(GraphStore):
         """
         revision = self._meta("revision") + 1
         self._set_meta("revision", revision)
-        if touched is None or size > MAX_KEYS:
+        if touched is None or not keyed(size):
             change = Change(revision, {}, True)
         else:
             change = Change.of(revision, touched, full=full)
@@ -329,7 +329,7 @@ class SqliteStore(GraphStore):
 
     def _log_groups(self, written: dict[EntityKind, list[bytes]]) -> None:
         size = sum(len(v) for v in written.values())
-        if size > MAX_KEYS:
+        if not keyed(size):
             self._commit_change(None, size=size)
         else:
             self._commit_change({k: map(decode_key, v) for k, v in written.items()})
@@ -645,7 +645,7 @@ class SqliteStore(GraphStore):
                 count = int(row[1])
                 if count:
                     touched: dict[EntityKind, list[Key]] | None = None
-                    if count <= MAX_KEYS:
+                    if keyed(count):
                         touched = {}
                         for kind, key in self._db.execute(
                                 f"SELECT kind, key FROM {alias}.staged"):

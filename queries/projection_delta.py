@@ -24,7 +24,9 @@ no lock. What it patches:
 
 Anything else answers ``None`` and the caller rebuilds from a snapshot: a
 category, process, product, cluster or certification added or removed (the
-taxonomy's shape changed), BOM lines, a ``clear``, a load, a projection built
+taxonomy's shape changed), BOM lines, a ``clear``, a load of more than
+:data:`~graph.changelog.MAX_KEYS` rows (logged as ``full``; a smaller one lists its
+keys on both stores, so a small ingest is patched), a projection built
 with dangling references left out, or a delta larger than :data:`MAX_FRACTION`
 of the projection's rows.
 

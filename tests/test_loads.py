@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 
+from coopgraph.graph import changelog
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.i18n import Lang
 from coopgraph.graph.loads import owner_alive, this_owner
 from coopgraph.graph.messages import render
 from coopgraph.graph.models import Capability, Category, Company
+from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.ingest.pipeline import ingest_paths
 
@@ -115,6 +117,43 @@ def test_a_load_that_raises_keeps_nothing_not_even_changes(store: GraphStore) ->
     assert store.exists("company", "c")
 
 
+def _logged(store: GraphStore, revision: int) -> tuple[set[tuple[str, str]], list[bool]]:
+    """The (kind, first key part) pairs the changes after ``revision`` list, and their
+    ``full`` flags (``[True]`` when the log cannot tell, as after a ``full`` change)."""
+    changes = store.changes_since(revision)
+    if changes is None:
+        return set(), [True]
+    assert changes, revision
+    return ({(k.value, key[0]) for c in changes for k, keys in c.keys.items() for key in keys},
+            [c.full for c in changes])
+
+
+def test_a_loads_change_log_lists_its_keys_up_to_max_keys(
+        store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load of at most MAX_KEYS rows logs every key it wrote — on Neo4j in each of its
+    chunks (one transaction each) — so that the projection patches after it; a bigger
+    load is logged as ``full`` (rebuild), on both stores alike (``changelog.keyed``)."""
+    monkeypatch.setattr(changelog, "MAX_KEYS", 4)
+    if not isinstance(store, EmbeddedStore):
+        monkeypatch.setattr(store, "batch_size", 2)  # several chunks per load
+    _before(store)
+    revision = store.revision()
+    with store.load() as load:
+        load.upsert([Company(id="a", name="Changed"), Company(id="b", name="B"),
+                     Company(id="c", name="C")])
+        load.upsert([Capability(company_id="b", category="k")])
+    keys, full = _logged(store, revision)
+    assert not any(full)
+    assert keys == {("company", "a"), ("company", "b"), ("company", "c"), ("capability", "b")}
+    revision = store.revision()
+    with store.load() as load:  # 5 rows > MAX_KEYS
+        load.upsert([Company(id=f"big{i}", name="Big") for i in range(4)])
+        load.upsert([Capability(company_id="big0", category="k")])
+    assert store.exists(EntityKind.CAPABILITY, ("big0", "k"))
+    keys, full = _logged(store, revision)
+    assert all(full) and not keys
+
+
 def test_a_killed_load_is_rolled_back_at_the_next_start(
         store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     _before(store)
@@ -183,12 +222,19 @@ def test_the_ingest_report_tells_of_a_rolled_back_load_in_its_language(
 def test_a_neo4j_load_killed_while_committing_is_completed(
         neo4j_store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     _before(neo4j_store)
+    revision = neo4j_store.revision()
     config = _config(neo4j_store, request)
     _kill_mid_load(tmp_path, config, mode="committing")
     reopened = _reopen(config)
     try:
         assert [(r.load_id, r.action) for r in reopened.load_recoveries()] == [
             ("child0load01", "completed")]
+        # the chunks the dead process applied and those the recovery applied list their
+        # keys (a load of 5 rows): the projection patches after a completed load too
+        keys, full = _logged(reopened, revision)
+        assert not any(full) and len(full) == 3  # 3 chunks of at most 2 rows
+        assert keys == {("company", "a"), ("company", "n1"), ("company", "n2"),
+                        ("company", "n3"), ("capability", "n1")}
         assert reopened.get("company", "a").name == "Changed"
         assert reopened.stats()["company"] == 4 and reopened.stats()["capability"] == 1
         # + the category, + the load's node kept as a marker; no chunk left

@@ -11,10 +11,12 @@ field by field, on both stores, and company writes are patched, not rebuilt.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -309,13 +311,67 @@ def test_a_large_write_rebuilds(store: GraphStore):
     store.upsert(random_graph(4, companies=10, categories=6))
     cache = ProjectionCache(store)
     cache.get()
-    # a load: Neo4j logs it as "rebuild after me"; the embedded store lists its keys, and
-    # a delta larger than max(50, MAX_FRACTION of the rows) is rebuilt rather than patched
+    # a load of at most MAX_KEYS rows lists its keys on both stores, and a delta larger
+    # than max(50, MAX_FRACTION of the rows) is rebuilt rather than patched
     with store.load() as load:
         load.upsert_rows(K.COMPANY, [{"id": f"bulk-{i}", "name": "Bulk", "roles": []}
                                      for i in range(60)])
     assert cache.get().revision == store.revision()
     assert cache.builds == 2 and cache.deltas == 0
+
+
+def _ingest_csv(store: GraphStore, path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` as a CSV file and ingest it through the pipeline (one staged load)."""
+    from coopgraph.ingest.pipeline import ingest_paths
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = ingest_paths(store, [path])
+    assert report.ok and report.total("read") == len(rows), report.rejects
+
+
+def test_a_one_row_ingest_is_patched_not_rebuilt(store: GraphStore, tmp_path: Path):
+    """An ingest of a small CSV — one capability's capacity changed, then one supply link
+    added — is a load (staged, committed at once; on Neo4j chunk by chunk) of at most
+    MAX_KEYS rows: both stores log its keys, and the next refresh patches the projection
+    (the build counter does not move) to what a build from scratch gives."""
+    store.upsert(random_graph(5, companies=12, categories=6))
+    cache = ProjectionCache(store)
+    first = cache.get()
+    builds, deltas = cache.builds, cache.deltas
+    cap = dict(_rows(store, K.CAPABILITY)[0])
+    capacity = float(cap.get("capacity_per_year") or 0) + 777.0
+    links = {KINDS[K.SUPPLY].key_of(r) for r in _rows(store, K.SUPPLY)}
+    ids = sorted(r["id"] for r in _rows(store, K.COMPANY))
+    category = cap["category"]
+    supplier, buyer = next((a, b) for a in ids for b in ids
+                           if a != b and (a, b, category) not in links)
+    ingests = [
+        ("capabilities.csv", K.CAPABILITY, (cap["company_id"], category),
+         [{"company_id": cap["company_id"], "category": category,
+           "capacity_per_year": capacity}]),
+        ("supplies.csv", K.SUPPLY, (supplier, buyer, category),
+         [{"supplier_id": supplier, "buyer_id": buyer, "category": category,
+           "volume_per_year": 4321.0, "since": "2026-01-15"}]),
+    ]
+    before = first
+    for n, (name, kind, key, rows) in enumerate(ingests, 1):
+        revision = store.revision()
+        _ingest_csv(store, tmp_path / name, rows)
+        changes = store.changes_since(revision)
+        assert changes, name
+        assert not any(c.full for c in changes), (name, changes)
+        assert key in {k for c in changes for k in c.keys.get(kind, ())}, (name, changes)
+        patched = cache.get()
+        assert patched.revision == store.revision()
+        assert (cache.builds, cache.deltas) == (builds, deltas + n), name
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_projections(patched, scratch), name
+        assert diff_projections(before, scratch), name  # the ingest did change it
+        before = patched
+    assert any(float(c) == capacity for c in cache.get().cap_capacity)
 
 
 def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphStore):
