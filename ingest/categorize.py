@@ -143,7 +143,8 @@ class CategoryIndex:
 
     def __init__(self, categories: Iterable[tuple[str, str, str | None, list[str]]]) -> None:
         self._texts: list[tuple[str, list[str]]] = []  # (code, lemmas) per text
-        self._by_name: dict[str, str] = {}
+        # plain text -> (how it names the category: 0 code, 1 name, 2 synonym; code)
+        self._by_name: dict[str, tuple[int, str]] = {}
         self.codes: set[str] = set()
         self._cache: dict[tuple[str, int], CategoryMatch] = {}
         self._idf: dict[str, float] | None = None
@@ -153,12 +154,20 @@ class CategoryIndex:
 
     def add(self, code: str, name_ru: str | None, name_en: str | None,
             synonyms: Iterable[str] = ()) -> None:
-        """Add (or extend) one category."""
+        """Add (or extend) one category.
+
+        A text that names several categories (a synonym of one is the name of another)
+        maps to the one it names most directly — code, then name, then synonym — and then
+        to the smallest code: never to whichever was added first, so that a load and its
+        re-run (categories read from the load vs from the store) map a text the same way."""
         self.codes.add(code)
-        for text in (code, name_ru, name_en, *synonyms):
+        for rank, text in ((0, code), (1, name_ru), (1, name_en), *((2, s) for s in synonyms)):
             if not text:
                 continue
-            self._by_name.setdefault(_plain(text), code)
+            key, claim = _plain(text), (rank, code)
+            held = self._by_name.get(key)
+            if held is None or claim < held:
+                self._by_name[key] = claim
             if text != code:
                 words = lemmas(text)
                 if words:
@@ -171,7 +180,8 @@ class CategoryIndex:
 
     def by_name(self, text: str) -> str | None:
         """The code whose code, name or synonym is exactly ``text`` (case-insensitive)."""
-        return self._by_name.get(_plain(text))
+        found = self._by_name.get(_plain(text))
+        return None if found is None else found[1]
 
     def _weights(self) -> dict[str, float]:
         if self._idf is None:

@@ -227,6 +227,22 @@ def taxonomy() -> CategoryIndex:
     ])
 
 
+def test_a_text_naming_two_categories_maps_the_same_in_any_order() -> None:
+    """A synonym of one category that is the name of another maps to the one it names
+    (name before synonym); two synonyms to the smallest code — whatever order the
+    categories were added in (a load adds them in file order, a re-run from the store)."""
+    rows = [("mach.shafts", "Валы", "Shafts", ["механообработка валов"]),
+            ("SHAFT", "Валы стальные", "Shafts", ["механообработка валов", "Валы"]),
+            ("HYD-CYL", "Гидроцилиндры", None, []),
+            ("hyd.cylinder", "Цилиндры", None, ["Гидроцилиндры"])]
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        index = CategoryIndex(order)
+        assert index.by_name("Валы") == "mach.shafts"  # its name, the other's synonym
+        assert index.by_name("механообработка валов") == "SHAFT"  # both synonyms
+        assert index.by_name("гидроцилиндры") == "HYD-CYL"
+        assert index.by_name("SHAFT") == "SHAFT"
+
+
 @pytest.mark.parametrize(("text", "code"), [
     ("литьё чугуна", "CAST-IRON"),
     ("механообработка валов", "SHAFT"),
