@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import inspect
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -219,18 +220,20 @@ class StoreHolder:
         """:meth:`declines` if that is known without blocking (the embedded store, no
         write since the last read), else ``None``.
 
-        With ``projection_wait=0``: the declines read last, whatever the store's
-        revision (the background worker re-reads them after a write, as it refreshes
-        the projection); ``None`` only before the first read.
+        The same with ``projection_wait=0``: the rankings may lag the writes, but a
+        member's own decline holds in its very next ranking (the background worker
+        re-reads the declines after a write too, so this is mostly a hit).
         """
         store = self._store
         if self.never_wait:
+            # a member's own decline must hold in its next ranking (read your own
+            # writes): the declines read last only while the store has not moved since
             index = self._decline_index()
             found = index.peek(index.revision, company_id)
             known = store.revision_nowait() if isinstance(store, SerializedStore) else None
-            if found is not None and (known is None or known != index.revision):
-                self.poke()
-            return found
+            if found is not None and known is not None and known == index.revision:
+                return found
+            return None
         if not isinstance(store, SerializedStore):
             return None
         return self._decline_index().peek(store.revision_nowait(), company_id)
@@ -241,11 +244,18 @@ class StoreHolder:
             self._declines.get(self.get(), "")
 
     def close(self) -> None:
-        """Close the store if the app opened it (a store passed in belongs to the caller)."""
+        """Close the store if the app opened it (a store passed in belongs to the caller).
+
+        The projection's background worker is stopped and waited for first, outside the
+        lock: a refresh under way may still need the store (and this lock) to finish."""
         with self._lock:
-            if self._owned and self._store is not None:
-                if self._cache is not None:
-                    self._cache.close()
+            if not self._owned or self._store is None:
+                return
+            cache = self._cache
+        if cache is not None:
+            cache.close()
+        with self._lock:
+            if self._store is not None:
                 self._store.close()
                 self._store = None
                 self._cache = None
@@ -274,9 +284,26 @@ def _warm_and_freeze(projection: Projection) -> None:
     cycles (a refresh loop with a full collection after each patch found none), so
     nothing frozen is left behind. Only the serving mode (``projection_wait=0``) does
     this: it is a process-wide setting.
+
+    Cyclic garbage that exists at the moment of a freeze (a request's traceback, an
+    event-loop task) would be frozen with the rest and never collected; so at most every
+    :data:`FULL_SWEEP_SECONDS` the frozen objects are unfrozen and one full collection
+    runs first — the pause is paid once a minute at most, and the leak is bounded by
+    what one minute leaves behind.
     """
+    global _last_sweep
     _warm_match_index(projection)
+    now = time.monotonic()
+    if now - _last_sweep >= FULL_SWEEP_SECONDS:
+        _last_sweep = now
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
+
+
+#: How often a serving process sweeps its frozen objects (:func:`_warm_and_freeze`).
+FULL_SWEEP_SECONDS = 60.0
+_last_sweep = float("-inf")
 
 
 def note_revision(state: Any, revision: int) -> None:

@@ -8,8 +8,8 @@ seconds of the loading process and of its own children (the prefetch worker of
 ``ingest.prefetch``), the peak RSS of each, and the load average. Then medians and
 after/before ratios. Usage::
 
-    .venv/bin/python bench/ingest_ab.py --data /tmp/gen100k \\
-        --before-python /work/wt-base/.venv/bin/python [--repeat 2] [--work /tmp/ingest-ab]
+    .venv/bin/python bench/ingest_ab.py --data DIR \\
+        --before-python BASELINE_CHECKOUT/.venv/bin/python [--repeat 2] [--work DIR]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ def _child(data: str, work: str) -> None:
     from coopgraph.graph.embedded import EmbeddedStore
     from coopgraph.ingest.pipeline import ingest_paths
 
-    shutil.rmtree(work, ignore_errors=True)
-    store = EmbeddedStore(work)
+    where = Path(work) / "store"  # only what this bench made is ever removed
+    shutil.rmtree(where, ignore_errors=True)
+    store = EmbeddedStore(where)
     wall, cpu = time.perf_counter(), time.process_time()
     report = ingest_paths(store, [Path(data)])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -46,7 +48,7 @@ def _child(data: str, work: str) -> None:
            "worker_peak_rss_mib": round(kids.ru_maxrss / 1024),
            "stored": sum(store.stats().values())}
     store.close()
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(where, ignore_errors=True)
     print(json.dumps(out))
 
 
@@ -56,7 +58,8 @@ def main() -> None:
     parser.add_argument("--before-python", help="the interpreter of the baseline checkout")
     parser.add_argument("--after-python", default=sys.executable)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--work", default="/tmp/ingest-ab")
+    parser.add_argument("--work", help="where the stores are made (its 'store' subfolder; "
+                        "default: a new temporary folder)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -64,6 +67,8 @@ def main() -> None:
         return
     if not args.before_python:
         parser.error("--before-python is required")
+    made = not args.work
+    args.work = args.work or tempfile.mkdtemp(prefix="coopgraph-ingest-ab-")
     print(json.dumps({"what": "machine", "cpus": os.cpu_count(), "data": args.data,
                       "load_average": [round(x, 2) for x in os.getloadavg()]}), flush=True)
     results: dict[str, list[dict[str, Any]]] = {}
@@ -88,6 +93,8 @@ def main() -> None:
         (summary["after_cpu_s"] + summary["after_worker_cpu_s"])
         / (summary["before_cpu_s"] + summary["before_worker_cpu_s"]), 3)
     print(json.dumps(summary), flush=True)
+    if made:
+        shutil.rmtree(args.work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -640,7 +640,8 @@ def _carry(old_ix: MatchIndex, ix: MatchIndex, changed_pairs: int) -> None:
     when the entries were computed; past :data:`CARRY_DRIFT` nothing is carried
     and the next ranking computes them afresh.
     """
-    kept = {k: old_ix.cache[k] for k in CARRIED_CACHE if k in old_ix.cache}
+    found = dict(old_ix.cache)  # one copy: readers may add to or clear it meanwhile
+    kept = {k: found[k] for k in CARRIED_CACHE if k in found}
     if not kept:
         return
     base, drift = old_ix.cache.get(_DRIFT, (max(old_ix.A.nnz, 1), 0))
@@ -1112,7 +1113,7 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
         **_insert_regions(old_ix, proj, inserted))
     ix = MatchIndex(n=n, ncat=ncat, **got)
-    ix.cache.update({k: v for k, v in old_ix.cache.items()
+    ix.cache.update({k: v for k, v in list(old_ix.cache.items())
                      if isinstance(k, tuple) and k[:1] == ("order",)})
     bits = old_ix.cache.get("bits")  # category × packed company bits (queries.match)
     if isinstance(bits, np.ndarray):

@@ -700,7 +700,7 @@ def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch)
                          (0x80 >> (buyer & 7)).astype(np.uint8))
         ix.cache["bits"] = bits
     cats = np.flatnonzero(dirty).tolist()
-    for key, po in old_ix.cache.items():
+    for key, po in list(old_ix.cache.items()):  # readers add entries meanwhile
         if not (isinstance(key, tuple) and key[:1] == ("order",)
                 and isinstance(po, _ProfileOrder)):
             continue

@@ -639,7 +639,7 @@ class ProjectionCache:
                     if self._stale(self._projection):
                         self._refresh()
                 self.last_error = None
-                if self.also is not None:
+                if self.also is not None and not self._closed:
                     self.also()
             except Exception as exc:  # the store is down: keep serving what we have
                 self.last_error = exc
@@ -692,10 +692,15 @@ class ProjectionCache:
                 log.warning("warming projection %s failed", projection.revision, exc_info=True)
         self._projection = projection
 
-    def close(self) -> None:
-        """Stop the background worker looking at the store (the store is being closed)."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background worker looking at the store (the store is being closed),
+        and wait up to ``timeout`` seconds for a refresh under way to end, so that no
+        worker reads — or reopens — a store after it was closed."""
         with self._worker_guard:
             self._closed = True
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
 
     def invalidate(self) -> None:
         """Forget the cached projection (the next get() rebuilds)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,34 @@ def test_the_cli_match_applies_declines(tmp_path: Path, monkeypatch):
     assert lowered["score"] == pytest.approx(before[0]["score"] * 0.5 ** 2)
     assert "цена ×2" in lowered["reasons_ru"][0] and "price ×2" in lowered["reasons_en"][0]
     assert after[0]["company_id"] != first
+
+
+def test_a_decline_holds_in_the_very_next_ranking_when_readers_never_wait(
+        store: GraphStore, tmp_path: Path):
+    """With ``projection_wait=0`` (the API's default) the rankings may lag the writes,
+    but the declines are the member's own write: its next ranking shows them at once,
+    on both stores (before the fix it showed the declines read before the write)."""
+    from coopgraph.graph.models import Capability
+
+    api = make_case(store, tmp_path, projection_wait=0.0)
+    store.upsert([Company(id="sup3", name="Цилиндры-3", region="Липецкая область",
+                          lat=52.62, lon=39.6, roles=["supplier"]),
+                  Capability(company_id="sup3", category="hyd.cyl",
+                             capacity_per_year=900, unit_price=94)])
+    buyers_url = "/match/buyers?supplier=sup3"
+    before: dict[str, Any] = {}
+    for _ in range(200):  # the background worker brings sup3 in (readers never wait)
+        answer = api.get(buyers_url)
+        if answer.status_code == 200:
+            before = {c["company_id"]: c for c in answer.json()["candidates"]}
+            if "oem" in before:
+                break
+        time.sleep(0.05)
+    assert "oem" in before
+    assert not before["oem"]["reasons_en"][0].startswith("Lowered")
+    created = _open(api, to_id="sup3", send=True)
+    assert _move(api, created["id"], "admin", to="declined", version=2,
+                 reason="capacity").status_code == 200
+    after = {c["company_id"]: c for c in api.get(buyers_url).json()["candidates"]}
+    assert after["oem"]["reasons_en"][0].startswith("Lowered ×")
+    assert after["oem"]["score"] < before["oem"]["score"]

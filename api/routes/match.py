@@ -27,7 +27,7 @@ first ranking of a projection (which builds the index), a filtered ranking
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio
 import anyio.to_thread
@@ -143,19 +143,17 @@ async def match_buyers(
 
     fast = engine_or_none("coopgraph.queries.match", "rank_buyers_is_fast")
     if fast is not None and fast(projection, filters=filters.filters, profile=profile):
-        return await anyio.to_thread.run_sync(rank, limiter=_one_at_a_time())
+        return await anyio.to_thread.run_sync(rank, limiter=_one_at_a_time(request))
     return await run_in_threadpool(rank)
 
 
-_FAST: list[anyio.CapacityLimiter] = []
-
-
-def _one_at_a_time() -> anyio.CapacityLimiter:
-    """The fast rankings' limiter: one at a time, in arrival order, off the event loop
-    (made on first use: a limiter belongs to the running event loop's library)."""
-    if not _FAST:
-        _FAST.append(anyio.CapacityLimiter(1))
-    return _FAST[0]
+def _one_at_a_time(request: Request) -> anyio.CapacityLimiter:
+    """The fast rankings' limiter: one at a time, in arrival order, off the event loop.
+    One per app, made on its first use (a limiter belongs to the running event loop)."""
+    limiter = getattr(request.app.state, "fast_rankings", None)
+    if limiter is None:  # no await between the check and the set: one per app
+        limiter = request.app.state.fast_rankings = anyio.CapacityLimiter(1)
+    return cast(anyio.CapacityLimiter, limiter)
 
 
 @router.get("/suppliers")
