@@ -907,6 +907,17 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
     settled = [bool(c.company.inn) for c in candidates]
     stored = [c.from_store for c in candidates]
     seen: set[tuple[int, int]] = set()
+
+    def fresh(i: int, j: int) -> tuple[int, int] | None:
+        """``(i, j)`` in order, if the pair is one to score and was not yielded yet."""
+        if (settled[i] and settled[j]) or (stored[i] and stored[j]):
+            return None
+        pair = (i, j) if i < j else (j, i)
+        if pair in seen:
+            return None
+        seen.add(pair)
+        return pair
+
     for members in by_place.values():
         if len(members) < 2:
             continue
@@ -935,11 +946,7 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                     if len(found) > MAX_BLOCK:
                         break
             for j in found[:MAX_BLOCK]:
-                if (settled[i] and settled[j]) or (stored[i] and stored[j]):
-                    continue
-                pair = (i, j) if i < j else (j, i)
-                if pair not in seen:
-                    seen.add(pair)
+                if (pair := fresh(i, j)) is not None:
                     yield pair[0], pair[1], 0.0
         # a name written shorter scores low as written (``Charter Commun`` /
         # ``Charter Communications``, ``Luzhou Laojiao`` / ``Luzhou Lao Jiao``): names
@@ -953,11 +960,7 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
             if not 2 <= len(group) <= MAX_BLOCK:
                 continue
             for i, j in itertools.combinations(group, 2):
-                if (settled[i] and settled[j]) or (stored[i] and stored[j]):
-                    continue
-                pair = (i, j) if i < j else (j, i)
-                if pair not in seen:
-                    seen.add(pair)
+                if (pair := fresh(i, j)) is not None:
                     yield pair[0], pair[1], 0.0
         for block in blocks.values():
             if len(block) < 2:
@@ -976,12 +979,7 @@ def _pairs(candidates: Sequence[Candidate], reps: list[int], review_at: float
                                        score_cutoff=review_at, dtype=np.uint8)
                 rows, cols = np.nonzero(np.triu(scores, 1))
                 for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-                    i, j = window[row], window[col]
-                    if (settled[i] and settled[j]) or (stored[i] and stored[j]):
-                        continue
-                    pair = (i, j) if i < j else (j, i)
-                    if pair not in seen:
-                        seen.add(pair)
+                    if (pair := fresh(window[row], window[col])) is not None:
                         yield pair[0], pair[1], float(scores[row][col])
 
 
