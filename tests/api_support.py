@@ -141,3 +141,26 @@ def assert_problem(response: Any, status: int, *, contains: str | None = None,
     if contains is not None:
         assert contains in body["detail"], body["detail"]
     return body
+
+
+def rank_at_current_revision(api: ApiCase, store: GraphStore) -> tuple[str, int]:
+    """Rank buyers for the store's first capability's supplier; check the answer is
+    at the store's revision. Returns the supplier and that revision."""
+    from coopgraph.api.state import REVISION_HEADER
+    from coopgraph.graph.schema import EntityKind
+
+    supplier = store.snapshot().rows(EntityKind.CAPABILITY)[0]["company_id"]
+    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
+    assert got.status_code == 200, got.text
+    revision = int(got.headers[REVISION_HEADER])
+    assert revision == store.revision()
+    return supplier, revision
+
+
+def first_capability_with_new_capacity(store: GraphStore) -> dict[str, Any]:
+    """The store's first capability row with its capacity changed (a patchable write)."""
+    from coopgraph.graph.schema import EntityKind
+
+    row = dict(store.snapshot().rows(EntityKind.CAPABILITY)[0])
+    row["capacity_per_year"] = 4321.0
+    return row

@@ -400,16 +400,16 @@ def test_serving_cache_answers_the_old_projection_during_a_rebuild(store: GraphS
 
 def test_analytic_responses_carry_their_revision(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
     from coopgraph.api.state import REVISION_HEADER
-    from tests.api_support import make_case
+    from tests.api_support import (
+        first_capability_with_new_capacity,
+        make_case,
+        rank_at_current_revision,
+    )
 
     store.upsert(random_graph(6, companies=12, categories=6))
     api = make_case(store, tmp_path, seed=False)
-    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
-    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
-    assert got.status_code == 200, got.text
-    assert int(got.headers[REVISION_HEADER]) == store.revision()
-    row = dict(_rows(store, K.CAPABILITY)[0])
-    row["capacity_per_year"] = 4321.0
+    supplier, _revision = rank_at_current_revision(api, store)
+    row = first_capability_with_new_capacity(store)
     store.upsert_rows(K.CAPABILITY, [row])  # patched, not rebuilt: the answer is fresh
     got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
     assert int(got.headers[REVISION_HEADER]) == store.revision()

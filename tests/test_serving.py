@@ -21,7 +21,11 @@ from coopgraph.graph.schema import KINDS
 from coopgraph.graph.schema import EntityKind as K
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries.projection import Projection, ProjectionCache
-from tests.api_support import make_case
+from tests.api_support import (
+    first_capability_with_new_capacity,
+    make_case,
+    rank_at_current_revision,
+)
 from tests.graph_factories import random_graph
 
 
@@ -67,16 +71,12 @@ def test_serve_answers_at_once_while_the_refresh_runs_then_catches_up(store: Gra
 def test_a_write_through_the_api_is_picked_up_without_a_reader(store: GraphStore, tmp_path):  # type: ignore[no-untyped-def]
     store.upsert(random_graph(12, companies=12, categories=6))
     api = make_case(store, tmp_path, seed=False, projection_wait=0.0)
-    supplier = _rows(store, K.CAPABILITY)[0]["company_id"]
-    got = api.get("/match/buyers", "analyst", params={"supplier": supplier, "k": 3})
-    assert got.status_code == 200, got.text
-    assert int(got.headers[REVISION_HEADER]) == store.revision()
-    row = dict(_rows(store, K.CAPABILITY)[0])
-    row["capacity_per_year"] = 4321.0
+    supplier, answered_at = rank_at_current_revision(api, store)
+    row = first_capability_with_new_capacity(store)
     written = api.put(f"/capabilities/{row['company_id']}/{row['category']}", "admin", json=row)
     assert written.status_code == 200, written.text
     moved = store.analytic_revision()
-    assert moved > int(got.headers[REVISION_HEADER])
+    assert moved > answered_at
     cache = api.app.state.holder.projections()
     # no request reads the projection meanwhile: the write itself poked the worker
     _until(lambda: cache.current is not None and cache.current.revision >= moved)
