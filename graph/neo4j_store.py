@@ -772,17 +772,14 @@ class Neo4jStore(GraphStore):
     def _both_revisions(self) -> tuple[int, int]:
         """The store's revision and its analytic revision, read together."""
         rows = self._query(cypher.BOTH_REVISIONS_READ)
-        row = rows[0] if rows else {}
-        return int(row.get("revision") or 0), int(row.get("analytic") or 0)
+        return _both(rows[0] if rows else None)
 
     def _read_workflow_kinds(self) -> tuple[int, int, dict[EntityKind, list[list[list[Any]]]]]:
         """Both revisions and the value lists of every workflow kind, in one transaction."""
 
         def work(tx: ManagedTransaction) -> tuple[int, int,
                                                   dict[EntityKind, list[list[list[Any]]]]]:
-            record = tx.run(cypher.BOTH_REVISIONS_READ).single()
-            revision = int(record["revision"] or 0) if record else 0
-            analytic = int(record["analytic"] or 0) if record else 0
+            revision, analytic = _both(tx.run(cypher.BOTH_REVISIONS_READ).single())
             found: dict[EntityKind, list[list[list[Any]]]] = {}
             for kind in DATA_KINDS:
                 if kind not in WORKFLOW_KINDS:
@@ -914,6 +911,13 @@ def _reason(exc: BaseException) -> str:
 def _key_positions(kind: EntityKind) -> list[int]:
     fields = cypher.snapshot_fields(kind)
     return [fields.index(f) for f in KINDS[kind].key_fields]
+
+
+def _both(record: Mapping[str, Any] | None) -> tuple[int, int]:
+    """The revision and the analytic revision of a ``BOTH_REVISIONS_READ`` record."""
+    if record is None:
+        return 0, 0
+    return int(record["revision"] or 0), int(record["analytic"] or 0)
 
 
 def _sorted_by_key(kind: EntityKind, values: list[list[Any]]) -> list[list[Any]]:
