@@ -220,8 +220,9 @@ def test_kill_9_during_an_api_job_leaves_it_interrupted(
         api.app.state.jobs = JobRunner(tmp / "jobs", lambda store=store: store)
         job = api.get(f"/ingest/{job_id}").json()
         counts = _data_counts(store)  # the job's own records and the keys aside
-        if last == ["done"]:
-            assert job["status"] == "done" and counts == full
+        if last == ["done"] or job["status"] == "done":
+            # done: the child saw it, or the job finished between its last poll and the kill
+            assert job["status"] == "done" and counts == full, (SEED, round_, job, counts)
         else:
             assert job["status"] == "interrupted", (SEED, round_, job)
             assert "upload the same files again" in job["error"]
