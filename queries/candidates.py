@@ -662,7 +662,9 @@ def _changed_pairs(a: sp.csr_matrix, b: sp.csr_matrix) -> int:
 @dataclass(frozen=True)
 class DemandPatch:
     """How a row-wise patch moved the demand table: per old row its new number (-1:
-    dropped), the numbers of the rows recomputed, the buyers whose rows were redone."""
+    dropped or rewritten), the new numbers of the rows written, and the buyers whose
+    (buyer, category) pairs were redone (none when every pair kept its row: then the
+    key and grouping arrays are the old objects and only values were written)."""
 
     where: np.ndarray
     fresh: np.ndarray
@@ -698,6 +700,8 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
         return fresh_ix
     got: dict[str, Any] = {}
     changed: set[str] = set()
+    notes = {} if notes is None else notes
+    notes.pop("changed_pairs", None)
     for name, (builder, fields, needs) in _PARTS.items():
         outputs = _PART_FIELDS[name]
         if any(not same_value(getattr(old, f), getattr(new, f)) for f in fields) \
@@ -717,7 +721,9 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
     ix = MatchIndex(n=new.n_companies, ncat=new.n_categories, **got)
     if "certs" not in changed:
         ix._cert_valid.update(old_ix._cert_valid)
-    _carry(old_ix, ix, _changed_pairs(old_ix.A, ix.A))
+    # the pairs that came or went: counted by the network part's row-wise patch if any
+    flipped = notes.pop("changed_pairs", None)
+    _carry(old_ix, ix, _changed_pairs(old_ix.A, ix.A) if flipped is None else flipped)
     return ix
 
 
@@ -755,110 +761,312 @@ def _decl_rows(new: Projection, rows: np.ndarray
 
 
 def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[str, Any]:
-    """The ``decl`` part of ``new`` from ``old_ix``'s, the rows of companies ``rows`` redone."""
+    """The ``decl`` part of ``new`` from ``old_ix``'s, the rows of companies ``rows`` redone.
+
+    A matrix whose rows came out the same is the old object (with the arrays derived from
+    it); sales whose (supplier, category) pairs stayed keep their keys."""
     decl_rows, sell_rows, main_rows = _decl_rows(new, rows)
-    decl = splice_rows(old_ix.decl, rows, decl_rows)
-    sell = splice_rows(old_ix.sell, rows, sell_rows)
-    main_category = old_ix.main_category.copy()
-    main_category[rows] = main_rows
-    owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
-    return dict(decl=decl, decl_csc=decl.tocsc(), main_category=main_category, sell=sell,
-                sell_keys=owner * new.n_categories + sell.indices,
-                sell_pop=_log_share(sell.data, sell.indices, new.n_categories))
+    part: dict[str, Any] = {}
+    if _same_rows(old_ix.decl, rows, decl_rows):
+        part.update(decl=old_ix.decl, decl_csc=old_ix.decl_csc)
+    else:
+        decl = splice_rows(old_ix.decl, rows, decl_rows)
+        part.update(decl=decl, decl_csc=decl.tocsc())
+    if _same_rows(old_ix.sell, rows, sell_rows):
+        part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
+    else:
+        sell = splice_rows(old_ix.sell, rows, sell_rows)
+        same_pairs = np.array_equal(sell.indptr, old_ix.sell.indptr) \
+            and np.array_equal(sell.indices, old_ix.sell.indices)
+        if same_pairs:
+            keys = old_ix.sell_keys
+        else:
+            owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
+            keys = owner * new.n_categories + sell.indices
+        part.update(sell=sell, sell_keys=keys,
+                    sell_pop=_log_share(sell.data, sell.indices, new.n_categories))
+    if np.array_equal(old_ix.main_category[rows], main_rows):
+        part["main_category"] = old_ix.main_category
+    else:
+        part["main_category"] = old_ix.main_category.copy()
+        part["main_category"][rows] = main_rows
+    return part
+
+
+def _same_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> bool:
+    """Rows ``rows`` of the canonical CSR ``m`` equal the rows of ``sub`` (same dtype)."""
+    sub = sub.tocsr()
+    sub.sum_duplicates()
+    old = m[rows]
+    return bool(np.array_equal(old.indptr, sub.indptr) and np.array_equal(old.indices, sub.indices)
+                and np.array_equal(old.data, sub.data.astype(old.data.dtype)))
+
+
+def _rows_of(ptr: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+    """The demand rows of ``buyers`` (ascending), in order: their ``ptr`` ranges joined."""
+    return _ranges(ptr[buyers], ptr[buyers + 1] - ptr[buyers])
+
+
+def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """``starts[i] .. starts[i] + lens[i] - 1`` for every ``i``, joined."""
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(starts)), lens)
+    return np.arange(total, dtype=np.int64) + (starts - (np.cumsum(lens) - lens))[owner]
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per position: ``a`` equals ``b`` (NaN equals NaN)."""
+    same = a == b
+    if a.dtype.kind == "f":
+        same |= np.isnan(a) & np.isnan(b)
+    return same
+
+
+def _demand_pop(pop: np.ndarray, n_sup: np.ndarray, cat_indptr: np.ndarray,
+                cat_rows: np.ndarray, dirty: np.ndarray, *, own: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``dem_pop`` with the rows of the categories ``dirty`` recomputed, and the rows whose
+    value changed. ``pop`` itself is answered when nothing changed; it is written in
+    place only when ``own`` (a fresh copy), else copied first."""
+    moved: list[np.ndarray] = []
+    out = pop
+    for c in np.flatnonzero(dirty).tolist():
+        rows = cat_rows[cat_indptr[c]:cat_indptr[c + 1]]
+        values = _log_share(n_sup[rows], np.zeros(len(rows), dtype=np.int64), 1)
+        differs = ~_same_values(out[rows], values)
+        if differs.any():
+            if out is pop and not own:
+                out = pop.copy()
+            out[rows] = values
+            moved.append(rows[differs])
+    return out, np.sort(np.concatenate(moved)) if moved else np.zeros(0, dtype=np.int64)
+
+
+#: the demand table's per-row values a patch writes (each ends with the sentinel row)
+_DEMAND_VALUES = ("dem_flags", "dem_qty", "dem_suppliers", "dem_value", "dem_import",
+                  "dem_need")
+
+
+def _demand_rows(new: Projection, got: dict[str, Any], buyers: np.ndarray
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The demand keys of ``buyers`` (ascending) in ``new``, and their :data:`_DEMAND_VALUES`."""
+    keys, flags, qty, n_sup = _demand_table(new, got["closure"], got["decl"], buyers)
+    return keys, {"dem_flags": flags, "dem_qty": qty, "dem_suppliers": n_sup,
+                  "dem_value": _demand_value(flags, n_sup),
+                  "dem_import": ((flags & IMPORT) > 0).astype(float),
+                  "dem_need": _need_rows(new, keys)}
 
 
 def _patch_demand(old_ix: MatchIndex, new: Projection, got: dict[str, Any], buyers: np.ndarray,
-                  needs_changed: bool) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+                  needs_changed: bool) -> tuple[dict[str, Any], DemandPatch]:
     """The ``demand`` part of ``new`` from ``old_ix``'s, the rows of ``buyers`` (ascending)
-    recomputed; also where each old row went (-1: dropped) and the new rows' numbers.
+    recomputed, and how the rows moved (:class:`DemandPatch`, for the ranking's caches).
 
-    Every per-row array is one gather of the old rows (the sentinel included) and a
-    scatter of the recomputed ones; ``dem_pop`` is recomputed in the categories whose
-    rows changed only (the others keep their largest count, hence their values)."""
-    ncat = new.n_categories
-    sub_keys, sub_flags, sub_qty, sub_sup = _demand_table(new, got["closure"], got["decl"],
-                                                          buyers)
-    old_keys = old_ix.dem_keys
-    d_old = len(old_keys)
+    A buyer whose (buyer, category) pairs stay the same keeps its rows' numbers (a
+    capacity, a quantity, a link to a category it already wants). When every buyer
+    does, the key and grouping arrays are the old objects and each value array is the
+    old object or a copy with the changed rows written. Otherwise the rows after a
+    buyer that gained or lost pairs move: every per-row array is the old one's
+    stretches between the buyers joined with the buyers' new rows (a copy, no sort),
+    and the category grouping is the old one renumbered, with only the categories that
+    gained or lost rows regrouped. ``dem_pop`` is recomputed in the categories whose
+    supplier counts or rows changed only (the others keep their largest count, hence
+    their values). Written, for the caches: every row of a buyer whose pairs changed,
+    and the other rows whose values changed."""
+    ncat = max(new.n_categories, 1)
+    buyers = np.asarray(buyers, dtype=np.int64)
+    keys, values = _demand_rows(new, got, buyers)
+    if needs_changed:  # need rows renumbered: every row's need is looked up again below
+        del values["dem_need"]
     ptr = old_ix.buyer_dem_indptr
-    gone = np.zeros(d_old, dtype=bool)
-    for b in buyers.tolist():
-        gone[ptr[b]:ptr[b + 1]] = True
-    kept = np.flatnonzero(~gone)
-    spots = np.searchsorted(old_keys[kept], sub_keys)
-    d_new = len(kept) + len(sub_keys)
-    fresh = spots + np.arange(len(spots))
-    is_fresh = np.zeros(d_new + 1, dtype=bool)
-    is_fresh[fresh] = True
-    take = np.full(d_new + 1, d_old, dtype=np.int64)  # the last: the old sentinel
-    take[np.flatnonzero(~is_fresh[:-1])] = kept
-    where = np.full(d_old, -1, dtype=np.int64)
-    where[kept] = np.flatnonzero(~is_fresh[:-1])
+    starts, stops = ptr[buyers], ptr[buyers + 1]
+    old_rows = _ranges(starts, stops - starts)
+    old_keys = old_ix.dem_keys[old_rows]  # ascending, like ``keys``
+    new_counts = np.bincount(np.searchsorted(buyers, keys // ncat), minlength=len(buyers))
+    # per new row: the old row of the same pair, -1 for a new pair
+    at = np.minimum(np.searchsorted(old_keys, keys), max(len(old_keys) - 1, 0))
+    kept = (old_keys[at] == keys) if len(old_keys) else np.zeros(len(keys), dtype=bool)
+    before = np.where(kept, old_rows[at] if len(old_rows) else 0, -1)
+    same_pairs = np.zeros(len(buyers), dtype=bool)  # per buyer
+    kept_count = np.bincount(np.searchsorted(buyers, keys[kept] // ncat),
+                             minlength=len(buyers))
+    same_pairs[(new_counts == stops - starts) & (kept_count == new_counts)] = True
+    # rows whose values changed, among the kept pairs
+    changed = ~kept
+    for name, sub in values.items():
+        old = getattr(old_ix, name)
+        changed[kept] |= ~_same_values(old[before[kept]], sub[kept].astype(old.dtype))
+    if same_pairs.all():
+        return _patch_demand_values(old_ix, new, before, values, changed, needs_changed)
+    return _patch_demand_moved(old_ix, new, buyers, keys, values, before, changed,
+                               same_pairs, needs_changed)
 
-    take_rows = np.where(is_fresh[:-1], 0, take[:-1])  # for the arrays without a sentinel
 
-    def merged(values: np.ndarray, sub: np.ndarray, sentinel: bool = True) -> np.ndarray:
-        if sentinel:
-            out = values[take]
+def _patch_demand_values(old_ix: MatchIndex, new: Projection, before: np.ndarray,
+                         values: dict[str, np.ndarray], changed: np.ndarray,
+                         needs_changed: bool) -> tuple[dict[str, Any], DemandPatch]:
+    """:func:`_patch_demand` when no pair came or went: the value arrays patched at the
+    rows ``before`` (per recomputed row its number) whose values ``changed``."""
+    rows = before[changed]
+    part: dict[str, Any] = {}
+    for name, sub in values.items():
+        old = getattr(old_ix, name)
+        sub = sub[changed].astype(old.dtype, copy=False)
+        if len(rows) and not _same_values(old[rows], sub).all():
+            part[name] = old.copy()
+            part[name][rows] = sub
         else:
-            out = values[take_rows] if d_old else np.zeros(d_new, dtype=values.dtype)
-        out[fresh] = sub.astype(values.dtype)
-        return out
-
-    dkeys = merged(old_keys, sub_keys, sentinel=False)
-    dem_buyer = merged(old_ix.dem_buyer, sub_keys // max(ncat, 1), sentinel=False)
-    dem_cat = merged(old_ix.dem_cat, sub_keys % max(ncat, 1), sentinel=False)
-    n_sup = merged(old_ix.dem_suppliers, sub_sup)
-    cat_indptr, cat_rows = _category_groups(dem_cat, ncat)
+            part[name] = old
     if needs_changed:
-        dem_need = _sentinel(_need_rows(new, dkeys), -1).astype(np.int64)
-    else:
-        dem_need = merged(old_ix.dem_need, _need_rows(new, sub_keys))
+        need = _sentinel(_need_rows(new, old_ix.dem_keys), -1).astype(np.int64)
+        part["dem_need"] = old_ix.dem_need if np.array_equal(need, old_ix.dem_need) else need
+    dirty = np.zeros(new.n_categories, dtype=bool)
+    if part["dem_suppliers"] is not old_ix.dem_suppliers:
+        dirty[old_ix.dem_cat[rows]] = True
+    pop, pop_rows = _demand_pop(old_ix.dem_pop, part["dem_suppliers"], old_ix.cat_dem_indptr,
+                                old_ix.cat_dem_rows, dirty)
+    part.update(dem_keys=old_ix.dem_keys, dem_buyer=old_ix.dem_buyer, dem_cat=old_ix.dem_cat,
+                buyer_dem_indptr=old_ix.buyer_dem_indptr, cat_dem_indptr=old_ix.cat_dem_indptr,
+                cat_dem_rows=old_ix.cat_dem_rows, dem_pop=pop)
+    written = np.union1d(rows, pop_rows)  # a row whose popularity moved is written too
+    where = np.arange(len(old_ix.dem_keys), dtype=np.int64)
+    where[written] = -1
+    return part, DemandPatch(where, written, np.zeros(0, dtype=np.int64))
+
+
+def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
+                        keys: np.ndarray, values: dict[str, np.ndarray], before: np.ndarray,
+                        changed: np.ndarray, same_pairs: np.ndarray, needs_changed: bool
+                        ) -> tuple[dict[str, Any], DemandPatch]:
+    """:func:`_patch_demand` when some buyer gained or lost pairs (``~same_pairs``)."""
+    ncat = max(new.n_categories, 1)
+    ptr = old_ix.buyer_dem_indptr
+    starts, stops = ptr[buyers], ptr[buyers + 1]
+    d_old = len(old_ix.dem_keys)
+    owner = np.searchsorted(buyers, keys // ncat)
+    new_counts = np.bincount(owner, minlength=len(buyers))
+    sub_ptr = np.zeros(len(buyers) + 1, dtype=np.int64)
+    np.cumsum(new_counts, out=sub_ptr[1:])
+    shift = np.cumsum(new_counts - (stops - starts))  # rows gained up to each buyer
+    new_starts = starts + np.r_[0, shift[:-1]]
+    fresh = _ranges(new_starts, new_counts)  # the new number of each recomputed row
+    # old row -> new row: the stretch after each buyer moves by the rows gained before
+    pos = np.arange(d_old, dtype=np.int64) + np.repeat(np.r_[0, shift],
+                                                       np.diff(np.r_[0, stops, d_old]))
+    old_rows = _ranges(starts, stops - starts)
+    pos[old_rows] = -1
+    pos[before[before >= 0]] = fresh[before >= 0]
+
+    def merged(values: np.ndarray, sub: np.ndarray) -> np.ndarray:
+        sub = sub.astype(values.dtype, copy=False)
+        pieces, last = [], 0
+        for j in range(len(buyers)):
+            pieces += [values[last:starts[j]], sub[sub_ptr[j]:sub_ptr[j + 1]]]
+            last = int(stops[j])
+        pieces.append(values[last:])  # the sentinel too, where the array has one
+        return np.concatenate(pieces)
+
+    part: dict[str, Any] = {name: merged(getattr(old_ix, name), sub)
+                            for name, sub in values.items()}
+    dem_cat = merged(old_ix.dem_cat, keys % ncat)
+    part.update(dem_keys=merged(old_ix.dem_keys, keys),
+                dem_buyer=merged(old_ix.dem_buyer, keys // ncat), dem_cat=dem_cat)
     counts = np.diff(ptr)
-    counts[buyers] = np.bincount(np.searchsorted(buyers, sub_keys // max(ncat, 1)),
-                                 minlength=len(buyers))
-    buyer_indptr = np.zeros(len(ptr), dtype=np.int64)
-    np.cumsum(counts, out=buyer_indptr[1:])
-    # popularity: log(1 + suppliers) over its category's largest, in changed categories
-    dem_pop = merged(old_ix.dem_pop, np.zeros(len(fresh)))
-    dirty = np.zeros(ncat, dtype=bool)
-    dirty[old_ix.dem_cat[gone]] = True
-    dirty[dem_cat[fresh]] = True
+    counts[buyers] = new_counts
+    part["buyer_dem_indptr"] = np.zeros(len(ptr), dtype=np.int64)
+    np.cumsum(counts, out=part["buyer_dem_indptr"][1:])
+    # categories that gained or lost rows are regrouped; the others renumbered
+    gone = old_rows[pos[old_rows] < 0]
+    added = fresh[before < 0]
+    regroup = np.zeros(new.n_categories, dtype=bool)
+    regroup[old_ix.dem_cat[gone]] = True
+    regroup[dem_cat[added]] = True
+    cat_indptr, cat_rows = _regroup(old_ix, dem_cat, pos, added, regroup)
+    part.update(cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows)
+    if needs_changed:
+        part["dem_need"] = _sentinel(_need_rows(new, part["dem_keys"]), -1).astype(np.int64)
+    # popularity: kept pairs keep theirs until their category is recomputed
+    kept = before >= 0
+    pop = merged(old_ix.dem_pop, np.where(kept, old_ix.dem_pop[np.maximum(before, 0)], 0.0))
+    dirty = regroup.copy()
+    sup_moved = kept & ~_same_values(old_ix.dem_suppliers[np.maximum(before, 0)],
+                                     values["dem_suppliers"])
+    dirty[dem_cat[fresh[sup_moved]]] = True
+    part["dem_pop"], pop_rows = _demand_pop(pop, part["dem_suppliers"], cat_indptr, cat_rows,
+                                            dirty, own=True)
+    # written: every row of a buyer whose pairs changed, the changed rows of the others,
+    # and the rows whose popularity moved (their old numbers dropped from ``where``)
+    moved_buyer = ~same_pairs[np.searchsorted(buyers, keys // ncat)]
+    written = np.union1d(fresh[moved_buyer | changed], pop_rows)
+    where = pos.copy()
+    where[old_rows[~same_pairs[np.repeat(np.arange(len(buyers)), stops - starts)]]] = -1
+    where[before[changed & kept]] = -1
+    if len(pop_rows):
+        cats = np.flatnonzero(dirty)
+        olds = np.concatenate([old_ix.cat_dem_rows[old_ix.cat_dem_indptr[c]:
+                                                   old_ix.cat_dem_indptr[c + 1]]
+                               for c in cats.tolist()])
+        where[olds[np.isin(pos[olds], pop_rows)]] = -1
+    return part, DemandPatch(where, written, buyers[~same_pairs])
+
+
+def _regroup(old_ix: MatchIndex, dem_cat: np.ndarray, pos: np.ndarray, added: np.ndarray,
+             dirty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(cat_dem_indptr, cat_dem_rows)`` of the moved table: each clean category's rows
+    are its old rows renumbered by ``pos`` (which keeps their order); each ``dirty`` one's
+    its kept rows (``pos >= 0``) and its ``added`` rows, sorted."""
+    ncat = len(dirty)
+    old_ptr, old_rows = old_ix.cat_dem_indptr, old_ix.cat_dem_rows
+    counts = np.diff(old_ptr)
+    added_cat = dem_cat[added]
+    pieces, last = [], 0
     for c in np.flatnonzero(dirty).tolist():
-        rows = cat_rows[cat_indptr[c]:cat_indptr[c + 1]]
-        dem_pop[rows] = _log_share(n_sup[rows], np.zeros(len(rows), dtype=np.int64), 1)
-    part = dict(
-        dem_keys=dkeys, dem_buyer=dem_buyer, dem_cat=dem_cat, buyer_dem_indptr=buyer_indptr,
-        cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows,
-        dem_flags=merged(old_ix.dem_flags, sub_flags),
-        dem_qty=merged(old_ix.dem_qty, sub_qty),
-        dem_suppliers=n_sup,
-        dem_value=merged(old_ix.dem_value, _demand_value(sub_flags, sub_sup)),
-        dem_import=merged(old_ix.dem_import, ((sub_flags & IMPORT) > 0).astype(float)),
-        dem_pop=dem_pop, dem_need=dem_need)
-    return part, where, fresh
+        pieces.append(pos[old_rows[old_ptr[last]:old_ptr[c]]])
+        mine = pos[old_rows[old_ptr[c]:old_ptr[c + 1]]]
+        mine = np.sort(np.concatenate([mine[mine >= 0], added[added_cat == c]]))
+        counts[c] = len(mine)
+        pieces.append(mine)
+        last = c + 1
+    pieces.append(pos[old_rows[old_ptr[last]:old_ptr[ncat]]])
+    cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
+    np.cumsum(counts, out=cat_indptr[1:])
+    return cat_indptr, np.concatenate(pieces).astype(np.int64, copy=False)
 
 
-def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: np.ndarray
-                   ) -> dict[str, Any] | None:
+def _pair_values(a: sp.csr_matrix, data: np.ndarray, pairs: np.ndarray, n: int
+                 ) -> np.ndarray:
+    """``data`` (one value per stored entry of the sorted CSR ``a``) at each supplier–buyer
+    pair ``supplier * n + buyer``; NaN where ``a`` has no entry."""
+    out = np.full(len(pairs), np.nan)
+    for j, (s, b) in enumerate(zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True)):
+        lo, hi = int(a.indptr[s]), int(a.indptr[s + 1])
+        at = lo + int(np.searchsorted(a.indices[lo:hi], b))
+        if at < hi and a.indices[at] == b:
+            out[j] = data[at]
+    return out
+
+
+def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
+                   ) -> tuple[dict[str, Any], int] | None:
     """The ``network`` part of ``new`` from ``old_ix``'s, the supplier–buyer pairs of the
-    written ``links`` redone; ``None`` when the newest link date may have gone back."""
+    written ``links`` redone, and how many pairs came or went; ``None`` when the newest
+    link date may have gone back."""
     n, ncat = new.n_companies, new.n_categories
     pairs = np.unique(links[:, 0] * n + links[:, 1])
-
-    def rows_of(proj: Projection) -> tuple[np.ndarray, np.ndarray]:  # pair -> its rows
-        key = proj.sup_supplier.astype(np.int64) * n + proj.sup_buyer
-        hit = np.flatnonzero(np.isin(key, pairs))
-        return hit, key[hit]
-
-    old_hit, _ = rows_of(old)
-    new_hit, new_pair = rows_of(new)
-    old_days = since_days([old.sup_since[i] for i in old_hit.tolist()])
+    # the new rows of each pair: its supplier's rows (the table is in key order) to its buyer
+    lo = np.searchsorted(new.sup_supplier, pairs // n, side="left")
+    hi = np.searchsorted(new.sup_supplier, pairs // n, side="right")
+    hits = [a + np.flatnonzero(new.sup_buyer[a:z] == b)
+            for a, z, b in zip(lo.tolist(), hi.tolist(), (pairs % n).tolist(), strict=True)]
+    new_hit = np.concatenate([*hits, np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    new_pair = np.repeat(pairs, [len(h) for h in hits])
     new_days = since_days([new.sup_since[i] for i in new_hit.tolist()])
     newest = old_ix.A_newest
     top_new = float(np.nanmax(new_days)) if np.isfinite(new_days).any() else float("nan")
-    if np.isfinite(old_days).any() and float(np.nanmax(old_days)) >= newest \
-            and not top_new >= newest:
+    # a pair held the newest date before when its age was 0
+    if (_pair_values(old_ix.A, old_ix.A_age, pairs, n) <= 0).any() and not top_new >= newest:
         return None  # the newest dated link was among those rewritten: rebuild the part
     shift = 0.0
     if top_new > newest or (not np.isfinite(newest) and np.isfinite(top_new)):
@@ -869,6 +1077,7 @@ def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: 
         age_all = old_ix.A_age  # no link was dated before: every old pair stays undated
     # per pair: does it exist now, and its latest date
     exists = np.isin(pairs, new_pair)
+    flipped = int((np.isfinite(_pair_values(old_ix.A, old_ix.A.data, pairs, n)) != exists).sum())
     latest = np.full(len(pairs), np.nan)
     for j, pair in enumerate(pairs.tolist()):
         days = new_days[new_pair == pair]
@@ -923,7 +1132,7 @@ def _patch_network(old_ix: MatchIndex, old: Projection, new: Projection, links: 
     out_deg[sup_rows] = np.diff(A.indptr)[sup_rows]
     in_deg[buy_rows] = np.diff(AT.indptr)[buy_rows]
     return dict(supply_keys=supply_keys, A=A, AT=AT, A_age=ages.data.astype(float),
-                A_newest=newest, out_deg=out_deg, in_deg=in_deg)
+                A_newest=newest, out_deg=out_deg, in_deg=in_deg), flipped
 
 
 def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
@@ -945,12 +1154,17 @@ def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
         rows = np.unique(np.concatenate([touched.companies, suppliers, buyers]))
         needs_changed = not (same_value(old.need_company, new.need_company)
                              and same_value(old.need_category, new.need_category))
-        part, where, fresh = _patch_demand(old_ix, new, got, rows, needs_changed)
+        part, moved = _patch_demand(old_ix, new, got, rows, needs_changed)
         if notes is not None:
-            notes["demand"] = DemandPatch(where, fresh, rows)
+            notes["demand"] = moved
         return part
     if name == "network" and len(touched.links):
-        return _patch_network(old_ix, old, new, touched.links)
+        patched = _patch_network(old_ix, new, touched.links)
+        if patched is None:
+            return None
+        if notes is not None:
+            notes["changed_pairs"] = patched[1]
+        return patched[0]
     return None
 
 
