@@ -421,10 +421,11 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
 
     makers = np.flatnonzero(proj.product_maker >= 0)
     makers = makers[of(proj.product_maker[makers])]
-    volume = np.array([r.get("annual_volume") or 0.0 for r in proj.product_rows], dtype=float)
+    volume = np.array([proj.product_rows[p].get("annual_volume") or 0.0
+                       for p in makers.tolist()], dtype=float)
     maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
                               shape=(n, len(proj.product_ids)))
-    maker_vol = sp.csr_matrix((volume[makers], (proj.product_maker[makers], makers)),
+    maker_vol = sp.csr_matrix((volume, (proj.product_maker[makers], makers)),
                               shape=(n, len(proj.product_ids)))
     closure_bin = closure.copy()
     closure_bin.data[:] = 1.0
@@ -1000,15 +1001,15 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     # and the rows whose popularity moved (their old numbers dropped from ``where``)
     moved_buyer = ~same_pairs[np.searchsorted(buyers, keys // ncat)]
     written = np.union1d(fresh[moved_buyer | changed], pop_rows)
-    where = pos.copy()
-    where[old_rows[~same_pairs[np.repeat(np.arange(len(buyers)), stops - starts)]]] = -1
-    where[before[changed & kept]] = -1
     if len(pop_rows):
         cats = np.flatnonzero(dirty)
         olds = np.concatenate([old_ix.cat_dem_rows[old_ix.cat_dem_indptr[c]:
                                                    old_ix.cat_dem_indptr[c + 1]]
                                for c in cats.tolist()])
-        where[olds[np.isin(pos[olds], pop_rows)]] = -1
+        pos[olds[np.isin(pos[olds], pop_rows)]] = -1
+    where = pos  # no longer read as the renumbering: marked in place
+    where[old_rows[~same_pairs[np.repeat(np.arange(len(buyers)), stops - starts)]]] = -1
+    where[before[changed & kept]] = -1
     return part, DemandPatch(where, written, buyers[~same_pairs])
 
 
