@@ -13,8 +13,13 @@ In one run, on the generated set ``--data`` loaded into an embedded store
   the match index of the new projection (already there after a patch) and the
   ranking;
 * ``write → rank, incremental, new supply link``: the same with a write that
-  adds a supply link (``--supply-links`` times), which changes the match
-  index's demand and network parts (rebuilt) and drops its caches;
+  adds a supply link to any company (``--supply-links`` times), which patches the
+  match index's decl, demand and network parts and the ranking's caches — a
+  buyer that did not want the category gains a demand row, so the rows after
+  it move;
+* ``… new supply link to a buyer wanting the category``: a link such as a
+  followed recommendation writes (the buyer already has a demand row there):
+  no demand row moves, only values are patched;
 * ``write → rank, incremental, new company`` (and ``… with a capability``): a write
   of a new company alone, or with one capability (``--new-companies`` times each):
   every company index shifts, so the projection and its match index are
@@ -42,6 +47,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,9 +125,28 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, new_
             "category": proj.category_codes[int(proj.cap_category[i])],
             "volume_per_year": 100.0, "since": "2026-11-29"}])
 
+    ix = match_index(proj)
+
+    def supply_to_demand_write() -> None:  # a new link to a buyer that wants the category:
+        for _ in range(50):  # what a followed recommendation writes (no demand row moves)
+            i = rng.randrange(len(proj.cap_company))
+            s, c = int(proj.cap_company[i]), int(proj.cap_category[i])
+            wanting = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
+            if len(wanting) == 0:
+                continue
+            b = int(ix.dem_buyer[int(wanting[rng.randrange(len(wanting))])])
+            if b != s and not ix.existing(s, b, np.array([c]))[0]:
+                break
+        store.upsert_rows(EntityKind.SUPPLY, [{
+            "supplier_id": proj.company_ids[s], "buyer_id": proj.company_ids[b],
+            "category": proj.category_codes[c], "volume_per_year": 100.0,
+            "since": "2026-11-29"}])
+
     for name, the_cache, n, one_write in (
             ("incremental", cache, queries, capacity_write),
             ("incremental, new supply link", cache, supply_links, supply_write),
+            ("incremental, new supply link to a buyer wanting the category", cache,
+             supply_links, supply_to_demand_write),
             ("incremental, new company", cache, new_companies, company_write(False)),
             ("incremental, new company with a capability", cache, new_companies,
              company_write(True)),

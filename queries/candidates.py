@@ -1056,13 +1056,18 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
     link date may have gone back."""
     n, ncat = new.n_companies, new.n_categories
     pairs = np.unique(links[:, 0] * n + links[:, 1])
-    # the new rows of each pair: its supplier's rows (the table is in key order) to its buyer
-    lo = np.searchsorted(new.sup_supplier, pairs // n, side="left")
-    hi = np.searchsorted(new.sup_supplier, pairs // n, side="right")
-    hits = [a + np.flatnonzero(new.sup_buyer[a:z] == b)
-            for a, z, b in zip(lo.tolist(), hi.tolist(), (pairs % n).tolist(), strict=True)]
-    new_hit = np.concatenate([*hits, np.zeros(0, dtype=np.int64)]).astype(np.int64)
-    new_pair = np.repeat(pairs, [len(h) for h in hits])
+    # the new rows of each pair: its supplier's rows to its buyer (a table in key order,
+    # as snapshots and patches leave it, is searched; any other is scanned)
+    sup = new.sup_supplier
+    if len(sup) < 2 or bool((sup[1:] >= sup[:-1]).all()):
+        lo = np.searchsorted(sup, pairs // n, side="left")
+        hi = np.searchsorted(sup, pairs // n, side="right")
+        hits = [a + np.flatnonzero(new.sup_buyer[a:z] == b)
+                for a, z, b in zip(lo.tolist(), hi.tolist(), (pairs % n).tolist(), strict=True)]
+        new_hit = np.concatenate([*hits, np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    else:
+        new_hit = np.flatnonzero(np.isin(sup.astype(np.int64) * n + new.sup_buyer, pairs))
+    new_pair = sup[new_hit].astype(np.int64) * n + new.sup_buyer[new_hit]
     new_days = since_days([new.sup_since[i] for i in new_hit.tolist()])
     newest = old_ix.A_newest
     top_new = float(np.nanmax(new_days)) if np.isfinite(new_days).any() else float("nan")
