@@ -1180,14 +1180,26 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     companies inserted at the new indices ``inserted``; ``mapped``: old index -> new."""
     n = m.shape[0] + len(inserted)
     if sp.isspmatrix_csc(m):
-        return sp.csc_matrix((m.data, mapped[m.indices].astype(m.indices.dtype), m.indptr),
+        return sp.csc_matrix((m.data, renumbered(m.indices, mapped, inserted), m.indptr),
                              shape=(n, m.shape[1]))
     steps = np.arange(n + 1)
     indptr = m.indptr[steps - np.searchsorted(inserted, steps, side="left")]
     if columns_too:  # a company × company matrix
-        return sp.csr_matrix((m.data, mapped[m.indices].astype(m.indices.dtype), indptr),
+        return sp.csr_matrix((m.data, renumbered(m.indices, mapped, inserted), indptr),
                              shape=(n, n))
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, m.shape[1]))
+
+
+def renumbered(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray) -> np.ndarray:
+    """``mapped[values]`` in ``values``' dtype, for company numbers ``values`` after the
+    insertions ``inserted`` (new indices, ascending): with a few insertions, each number
+    moves up by those at or before it (a comparison each, cheaper than a gather)."""
+    if len(inserted) > 4:
+        return mapped[values].astype(values.dtype)
+    out = values.copy()
+    for at in (inserted - np.arange(len(inserted))).tolist():  # old numbers they precede
+        out += (values >= at).astype(values.dtype)
+    return out
 
 
 def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.csr_matrix:
@@ -1308,10 +1320,11 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         steps = np.arange(n + 1)
         return ptr[steps - np.searchsorted(inserted, steps, side="left")]
 
-    sk = old_ix.supply_keys
-    pair, cat = sk // max(ncat, 1), sk % max(ncat, 1)
-    supply_keys = ((mapped[pair // n_old] * n + mapped[pair % n_old]) * ncat + cat) \
-        if len(sk) else sk
+    sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
+    supplier = sk // (n_old * max(ncat, 1))
+    buyer = sk // max(ncat, 1) - supplier * n_old
+    supply_keys = sk + ((renumbered(supplier, mapped, inserted) * n - supplier * n_old)
+                        + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
     got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(
@@ -1322,7 +1335,7 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         sell_keys=keys_of(old_ix.sell_keys),
         company_process_csc=insert_rows(old_ix.company_process_csc, inserted, mapped),
         dem_keys=keys_of(old_ix.dem_keys),
-        dem_buyer=mapped[old_ix.dem_buyer].astype(old_ix.dem_buyer.dtype),
+        dem_buyer=renumbered(old_ix.dem_buyer, mapped, inserted),
         buyer_dem_indptr=indptr(old_ix.buyer_dem_indptr),
         supply_keys=supply_keys,
         A=insert_rows(old_ix.A, inserted, mapped, columns_too=True),

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from coopgraph.graph.models import (
@@ -535,3 +536,22 @@ def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphSto
         _check_carried_caches(patched, scratch, [str(n)])
         assert "bits" in ix.cache and any(isinstance(k, tuple) for k in ix.cache), n
         _use(patched, scratch)
+
+
+def test_renumbered_company_numbers_equal_the_gathered_map():
+    """``renumbered`` (a comparison per insertion when there are few) equals the map's
+    gather, for one to eight companies inserted anywhere, ends included."""
+    from coopgraph.queries.candidates import renumbered
+
+    rng = np.random.default_rng(5)
+    n_old = 40
+    values = rng.integers(0, n_old, 500).astype(np.int32)
+    for k in range(1, 9):
+        inserted = np.sort(rng.choice(n_old + k, size=k, replace=False))
+        if k == 2:
+            inserted = np.array([0, n_old + 1])  # before the first and after the last
+        kept = np.setdiff1d(np.arange(n_old + k), inserted)
+        mapped = kept.astype(np.int64)  # old company i -> its new index
+        got = renumbered(values, mapped, inserted)
+        assert got.dtype == values.dtype
+        assert np.array_equal(got, mapped[values]), (k, inserted)
