@@ -71,6 +71,13 @@ def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(codes)
 
 
+def _shared(values: Iterable[Any]) -> list[Any]:
+    """``values`` as a list in which equal values are one object: copying the list (a
+    patch inserting a row copies it) then touches a few objects, not one per row."""
+    seen: dict[Any, Any] = {}
+    return [seen.setdefault(v, v) for v in values]
+
+
 def _index_array(values: Sequence[Any], index: Mapping[str, int]) -> np.ndarray:
     """A column of keys as positions in ``index`` (``KeyError`` for an unknown or missing one)."""
     return np.fromiter((index[str(v)] for v in values), dtype=np.int32, count=len(values))
@@ -342,12 +349,12 @@ class Projection:
             sup_category=_index_array(sups("category"), kidx),
             sup_volume=_floats(sups("volume_per_year")),
             sup_price=_floats(sups("unit_price")),
-            sup_since=list(sups("since")),
+            sup_since=_shared(sups("since")),
             imp_company=_index_array(imps("company_id"), cidx),
             imp_category=_index_array(imps("category"), kidx),
             imp_volume=_floats(imps("volume_per_year")),
             imp_price=_floats(imps("unit_price")),
-            imp_country=["unknown" if v is None else str(v) for v in imps("country")],
+            imp_country=_shared("unknown" if v is None else str(v) for v in imps("country")),
             need_company=_index_array(needs("company_id"), cidx),
             need_category=_index_array(needs("category"), kidx),
             need_qty=_floats(needs("qty_per_year")),
@@ -661,7 +668,7 @@ class ProjectionCache:
             self._last_refresh_s = self._published_at - started
 
     def _refresh_now(self) -> None:
-        from coopgraph.queries.projection_delta import apply_changes, attach_row_keys
+        from coopgraph.queries.projection_delta import apply_changes, mark_patchable
 
         current = self._projection
         if current is not None and self.incremental:
@@ -675,7 +682,7 @@ class ProjectionCache:
         snapshot = self.store.snapshot()
         built = self._builder(snapshot)
         if isinstance(built, Projection):
-            attach_row_keys(built, snapshot)
+            mark_patchable(built)
             old_ix = current.extra.get("match_index") if current is not None else None
             if old_ix is not None and "match_index" not in built.extra:
                 # what the old index learnt about the network (the tuned walk) may carry over

@@ -9,8 +9,9 @@ no lock. What it patches:
 * capabilities, supply links, imports and needs — parallel arrays in key order
   (the order :meth:`Projection.from_snapshot` gives them): a changed row is
   overwritten in place of the copy, a new one inserted where its key sorts, a
-  removed one deleted; the rows' keys are kept beside the projection
-  (``projection.extra["row_keys"]``) to find the places;
+  removed one deleted; the places are found by binary search on the arrays
+  themselves (ids and codes are numbered in key order, so the rows are sorted by
+  their index columns: :data:`_KEY_COLUMNS`), each column copied once;
 * processes held (the company × process matrix), certifications held,
   memberships; a product's attributes (its maker, volume) when it already existed;
 * cooperation ties of every type (``tie_rows``, the Resolution 779 KPIs' input):
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -48,7 +50,7 @@ import scipy.sparse as sp
 
 from coopgraph.graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from coopgraph.graph.schema import KINDS, EntityKind
-from coopgraph.graph.store import GraphStore, Snapshot, row_keys
+from coopgraph.graph.store import GraphStore, row_keys
 from coopgraph.queries.candidates import (
     MatchIndex,
     Touched,
@@ -61,8 +63,8 @@ from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 from coopgraph.queries.registry import registry_rows
 
-__all__ = ["MAX_FRACTION", "ShiftedIndex", "apply_changes", "attach_row_keys", "diff_match_indexes",
-           "diff_projections"]
+__all__ = ["MAX_FRACTION", "PATCHABLE_MARK", "ShiftedIndex", "apply_changes",
+           "diff_match_indexes", "diff_projections", "mark_patchable"]
 
 MAX_FRACTION = 0.05  # a delta touching more of the projection's rows: rebuild instead
 _NAN = float("nan")
@@ -109,16 +111,56 @@ _OTHER = frozenset({EntityKind.COMPANY, EntityKind.PRODUCT, EntityKind.COMPANY_P
 PATCHABLE = frozenset(_COLUMNS) | _OTHER
 
 
-def attach_row_keys(projection: Projection, snapshot: Snapshot) -> Projection:
-    """Keep the keys of the array kinds' rows beside ``projection`` (what deltas need).
+# kind -> the index columns its key names, in key order, and the index each looks up. Ids
+# and codes are numbered in key order, so the rows (in key order) are sorted by these
+# columns too, lexicographically: a key's row — or where a new one goes — is found by
+# binary search on the arrays themselves, with no list of keys kept beside them.
+_KEY_COLUMNS: dict[EntityKind, tuple[tuple[str, str], ...]] = {
+    EntityKind.CAPABILITY: (("cap_company", "company"), ("cap_category", "category")),
+    EntityKind.SUPPLY: (("sup_supplier", "company"), ("sup_buyer", "company"),
+                        ("sup_category", "category")),
+    EntityKind.IMPORT: (("imp_company", "company"), ("imp_category", "category")),
+    EntityKind.NEED: (("need_company", "company"), ("need_category", "category")),
+}
+# the last part of a key held as text (an import's country), after the index columns
+_KEY_TEXT: dict[EntityKind, str] = {EntityKind.IMPORT: "imp_country"}
+PATCHABLE_MARK = "patchable"  # in ``projection.extra``: rows in key order, none skipped
 
-    Only for a projection built from every row of ``snapshot`` (none skipped).
-    """
-    if not projection.skipped:
-        projection.extra["row_keys"] = {  # read as columns: no dict per row
-            kind: list(zip(*(snapshot.column(kind, f) for f in KINDS[kind].key_fields),
-                           strict=True)) for kind in _COLUMNS}
+
+def mark_patchable(projection: Projection) -> Projection:
+    """Mark ``projection`` as one :func:`apply_changes` can patch: built from every row of
+    a snapshot (none skipped), its ids, codes and table rows in key order (checked here,
+    vectorised: milliseconds beside the seconds of a build; a projection failing the
+    check is rebuilt after each write instead)."""
+    if not projection.skipped and _in_key_order(projection):
+        projection.extra[PATCHABLE_MARK] = True
     return projection
+
+
+def _in_key_order(proj: Projection) -> bool:
+    """True when the companies, categories and every table's rows are in key order."""
+    for codes in (proj.company_ids, proj.category_codes):
+        if not all(map(operator.lt, codes, codes[1:])):
+            return False
+    sizes = {"company": proj.n_companies, "category": proj.n_categories}
+    for kind, columns in _KEY_COLUMNS.items():
+        n = len(getattr(proj, columns[0][0]))
+        if n < 2:
+            continue
+        code = np.zeros(n, dtype=np.int64)  # the index tuple as one number (< 2**63)
+        for name, index in columns:
+            code = code * sizes[index] + getattr(proj, name)
+        step = np.diff(code)
+        text = _KEY_TEXT.get(kind)
+        if text is None:
+            if not (step > 0).all():
+                return False
+            continue
+        values = getattr(proj, text)
+        if (step < 0).any() or any(values[i] >= values[i + 1]
+                                   for i in np.flatnonzero(step == 0).tolist()):
+            return False
+    return True
 
 
 def apply_changes(projection: Projection, changes: list[Change], store: GraphStore,
@@ -130,8 +172,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     """
     if not changes:
         return projection
-    keys_by_kind = projection.extra.get("row_keys")
-    if keys_by_kind is None or projection.skipped:
+    if not projection.extra.get(PATCHABLE_MARK) or projection.skipped:
         return None
     touched, full = merge_changes(changes)
     # kinds no analysis reads (workflow records) change nothing here
@@ -152,26 +193,23 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
             renumbered = _renumber_companies(projection, wanted, rows)
             if renumbered is not None:
                 base = renumbered.projection
-                keys_by_kind = base.extra["row_keys"]
                 rows = [r for r in rows if str(r["id"]) not in renumbered.added]
             _patch_companies(base, wanted, rows, fields)
             edited = [str(r["id"]) for r in rows]
-        new_keys = dict(keys_by_kind)
         written = _written(base, touched)
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
             patch = _NODE_PATCHES.get(kind)
             if patch is None:
-                new_keys[kind] = _patch_table(base, kind, keys_by_kind[kind], wanted,
-                                              rows, fields)
+                _patch_table(base, kind, wanted, rows, fields)
             elif not patch(base, wanted, rows, fields):
                 return None
     except KeyError:  # a row names a node the projection does not have: rebuild
         return None
     patched = dataclasses.replace(
         base, revision=changes[-1].revision if revision is None else revision,
-        extra={"row_keys": new_keys}, **fields)
+        extra={PATCHABLE_MARK: True}, **fields)
     _carry_derived(base, patched)
     _patch_committed(base, patched, written)
     _carry_registry(projection, patched, renumbered, edited)
@@ -216,22 +254,27 @@ def _patch_committed(old: Projection, new: Projection, written: Touched | None) 
     computed, mine = vars(old), vars(new)
     if written is None or "committed_volume" not in computed or "committed_volume" in mine \
             or "capability_matrix" not in mine \
-            or not all(same_value(getattr(old, f), getattr(new, f)) for f in DERIVED_INPUTS[
+            or not all(getattr(old, f) is getattr(new, f) for f in DERIVED_INPUTS[
                 "capability_matrix"] + ("cap_capacity",)):
         return
     committed = computed["committed_volume"].copy()
+    free = computed["free_capacity"].copy() if "free_capacity" in computed else None
     caps = new.capability_matrix
-    for s, c in {(int(s), int(c)) for s, _b, c in written.links.tolist()}:
+    suppliers = new.sup_supplier
+    for s, c in sorted({(int(s), int(c)) for s, _b, c in written.links.tolist()}):
         row = int(caps[s, c]) - 1
         if row < 0:
             continue
-        lo, hi = np.searchsorted(new.sup_supplier, [s, s + 1])
+        # the column's own type: searching with Python ints would cast a copy of it
+        lo, hi = suppliers.searchsorted(np.array([s, s + 1], dtype=suppliers.dtype))
         total = 0.0  # np.add.at's order: one row after the other
         for v in np.nan_to_num(new.sup_volume[lo:hi][new.sup_category[lo:hi] == c]).tolist():
             total += v
         committed[row] = total
+        if free is not None:
+            free[row] = new.cap_capacity[row] - total
     mine["committed_volume"] = committed
-    mine["free_capacity"] = new.cap_capacity - committed
+    mine["free_capacity"] = new.cap_capacity - committed if free is None else free
 
 
 def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
@@ -242,6 +285,9 @@ def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | 
     if found is None or (renumbered is not None and renumbered.removed):
         return
     changed = [new.company_index[c] for c in edited]
+    if not changed and renumbered is None:  # no company's codes or rows changed
+        new.extra["registry_fit"] = found
+        return
     if renumbered is not None:
         found = insert_rows(found.tocsr(), renumbered.inserted, renumbered.old_to_new)
         changed += renumbered.inserted.tolist()
@@ -252,71 +298,108 @@ def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | 
 def _carry_derived(old: Projection, new: Projection) -> None:
     """Give ``new`` the derived structures ``old`` computed whose inputs did not change."""
     computed = vars(old)
-    for name, inputs in DERIVED_INPUTS.items():
-        if name in computed and all(same_value(getattr(old, f), getattr(new, f))
-                                    for f in inputs):
+    for name, inputs in DERIVED_INPUTS.items():  # a patched field is a new object
+        if name in computed and all(getattr(old, f) is getattr(new, f) for f in inputs):
             vars(new)[name] = computed[name]
 
 
-def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted: list[Key],
-                 rows: list[Row], fields: dict[str, Any]) -> list[Key]:
-    """Patch the parallel arrays of ``kind``; return its new key list."""
+# what an edit of a table does to the row at its position (the order of edits at one spot)
+_INSERT, _REPLACE, _DELETE = 0, 1, 2
+_FEW = 16  # up to this many edits, a list column is copied and edited in place
+
+
+def _locate(proj: Projection, kind: EntityKind, key: Key) -> tuple[int, bool] | None:
+    """Where the row of ``key`` is in ``kind``'s arrays, or where it would go: ``(position,
+    found)``; ``None`` when the key names a company or category ``proj`` lacks."""
+    columns = _KEY_COLUMNS[kind]
+    lo, hi = 0, len(getattr(proj, columns[0][0]))
+    for (name, index), part in zip(columns, key, strict=False):
+        try:
+            number = (proj.company_index if index == "company" else proj.category_index)[part]
+        except KeyError:
+            return None
+        column = getattr(proj, name)
+        value = column.dtype.type(number)  # the column's own type: no copy of it cast
+        window = column[lo:hi]
+        lo, hi = (lo + int(window.searchsorted(value, "left")),
+                  lo + int(window.searchsorted(value, "right")))
+    text = _KEY_TEXT.get(kind)
+    if text is not None:
+        values, part = getattr(proj, text), key[len(columns)]
+        lo = bisect.bisect_left(values, part, lo, hi)
+        hi = bisect.bisect_right(values, part, lo, hi)
+    return lo, hi > lo
+
+
+def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: list[Row],
+                 fields: dict[str, Any]) -> None:
+    """Patch the parallel arrays of ``kind``: the rows of ``wanted`` keys are ``rows``
+    (a key without a row is deleted). Each column is copied once, edits spliced in."""
     kind_spec = KINDS[kind]
     present = {kind_spec.key_of(r): r for r in rows}
     columns = _COLUMNS[kind]
-    values = {k: [get(r, proj) for _name, get in columns] for k, r in present.items()}
-    updates: list[tuple[int, Key]] = []
-    deletes: list[int] = []
-    inserts: list[Key] = []
+    # (position in the old arrays, what, the row's values): in position order, and at one
+    # position the inserts (keys sorting before the row there) in key order, then that row
+    edits: list[tuple[int, int, list[Any] | None]] = []
     for key in wanted:
-        pos = bisect.bisect_left(old_keys, key)
-        found = pos < len(old_keys) and old_keys[pos] == key
-        if key in present:
-            (updates.append((pos, key)) if found else inserts.append(key))
+        row = present.get(key)
+        spot = _locate(proj, kind, key)
+        if spot is None:
+            if row is not None:  # names a node the projection lacks: rebuild
+                raise KeyError(key)
+            continue  # its company was removed (renumbered away) with its rows
+        pos, found = spot
+        if row is not None:
+            edits.append((pos, _REPLACE if found else _INSERT,
+                          [get(row, proj) for _name, get in columns]))
         elif found:
-            deletes.append(pos)
-    if not deletes and not inserts:  # values changed in place: keep every other column
+            edits.append((pos, _DELETE, None))
+    edits.sort(key=lambda e: e[:2])  # stable: inserts at one spot stay in key order
+    if all(what == _REPLACE for _pos, what, _values in edits):
+        # values changed in place: a column none of them changes is kept as it is
         for c, (name, _get) in enumerate(columns):
             old = getattr(proj, name)
-            moved = [(pos, values[key][c]) for pos, key in updates
-                     if not same_value(old[pos], values[key][c])]
+            moved = [(pos, values[c]) for pos, _what, values in edits
+                     if values is not None and not same_value(old[pos], values[c])]
             if moved:
                 new = old.copy()
                 for pos, value in moved:
                     new[pos] = value
                 fields[name] = new
-        return old_keys
-    keys = list(old_keys)
-    for pos in sorted(deletes, reverse=True):
-        del keys[pos]
-    # where each new key goes, counted in the list after the deletes (ascending keys)
-    spots = [bisect.bisect_left(keys, key) for key in inserts]
-    # highest spot first, and at one spot the largest key first: each lands before the last
-    placed = sorted(zip(spots, inserts, strict=True), reverse=True)
-    for spot, key in placed:
-        keys.insert(spot, key)
+        return
     for c, (name, _get) in enumerate(columns):
-        old = getattr(proj, name)
-        if isinstance(old, np.ndarray):
-            array = old.copy()
-            for pos, key in updates:
-                array[pos] = values[key][c]
-            if deletes:
-                array = np.delete(array, deletes)
-            if inserts:
-                array = np.insert(array, spots, np.array([values[k][c] for k in inserts],
-                                                         dtype=old.dtype))
-            fields[name] = array
-            continue
-        items = list(old)
-        for pos, key in updates:
-            items[pos] = values[key][c]
-        for pos in sorted(deletes, reverse=True):
-            del items[pos]
-        for spot, key in placed:
-            items.insert(spot, values[key][c])
-        fields[name] = items
-    return keys
+        fields[name] = _splice(getattr(proj, name), edits, c)
+
+
+def _splice(old: np.ndarray | list[Any], edits: list[tuple[int, int, list[Any] | None]],
+            c: int) -> Any:
+    """Column ``old`` with ``edits`` (see :func:`_patch_table`) applied, value ``c`` of each
+    edit's values written: a new array or list, the runs between edits copied whole."""
+    if isinstance(old, list) and len(edits) <= _FEW:
+        items = old.copy()  # one copy, then each edit a memmove: from the last one down
+        for pos, what, values in reversed(edits):
+            if what == _DELETE:
+                del items[pos]
+            elif what == _INSERT:
+                items.insert(pos, values[c])
+            else:
+                items[pos] = values[c]
+        return items
+    size = len(old) + sum(1 if what == _INSERT else -1 if what == _DELETE else 0
+                          for _pos, what, _values in edits)
+    out: Any = np.empty(size, dtype=old.dtype) if isinstance(old, np.ndarray) else [None] * size
+    src = dst = 0
+    for pos, what, values in edits:
+        run = pos - src
+        out[dst:dst + run] = old[src:pos]
+        dst, src = dst + run, pos
+        if what != _DELETE:
+            out[dst] = values[c]  # type: ignore[index]
+            dst += 1
+        if what != _INSERT:
+            src += 1
+    out[dst:] = old[src:]
+    return out
 
 
 class ShiftedIndex(Mapping[str, int]):
@@ -462,7 +545,6 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields["company_process"] = matrix
     else:  # empty rows inserted: the same entries, row pointers repeated
         fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
-    row_keys = dict(proj.extra["row_keys"])
     for kind, columns in _COMPANY_COLUMNS.items():
         values = {name: remap(getattr(proj, name)) for name in columns}
         alive = np.ones(len(next(iter(values.values()))), dtype=bool)
@@ -479,13 +561,11 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
             else:
                 gone = set(drop.tolist())
                 fields[name] = [x for i, x in enumerate(old) if i not in gone]
-        gone = set(drop.tolist())
-        row_keys[kind] = [k for i, k in enumerate(row_keys[kind]) if i not in gone]
     if removed:
         gone_ids = set(removed)
         fields["tie_rows"] = [r for r in proj.tie_rows if r["company_id"] not in gone_ids
                               and r["partner_id"] not in gone_ids]
-    renumbered = dataclasses.replace(proj, extra={"row_keys": row_keys}, **fields)
+    renumbered = dataclasses.replace(proj, extra={PATCHABLE_MARK: True}, **fields)
     if not removed:  # derived per capability row, or cheap to renumber: carried
         computed = vars(proj)
         for name in ("committed_volume", "free_capacity", "capabilities_by_category"):

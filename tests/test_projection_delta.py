@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from coopgraph.graph.models import (
@@ -535,3 +536,77 @@ def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphSto
         _check_carried_caches(patched, scratch, [str(n)])
         assert "bits" in ix.cache and any(isinstance(k, tuple) for k in ix.cache), n
         _use(patched, scratch)
+
+
+def test_splice_applies_inserts_replaces_and_deletes_anywhere():
+    """``_splice`` (one copy of a column, the edits spliced in) gives what editing a list
+    row by row gives: inserts (several at one spot, at both ends), replaced and deleted
+    rows, for arrays and lists, a few edits (edited in place) and many (runs copied)."""
+    from coopgraph.queries.projection_delta import _DELETE, _INSERT, _REPLACE, _splice
+
+    rng = random.Random(7)
+    for trial in range(200):
+        n = rng.randint(0, 40)
+        old = [float(i) for i in range(n)]
+        edits: list[tuple[int, int, list[Any] | None]] = []
+        for pos in range(n + 1):  # inserts before row pos, then row pos replaced or deleted
+            for _ in range(rng.choice([0, 0, 0, 1, 2])):
+                edits.append((pos, _INSERT, [-(trial * 1000.0 + len(edits))]))
+            if pos < n and rng.random() < 0.2:
+                what = rng.choice([_REPLACE, _DELETE])
+                edits.append((pos, what, [1e6 + pos] if what == _REPLACE else None))
+        want: list[float] = []
+        for pos in range(n + 1):
+            want += [v[0] for p, w, v in edits if p == pos and w == _INSERT and v]
+            what = next((w for p, w, _v in edits if p == pos and w != _INSERT), None)
+            if pos < n and what is None:
+                want.append(old[pos])
+            elif what == _REPLACE:
+                want.append(1e6 + pos)
+        got_list = _splice(list(old), edits, 0)
+        got_array = _splice(np.array(old), edits, 0)
+        assert got_list == want, (trial, edits)
+        assert isinstance(got_array, np.ndarray) and got_array.tolist() == want, (trial, edits)
+
+
+def test_many_writes_to_one_table_patched_at_once(store: GraphStore):
+    """Writes collected between two refreshes — supply links added (more than the few a
+    list column is edited in place for), edited and removed, capabilities, imports and
+    needs added and removed, in one delta — patch the projection to what a build gives."""
+    store.upsert(random_graph(21, companies=60, categories=12))
+    cache = ProjectionCache(store)
+    cache.get()
+    rng = random.Random(21)
+    companies = [r["id"] for r in _rows(store, K.COMPANY)]
+    categories = [r["code"] for r in _rows(store, K.CATEGORY)]
+    for round_ in range(3):
+        deltas = cache.deltas
+        sups = _rows(store, K.SUPPLY)
+        store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(r) for r in rng.sample(sups, 4)])
+        edited = [dict(r, since=f"2030-0{round_ + 1}-01") for r in rng.sample(sups, 3)]
+        store.upsert_rows(K.SUPPLY, edited)
+        store.upsert_rows(K.SUPPLY, [{"supplier_id": rng.choice(companies),
+                                      "buyer_id": rng.choice(companies),
+                                      "category": rng.choice(categories),
+                                      "volume_per_year": float(i),
+                                      "since": f"2029-0{rng.randint(1, 9)}-01"}
+                                     for i in range(20)])
+        caps = _rows(store, K.CAPABILITY)
+        store.remove(K.CAPABILITY, [KINDS[K.CAPABILITY].key_of(rng.choice(caps))])
+        store.upsert_rows(K.CAPABILITY, [{"company_id": rng.choice(companies),
+                                          "category": rng.choice(categories),
+                                          "capacity_per_year": 9.0} for _ in range(3)])
+        for kind in (K.IMPORT, K.NEED):
+            rows = _rows(store, kind)
+            if rows:
+                store.remove(kind, [KINDS[kind].key_of(rng.choice(rows))])
+        store.upsert_rows(K.IMPORT, [{"company_id": rng.choice(companies),
+                                      "category": rng.choice(categories), "country": country,
+                                      "volume_per_year": 4.0} for country in ("AA", "ZZ")])
+        store.upsert_rows(K.NEED, [{"company_id": rng.choice(companies),
+                                    "category": rng.choice(categories), "qty_per_year": 2.0,
+                                    "required_certs": []}])
+        patched = cache.get()
+        assert cache.deltas == deltas + 1, round_  # patched, not rebuilt
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_projections(patched, scratch), round_
