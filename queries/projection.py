@@ -421,7 +421,10 @@ class Projection:
         CSR-style grouping (rows in stable order) so that chains/gaps find a
         category's declared suppliers without scanning every capability.
         """
-        rows = np.argsort(self.cap_category, kind="stable").astype(np.int64)
+        n = self.n_categories
+        # a stable sort of 8- or 16-bit integers is a radix sort: 10-15× faster than of int32
+        narrow = np.uint8 if n <= 256 else np.uint16 if n <= 65536 else self.cap_category.dtype
+        rows = np.argsort(self.cap_category.astype(narrow), kind="stable").astype(np.int64)
         counts = np.bincount(self.cap_category, minlength=self.n_categories)
         indptr = np.zeros(self.n_categories + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])

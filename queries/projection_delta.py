@@ -197,12 +197,13 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
             _patch_companies(base, wanted, rows, fields)
             edited = [str(r["id"]) for r in rows]
         written = _written(base, touched)
+        edits: dict[EntityKind, list[_Edit]] = {}  # per table kind, as _patch_table made them
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
             patch = _NODE_PATCHES.get(kind)
             if patch is None:
-                _patch_table(base, kind, wanted, rows, fields)
+                edits[kind] = _patch_table(base, kind, wanted, rows, fields)
             elif not patch(base, wanted, rows, fields):
                 return None
     except KeyError:  # a row names a node the projection does not have: rebuild
@@ -211,7 +212,9 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
         base, revision=changes[-1].revision if revision is None else revision,
         extra={PATCHABLE_MARK: True}, **fields)
     _carry_derived(base, patched)
-    _patch_committed(base, patched, written)
+    _patch_committed(base, patched, written, edits.get(EntityKind.CAPABILITY, []))
+    if "capability_matrix" in vars(projection) and "capability_matrix" not in vars(patched):
+        vars(patched)["capability_matrix"] = _capability_matrix(patched)  # the ranking reads it
     _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
@@ -247,23 +250,31 @@ def _written(proj: Projection, touched: dict[EntityKind, Any]) -> Touched | None
                    np.array(links, dtype=np.int64).reshape(-1, 3))
 
 
-def _patch_committed(old: Projection, new: Projection, written: Touched | None) -> None:
-    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s when only supply
-    links changed: the capability rows of the written (supplier, category) pairs summed
-    again, in row order as the build sums them."""
+def _patch_committed(old: Projection, new: Projection, written: Touched | None,
+                     cap_edits: list[_Edit]) -> None:
+    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s: the capability
+    rows added or removed (``cap_edits``, from :func:`_patch_table`) spliced in or out,
+    and the rows of the (supplier, category) pairs of the written supply links and of the
+    added capabilities summed again, in row order as the build sums them."""
     computed, mine = vars(old), vars(new)
-    if written is None or "committed_volume" not in computed or "committed_volume" in mine \
-            or "capability_matrix" not in mine \
-            or not all(getattr(old, f) is getattr(new, f) for f in DERIVED_INPUTS[
-                "capability_matrix"] + ("cap_capacity",)):
+    if written is None or "committed_volume" not in computed or "committed_volume" in mine:
         return
-    committed = computed["committed_volume"].copy()
-    free = computed["free_capacity"].copy() if "free_capacity" in computed else None
-    caps = new.capability_matrix
+    moved = [(pos, what, [0.0] if what == _INSERT else None)
+             for pos, what, _values in cap_edits if what != _REPLACE]
+    pairs = {(int(s), int(c)) for s, _b, c in written.links.tolist()}
+    pairs.update((int(values[0]), int(values[1])) for _pos, what, values in cap_edits
+                 if what == _INSERT and values is not None)
+    free: np.ndarray | None = None
+    if moved:
+        committed = _splice(computed["committed_volume"], moved, 0)
+    else:
+        committed = computed["committed_volume"].copy()
+        if "free_capacity" in computed and new.cap_capacity is old.cap_capacity:
+            free = computed["free_capacity"].copy()  # patched row by row below
     suppliers = new.sup_supplier
-    for s, c in sorted({(int(s), int(c)) for s, _b, c in written.links.tolist()}):
-        row = int(caps[s, c]) - 1
-        if row < 0:
+    for s, c in sorted(pairs):
+        row, found = _find(new, EntityKind.CAPABILITY, (s, c))
+        if not found:
             continue
         # the column's own type: searching with Python ints would cast a copy of it
         lo, hi = suppliers.searchsorted(np.array([s, s + 1], dtype=suppliers.dtype))
@@ -275,6 +286,21 @@ def _patch_committed(old: Projection, new: Projection, written: Touched | None) 
             free[row] = new.cap_capacity[row] - total
     mine["committed_volume"] = committed
     mine["free_capacity"] = new.cap_capacity - committed if free is None else free
+
+
+def _capability_matrix(proj: Projection) -> sp.csr_matrix:
+    """:attr:`Projection.capability_matrix` of a patchable projection, built as CSR directly:
+    its capability rows are in key order, so a company's entries are one run of them,
+    categories ascending — no sort (a few ms at 100k companies instead of a coo build)."""
+    counts = np.bincount(proj.cap_company, minlength=proj.n_companies)
+    indptr = np.zeros(proj.n_companies + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    n = len(proj.cap_company)
+    index_type = np.int32 if max(n, proj.n_categories) < 2**31 else np.int64
+    return sp.csr_matrix((np.arange(1, n + 1, dtype=np.int64),
+                          proj.cap_category.astype(index_type),
+                          indptr.astype(index_type)),
+                         shape=(proj.n_companies, proj.n_categories))
 
 
 def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
@@ -305,6 +331,8 @@ def _carry_derived(old: Projection, new: Projection) -> None:
 
 # what an edit of a table does to the row at its position (the order of edits at one spot)
 _INSERT, _REPLACE, _DELETE = 0, 1, 2
+# (position in the old arrays, _INSERT/_REPLACE/_DELETE, the row's values in _COLUMNS order)
+_Edit = tuple[int, int, list[Any] | None]
 _FEW = 16  # up to this many edits, a list column is copied and edited in place
 
 
@@ -312,35 +340,43 @@ def _locate(proj: Projection, kind: EntityKind, key: Key) -> tuple[int, bool] | 
     """Where the row of ``key`` is in ``kind``'s arrays, or where it would go: ``(position,
     found)``; ``None`` when the key names a company or category ``proj`` lacks."""
     columns = _KEY_COLUMNS[kind]
+    try:
+        numbers = tuple((proj.company_index if index == "company" else proj.category_index)[part]
+                        for (_name, index), part in zip(columns, key, strict=False))
+    except KeyError:
+        return None
+    return _find(proj, kind, numbers, key[len(columns)] if kind in _KEY_TEXT else None)
+
+
+def _find(proj: Projection, kind: EntityKind, numbers: tuple[int, ...],
+          text: str | None = None) -> tuple[int, bool]:
+    """:func:`_locate` for a key given as its index numbers (and its text part)."""
+    columns = _KEY_COLUMNS[kind]
     lo, hi = 0, len(getattr(proj, columns[0][0]))
-    for (name, index), part in zip(columns, key, strict=False):
-        try:
-            number = (proj.company_index if index == "company" else proj.category_index)[part]
-        except KeyError:
-            return None
+    for (name, _index), number in zip(columns, numbers, strict=True):
         column = getattr(proj, name)
         value = column.dtype.type(number)  # the column's own type: no copy of it cast
         window = column[lo:hi]
         lo, hi = (lo + int(window.searchsorted(value, "left")),
                   lo + int(window.searchsorted(value, "right")))
-    text = _KEY_TEXT.get(kind)
     if text is not None:
-        values, part = getattr(proj, text), key[len(columns)]
-        lo = bisect.bisect_left(values, part, lo, hi)
-        hi = bisect.bisect_right(values, part, lo, hi)
+        values = getattr(proj, _KEY_TEXT[kind])
+        lo = bisect.bisect_left(values, text, lo, hi)
+        hi = bisect.bisect_right(values, text, lo, hi)
     return lo, hi > lo
 
 
 def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: list[Row],
-                 fields: dict[str, Any]) -> None:
+                 fields: dict[str, Any]) -> list[_Edit]:
     """Patch the parallel arrays of ``kind``: the rows of ``wanted`` keys are ``rows``
-    (a key without a row is deleted). Each column is copied once, edits spliced in."""
+    (a key without a row is deleted). Each column is copied once, edits spliced in.
+    Returns the edits (for the structures derived per row)."""
     kind_spec = KINDS[kind]
     present = {kind_spec.key_of(r): r for r in rows}
     columns = _COLUMNS[kind]
     # (position in the old arrays, what, the row's values): in position order, and at one
     # position the inserts (keys sorting before the row there) in key order, then that row
-    edits: list[tuple[int, int, list[Any] | None]] = []
+    edits: list[_Edit] = []
     for key in wanted:
         row = present.get(key)
         spot = _locate(proj, kind, key)
@@ -366,19 +402,19 @@ def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: li
                 for pos, value in moved:
                     new[pos] = value
                 fields[name] = new
-        return
+        return edits
     for c, (name, _get) in enumerate(columns):
         fields[name] = _splice(getattr(proj, name), edits, c)
+    return edits
 
 
-def _splice(old: np.ndarray | list[Any], edits: list[tuple[int, int, list[Any] | None]],
-            c: int) -> Any:
+def _splice(old: np.ndarray | list[Any], edits: list[_Edit], c: int) -> Any:
     """Column ``old`` with ``edits`` (see :func:`_patch_table`) applied, value ``c`` of each
     edit's values written: a new array or list, the runs between edits copied whole."""
     if isinstance(old, list) and len(edits) <= _FEW:
         items = old.copy()  # one copy, then each edit a memmove: from the last one down
         for pos, what, values in reversed(edits):
-            if what == _DELETE:
+            if values is None:  # a delete
                 del items[pos]
             elif what == _INSERT:
                 items.insert(pos, values[c])
@@ -393,8 +429,8 @@ def _splice(old: np.ndarray | list[Any], edits: list[tuple[int, int, list[Any] |
         run = pos - src
         out[dst:dst + run] = old[src:pos]
         dst, src = dst + run, pos
-        if what != _DELETE:
-            out[dst] = values[c]  # type: ignore[index]
+        if values is not None:  # not a delete
+            out[dst] = values[c]
             dst += 1
         if what != _INSERT:
             src += 1

@@ -572,7 +572,8 @@ def test_splice_applies_inserts_replaces_and_deletes_anywhere():
 def test_many_writes_to_one_table_patched_at_once(store: GraphStore):
     """Writes collected between two refreshes — supply links added (more than the few a
     list column is edited in place for), edited and removed, capabilities, imports and
-    needs added and removed, in one delta — patch the projection to what a build gives."""
+    needs added and removed, in one delta — patch the projection and the structures
+    derived from it (committed volumes, the capability matrix…) to what a build gives."""
     store.upsert(random_graph(21, companies=60, categories=12))
     cache = ProjectionCache(store)
     cache.get()
@@ -581,6 +582,10 @@ def test_many_writes_to_one_table_patched_at_once(store: GraphStore):
     categories = [r["code"] for r in _rows(store, K.CATEGORY)]
     for round_ in range(3):
         deltas = cache.deltas
+        before = cache.get()
+        for name in DERIVED_INPUTS:  # computed: the patch carries or patches them
+            if name != "cooperation_graph":
+                getattr(before, name)
         sups = _rows(store, K.SUPPLY)
         store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(r) for r in rng.sample(sups, 4)])
         edited = [dict(r, since=f"2030-0{round_ + 1}-01") for r in rng.sample(sups, 3)]
@@ -610,3 +615,24 @@ def test_many_writes_to_one_table_patched_at_once(store: GraphStore):
         assert cache.deltas == deltas + 1, round_  # patched, not rebuilt
         scratch = Projection.from_snapshot(store.snapshot())
         assert not diff_projections(patched, scratch), round_
+        for name in DERIVED_INPUTS:
+            if name != "cooperation_graph":
+                assert same_value(getattr(patched, name), getattr(scratch, name)), (name, round_)
+
+
+@pytest.mark.parametrize("categories", [6, 300])
+def test_capabilities_by_category_lists_each_category_in_row_order(embedded_store: GraphStore,
+                                                                     categories: int):
+    """``capabilities_by_category`` (a radix sort of narrow integers, 8- or 16-bit by the
+    number of categories) gives each category's capability rows, ascending, and the
+    capability matrix built directly from rows in key order equals the coo build."""
+    from coopgraph.queries.projection_delta import _capability_matrix
+
+    embedded_store.upsert(random_graph(8, companies=30, categories=categories))
+    proj = Projection.from_snapshot(embedded_store.snapshot())
+    indptr, rows = proj.capabilities_by_category
+    assert len(indptr) == proj.n_categories + 1 and len(rows) == len(proj.cap_category) > 0
+    for c in range(proj.n_categories):
+        want = np.flatnonzero(proj.cap_category == c)
+        assert rows[indptr[c]:indptr[c + 1]].tolist() == want.tolist(), c
+    assert same_value(_capability_matrix(proj), proj.capability_matrix)
