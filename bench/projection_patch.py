@@ -8,12 +8,13 @@ projection and its match index, then:
   the ranking's caches patched) and ``rank_buyers(k=10)``, beside ``rank alone``;
 * ``projection patch`` (``--writes`` per kind): the same kind of write, then
   :func:`queries.projection_delta.apply_changes` with the match-index and
-  ranking-cache patches replaced by no-ops — what is left is the projection's own
-  patch (rows re-read, the table arrays spliced, committed volumes, carried
-  structures); then the structures the ranking reads (``capability_matrix``,
-  ``free_capacity``) and ``capabilities_by_category`` are read, timed apart
-  ("derived": what the next request computes if the patch did not carry them).
-  Kinds: a new supply link, a new capability row, a capacity changed.
+  ranking-cache patches (and the index's renumbering) replaced by no-ops — what is
+  left is the projection's own patch (rows re-read, the table arrays spliced,
+  committed volumes, carried structures); then the structures the ranking reads
+  (``capability_matrix``, ``free_capacity``) and ``capabilities_by_category`` are
+  read, timed apart ("derived": what the next request computes if the patch did
+  not carry them).
+  Kinds: a new supply link, a new capability row, a capacity changed, a new company.
 
 No ``sys.path`` change: the code measured is the one installed in the interpreter's
 environment, so the same file measures two checkouts (``/other/.venv/bin/python
@@ -39,6 +40,7 @@ from typing import Any
 
 import coopgraph
 from coopgraph.graph.embedded import EmbeddedStore
+from coopgraph.graph.models import Company
 from coopgraph.graph.schema import EntityKind
 from coopgraph.queries import projection_delta
 from coopgraph.queries.candidates import match_index
@@ -83,6 +85,11 @@ def _run(store: EmbeddedStore, writes: int, full: int, seed: int) -> None:
             "category": proj.category_codes[rng.randrange(proj.n_categories)],
             "capacity_per_year": 5.0}])
 
+    def company() -> None:  # a new company: every company index after it shifts
+        new = f"{proj.company_ids[rng.randrange(proj.n_companies)]}-bench-{rng.random():.9f}"
+        store.upsert([Company(id=new, name="Новая", region="Липецкая область",
+                              roles=["supplier"])])
+
     def capacity() -> None:
         i = rng.randrange(len(proj.cap_company))
         key = (proj.company_ids[int(proj.cap_company[i])],
@@ -113,11 +120,13 @@ def _run(store: EmbeddedStore, writes: int, full: int, seed: int) -> None:
     # from here the match index is left as it was (its patches are no-ops): not ranked on
     projection_delta.patch_match_index = lambda base_ix, *_a, **_k: base_ix  # type: ignore[assignment]
     projection_delta.patch_ranking_caches = lambda *_a, **_k: None  # type: ignore[assignment]
+    projection_delta.renumber_match_index = lambda ix, *_a, **_k: ix  # type: ignore[assignment]
     current: Projection = cache.get()
     for name in _DERIVED:
         getattr(current, name)
     kinds: dict[str, Callable[[], None]] = {
-        "new supply link": supply, "new capability": capability, "capacity changed": capacity}
+        "new supply link": supply, "new capability": capability, "capacity changed": capacity,
+        "new company": company}
     for kind, write in kinds.items():
         patch, derived = [], []
         for _ in range(writes):
