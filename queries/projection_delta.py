@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import logging
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -67,6 +68,7 @@ __all__ = ["MAX_FRACTION", "PATCHABLE_MARK", "ShiftedIndex", "apply_changes",
            "diff_match_indexes", "diff_projections", "mark_patchable"]
 
 MAX_FRACTION = 0.05  # a delta touching more of the projection's rows: rebuild instead
+log = logging.getLogger("coopgraph.projection")
 _NAN = float("nan")
 Key = tuple[str, ...]
 Row = dict[str, Any]
@@ -132,8 +134,13 @@ def mark_patchable(projection: Projection) -> Projection:
     a snapshot (none skipped), its ids, codes and table rows in key order (checked here,
     vectorised: milliseconds beside the seconds of a build; a projection failing the
     check is rebuilt after each write instead)."""
-    if not projection.skipped and _in_key_order(projection):
+    if projection.skipped:
+        return projection
+    if _in_key_order(projection):
         projection.extra[PATCHABLE_MARK] = True
+    else:
+        log.warning("projection of revision %s: rows not in key order; every write will "
+                    "rebuild it instead of patching it", projection.revision)
     return projection
 
 
@@ -562,9 +569,18 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields[name] = np.insert(old[kept_idx] if removed else old, spots,
                                  np.array([v[n] for v in new_values], dtype=old.dtype))
     mapped = old_to_new.astype(np.int32)
+    shifts = [np.int32(spot) for spot in spots]  # no company removed: index i moves up by
+    few = not removed and len(shifts) <= 8      # the added ones at or before it
 
     def remap(values: np.ndarray) -> np.ndarray:
-        return mapped[values] if len(values) else values
+        if not len(values):
+            return values
+        if few:  # one pass per added company, sequential: cheaper than a gather
+            out = values + (values >= shifts[0]) if shifts else values.copy()
+            for spot in shifts[1:]:
+                out += values >= spot
+            return out.astype(values.dtype, copy=False)
+        return mapped[values]
 
     fields["product_maker"] = np.where(proj.product_maker >= 0,
                                        remap(np.maximum(proj.product_maker, 0)), -1
@@ -583,6 +599,9 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
     for kind, columns in _COMPANY_COLUMNS.items():
         values = {name: remap(getattr(proj, name)) for name in columns}
+        if not removed:  # every row stays
+            fields.update(values)
+            continue
         alive = np.ones(len(next(iter(values.values()))), dtype=bool)
         for v in values.values():
             alive &= v >= 0

@@ -636,3 +636,26 @@ def test_capabilities_by_category_lists_each_category_in_row_order(embedded_stor
         want = np.flatnonzero(proj.cap_category == c)
         assert rows[indptr[c]:indptr[c + 1]].tolist() == want.tolist(), c
     assert same_value(_capability_matrix(proj), proj.capability_matrix)
+
+
+def test_rows_out_of_key_order_are_not_patched(embedded_store: GraphStore):
+    """The patch finds rows by binary search on their index columns: a projection whose
+    rows are not in key order (not what a build makes) is not marked patchable, and a
+    write then answers ``None`` (rebuild) rather than a wrong patch."""
+    import dataclasses
+
+    from coopgraph.queries.projection_delta import PATCHABLE_MARK, apply_changes, mark_patchable
+
+    embedded_store.upsert(random_graph(9, companies=15, categories=6))
+    built = Projection.from_snapshot(embedded_store.snapshot())
+    assert mark_patchable(built).extra.get(PATCHABLE_MARK)
+    for swapped in (["sup_supplier", "sup_buyer", "sup_category"], ["company_ids"]):
+        shuffled = dataclasses.replace(built, extra={},
+                                       **{f: getattr(built, f)[::-1] for f in swapped})
+        assert PATCHABLE_MARK not in mark_patchable(shuffled).extra, swapped
+        revision = embedded_store.revision()
+        embedded_store.upsert_rows(K.CAPABILITY, [{"company_id": built.company_ids[0],
+                                                   "category": built.category_codes[0],
+                                                   "capacity_per_year": 3.0}])
+        changes = embedded_store.changes_since(revision)
+        assert changes and apply_changes(shuffled, changes, embedded_store) is None
