@@ -72,8 +72,9 @@ def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _shared(values: Iterable[Any]) -> list[Any]:
-    """``values`` as a list in which equal values are one object: copying the list (a
-    patch inserting a row copies it) then touches a few objects, not one per row."""
+    """``values`` (immutable: strings, tuples, frozensets) as a list in which equal values
+    are one object: copying the list (a patch inserting a row copies it) then touches a
+    few objects, not one per row."""
     seen: dict[Any, Any] = {}
     return [seen.setdefault(v, v) for v in values]
 
@@ -305,16 +306,16 @@ class Projection:
             company_ids=company_ids,
             company_index=cidx,
             company_names=[str(r["name"]) for r in companies],
-            company_regions=[r.get("region") for r in companies],
-            company_municipalities=[r.get("municipality") for r in companies],
-            company_roles=[frozenset(r.get("roles", ())) for r in companies],
+            company_regions=_shared(r.get("region") for r in companies),
+            company_municipalities=_shared(r.get("municipality") for r in companies),
+            company_roles=_shared(frozenset(r.get("roles", ())) for r in companies),
             company_inn=[r.get("inn") for r in companies],
-            company_okved=[okved_codes(r) for r in companies],
+            company_okved=_shared(okved_codes(r) for r in companies),
             lat=_floats([r.get("lat") for r in companies]),
             lon=_floats([r.get("lon") for r in companies]),
             cluster_rows=clusters,
             cluster_members={c: np.array(sorted(v), dtype=np.int32) for c, v in members.items()},
-            company_clusters=[frozenset(s) for s in company_clusters],
+            company_clusters=_shared(frozenset(s) for s in company_clusters),
             category_codes=category_codes,
             category_index=kidx,
             category_rows=categories,

@@ -539,7 +539,7 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     keep = np.ones(n_old, dtype=bool)
     keep[[index[c] for c in removed]] = False
     kept_ids = [c for c, k in zip(proj.company_ids, keep.tolist(), strict=True) if k] \
-        if removed else list(proj.company_ids)
+        if removed else proj.company_ids  # only read: copied once below
     # where each added company goes in the kept list (ascending), and its final index
     spots = [bisect.bisect_left(kept_ids, c) for c in added]
     final = np.array(spots, dtype=np.int64) + np.arange(len(added), dtype=np.int64)
