@@ -669,26 +669,33 @@ def _patch_products(proj: Projection, wanted: list[Key], rows: list[Row],
 
 def _patch_processes(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
+    """The company × process matrix with the touched companies' rows rewritten (one pass
+    over the matrix: the other rows' runs copied whole)."""
     present = {(str(r["company_id"]), str(r["process"])) for r in rows}
-    matrix = proj.company_process
-    add_i, add_j, val = [], [], []
+    now: dict[int, dict[int, bool]] = {}  # company -> {process: held after the writes}
     for cid, code in wanted:
         if cid not in proj.company_index and (cid, code) not in present:
             continue  # the company was removed (renumbered away) with its rows
-        i, j = proj.company_index[cid], proj.process_index[code]
-        held = matrix[i, j] != 0
-        step = 1 if (cid, code) in present and not held else \
-            -1 if (cid, code) not in present and held else 0
-        if step:
-            add_i.append(i)
-            add_j.append(j)
-            val.append(step)
-    if val:
-        delta = sp.csr_matrix((np.array(val, dtype=np.int8), (add_i, add_j)), shape=matrix.shape)
-        new = (matrix + delta).astype(np.int8).tocsr()
-        new.eliminate_zeros()
-        new.sort_indices()
-        fields["company_process"] = new
+        now.setdefault(proj.company_index[cid], {})[proj.process_index[code]] = \
+            (cid, code) in present
+    matrix = proj.company_process.tocsr()
+    companies = sorted(now)
+    indices: list[int] = []
+    indptr = [0]
+    changed = False
+    for i in companies:
+        held = set(matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]].tolist())
+        after = held | {j for j, h in now[i].items() if h}
+        after -= {j for j, h in now[i].items() if not h}
+        changed = changed or after != held
+        indices += sorted(after)
+        indptr.append(len(indices))
+    if changed:
+        sub = sp.csr_matrix((np.ones(len(indices), dtype=matrix.dtype),
+                             np.array(indices, dtype=np.int32), np.array(indptr)),
+                            shape=(len(companies), matrix.shape[1]))
+        fields["company_process"] = splice_rows(matrix, np.array(companies, dtype=np.int64),
+                                                sub)
     return True
 
 
