@@ -629,26 +629,33 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     return _Renumbered(renumbered, old_to_new, final, frozenset(added), frozenset(removed))
 
 
+# a company's attributes the projection keeps per company, and their value from its row
+_COMPANY_ATTRIBUTES: tuple[tuple[str, Callable[[Row], Any]], ...] = (
+    ("company_names", lambda r: str(r["name"])),
+    ("company_regions", lambda r: r.get("region")),
+    ("company_municipalities", lambda r: r.get("municipality")),
+    ("company_roles", lambda r: frozenset(r.get("roles", ()))),
+    ("company_inn", lambda r: r.get("inn")),
+    ("company_okved", okved_codes),
+    ("lat", lambda r: _NAN if r.get("lat") is None else float(r["lat"])),
+    ("lon", lambda r: _NAN if r.get("lon") is None else float(r["lon"])),
+)
+
+
 def _patch_companies(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
-    """Attributes of the companies in ``rows`` (all in ``proj``: renumbered before)."""
-    if not rows:
-        return True
-    names, regions = list(proj.company_names), list(proj.company_regions)
-    munis, roles = list(proj.company_municipalities), list(proj.company_roles)
-    inn, lat, lon = list(proj.company_inn), proj.lat.copy(), proj.lon.copy()
-    okved = list(proj.company_okved)
-    for r in rows:
-        i = proj.company_index[str(r["id"])]
-        names[i], regions[i] = str(r["name"]), r.get("region")
-        munis[i], roles[i] = r.get("municipality"), frozenset(r.get("roles", ()))
-        inn[i] = r.get("inn")
-        okved[i] = okved_codes(r)
-        lat[i] = _NAN if r.get("lat") is None else float(r["lat"])
-        lon[i] = _NAN if r.get("lon") is None else float(r["lon"])
-    fields.update(company_names=names, company_regions=regions, company_municipalities=munis,
-                  company_roles=roles, company_inn=inn, company_okved=okved, lat=lat,
-                  lon=lon)
+    """Attributes of the companies in ``rows`` (all in ``proj``: renumbered before); a list
+    or array none of them changes is kept as it is (one object: readers comparing the
+    old and new projection see it unchanged at once)."""
+    at = [(proj.company_index[str(r["id"])], r) for r in rows]
+    for name, value_of in _COMPANY_ATTRIBUTES:
+        old = getattr(proj, name)
+        moved = [(i, value) for i, r in at if not same_value(old[i], value := value_of(r))]
+        if moved:
+            new = old.copy()
+            for i, value in moved:
+                new[i] = value
+            fields[name] = new
     return True
 
 
