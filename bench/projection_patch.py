@@ -14,7 +14,8 @@ projection and its match index, then:
   (``capability_matrix``, ``free_capacity``) and ``capabilities_by_category`` are
   read, timed apart ("derived": what the next request computes if the patch did
   not carry them).
-  Kinds: a new supply link, a new capability row, a capacity changed, a new company.
+  Kinds: a new supply link, a new capability row, a capacity changed, a new company, a
+  process held added, a company renamed.
 
 No ``sys.path`` change: the code measured is the one installed in the interpreter's
 environment, so the same file measures two checkouts (``/other/.venv/bin/python
@@ -90,6 +91,17 @@ def _run(store: EmbeddedStore, writes: int, full: int, seed: int) -> None:
         store.upsert([Company(id=new, name="Новая", region="Липецкая область",
                               roles=["supplier"])])
 
+    def process() -> None:  # a process held added (or, rarely, one already held)
+        store.upsert_rows(EntityKind.COMPANY_PROCESS, [{
+            "company_id": proj.company_ids[rng.randrange(proj.n_companies)],
+            "process": rng.choice(proj.process_codes)}])
+
+    def edit() -> None:  # a company renamed
+        cid = proj.company_ids[rng.randrange(proj.n_companies)]
+        row = dict(store.fetch(EntityKind.COMPANY, [(cid,)])[0])
+        row["name"] = f"{row['name']} {rng.randrange(1000)}"
+        store.upsert_rows(EntityKind.COMPANY, [row])
+
     def capacity() -> None:
         i = rng.randrange(len(proj.cap_company))
         key = (proj.company_ids[int(proj.cap_company[i])],
@@ -126,7 +138,7 @@ def _run(store: EmbeddedStore, writes: int, full: int, seed: int) -> None:
         getattr(current, name)
     kinds: dict[str, Callable[[], None]] = {
         "new supply link": supply, "new capability": capability, "capacity changed": capacity,
-        "new company": company}
+        "new company": company, "process held added": process, "company renamed": edit}
     for kind, write in kinds.items():
         patch, derived = [], []
         for _ in range(writes):
