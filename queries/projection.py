@@ -71,6 +71,14 @@ def okved_codes(company: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(codes)
 
 
+def _shared(values: Iterable[Any]) -> list[Any]:
+    """``values`` (immutable: strings, tuples, frozensets) as a list in which equal values
+    are one object: copying the list (a patch inserting a row copies it) then touches a
+    few objects, not one per row."""
+    seen: dict[Any, Any] = {}
+    return [seen.setdefault(v, v) for v in values]
+
+
 def _index_array(values: Sequence[Any], index: Mapping[str, int]) -> np.ndarray:
     """A column of keys as positions in ``index`` (``KeyError`` for an unknown or missing one)."""
     return np.fromiter((index[str(v)] for v in values), dtype=np.int32, count=len(values))
@@ -298,16 +306,16 @@ class Projection:
             company_ids=company_ids,
             company_index=cidx,
             company_names=[str(r["name"]) for r in companies],
-            company_regions=[r.get("region") for r in companies],
-            company_municipalities=[r.get("municipality") for r in companies],
-            company_roles=[frozenset(r.get("roles", ())) for r in companies],
+            company_regions=_shared(r.get("region") for r in companies),
+            company_municipalities=_shared(r.get("municipality") for r in companies),
+            company_roles=_shared(frozenset(r.get("roles", ())) for r in companies),
             company_inn=[r.get("inn") for r in companies],
-            company_okved=[okved_codes(r) for r in companies],
+            company_okved=_shared(okved_codes(r) for r in companies),
             lat=_floats([r.get("lat") for r in companies]),
             lon=_floats([r.get("lon") for r in companies]),
             cluster_rows=clusters,
             cluster_members={c: np.array(sorted(v), dtype=np.int32) for c, v in members.items()},
-            company_clusters=[frozenset(s) for s in company_clusters],
+            company_clusters=_shared(frozenset(s) for s in company_clusters),
             category_codes=category_codes,
             category_index=kidx,
             category_rows=categories,
@@ -342,12 +350,12 @@ class Projection:
             sup_category=_index_array(sups("category"), kidx),
             sup_volume=_floats(sups("volume_per_year")),
             sup_price=_floats(sups("unit_price")),
-            sup_since=list(sups("since")),
+            sup_since=_shared(sups("since")),
             imp_company=_index_array(imps("company_id"), cidx),
             imp_category=_index_array(imps("category"), kidx),
             imp_volume=_floats(imps("volume_per_year")),
             imp_price=_floats(imps("unit_price")),
-            imp_country=["unknown" if v is None else str(v) for v in imps("country")],
+            imp_country=_shared("unknown" if v is None else str(v) for v in imps("country")),
             need_company=_index_array(needs("company_id"), cidx),
             need_category=_index_array(needs("category"), kidx),
             need_qty=_floats(needs("qty_per_year")),
@@ -414,7 +422,10 @@ class Projection:
         CSR-style grouping (rows in stable order) so that chains/gaps find a
         category's declared suppliers without scanning every capability.
         """
-        rows = np.argsort(self.cap_category, kind="stable").astype(np.int64)
+        n = self.n_categories
+        # a stable sort of 8- or 16-bit integers is a radix sort: 10-15× faster than of int32
+        narrow = np.uint8 if n <= 256 else np.uint16 if n <= 65536 else self.cap_category.dtype
+        rows = np.argsort(self.cap_category.astype(narrow), kind="stable").astype(np.int64)
         counts = np.bincount(self.cap_category, minlength=self.n_categories)
         indptr = np.zeros(self.n_categories + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
@@ -661,7 +672,7 @@ class ProjectionCache:
             self._last_refresh_s = self._published_at - started
 
     def _refresh_now(self) -> None:
-        from coopgraph.queries.projection_delta import apply_changes, attach_row_keys
+        from coopgraph.queries.projection_delta import apply_changes, mark_patchable
 
         current = self._projection
         if current is not None and self.incremental:
@@ -675,7 +686,7 @@ class ProjectionCache:
         snapshot = self.store.snapshot()
         built = self._builder(snapshot)
         if isinstance(built, Projection):
-            attach_row_keys(built, snapshot)
+            mark_patchable(built)
             old_ix = current.extra.get("match_index") if current is not None else None
             if old_ix is not None and "match_index" not in built.extra:
                 # what the old index learnt about the network (the tuned walk) may carry over

@@ -9,8 +9,9 @@ no lock. What it patches:
 * capabilities, supply links, imports and needs — parallel arrays in key order
   (the order :meth:`Projection.from_snapshot` gives them): a changed row is
   overwritten in place of the copy, a new one inserted where its key sorts, a
-  removed one deleted; the rows' keys are kept beside the projection
-  (``projection.extra["row_keys"]``) to find the places;
+  removed one deleted; the places are found by binary search on the arrays
+  themselves (ids and codes are numbered in key order, so the rows are sorted by
+  their index columns: :data:`_KEY_COLUMNS`), each column copied once;
 * processes held (the company × process matrix), certifications held,
   memberships; a product's attributes (its maker, volume) when it already existed;
 * cooperation ties of every type (``tie_rows``, the Resolution 779 KPIs' input):
@@ -40,6 +41,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import logging
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -48,7 +51,7 @@ import scipy.sparse as sp
 
 from coopgraph.graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from coopgraph.graph.schema import KINDS, EntityKind
-from coopgraph.graph.store import GraphStore, Snapshot, row_keys
+from coopgraph.graph.store import GraphStore, row_keys
 from coopgraph.queries.candidates import (
     MatchIndex,
     Touched,
@@ -61,10 +64,11 @@ from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
 from coopgraph.queries.registry import registry_rows
 
-__all__ = ["MAX_FRACTION", "ShiftedIndex", "apply_changes", "attach_row_keys", "diff_match_indexes",
-           "diff_projections"]
+__all__ = ["MAX_FRACTION", "PATCHABLE_MARK", "ShiftedIndex", "apply_changes",
+           "diff_match_indexes", "diff_projections", "mark_patchable"]
 
 MAX_FRACTION = 0.05  # a delta touching more of the projection's rows: rebuild instead
+log = logging.getLogger("coopgraph.projection")
 _NAN = float("nan")
 Key = tuple[str, ...]
 Row = dict[str, Any]
@@ -109,16 +113,61 @@ _OTHER = frozenset({EntityKind.COMPANY, EntityKind.PRODUCT, EntityKind.COMPANY_P
 PATCHABLE = frozenset(_COLUMNS) | _OTHER
 
 
-def attach_row_keys(projection: Projection, snapshot: Snapshot) -> Projection:
-    """Keep the keys of the array kinds' rows beside ``projection`` (what deltas need).
+# kind -> the index columns its key names, in key order, and the index each looks up. Ids
+# and codes are numbered in key order, so the rows (in key order) are sorted by these
+# columns too, lexicographically: a key's row — or where a new one goes — is found by
+# binary search on the arrays themselves, with no list of keys kept beside them.
+_KEY_COLUMNS: dict[EntityKind, tuple[tuple[str, str], ...]] = {
+    EntityKind.CAPABILITY: (("cap_company", "company"), ("cap_category", "category")),
+    EntityKind.SUPPLY: (("sup_supplier", "company"), ("sup_buyer", "company"),
+                        ("sup_category", "category")),
+    EntityKind.IMPORT: (("imp_company", "company"), ("imp_category", "category")),
+    EntityKind.NEED: (("need_company", "company"), ("need_category", "category")),
+}
+# the last part of a key held as text (an import's country), after the index columns
+_KEY_TEXT: dict[EntityKind, str] = {EntityKind.IMPORT: "imp_country"}
+PATCHABLE_MARK = "patchable"  # in ``projection.extra``: rows in key order, none skipped
 
-    Only for a projection built from every row of ``snapshot`` (none skipped).
-    """
-    if not projection.skipped:
-        projection.extra["row_keys"] = {  # read as columns: no dict per row
-            kind: list(zip(*(snapshot.column(kind, f) for f in KINDS[kind].key_fields),
-                           strict=True)) for kind in _COLUMNS}
+
+def mark_patchable(projection: Projection) -> Projection:
+    """Mark ``projection`` as one :func:`apply_changes` can patch: built from every row of
+    a snapshot (none skipped), its ids, codes and table rows in key order (checked here,
+    vectorised: milliseconds beside the seconds of a build; a projection failing the
+    check is rebuilt after each write instead)."""
+    if projection.skipped:
+        return projection
+    if _in_key_order(projection):
+        projection.extra[PATCHABLE_MARK] = True
+    else:
+        log.warning("projection of revision %s: rows not in key order; every write will "
+                    "rebuild it instead of patching it", projection.revision)
     return projection
+
+
+def _in_key_order(proj: Projection) -> bool:
+    """True when the companies, categories and every table's rows are in key order."""
+    for codes in (proj.company_ids, proj.category_codes):
+        if not all(map(operator.lt, codes, codes[1:])):
+            return False
+    sizes = {"company": proj.n_companies, "category": proj.n_categories}
+    for kind, columns in _KEY_COLUMNS.items():
+        n = len(getattr(proj, columns[0][0]))
+        if n < 2:
+            continue
+        code = np.zeros(n, dtype=np.int64)  # the index tuple as one number (< 2**63)
+        for name, index in columns:
+            code = code * sizes[index] + getattr(proj, name)
+        step = np.diff(code)
+        text = _KEY_TEXT.get(kind)
+        if text is None:
+            if not (step > 0).all():
+                return False
+            continue
+        values = getattr(proj, text)
+        if (step < 0).any() or any(values[i] >= values[i + 1]
+                                   for i in np.flatnonzero(step == 0).tolist()):
+            return False
+    return True
 
 
 def apply_changes(projection: Projection, changes: list[Change], store: GraphStore,
@@ -130,8 +179,7 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     """
     if not changes:
         return projection
-    keys_by_kind = projection.extra.get("row_keys")
-    if keys_by_kind is None or projection.skipped:
+    if not projection.extra.get(PATCHABLE_MARK) or projection.skipped:
         return None
     touched, full = merge_changes(changes)
     # kinds no analysis reads (workflow records) change nothing here
@@ -152,28 +200,28 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
             renumbered = _renumber_companies(projection, wanted, rows)
             if renumbered is not None:
                 base = renumbered.projection
-                keys_by_kind = base.extra["row_keys"]
                 rows = [r for r in rows if str(r["id"]) not in renumbered.added]
             _patch_companies(base, wanted, rows, fields)
             edited = [str(r["id"]) for r in rows]
-        new_keys = dict(keys_by_kind)
         written = _written(base, touched)
+        edits: dict[EntityKind, list[_Edit]] = {}  # per table kind, as _patch_table made them
         for kind, keys in touched.items():
             wanted = sorted(keys)
             rows = store.fetch(kind, wanted)
             patch = _NODE_PATCHES.get(kind)
             if patch is None:
-                new_keys[kind] = _patch_table(base, kind, keys_by_kind[kind], wanted,
-                                              rows, fields)
+                edits[kind] = _patch_table(base, kind, wanted, rows, fields)
             elif not patch(base, wanted, rows, fields):
                 return None
     except KeyError:  # a row names a node the projection does not have: rebuild
         return None
     patched = dataclasses.replace(
         base, revision=changes[-1].revision if revision is None else revision,
-        extra={"row_keys": new_keys}, **fields)
+        extra={PATCHABLE_MARK: True}, **fields)
     _carry_derived(base, patched)
-    _patch_committed(base, patched, written)
+    _patch_committed(base, patched, written, edits.get(EntityKind.CAPABILITY, []))
+    if "capability_matrix" in vars(projection) and "capability_matrix" not in vars(patched):
+        vars(patched)["capability_matrix"] = _capability_matrix(patched)  # the ranking reads it
     _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
@@ -209,29 +257,57 @@ def _written(proj: Projection, touched: dict[EntityKind, Any]) -> Touched | None
                    np.array(links, dtype=np.int64).reshape(-1, 3))
 
 
-def _patch_committed(old: Projection, new: Projection, written: Touched | None) -> None:
-    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s when only supply
-    links changed: the capability rows of the written (supplier, category) pairs summed
-    again, in row order as the build sums them."""
+def _patch_committed(old: Projection, new: Projection, written: Touched | None,
+                     cap_edits: list[_Edit]) -> None:
+    """``committed_volume`` and ``free_capacity`` of ``new`` from ``old``'s: the capability
+    rows added or removed (``cap_edits``, from :func:`_patch_table`) spliced in or out,
+    and the rows of the (supplier, category) pairs of the written supply links and of the
+    added capabilities summed again, in row order as the build sums them."""
     computed, mine = vars(old), vars(new)
-    if written is None or "committed_volume" not in computed or "committed_volume" in mine \
-            or "capability_matrix" not in mine \
-            or not all(same_value(getattr(old, f), getattr(new, f)) for f in DERIVED_INPUTS[
-                "capability_matrix"] + ("cap_capacity",)):
+    if written is None or "committed_volume" not in computed or "committed_volume" in mine:
         return
-    committed = computed["committed_volume"].copy()
-    caps = new.capability_matrix
-    for s, c in {(int(s), int(c)) for s, _b, c in written.links.tolist()}:
-        row = int(caps[s, c]) - 1
-        if row < 0:
+    moved = [(pos, what, [0.0] if what == _INSERT else None)
+             for pos, what, _values in cap_edits if what != _REPLACE]
+    pairs = {(int(s), int(c)) for s, _b, c in written.links.tolist()}
+    pairs.update((int(values[0]), int(values[1])) for _pos, what, values in cap_edits
+                 if what == _INSERT and values is not None)
+    free: np.ndarray | None = None
+    if moved:
+        committed = _splice(computed["committed_volume"], moved, 0)
+    else:
+        committed = computed["committed_volume"].copy()
+        if "free_capacity" in computed and new.cap_capacity is old.cap_capacity:
+            free = computed["free_capacity"].copy()  # patched row by row below
+    suppliers = new.sup_supplier
+    for s, c in sorted(pairs):
+        row, found = _find(new, EntityKind.CAPABILITY, (s, c))
+        if not found:
             continue
-        lo, hi = np.searchsorted(new.sup_supplier, [s, s + 1])
+        # the column's own type: searching with Python ints would cast a copy of it
+        lo, hi = suppliers.searchsorted(np.array([s, s + 1], dtype=suppliers.dtype))
         total = 0.0  # np.add.at's order: one row after the other
         for v in np.nan_to_num(new.sup_volume[lo:hi][new.sup_category[lo:hi] == c]).tolist():
             total += v
         committed[row] = total
+        if free is not None:
+            free[row] = new.cap_capacity[row] - total
     mine["committed_volume"] = committed
-    mine["free_capacity"] = new.cap_capacity - committed
+    mine["free_capacity"] = new.cap_capacity - committed if free is None else free
+
+
+def _capability_matrix(proj: Projection) -> sp.csr_matrix:
+    """:attr:`Projection.capability_matrix` of a patchable projection, built as CSR directly:
+    its capability rows are in key order, so a company's entries are one run of them,
+    categories ascending — no sort (a few ms at 100k companies instead of a coo build)."""
+    counts = np.bincount(proj.cap_company, minlength=proj.n_companies)
+    indptr = np.zeros(proj.n_companies + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    n = len(proj.cap_company)
+    index_type = np.int32 if max(n, proj.n_categories) < 2**31 else np.int64
+    return sp.csr_matrix((np.arange(1, n + 1, dtype=np.int64),
+                          proj.cap_category.astype(index_type),
+                          indptr.astype(index_type)),
+                         shape=(proj.n_companies, proj.n_categories))
 
 
 def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | None,
@@ -242,6 +318,9 @@ def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | 
     if found is None or (renumbered is not None and renumbered.removed):
         return
     changed = [new.company_index[c] for c in edited]
+    if not changed and renumbered is None:  # no company's codes or rows changed
+        new.extra["registry_fit"] = found
+        return
     if renumbered is not None:
         found = insert_rows(found.tocsr(), renumbered.inserted, renumbered.old_to_new)
         changed += renumbered.inserted.tolist()
@@ -252,71 +331,118 @@ def _carry_registry(old: Projection, new: Projection, renumbered: _Renumbered | 
 def _carry_derived(old: Projection, new: Projection) -> None:
     """Give ``new`` the derived structures ``old`` computed whose inputs did not change."""
     computed = vars(old)
-    for name, inputs in DERIVED_INPUTS.items():
-        if name in computed and all(same_value(getattr(old, f), getattr(new, f))
-                                    for f in inputs):
+    for name, inputs in DERIVED_INPUTS.items():  # a patched field is a new object
+        if name in computed and all(getattr(old, f) is getattr(new, f) for f in inputs):
             vars(new)[name] = computed[name]
 
 
-def _patch_table(proj: Projection, kind: EntityKind, old_keys: list[Key], wanted: list[Key],
-                 rows: list[Row], fields: dict[str, Any]) -> list[Key]:
-    """Patch the parallel arrays of ``kind``; return its new key list."""
+# what an edit of a table does to the row at its position (the order of edits at one spot)
+_INSERT, _REPLACE, _DELETE = 0, 1, 2
+# (position in the old arrays, _INSERT/_REPLACE/_DELETE, the row's values in _COLUMNS order)
+_Edit = tuple[int, int, list[Any] | None]
+_FEW = 16  # up to this many edits, a list column is copied and edited in place
+
+
+def _locate(proj: Projection, kind: EntityKind, key: Key) -> tuple[int, bool] | None:
+    """Where the row of ``key`` is in ``kind``'s arrays, or where it would go: ``(position,
+    found)``; ``None`` when the key names a company or category ``proj`` lacks."""
+    columns = _KEY_COLUMNS[kind]
+    try:
+        numbers = tuple((proj.company_index if index == "company" else proj.category_index)[part]
+                        for (_name, index), part in zip(columns, key, strict=False))
+    except KeyError:
+        return None
+    return _find(proj, kind, numbers, key[len(columns)] if kind in _KEY_TEXT else None)
+
+
+def _find(proj: Projection, kind: EntityKind, numbers: tuple[int, ...],
+          text: str | None = None) -> tuple[int, bool]:
+    """:func:`_locate` for a key given as its index numbers (and its text part)."""
+    columns = _KEY_COLUMNS[kind]
+    lo, hi = 0, len(getattr(proj, columns[0][0]))
+    for (name, _index), number in zip(columns, numbers, strict=True):
+        column = getattr(proj, name)
+        value = column.dtype.type(number)  # the column's own type: no copy of it cast
+        window = column[lo:hi]
+        lo, hi = (lo + int(window.searchsorted(value, "left")),
+                  lo + int(window.searchsorted(value, "right")))
+    if text is not None:
+        values = getattr(proj, _KEY_TEXT[kind])
+        lo = bisect.bisect_left(values, text, lo, hi)
+        hi = bisect.bisect_right(values, text, lo, hi)
+    return lo, hi > lo
+
+
+def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: list[Row],
+                 fields: dict[str, Any]) -> list[_Edit]:
+    """Patch the parallel arrays of ``kind``: the rows of ``wanted`` keys are ``rows``
+    (a key without a row is deleted). Each column is copied once, edits spliced in.
+    Returns the edits (for the structures derived per row)."""
     kind_spec = KINDS[kind]
     present = {kind_spec.key_of(r): r for r in rows}
     columns = _COLUMNS[kind]
-    values = {k: [get(r, proj) for _name, get in columns] for k, r in present.items()}
-    updates: list[tuple[int, Key]] = []
-    deletes: list[int] = []
-    inserts: list[Key] = []
+    # (position in the old arrays, what, the row's values): in position order, and at one
+    # position the inserts (keys sorting before the row there) in key order, then that row
+    edits: list[_Edit] = []
     for key in wanted:
-        pos = bisect.bisect_left(old_keys, key)
-        found = pos < len(old_keys) and old_keys[pos] == key
-        if key in present:
-            (updates.append((pos, key)) if found else inserts.append(key))
+        row = present.get(key)
+        spot = _locate(proj, kind, key)
+        if spot is None:
+            if row is not None:  # names a node the projection lacks: rebuild
+                raise KeyError(key)
+            continue  # its company was removed (renumbered away) with its rows
+        pos, found = spot
+        if row is not None:
+            edits.append((pos, _REPLACE if found else _INSERT,
+                          [get(row, proj) for _name, get in columns]))
         elif found:
-            deletes.append(pos)
-    if not deletes and not inserts:  # values changed in place: keep every other column
+            edits.append((pos, _DELETE, None))
+    edits.sort(key=lambda e: e[:2])  # stable: inserts at one spot stay in key order
+    if all(what == _REPLACE for _pos, what, _values in edits):
+        # values changed in place: a column none of them changes is kept as it is
         for c, (name, _get) in enumerate(columns):
             old = getattr(proj, name)
-            moved = [(pos, values[key][c]) for pos, key in updates
-                     if not same_value(old[pos], values[key][c])]
+            moved = [(pos, values[c]) for pos, _what, values in edits
+                     if values is not None and not same_value(old[pos], values[c])]
             if moved:
                 new = old.copy()
                 for pos, value in moved:
                     new[pos] = value
                 fields[name] = new
-        return old_keys
-    keys = list(old_keys)
-    for pos in sorted(deletes, reverse=True):
-        del keys[pos]
-    # where each new key goes, counted in the list after the deletes (ascending keys)
-    spots = [bisect.bisect_left(keys, key) for key in inserts]
-    # highest spot first, and at one spot the largest key first: each lands before the last
-    placed = sorted(zip(spots, inserts, strict=True), reverse=True)
-    for spot, key in placed:
-        keys.insert(spot, key)
+        return edits
     for c, (name, _get) in enumerate(columns):
-        old = getattr(proj, name)
-        if isinstance(old, np.ndarray):
-            array = old.copy()
-            for pos, key in updates:
-                array[pos] = values[key][c]
-            if deletes:
-                array = np.delete(array, deletes)
-            if inserts:
-                array = np.insert(array, spots, np.array([values[k][c] for k in inserts],
-                                                         dtype=old.dtype))
-            fields[name] = array
-            continue
-        items = list(old)
-        for pos, key in updates:
-            items[pos] = values[key][c]
-        for pos in sorted(deletes, reverse=True):
-            del items[pos]
-        for spot, key in placed:
-            items.insert(spot, values[key][c])
-        fields[name] = items
-    return keys
+        fields[name] = _splice(getattr(proj, name), edits, c)
+    return edits
+
+
+def _splice(old: np.ndarray | list[Any], edits: list[_Edit], c: int) -> Any:
+    """Column ``old`` with ``edits`` (see :func:`_patch_table`) applied, value ``c`` of each
+    edit's values written: a new array or list, the runs between edits copied whole."""
+    if isinstance(old, list) and len(edits) <= _FEW:
+        items = old.copy()  # one copy, then each edit a memmove: from the last one down
+        for pos, what, values in reversed(edits):
+            if values is None:  # a delete
+                del items[pos]
+            elif what == _INSERT:
+                items.insert(pos, values[c])
+            else:
+                items[pos] = values[c]
+        return items
+    size = len(old) + sum(1 if what == _INSERT else -1 if what == _DELETE else 0
+                          for _pos, what, _values in edits)
+    out: Any = np.empty(size, dtype=old.dtype) if isinstance(old, np.ndarray) else [None] * size
+    src = dst = 0
+    for pos, what, values in edits:
+        run = pos - src
+        out[dst:dst + run] = old[src:pos]
+        dst, src = dst + run, pos
+        if values is not None:  # not a delete
+            out[dst] = values[c]
+            dst += 1
+        if what != _INSERT:
+            src += 1
+    out[dst:] = old[src:]
+    return out
 
 
 class ShiftedIndex(Mapping[str, int]):
@@ -413,7 +539,7 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     keep = np.ones(n_old, dtype=bool)
     keep[[index[c] for c in removed]] = False
     kept_ids = [c for c, k in zip(proj.company_ids, keep.tolist(), strict=True) if k] \
-        if removed else list(proj.company_ids)
+        if removed else proj.company_ids  # only read: copied once below
     # where each added company goes in the kept list (ascending), and its final index
     spots = [bisect.bisect_left(kept_ids, c) for c in added]
     final = np.array(spots, dtype=np.int64) + np.arange(len(added), dtype=np.int64)
@@ -443,9 +569,18 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields[name] = np.insert(old[kept_idx] if removed else old, spots,
                                  np.array([v[n] for v in new_values], dtype=old.dtype))
     mapped = old_to_new.astype(np.int32)
+    shifts = [np.int32(spot) for spot in spots]  # no company removed: index i moves up by
+    few = not removed and len(shifts) <= 8      # the added ones at or before it
 
     def remap(values: np.ndarray) -> np.ndarray:
-        return mapped[values] if len(values) else values
+        if not len(values):
+            return values
+        if few:  # one pass per added company, sequential: cheaper than a gather
+            out = values + (values >= shifts[0]) if shifts else values.copy()
+            for spot in shifts[1:]:
+                out += values >= spot
+            return out.astype(values.dtype, copy=False)
+        return mapped[values]
 
     fields["product_maker"] = np.where(proj.product_maker >= 0,
                                        remap(np.maximum(proj.product_maker, 0)), -1
@@ -462,9 +597,11 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields["company_process"] = matrix
     else:  # empty rows inserted: the same entries, row pointers repeated
         fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
-    row_keys = dict(proj.extra["row_keys"])
     for kind, columns in _COMPANY_COLUMNS.items():
         values = {name: remap(getattr(proj, name)) for name in columns}
+        if not removed:  # every row stays
+            fields.update(values)
+            continue
         alive = np.ones(len(next(iter(values.values()))), dtype=bool)
         for v in values.values():
             alive &= v >= 0
@@ -479,13 +616,11 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
             else:
                 gone = set(drop.tolist())
                 fields[name] = [x for i, x in enumerate(old) if i not in gone]
-        gone = set(drop.tolist())
-        row_keys[kind] = [k for i, k in enumerate(row_keys[kind]) if i not in gone]
     if removed:
         gone_ids = set(removed)
         fields["tie_rows"] = [r for r in proj.tie_rows if r["company_id"] not in gone_ids
                               and r["partner_id"] not in gone_ids]
-    renumbered = dataclasses.replace(proj, extra={"row_keys": row_keys}, **fields)
+    renumbered = dataclasses.replace(proj, extra={PATCHABLE_MARK: True}, **fields)
     if not removed:  # derived per capability row, or cheap to renumber: carried
         computed = vars(proj)
         for name in ("committed_volume", "free_capacity", "capabilities_by_category"):
@@ -494,26 +629,33 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     return _Renumbered(renumbered, old_to_new, final, frozenset(added), frozenset(removed))
 
 
+# a company's attributes the projection keeps per company, and their value from its row
+_COMPANY_ATTRIBUTES: tuple[tuple[str, Callable[[Row], Any]], ...] = (
+    ("company_names", lambda r: str(r["name"])),
+    ("company_regions", lambda r: r.get("region")),
+    ("company_municipalities", lambda r: r.get("municipality")),
+    ("company_roles", lambda r: frozenset(r.get("roles", ()))),
+    ("company_inn", lambda r: r.get("inn")),
+    ("company_okved", okved_codes),
+    ("lat", lambda r: _NAN if r.get("lat") is None else float(r["lat"])),
+    ("lon", lambda r: _NAN if r.get("lon") is None else float(r["lon"])),
+)
+
+
 def _patch_companies(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
-    """Attributes of the companies in ``rows`` (all in ``proj``: renumbered before)."""
-    if not rows:
-        return True
-    names, regions = list(proj.company_names), list(proj.company_regions)
-    munis, roles = list(proj.company_municipalities), list(proj.company_roles)
-    inn, lat, lon = list(proj.company_inn), proj.lat.copy(), proj.lon.copy()
-    okved = list(proj.company_okved)
-    for r in rows:
-        i = proj.company_index[str(r["id"])]
-        names[i], regions[i] = str(r["name"]), r.get("region")
-        munis[i], roles[i] = r.get("municipality"), frozenset(r.get("roles", ()))
-        inn[i] = r.get("inn")
-        okved[i] = okved_codes(r)
-        lat[i] = _NAN if r.get("lat") is None else float(r["lat"])
-        lon[i] = _NAN if r.get("lon") is None else float(r["lon"])
-    fields.update(company_names=names, company_regions=regions, company_municipalities=munis,
-                  company_roles=roles, company_inn=inn, company_okved=okved, lat=lat,
-                  lon=lon)
+    """Attributes of the companies in ``rows`` (all in ``proj``: renumbered before); a list
+    or array none of them changes is kept as it is (one object: readers comparing the
+    old and new projection see it unchanged at once)."""
+    at = [(proj.company_index[str(r["id"])], r) for r in rows]
+    for name, value_of in _COMPANY_ATTRIBUTES:
+        old = getattr(proj, name)
+        moved = [(i, value) for i, r in at if not same_value(old[i], value := value_of(r))]
+        if moved:
+            new = old.copy()
+            for i, value in moved:
+                new[i] = value
+            fields[name] = new
     return True
 
 
@@ -534,26 +676,33 @@ def _patch_products(proj: Projection, wanted: list[Key], rows: list[Row],
 
 def _patch_processes(proj: Projection, wanted: list[Key], rows: list[Row],
                      fields: dict[str, Any]) -> bool:
+    """The company × process matrix with the touched companies' rows rewritten (one pass
+    over the matrix: the other rows' runs copied whole)."""
     present = {(str(r["company_id"]), str(r["process"])) for r in rows}
-    matrix = proj.company_process
-    add_i, add_j, val = [], [], []
+    now: dict[int, dict[int, bool]] = {}  # company -> {process: held after the writes}
     for cid, code in wanted:
         if cid not in proj.company_index and (cid, code) not in present:
             continue  # the company was removed (renumbered away) with its rows
-        i, j = proj.company_index[cid], proj.process_index[code]
-        held = matrix[i, j] != 0
-        step = 1 if (cid, code) in present and not held else \
-            -1 if (cid, code) not in present and held else 0
-        if step:
-            add_i.append(i)
-            add_j.append(j)
-            val.append(step)
-    if val:
-        delta = sp.csr_matrix((np.array(val, dtype=np.int8), (add_i, add_j)), shape=matrix.shape)
-        new = (matrix + delta).astype(np.int8).tocsr()
-        new.eliminate_zeros()
-        new.sort_indices()
-        fields["company_process"] = new
+        now.setdefault(proj.company_index[cid], {})[proj.process_index[code]] = \
+            (cid, code) in present
+    matrix = proj.company_process.tocsr()
+    companies = sorted(now)
+    indices: list[int] = []
+    indptr = [0]
+    changed = False
+    for i in companies:
+        held = set(matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]].tolist())
+        after = held | {j for j, h in now[i].items() if h}
+        after -= {j for j, h in now[i].items() if not h}
+        changed = changed or after != held
+        indices += sorted(after)
+        indptr.append(len(indices))
+    if changed:
+        sub = sp.csr_matrix((np.ones(len(indices), dtype=matrix.dtype),
+                             np.array(indices, dtype=np.int32), np.array(indptr)),
+                            shape=(len(companies), matrix.shape[1]))
+        fields["company_process"] = splice_rows(matrix, np.array(companies, dtype=np.int64),
+                                                sub)
     return True
 
 

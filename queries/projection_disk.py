@@ -51,9 +51,10 @@ __all__ = ["CACHE_FILE", "DiskProjection", "code_version"]
 CACHE_FILE = "projection.cache"
 _MAGIC = b"COOPGRAPH-PROJECTION-1\n"
 _LEN = struct.Struct(">I")
-# Derived structures not worth their bytes on disk: row keys (patching a projection
-# in a long-lived process) and the networkx cooperation graph (rebuilt on use).
-_NOT_KEPT_EXTRA = frozenset({"row_keys"})
+# Not kept on disk: the mark that a projection may be patched (patching is for a
+# long-lived process, which builds its own) and the networkx cooperation graph (rebuilt
+# on use).
+_NOT_KEPT_EXTRA = frozenset({"patchable"})
 _NOT_KEPT_FIELDS = frozenset({"cooperation_graph"})
 log = logging.getLogger("coopgraph.projection")
 

@@ -555,3 +555,126 @@ def test_renumbered_company_numbers_equal_the_gathered_map():
         got = renumbered(values, mapped, inserted)
         assert got.dtype == values.dtype
         assert np.array_equal(got, mapped[values]), (k, inserted)
+
+
+def test_splice_applies_inserts_replaces_and_deletes_anywhere():
+    """``_splice`` (one copy of a column, the edits spliced in) gives what editing a list
+    row by row gives: inserts (several at one spot, at both ends), replaced and deleted
+    rows, for arrays and lists, a few edits (edited in place) and many (runs copied)."""
+    from coopgraph.queries.projection_delta import _DELETE, _INSERT, _REPLACE, _splice
+
+    rng = random.Random(7)
+    for trial in range(200):
+        n = rng.randint(0, 40)
+        old = [float(i) for i in range(n)]
+        edits: list[tuple[int, int, list[Any] | None]] = []
+        for pos in range(n + 1):  # inserts before row pos, then row pos replaced or deleted
+            for _ in range(rng.choice([0, 0, 0, 1, 2])):
+                edits.append((pos, _INSERT, [-(trial * 1000.0 + len(edits))]))
+            if pos < n and rng.random() < 0.2:
+                what = rng.choice([_REPLACE, _DELETE])
+                edits.append((pos, what, [1e6 + pos] if what == _REPLACE else None))
+        want: list[float] = []
+        for pos in range(n + 1):
+            want += [v[0] for p, w, v in edits if p == pos and w == _INSERT and v]
+            what = next((w for p, w, _v in edits if p == pos and w != _INSERT), None)
+            if pos < n and what is None:
+                want.append(old[pos])
+            elif what == _REPLACE:
+                want.append(1e6 + pos)
+        got_list = _splice(list(old), edits, 0)
+        got_array = _splice(np.array(old), edits, 0)
+        assert got_list == want, (trial, edits)
+        assert isinstance(got_array, np.ndarray) and got_array.tolist() == want, (trial, edits)
+
+
+def test_many_writes_to_one_table_patched_at_once(store: GraphStore):
+    """Writes collected between two refreshes — supply links added (more than the few a
+    list column is edited in place for), edited and removed, capabilities, imports and
+    needs added and removed, in one delta — patch the projection and the structures
+    derived from it (committed volumes, the capability matrix…) to what a build gives."""
+    store.upsert(random_graph(21, companies=60, categories=12))
+    cache = ProjectionCache(store)
+    cache.get()
+    rng = random.Random(21)
+    companies = [r["id"] for r in _rows(store, K.COMPANY)]
+    categories = [r["code"] for r in _rows(store, K.CATEGORY)]
+    for round_ in range(3):
+        deltas = cache.deltas
+        before = cache.get()
+        for name in DERIVED_INPUTS:  # computed: the patch carries or patches them
+            if name != "cooperation_graph":
+                getattr(before, name)
+        sups = _rows(store, K.SUPPLY)
+        store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(r) for r in rng.sample(sups, 4)])
+        edited = [dict(r, since=f"2030-0{round_ + 1}-01") for r in rng.sample(sups, 3)]
+        store.upsert_rows(K.SUPPLY, edited)
+        store.upsert_rows(K.SUPPLY, [{"supplier_id": rng.choice(companies),
+                                      "buyer_id": rng.choice(companies),
+                                      "category": rng.choice(categories),
+                                      "volume_per_year": float(i),
+                                      "since": f"2029-0{rng.randint(1, 9)}-01"}
+                                     for i in range(20)])
+        caps = _rows(store, K.CAPABILITY)
+        store.remove(K.CAPABILITY, [KINDS[K.CAPABILITY].key_of(rng.choice(caps))])
+        store.upsert_rows(K.CAPABILITY, [{"company_id": rng.choice(companies),
+                                          "category": rng.choice(categories),
+                                          "capacity_per_year": 9.0} for _ in range(3)])
+        for kind in (K.IMPORT, K.NEED):
+            rows = _rows(store, kind)
+            if rows:
+                store.remove(kind, [KINDS[kind].key_of(rng.choice(rows))])
+        store.upsert_rows(K.IMPORT, [{"company_id": rng.choice(companies),
+                                      "category": rng.choice(categories), "country": country,
+                                      "volume_per_year": 4.0} for country in ("AA", "ZZ")])
+        store.upsert_rows(K.NEED, [{"company_id": rng.choice(companies),
+                                    "category": rng.choice(categories), "qty_per_year": 2.0,
+                                    "required_certs": []}])
+        patched = cache.get()
+        assert cache.deltas == deltas + 1, round_  # patched, not rebuilt
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_projections(patched, scratch), round_
+        for name in DERIVED_INPUTS:
+            if name != "cooperation_graph":
+                assert same_value(getattr(patched, name), getattr(scratch, name)), (name, round_)
+
+
+@pytest.mark.parametrize("categories", [6, 300])
+def test_capabilities_by_category_lists_each_category_in_row_order(embedded_store: GraphStore,
+                                                                     categories: int):
+    """``capabilities_by_category`` (a radix sort of narrow integers, 8- or 16-bit by the
+    number of categories) gives each category's capability rows, ascending, and the
+    capability matrix built directly from rows in key order equals the coo build."""
+    from coopgraph.queries.projection_delta import _capability_matrix
+
+    embedded_store.upsert(random_graph(8, companies=30, categories=categories))
+    proj = Projection.from_snapshot(embedded_store.snapshot())
+    indptr, rows = proj.capabilities_by_category
+    assert len(indptr) == proj.n_categories + 1 and len(rows) == len(proj.cap_category) > 0
+    for c in range(proj.n_categories):
+        want = np.flatnonzero(proj.cap_category == c)
+        assert rows[indptr[c]:indptr[c + 1]].tolist() == want.tolist(), c
+    assert same_value(_capability_matrix(proj), proj.capability_matrix)
+
+
+def test_rows_out_of_key_order_are_not_patched(embedded_store: GraphStore):
+    """The patch finds rows by binary search on their index columns: a projection whose
+    rows are not in key order (not what a build makes) is not marked patchable, and a
+    write then answers ``None`` (rebuild) rather than a wrong patch."""
+    import dataclasses
+
+    from coopgraph.queries.projection_delta import PATCHABLE_MARK, apply_changes, mark_patchable
+
+    embedded_store.upsert(random_graph(9, companies=15, categories=6))
+    built = Projection.from_snapshot(embedded_store.snapshot())
+    assert mark_patchable(built).extra.get(PATCHABLE_MARK)
+    for swapped in (["sup_supplier", "sup_buyer", "sup_category"], ["company_ids"]):
+        shuffled = dataclasses.replace(built, extra={},
+                                       **{f: getattr(built, f)[::-1] for f in swapped})
+        assert PATCHABLE_MARK not in mark_patchable(shuffled).extra, swapped
+        revision = embedded_store.revision()
+        embedded_store.upsert_rows(K.CAPABILITY, [{"company_id": built.company_ids[0],
+                                                   "category": built.category_codes[0],
+                                                   "capacity_per_year": 3.0}])
+        changes = embedded_store.changes_since(revision)
+        assert changes and apply_changes(shuffled, changes, embedded_store) is None
