@@ -693,7 +693,8 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
     (a :class:`DemandPatch`, for the ranking's caches: ``queries.match``).
     The result equals ``_build(new)`` field by field (the oracle test checks it).
     """
-    if old.company_ids != new.company_ids or old.category_codes != new.category_codes:
+    if (old.company_ids is not new.company_ids and old.company_ids != new.company_ids) \
+            or old.category_codes != new.category_codes:
         fresh_ix = _build(new)
         # companies added or removed: the pairs changed counted from the link totals
         _carry(old_ix, fresh_ix, abs(fresh_ix.A.nnz - old_ix.A.nnz)
@@ -708,9 +709,12 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
         if any(not same_value(getattr(old, f), getattr(new, f)) for f in fields) \
                 or changed.intersection(needs):
             fresh = _patch_part(name, old_ix, old, new, got, touched, changed, notes)
+            patched = fresh is not None
             if fresh is None:
                 fresh = builder(new, got)
-            if name == "decl" and same_value(fresh["decl"], old_ix.decl):
+            # a row-wise patch answers the old matrix itself when its rows came out the same
+            if name == "decl" and (fresh["decl"] is old_ix.decl or (
+                    not patched and same_value(fresh["decl"], old_ix.decl))):
                 fresh["decl"] = old_ix.decl  # the demand part reads only this
             else:
                 changed.add(name)
