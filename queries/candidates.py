@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from coopgraph.graph.errors import InvalidQuery
 from coopgraph.graph.regions import canonical_region
-from coopgraph.queries.projection import Projection, same_value
+from coopgraph.queries.projection import PATCHABLE_MARK, Projection, same_value
 from coopgraph.queries.results import MatchFilters
 
 __all__ = [
@@ -1063,9 +1063,10 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
     # the new rows of each pair: its supplier's rows to its buyer (a table in key order,
     # as snapshots and patches leave it, is searched; any other is scanned)
     sup = new.sup_supplier
-    if len(sup) < 2 or bool((sup[1:] >= sup[:-1]).all()):
-        lo = np.searchsorted(sup, pairs // n, side="left")
-        hi = np.searchsorted(sup, pairs // n, side="right")
+    if new.extra.get(PATCHABLE_MARK) or len(sup) < 2 or bool((sup[1:] >= sup[:-1]).all()):
+        who = (pairs // n).astype(sup.dtype)  # the column's own type: no copy of it
+        lo = np.searchsorted(sup, who, side="left")
+        hi = np.searchsorted(sup, who, side="right")
         hits = [a + np.flatnonzero(new.sup_buyer[a:z] == b)
                 for a, z, b in zip(lo.tolist(), hi.tolist(), (pairs % n).tolist(), strict=True)]
         new_hit = np.concatenate([*hits, np.zeros(0, dtype=np.int64)]).astype(np.int64)
@@ -1126,8 +1127,8 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
             else np.array([v for r in data for v in r], dtype=float)
         return sp.csr_matrix((values, cols, indptr), shape=(len(rows), n))
 
-    A = splice_rows(old_ix.A, sup_rows, sub(sub_a, None))
     ages = splice_rows(age_m, sup_rows, sub(sub_a, sub_age))
+    A = sp.csr_matrix((np.ones(ages.nnz), ages.indices, ages.indptr), shape=ages.shape)
     AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None))
     # the link keys: the written ones in or out
     keys = np.unique(links[:, 0] * n * ncat + links[:, 1] * ncat + links[:, 2])
@@ -1135,9 +1136,11 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
                   + new.sup_buyer[new_hit].astype(np.int64) * ncat + new.sup_category[new_hit])
     supply_keys = old_ix.supply_keys
     was = _member(supply_keys, keys) >= 0
-    supply_keys = np.delete(supply_keys, _member(supply_keys, keys[was & ~now]))
-    supply_keys = np.insert(supply_keys, np.searchsorted(supply_keys, keys[now & ~was]),
-                            keys[now & ~was])
+    if (was & ~now).any():
+        supply_keys = np.delete(supply_keys, _member(supply_keys, keys[was & ~now]))
+    if (now & ~was).any():
+        supply_keys = np.insert(supply_keys, np.searchsorted(supply_keys, keys[now & ~was]),
+                                keys[now & ~was])
     out_deg, in_deg = old_ix.out_deg.copy(), old_ix.in_deg.copy()
     out_deg[sup_rows] = np.diff(A.indptr)[sup_rows]
     in_deg[buy_rows] = np.diff(AT.indptr)[buy_rows]

@@ -85,6 +85,11 @@ def _index_array(values: Sequence[Any], index: Mapping[str, int]) -> np.ndarray:
 
 
 
+#: in ``projection.extra``: the projection was built from every row of a snapshot and its
+#: ids, codes and table rows are in key order (``queries.projection_delta.mark_patchable``)
+PATCHABLE_MARK = "patchable"
+
+
 def same_value(x: Any, y: Any) -> bool:
     """True when ``x`` and ``y`` hold the same value: arrays (dtype, shape, NaN = NaN),
     sparse matrices, mappings and sequences of them, or plain values; ``x is y`` first."""

@@ -61,7 +61,13 @@ from coopgraph.queries.candidates import (
     splice_rows,
 )
 from coopgraph.queries.match import patch_ranking_caches
-from coopgraph.queries.projection import DERIVED_INPUTS, Projection, okved_codes, same_value
+from coopgraph.queries.projection import (
+    DERIVED_INPUTS,
+    PATCHABLE_MARK,
+    Projection,
+    okved_codes,
+    same_value,
+)
 from coopgraph.queries.registry import registry_rows
 
 __all__ = ["MAX_FRACTION", "PATCHABLE_MARK", "ShiftedIndex", "apply_changes",
@@ -126,7 +132,6 @@ _KEY_COLUMNS: dict[EntityKind, tuple[tuple[str, str], ...]] = {
 }
 # the last part of a key held as text (an import's country), after the index columns
 _KEY_TEXT: dict[EntityKind, str] = {EntityKind.IMPORT: "imp_country"}
-PATCHABLE_MARK = "patchable"  # in ``projection.extra``: rows in key order, none skipped
 
 
 def mark_patchable(projection: Projection) -> Projection:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from coopgraph.graph.store import GraphStore
-from coopgraph.queries.projection import Projection, ProjectionCache
+from coopgraph.queries.projection import PATCHABLE_MARK, Projection, ProjectionCache
 
 __all__ = ["CACHE_FILE", "DiskProjection", "code_version"]
 
@@ -54,7 +54,7 @@ _LEN = struct.Struct(">I")
 # Not kept on disk: the mark that a projection may be patched (patching is for a
 # long-lived process, which builds its own) and the networkx cooperation graph (rebuilt
 # on use).
-_NOT_KEPT_EXTRA = frozenset({"patchable"})
+_NOT_KEPT_EXTRA = frozenset({PATCHABLE_MARK})
 _NOT_KEPT_FIELDS = frozenset({"cooperation_graph"})
 log = logging.getLogger("coopgraph.projection")
 
