@@ -1144,7 +1144,7 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
     out_deg, in_deg = old_ix.out_deg.copy(), old_ix.in_deg.copy()
     out_deg[sup_rows] = np.diff(A.indptr)[sup_rows]
     in_deg[buy_rows] = np.diff(AT.indptr)[buy_rows]
-    return dict(supply_keys=supply_keys, A=A, AT=AT, A_age=ages.data.astype(float),
+    return dict(supply_keys=supply_keys, A=A, AT=AT, A_age=ages.data.astype(float, copy=False),
                 A_newest=newest, out_deg=out_deg, in_deg=in_deg), flipped
 
 
