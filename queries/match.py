@@ -649,18 +649,32 @@ class _ProfileOrder:
     b_max: float
 
 
+def _static(ix: MatchIndex, wd: float, wi: float, wp: float,
+            rows: np.ndarray | None = None) -> np.ndarray:
+    """The profile's static score ``B`` of the demand rows ``rows`` (all when ``None``),
+    the same arithmetic for a subset as for the whole table (so equal bit for bit)."""
+    if rows is None:
+        return wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1]
+    return wd * ix.dem_value[rows] + wi * ix.dem_import[rows] + wp * ix.dem_pop[rows]
+
+
+def _build_order(ix: MatchIndex, wd: float, wi: float, wp: float) -> _ProfileOrder:
+    """The profile's row order built from the whole demand table (:func:`_profile_order`)."""
+    static = _static(ix, wd, wi, wp)
+    order = np.lexsort((-static, ix.dem_cat))
+    b_max = float(static.max(initial=0.0))
+    span = b_max + 1.0
+    keys = ix.dem_cat[order] * span + (b_max - static[order])
+    return _ProfileOrder(order.astype(np.int64), keys, span, b_max)
+
+
 def _profile_order(ix: MatchIndex, w: np.ndarray) -> _ProfileOrder:
     """The per-category order of demand rows by the profile's static part (cached)."""
     wd, wi, wp = float(w[_F["demand"]]), float(w[_F["import"]]), float(w[_F["popularity"]])
     key = ("order", wd, wi, wp)  # rank_buyers_is_fast looks for this key
     found = ix.cache.get(key)
     if found is None:
-        static = (wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1])
-        order = np.lexsort((-static, ix.dem_cat))
-        b_max = float(static.max(initial=0.0))
-        span = b_max + 1.0
-        keys = ix.dem_cat[order] * span + (b_max - static[order])
-        found = _ProfileOrder(order.astype(np.int64), keys, span, b_max)
+        found = _build_order(ix, wd, wi, wp)
         if len(ix.cache) > 16:
             ix.cache.clear()
         ix.cache[key] = found
@@ -679,47 +693,261 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
     return found
 
 
+_TOP = "dem_top"  # cache key: per category the largest ``dem_suppliers`` (dem_pop's scale)
+
+
+def _category_top(ix: MatchIndex) -> np.ndarray:
+    """Per category the largest supplier count of its demand rows (cached): ``dem_pop``
+    is log(1 + count) over log(1 + this), so a category whose largest count stays keeps
+    the popularity, hence the static score, of every row not rewritten."""
+    found = ix.cache.get(_TOP)
+    if not isinstance(found, np.ndarray):
+        counts = ix.dem_suppliers[ix.cat_dem_rows]
+        found = np.zeros(ix.ncat, dtype=ix.dem_suppliers.dtype)
+        full = np.flatnonzero(np.diff(ix.cat_dem_indptr) > 0)
+        if len(full):
+            found[full] = np.maximum.reduceat(counts, ix.cat_dem_indptr[full])
+        ix.cache[_TOP] = found
+    return found
+
+
+def _spans(ptr: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """The rows ``ptr[o]:ptr[o + 1]`` of every owner in ``owners``, concatenated."""
+    if len(owners) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(ptr[o], ptr[o + 1], dtype=np.int64)
+                           for o in owners.tolist()])
+
+
+@dataclass
+class _Rewrite:
+    """How a row-wise demand patch moved the rows (shared by every profile's patch)."""
+
+    removed: np.ndarray  # old rows of the rewritten buyers, ascending
+    inserted: np.ndarray  # their new rows, ascending
+    dirty: list[int]  # categories with a removed or inserted row, ascending
+    same_scale: dict[int, bool]  # per dirty category: its largest supplier count stayed
+    bounds: np.ndarray  # kept old rows ≥ bounds[i] move by steps[i] (summed)
+    steps: np.ndarray
+    old_bp: np.ndarray  # the old buyer_dem_indptr
+
+
+def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool) -> _Rewrite:
+    """The rows the patch rewrote: every row of ``moved.buyers`` (its other rows keep their
+    values; only their number moves, by a constant between rewritten buyers)."""
+    buyers = np.asarray(moved.buyers, dtype=np.int64)
+    old_bp, bp = old_ix.buyer_dem_indptr, ix.buyer_dem_indptr
+    removed, inserted = _spans(old_bp, buyers), _spans(bp, buyers)
+    rem_cat, ins_cat = old_ix.dem_cat[removed], ix.dem_cat[inserted]
+    dirty = np.unique(np.concatenate([rem_cat, ins_cat]).astype(np.int64)).tolist()
+    delta = np.diff(bp)[buyers] - np.diff(old_bp)[buyers]
+    step = delta != 0
+    same_scale: dict[int, bool] = {}
+    if scale:
+        top_old = _category_top(old_ix)
+        top = top_old.copy()
+        rem_n, ins_n = old_ix.dem_suppliers[removed], ix.dem_suppliers[inserted]
+        for c in dirty:
+            gone = rem_n[rem_cat == c]
+            new = ins_n[ins_cat == c]
+            if len(gone) and gone.max() >= top_old[c]:  # the largest may have left
+                rows = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
+                top[c] = ix.dem_suppliers[rows].max(initial=0)
+            elif len(new):
+                top[c] = max(top_old[c], new.max())
+            same_scale[c] = bool(top[c] == top_old[c])
+        ix.cache[_TOP] = top
+    return _Rewrite(removed, inserted, dirty, same_scale, old_bp[buyers[step] + 1],
+                    delta[step], old_bp)
+
+
+def _run_position(ix: MatchIndex, run: np.ndarray, row: int, b: float,
+                  w3: tuple[float, float, float]) -> int:
+    """How many of ``run`` (rows of ``ix`` with equal keys, in ``(-B, row)`` order) come
+    before a row numbered ``row`` with static score ``b``: by row alone when the run's
+    ends have one ``B`` (long runs of ties are common), else compared one by one."""
+    ends = _static(ix, *w3, run[[0, -1]])
+    if ends[0] == ends[-1]:  # B is non-increasing between them: one B throughout
+        if b != ends[0]:
+            return 0 if b > ends[0] else len(run)
+        return int(np.searchsorted(run, row))
+    rst = _static(ix, *w3, run)
+    return int(np.count_nonzero((rst > b) | ((rst == b) & (run < row))))
+
+
+_Edit = tuple[int, int, np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def _merged_category(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, c: int,
+                     rw: _Rewrite, w3: tuple[float, float, float]
+                     ) -> tuple[list[_Edit], float] | None:
+    """Category ``c``'s edits when its kept rows keep their static score: the rewritten
+    buyers' old rows taken out of the old order, their new rows put in where they sort
+    (positions of the old order; keys under the old ``b_max``), and the category's
+    largest score; ``None`` when a removed row is not where its key says."""
+    lo_c, hi_c = int(old_ix.cat_dem_indptr[c]), int(old_ix.cat_dem_indptr[c + 1])
+    old_rows, old_keys = po.rows[lo_c:hi_c], po.keys[lo_c:hi_c]
+    edits: list[_Edit] = []
+    empty = np.zeros(0, dtype=np.int64)
+    gone = rw.removed[old_ix.dem_cat[rw.removed] == c]
+    at: set[int] = set()
+    if len(gone):
+        st = _static(old_ix, *w3, gone)
+        k = old_ix.dem_cat[gone] * po.span + (po.b_max - st)
+        lo = np.searchsorted(old_keys, k, "left")
+        hi = np.searchsorted(old_keys, k, "right")
+        for j, g in enumerate(gone.tolist()):
+            i = int(lo[j])
+            if hi[j] > lo[j]:
+                i += _run_position(old_ix, old_rows[lo[j]:hi[j]], g, float(st[j]), w3)
+            if i >= hi[j] or old_rows[i] != g:
+                return None
+            at.add(i)
+            edits.append((lo_c + i, lo_c + i + 1, empty, None, None))
+    first = next((i for i in range(hi_c - lo_c) if i not in at), None)
+    top = float(_static(old_ix, *w3, old_rows[first:first + 1])[0]) if first is not None \
+        else 0.0
+    new = rw.inserted[ix.dem_cat[rw.inserted] == c]
+    if len(new):
+        st = _static(ix, *w3, new)
+        order = np.lexsort((new, -st))
+        new, st = new[order], st[order]
+        k = ix.dem_cat[new] * po.span + (po.b_max - st)
+        lo = np.searchsorted(old_keys, k, "left")
+        hi = np.searchsorted(old_keys, k, "right")
+        # in the old numbering a new row of buyer b sorts (among equal scores) where the
+        # old rows of b began: the kept rows before are of smaller buyers, hence rows
+        before = rw.old_bp[ix.dem_buyer[new]]
+        for j in range(len(new)):
+            i = int(lo[j])
+            if hi[j] > lo[j]:
+                i += _run_position(old_ix, old_rows[lo[j]:hi[j]], int(before[j]),
+                                   float(st[j]), w3)
+            edits.append((lo_c + i, lo_c + i, new[j:j + 1], k[j:j + 1], None))
+        top = max(top, float(st[0]))
+    return edits, top
+
+
+def _shift(out: np.ndarray, rw: _Rewrite, fixed: list[tuple[int, int]]) -> None:
+    """Renumber in place the old kept rows in ``out`` (all but the slices ``fixed``,
+    which hold new numbers already)."""
+    if len(rw.bounds) == 0:
+        return
+    if len(rw.bounds) <= 3:
+        moves = []
+        for bound, step in zip(rw.bounds.tolist(), rw.steps.tolist(), strict=True):
+            m = out >= bound
+            for x, y in fixed:
+                m[x:y] = False
+            moves.append((m, step))
+        for m, step in moves:
+            if step == 1:
+                np.add(out, m, out=out)
+            elif step == -1:
+                np.subtract(out, m, out=out)
+            else:
+                out += m * step
+        return
+    shift = np.concatenate([[0], np.cumsum(rw.steps)])[np.searchsorted(rw.bounds, out, "right")]
+    for x, y in fixed:
+        shift[x:y] = 0
+    out += shift
+
+
+def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rewrite,
+                   w3: tuple[float, float, float]) -> _ProfileOrder:
+    """``po`` (built from ``old_ix``) patched for ``ix``: the dirty categories merged (or
+    re-sorted), the old order copied around them with its keys while ``b_max`` stays."""
+    if not math.isfinite(po.b_max):
+        return _build_order(ix, *w3)
+    old_ptr = old_ix.cat_dem_indptr
+    edits: list[_Edit] = []
+    tops = [0.0]
+    for c in rw.dirty:
+        got = _merged_category(old_ix, ix, po, c, rw, w3) \
+            if rw.same_scale.get(c, False) else None
+        if got is not None:
+            edits += got[0]
+            tops.append(got[1])
+        else:  # re-sorted: every row's popularity changed
+            mine = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
+            st = _static(ix, *w3, mine)
+            order = np.argsort(-st, kind="stable")
+            edits.append((int(old_ptr[c]), int(old_ptr[c + 1]), mine[order], None, st[order]))
+            tops.append(float(st.max(initial=0.0)))
+    clean = np.ones(ix.ncat, dtype=bool)
+    clean[rw.dirty] = False
+    clean &= np.diff(old_ptr) > 0
+    firsts = po.rows[old_ptr[:-1][clean]]  # each clean category's largest B, unchanged
+    b_max = max([*tops, float(_static(old_ix, *w3, firsts).max(initial=0.0))])
+    if not math.isfinite(b_max):
+        return _build_order(ix, *w3)
+    same = b_max == po.b_max
+    span = po.span if same else b_max + 1.0
+    edits.sort(key=lambda e: (e[0], e[1]))  # stable: a category's insertions keep their order
+    out = np.empty(int(ix.cat_dem_indptr[-1]), dtype=np.int64)
+    out_keys = np.empty(len(out)) if same else None
+    fixed: list[tuple[int, int]] = []
+    at = n = 0
+    for start, stop, rows, given, scores in edits:
+        m = start - at
+        out[n:n + m] = po.rows[at:start]
+        if out_keys is not None:
+            out_keys[n:n + m] = po.keys[at:start]
+        n += m
+        if len(rows):
+            out[n:n + len(rows)] = rows
+            if out_keys is not None:
+                if given is None:
+                    assert scores is not None
+                    given = ix.dem_cat[rows] * span + (b_max - scores)
+                out_keys[n:n + len(rows)] = given
+            fixed.append((n, n + len(rows)))
+            n += len(rows)
+        at = stop
+    out[n:] = po.rows[at:]
+    if out_keys is not None:
+        out_keys[n:] = po.keys[at:]
+    assert n + len(po.rows) - at == len(out)
+    _shift(out, rw, fixed)
+    if out_keys is None:  # b_max moved: every key moves (the order does not)
+        out_keys = ix.dem_cat[out] * span + (b_max - _static(ix, *w3)[out])
+    return _ProfileOrder(out, out_keys, span, b_max)
+
+
 def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> None:
     """Give ``ix`` (the demand rows of ``moved.buyers`` redone from ``old_ix``, nothing
     else changed in the demand table's other categories) the ranking caches of ``old_ix``
-    patched: the buyer bits per category and every profile's row order — only the
-    categories whose rows changed are re-sorted. Each equals its build from ``ix``."""
+    patched: the buyer bits per category and every profile's row order. Each equals its
+    build from ``ix``.
+
+    Only the rewritten buyers' rows are read, and the categories they are in (dirty):
+    a category whose largest supplier count stayed keeps the static score of its other
+    rows, so its order is the old one with the buyers' rows taken out and merged back
+    (binary searches on the keys); else it is re-sorted. Clean categories are copied,
+    their row numbers shifted by a constant between rewritten buyers, with their keys
+    while the largest static score ``b_max`` stays (else every key is recomputed). The
+    bits are the same object when no buyer gained or lost a category."""
     if ix.n != old_ix.n or ix.ncat != old_ix.ncat:
         return
-    gone = np.flatnonzero(moved.where < 0)
-    dirty = np.zeros(ix.ncat, dtype=bool)
-    dirty[old_ix.dem_cat[gone]] = True
-    dirty[ix.dem_cat[moved.fresh]] = True
-    bits = old_ix.cache.get("bits")
+    found = dict(old_ix.cache)  # readers add entries meanwhile
+    orders = {key: po for key, po in found.items()
+              if isinstance(key, tuple) and key[:1] == ("order",)
+              and isinstance(po, _ProfileOrder)}
+    rw = _rewrite(old_ix, ix, moved, scale=bool(orders))
+    bits = found.get("bits")
     if isinstance(bits, np.ndarray):
-        bits = bits.copy()
-        for b in moved.buyers.tolist():
-            bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
-        buyer = ix.dem_buyer[moved.fresh].astype(np.int64)
-        np.bitwise_or.at(bits, (ix.dem_cat[moved.fresh], buyer >> 3),
-                         (0x80 >> (buyer & 7)).astype(np.uint8))
+        if not np.array_equal(old_ix.dem_keys[rw.removed], ix.dem_keys[rw.inserted]):
+            bits = bits.copy()
+            for b in np.asarray(moved.buyers, dtype=np.int64).tolist():
+                bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
+            buyer = ix.dem_buyer[rw.inserted].astype(np.int64)
+            np.bitwise_or.at(bits, (ix.dem_cat[rw.inserted], buyer >> 3),
+                             (0x80 >> (buyer & 7)).astype(np.uint8))
         ix.cache["bits"] = bits
-    cats = np.flatnonzero(dirty).tolist()
-    for key, po in list(old_ix.cache.items()):  # readers add entries meanwhile
-        if not (isinstance(key, tuple) and key[:1] == ("order",)
-                and isinstance(po, _ProfileOrder)):
-            continue
-        wd, wi, wp = key[1:]
-        static = wd * ix.dem_value[:-1] + wi * ix.dem_import[:-1] + wp * ix.dem_pop[:-1]
-        mapped = moved.where[po.rows]
-        old_ptr, ptr = old_ix.cat_dem_indptr, ix.cat_dem_indptr
-        pieces, last = [], 0
-        for c in cats:
-            pieces.append(mapped[old_ptr[last]:old_ptr[c]])
-            mine = ix.cat_dem_rows[ptr[c]:ptr[c + 1]]
-            pieces.append(mine[np.argsort(-static[mine], kind="stable")])
-            last = c + 1
-        pieces.append(mapped[old_ptr[last]:])
-        rows = np.concatenate(pieces).astype(np.int64)
-        b_max = float(static.max(initial=0.0))
-        span = b_max + 1.0
-        keys = ix.dem_cat[rows] * span + (b_max - static[rows])
-        ix.cache[key] = _ProfileOrder(rows, keys, span, b_max)
+    for key, po in orders.items():
+        w3 = (float(key[1]), float(key[2]), float(key[3]))
+        ix.cache[key] = _patched_order(old_ix, ix, po, rw, w3)
 
 
 def _prefix_rows(ix: MatchIndex, po: _ProfileOrder, cats: np.ndarray, start: np.ndarray,
