@@ -740,7 +740,7 @@ def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool
     removed, inserted = _spans(old_bp, buyers), _spans(bp, buyers)
     rem_cat, ins_cat = old_ix.dem_cat[removed], ix.dem_cat[inserted]
     dirty = np.unique(np.concatenate([rem_cat, ins_cat]).astype(np.int64)).tolist()
-    delta = np.diff(bp)[buyers] - np.diff(old_bp)[buyers]
+    delta = (bp[buyers + 1] - bp[buyers]) - (old_bp[buyers + 1] - old_bp[buyers])
     step = delta != 0
     same_scale: dict[int, bool] = {}
     if scale:
@@ -761,71 +761,98 @@ def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool
                     delta[step], old_bp)
 
 
-def _run_position(ix: MatchIndex, run: np.ndarray, row: int, b: float,
-                  w3: tuple[float, float, float]) -> int:
-    """How many of ``run`` (rows of ``ix`` with equal keys, in ``(-B, row)`` order) come
-    before a row numbered ``row`` with static score ``b``: by row alone when the run's
-    ends have one ``B`` (long runs of ties are common), else compared one by one."""
-    ends = _static(ix, *w3, run[[0, -1]])
-    if ends[0] == ends[-1]:  # B is non-increasing between them: one B throughout
-        if b != ends[0]:
-            return 0 if b > ends[0] else len(run)
-        return int(np.searchsorted(run, row))
-    rst = _static(ix, *w3, run)
-    return int(np.count_nonzero((rst > b) | ((rst == b) & (run < row))))
+def _keys_sorted(po: _ProfileOrder, ptr: np.ndarray) -> bool:
+    """Whether ``po.keys`` (category slices ``ptr``, each ascending) ascend throughout."""
+    full = np.flatnonzero(ptr[1:] > ptr[:-1])
+    return bool(np.all(po.keys[ptr[full[1:]]] >= po.keys[ptr[full[:-1] + 1] - 1]))
+
+
+def _before(old_ix: MatchIndex, po: _ProfileOrder, lo_c: np.ndarray, hi_c: np.ndarray,
+            keys: np.ndarray, b: np.ndarray, row: np.ndarray, w3: tuple[float, float, float],
+            sorted_keys: bool) -> np.ndarray:
+    """Per item (key ``keys``, static score ``b``, row number ``row`` of ``old_ix``), the
+    position in ``po`` — within its category's slice ``lo_c:hi_c`` — of the first entry
+    that does not come before it in ``(-B, row)`` order.
+
+    The keys are non-decreasing in ``-B``, so only the run of equal keys needs the
+    scores; when its two ends have one score (long runs of ties are common), so has every
+    entry between them, and the run is ordered by row alone."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if sorted_keys:  # one search over all keys (each lands in its category)
+        lo = np.clip(np.searchsorted(po.keys, keys, "left"), lo_c, hi_c)
+        hi = np.clip(np.searchsorted(po.keys, keys, "right"), lo_c, hi_c)
+    else:  # negative weights: categories' key ranges may overlap
+        lo = np.array([lo_c[j] + np.searchsorted(po.keys[lo_c[j]:hi_c[j]], keys[j], "left")
+                       for j in range(len(keys))], dtype=np.int64)
+        hi = np.array([lo_c[j] + np.searchsorted(po.keys[lo_c[j]:hi_c[j]], keys[j], "right")
+                       for j in range(len(keys))], dtype=np.int64)
+    pos = lo.copy()
+    run = np.flatnonzero(hi > lo)
+    if len(run) == 0:
+        return pos
+    first = _static(old_ix, *w3, po.rows[lo[run]])
+    last = _static(old_ix, *w3, po.rows[hi[run] - 1])
+    for j, e0, e1 in zip(run.tolist(), first.tolist(), last.tolist(), strict=True):
+        a, z, bj = int(lo[j]), int(hi[j]), float(b[j])
+        if e0 == e1:  # B non-increasing between the ends: one score throughout
+            pos[j] = a if bj > e0 else z if bj < e0 \
+                else a + int(np.searchsorted(po.rows[a:z], row[j]))
+        else:
+            rows = po.rows[a:z]
+            rst = _static(old_ix, *w3, rows)
+            pos[j] = a + int(np.count_nonzero((rst > bj) | ((rst == bj) & (rows < row[j]))))
+    return pos
 
 
 _Edit = tuple[int, int, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
-def _merged_category(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, c: int,
-                     rw: _Rewrite, w3: tuple[float, float, float]
-                     ) -> tuple[list[_Edit], float] | None:
-    """Category ``c``'s edits when its kept rows keep their static score: the rewritten
-    buyers' old rows taken out of the old order, their new rows put in where they sort
-    (positions of the old order; keys under the old ``b_max``), and the category's
-    largest score; ``None`` when a removed row is not where its key says."""
-    lo_c, hi_c = int(old_ix.cat_dem_indptr[c]), int(old_ix.cat_dem_indptr[c + 1])
-    old_rows, old_keys = po.rows[lo_c:hi_c], po.keys[lo_c:hi_c]
-    edits: list[_Edit] = []
+def _merge_edits(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rewrite,
+                 cats: list[int], w3: tuple[float, float, float]
+                 ) -> tuple[list[tuple[int, int, _Edit]], dict[int, float], set[int]]:
+    """The edits of categories ``cats``, whose kept rows keep their static score: the
+    rewritten buyers' old rows taken out of the old order and their new rows put in where
+    they sort (positions of the old order; keys under the old ``b_max``); each with its
+    sort key (position, category); per category its largest new score; and the categories
+    where a removed row was not where its key says (to re-sort)."""
+    ptr = old_ix.cat_dem_indptr
+    mine = np.zeros(ix.ncat, dtype=bool)
+    mine[cats] = True
+    out: list[tuple[int, int, _Edit]] = []
     empty = np.zeros(0, dtype=np.int64)
-    gone = rw.removed[old_ix.dem_cat[rw.removed] == c]
-    at: set[int] = set()
-    if len(gone):
-        st = _static(old_ix, *w3, gone)
-        k = old_ix.dem_cat[gone] * po.span + (po.b_max - st)
-        lo = np.searchsorted(old_keys, k, "left")
-        hi = np.searchsorted(old_keys, k, "right")
-        for j, g in enumerate(gone.tolist()):
-            i = int(lo[j])
-            if hi[j] > lo[j]:
-                i += _run_position(old_ix, old_rows[lo[j]:hi[j]], g, float(st[j]), w3)
-            if i >= hi[j] or old_rows[i] != g:
-                return None
-            at.add(i)
-            edits.append((lo_c + i, lo_c + i + 1, empty, None, None))
-    first = next((i for i in range(hi_c - lo_c) if i not in at), None)
-    top = float(_static(old_ix, *w3, old_rows[first:first + 1])[0]) if first is not None \
-        else 0.0
-    new = rw.inserted[ix.dem_cat[rw.inserted] == c]
-    if len(new):
-        st = _static(ix, *w3, new)
-        order = np.lexsort((new, -st))
-        new, st = new[order], st[order]
-        k = ix.dem_cat[new] * po.span + (po.b_max - st)
-        lo = np.searchsorted(old_keys, k, "left")
-        hi = np.searchsorted(old_keys, k, "right")
-        # in the old numbering a new row of buyer b sorts (among equal scores) where the
-        # old rows of b began: the kept rows before are of smaller buyers, hence rows
-        before = rw.old_bp[ix.dem_buyer[new]]
-        for j in range(len(new)):
-            i = int(lo[j])
-            if hi[j] > lo[j]:
-                i += _run_position(old_ix, old_rows[lo[j]:hi[j]], int(before[j]),
-                                   float(st[j]), w3)
-            edits.append((lo_c + i, lo_c + i, new[j:j + 1], k[j:j + 1], None))
-        top = max(top, float(st[0]))
-    return edits, top
+    gone = rw.removed[mine[old_ix.dem_cat[rw.removed]]]
+    gc = old_ix.dem_cat[gone].astype(np.int64)
+    st = _static(old_ix, *w3, gone)
+    sorted_keys = _keys_sorted(po, ptr)
+    at = _before(old_ix, po, ptr[gc], ptr[gc + 1], old_ix.dem_cat[gone] * po.span
+                 + (po.b_max - st), st, gone, w3, sorted_keys)
+    ok = (at < ptr[gc + 1]) & (po.rows[np.minimum(at, len(po.rows) - 1)] == gone)
+    failed = set(gc[~ok].tolist())
+    deleted = set(at.tolist())
+    for a, c in zip(at.tolist(), gc.tolist(), strict=True):
+        out.append((a, c, (a, a + 1, empty, None, None)))
+    new = rw.inserted[mine[ix.dem_cat[rw.inserted]]]
+    st = _static(ix, *w3, new)
+    order = np.lexsort((new, -st))  # ties at one spot: by (-B, row)
+    new, st = new[order], st[order]
+    nc = ix.dem_cat[new].astype(np.int64)
+    keys = ix.dem_cat[new] * po.span + (po.b_max - st)
+    # among equal scores a new row of buyer b sorts where b's old rows began: the kept
+    # rows before it are those of smaller buyers, i.e. of smaller old row numbers
+    put = _before(old_ix, po, ptr[nc], ptr[nc + 1], keys, st,
+                  rw.old_bp[ix.dem_buyer[new]], w3, sorted_keys)
+    for j, (p, c) in enumerate(zip(put.tolist(), nc.tolist(), strict=True)):
+        out.append((p, c, (p, p, new[j:j + 1], keys[j:j + 1], None)))
+    tops: dict[int, float] = {}
+    for c in cats:
+        first = next((i for i in range(int(ptr[c]), int(ptr[c + 1])) if i not in deleted),
+                     None)
+        if first is not None:
+            tops[c] = float(_static(old_ix, *w3, po.rows[first:first + 1])[0])
+    for c, b in zip(nc.tolist(), st.tolist(), strict=True):
+        tops[c] = max(tops.get(c, b), b)
+    return out, tops, failed
 
 
 def _shift(out: np.ndarray, rw: _Rewrite, fixed: list[tuple[int, int]]) -> None:
@@ -861,35 +888,37 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
     if not math.isfinite(po.b_max):
         return _build_order(ix, *w3)
     old_ptr = old_ix.cat_dem_indptr
-    edits: list[_Edit] = []
-    tops = [0.0]
+    merged = [c for c in rw.dirty if rw.same_scale.get(c, False)]
+    merge_set = set(merged)
+    found, tops, failed = _merge_edits(old_ix, ix, po, rw, merged, w3)
+    edits = [e for e in found if e[1] not in failed]
     for c in rw.dirty:
-        got = _merged_category(old_ix, ix, po, c, rw, w3) \
-            if rw.same_scale.get(c, False) else None
-        if got is not None:
-            edits += got[0]
-            tops.append(got[1])
-        else:  # re-sorted: every row's popularity changed
-            mine = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
-            st = _static(ix, *w3, mine)
-            order = np.argsort(-st, kind="stable")
-            edits.append((int(old_ptr[c]), int(old_ptr[c + 1]), mine[order], None, st[order]))
-            tops.append(float(st.max(initial=0.0)))
+        if c in merge_set and c not in failed:
+            continue
+        # re-sorted: every row's popularity changed (or a row was not found)
+        mine = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
+        st = _static(ix, *w3, mine)
+        order = np.argsort(-st, kind="stable")
+        start, stop = int(old_ptr[c]), int(old_ptr[c + 1])
+        edits.append((start, c, (start, stop, mine[order], None, st[order])))
+        tops[c] = float(st.max(initial=0.0))
     clean = np.ones(ix.ncat, dtype=bool)
     clean[rw.dirty] = False
     clean &= np.diff(old_ptr) > 0
     firsts = po.rows[old_ptr[:-1][clean]]  # each clean category's largest B, unchanged
-    b_max = max([*tops, float(_static(old_ix, *w3, firsts).max(initial=0.0))])
+    b_max = max([0.0, *tops.values(), float(_static(old_ix, *w3, firsts).max(initial=0.0))])
     if not math.isfinite(b_max):
         return _build_order(ix, *w3)
     same = b_max == po.b_max
     span = po.span if same else b_max + 1.0
-    edits.sort(key=lambda e: (e[0], e[1]))  # stable: a category's insertions keep their order
+    # by position, then category (a spot may end one category and start the next), then
+    # insertions before the removal at the same spot; stable: insertions keep their order
+    edits.sort(key=lambda e: (e[0], e[1], e[2][0] != e[2][1]))
     out = np.empty(int(ix.cat_dem_indptr[-1]), dtype=np.int64)
     out_keys = np.empty(len(out)) if same else None
     fixed: list[tuple[int, int]] = []
     at = n = 0
-    for start, stop, rows, given, scores in edits:
+    for _, _, (start, stop, rows, given, scores) in edits:
         m = start - at
         out[n:n + m] = po.rows[at:start]
         if out_keys is not None:
