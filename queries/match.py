@@ -723,8 +723,10 @@ def _spans(ptr: np.ndarray, owners: np.ndarray) -> np.ndarray:
 class _Rewrite:
     """How a row-wise demand patch moved the rows (shared by every profile's patch)."""
 
-    removed: np.ndarray  # old rows of the rewritten buyers, ascending
-    inserted: np.ndarray  # their new rows, ascending
+    removed: np.ndarray  # old rows of the rewritten buyers that changed, ascending
+    inserted: np.ndarray  # the new rows that replace them, ascending
+    redone: np.ndarray  # every new row of the rewritten buyers
+    same_pairs: bool  # the rewritten buyers have the same (buyer, category) rows as before
     dirty: list[int]  # categories with a removed or inserted row, ascending
     same_scale: dict[int, bool]  # per dirty category: its largest supplier count stayed
     bounds: np.ndarray  # kept old rows ≥ bounds[i] move by steps[i] (summed)
@@ -733,15 +735,32 @@ class _Rewrite:
 
 
 def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool) -> _Rewrite:
-    """The rows the patch rewrote: every row of ``moved.buyers`` (its other rows keep their
-    values; only their number moves, by a constant between rewritten buyers)."""
+    """What the patch changed: of the rewritten buyers' rows (``moved.buyers``), a row with
+    the same key and the same values as before is kept (renumbered like the rows of other
+    buyers), the others are removed and inserted. The new number of a kept old row is
+    piecewise constant over the old numbers: ``bounds``, ``steps``."""
     buyers = np.asarray(moved.buyers, dtype=np.int64)
     old_bp, bp = old_ix.buyer_dem_indptr, ix.buyer_dem_indptr
     removed, inserted = _spans(old_bp, buyers), _spans(bp, buyers)
+    old_keys, new_keys = old_ix.dem_keys[removed], ix.dem_keys[inserted]
+    redone, same_pairs = inserted, bool(np.array_equal(old_keys, new_keys))
+    _, gi, fi = np.intersect1d(old_keys, new_keys, assume_unique=True, return_indices=True)
+    g, f = removed[gi], inserted[fi]
+    same = np.ones(len(g), dtype=bool)
+    for name in ("dem_value", "dem_import", "dem_pop", "dem_suppliers"):
+        same &= getattr(old_ix, name)[g] == getattr(ix, name)[f]
+    g, f = g[same], f[same]  # kept: ascending both
+    removed = np.setdiff1d(removed, g, assume_unique=True)
+    inserted = np.setdiff1d(inserted, f, assume_unique=True)
+    # the shift of a kept old row: f - g for those kept, bp - old_bp after each buyer
+    ends = old_bp[buyers + 1]
+    at = np.concatenate([[0], ends, g])
+    shift = np.concatenate([[0], bp[buyers + 1] - ends, f - g])
+    order = np.argsort(at, kind="stable")  # at one row: a buyer's end, then the next's row
+    at, shift = at[order], shift[order]
+    moves = np.flatnonzero(np.diff(shift))
     rem_cat, ins_cat = old_ix.dem_cat[removed], ix.dem_cat[inserted]
     dirty = np.unique(np.concatenate([rem_cat, ins_cat]).astype(np.int64)).tolist()
-    delta = (bp[buyers + 1] - bp[buyers]) - (old_bp[buyers + 1] - old_bp[buyers])
-    step = delta != 0
     same_scale: dict[int, bool] = {}
     if scale:
         top_old = _category_top(old_ix)
@@ -757,8 +776,8 @@ def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool
                 top[c] = max(top_old[c], new.max())
             same_scale[c] = bool(top[c] == top_old[c])
         ix.cache[_TOP] = top
-    return _Rewrite(removed, inserted, dirty, same_scale, old_bp[buyers[step] + 1],
-                    delta[step], old_bp)
+    return _Rewrite(removed, inserted, redone, same_pairs, dirty, same_scale, at[moves + 1],
+                    np.diff(shift)[moves], old_bp)
 
 
 def _keys_sorted(po: _ProfileOrder, ptr: np.ndarray) -> bool:
@@ -855,30 +874,23 @@ def _merge_edits(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rew
     return out, tops, failed
 
 
-def _shift(out: np.ndarray, rw: _Rewrite, fixed: list[tuple[int, int]]) -> None:
-    """Renumber in place the old kept rows in ``out`` (all but the slices ``fixed``,
-    which hold new numbers already)."""
+def _renumbered(rw: _Rewrite, src: np.ndarray, dst: np.ndarray) -> None:
+    """``dst[:] =`` the new numbers of the old kept rows ``src`` (one pass per moved stretch)."""
     if len(rw.bounds) == 0:
-        return
-    if len(rw.bounds) <= 3:
-        moves = []
-        for bound, step in zip(rw.bounds.tolist(), rw.steps.tolist(), strict=True):
-            m = out >= bound
-            for x, y in fixed:
-                m[x:y] = False
-            moves.append((m, step))
-        for m, step in moves:
+        dst[:] = src
+    elif len(rw.bounds) <= 3:
+        for i, (bound, step) in enumerate(zip(rw.bounds.tolist(), rw.steps.tolist(),
+                                              strict=True)):
+            base = src if i == 0 else dst
             if step == 1:
-                np.add(out, m, out=out)
+                np.add(base, src >= bound, out=dst)
             elif step == -1:
-                np.subtract(out, m, out=out)
+                np.subtract(base, src >= bound, out=dst)
             else:
-                out += m * step
-        return
-    shift = np.concatenate([[0], np.cumsum(rw.steps)])[np.searchsorted(rw.bounds, out, "right")]
-    for x, y in fixed:
-        shift[x:y] = 0
-    out += shift
+                np.add(base, (src >= bound) * step, out=dst)
+    else:
+        cum = np.concatenate([[0], np.cumsum(rw.steps)])
+        np.add(src, cum[np.searchsorted(rw.bounds, src, "right")], out=dst)
 
 
 def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rewrite,
@@ -916,11 +928,10 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
     edits.sort(key=lambda e: (e[0], e[1], e[2][0] != e[2][1]))
     out = np.empty(int(ix.cat_dem_indptr[-1]), dtype=np.int64)
     out_keys = np.empty(len(out)) if same else None
-    fixed: list[tuple[int, int]] = []
     at = n = 0
     for _, _, (start, stop, rows, given, scores) in edits:
         m = start - at
-        out[n:n + m] = po.rows[at:start]
+        _renumbered(rw, po.rows[at:start], out[n:n + m])
         if out_keys is not None:
             out_keys[n:n + m] = po.keys[at:start]
         n += m
@@ -931,14 +942,12 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
                     assert scores is not None
                     given = ix.dem_cat[rows] * span + (b_max - scores)
                 out_keys[n:n + len(rows)] = given
-            fixed.append((n, n + len(rows)))
             n += len(rows)
         at = stop
-    out[n:] = po.rows[at:]
+    assert n + len(po.rows) - at == len(out)
+    _renumbered(rw, po.rows[at:], out[n:])
     if out_keys is not None:
         out_keys[n:] = po.keys[at:]
-    assert n + len(po.rows) - at == len(out)
-    _shift(out, rw, fixed)
     if out_keys is None:  # b_max moved: every key moves (the order does not)
         out_keys = ix.dem_cat[out] * span + (b_max - _static(ix, *w3)[out])
     return _ProfileOrder(out, out_keys, span, b_max)
@@ -966,12 +975,12 @@ def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch)
     rw = _rewrite(old_ix, ix, moved, scale=bool(orders))
     bits = found.get("bits")
     if isinstance(bits, np.ndarray):
-        if not np.array_equal(old_ix.dem_keys[rw.removed], ix.dem_keys[rw.inserted]):
+        if not rw.same_pairs:
             bits = bits.copy()
             for b in np.asarray(moved.buyers, dtype=np.int64).tolist():
                 bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
-            buyer = ix.dem_buyer[rw.inserted].astype(np.int64)
-            np.bitwise_or.at(bits, (ix.dem_cat[rw.inserted], buyer >> 3),
+            buyer = ix.dem_buyer[rw.redone].astype(np.int64)
+            np.bitwise_or.at(bits, (ix.dem_cat[rw.redone], buyer >> 3),
                              (0x80 >> (buyer & 7)).astype(np.uint8))
         ix.cache["bits"] = bits
     for key, po in orders.items():
