@@ -693,24 +693,6 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
     return found
 
 
-_TOP = "dem_top"  # cache key: per category the largest ``dem_suppliers`` (dem_pop's scale)
-
-
-def _category_top(ix: MatchIndex) -> np.ndarray:
-    """Per category the largest supplier count of its demand rows (cached): ``dem_pop``
-    is log(1 + count) over log(1 + this), so a category whose largest count stays keeps
-    the popularity, hence the static score, of every row not rewritten."""
-    found = ix.cache.get(_TOP)
-    if not isinstance(found, np.ndarray):
-        counts = ix.dem_suppliers[ix.cat_dem_rows]
-        found = np.zeros(ix.ncat, dtype=ix.dem_suppliers.dtype)
-        full = np.flatnonzero(np.diff(ix.cat_dem_indptr) > 0)
-        if len(full):
-            found[full] = np.maximum.reduceat(counts, ix.cat_dem_indptr[full])
-        ix.cache[_TOP] = found
-    return found
-
-
 def _spans(ptr: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """The rows ``ptr[o]:ptr[o + 1]`` of every owner in ``owners``, concatenated."""
     if len(owners) == 0:
@@ -719,65 +701,54 @@ def _spans(ptr: np.ndarray, owners: np.ndarray) -> np.ndarray:
                            for o in owners.tolist()])
 
 
+_MERGE_MAX = 48  # a category with more rows written than this is re-sorted, not merged
+
+
 @dataclass
 class _Rewrite:
-    """How a row-wise demand patch moved the rows (shared by every profile's patch)."""
+    """How a row-wise demand patch changed the rows (shared by every profile's patch)."""
 
-    removed: np.ndarray  # old rows of the rewritten buyers that changed, ascending
-    inserted: np.ndarray  # the new rows that replace them, ascending
-    redone: np.ndarray  # every new row of the rewritten buyers
-    same_pairs: bool  # the rewritten buyers have the same (buyer, category) rows as before
+    removed: np.ndarray  # old rows written whose key or static inputs changed, ascending
+    inserted: np.ndarray  # new rows written whose key or static inputs changed, ascending
     dirty: list[int]  # categories with a removed or inserted row, ascending
-    same_scale: dict[int, bool]  # per dirty category: its largest supplier count stayed
+    resort: set[int]  # dirty categories with too many of them to merge
     bounds: np.ndarray  # kept old rows ≥ bounds[i] move by steps[i] (summed)
     steps: np.ndarray
-    old_bp: np.ndarray  # the old buyer_dem_indptr
+    buyers: np.ndarray  # buyers that gained or lost a (buyer, category) pair
 
 
-def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, scale: bool) -> _Rewrite:
-    """What the patch changed: of the rewritten buyers' rows (``moved.buyers``), a row with
-    the same key and the same values as before is kept (renumbered like the rows of other
-    buyers), the others are removed and inserted. The new number of a kept old row is
-    piecewise constant over the old numbers: ``bounds``, ``steps``."""
-    buyers = np.asarray(moved.buyers, dtype=np.int64)
-    old_bp, bp = old_ix.buyer_dem_indptr, ix.buyer_dem_indptr
-    removed, inserted = _spans(old_bp, buyers), _spans(bp, buyers)
+def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> _Rewrite:
+    """What the patch changed for the caches. A written row (``moved``: dropped or written
+    in the old numbering, written in the new) with its old key and the same demand value,
+    import and popularity (the static score's inputs) counts as kept. A kept row keeps
+    its key, so its new number is its old one less the removed rows before it plus the
+    inserted keys below its key: piecewise constant (``bounds``, ``steps``)."""
+    removed = np.flatnonzero(moved.where < 0)
+    inserted = np.unique(np.asarray(moved.fresh, dtype=np.int64))
     old_keys, new_keys = old_ix.dem_keys[removed], ix.dem_keys[inserted]
-    redone, same_pairs = inserted, bool(np.array_equal(old_keys, new_keys))
     _, gi, fi = np.intersect1d(old_keys, new_keys, assume_unique=True, return_indices=True)
+    paired_old = np.zeros(len(removed), dtype=bool)
+    paired_new = np.zeros(len(inserted), dtype=bool)
+    paired_old[gi] = paired_new[fi] = True
+    buyers = np.union1d(old_ix.dem_buyer[removed[~paired_old]],
+                        ix.dem_buyer[inserted[~paired_new]]).astype(np.int64)
     g, f = removed[gi], inserted[fi]
     same = np.ones(len(g), dtype=bool)
-    for name in ("dem_value", "dem_import", "dem_pop", "dem_suppliers"):
+    for name in ("dem_value", "dem_import", "dem_pop"):
         same &= getattr(old_ix, name)[g] == getattr(ix, name)[f]
-    g, f = g[same], f[same]  # kept: ascending both
-    removed = np.setdiff1d(removed, g, assume_unique=True)
-    inserted = np.setdiff1d(inserted, f, assume_unique=True)
-    # the shift of a kept old row: f - g for those kept, bp - old_bp after each buyer
-    ends = old_bp[buyers + 1]
-    at = np.concatenate([[0], ends, g])
-    shift = np.concatenate([[0], bp[buyers + 1] - ends, f - g])
-    order = np.argsort(at, kind="stable")  # at one row: a buyer's end, then the next's row
-    at, shift = at[order], shift[order]
-    moves = np.flatnonzero(np.diff(shift))
+    paired_old[gi[~same]] = paired_new[fi[~same]] = False
+    removed, inserted = removed[~paired_old], inserted[~paired_new]
+    at = np.concatenate([removed + 1, np.searchsorted(old_ix.dem_keys, ix.dem_keys[inserted],
+                                                      "right")])
+    step = np.concatenate([np.full(len(removed), -1), np.ones(len(inserted), dtype=np.int64)])
+    bounds, which = np.unique(at, return_inverse=True)
+    steps = np.bincount(which, weights=step, minlength=len(bounds)).astype(np.int64)
     rem_cat, ins_cat = old_ix.dem_cat[removed], ix.dem_cat[inserted]
-    dirty = np.unique(np.concatenate([rem_cat, ins_cat]).astype(np.int64)).tolist()
-    same_scale: dict[int, bool] = {}
-    if scale:
-        top_old = _category_top(old_ix)
-        top = top_old.copy()
-        rem_n, ins_n = old_ix.dem_suppliers[removed], ix.dem_suppliers[inserted]
-        for c in dirty:
-            gone = rem_n[rem_cat == c]
-            new = ins_n[ins_cat == c]
-            if len(gone) and gone.max() >= top_old[c]:  # the largest may have left
-                rows = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
-                top[c] = ix.dem_suppliers[rows].max(initial=0)
-            elif len(new):
-                top[c] = max(top_old[c], new.max())
-            same_scale[c] = bool(top[c] == top_old[c])
-        ix.cache[_TOP] = top
-    return _Rewrite(removed, inserted, redone, same_pairs, dirty, same_scale, at[moves + 1],
-                    np.diff(shift)[moves], old_bp)
+    cats = np.concatenate([rem_cat, ins_cat]).astype(np.int64)
+    dirty, counts = np.unique(cats, return_counts=True)
+    return _Rewrite(removed, inserted, dirty.tolist(),
+                    set(dirty[counts > _MERGE_MAX].tolist()), bounds[steps != 0],
+                    steps[steps != 0], buyers)
 
 
 def _keys_sorted(po: _ProfileOrder, ptr: np.ndarray) -> bool:
@@ -857,10 +828,9 @@ def _merge_edits(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rew
     new, st = new[order], st[order]
     nc = ix.dem_cat[new].astype(np.int64)
     keys = ix.dem_cat[new] * po.span + (po.b_max - st)
-    # among equal scores a new row of buyer b sorts where b's old rows began: the kept
-    # rows before it are those of smaller buyers, i.e. of smaller old row numbers
+    # among equal scores a new row sorts by its key: before the old rows of larger keys
     put = _before(old_ix, po, ptr[nc], ptr[nc + 1], keys, st,
-                  rw.old_bp[ix.dem_buyer[new]], w3, sorted_keys)
+                  np.searchsorted(old_ix.dem_keys, ix.dem_keys[new]), w3, sorted_keys)
     for j, (p, c) in enumerate(zip(put.tolist(), nc.tolist(), strict=True)):
         out.append((p, c, (p, p, new[j:j + 1], keys[j:j + 1], None)))
     tops: dict[int, float] = {}
@@ -900,14 +870,14 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
     if not math.isfinite(po.b_max):
         return _build_order(ix, *w3)
     old_ptr = old_ix.cat_dem_indptr
-    merged = [c for c in rw.dirty if rw.same_scale.get(c, False)]
+    merged = [c for c in rw.dirty if c not in rw.resort]
     merge_set = set(merged)
     found, tops, failed = _merge_edits(old_ix, ix, po, rw, merged, w3)
     edits = [e for e in found if e[1] not in failed]
     for c in rw.dirty:
         if c in merge_set and c not in failed:
             continue
-        # re-sorted: every row's popularity changed (or a row was not found)
+        # re-sorted: many rows written (a category's popularity moved), or a row not found
         mine = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
         st = _static(ix, *w3, mine)
         order = np.argsort(-st, kind="stable")
@@ -954,33 +924,34 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
 
 
 def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> None:
-    """Give ``ix`` (the demand rows of ``moved.buyers`` redone from ``old_ix``, nothing
-    else changed in the demand table's other categories) the ranking caches of ``old_ix``
-    patched: the buyer bits per category and every profile's row order. Each equals its
-    build from ``ix``.
+    """Give ``ix`` (``old_ix``'s demand table with the rows ``moved`` says written, nothing
+    else changed) the ranking caches of ``old_ix`` patched: the buyer bits per category
+    and every profile's row order. Each equals its build from ``ix``.
 
-    Only the rewritten buyers' rows are read, and the categories they are in (dirty):
-    a category whose largest supplier count stayed keeps the static score of its other
-    rows, so its order is the old one with the buyers' rows taken out and merged back
-    (binary searches on the keys); else it is re-sorted. Clean categories are copied,
-    their row numbers shifted by a constant between rewritten buyers, with their keys
-    while the largest static score ``b_max`` stays (else every key is recomputed). The
-    bits are the same object when no buyer gained or lost a category."""
+    Only the written rows are read (those with their old key and static inputs count
+    as kept), and the categories they are in (dirty): the other rows of a dirty category
+    keep their static score, so its order is the old one with the changed rows taken out
+    and put back in (binary searches on the keys), or it is re-sorted when many rows
+    changed. The rest of the old order is copied, row numbers moved by a constant
+    between changed rows, with its keys while the largest static score ``b_max`` stays
+    (else every key is recomputed). The bits are the same object when no buyer gained
+    or lost a category, else only those buyers' columns are redone."""
     if ix.n != old_ix.n or ix.ncat != old_ix.ncat:
         return
     found = dict(old_ix.cache)  # readers add entries meanwhile
     orders = {key: po for key, po in found.items()
               if isinstance(key, tuple) and key[:1] == ("order",)
               and isinstance(po, _ProfileOrder)}
-    rw = _rewrite(old_ix, ix, moved, scale=bool(orders))
+    rw = _rewrite(old_ix, ix, moved)
     bits = found.get("bits")
     if isinstance(bits, np.ndarray):
-        if not rw.same_pairs:
+        if len(rw.buyers):
             bits = bits.copy()
-            for b in np.asarray(moved.buyers, dtype=np.int64).tolist():
+            for b in rw.buyers.tolist():
                 bits[:, b >> 3] &= np.uint8(0xFF ^ (0x80 >> (b & 7)))
-            buyer = ix.dem_buyer[rw.redone].astype(np.int64)
-            np.bitwise_or.at(bits, (ix.dem_cat[rw.redone], buyer >> 3),
+            rows = _spans(ix.buyer_dem_indptr, rw.buyers)
+            buyer = ix.dem_buyer[rows].astype(np.int64)
+            np.bitwise_or.at(bits, (ix.dem_cat[rows], buyer >> 3),
                              (0x80 >> (buyer & 7)).astype(np.uint8))
         ix.cache["bits"] = bits
     for key, po in orders.items():

@@ -4,10 +4,11 @@
 category and every cached profile order of the old index, reading only the rewritten
 buyers' rows. Each of its paths is driven here by a write on a small hand-made graph and
 checked against ``_category_bits`` / ``_profile_order`` of an index built from scratch:
-the keys unchanged (bits kept as the same object, the order merged), ``b_max`` moved
-(every key recomputed), the largest supplier count of a category moved (re-sorted), rows
-inserted and removed (kept rows renumbered by one or more stretches), and a profile with
-a negative weight (categories' key ranges overlap: searched category by category).
+the keys unchanged (bits kept as the same object), ``b_max`` moved (every key
+recomputed), a category's popularity scale moved (all its rows written), rows inserted
+and removed (kept rows renumbered by one or more stretches), and a profile with a
+negative weight (categories' key ranges overlap: searched category by category) — each
+with the dirty categories merged (few rows changed) and re-sorted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.models import Capability, Category, Company, Record, Supply
 from coopgraph.graph.schema import EntityKind
-from coopgraph.queries import projection_delta
+from coopgraph.queries import match, projection_delta
 from coopgraph.queries.candidates import DemandPatch, MatchIndex, match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
 from coopgraph.queries.match import (
@@ -67,11 +68,13 @@ def _graph() -> list[Record]:
 Call = tuple[MatchIndex, dict[Any, Any], MatchIndex, DemandPatch]
 
 
-@pytest.fixture
-def patched(embedded_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
-            ) -> Callable[[Callable[[], Any]], Call]:
+@pytest.fixture(params=[match._MERGE_MAX, 0], ids=["merged", "re-sorted"])
+def patched(embedded_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch,
+            request: pytest.FixtureRequest) -> Callable[[Callable[[], Any]], Call]:
     """Run a write and answer the one ``patch_ranking_caches`` call of the refresh after
-    it (old index, its caches then, new index, the demand patch), the caches checked."""
+    it (old index, its caches then, new index, the demand patch), the caches checked;
+    dirty categories merged when few rows changed (the default), or always re-sorted."""
+    monkeypatch.setattr(match, "_MERGE_MAX", request.param)
     store = embedded_store
     store.upsert(_graph())
     cache = ProjectionCache(store)
@@ -126,14 +129,15 @@ def _order(cache: dict[Any, Any], w3: tuple[float, float, float] | None) -> _Pro
 
 def test_same_keys_keep_the_bits_and_merge_the_order(embedded_store: EmbeddedStore,
                                                      patched: Any) -> None:
-    """A third supplier for b1 in k0 (b2 keeps the most): no row is added or dropped, so
-    the bits stay the same object; b1's row moves within k0, whose scale stayed."""
+    """A third supplier for b1 in k0 (b2 keeps the most): no row is added or dropped (the
+    key arrays are the old objects), so the bits stay the same object; b1's row is
+    written and moves within k0, whose scale stayed."""
     old_ix, old_cache, ix, moved = patched(
         lambda: embedded_store.upsert_rows(K.SUPPLY, [_link("s2", "b1", "k0")]))
-    assert np.array_equal(ix.dem_keys, old_ix.dem_keys)
+    assert ix.dem_keys is old_ix.dem_keys and len(moved.buyers) == 0
     assert ix.cache["bits"] is old_cache["bits"]
-    assert 1 in moved.buyers.tolist()  # b1 (companies in id order: b0..b5, s0..s7)
     b1 = int(np.searchsorted(ix.dem_keys, 1 * ix.ncat))  # b1's first row: k0
+    assert b1 in moved.fresh.tolist()
     assert ix.dem_suppliers[b1] == old_ix.dem_suppliers[b1] + 1 == 3
     for w3 in PROFILES:
         assert _order(ix.cache, w3).b_max == _order(old_cache, w3).b_max
@@ -142,12 +146,14 @@ def test_same_keys_keep_the_bits_and_merge_the_order(embedded_store: EmbeddedSto
 def test_b_max_moved_recomputes_every_key(embedded_store: EmbeddedStore, patched: Any
                                           ) -> None:
     """A fifth supplier for b2 in k0: its demand value is the largest, so ``b_max`` of the
-    demand-only profile rises (every key moves) and k0's largest count moves (re-sorted)."""
-    old_ix, old_cache, ix, _ = patched(
+    demand-only profile rises (every key moves) and k0's largest count moves (every row of
+    k0 written)."""
+    _, old_cache, ix, moved = patched(
         lambda: embedded_store.upsert_rows(K.SUPPLY, [_link("s4", "b2", "k0")]))
     assert _order(ix.cache, (1.0, 0.0, 0.0)).b_max > _order(old_cache, (1.0, 0.0, 0.0)).b_max
     assert ix.cache["bits"] is old_cache["bits"]
-    assert (old_ix.cache["dem_top"][0], ix.cache["dem_top"][0]) == (4, 5)  # k0: re-sorted
+    k0 = ix.cat_dem_rows[ix.cat_dem_indptr[0]:ix.cat_dem_indptr[1]]
+    assert set(k0.tolist()) <= set(moved.fresh.tolist())  # k0's popularity scale moved
     # ... and back down when that link goes
     _, old_cache, ix, _ = patched(
         lambda: embedded_store.delete(K.SUPPLY, [("s4", "b2", "k0")]))
