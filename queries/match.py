@@ -802,10 +802,10 @@ def _merge_edits(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rew
                  cats: list[int], w3: tuple[float, float, float]
                  ) -> tuple[list[tuple[int, int, _Edit]], dict[int, float], set[int]]:
     """The edits of categories ``cats``, whose kept rows keep their static score: the
-    rewritten buyers' old rows taken out of the old order and their new rows put in where
-    they sort (positions of the old order; keys under the old ``b_max``); each with its
-    sort key (position, category); per category its largest new score; and the categories
-    where a removed row was not where its key says (to re-sort)."""
+    removed rows taken out of the old order and the inserted ones put in where they sort
+    (positions of the old order; keys under the old ``b_max``); each with its sort key
+    (position, category); per category its largest new score; and the categories where a
+    removed row was not where its key says (to re-sort)."""
     ptr = old_ix.cat_dem_indptr
     mine = np.zeros(ix.ncat, dtype=bool)
     mine[cats] = True
@@ -819,8 +819,8 @@ def _merge_edits(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _Rew
                  + (po.b_max - st), st, gone, w3, sorted_keys)
     ok = (at < ptr[gc + 1]) & (po.rows[np.minimum(at, len(po.rows) - 1)] == gone)
     failed = set(gc[~ok].tolist())
-    deleted = set(at.tolist())
-    for a, c in zip(at.tolist(), gc.tolist(), strict=True):
+    deleted = set(at[ok].tolist())
+    for a, c in zip(at[ok].tolist(), gc[ok].tolist(), strict=True):
         out.append((a, c, (a, a + 1, empty, None, None)))
     new = rw.inserted[mine[ix.dem_cat[rw.inserted]]]
     st = _static(ix, *w3, new)
