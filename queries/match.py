@@ -717,14 +717,29 @@ class _Rewrite:
     buyers: np.ndarray  # buyers that gained or lost a (buyer, category) pair
 
 
+def _removed(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch, inserted: np.ndarray
+             ) -> np.ndarray:
+    """The old rows dropped or written (``moved.where < 0``), ascending: looked for among the
+    old rows of the written keys and of ``moved.buyers`` — complete when there are as many
+    as the row counts say (each new row is kept or written) — else found by a scan."""
+    want = len(old_ix.dem_keys) - len(ix.dem_keys) + len(inserted)
+    keys = ix.dem_keys[inserted]
+    at = np.minimum(np.searchsorted(old_ix.dem_keys, keys), max(len(old_ix.dem_keys) - 1, 0))
+    same = at[old_ix.dem_keys[at] == keys] if len(old_ix.dem_keys) else at[:0]
+    near = np.union1d(same, _spans(old_ix.buyer_dem_indptr,
+                                   np.asarray(moved.buyers, dtype=np.int64)))
+    near = near[moved.where[near] < 0]
+    return near if len(near) == want else np.flatnonzero(moved.where < 0)
+
+
 def _rewrite(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch) -> _Rewrite:
     """What the patch changed for the caches. A written row (``moved``: dropped or written
     in the old numbering, written in the new) with its old key and the same demand value,
     import and popularity (the static score's inputs) counts as kept. A kept row keeps
     its key, so its new number is its old one less the removed rows before it plus the
     inserted keys below its key: piecewise constant (``bounds``, ``steps``)."""
-    removed = np.flatnonzero(moved.where < 0)
     inserted = np.unique(np.asarray(moved.fresh, dtype=np.int64))
+    removed = _removed(old_ix, ix, moved, inserted)
     old_keys, new_keys = old_ix.dem_keys[removed], ix.dem_keys[inserted]
     _, gi, fi = np.intersect1d(old_keys, new_keys, assume_unique=True, return_indices=True)
     paired_old = np.zeros(len(removed), dtype=bool)

@@ -13,6 +13,7 @@ with the dirty categories merged (few rows changed) and re-sorted.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -168,9 +169,19 @@ def test_rows_inserted_and_removed_renumber_the_kept_rows(embedded_store: Embedd
         lambda: embedded_store.upsert_rows(K.SUPPLY, [_link("s3", "b1", "k2")]))
     assert len(ix.dem_keys) == len(old_ix.dem_keys) + 1
     assert ix.cache["bits"] is not old_cache["bits"]
-    old_ix, _, ix, _ = patched(
+    old_ix, old_cache, ix, moved = patched(
         lambda: embedded_store.delete(K.SUPPLY, [("s3", "b1", "k2")]))
     assert len(ix.dem_keys) == len(old_ix.dem_keys) - 1
+    # without the buyers (whose old rows it looks among), the dropped row is found by a scan
+    again = dataclasses.replace(ix, cache={})
+    old_ix.cache.clear()
+    old_ix.cache.update(old_cache)
+    patch_ranking_caches(old_ix, again, DemandPatch(moved.where, moved.fresh,
+                                                    np.zeros(0, dtype=np.int64)))
+    for key, value in ix.cache.items():
+        if isinstance(key, tuple):
+            assert np.array_equal(again.cache[key].rows, value.rows), key
+            assert np.array_equal(again.cache[key].keys, value.keys), key
     old_ix, _, ix, moved = patched(lambda: embedded_store.upsert_rows(K.SUPPLY, [
         _link("s5", "b0", "k2"), _link("s5", "b1", "k3"), _link("s6", "b3", "k2"),
         _link("s6", "b4", "k3")]))
