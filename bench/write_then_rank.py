@@ -125,22 +125,25 @@ def _run(store: GraphStore, queries: int, rebuilds: int, supply_links: int, new_
             "category": proj.category_codes[int(proj.cap_category[i])],
             "volume_per_year": 100.0, "since": "2026-11-29"}])
 
-    ix = match_index(proj)
+    pick = random.Random(seed + 1)  # its own draws: the other writes' stay as before
 
     def supply_to_demand_write() -> None:  # a new link to a buyer that wants the category:
-        for _ in range(50):  # what a followed recommendation writes (no demand row moves)
-            i = rng.randrange(len(proj.cap_company))
-            s, c = int(proj.cap_company[i]), int(proj.cap_category[i])
+        current = cache.get()  # what a followed recommendation writes (no demand row moves)
+        ix = match_index(current)
+        for _ in range(1000):
+            i = pick.randrange(len(current.cap_company))
+            s, c = int(current.cap_company[i]), int(current.cap_category[i])
             wanting = ix.cat_dem_rows[ix.cat_dem_indptr[c]:ix.cat_dem_indptr[c + 1]]
             if len(wanting) == 0:
                 continue
-            b = int(ix.dem_buyer[int(wanting[rng.randrange(len(wanting))])])
+            b = int(ix.dem_buyer[int(wanting[pick.randrange(len(wanting))])])
             if b != s and not ix.existing(s, b, np.array([c]))[0]:
-                break
-        store.upsert_rows(EntityKind.SUPPLY, [{
-            "supplier_id": proj.company_ids[s], "buyer_id": proj.company_ids[b],
-            "category": proj.category_codes[c], "volume_per_year": 100.0,
-            "since": "2026-11-29"}])
+                store.upsert_rows(EntityKind.SUPPLY, [{
+                    "supplier_id": current.company_ids[s], "buyer_id": current.company_ids[b],
+                    "category": current.category_codes[c], "volume_per_year": 100.0,
+                    "since": "2026-11-29"}])
+                return
+        raise SystemExit("no (supplier, buyer wanting the category) pair without a link found")
 
     for name, the_cache, n, one_write in (
             ("incremental", cache, queries, capacity_write),

@@ -742,19 +742,31 @@ class Touched:
     links: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
 
 
+def _table_rows(proj: Projection, column: np.ndarray, companies: np.ndarray) -> np.ndarray:
+    """The rows (ascending) of a table whose ``column`` — the first of its key, as for
+    capabilities by company and links by supplier — names one of ``companies``
+    (ascending): searched in a patchable projection (its tables in key order), else
+    scanned."""
+    if proj.extra.get(PATCHABLE_MARK):
+        who = np.asarray(companies).astype(column.dtype)  # the column's own type: no copy
+        lo = np.searchsorted(column, who, side="left")
+        return _ranges(lo, np.searchsorted(column, who, side="right") - lo)
+    mine = np.zeros(proj.n_companies, dtype=bool)
+    mine[companies] = True
+    return np.flatnonzero(mine[column])
+
+
 def _decl_rows(new: Projection, rows: np.ndarray
                ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
     """``decl``, ``sell`` and ``main_category`` of the companies ``rows`` (ascending) only."""
     ncat = new.n_categories
-    mine = np.zeros(new.n_companies, dtype=bool)
-    mine[rows] = True
-    cap = mine[new.cap_company]
-    sup = mine[new.sup_supplier]
+    cap = _table_rows(new, new.cap_company, rows)
+    sup = _table_rows(new, new.sup_supplier, rows)
     at = np.searchsorted(rows, new.cap_company[cap])
     capbin = sp.csr_matrix((np.full(len(at), 2.0), (at, new.cap_category[cap])),
                            shape=(len(rows), ncat))
     capbin.data[:] = 2.0
-    supcat = sp.csr_matrix((np.ones(int(sup.sum())),
+    supcat = sp.csr_matrix((np.ones(len(sup)),
                             (np.searchsorted(rows, new.sup_supplier[sup]), new.sup_category[sup])),
                            shape=(len(rows), ncat))
     supcat.sum_duplicates()
@@ -807,11 +819,6 @@ def _same_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> bool:
                 and np.array_equal(old.data, sub.data.astype(old.data.dtype)))
 
 
-def _rows_of(ptr: np.ndarray, buyers: np.ndarray) -> np.ndarray:
-    """The demand rows of ``buyers`` (ascending), in order: their ``ptr`` ranges joined."""
-    return _ranges(ptr[buyers], ptr[buyers + 1] - ptr[buyers])
-
-
 def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """``starts[i] .. starts[i] + lens[i] - 1`` for every ``i``, joined."""
     total = int(lens.sum())
@@ -849,14 +856,10 @@ def _demand_pop(pop: np.ndarray, n_sup: np.ndarray, cat_indptr: np.ndarray,
     return out, np.sort(np.concatenate(moved)) if moved else np.zeros(0, dtype=np.int64)
 
 
-#: the demand table's per-row values a patch writes (each ends with the sentinel row)
-_DEMAND_VALUES = ("dem_flags", "dem_qty", "dem_suppliers", "dem_value", "dem_import",
-                  "dem_need")
-
-
 def _demand_rows(new: Projection, got: dict[str, Any], buyers: np.ndarray
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The demand keys of ``buyers`` (ascending) in ``new``, and their :data:`_DEMAND_VALUES`."""
+    """The demand keys of ``buyers`` (ascending) in ``new``, and their per-row values by
+    field name (the value arrays a patch writes; each of the index's ends with a sentinel)."""
     keys, flags, qty, n_sup = _demand_table(new, got["closure"], got["decl"], buyers)
     return keys, {"dem_flags": flags, "dem_qty": qty, "dem_suppliers": n_sup,
                   "dem_value": _demand_value(flags, n_sup),
