@@ -57,6 +57,8 @@ __all__ = [
     "packed_bit_bytes",
     "patch_match_index",
     "renumber_match_index",
+    "renumbered",
+    "renumbered_sorted",
     "since_days",
     "splice_rows",
 ]
@@ -1208,7 +1210,19 @@ def renumbered(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray) -> 
         return mapped[values].astype(values.dtype)
     out = values.copy()
     for at in (inserted - np.arange(len(inserted))).tolist():  # old numbers they precede
-        out += (values >= at).astype(values.dtype)
+        np.add(out, values >= at, out=out, casting="unsafe")
+    return out
+
+
+def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray
+                      ) -> np.ndarray:
+    """:func:`renumbered` of company numbers in ascending order: with a few insertions,
+    each moves the numbers from the first at or after it up by one (a search and a run)."""
+    if len(inserted) > 4:
+        return mapped[values].astype(values.dtype)
+    out = values.copy()
+    for at in (inserted - np.arange(len(inserted))).tolist():
+        out[np.searchsorted(values, at):] += 1
     return out
 
 
@@ -1333,7 +1347,7 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
     supplier = sk // (n_old * max(ncat, 1))
     buyer = sk // max(ncat, 1) - supplier * n_old
-    supply_keys = sk + ((renumbered(supplier, mapped, inserted) * n - supplier * n_old)
+    supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n - supplier * n_old)
                         + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
     got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
@@ -1345,7 +1359,7 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         sell_keys=keys_of(old_ix.sell_keys),
         company_process_csc=insert_rows(old_ix.company_process_csc, inserted, mapped),
         dem_keys=keys_of(old_ix.dem_keys),
-        dem_buyer=renumbered(old_ix.dem_buyer, mapped, inserted),
+        dem_buyer=renumbered_sorted(old_ix.dem_buyer, mapped, inserted),
         buyer_dem_indptr=indptr(old_ix.buyer_dem_indptr),
         supply_keys=supply_keys,
         A=insert_rows(old_ix.A, inserted, mapped, columns_too=True),

@@ -539,9 +539,10 @@ def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphSto
 
 
 def test_renumbered_company_numbers_equal_the_gathered_map():
-    """``renumbered`` (a comparison per insertion when there are few) equals the map's
-    gather, for one to eight companies inserted anywhere, ends included."""
-    from coopgraph.queries.candidates import renumbered
+    """``renumbered`` (a comparison per insertion when there are few) and
+    ``renumbered_sorted`` (a run per insertion) equal the map's gather, for one to eight
+    companies inserted anywhere, ends included."""
+    from coopgraph.queries.candidates import renumbered, renumbered_sorted
 
     rng = np.random.default_rng(5)
     n_old = 40
@@ -555,6 +556,10 @@ def test_renumbered_company_numbers_equal_the_gathered_map():
         got = renumbered(values, mapped, inserted)
         assert got.dtype == values.dtype
         assert np.array_equal(got, mapped[values]), (k, inserted)
+        ascending = np.sort(values)
+        got = renumbered_sorted(ascending, mapped, inserted)
+        assert got.dtype == values.dtype
+        assert np.array_equal(got, mapped[ascending]), (k, inserted)
 
 
 def test_splice_applies_inserts_replaces_and_deletes_anywhere():
