@@ -552,6 +552,8 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
 
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     cap_all = proj.cap_company.astype(np.int64) * proj.n_categories + proj.cap_category
+    if len(cap_all) < 2 or bool((cap_all[1:] > cap_all[:-1]).all()):  # in key order already
+        return dict(cap_keys=cap_all, cap_rows=np.arange(len(cap_all), dtype=np.int64))
     cap_order = np.argsort(cap_all, kind="stable")
     return dict(cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64))
 
