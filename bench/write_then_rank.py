@@ -31,6 +31,10 @@ In one run, on the generated set ``--data`` loaded into an embedded store
 Output: JSON lines (medians in ms; "extra" = write→rank minus rank alone).
 
 Usage: ``.venv/bin/python bench/write_then_rank.py --data /tmp/gen100k [--store embedded]``
+
+The script puts its own checkout first on ``sys.path``: to time another checkout (a
+baseline), run a copy of it placed outside both checkouts with that checkout's
+interpreter, which then imports its own code.
 """
 
 from __future__ import annotations
