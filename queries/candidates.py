@@ -42,6 +42,7 @@ from coopgraph.queries.results import MatchFilters
 
 __all__ = [
     "BOM",
+    "FEW_INSERTED",
     "IMPORT",
     "NEED",
     "SUPPLIED",
@@ -59,6 +60,7 @@ __all__ = [
     "renumber_match_index",
     "renumbered",
     "renumbered_sorted",
+    "row_ranges",
     "since_days",
     "splice_rows",
 ]
@@ -754,7 +756,7 @@ def _table_rows(proj: Projection, column: np.ndarray, companies: np.ndarray) -> 
     if proj.extra.get(PATCHABLE_MARK):
         who = np.asarray(companies).astype(column.dtype)  # the column's own type: no copy
         lo = np.searchsorted(column, who, side="left")
-        return _ranges(lo, np.searchsorted(column, who, side="right") - lo)
+        return row_ranges(lo, np.searchsorted(column, who, side="right") - lo)
     mine = np.zeros(proj.n_companies, dtype=bool)
     mine[companies] = True
     return np.flatnonzero(mine[column])
@@ -823,8 +825,9 @@ def _same_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> bool:
                 and np.array_equal(old.data, sub.data.astype(old.data.dtype)))
 
 
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """``starts[i] .. starts[i] + lens[i] - 1`` for every ``i``, joined."""
+def row_ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """``starts[i] .. starts[i] + lens[i] - 1`` for every ``i``, joined (the rows of CSR-style
+    groups: one vectorised pass, no Python loop per group)."""
     total = int(lens.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
@@ -894,7 +897,7 @@ def _patch_demand(old_ix: MatchIndex, new: Projection, got: dict[str, Any], buye
         del values["dem_need"]
     ptr = old_ix.buyer_dem_indptr
     starts, stops = ptr[buyers], ptr[buyers + 1]
-    old_rows = _ranges(starts, stops - starts)
+    old_rows = row_ranges(starts, stops - starts)
     old_keys = old_ix.dem_keys[old_rows]  # ascending, like ``keys``
     new_counts = np.bincount(np.searchsorted(buyers, keys // ncat), minlength=len(buyers))
     # per new row: the old row of the same pair, -1 for a new pair
@@ -913,7 +916,7 @@ def _patch_demand(old_ix: MatchIndex, new: Projection, got: dict[str, Any], buye
     if same_pairs.all():
         return _patch_demand_values(old_ix, new, before, values, changed, needs_changed)
     return _patch_demand_moved(old_ix, new, buyers, keys, values, before, changed,
-                               same_pairs, needs_changed)
+                               same_pairs, needs_changed, old_rows, new_counts)
 
 
 def _patch_demand_values(old_ix: MatchIndex, new: Projection, before: np.ndarray,
@@ -950,24 +953,23 @@ def _patch_demand_values(old_ix: MatchIndex, new: Projection, before: np.ndarray
 
 def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
                         keys: np.ndarray, values: dict[str, np.ndarray], before: np.ndarray,
-                        changed: np.ndarray, same_pairs: np.ndarray, needs_changed: bool
+                        changed: np.ndarray, same_pairs: np.ndarray, needs_changed: bool,
+                        old_rows: np.ndarray, new_counts: np.ndarray
                         ) -> tuple[dict[str, Any], DemandPatch]:
-    """:func:`_patch_demand` when some buyer gained or lost pairs (``~same_pairs``)."""
+    """:func:`_patch_demand` when some buyer gained or lost pairs (``~same_pairs``);
+    ``old_rows``: the buyers' old rows, ``new_counts``: per buyer its rows now."""
     ncat = max(new.n_categories, 1)
     ptr = old_ix.buyer_dem_indptr
     starts, stops = ptr[buyers], ptr[buyers + 1]
     d_old = len(old_ix.dem_keys)
-    owner = np.searchsorted(buyers, keys // ncat)
-    new_counts = np.bincount(owner, minlength=len(buyers))
     sub_ptr = np.zeros(len(buyers) + 1, dtype=np.int64)
     np.cumsum(new_counts, out=sub_ptr[1:])
     shift = np.cumsum(new_counts - (stops - starts))  # rows gained up to each buyer
     new_starts = starts + np.r_[0, shift[:-1]]
-    fresh = _ranges(new_starts, new_counts)  # the new number of each recomputed row
+    fresh = row_ranges(new_starts, new_counts)  # the new number of each recomputed row
     # old row -> new row: the stretch after each buyer moves by the rows gained before
     pos = np.arange(d_old, dtype=np.int64) + np.repeat(np.r_[0, shift],
                                                        np.diff(np.r_[0, stops, d_old]))
-    old_rows = _ranges(starts, stops - starts)
     pos[old_rows] = -1
     pos[before[before >= 0]] = fresh[before >= 0]
 
@@ -1204,11 +1206,16 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, m.shape[1]))
 
 
+#: up to this many companies inserted, company numbers are moved by one pass per insertion
+#: (sequential, cheaper than a gather through the whole map)
+FEW_INSERTED = 8
+
+
 def renumbered(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray) -> np.ndarray:
     """``mapped[values]`` in ``values``' dtype, for company numbers ``values`` after the
     insertions ``inserted`` (new indices, ascending): with a few insertions, each number
     moves up by those at or before it (a comparison each, cheaper than a gather)."""
-    if len(inserted) > 4:
+    if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
     out = values.copy()
     for at in (inserted - np.arange(len(inserted))).tolist():  # old numbers they precede
@@ -1220,7 +1227,7 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
                       ) -> np.ndarray:
     """:func:`renumbered` of company numbers in ascending order: with a few insertions,
     each moves the numbers from the first at or after it up by one (a search and a run)."""
-    if len(inserted) > 4:
+    if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
     out = values.copy()
     for at in (inserted - np.arange(len(inserted))).tolist():

@@ -60,6 +60,7 @@ from coopgraph.queries.candidates import (
     check_filters,
     match_index,
     packed_bit_bytes,
+    row_ranges,
 )
 from coopgraph.queries.factors import (
     FACTORS,
@@ -317,13 +318,7 @@ def _company_fit(proj: Projection, ix: MatchIndex, s: int) -> np.ndarray:
 def _category_rows(ix: MatchIndex, cats: np.ndarray) -> np.ndarray:
     """The demand rows of every category in ``cats``, concatenated (CSR gather)."""
     starts = ix.cat_dem_indptr[cats]
-    lens = ix.cat_dem_indptr[cats + 1] - starts
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(cats)), lens)
-    offsets = np.arange(total, dtype=np.int64) + (starts - (np.cumsum(lens) - lens))[owner]
-    return ix.cat_dem_rows[offsets]
+    return ix.cat_dem_rows[row_ranges(starts, ix.cat_dem_indptr[cats + 1] - starts)]
 
 
 def _mark(n: int, *index_arrays: np.ndarray) -> np.ndarray:
@@ -695,10 +690,7 @@ def _category_bits(ix: MatchIndex) -> np.ndarray:
 
 def _spans(ptr: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """The rows ``ptr[o]:ptr[o + 1]`` of every owner in ``owners``, concatenated."""
-    if len(owners) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([np.arange(ptr[o], ptr[o + 1], dtype=np.int64)
-                           for o in owners.tolist()])
+    return row_ranges(ptr[owners], ptr[owners + 1] - ptr[owners])
 
 
 _MERGE_MAX = 48  # a category with more rows written than this is re-sorted, not merged
@@ -977,13 +969,7 @@ def patch_ranking_caches(old_ix: MatchIndex, ix: MatchIndex, moved: DemandPatch)
 def _prefix_rows(ix: MatchIndex, po: _ProfileOrder, cats: np.ndarray, start: np.ndarray,
                  stop: np.ndarray) -> np.ndarray:
     """Rows ``start[i]:stop[i]`` of category ``cats[i]``'s ordered group, concatenated."""
-    lens = np.maximum(stop - start, 0)
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    base = ix.cat_dem_indptr[cats] + start
-    owner = np.repeat(np.arange(len(cats)), lens)
-    offsets = np.arange(total, dtype=np.int64) + (base - (np.cumsum(lens) - lens))[owner]
+    offsets = row_ranges(ix.cat_dem_indptr[cats] + start, np.maximum(stop - start, 0))
     return po.rows[offsets]
 
 

@@ -60,6 +60,9 @@ from coopgraph.queries.candidates import (
     renumber_match_index,
     splice_rows,
 )
+from coopgraph.queries.candidates import (
+    renumbered as renumbered_numbers,  # the local name ``renumbered`` is the result below
+)
 from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import (
     DERIVED_INPUTS,
@@ -574,18 +577,12 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         fields[name] = np.insert(old[kept_idx] if removed else old, spots,
                                  np.array([v[n] for v in new_values], dtype=old.dtype))
     mapped = old_to_new.astype(np.int32)
-    shifts = [np.int32(spot) for spot in spots]  # no company removed: index i moves up by
-    few = not removed and len(shifts) <= 8      # the added ones at or before it
 
     def remap(values: np.ndarray) -> np.ndarray:
         if not len(values):
             return values
-        if few:  # one pass per added company, sequential: cheaper than a gather
-            out = values + (values >= shifts[0]) if shifts else values.copy()
-            for spot in shifts[1:]:
-                out += values >= spot
-            return out.astype(values.dtype, copy=False)
-        return mapped[values]
+        # no company removed: index i moves up by the added ones at or before it
+        return mapped[values] if removed else renumbered_numbers(values, mapped, final)
 
     fields["product_maker"] = np.where(proj.product_maker >= 0,
                                        remap(np.maximum(proj.product_maker, 0)), -1
