@@ -98,10 +98,14 @@ class Session:
         The shell sets aria-busy=false, data-page and data-hash (the address it
         rendered) when a page is done; waiting for data-hash to equal the current
         hash keeps a click from page A to page B from seeing A's finished state.
+        A part of the page that is still fetching (the overview's what-if asks the
+        API after the page is shown) marks itself aria-busy=true, and is waited for
+        too: a reload or a navigation would otherwise abort its request.
         """
         self.page.wait_for_function(
             "name => { const v = document.querySelector('#view');"
             " return !!v && v.getAttribute('aria-busy') === 'false'"
+            " && !v.querySelector('[aria-busy=true]')"
             " && v.dataset.hash === window.location.hash"
             " && (!name || v.dataset.page === name); }", arg=name)
 
@@ -1074,7 +1078,7 @@ def test_review_page_decides_pairs_and_only_admins_see_it(
             # accept: one company now; undo: two again; reject: kept apart
             _click_and_wait(s, pair["id"], "accept", "accepted")
             assert not store.exists(EntityKind.COMPANY, "g2")
-            assert s.page.locator("[data-testid=review-empty]").is_visible()
+            s.page.wait_for_selector("[data-testid=review-empty]")
             s.page.select_option("[data-testid=review-filter]", "accepted")
             s.ready("review")
             _click_and_wait(s, pair["id"], "undo", "review")

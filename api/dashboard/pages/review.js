@@ -81,15 +81,19 @@ export async function render({ args, go }) {
   const count = h('p', { class: 'muted', 'data-testid': 'review-count', 'data-total': String(data.total) });
 
   async function onDecide(pair, action) {
+    delete message.dataset.done;
+    let after;
     try {
-      const after = await send('POST', `/review/${encodeURIComponent(pair.id)}/${action}`);
+      after = await send('POST', `/review/${encodeURIComponent(pair.id)}/${action}`);
       replace(message, t(`review.done.${action}`, { a: pair.a_name, b: pair.b_name, status: t(`review.status.${after.status}`) }));
-      message.dataset.done = `${pair.id}:${after.status}`;
     } catch (error) {
       replace(message, h('span', { class: 'key-rejected', 'data-testid': 'review-error' }, error.message || String(error)));
       return;
     }
     await fill();
+    // marked once the list shows the decision too, so a reader (or a test) that waits
+    // for it never sees the card of a pair already decided
+    message.dataset.done = `${pair.id}:${after.status}`;
   }
 
   async function fill() {
