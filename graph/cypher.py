@@ -53,10 +53,12 @@ __all__ = [
     "LOAD_DROP_CHUNK",
     "LOAD_DROP_CHUNKS",
     "LOAD_FINISH",
+    "LOAD_FINISH_STAGED",
     "LOAD_FORGET_RECOVERED",
     "LOAD_LABEL",
     "LOAD_LIST",
     "LOAD_MARK_COMMITTING",
+    "LOAD_MIXED_CHUNK",
     "LOAD_NEXT_CHUNK",
     "LOAD_RECOVERED",
     "LOAD_STAGE",
@@ -564,11 +566,21 @@ LOAD_BEGIN = (
     f"CREATE (l:{LOAD_LABEL} {{id: $id, state: 'staged', host: $host, pid: $pid, "
     "pid_started: $pid_started, started_at: $now, heartbeat: $now, rows: 0, chunks: 0})"
 )
+# ``$n`` rows reached the load (staged now or held by its process until it commits);
+# ``$chunks`` ({seq, kind, rows}) are stored — none when the rows are only held
 LOAD_STAGE = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) "
-    f"CREATE (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq, kind: $kind, rows: $rows}}) "
-    "SET l.rows = l.rows + $n, l.chunks = l.chunks + 1, l.heartbeat = $now "
-    "RETURN count(c) AS staged"
+    "SET l.rows = l.rows + $n, l.chunks = l.chunks + size($chunks), l.heartbeat = $now "
+    "WITH l CALL { WITH l UNWIND $chunks AS c "
+    f"CREATE (:{LOAD_CHUNK_LABEL} {{load: l.id, seq: c.seq, kind: c.kind, rows: c.rows}}) }} "
+    "RETURN count(l) AS staged"
+)
+# the ``kind`` of a chunk that holds rows of several kinds: ``rows`` is [[kind, rows], …]
+LOAD_MIXED_CHUNK = "*"
+# A load committed in one transaction (its rows never staged): its node goes in the
+# same transaction, which finds nothing when another process rolled the load back.
+LOAD_FINISH_STAGED = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) DELETE l RETURN count(*) AS done"
 )
 LOAD_MARK_COMMITTING = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = 'committing', l.heartbeat = $now "
