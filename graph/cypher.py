@@ -258,6 +258,17 @@ def _match_node(var: str, kind: EntityKind, param: str) -> str:
     return f"({var}:{kind_spec.label} {{{_key_prop(kind_spec)}: {param}}})"
 
 
+def _seek(var: str, kind: EntityKind) -> str:
+    """`` USING INDEX`` on ``kind``'s key for ``var``: the plan seeks the key index even when
+    it is made while the index's statistics still describe an emptier database (a read
+    planned after a big load, before the server resampled the index, once scanned every
+    relationship of its type per key: 11–23 s instead of 0.3 s, BENCHMARKS.md)."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return f" USING INDEX {var}:{kind_spec.label}({_key_prop(kind_spec)})"
+    return f" USING INDEX {var}:{kind_spec.rel_type}({REL_KEY})"
+
+
 def upsert_query(
     kind: EntityKind, start: EntityKind | None = None, end: EntityKind | None = None
 ) -> str:
@@ -279,8 +290,8 @@ def upsert_query(
     assert start is not None and end is not None
     return (
         "UNWIND $rows AS row "
-        f"MATCH {_match_node('a', start, 'row.start')} "
-        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"MATCH {_match_node('a', start, 'row.start')}{_seek('a', start)} "
+        f"MATCH {_match_node('b', end, 'row.end')}{_seek('b', end)} "
         f"MERGE (a)-[r:{kind_spec.rel_type} {{{REL_KEY}: row.key}}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS written"
@@ -297,8 +308,8 @@ def create_query(kind: EntityKind, start: EntityKind, end: EntityKind) -> str:
     kind_spec = KINDS[kind]
     return (
         "UNWIND $rows AS row "
-        f"MATCH {_match_node('a', start, 'row.start')} "
-        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"MATCH {_match_node('a', start, 'row.start')}{_seek('a', start)} "
+        f"MATCH {_match_node('b', end, 'row.end')}{_seek('b', end)} "
         f"CREATE (a)-[r:{kind_spec.rel_type}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS written"
@@ -408,7 +419,8 @@ def present_query(kind: EntityKind) -> str:
         match = _match_node("n", kind, "k")
     else:
         match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return f"UNWIND $keys AS k MATCH {match} RETURN collect(DISTINCT k) AS present"
+    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
+            "RETURN collect(DISTINCT k) AS present")
 
 
 # --- reads ------------------------------------------------------------------------
@@ -531,7 +543,8 @@ def fetch_columns_query(kind: EntityKind) -> str:
         match = _match_node("n", kind, "k")
     else:
         match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return f"UNWIND $keys AS k MATCH {match} RETURN collect([{values}]) AS rows"
+    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
+            f"RETURN collect([{values}]) AS rows")
 
 
 def snapshot_query(kind: EntityKind) -> str:

@@ -364,3 +364,28 @@ def test_a_load_owner_is_told_from_a_later_process_with_its_id() -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     assert owner_alive(host, int(dead.stdout), None) is False
+
+
+@pytest.mark.neo4j
+def test_neo4j_load_reads_and_writes_seek_the_key_indexes(neo4j_store: GraphStore) -> None:
+    """The read-back of a load (``fetch``), its key check and its relationship writes name
+    the key index they seek (``USING INDEX``): accepted by the server for every kind (a
+    hint naming a missing index is an error), and the plan seeks it."""
+    from coopgraph.graph import cypher
+    from coopgraph.graph.schema import KINDS
+
+    def operators(plan: Any) -> set[str]:
+        return {plan["operatorType"].split("@")[0],
+                *(op for child in plan.get("children", []) for op in operators(child))}
+
+    driver = neo4j_store._driver  # type: ignore[attr-defined]
+    for kind, kind_spec in KINDS.items():
+        queries = [cypher.fetch_columns_query(kind), cypher.present_query(kind)]
+        if not kind_spec.is_node:
+            assert kind_spec.start is not None and kind_spec.end is not None
+            ends = (kind_spec.start.kind, kind_spec.end.kind)
+            queries += [cypher.upsert_query(kind, *ends), cypher.create_query(kind, *ends)]
+        for query in queries:
+            _records, summary, _keys = driver.execute_query(
+                "EXPLAIN " + query, {"keys": [], "rows": []}, database_="neo4j")
+            assert any("IndexSeek" in op for op in operators(summary.plan)), (kind, query)
