@@ -54,6 +54,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -255,6 +256,9 @@ def _child(args: argparse.Namespace) -> None:
         from coopgraph.graph.neo4j_store import Neo4jStore
 
         Neo4jStore.load_creates = not args.merge_only
+        keep = os.environ.get("COOPGRAPH_BENCH_KEEP_LOGS")
+        if keep:
+            _time_store_calls(Neo4jStore, Path(keep))
         store = Neo4jStore(args.uri, user=args.user, password=args.password,
                            batch_size=BATCH)
     started = time.perf_counter()
@@ -289,6 +293,34 @@ def _child(args: argparse.Namespace) -> None:
                       "peak_rss_mib": round(maxrss_mib), "stored": sum(counts.values()),
                       "python_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                       "files": files, "again": again, **graph}))
+
+
+def _time_store_calls(cls: Any, keep: Path) -> None:
+    """Log each store round trip a load makes that takes over 0.3 s (its method, the
+    kind or load it served, seconds and wall-clock time) to ``keep/timings.log``."""
+    keep.mkdir(parents=True, exist_ok=True)
+    log = keep / "timings.log"
+
+    def timed(name: str) -> None:
+        original = getattr(cls, name)
+
+        def wrapper(self: Any, *a: Any, **kw: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(self, *a, **kw)
+            finally:
+                took = time.perf_counter() - t0
+                if took > 0.3:
+                    what = (getattr(a[0], "__qualname__", None) or str(a[0]))[:40] if a else ""
+                    what += f" [{threading.current_thread().name}]"
+                    with log.open("a", encoding="utf-8") as out:
+                        out.write(f"{time.strftime('%H:%M:%S')} {name} {what} {took:.2f}s\n")
+
+        setattr(cls, name, wrapper)
+
+    for name in ("fetch", "stats", "_write_tx", "_query", "_stage", "_commit_load",
+                 "_begin_load", "_read"):
+        timed(name)
 
 
 def _run_child(kind: str, data: Path, **extra: str) -> dict[str, Any]:
@@ -447,14 +479,19 @@ def main() -> None:
         if args.creates:
             paths.append(("neo4j (CREATE new relationships)", False))
         for name, merge_only in paths:
-            server = start_neo4j(heap=args.heap, page_cache_mb=args.pagecache_mb)
+            keep = os.environ.get("COOPGRAPH_BENCH_KEEP_LOGS")
+            gc_log = (f"-Xlog:gc*,safepoint:file={Path(keep).resolve()}/"
+                      f"{int(time.time())}-gc.log:time,uptime,level",) if keep else ()
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+            server = start_neo4j(heap=args.heap, page_cache_mb=args.pagecache_mb,
+                                 extra_jvm_options=gc_log)
             try:
                 results[name] = _run_child("neo4j", data, uri=server.uri, user=server.user,
                                            password=server.password, passes=str(args.passes),
                                            **extra,
                                            **({"merge_only": ""} if merge_only else {}))
             finally:
-                keep = os.environ.get("COOPGRAPH_BENCH_KEEP_LOGS")
                 if keep:  # the server's query log (every query, with its time), for a look
                     Path(keep).mkdir(parents=True, exist_ok=True)
                     for log in (server.temp_dir / "home" / "logs").glob("*.log"):

@@ -53,10 +53,12 @@ __all__ = [
     "LOAD_DROP_CHUNK",
     "LOAD_DROP_CHUNKS",
     "LOAD_FINISH",
+    "LOAD_FINISH_STAGED",
     "LOAD_FORGET_RECOVERED",
     "LOAD_LABEL",
     "LOAD_LIST",
     "LOAD_MARK_COMMITTING",
+    "LOAD_MIXED_CHUNK",
     "LOAD_NEXT_CHUNK",
     "LOAD_RECOVERED",
     "LOAD_STAGE",
@@ -256,6 +258,17 @@ def _match_node(var: str, kind: EntityKind, param: str) -> str:
     return f"({var}:{kind_spec.label} {{{_key_prop(kind_spec)}: {param}}})"
 
 
+def _seek(var: str, kind: EntityKind) -> str:
+    """`` USING INDEX`` on ``kind``'s key for ``var``: the plan seeks the key index even when
+    it is made while the index's statistics still describe an emptier database (a read
+    planned after a big load, before the server resampled the index, once scanned every
+    relationship of its type per key: 11–23 s instead of 0.3 s, BENCHMARKS.md)."""
+    kind_spec = KINDS[kind]
+    if kind_spec.is_node:
+        return f" USING INDEX {var}:{kind_spec.label}({_key_prop(kind_spec)})"
+    return f" USING INDEX {var}:{kind_spec.rel_type}({REL_KEY})"
+
+
 def upsert_query(
     kind: EntityKind, start: EntityKind | None = None, end: EntityKind | None = None
 ) -> str:
@@ -277,8 +290,8 @@ def upsert_query(
     assert start is not None and end is not None
     return (
         "UNWIND $rows AS row "
-        f"MATCH {_match_node('a', start, 'row.start')} "
-        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"MATCH {_match_node('a', start, 'row.start')}{_seek('a', start)} "
+        f"MATCH {_match_node('b', end, 'row.end')}{_seek('b', end)} "
         f"MERGE (a)-[r:{kind_spec.rel_type} {{{REL_KEY}: row.key}}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS written"
@@ -295,8 +308,8 @@ def create_query(kind: EntityKind, start: EntityKind, end: EntityKind) -> str:
     kind_spec = KINDS[kind]
     return (
         "UNWIND $rows AS row "
-        f"MATCH {_match_node('a', start, 'row.start')} "
-        f"MATCH {_match_node('b', end, 'row.end')} "
+        f"MATCH {_match_node('a', start, 'row.start')}{_seek('a', start)} "
+        f"MATCH {_match_node('b', end, 'row.end')}{_seek('b', end)} "
         f"CREATE (a)-[r:{kind_spec.rel_type}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS written"
@@ -406,7 +419,8 @@ def present_query(kind: EntityKind) -> str:
         match = _match_node("n", kind, "k")
     else:
         match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return f"UNWIND $keys AS k MATCH {match} RETURN collect(DISTINCT k) AS present"
+    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
+            "RETURN collect(DISTINCT k) AS present")
 
 
 # --- reads ------------------------------------------------------------------------
@@ -529,7 +543,8 @@ def fetch_columns_query(kind: EntityKind) -> str:
         match = _match_node("n", kind, "k")
     else:
         match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return f"UNWIND $keys AS k MATCH {match} RETURN collect([{values}]) AS rows"
+    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
+            f"RETURN collect([{values}]) AS rows")
 
 
 def snapshot_query(kind: EntityKind) -> str:
@@ -564,11 +579,21 @@ LOAD_BEGIN = (
     f"CREATE (l:{LOAD_LABEL} {{id: $id, state: 'staged', host: $host, pid: $pid, "
     "pid_started: $pid_started, started_at: $now, heartbeat: $now, rows: 0, chunks: 0})"
 )
+# ``$n`` rows reached the load (staged now or held by its process until it commits);
+# ``$chunks`` ({seq, kind, rows}) are stored — none when the rows are only held
 LOAD_STAGE = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) "
-    f"CREATE (c:{LOAD_CHUNK_LABEL} {{load: $id, seq: $seq, kind: $kind, rows: $rows}}) "
-    "SET l.rows = l.rows + $n, l.chunks = l.chunks + 1, l.heartbeat = $now "
-    "RETURN count(c) AS staged"
+    "SET l.rows = l.rows + $n, l.chunks = l.chunks + size($chunks), l.heartbeat = $now "
+    "WITH l CALL { WITH l UNWIND $chunks AS c "
+    f"CREATE (:{LOAD_CHUNK_LABEL} {{load: l.id, seq: c.seq, kind: c.kind, rows: c.rows}}) }} "
+    "RETURN count(l) AS staged"
+)
+# the ``kind`` of a chunk that holds rows of several kinds: ``rows`` is [[kind, rows], …]
+LOAD_MIXED_CHUNK = "*"
+# A load committed in one transaction (its rows never staged): its node goes in the
+# same transaction, which finds nothing when another process rolled the load back.
+LOAD_FINISH_STAGED = (
+    f"MATCH (l:{LOAD_LABEL} {{id: $id, state: 'staged'}}) DELETE l RETURN count(*) AS done"
 )
 LOAD_MARK_COMMITTING = (
     f"MATCH (l:{LOAD_LABEL} {{id: $id}}) SET l.state = 'committing', l.heartbeat = $now "

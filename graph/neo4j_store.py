@@ -7,8 +7,9 @@ revision counter in the same transaction, so :meth:`Neo4jStore.revision`
 changes with every committed write. A write no larger than ``batch_size`` rows
 is atomic; a larger one commits batch by batch, nodes before relationships.
 A load (:meth:`GraphStore.load`, what ``coopgraph ingest`` and ``POST /ingest``
-use) is staged first and then committed, so that after a crash the store holds
-all of it or none of it (see the loads section below).
+use) is staged first and then committed — or, when it fits one transaction, written
+in one at its commit — so that after a crash the store holds all of it or none of it
+(see the loads section below).
 Reads run in read transactions (``routing_=READ``); ``database_`` is always
 passed. All Cypher text comes from :mod:`graph.cypher`.
 
@@ -26,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -177,11 +178,6 @@ def _rel_load_steps(kind: EntityKind, rows: list[dict[str, Any]],
     return steps
 
 
-def _chunks(rows: list[T], size: int) -> Iterator[list[T]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
-
-
 def plan_write(
     groups: Mapping[EntityKind, list[dict[str, Any]]], batch_size: int
 ) -> list[list[Step]]:
@@ -216,6 +212,21 @@ def plan_write(
     return units
 
 
+@dataclass
+class _Held:
+    """A load's rows not staged yet (kind → rows, in the order they came)."""
+
+    groups: dict[EntityKind, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: int = 0
+    staging: bool = False  # too many for one transaction: staged in chunks as they come
+
+
+def _held(load: Load) -> _Held:
+    if not isinstance(load.state, _Held):
+        load.state = _Held()
+    return load.state
+
+
 # --- the store --------------------------------------------------------------------
 
 
@@ -244,6 +255,9 @@ class Neo4jStore(GraphStore):
     kind: ClassVar[str] = "neo4j"
     # seconds without a staged chunk after which another host's load counts as abandoned
     load_stale_after: ClassVar[float] = 900.0
+    # A load of at most this many rows (and at least ``batch_size``) is held in memory and
+    # written at its commit in one transaction, never staged; a bigger one is staged.
+    load_direct_rows: ClassVar[int] = 50_000
 
     def __init__(
         self,
@@ -479,6 +493,13 @@ class Neo4jStore(GraphStore):
     # back if it was still ``staged`` (nothing of it was visible) and completes it if
     # it was ``committing`` — so after a crash the store holds all of a load or none
     # of it. While a commit runs, other readers may see part of it.
+    #
+    # A load of at most ``load_direct_rows`` rows (most incremental loads: the ingest
+    # hands over only the rows that changed) is not staged: its process holds the rows
+    # and writes them at the commit in one transaction, which also deletes the load's
+    # node — all of it or, when the process dies first, none of it (the server rolls
+    # back an open transaction; the load's node, still ``staged``, is rolled back as
+    # above). Staged chunks hold ``batch_size`` rows, of several kinds when they are small.
 
     def _recover_loads(self, *, exclude: str | None = None) -> list[LoadRecovery]:
         """Roll back or complete the loads whose process has gone; what was done."""
@@ -512,6 +533,7 @@ class Neo4jStore(GraphStore):
 
     def _begin_load(self, load: Load) -> None:
         self._recover_loads()
+        load.state = _Held()
         host, pid, started = this_owner()
         with self._translating():
             self._driver.execute_query(cypher.LOAD_BEGIN, {
@@ -519,23 +541,100 @@ class Neo4jStore(GraphStore):
                 database_=self.database)
 
     def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        """Hold the rows; once the load has more than fit one transaction
+        (:attr:`load_direct_rows`), stage what is held in chunks of ``batch_size`` rows,
+        several kinds to a chunk when they are small."""
+        held = _held(load)
+        n = 0
         for kind, rows in groups.items():
-            for chunk in _chunks(rows, self.batch_size):
-                params = {"id": load.id, "seq": load.chunks, "kind": kind.value,
-                          "rows": orjson.dumps(chunk).decode(), "n": len(chunk), "now": _now()}
-                staged = self._write_tx(
-                    lambda tx, p=params: tx.run(cypher.LOAD_STAGE, p).single())  # type: ignore[misc]
-                if not staged or not staged["staged"]:
-                    raise StoreError(f"load {load.id} is no longer staged (another process "
-                                     "took it for abandoned and rolled it back)")
-                load.chunks += 1
+            held.groups.setdefault(kind, []).extend(rows)
+            n += len(rows)
+        held.rows += n
+        if not held.staging and held.rows > max(self.load_direct_rows, self.batch_size):
+            held.staging = True
+        chunks = self._take_chunks(load, held, whole=False) if held.staging else []
+        self._stage_tx(load, n, chunks)
+
+    def _stage_held(self, load: Load) -> None:
+        """Stage every row the load still holds (the commit of a staged load begins)."""
+        held = _held(load)
+        held.staging = True
+        if held.rows:
+            self._stage_tx(load, 0, self._take_chunks(load, held, whole=True))
+
+    def _take_chunks(self, load: Load, held: _Held, *, whole: bool) -> list[dict[str, Any]]:
+        """The held rows in chunks of ``batch_size`` (``whole``: the last one may be smaller),
+        in the order they came; a chunk of one kind names it, a mixed one holds
+        ``[[kind, rows], …]``."""
+        chunks = []
+        size = self.batch_size
+        while held.rows >= size or (whole and held.rows):
+            parts: list[tuple[EntityKind, list[dict[str, Any]]]] = []
+            room = size
+            for kind in list(held.groups):
+                rows = held.groups.pop(kind)
+                if len(rows) > room:
+                    rows, held.groups[kind] = rows[:room], rows[room:]
+                    held.groups = {kind: held.groups.pop(kind), **held.groups}  # keep order
+                parts.append((kind, rows))
+                room -= len(rows)
+                if room == 0:
+                    break
+            held.rows -= size - room
+            if len(parts) == 1:
+                kind_text, text = parts[0][0].value, orjson.dumps(parts[0][1]).decode()
+            else:
+                kind_text = cypher.LOAD_MIXED_CHUNK
+                text = orjson.dumps([[k.value, rows] for k, rows in parts]).decode()
+            chunks.append({"seq": load.chunks, "kind": kind_text, "rows": text})
+            load.chunks += 1
+        return chunks
+
+    def _stage_tx(self, load: Load, n: int, chunks: list[dict[str, Any]]) -> None:
+        """Count ``n`` more rows on the load's node, store ``chunks`` (one transaction each)."""
+        for i, batch in enumerate([[c] for c in chunks] or [[]]):
+            params = {"id": load.id, "n": n if i == 0 else 0, "chunks": batch, "now": _now()}
+            staged = self._write_tx(
+                lambda tx, p=params: tx.run(cypher.LOAD_STAGE, p).single())  # type: ignore[misc]
+            if not staged or not staged["staged"]:
+                raise StoreError(f"load {load.id} is no longer staged (another process "
+                                 "took it for abandoned and rolled it back)")
 
     def _commit_load(self, load: Load) -> None:
+        held = _held(load)
+        if not held.staging:  # it all fits one transaction: write it there, nothing staged
+            self._commit_held(load, held)
+            return
+        self._stage_held(load)
         self._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
                                          {"id": load.id, "now": _now()}).consume())
         self._apply_chunks(load.id)
         # a load went through: interrupted ones before it are no longer worth a warning
         self._write_tx(lambda tx: tx.run(cypher.LOAD_FORGET_RECOVERED).consume())
+
+    def _commit_held(self, load: Load, held: _Held) -> None:
+        """Write a load's held rows, end the load and forget the interrupted loads before
+        it, in one transaction: all of it or (the server rolls back an interrupted
+        transaction) none of it; an empty load leaves the revision as it was."""
+        def work(tx: ManagedTransaction, creates: bool) -> None:
+            done = tx.run(cypher.LOAD_FINISH_STAGED, {"id": load.id}).single()
+            if not done or not done["done"]:
+                raise StoreError(f"load {load.id} is no longer staged (another process "
+                                 "took it for abandoned and rolled it back)")
+            if held.rows:
+                steps = self._load_steps(tx, held.groups, creates=creates)
+                self._run_unit(tx, steps, full=not keyed(held.rows))
+            tx.run(cypher.LOAD_FORGET_RECOVERED).consume()
+
+        try:
+            with self._session(read=False) as session:
+                session.execute_write(work, True)
+        except nx.ConstraintError:
+            # another writer stored one of the new relationships since they were read
+            self._write_tx(lambda tx: work(tx, False))
+        except BaseException:
+            with self._translating():
+                raise
 
     def _abort_load(self, load: Load) -> None:
         self._drop_load(load.id)
@@ -579,17 +678,11 @@ class Neo4jStore(GraphStore):
         if record is None:
             return False
         rows = orjson.loads(record["rows"])
-        kind = EntityKind(record["kind"])
-        steps: list[Step]
-        if creates and self.load_creates and not KINDS[kind].is_node:
-            def present(keys: list[str]) -> set[str]:
-                found = tx.run(cypher.present_query(kind), {"keys": keys}).single()
-                return set(found["present"]) if found else set()
-
-            steps = _rel_load_steps(kind, rows, present)
+        if record["kind"] == cypher.LOAD_MIXED_CHUNK:
+            groups = {EntityKind(kind): part for kind, part in rows}
         else:
-            steps = [step for unit in plan_write({kind: rows}, max(1, len(rows)))
-                     for step in unit]
+            groups = {EntityKind(record["kind"]): rows}
+        steps = self._load_steps(tx, groups, creates=creates)
         # a small load lists its keys (a patch for readers), a big one is "rebuild after
         # me" in every chunk; the rule is the embedded store's (changelog.keyed)
         load_rows = record["load_rows"]
@@ -597,6 +690,25 @@ class Neo4jStore(GraphStore):
         tx.run(cypher.LOAD_DROP_CHUNK, {"id": load_id, "seq": record["seq"], "now": _now()}
                ).consume()
         return True
+
+    def _load_steps(self, tx: ManagedTransaction, groups: dict[EntityKind, list[dict[str, Any]]],
+                    *, creates: bool) -> list[Step]:
+        """The statements that write a load's rows (of one chunk, or all of a load that
+        fits one transaction) in ``tx``: nodes first, then relationships."""
+        if not (creates and self.load_creates):
+            total = sum(map(len, groups.values()))
+            return [step for unit in plan_write(groups, max(1, total)) for step in unit]
+        nodes = {k: rows for k, rows in groups.items() if KINDS[k].is_node}
+        steps = [step for unit in plan_write(nodes, max(1, sum(map(len, nodes.values()))))
+                 for step in unit]
+        for kind, rows in groups.items():
+            if not KINDS[kind].is_node:
+                def present(keys: list[str], kind: EntityKind = kind) -> set[str]:
+                    found = tx.run(cypher.present_query(kind), {"keys": keys}).single()
+                    return set(found["present"]) if found else set()
+
+                steps += _rel_load_steps(kind, rows, present)
+        return steps
 
     def _drop_load(self, load_id: str, *, keep_as: str | None = None) -> None:
         with self._translating(), self._session(read=False) as session:

@@ -49,8 +49,15 @@ store._begin_load(load)
 load.upsert([Company(id="a", name="Changed"), Company(id="n1", name="New 1"),
              Company(id="n2", name="New 2"), Company(id="n3", name="New 3")])
 load.upsert([Capability(company_id="n1", category="k", unit_price=2.0)])
+if mode == "direct":  # Neo4j: the one transaction that commits a small load is under way
+    from coopgraph.graph import cypher
+    tx = store._session(read=False).begin_transaction()
+    tx.run(cypher.LOAD_FINISH_STAGED, {"id": load.id}).consume()
+    store._run_unit(tx, store._load_steps(tx, load.state.groups, creates=True))
+    tx.run("MATCH (c:Company {id: 'n3'}) RETURN c.id").consume()  # written, not committed
 if mode == "committing":  # Neo4j: the commit has begun and applied its first chunk
     from coopgraph.graph import cypher
+    store._stage_held(load)  # the rows it holds go to chunks first, as in _commit_load
     store._write_tx(lambda tx: tx.run(cypher.LOAD_MARK_COMMITTING,
                                       {"id": load.id, "now": "x"}).consume())
     store._write_tx(lambda tx: store._apply_next_chunk(tx, load.id))
@@ -250,6 +257,77 @@ def test_a_neo4j_load_killed_while_committing_is_completed(
         reopened.close()
 
 
+@pytest.mark.neo4j
+def test_a_neo4j_load_killed_inside_its_one_commit_transaction_is_rolled_back(
+        neo4j_store: GraphStore, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A load small enough for one transaction is never staged: killed while that
+    transaction is open (its rows written in it), the server rolls the transaction back
+    and the next start-up rolls the load back."""
+    _before(neo4j_store)
+    before = neo4j_store.snapshot()
+    config = _config(neo4j_store, request)
+    _kill_mid_load(tmp_path, config, mode="direct")
+    reopened = _reopen(config)
+    try:
+        assert reopened.snapshot() == before
+        assert [(r.load_id, r.action, r.rows) for r in reopened.load_recoveries()] == [
+            ("child0load01", "rolled back", 5)]
+        assert reopened.count_all_nodes() == 2 + 1  # + the load's node, kept as a marker
+    finally:
+        reopened.close()
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_load_that_fits_one_transaction_is_written_in_one(
+        neo4j_store: GraphStore) -> None:
+    """Several kinds, one load of fewer rows than a transaction holds: no chunk is ever
+    staged, and the commit is one write — one revision, one change listing every key."""
+    from coopgraph.graph import cypher
+
+    _before(neo4j_store)
+    revision = neo4j_store.revision()
+    with neo4j_store.load() as load:
+        load.upsert([Company(id="a", name="Changed"), Company(id="b", name="B")])
+        load.upsert([Category(code="k2", name_ru="K2", parent="k")])
+        load.upsert_rows("capability", [{"company_id": "b", "category": "k2"}])
+        assert neo4j_store._query(f"MATCH (c:{cypher.LOAD_CHUNK_LABEL}) RETURN c") == []
+    assert neo4j_store.revision() == revision + 1
+    keys, full = _logged(neo4j_store, revision)
+    assert full == [False]
+    assert keys == {("company", "a"), ("company", "b"), ("category", "k2"),
+                    ("capability", "b")}
+    assert neo4j_store.get("company", "a").name == "Changed"
+    assert neo4j_store.exists("capability", ("b", "k2"))
+    assert neo4j_store.count_all_nodes() == 2 + 2  # companies, categories: no load, no chunk
+
+
+@pytest.mark.neo4j
+def test_a_big_neo4j_load_packs_small_kinds_into_shared_chunks(
+        neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past one transaction's rows a load is staged in chunks of ``batch_size`` rows that
+    may span kinds (nodes of the next kind written before relationships of the last):
+    7 rows of four kinds in chunks of 3 → 3 chunks, 3 revisions, the same records."""
+    monkeypatch.setattr(neo4j_store, "batch_size", 3)
+    monkeypatch.setattr(neo4j_store, "load_direct_rows", 0)
+    _before(neo4j_store)
+    revision = neo4j_store.revision()
+    with neo4j_store.load() as load:
+        load.upsert([Company(id="b", name="B"), Company(id="c", name="C")])
+        load.upsert([Capability(company_id="b", category="k")])
+        load.upsert([Category(code="k2", name_ru="K2", parent="k")])
+        load.upsert([Capability(company_id="c", category="k2"),
+                     Capability(company_id="a", category="k2")])
+        load.upsert([Company(id="d", name="D")])
+        assert load.chunks == 2  # the 7th row waits for the commit
+    assert neo4j_store.revision() == revision + 3
+    assert neo4j_store.stats()["company"] == 4 and neo4j_store.stats()["capability"] == 3
+    assert neo4j_store.get("category", "k2").parent == "k"
+    assert neo4j_store.exists("capability", ("c", "k2"))
+    assert neo4j_store.exists("capability", ("a", "k2"))
+    keys, full = _logged(neo4j_store, revision)
+    assert ("company", "d") in keys or all(full)
+
+
 def test_another_process_running_load_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "store"
     store = EmbeddedStore(path)
@@ -286,3 +364,28 @@ def test_a_load_owner_is_told_from_a_later_process_with_its_id() -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     assert owner_alive(host, int(dead.stdout), None) is False
+
+
+@pytest.mark.neo4j
+def test_neo4j_load_reads_and_writes_seek_the_key_indexes(neo4j_store: GraphStore) -> None:
+    """The read-back of a load (``fetch``), its key check and its relationship writes name
+    the key index they seek (``USING INDEX``): accepted by the server for every kind (a
+    hint naming a missing index is an error), and the plan seeks it."""
+    from coopgraph.graph import cypher
+    from coopgraph.graph.schema import KINDS
+
+    def operators(plan: Any) -> set[str]:
+        return {plan["operatorType"].split("@")[0],
+                *(op for child in plan.get("children", []) for op in operators(child))}
+
+    driver = neo4j_store._driver  # type: ignore[attr-defined]
+    for kind, kind_spec in KINDS.items():
+        queries = [cypher.fetch_columns_query(kind), cypher.present_query(kind)]
+        if not kind_spec.is_node:
+            assert kind_spec.start is not None and kind_spec.end is not None
+            ends = (kind_spec.start.kind, kind_spec.end.kind)
+            queries += [cypher.upsert_query(kind, *ends), cypher.create_query(kind, *ends)]
+        for query in queries:
+            _records, summary, _keys = driver.execute_query(
+                "EXPLAIN " + query, {"keys": [], "rows": []}, database_="neo4j")
+            assert any("IndexSeek" in op for op in operators(summary.plan)), (kind, query)
