@@ -22,6 +22,12 @@ the background and requests go on being answered from the previous projection
 (after waiting at most ``projection_wait`` seconds for it). Every analytic
 response says which revision it was computed at, in the
 ``X-CoopGraph-Revision`` header (:class:`RevisionHeader`).
+
+With readers that never wait on Neo4j, a ranking asks the database nothing: the
+declines it applies are those held, brought up to the store by the background worker
+after each look and, for a request written through this app, before that write is
+answered (:meth:`StoreHolder.after_write`) — a database that stalls (its first writes
+after an idle spell) holds up the writes, not the rankings.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["REVISION_HEADER", "RevisionHeader", "SerializedStore", "StoreHolder"]
 
 log = logging.getLogger(__name__)
+# the routes that write cooperation requests (api/routes/requests.py), whose declines
+# lower later rankings: on a network store these writes wait for the declines index
+_REQUESTS_PATH = "/requests"
 
 REVISION_HEADER = "X-CoopGraph-Revision"
 _STATE_KEY = "analytic_revision"
@@ -243,8 +252,8 @@ class StoreHolder:
             if not isinstance(store, SerializedStore):
                 # a network store: its revision is a round trip, which would make every
                 # ranking wait on the database; the declines are brought up to the store
-                # after each write through this app instead (after_write, before the
-                # write is answered), and by the background worker after each look
+                # after each request written through this app instead (after_write, before
+                # the write is answered), and by the background worker after each look
                 return found if self._declines_current else None
             known = store.revision_nowait()
             if found is not None and known is not None and known == index.revision:
@@ -262,19 +271,23 @@ class StoreHolder:
 
     @property
     def answers_writes_late(self) -> bool:
-        """Readers never wait and the store is a network one (Neo4j): a write through this
-        app is followed by :meth:`after_write` before it is answered."""
+        """Readers never wait and the store is a network one (Neo4j): a request written
+        through this app is followed by :meth:`after_write` before it is answered."""
         return self.never_wait and self._store is not None \
             and not isinstance(self._store, SerializedStore)
 
     def after_write(self) -> None:
-        """A write went through this app (a network store, readers never waiting): bring the
-        declines up to the store before the write is answered, so that the writer's next
-        ranking holds its own decline while rankings ask the database nothing.
+        """A request was written through this app (a network store, readers never waiting):
+        bring the declines up to the store before the write is answered, so that the
+        writer's next ranking holds its own decline while rankings ask the database nothing.
 
-        One revision read and, when the store moved, its change log (a few ms); a full
-        re-read only when the writes touched requests. If the database does not answer,
-        rankings go back to reading the declines themselves until a refresh succeeds.
+        Only the request routes wait for this (:class:`RevisionHeader`): other writes touch
+        no request through the API (an ingest job or a company's removal may; the
+        background worker brings the declines up after its next look, as it does the
+        projection). One revision read and, when the store moved, its change log (a few
+        ms); a full re-read only when the writes touched requests. If the database does
+        not answer, rankings go back to reading the declines themselves until a refresh
+        succeeds.
         """
         self._declines_current = False
         try:
@@ -376,7 +389,8 @@ class RevisionHeader:
                 holder = getattr(scope["app"].state, "holder", None)
                 if holder is not None:  # the projection starts catching up at once
                     holder.poke()
-                    if holder.answers_writes_late:  # the declines, before the answer
+                    if holder.answers_writes_late and str(scope.get("path", "")).startswith(
+                            _REQUESTS_PATH):  # a decline holds in the writer's next ranking
                         await anyio.to_thread.run_sync(holder.after_write)
             if message["type"] == "http.response.start":
                 revision = scope.get("state", {}).get(_STATE_KEY)

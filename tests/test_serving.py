@@ -168,8 +168,8 @@ def test_rankings_ask_neo4j_nothing_and_a_decline_still_holds_at_once(
         neo4j_store: GraphStore, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """With readers that never wait, a Neo4j ranking is answered from memory: no query
     on the request's own thread (a database that stalls — a cold write after an idle
-    spell — stalled every reader's revision round trip). A write through the API brings
-    the declines up before it is answered, so the writer's next ranking holds its decline."""
+    spell — stalled every reader's revision round trip). A request written through the API
+    brings the declines up before it is answered: the writer's next ranking holds its decline."""
     from coopgraph.graph.models import Capability, Company
 
     store = neo4j_store
