@@ -677,14 +677,24 @@ class Neo4jStore(GraphStore):
         return int(value) if value is not None else 0
 
     def changes_since(self, revision: int) -> list[Change] | None:
-        """The change nodes after ``revision``, when they are all there (one read transaction)."""
+        """The change nodes after ``revision``, when they are all there (one read transaction).
+
+        The two reads of the transaction are not one snapshot (read committed): a write
+        that commits between them adds changes after the revision read first. Those are
+        kept — writes commit in revision order (each bumps the revision under the
+        counter's lock), so the changes seen run on without a gap — rather than taken
+        for a log written around the store, which made the reader rebuild from a full
+        snapshot (seconds, and retried while writes kept coming).
+        """
 
         def work(tx: ManagedTransaction) -> list[Change] | None:
             record = tx.run(cypher.REVISION_READ).single()
             current = int(record["revision"] or 0) if record else 0
             changes = [Change.from_json(int(r["revision"]), r["changes"])
                        for r in tx.run(cypher.CHANGES_SINCE, {"revision": revision})]
-            if [c.revision for c in changes] != list(range(revision + 1, current + 1)):
+            seen = [c.revision for c in changes]
+            if seen != list(range(revision + 1, revision + 1 + len(seen))) \
+                    or revision + len(seen) < current:
                 return None  # trimmed, wiped, or written around the store
             return changes
 

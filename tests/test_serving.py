@@ -213,3 +213,37 @@ def test_rankings_ask_neo4j_nothing_and_a_decline_still_holds_at_once(
     assert after["oem"]["reasons_en"][0].startswith("Lowered ×")
     assert after["oem"]["score"] < before["oem"]["score"]
     assert asked == []
+
+
+def test_neo4j_change_log_reads_stand_while_writes_commit(neo4j_store: GraphStore):
+    """``changes_since`` reads the revision, then the change nodes, in one read-committed
+    transaction: a write committing in between added a change after the revision read
+    first, which was taken for a log written around the store — the projection was
+    then rebuilt from a full snapshot (seconds, retried while writes kept coming; 20 s
+    at 5k companies in a mixed-load run). Those changes run on without a gap: kept."""
+    from coopgraph.graph.models import Company
+
+    store = neo4j_store
+    store.upsert([Company(id="w-0", name="Запись 0")])
+    base = store.revision()
+    done = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not done.is_set():
+            i += 1
+            store.upsert([Company(id=f"w-{i % 7}", name=f"Запись {i}")])
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            floor = store.revision()
+            changes = store.changes_since(base)
+            assert changes is not None
+            seen = [c.revision for c in changes]
+            assert seen == list(range(base + 1, base + 1 + len(seen)))
+            assert base + len(seen) >= floor
+    finally:
+        done.set()
+        thread.join(30)
