@@ -22,16 +22,25 @@ the background and requests go on being answered from the previous projection
 (after waiting at most ``projection_wait`` seconds for it). Every analytic
 response says which revision it was computed at, in the
 ``X-CoopGraph-Revision`` header (:class:`RevisionHeader`).
+
+With readers that never wait on Neo4j, a ranking asks the database nothing: the
+declines it applies are those held, brought up to the store by the background worker
+after each look and, for a request written through this app, before that write is
+answered (:meth:`StoreHolder.after_write`) — a database that stalls (its first writes
+after an idle spell) holds up the writes, not the rankings.
 """
 
 from __future__ import annotations
 
 import gc
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
+
+import anyio
 
 from coopgraph.graph.store import GraphStore, Snapshot
 
@@ -40,6 +49,11 @@ if TYPE_CHECKING:
     from coopgraph.queries.projection import Projection, ProjectionCache
 
 __all__ = ["REVISION_HEADER", "RevisionHeader", "SerializedStore", "StoreHolder"]
+
+log = logging.getLogger(__name__)
+# the routes that write cooperation requests (api/routes/requests.py), whose declines
+# lower later rankings: on a network store these writes wait for the declines index
+_REQUESTS_PATH = "/requests"
 
 REVISION_HEADER = "X-CoopGraph-Revision"
 _STATE_KEY = "analytic_revision"
@@ -125,6 +139,9 @@ class StoreHolder:
         self._last: Projection | None = None  # what the cache answered last
         self._lock = threading.Lock()
         self._declines: DeclineIndex | None = None
+        # a network store, readers never waiting: the declines index is at the store's
+        # revision as of the last write through this app (see after_write)
+        self._declines_current = False
 
     @staticmethod
     def _wrap(store: GraphStore) -> GraphStore:
@@ -214,7 +231,9 @@ class StoreHolder:
     def declines(self, company_id: str) -> Declines:
         """The declined requests ``company_id`` was a party to, at the store's revision
         (re-read only after a write; a Neo4j revision is a round trip)."""
-        return self._decline_index().get(self.get(), company_id)
+        found = self._decline_index().get(self.get(), company_id)
+        self._declines_current = True
+        return found
 
     def declines_nowait(self, company_id: str) -> Declines | None:
         """:meth:`declines` if that is known without blocking (the embedded store, no
@@ -230,7 +249,13 @@ class StoreHolder:
             # writes): the declines read last only while the store has not moved since
             index = self._decline_index()
             found = index.peek(index.revision, company_id)
-            known = store.revision_nowait() if isinstance(store, SerializedStore) else None
+            if not isinstance(store, SerializedStore):
+                # a network store: its revision is a round trip, which would make every
+                # ranking wait on the database; the declines are brought up to the store
+                # after each request written through this app instead (after_write, before
+                # the write is answered), and by the background worker after each look
+                return found if self._declines_current else None
+            known = store.revision_nowait()
             if found is not None and known is not None and known == index.revision:
                 return found
             return None
@@ -242,6 +267,35 @@ class StoreHolder:
         """Bring the declines up to the store's revision (the background worker)."""
         if self._declines is not None and self._declines.revision is not None:
             self._declines.get(self.get(), "")
+            self._declines_current = True
+
+    @property
+    def answers_writes_late(self) -> bool:
+        """Readers never wait and the store is a network one (Neo4j): a request written
+        through this app is followed by :meth:`after_write` before it is answered."""
+        return self.never_wait and self._store is not None \
+            and not isinstance(self._store, SerializedStore)
+
+    def after_write(self) -> None:
+        """A request was written through this app (a network store, readers never waiting):
+        bring the declines up to the store before the write is answered, so that the
+        writer's next ranking holds its own decline while rankings ask the database nothing.
+
+        Only the request routes wait for this (:class:`RevisionHeader`): other writes touch
+        no request through the API (an ingest job or a company's removal may; the
+        background worker brings the declines up after its next look, as it does the
+        projection). One revision read and, when the store moved, its change log (a few
+        ms); a full re-read only when the writes touched requests. If the database does
+        not answer, rankings go back to reading the declines themselves until a refresh
+        succeeds.
+        """
+        self._declines_current = False
+        try:
+            self._decline_index().get(self.get(), "")
+        except Exception as exc:  # the write is done; the next ranking reads the declines
+            log.warning("declines not refreshed after a write: %s", exc)
+            return
+        self._declines_current = True
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller).
@@ -335,6 +389,9 @@ class RevisionHeader:
                 holder = getattr(scope["app"].state, "holder", None)
                 if holder is not None:  # the projection starts catching up at once
                     holder.poke()
+                    if holder.answers_writes_late and str(scope.get("path", "")).startswith(
+                            _REQUESTS_PATH):  # a decline holds in the writer's next ranking
+                        await anyio.to_thread.run_sync(holder.after_write)
             if message["type"] == "http.response.start":
                 revision = scope.get("state", {}).get(_STATE_KEY)
                 if revision is not None:

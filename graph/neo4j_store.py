@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -789,18 +790,33 @@ class Neo4jStore(GraphStore):
         return int(value) if value is not None else 0
 
     def changes_since(self, revision: int) -> list[Change] | None:
-        """The change nodes after ``revision``, when they are all there (one read transaction)."""
+        """The change nodes after ``revision``, when they are all there.
 
-        def work(tx: ManagedTransaction) -> list[Change] | None:
+        The counter and the change nodes are read in one transaction, but Neo4j's reads
+        are not one snapshot: a write committing meanwhile can show its counter and not
+        yet its change node, or add changes past the counter read first. Changes past
+        the counter are kept (writes commit in revision order: each bumps the counter
+        under its lock, so they run on without a gap); a log that does not reach the
+        counter, or has a gap, is read again (twice, a few ms apart) before it is taken
+        for one trimmed or written around the store — that answer sends the reader to a
+        full snapshot rebuild (seconds, and retried while writes keep coming).
+        """
+
+        def work(tx: ManagedTransaction) -> tuple[int, list[Change]]:
             record = tx.run(cypher.REVISION_READ).single()
             current = int(record["revision"] or 0) if record else 0
-            changes = [Change.from_json(int(r["revision"]), r["changes"])
-                       for r in tx.run(cypher.CHANGES_SINCE, {"revision": revision})]
-            if [c.revision for c in changes] != list(range(revision + 1, current + 1)):
-                return None  # trimmed, wiped, or written around the store
-            return changes
+            return current, [Change.from_json(int(r["revision"]), r["changes"])
+                             for r in tx.run(cypher.CHANGES_SINCE, {"revision": revision})]
 
-        return self._read(work)
+        for attempt in range(3):
+            if attempt:
+                time.sleep(0.005 * attempt)
+            current, changes = self._read(work)
+            seen = [c.revision for c in changes]
+            if seen == list(range(revision + 1, revision + 1 + len(seen))) \
+                    and revision + len(seen) >= current:
+                return changes
+        return None  # trimmed, wiped, or written around the store
 
     def fetch(self, kind: EntityKind | str,
               keys: Iterable[tuple[str, ...]]) -> list[dict[str, Any]]:
