@@ -272,8 +272,33 @@ def _er_pair(stored: dict[str, ErPair], a: Company, b: Company,
         kept_before=json.dumps(to_props(a), ensure_ascii=False) if status == "merged" else None)
 
 
+# Company's fields whose default is made by a factory: (name, factory); and those
+# whose default is an immutable value (None, a number, a string): name → value.
+_FACTORY_DEFAULTS = tuple((name, field.default_factory)
+                          for name, field in Company.model_fields.items()
+                          if field.default_factory is not None
+                          and not field.default_factory_takes_validated_data)
+_PLAIN_DEFAULTS = {name: field.default for name, field in Company.model_fields.items()
+                   if not field.is_required() and field.default_factory is None
+                   and (field.default is None or type(field.default) in (str, int, float, bool))}
+_COMPANY_FIELDS = frozenset(Company.model_fields)
+
+
 def _company_of(props: dict[str, Any]) -> Company:
-    """A Company from properties the fast path has checked (pydantic would accept them)."""
-    if "roles" in props:
-        props = {**props, "roles": [Role(r) for r in props["roles"]]}
-    return Company.model_construct(**props)
+    """A Company from properties the fast path has checked (pydantic would accept them).
+
+    The same object as ``Company.model_construct(**props)`` (same values, same
+    ``model_fields_set``), but the defaults are filled in here: pydantic 2.14's
+    ``model_construct`` looks at every factory default (``roles``, ``okved``: empty
+    lists) and deep-copies every plain default on every call — ≈ 10 µs a company in
+    a load (1.0 s of 7.4 for 100k companies); ≈ 100 µs in a bare loop, where the
+    model is not built yet and ``inspect.signature(list)`` is asked each time.
+    """
+    fields_set = set(_COMPANY_FIELDS.intersection(props))
+    values = {**_PLAIN_DEFAULTS, **props}
+    if "roles" in values:
+        values["roles"] = [Role(r) for r in values["roles"]]
+    for name, factory in _FACTORY_DEFAULTS:
+        if name not in values:
+            values[name] = factory()  # type: ignore[call-arg]  # takes no data (above)
+    return Company.model_construct(fields_set, **values)

@@ -86,7 +86,7 @@ class Chunk(NamedTuple):
 
     rows: list[int]
     cells: Sequence[list[Any]]  # Rows, or the lists themselves
-    columns: dict[str, list[Any]] | None  # FastRows.parse of the cells, without canon
+    columns: dict[str, list[Any]] | None  # FastRows.parse of the cells (no canon), deduped
     malformed: list[tuple[int, list[Any], str]]  # (row, cells, reason)
 
 
@@ -97,6 +97,8 @@ def _pack(raw: list[tuple[int, list[Any]]], fast: Any) -> tuple[Any, ...]:
     rows = [row for row, _values in good]
     cells = [values for _row, values in good]
     columns = fast.parse(cells, None) if fast is not None and cells else None
+    if columns is not None:
+        fast.dedupe(columns)  # repeated values pickled once
     packed: Any = cells
     if cells and min(map(len, cells)) >= 1:
         try:

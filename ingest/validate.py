@@ -610,6 +610,24 @@ class FastRows:
                     and len(values) >= 16 and 2 * len(set(values)) <= len(values):
                 columns[plan.name] = list(map(canon.setdefault, values, values))
 
+    def dedupe(self, columns: dict[str, list[Any]]) -> None:
+        """One object per distinct value (of one type) in each column :meth:`share`
+        may share, within ``columns`` only.
+
+        For the prefetch worker (:mod:`ingest.prefetch`): a pickled chunk then holds
+        each repeated value once (a memo reference after), and the loading process
+        unpickles it once and hashes it once in :meth:`share` — which gives the very
+        objects it gave before: the canon's, or new ones of the same type and value
+        (only the columns :meth:`share` will share: it maps equal values to one
+        object anyway, e.g. ``-0.0`` to ``0.0``).
+        """
+        for plan in self._plans:
+            values = columns.get(plan.name)
+            if values is not None and plan.how in _SHARED \
+                    and len(values) >= 16 and 2 * len(set(values)) <= len(values):
+                seen: dict[tuple[type, Any], Any] = {}
+                columns[plan.name] = [seen.setdefault((v.__class__, v), v) for v in values]
+
     def assemble(self, columns: dict[str, list[Any]], source: str, rows: Sequence[int]
                  ) -> tuple[list[dict[str, Any] | None], list[int] | None]:
         """The stored properties of each row (None: left to pydantic), and their prints.

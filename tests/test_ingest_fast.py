@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.errors import MissingReference, StoreError
-from coopgraph.graph.models import Capability, Category, Company
+from coopgraph.graph.models import Capability, Category, Company, Role
 from coopgraph.graph.schema import KINDS, EntityKind, to_props
 from coopgraph.graph.store import GraphStore
 from coopgraph.ingest.formats import FORMATS
 from coopgraph.ingest.generate import generate
+from coopgraph.ingest.load_companies import _company_of
 from coopgraph.ingest.pipeline import _Writer, ingest_paths, plan_tables
 from coopgraph.ingest.sample import COOPERATION_FILE_NAMES, FILE_NAMES
 from coopgraph.ingest.validate import FastRows, RowConverter, record_fields, row_print, validate_row
@@ -190,3 +191,30 @@ def test_the_writer_thread_keeps_order_and_reports_a_failure() -> None:
     with pytest.raises(StoreError, match="the server said no"):
         writer.close()
     assert 99 not in done  # nothing is written after a failed write
+
+
+def test_fast_path_companies_are_the_companies_pydantic_makes(tmp_path: Path) -> None:
+    # ingest.load_companies._company_of fills the defaults itself (pydantic's
+    # model_construct is slow at it): the objects must be the validated ones
+    generate(tmp_path, companies=300, seed=5)
+    jobs, _warnings = plan_tables([tmp_path])
+    job = next(j for j in jobs if j.kind is _K.COMPANY)
+    fast = FastRows.for_columns(job.columns)
+    assert fast is not None
+    rows = list(job.table.rows())
+    built, _prints = fast.assemble(fast.parse([values for _row, values in rows]),
+                                   job.table.path.name, [row for row, _values in rows])
+    made = [(_company_of(props), Company.model_validate(props))
+            for props in built if props is not None]
+    assert len(made) == len(rows)
+    for fast_one, validated in made:
+        assert fast_one.__dict__ == validated.__dict__
+        assert list(fast_one.__dict__) == list(validated.__dict__)
+        assert fast_one.model_fields_set == validated.model_fields_set
+        assert to_props(fast_one) == to_props(validated)
+    a, b = _company_of({"id": "a", "name": "A"}), _company_of({"id": "b", "name": "B"})
+    assert a == Company.model_validate({"id": "a", "name": "A"})
+    assert a.model_fields_set == {"id", "name"}
+    assert a.roles == [] and a.roles is not b.roles and a.okved is not b.okved  # fresh lists
+    a.roles.append(Role.SUPPLIER)
+    assert b.roles == []

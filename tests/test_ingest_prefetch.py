@@ -165,3 +165,39 @@ def test_small_loads_and_single_cores_read_in_process(tmp_path: Path,
     monkeypatch.setattr(prefetch, "MIN_BYTES", 0)
     monkeypatch.setattr(prefetch, "_cores", lambda: 1)
     assert prefetch.Prefetch.start(paths, jobs, 500) is None
+
+
+def test_the_worker_sends_each_repeated_value_once_and_shares_give_the_same_objects(
+        tmp_path: Path) -> None:
+    # FastRows.dedupe (the worker's): same values and types, one object per value;
+    # then the loading process's share gives what it gives to the columns as parsed
+    from coopgraph.ingest.pipeline import plan_tables
+    from coopgraph.ingest.validate import DEFER, FastRows
+
+    jobs, _warnings = plan_tables(_dataset(tmp_path))
+    deduped_any = False
+    for job in jobs:
+        fast = FastRows.for_columns(job.columns)
+        if fast is None:
+            continue
+        cells = [values for _row, values in job.table.rows()]
+        parsed, deduped = fast.parse(cells, None), fast.parse(cells, None)
+        fast.dedupe(deduped)
+        assert deduped.keys() == parsed.keys()
+        for name, values in parsed.items():
+            assert [(type(v), v) for v in deduped[name] if v is not DEFER] \
+                == [(type(v), v) for v in values if v is not DEFER], (job.name, name)
+            assert [i for i, v in enumerate(deduped[name]) if v is DEFER] \
+                == [i for i, v in enumerate(values) if v is DEFER]
+            hashable = [v for v in deduped[name] if not isinstance(v, list)]
+            if len({id(v) for v in hashable}) < len({id(v) for v in values}):
+                deduped_any = True
+        canon_a: dict[Any, Any] = {}
+        canon_b: dict[Any, Any] = {}
+        fast.share(parsed, canon_a)
+        fast.share(deduped, canon_b)
+        for name, values in parsed.items():
+            assert [(type(v), v) for v in deduped[name]] == [(type(v), v) for v in values]
+            assert [v is canon_b.get(v) for v in deduped[name] if not isinstance(v, list)] \
+                == [v is canon_a.get(v) for v in values if not isinstance(v, list)]
+    assert deduped_any
