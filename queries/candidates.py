@@ -1217,9 +1217,11 @@ def renumbered(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray) -> 
     moves up by those at or before it (a comparison each, cheaper than a gather)."""
     if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
-    out = values.copy()
-    for at in (inserted - np.arange(len(inserted))).tolist():  # old numbers they precede
-        np.add(out, values >= at, out=out, casting="unsafe")
+    if len(inserted) == 0:
+        return values.copy()
+    out = np.empty_like(values)  # the first insertion writes it (no copy pass before)
+    for j, at in enumerate((inserted - np.arange(len(inserted))).tolist()):  # old numbers
+        np.add(values if j == 0 else out, values >= at, out=out, casting="unsafe")
     return out
 
 
@@ -1229,9 +1231,17 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
     each moves the numbers from the first at or after it up by one (a search and a run)."""
     if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
-    out = values.copy()
-    for at in (inserted - np.arange(len(inserted))).tolist():
-        out[np.searchsorted(values, at):] += 1
+    # the numbers from each insertion point on move up by the insertions up to it: each
+    # stretch between two points written once, by a copy or an add
+    cuts = np.searchsorted(values, (inserted - np.arange(len(inserted))).astype(values.dtype))
+    out = np.empty_like(values)
+    bounds = [0, *cuts.tolist(), len(values)]
+    for j in range(len(bounds) - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        if j == 0:
+            out[lo:hi] = values[lo:hi]
+        else:
+            np.add(values[lo:hi], j, out=out[lo:hi], casting="unsafe")
     return out
 
 
@@ -1341,9 +1351,11 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category, sorted
         # the map keeps the order: each key moves by ncat per company inserted before its
         # company, a run of keys per insertion point (no division over the whole array)
-        out = keys.copy()
-        for cut in np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist():
-            out[cut:] += ncat
+        out = np.empty_like(keys)
+        bounds = [0, *np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist(), len(keys)]
+        for j in range(len(bounds) - 1):  # each stretch written once
+            lo, hi = bounds[j], bounds[j + 1]
+            np.add(keys[lo:hi], j * ncat, out=out[lo:hi], casting="unsafe")
         return out
 
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
@@ -1354,10 +1366,20 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         return ptr[steps - np.searchsorted(inserted, steps, side="left")]
 
     sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
-    supplier = sk // (n_old * max(ncat, 1))
-    buyer = sk // max(ncat, 1) - supplier * n_old
-    supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n - supplier * n_old)
-                        + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
+    if proj.extra.get(PATCHABLE_MARK) and len(sk) == len(proj.sup_supplier):
+        # the link table is in key order, its company columns renumbered already: its keys
+        # are these (a build takes them so), in one array written in place
+        supply_keys = proj.sup_supplier.astype(np.int64)
+        supply_keys *= n
+        supply_keys += proj.sup_buyer
+        supply_keys *= ncat
+        supply_keys += proj.sup_category
+    else:
+        supplier = sk // (n_old * max(ncat, 1))
+        buyer = sk // max(ncat, 1) - supplier * n_old
+        supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n
+                             - supplier * n_old)
+                            + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
     got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(

@@ -58,6 +58,7 @@ from coopgraph.queries.candidates import (
     insert_rows,
     patch_match_index,
     renumber_match_index,
+    renumbered_sorted,
     splice_rows,
 )
 from coopgraph.queries.candidates import (
@@ -578,11 +579,14 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
                                  np.array([v[n] for v in new_values], dtype=old.dtype))
     mapped = old_to_new.astype(np.int32)
 
-    def remap(values: np.ndarray) -> np.ndarray:
+    def remap(values: np.ndarray, ascending: bool = False) -> np.ndarray:
         if not len(values):
             return values
-        # no company removed: index i moves up by the added ones at or before it
-        return mapped[values] if removed else renumbered_numbers(values, mapped, final)
+        if removed:
+            return mapped[values]
+        # no company removed: index i moves up by the added ones at or before it (a table's
+        # first key column is ascending: a run per insertion, no comparison per row)
+        return (renumbered_sorted if ascending else renumbered_numbers)(values, mapped, final)
 
     fields["product_maker"] = np.where(proj.product_maker >= 0,
                                        remap(np.maximum(proj.product_maker, 0)), -1
@@ -600,7 +604,8 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     else:  # empty rows inserted: the same entries, row pointers repeated
         fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
     for kind, columns in _COMPANY_COLUMNS.items():
-        values = {name: remap(getattr(proj, name)) for name in columns}
+        values = {name: remap(getattr(proj, name), ascending=name == columns[0])
+                  for name in columns}
         if not removed:  # every row stays
             fields.update(values)
             continue
@@ -628,6 +633,9 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         for name in ("committed_volume", "free_capacity", "capabilities_by_category"):
             if name in computed:
                 vars(renumbered)[name] = computed[name]
+        if "capability_matrix" in computed:  # the same entries, empty rows inserted
+            vars(renumbered)["capability_matrix"] = insert_rows(
+                computed["capability_matrix"], final, old_to_new)
     return _Renumbered(renumbered, old_to_new, final, frozenset(added), frozenset(removed))
 
 
