@@ -68,6 +68,7 @@ from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import (
     DERIVED_INPUTS,
     PATCHABLE_MARK,
+    InsertedList,
     Projection,
     okved_codes,
     same_value,
@@ -569,7 +570,11 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     new_values = [_company_values(present[c]) for c in added]
     for n, name in enumerate(_COMPANY_LISTS):
         old = getattr(proj, name)
-        items = [old[i] for i in kept_idx.tolist()] if removed else list(old)
+        if not removed:  # the old list not copied (nor its items' counts touched)
+            fields[name] = InsertedList.over(old, final.tolist(), [v[n] for v in new_values])
+            continue
+        every = list(old)
+        items = [every[i] for i in kept_idx.tolist()]
         for position, company_values in zip(final.tolist(), new_values, strict=True):
             items.insert(position, company_values[n])
         fields[name] = items

@@ -683,3 +683,45 @@ def test_rows_out_of_key_order_are_not_patched(embedded_store: GraphStore):
                                                    "capacity_per_year": 3.0}])
         changes = embedded_store.changes_since(revision)
         assert changes and apply_changes(shuffled, changes, embedded_store) is None
+
+
+def test_inserted_list_equals_the_list_with_the_companies_inserted():
+    """``InsertedList`` (a company list with companies inserted, the old list not copied)
+    gives every item, slice, comparison and pickle that inserting into a copy gives, over
+    successive insertions (composed over one base, then made into a list past
+    ``MAX_INSERTED``), ends included; the base list stays as it was."""
+    import pickle
+
+    from coopgraph.queries.projection import InsertedList, same_value
+
+    rng = np.random.default_rng(11)
+    base = [f"c{i}" for i in range(30)]
+    kept = list(base)
+    current: Any = base
+    expected = list(base)
+    for step in range(40):
+        k = int(rng.integers(1, 4))
+        n = len(expected) + k
+        final = sorted(rng.choice(n, size=k, replace=False).tolist())
+        if step == 3:
+            final = [0, n - 1][:k] if k <= 2 else [0, 1, n - 1]
+            k = len(final)
+        values = [f"new{step}.{j}" for j in range(k)]
+        for p, v in zip(final, values, strict=True):
+            expected.insert(p, v)
+        current = InsertedList.over(current, final, values)
+        assert len(current) == len(expected)
+        assert [current[i] for i in range(len(expected))] == expected, step
+        assert current[-1] == expected[-1] and current[np.int64(2)] == expected[2]
+        with pytest.raises(IndexError):
+            current[len(expected)]
+        if step % 7 == 0:  # read whole now and then: the next insertion starts from it
+            assert list(current) == expected and current[2:9] == expected[2:9]
+    assert isinstance(current, InsertedList | list)
+    assert current == expected and same_value(current, expected)
+    assert same_value(expected, current) and not same_value(current, expected[:-1])
+    assert pickle.loads(pickle.dumps(current)) == expected
+    assert base == kept
+    folded = InsertedList.over(base, list(range(InsertedList.MAX_INSERTED + 1)),
+                               ["x"] * (InsertedList.MAX_INSERTED + 1))
+    assert isinstance(folded, list) and folded[:3] == ["x"] * 3 and folded[-1] == base[-1]
