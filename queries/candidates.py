@@ -60,8 +60,10 @@ __all__ = [
     "renumber_match_index",
     "renumbered",
     "renumbered_sorted",
+    "row_numbers",
     "row_ranges",
     "since_days",
+    "splice_csc_rows",
     "splice_rows",
 ]
 
@@ -552,10 +554,29 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
                 out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
 
+_ROW_NUMBERS = np.zeros(0, dtype=np.int64)  # 0, 1, 2, … read-only, grown with headroom
+
+
+def row_numbers(n: int) -> np.ndarray:
+    """``np.arange(n)`` (int64) as a read-only view of one shared array grown with
+    headroom: a patch that adds a row gets it without writing 3 MB per 400k rows."""
+    global _ROW_NUMBERS
+    numbers = _ROW_NUMBERS
+    if len(numbers) < n:
+        numbers = np.arange(n + n // 4 + 1024, dtype=np.int64)
+        numbers.flags.writeable = False
+        _ROW_NUMBERS = numbers  # views of the old one stay valid
+    return numbers[:n]
+
+
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-    cap_all = proj.cap_company.astype(np.int64) * proj.n_categories + proj.cap_category
-    if len(cap_all) < 2 or bool((cap_all[1:] > cap_all[:-1]).all()):  # in key order already
-        return dict(cap_keys=cap_all, cap_rows=np.arange(len(cap_all), dtype=np.int64))
+    cap_all = proj.cap_company.astype(np.int64)  # written in place: one array
+    cap_all *= proj.n_categories
+    cap_all += proj.cap_category
+    # in key order already: a patchable projection's tables are (checked once per build)
+    if proj.extra.get(PATCHABLE_MARK) or len(cap_all) < 2 \
+            or bool((cap_all[1:] > cap_all[:-1]).all()):
+        return dict(cap_keys=cap_all, cap_rows=row_numbers(len(cap_all)))
     cap_order = np.argsort(cap_all, kind="stable")
     return dict(cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64))
 
@@ -794,7 +815,8 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
         part.update(decl=old_ix.decl, decl_csc=old_ix.decl_csc)
     else:
         decl = splice_rows(old_ix.decl, rows, decl_rows)
-        part.update(decl=decl, decl_csc=decl.tocsc())
+        part.update(decl=decl, decl_csc=splice_csc_rows(old_ix.decl_csc, rows,
+                                                        old_ix.decl[rows], decl_rows))
     if _same_rows(old_ix.sell, rows, sell_rows):
         part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
     else:
@@ -1272,6 +1294,41 @@ def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.cs
                          indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
                         shape=m.shape)
     return out
+
+
+def splice_csc_rows(m: sp.csc_matrix, rows: np.ndarray, old: sp.csr_matrix,
+                    new: sp.csr_matrix) -> sp.csc_matrix:
+    """The CSC ``m`` (sorted row indices) with its rows ``rows`` (ascending, unique) changed
+    from ``old`` to ``new`` (their rows, one per entry of ``rows``): the old entries taken
+    out and the new ones put where they sort in their columns — one copy of the arrays,
+    no conversion of the whole matrix (what ``tocsc`` of the spliced CSR gives)."""
+    old, new = old.tocsr(), new.tocsr()
+    old.sum_duplicates()
+    new.sum_duplicates()
+    rows = np.asarray(rows, dtype=np.int64)
+    ptr = m.indptr.astype(np.int64)
+
+    def entries(sub: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r = rows[np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))]
+        c = sub.indices.astype(np.int64)
+        # each entry's place in its column: the first position not below its row
+        at = np.array([ptr[cj] + np.searchsorted(m.indices[ptr[cj]:ptr[cj + 1]], rj)
+                       for rj, cj in zip(r.tolist(), c.tolist(), strict=True)], dtype=np.int64)
+        return r, c, at
+
+    _r, gone_c, gone_at = entries(old)
+    put_r, put_c, put_at = entries(new)
+    order = np.lexsort((put_r, put_c))  # by column, then row: np.insert keeps the order
+    put_r, put_c, put_at = put_r[order], put_c[order], put_at[order]
+    put_at -= np.searchsorted(np.sort(gone_at), put_at)  # positions once the old are out
+    indices = np.insert(np.delete(m.indices, gone_at), put_at, put_r.astype(m.indices.dtype))
+    data = np.insert(np.delete(m.data, gone_at), put_at,
+                     new.data[order].astype(m.data.dtype, copy=False))
+    counts = np.diff(ptr) - np.bincount(gone_c, minlength=m.shape[1]) \
+        + np.bincount(put_c, minlength=m.shape[1])
+    indptr = np.zeros(m.shape[1] + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csc_matrix((data, indices, indptr.astype(m.indptr.dtype)), shape=m.shape)
 
 
 def packed_bit_bytes(n: int) -> int:

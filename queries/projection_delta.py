@@ -43,7 +43,7 @@ import bisect
 import dataclasses
 import logging
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -553,9 +553,13 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     # where each added company goes in the kept list (ascending), and its final index
     spots = [bisect.bisect_left(kept_ids, c) for c in added]
     final = np.array(spots, dtype=np.int64) + np.arange(len(added), dtype=np.int64)
-    ids = list(kept_ids)
-    for position, company in zip(final.tolist(), added, strict=True):
-        ids.insert(position, company)
+    ids: Sequence[str]
+    if removed:  # kept_ids is a new list already
+        for position, company in zip(final.tolist(), added, strict=True):
+            kept_ids.insert(position, company)
+        ids = kept_ids
+    else:  # the old list not copied (see InsertedList)
+        ids = InsertedList.over(proj.company_ids, final.tolist(), added)
     kept_rank = np.cumsum(keep) - 1  # old index -> index among the kept
     old_to_new = np.where(keep, kept_rank + np.searchsorted(np.array(spots, dtype=np.int64),
                                                             kept_rank, side="right"), -1)

@@ -725,3 +725,34 @@ def test_inserted_list_equals_the_list_with_the_companies_inserted():
     folded = InsertedList.over(base, list(range(InsertedList.MAX_INSERTED + 1)),
                                ["x"] * (InsertedList.MAX_INSERTED + 1))
     assert isinstance(folded, list) and folded[:3] == ["x"] * 3 and folded[-1] == base[-1]
+
+
+def test_splice_csc_rows_equals_the_conversion_of_the_spliced_rows():
+    """``splice_csc_rows`` (the changed rows' entries taken out of a CSC and put back where
+    they sort) equals ``tocsc`` of the CSR with those rows replaced: rows emptied, filled,
+    rewritten, at both ends, entries at a column's start and end."""
+    import scipy.sparse as sp
+
+    from coopgraph.queries.candidates import splice_csc_rows, splice_rows
+
+    rng = np.random.default_rng(7)
+    for trial in range(30):
+        n, m = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        a = sp.random(n, m, density=0.3, format="csr", random_state=trial,
+                      data_rvs=lambda k: rng.integers(1, 3, k)).astype(np.int8)
+        a.sort_indices()
+        rows = np.sort(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False))
+        if trial == 0:
+            rows = np.array([0, n - 1]) if n > 1 else np.array([0])
+        sub = sp.random(len(rows), m, density=float(rng.choice([0.0, 0.4, 1.0])),
+                        format="csr", random_state=100 + trial,
+                        data_rvs=lambda k: rng.integers(1, 3, k)).astype(np.int8)
+        want = splice_rows(a, rows, sub).tocsc()
+        got = splice_csc_rows(a.tocsc(), rows, a[rows], sub)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        got_sorted = got.copy()
+        got_sorted.sort_indices()
+        assert np.array_equal(got.indices, got_sorted.indices), trial  # sorted already
+        assert np.array_equal(got.indptr, want.indptr), trial
+        assert np.array_equal(got.indices, want.indices), trial
+        assert np.array_equal(got.data, want.data), trial
