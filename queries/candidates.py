@@ -423,21 +423,25 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
 
     def of(companies: np.ndarray) -> np.ndarray:  # the entries whose buyer is wanted
         return np.ones(len(companies), dtype=bool) if mine is None \
-            else mine[np.asarray(companies, dtype=np.int64)]
+            else mine[companies]  # an integer index of any width: no cast of the column
 
     makers = np.flatnonzero(proj.product_maker >= 0)
     makers = makers[of(proj.product_maker[makers])]
     volume = np.array([proj.product_rows[p].get("annual_volume") or 0.0
                        for p in makers.tolist()], dtype=float)
-    maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
-                              shape=(n, len(proj.product_ids)))
-    maker_vol = sp.csr_matrix((volume, (proj.product_maker[makers], makers)),
-                              shape=(n, len(proj.product_ids)))
+    # one matrix row per buyer wanted (all companies, or ``buyers``: their rows in order)
+    maker_row = proj.product_maker[makers] if buyers is None \
+        else np.searchsorted(buyers, proj.product_maker[makers])
+    shape = (n if buyers is None else len(buyers), len(proj.product_ids))
+    maker_bin = sp.csr_matrix((np.ones(len(makers)), (maker_row, makers)), shape=shape)
+    maker_vol = sp.csr_matrix((volume, (maker_row, makers)), shape=shape)
     closure_bin = closure.copy()
     closure_bin.data[:] = 1.0
     bom_bin = (maker_bin @ closure_bin).tocoo()
     bom_qty = np.asarray((maker_vol @ closure).tocsr()[bom_bin.row, bom_bin.col]).ravel() \
         if bom_bin.nnz else np.zeros(0)
+    bom_row = bom_bin.row if buyers is None \
+        else np.asarray(buyers, dtype=np.int64)[bom_bin.row]
     # a maker of an assembly category needs its components (one BOM level down)
     step = _category_step(proj)
     step.data[:] = 1.0
@@ -452,9 +456,14 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
         makes.data[:] = 1.0
         inputs = (makes @ step).tocoo()
         in_row = np.asarray(buyers, dtype=np.int64)[inputs.row]
-    need, imp, sup = of(proj.need_company), of(proj.imp_company), of(proj.sup_buyer)
+    if buyers is None:
+        need, imp = of(proj.need_company), of(proj.imp_company)
+    else:  # the rows of the buyers (searched where the table is in key order)
+        need = _table_rows(proj, proj.need_company, buyers)
+        imp = _table_rows(proj, proj.imp_company, buyers)
+    sup = of(proj.sup_buyer)
     parts = [
-        (bom_bin.row, bom_bin.col, BOM, bom_qty),
+        (bom_row, bom_bin.col, BOM, bom_qty),
         (in_row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
         (proj.need_company[need], proj.need_category[need], NEED, proj.need_qty[need]),
         (proj.imp_company[imp], proj.imp_category[imp], IMPORT, proj.imp_volume[imp]),
