@@ -100,17 +100,22 @@ class InsertedList(Sequence[Any]):
     companies). Item ``i`` is an inserted value (``positions``: ascending, in this list's
     numbering) or ``base``'s item ``i`` less the insertions before it; the length is
     ``base``'s plus the insertions. Anything else (iteration, slices, comparison, a
-    copy) reads the whole list, made once and kept; it pickles as that list. Readers
+    copy), or more than :data:`MAX_READS` items read, reads the whole list, made once and
+    kept; it pickles as that list. Readers
     never change a projection's lists, and neither does this."""
 
-    __slots__ = ("_base", "_list", "_positions", "_values")
+    __slots__ = ("_base", "_list", "_positions", "_reads", "_values")
 
     #: more insertions than this over one base: the list is made (one copy), see :meth:`over`
     MAX_INSERTED = 64
+    #: items read one by one (a bisect each) before the list is made: a reader going
+    #: through many companies by index pays one copy, not a bisect per item
+    MAX_READS = 256
 
     def __init__(self, base: Sequence[Any], positions: list[int], values: list[Any]) -> None:
         self._base, self._positions, self._values = base, positions, values
         self._list: list[Any] | None = None
+        self._reads = 0
 
     @classmethod
     def over(cls, old: Sequence[Any], final: list[int], values: list[Any]) -> Sequence[Any]:
@@ -152,6 +157,9 @@ class InsertedList(Sequence[Any]):
             raise IndexError("list index out of range")
         if self._list is not None:
             return self._list[i]
+        self._reads += 1  # racing readers may miss a count: harmless
+        if self._reads > self.MAX_READS:
+            return self.made()[i]
         k = bisect.bisect_left(self._positions, i)
         if k < len(self._positions) and self._positions[k] == i:
             return self._values[k]

@@ -685,14 +685,18 @@ def test_rows_out_of_key_order_are_not_patched(embedded_store: GraphStore):
         assert changes and apply_changes(shuffled, changes, embedded_store) is None
 
 
-def test_inserted_list_equals_the_list_with_the_companies_inserted():
+@pytest.mark.parametrize("reads", [0, 10**9])
+def test_inserted_list_equals_the_list_with_the_companies_inserted(monkeypatch, reads: int):
     """``InsertedList`` (a company list with companies inserted, the old list not copied)
     gives every item, slice, comparison and pickle that inserting into a copy gives, over
     successive insertions (composed over one base, then made into a list past
-    ``MAX_INSERTED``), ends included; the base list stays as it was."""
+    ``MAX_INSERTED``), ends included, items read by bisect or from the made list (past
+    ``MAX_READS``); the base list stays as it was."""
     import pickle
 
     from coopgraph.queries.projection import InsertedList, same_value
+
+    monkeypatch.setattr(InsertedList, "MAX_READS", reads)
 
     rng = np.random.default_rng(11)
     base = [f"c{i}" for i in range(30)]
