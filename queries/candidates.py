@@ -60,8 +60,10 @@ __all__ = [
     "renumber_match_index",
     "renumbered",
     "renumbered_sorted",
+    "row_numbers",
     "row_ranges",
     "since_days",
+    "splice_csc_rows",
     "splice_rows",
 ]
 
@@ -421,21 +423,25 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
 
     def of(companies: np.ndarray) -> np.ndarray:  # the entries whose buyer is wanted
         return np.ones(len(companies), dtype=bool) if mine is None \
-            else mine[np.asarray(companies, dtype=np.int64)]
+            else mine[companies]  # an integer index of any width: no cast of the column
 
     makers = np.flatnonzero(proj.product_maker >= 0)
     makers = makers[of(proj.product_maker[makers])]
     volume = np.array([proj.product_rows[p].get("annual_volume") or 0.0
                        for p in makers.tolist()], dtype=float)
-    maker_bin = sp.csr_matrix((np.ones(len(makers)), (proj.product_maker[makers], makers)),
-                              shape=(n, len(proj.product_ids)))
-    maker_vol = sp.csr_matrix((volume, (proj.product_maker[makers], makers)),
-                              shape=(n, len(proj.product_ids)))
+    # one matrix row per buyer wanted (all companies, or ``buyers``: their rows in order)
+    maker_row = proj.product_maker[makers] if buyers is None \
+        else np.searchsorted(buyers, proj.product_maker[makers])
+    shape = (n if buyers is None else len(buyers), len(proj.product_ids))
+    maker_bin = sp.csr_matrix((np.ones(len(makers)), (maker_row, makers)), shape=shape)
+    maker_vol = sp.csr_matrix((volume, (maker_row, makers)), shape=shape)
     closure_bin = closure.copy()
     closure_bin.data[:] = 1.0
     bom_bin = (maker_bin @ closure_bin).tocoo()
     bom_qty = np.asarray((maker_vol @ closure).tocsr()[bom_bin.row, bom_bin.col]).ravel() \
         if bom_bin.nnz else np.zeros(0)
+    bom_row = bom_bin.row if buyers is None \
+        else np.asarray(buyers, dtype=np.int64)[bom_bin.row]
     # a maker of an assembly category needs its components (one BOM level down)
     step = _category_step(proj)
     step.data[:] = 1.0
@@ -450,9 +456,14 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
         makes.data[:] = 1.0
         inputs = (makes @ step).tocoo()
         in_row = np.asarray(buyers, dtype=np.int64)[inputs.row]
-    need, imp, sup = of(proj.need_company), of(proj.imp_company), of(proj.sup_buyer)
+    if buyers is None:
+        need, imp = of(proj.need_company), of(proj.imp_company)
+    else:  # the rows of the buyers (searched where the table is in key order)
+        need = _table_rows(proj, proj.need_company, buyers)
+        imp = _table_rows(proj, proj.imp_company, buyers)
+    sup = of(proj.sup_buyer)
     parts = [
-        (bom_bin.row, bom_bin.col, BOM, bom_qty),
+        (bom_row, bom_bin.col, BOM, bom_qty),
         (in_row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
         (proj.need_company[need], proj.need_category[need], NEED, proj.need_qty[need]),
         (proj.imp_company[imp], proj.imp_category[imp], IMPORT, proj.imp_volume[imp]),
@@ -552,10 +563,29 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
                 out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
 
+_ROW_NUMBERS = np.zeros(0, dtype=np.int64)  # 0, 1, 2, … read-only, grown with headroom
+
+
+def row_numbers(n: int) -> np.ndarray:
+    """``np.arange(n)`` (int64) as a read-only view of one shared array grown with
+    headroom: a patch that adds a row gets it without writing 3 MB per 400k rows."""
+    global _ROW_NUMBERS
+    numbers = _ROW_NUMBERS
+    if len(numbers) < n:
+        numbers = np.arange(n + n // 4 + 1024, dtype=np.int64)
+        numbers.flags.writeable = False
+        _ROW_NUMBERS = numbers  # views of the old one stay valid
+    return numbers[:n]
+
+
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-    cap_all = proj.cap_company.astype(np.int64) * proj.n_categories + proj.cap_category
-    if len(cap_all) < 2 or bool((cap_all[1:] > cap_all[:-1]).all()):  # in key order already
-        return dict(cap_keys=cap_all, cap_rows=np.arange(len(cap_all), dtype=np.int64))
+    cap_all = proj.cap_company.astype(np.int64)  # written in place: one array
+    cap_all *= proj.n_categories
+    cap_all += proj.cap_category
+    # in key order already: a patchable projection's tables are (checked once per build)
+    if proj.extra.get(PATCHABLE_MARK) or len(cap_all) < 2 \
+            or bool((cap_all[1:] > cap_all[:-1]).all()):
+        return dict(cap_keys=cap_all, cap_rows=row_numbers(len(cap_all)))
     cap_order = np.argsort(cap_all, kind="stable")
     return dict(cap_keys=cap_all[cap_order], cap_rows=cap_order.astype(np.int64))
 
@@ -794,7 +824,8 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
         part.update(decl=old_ix.decl, decl_csc=old_ix.decl_csc)
     else:
         decl = splice_rows(old_ix.decl, rows, decl_rows)
-        part.update(decl=decl, decl_csc=decl.tocsc())
+        part.update(decl=decl, decl_csc=splice_csc_rows(old_ix.decl_csc, rows,
+                                                        old_ix.decl[rows], decl_rows))
     if _same_rows(old_ix.sell, rows, sell_rows):
         part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
     else:
@@ -1217,9 +1248,11 @@ def renumbered(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarray) -> 
     moves up by those at or before it (a comparison each, cheaper than a gather)."""
     if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
-    out = values.copy()
-    for at in (inserted - np.arange(len(inserted))).tolist():  # old numbers they precede
-        np.add(out, values >= at, out=out, casting="unsafe")
+    if len(inserted) == 0:
+        return values.copy()
+    out = np.empty_like(values)  # the first insertion writes it (no copy pass before)
+    for j, at in enumerate((inserted - np.arange(len(inserted))).tolist()):  # old numbers
+        np.add(values if j == 0 else out, values >= at, out=out, casting="unsafe")
     return out
 
 
@@ -1229,9 +1262,17 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
     each moves the numbers from the first at or after it up by one (a search and a run)."""
     if len(inserted) > FEW_INSERTED:
         return mapped[values].astype(values.dtype)
-    out = values.copy()
-    for at in (inserted - np.arange(len(inserted))).tolist():
-        out[np.searchsorted(values, at):] += 1
+    # the numbers from each insertion point on move up by the insertions up to it: each
+    # stretch between two points written once, by a copy or an add
+    cuts = np.searchsorted(values, (inserted - np.arange(len(inserted))).astype(values.dtype))
+    out = np.empty_like(values)
+    bounds = [0, *cuts.tolist(), len(values)]
+    for j in range(len(bounds) - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        if j == 0:
+            out[lo:hi] = values[lo:hi]
+        else:
+            np.add(values[lo:hi], j, out=out[lo:hi], casting="unsafe")
     return out
 
 
@@ -1262,6 +1303,41 @@ def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.cs
                          indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
                         shape=m.shape)
     return out
+
+
+def splice_csc_rows(m: sp.csc_matrix, rows: np.ndarray, old: sp.csr_matrix,
+                    new: sp.csr_matrix) -> sp.csc_matrix:
+    """The CSC ``m`` (sorted row indices) with its rows ``rows`` (ascending, unique) changed
+    from ``old`` to ``new`` (their rows, one per entry of ``rows``): the old entries taken
+    out and the new ones put where they sort in their columns — one copy of the arrays,
+    no conversion of the whole matrix (what ``tocsc`` of the spliced CSR gives)."""
+    old, new = old.tocsr(), new.tocsr()
+    old.sum_duplicates()
+    new.sum_duplicates()
+    rows = np.asarray(rows, dtype=np.int64)
+    ptr = m.indptr.astype(np.int64)
+
+    def entries(sub: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r = rows[np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))]
+        c = sub.indices.astype(np.int64)
+        # each entry's place in its column: the first position not below its row
+        at = np.array([ptr[cj] + np.searchsorted(m.indices[ptr[cj]:ptr[cj + 1]], rj)
+                       for rj, cj in zip(r.tolist(), c.tolist(), strict=True)], dtype=np.int64)
+        return r, c, at
+
+    _r, gone_c, gone_at = entries(old)
+    put_r, put_c, put_at = entries(new)
+    order = np.lexsort((put_r, put_c))  # by column, then row: np.insert keeps the order
+    put_r, put_c, put_at = put_r[order], put_c[order], put_at[order]
+    put_at -= np.searchsorted(np.sort(gone_at), put_at)  # positions once the old are out
+    indices = np.insert(np.delete(m.indices, gone_at), put_at, put_r.astype(m.indices.dtype))
+    data = np.insert(np.delete(m.data, gone_at), put_at,
+                     new.data[order].astype(m.data.dtype, copy=False))
+    counts = np.diff(ptr) - np.bincount(gone_c, minlength=m.shape[1]) \
+        + np.bincount(put_c, minlength=m.shape[1])
+    indptr = np.zeros(m.shape[1] + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csc_matrix((data, indices, indptr.astype(m.indptr.dtype)), shape=m.shape)
 
 
 def packed_bit_bytes(n: int) -> int:
@@ -1341,9 +1417,11 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category, sorted
         # the map keeps the order: each key moves by ncat per company inserted before its
         # company, a run of keys per insertion point (no division over the whole array)
-        out = keys.copy()
-        for cut in np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist():
-            out[cut:] += ncat
+        out = np.empty_like(keys)
+        bounds = [0, *np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist(), len(keys)]
+        for j in range(len(bounds) - 1):  # each stretch written once
+            lo, hi = bounds[j], bounds[j + 1]
+            np.add(keys[lo:hi], j * ncat, out=out[lo:hi], casting="unsafe")
         return out
 
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
@@ -1354,10 +1432,20 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         return ptr[steps - np.searchsorted(inserted, steps, side="left")]
 
     sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
-    supplier = sk // (n_old * max(ncat, 1))
-    buyer = sk // max(ncat, 1) - supplier * n_old
-    supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n - supplier * n_old)
-                        + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
+    if proj.extra.get(PATCHABLE_MARK) and len(sk) == len(proj.sup_supplier):
+        # the link table is in key order, its company columns renumbered already: its keys
+        # are these (a build takes them so), in one array written in place
+        supply_keys = proj.sup_supplier.astype(np.int64)
+        supply_keys *= n
+        supply_keys += proj.sup_buyer
+        supply_keys *= ncat
+        supply_keys += proj.sup_category
+    else:
+        supplier = sk // (n_old * max(ncat, 1))
+        buyer = sk // max(ncat, 1) - supplier * n_old
+        supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n
+                             - supplier * n_old)
+                            + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
     got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(

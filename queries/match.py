@@ -877,6 +877,8 @@ def _patched_order(old_ix: MatchIndex, ix: MatchIndex, po: _ProfileOrder, rw: _R
     if not math.isfinite(po.b_max):
         return _build_order(ix, *w3)
     old_ptr = old_ix.cat_dem_indptr
+    if not rw.dirty and len(rw.bounds) == 0:  # no row moved or changed its score: the
+        return po  # same order (never written in place), not a 9 MB copy of it
     merged = [c for c in rw.dirty if c not in rw.resort]
     merge_set = set(merged)
     found, tops, failed = _merge_edits(old_ix, ix, po, rw, merged, w3)

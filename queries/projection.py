@@ -21,7 +21,9 @@ parallel arrays (``cap_company[j]``, ``cap_category[j]``…); a missing number i
 
 from __future__ import annotations
 
+import bisect
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,7 +42,8 @@ from coopgraph.graph.store import GraphStore, Snapshot
 if TYPE_CHECKING:  # networkx costs ~0.5 s to import; only cooperation_graph needs it
     import networkx as nx
 
-__all__ = ["DERIVED_INPUTS", "Projection", "ProjectionCache", "okved_codes", "same_value"]
+__all__ = ["DERIVED_INPUTS", "InsertedList", "Projection", "ProjectionCache", "okved_codes",
+           "same_value"]
 
 _NAN = float("nan")
 log = logging.getLogger("coopgraph.projection")
@@ -90,11 +93,118 @@ def _index_array(values: Sequence[Any], index: Mapping[str, int]) -> np.ndarray:
 PATCHABLE_MARK = "patchable"
 
 
+class InsertedList(Sequence[Any]):
+    """A per-company list (names, INNs, regions…) after companies were inserted into
+    ``base``, without copying it: copying a list touches every item's reference count,
+    ~7 ms for 100k distinct strings out of the cache (queries.projection_delta inserts
+    companies). Item ``i`` is an inserted value (``positions``: ascending, in this list's
+    numbering) or ``base``'s item ``i`` less the insertions before it; the length is
+    ``base``'s plus the insertions. Anything else (iteration, slices, comparison, a
+    copy), or more than :data:`MAX_READS` items read, reads the whole list, made once and
+    kept; it pickles as that list. Readers
+    never change a projection's lists, and neither does this."""
+
+    __slots__ = ("_base", "_list", "_positions", "_reads", "_values")
+
+    #: more insertions than this over one base: the list is made (one copy), see :meth:`over`
+    MAX_INSERTED = 64
+    #: items read one by one (a bisect each) before the list is made: a reader going
+    #: through many companies by index pays one copy, not a bisect per item
+    MAX_READS = 256
+
+    def __init__(self, base: Sequence[Any], positions: list[int], values: list[Any]) -> None:
+        self._base, self._positions, self._values = base, positions, values
+        self._list: list[Any] | None = None
+        self._reads = 0
+
+    @classmethod
+    def over(cls, old: Sequence[Any], final: list[int], values: list[Any]) -> Sequence[Any]:
+        """``old`` with ``values`` inserted at the ascending positions ``final`` of the result
+        (a list when ``old`` is one made long ago; successive insertions compose)."""
+        if isinstance(old, InsertedList) and old._list is None:
+            cuts = [f - k for k, f in enumerate(final)]  # old positions the new ones precede
+            merged = sorted([(p + bisect.bisect_right(cuts, p), v)
+                             for p, v in zip(old._positions, old._values, strict=True)]
+                            + list(zip(final, values, strict=True)), key=lambda pv: pv[0])
+            base: Sequence[Any] = old._base
+        else:
+            merged = list(zip(final, values, strict=True))
+            base = old._list if isinstance(old, InsertedList) and old._list is not None \
+                else old
+        made = cls(base, [p for p, _ in merged], [v for _, v in merged])
+        return made.made() if len(merged) > cls.MAX_INSERTED else made
+
+    def made(self) -> list[Any]:
+        """The whole list (made on first use, then kept)."""
+        if self._list is None:
+            items = list(self._base)
+            for p, v in zip(self._positions, self._values, strict=True):
+                items.insert(p, v)
+            self._list = items
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._positions)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self.made()[i]
+        i = operator.index(i)
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("list index out of range")
+        if self._list is not None:
+            return self._list[i]
+        self._reads += 1  # racing readers may miss a count: harmless
+        if self._reads > self.MAX_READS:
+            return self.made()[i]
+        k = bisect.bisect_left(self._positions, i)
+        if k < len(self._positions) and self._positions[k] == i:
+            return self._values[k]
+        return self._base[i - k]
+
+    def __iter__(self) -> Any:
+        return iter(self.made())
+
+    def __contains__(self, x: object) -> bool:
+        return x in self.made()
+
+    def index(self, x: Any, start: int = 0, stop: int | None = None) -> int:
+        return self.made().index(x, start, len(self) if stop is None else stop)
+
+    def count(self, x: Any) -> int:
+        return self.made().count(x)
+
+    def copy(self) -> list[Any]:
+        return list(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, InsertedList):
+            other = other.made()
+        if isinstance(other, list):
+            return self.made() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (self.made(),))
+
+    def __repr__(self) -> str:
+        return repr(self.made())
+
+
 def same_value(x: Any, y: Any) -> bool:
     """True when ``x`` and ``y`` hold the same value: arrays (dtype, shape, NaN = NaN),
     sparse matrices, mappings and sequences of them, or plain values; ``x is y`` first."""
     if x is y:
         return True
+    if isinstance(x, InsertedList):
+        x = x.made()
+    if isinstance(y, InsertedList):
+        y = y.made()
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
         return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
                 and x.dtype == y.dtype and x.shape == y.shape

@@ -43,7 +43,7 @@ import bisect
 import dataclasses
 import logging
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,7 @@ from coopgraph.queries.candidates import (
     insert_rows,
     patch_match_index,
     renumber_match_index,
+    renumbered_sorted,
     splice_rows,
 )
 from coopgraph.queries.candidates import (
@@ -67,6 +68,7 @@ from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import (
     DERIVED_INPUTS,
     PATCHABLE_MARK,
+    InsertedList,
     Projection,
     okved_codes,
     same_value,
@@ -551,9 +553,13 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     # where each added company goes in the kept list (ascending), and its final index
     spots = [bisect.bisect_left(kept_ids, c) for c in added]
     final = np.array(spots, dtype=np.int64) + np.arange(len(added), dtype=np.int64)
-    ids = list(kept_ids)
-    for position, company in zip(final.tolist(), added, strict=True):
-        ids.insert(position, company)
+    ids: Sequence[str]
+    if removed:  # kept_ids is a new list already
+        for position, company in zip(final.tolist(), added, strict=True):
+            kept_ids.insert(position, company)
+        ids = kept_ids
+    else:  # the old list not copied (see InsertedList)
+        ids = InsertedList.over(proj.company_ids, final.tolist(), added)
     kept_rank = np.cumsum(keep) - 1  # old index -> index among the kept
     old_to_new = np.where(keep, kept_rank + np.searchsorted(np.array(spots, dtype=np.int64),
                                                             kept_rank, side="right"), -1)
@@ -568,7 +574,11 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     new_values = [_company_values(present[c]) for c in added]
     for n, name in enumerate(_COMPANY_LISTS):
         old = getattr(proj, name)
-        items = [old[i] for i in kept_idx.tolist()] if removed else list(old)
+        if not removed:  # the old list not copied (nor its items' counts touched)
+            fields[name] = InsertedList.over(old, final.tolist(), [v[n] for v in new_values])
+            continue
+        every = list(old)
+        items = [every[i] for i in kept_idx.tolist()]
         for position, company_values in zip(final.tolist(), new_values, strict=True):
             items.insert(position, company_values[n])
         fields[name] = items
@@ -578,11 +588,14 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
                                  np.array([v[n] for v in new_values], dtype=old.dtype))
     mapped = old_to_new.astype(np.int32)
 
-    def remap(values: np.ndarray) -> np.ndarray:
+    def remap(values: np.ndarray, ascending: bool = False) -> np.ndarray:
         if not len(values):
             return values
-        # no company removed: index i moves up by the added ones at or before it
-        return mapped[values] if removed else renumbered_numbers(values, mapped, final)
+        if removed:
+            return mapped[values]
+        # no company removed: index i moves up by the added ones at or before it (a table's
+        # first key column is ascending: a run per insertion, no comparison per row)
+        return (renumbered_sorted if ascending else renumbered_numbers)(values, mapped, final)
 
     fields["product_maker"] = np.where(proj.product_maker >= 0,
                                        remap(np.maximum(proj.product_maker, 0)), -1
@@ -600,7 +613,8 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
     else:  # empty rows inserted: the same entries, row pointers repeated
         fields["company_process"] = insert_rows(proj.company_process.tocsr(), final, old_to_new)
     for kind, columns in _COMPANY_COLUMNS.items():
-        values = {name: remap(getattr(proj, name)) for name in columns}
+        values = {name: remap(getattr(proj, name), ascending=name == columns[0])
+                  for name in columns}
         if not removed:  # every row stays
             fields.update(values)
             continue
@@ -628,6 +642,9 @@ def _renumber_companies(proj: Projection, wanted: list[Key], rows: list[Row]
         for name in ("committed_volume", "free_capacity", "capabilities_by_category"):
             if name in computed:
                 vars(renumbered)[name] = computed[name]
+        if "capability_matrix" in computed:  # the same entries, empty rows inserted
+            vars(renumbered)["capability_matrix"] = insert_rows(
+                computed["capability_matrix"], final, old_to_new)
     return _Renumbered(renumbered, old_to_new, final, frozenset(added), frozenset(removed))
 
 

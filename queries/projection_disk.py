@@ -44,7 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from coopgraph.graph.store import GraphStore
-from coopgraph.queries.projection import PATCHABLE_MARK, Projection, ProjectionCache
+from coopgraph.queries.projection import (
+    PATCHABLE_MARK,
+    InsertedList,
+    Projection,
+    ProjectionCache,
+)
 
 __all__ = ["CACHE_FILE", "DiskProjection", "code_version"]
 
@@ -222,6 +227,8 @@ def _write(path: Path, identity: str, projection: Projection) -> None:
         kept.__dict__.pop(name, None)
     kept.extra = {k: v for k, v in projection.extra.items() if k not in _NOT_KEPT_EXTRA}
     for name, value in list(vars(kept).items()):
+        if isinstance(value, InsertedList):  # companies inserted by a patch: a list
+            value = value.made()
         if isinstance(value, list):
             setattr(kept, name, _shared(value))
     payload = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)

@@ -683,3 +683,80 @@ def test_rows_out_of_key_order_are_not_patched(embedded_store: GraphStore):
                                                    "capacity_per_year": 3.0}])
         changes = embedded_store.changes_since(revision)
         assert changes and apply_changes(shuffled, changes, embedded_store) is None
+
+
+@pytest.mark.parametrize("reads", [0, 10**9])
+def test_inserted_list_equals_the_list_with_the_companies_inserted(monkeypatch, reads: int):
+    """``InsertedList`` (a company list with companies inserted, the old list not copied)
+    gives every item, slice, comparison and pickle that inserting into a copy gives, over
+    successive insertions (composed over one base, then made into a list past
+    ``MAX_INSERTED``), ends included, items read by bisect or from the made list (past
+    ``MAX_READS``); the base list stays as it was."""
+    import pickle
+
+    from coopgraph.queries.projection import InsertedList, same_value
+
+    monkeypatch.setattr(InsertedList, "MAX_READS", reads)
+
+    rng = np.random.default_rng(11)
+    base = [f"c{i}" for i in range(30)]
+    kept = list(base)
+    current: Any = base
+    expected = list(base)
+    for step in range(40):
+        k = int(rng.integers(1, 4))
+        n = len(expected) + k
+        final = sorted(rng.choice(n, size=k, replace=False).tolist())
+        if step == 3:
+            final = [0, n - 1][:k] if k <= 2 else [0, 1, n - 1]
+            k = len(final)
+        values = [f"new{step}.{j}" for j in range(k)]
+        for p, v in zip(final, values, strict=True):
+            expected.insert(p, v)
+        current = InsertedList.over(current, final, values)
+        assert len(current) == len(expected)
+        assert [current[i] for i in range(len(expected))] == expected, step
+        assert current[-1] == expected[-1] and current[np.int64(2)] == expected[2]
+        with pytest.raises(IndexError):
+            current[len(expected)]
+        if step % 7 == 0:  # read whole now and then: the next insertion starts from it
+            assert list(current) == expected and current[2:9] == expected[2:9]
+    assert isinstance(current, InsertedList | list)
+    assert current == expected and same_value(current, expected)
+    assert same_value(expected, current) and not same_value(current, expected[:-1])
+    assert pickle.loads(pickle.dumps(current)) == expected
+    assert base == kept
+    folded = InsertedList.over(base, list(range(InsertedList.MAX_INSERTED + 1)),
+                               ["x"] * (InsertedList.MAX_INSERTED + 1))
+    assert isinstance(folded, list) and folded[:3] == ["x"] * 3 and folded[-1] == base[-1]
+
+
+def test_splice_csc_rows_equals_the_conversion_of_the_spliced_rows():
+    """``splice_csc_rows`` (the changed rows' entries taken out of a CSC and put back where
+    they sort) equals ``tocsc`` of the CSR with those rows replaced: rows emptied, filled,
+    rewritten, at both ends, entries at a column's start and end."""
+    import scipy.sparse as sp
+
+    from coopgraph.queries.candidates import splice_csc_rows, splice_rows
+
+    rng = np.random.default_rng(7)
+    for trial in range(30):
+        n, m = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        a = sp.random(n, m, density=0.3, format="csr", random_state=trial,
+                      data_rvs=lambda k: rng.integers(1, 3, k)).astype(np.int8)
+        a.sort_indices()
+        rows = np.sort(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False))
+        if trial == 0:
+            rows = np.array([0, n - 1]) if n > 1 else np.array([0])
+        sub = sp.random(len(rows), m, density=float(rng.choice([0.0, 0.4, 1.0])),
+                        format="csr", random_state=100 + trial,
+                        data_rvs=lambda k: rng.integers(1, 3, k)).astype(np.int8)
+        want = splice_rows(a, rows, sub).tocsc()
+        got = splice_csc_rows(a.tocsc(), rows, a[rows], sub)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        got_sorted = got.copy()
+        got_sorted.sort_indices()
+        assert np.array_equal(got.indices, got_sorted.indices), trial  # sorted already
+        assert np.array_equal(got.indptr, want.indptr), trial
+        assert np.array_equal(got.indices, want.indices), trial
+        assert np.array_equal(got.data, want.data), trial
