@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import itertools
 import logging
 import threading
 import time
@@ -56,6 +57,12 @@ log = logging.getLogger(__name__)
 _REQUESTS_PATH = "/requests"
 
 REVISION_HEADER = "X-CoopGraph-Revision"
+
+
+def _app_path(scope: Any) -> str:
+    """The request's path within the app (without a ``root_path`` it is mounted under)."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root):] if root and path.startswith(root) else path
 _STATE_KEY = "analytic_revision"
 
 
@@ -142,6 +149,10 @@ class StoreHolder:
         # a network store, readers never waiting: the declines index is at the store's
         # revision as of the last write through this app (see after_write)
         self._declines_current = False
+        # each after_write takes a new number: a read of the declines that began before
+        # a write cannot mark them current after it (only the write's own read can)
+        self._declines_writes = itertools.count(1)
+        self._declines_write = 0
 
     @staticmethod
     def _wrap(store: GraphStore) -> GraphStore:
@@ -231,8 +242,10 @@ class StoreHolder:
     def declines(self, company_id: str) -> Declines:
         """The declined requests ``company_id`` was a party to, at the store's revision
         (re-read only after a write; a Neo4j revision is a round trip)."""
+        write = self._declines_write
         found = self._decline_index().get(self.get(), company_id)
-        self._declines_current = True
+        if write == self._declines_write:
+            self._declines_current = True
         return found
 
     def declines_nowait(self, company_id: str) -> Declines | None:
@@ -266,8 +279,10 @@ class StoreHolder:
     def _refresh_declines(self) -> None:
         """Bring the declines up to the store's revision (the background worker)."""
         if self._declines is not None and self._declines.revision is not None:
+            write = self._declines_write
             self._declines.get(self.get(), "")
-            self._declines_current = True
+            if write == self._declines_write:
+                self._declines_current = True
 
     @property
     def answers_writes_late(self) -> bool:
@@ -289,13 +304,15 @@ class StoreHolder:
         not answer, rankings go back to reading the declines themselves until a refresh
         succeeds.
         """
+        self._declines_write = write = next(self._declines_writes)
         self._declines_current = False
         try:
             self._decline_index().get(self.get(), "")
         except Exception as exc:  # the write is done; the next ranking reads the declines
             log.warning("declines not refreshed after a write: %s", exc)
             return
-        self._declines_current = True
+        if write == self._declines_write:  # no later write is still reading
+            self._declines_current = True
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller).
@@ -389,7 +406,7 @@ class RevisionHeader:
                 holder = getattr(scope["app"].state, "holder", None)
                 if holder is not None:  # the projection starts catching up at once
                     holder.poke()
-                    if holder.answers_writes_late and str(scope.get("path", "")).startswith(
+                    if holder.answers_writes_late and _app_path(scope).startswith(
                             _REQUESTS_PATH):  # a decline holds in the writer's next ranking
                         await anyio.to_thread.run_sync(holder.after_write)
             if message["type"] == "http.response.start":

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -74,6 +75,8 @@ T = TypeVar("T")
 _SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 _REFERENCE_TARGETS = {t for refs in NODE_REFERENCES.values() for _f, t, _r in refs}
 
+
+_log = logging.getLogger(__name__)
 
 # --- rows and transaction plans (pure) -------------------------------------------
 
@@ -633,7 +636,13 @@ class Neo4jStore(GraphStore):
         except nx.ConstraintError:
             # another writer stored one of the new relationships since they were read
             self._write_tx(lambda tx: work(tx, False))
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # nothing of it was written: end the load now
+                try:  # (else the next start-up rolls it back, reporting an interruption)
+                    self._drop_load(load.id)
+                except Exception:
+                    _log.warning("could not end the failed load %s; it is rolled back at "
+                                 "the next start-up", load.id, exc_info=True)
             with self._translating():
                 raise
 

@@ -389,3 +389,21 @@ def test_neo4j_load_reads_and_writes_seek_the_key_indexes(neo4j_store: GraphStor
             _records, summary, _keys = driver.execute_query(
                 "EXPLAIN " + query, {"keys": [], "rows": []}, database_="neo4j")
             assert any("IndexSeek" in op for op in operators(summary.plan)), (kind, query)
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_load_whose_one_transaction_fails_ends_at_once(
+        neo4j_store: GraphStore) -> None:
+    """A load held for one transaction whose commit is refused (here: a capability of a
+    company deleted after the load took its row) writes nothing and leaves no load behind
+    — not a `staged` marker that the next start-up would report as an interruption."""
+    from coopgraph.graph.errors import CoopGraphError
+
+    _before(neo4j_store)
+    neo4j_store.upsert([Company(id="gone", name="Gone")])
+    before_nodes = neo4j_store.count_all_nodes()
+    with pytest.raises(CoopGraphError), neo4j_store.load() as load:
+        load.upsert_rows("capability", [{"company_id": "gone", "category": "k"}])
+        neo4j_store.delete("company", ["gone"])
+    assert neo4j_store.count_all_nodes() == before_nodes - 1  # the company, no load node
+    assert not neo4j_store.exists("capability", ("gone", "k"))

@@ -215,6 +215,41 @@ def test_rankings_ask_neo4j_nothing_and_a_decline_still_holds_at_once(
     assert asked == []
 
 
+
+def test_a_refresh_begun_before_a_write_does_not_mark_the_declines_current(
+        neo4j_store: GraphStore, monkeypatch):  # type: ignore[no-untyped-def]
+    """The background worker's read of the declines begins, a request is written and its
+    own refresh fails (the database did not answer): the worker's read, ending after the
+    write, must not mark the held declines current — rankings go on reading them."""
+    from coopgraph.api.state import StoreHolder
+    from coopgraph.graph.errors import StoreError
+
+    holder = StoreHolder(neo4j_store, projection_wait=0)
+    try:
+        holder.declines("x")  # the index is read once: held declines, current
+        assert holder.declines_nowait("x") is not None
+        index = holder._decline_index()
+        real_get = type(index).get
+        started, release = threading.Event(), threading.Event()
+
+        def get(self: Any, store: Any, company_id: str) -> Any:
+            if threading.current_thread().name == "worker-read":
+                started.set()
+                assert release.wait(30)
+            elif threading.current_thread() is threading.main_thread():
+                raise StoreError("the database did not answer")
+            return real_get(self, store, company_id)
+        monkeypatch.setattr(type(index), "get", get)
+        worker = threading.Thread(target=holder._refresh_declines, name="worker-read")
+        worker.start()
+        assert started.wait(30)
+        holder.after_write()  # the write's own refresh fails
+        release.set()
+        worker.join(30)
+        assert holder.declines_nowait("x") is None  # the next ranking reads the declines
+    finally:
+        holder.close()
+
 def test_neo4j_change_log_reads_stand_while_writes_commit(neo4j_store: GraphStore):
     """``changes_since`` reads the revision, then the change nodes, in one read-committed
     transaction: a write committing in between added a change after the revision read
