@@ -57,13 +57,13 @@ log = logging.getLogger(__name__)
 _REQUESTS_PATH = "/requests"
 
 REVISION_HEADER = "X-CoopGraph-Revision"
+_STATE_KEY = "analytic_revision"
 
 
 def _app_path(scope: Any) -> str:
     """The request's path within the app (without a ``root_path`` it is mounted under)."""
     path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
     return path[len(root):] if root and path.startswith(root) else path
-_STATE_KEY = "analytic_revision"
 
 
 class SerializedStore:
@@ -242,6 +242,11 @@ class StoreHolder:
     def declines(self, company_id: str) -> Declines:
         """The declined requests ``company_id`` was a party to, at the store's revision
         (re-read only after a write; a Neo4j revision is a round trip)."""
+        return self._read_declines(company_id)
+
+    def _read_declines(self, company_id: str) -> Declines:
+        """Bring the declines up to the store and mark them current — unless a write began
+        meanwhile (:meth:`after_write`): only that write's own read may then."""
         write = self._declines_write
         found = self._decline_index().get(self.get(), company_id)
         if write == self._declines_write:
@@ -279,10 +284,7 @@ class StoreHolder:
     def _refresh_declines(self) -> None:
         """Bring the declines up to the store's revision (the background worker)."""
         if self._declines is not None and self._declines.revision is not None:
-            write = self._declines_write
-            self._declines.get(self.get(), "")
-            if write == self._declines_write:
-                self._declines_current = True
+            self._read_declines("")
 
     @property
     def answers_writes_late(self) -> bool:
@@ -304,15 +306,12 @@ class StoreHolder:
         not answer, rankings go back to reading the declines themselves until a refresh
         succeeds.
         """
-        self._declines_write = write = next(self._declines_writes)
+        self._declines_write = next(self._declines_writes)
         self._declines_current = False
         try:
-            self._decline_index().get(self.get(), "")
+            self._read_declines("")
         except Exception as exc:  # the write is done; the next ranking reads the declines
             log.warning("declines not refreshed after a write: %s", exc)
-            return
-        if write == self._declines_write:  # no later write is still reading
-            self._declines_current = True
 
     def close(self) -> None:
         """Close the store if the app opened it (a store passed in belongs to the caller).

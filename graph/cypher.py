@@ -412,15 +412,20 @@ def referrers_query(ref: Reference) -> str:
     return f"MATCH {_pattern(source, var)} WHERE {test} RETURN properties({var}) AS props"
 
 
-def present_query(kind: EntityKind) -> str:
-    """Of the keys in ``$keys`` (node keys or relationship ``_key``), those stored."""
+def _match_keyed(kind: EntityKind) -> str:
+    """``UNWIND $keys AS k MATCH`` the node or relationship ``n`` of ``kind`` whose key
+    (a node's key property, a relationship's ``_key``) is ``k``, through the key index."""
     kind_spec = KINDS[kind]
     if kind_spec.is_node:
         match = _match_node("n", kind, "k")
     else:
         match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
-            "RETURN collect(DISTINCT k) AS present")
+    return f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)}"
+
+
+def present_query(kind: EntityKind) -> str:
+    """Of the keys in ``$keys`` (node keys or relationship ``_key``), those stored."""
+    return f"{_match_keyed(kind)} RETURN collect(DISTINCT k) AS present"
 
 
 # --- reads ------------------------------------------------------------------------
@@ -537,14 +542,8 @@ def snapshot_columns_query(kind: EntityKind) -> str:
 def fetch_columns_query(kind: EntityKind) -> str:
     """:func:`fetch_query` as one record holding a list of value lists (``rows``), in
     :func:`snapshot_fields` order: one Bolt record instead of one per row, no maps to decode."""
-    kind_spec = KINDS[kind]
     values = ", ".join(f"n.{f}" for f in snapshot_fields(kind))
-    if kind_spec.is_node:
-        match = _match_node("n", kind, "k")
-    else:
-        match = f"()-[n:{kind_spec.rel_type} {{{REL_KEY}: k}}]->()"
-    return (f"UNWIND $keys AS k MATCH {match}{_seek('n', kind)} "
-            f"RETURN collect([{values}]) AS rows")
+    return f"{_match_keyed(kind)} RETURN collect([{values}]) AS rows"
 
 
 def snapshot_query(kind: EntityKind) -> str:

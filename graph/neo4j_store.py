@@ -636,13 +636,14 @@ class Neo4jStore(GraphStore):
         except nx.ConstraintError:
             # another writer stored one of the new relationships since they were read
             self._write_tx(lambda tx: work(tx, False))
-        except BaseException as exc:
-            if isinstance(exc, Exception):  # nothing of it was written: end the load now
-                try:  # (else the next start-up rolls it back, reporting an interruption)
-                    self._drop_load(load.id)
-                except Exception:
-                    _log.warning("could not end the failed load %s; it is rolled back at "
-                                 "the next start-up", load.id, exc_info=True)
+        except Exception:
+            # nothing of it was written: end the load now (else the next start-up rolls it
+            # back, reporting an interruption)
+            try:
+                self._abort_load(load)
+            except Exception:
+                _log.warning("could not end the failed load %s; it is rolled back at "
+                             "the next start-up", load.id, exc_info=True)
             with self._translating():
                 raise
 
