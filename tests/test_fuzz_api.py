@@ -123,6 +123,34 @@ def _analytic_calls(server: LiveServer, admin: dict[str, str]) -> list[Call]:
     return calls
 
 
+def _write_back_missing(server: LiveServer, admin: dict[str, str], called: set[str]) -> None:
+    """Write, as the admin, one record for each analytic route that found no ids."""
+    def post(path: str, body: dict[str, Any]) -> None:
+        response = httpx.post(server.url + path, json=body, headers=admin, timeout=60)
+        assert response.status_code in (200, 201), (path, response.status_code, response.text)
+
+    category = "fuzz-check.part"
+    post("/categories", {"code": category, "name_ru": "Деталь для проверки",
+                         "name_en": "A part for the check"})
+    oem = "fuzz-check-oem"
+    if "/match/suppliers" not in called or "/plans" not in called:
+        post("/companies", {"id": oem, "name": "АО «Проверочный завод»", "roles": ["oem"],
+                            "region": "Липецкая область"})
+    if "/match/buyers" not in called:
+        post("/companies", {"id": "fuzz-check-supplier", "name": "ООО «Проверочная литейка»",
+                            "roles": ["supplier"], "region": "Липецкая область"})
+        post("/capabilities", {"company_id": "fuzz-check-supplier", "category": category,
+                               "capacity_per_year": 1000})
+    if "/plans" not in called:
+        post("/products", {"id": "fuzz-check-product", "name": "Проверочная сеялка",
+                           "maker_id": oem})
+        post("/bom-lines", {"parent": "fuzz-check-product", "child": category, "qty": 2,
+                            "parent_kind": "product"})
+    if "/kpis" not in called:
+        post("/clusters", {"id": "fuzz-check-cluster", "name": "Проверочный кластер",
+                           "region": "Липецкая область"})
+
+
 def _check_after(kind: str, server: LiveServer, secrets: dict[str, str], after: str) -> None:
     checked = _run([str(COOPGRAPH), "check", "--json"], server.env, timeout=300)
     assert checked.returncode == 0, (
@@ -133,7 +161,13 @@ def _check_after(kind: str, server: LiveServer, secrets: dict[str, str], after: 
                             timeout=60).status_code == 200
     calls = _analytic_calls(server, admin)
     called = {path for _m, path, _p, _b in calls}
-    # The sample outlives a fuzz run: every kind of analytic call must still find its ids.
+    if not {"/kpis", "/match/buyers", "/match/suppliers", "/plans"} <= called:
+        # An admin's run may delete every record of a kind (companies cascade to their
+        # products): write the missing ones back, so every analytic route still runs over
+        # what the fuzzer left.
+        _write_back_missing(server, admin, called)
+        calls = _analytic_calls(server, admin)
+        called = {path for _m, path, _p, _b in calls}
     assert {"/gaps", "/kpis", "/match/buyers", "/match/suppliers", "/plans"} <= called, called
     for method, path, params, body in calls:
         for role, secret in secrets.items():
@@ -177,3 +211,26 @@ def test_schemathesis_finds_no_server_error_for_any_role(
             f"{kind}: schemathesis as {role} (seed {SEED}) found failures:\n"
             + run.stdout[-12_000:] + run.stderr[-3_000:] + "\nserver:\n" + server.log_tail())
         _check_after(kind, server, secrets, role)
+
+
+def test_the_post_check_still_calls_every_route_when_a_run_deleted_their_records(
+    fuzz_target: tuple[str, LiveServer, dict[str, str]]
+) -> None:
+    """An admin's fuzz run may delete every product and cluster (a company's delete
+    cascades to its products); the post-check then writes one back and still calls
+    every analytic route, instead of failing on what the fuzzer was allowed to do."""
+    kind, server, secrets = fuzz_target
+    admin = {"X-API-Key": secrets["admin"]}
+    for listing, path in (("/products", "/products/{}"), ("/clusters", "/clusters/{}")):
+        page = httpx.get(server.url + listing, headers=admin, params={"limit": "500"},
+                         timeout=60).json()
+        assert page["data"], listing
+        for item in page["data"]:
+            gone = httpx.delete(server.url + path.format(quote(item["id"], safe="")),
+                                params={"cascade": "true"}, headers=admin, timeout=60)
+            assert gone.status_code in (200, 204), gone.text
+    called = {p for _m, p, _q, _b in _analytic_calls(server, admin)}
+    assert "/plans" not in called and "/kpis" not in called, called
+    _check_after(kind, server, secrets, "deleting")  # writes them back, calls every route
+    called = {p for _m, p, _q, _b in _analytic_calls(server, admin)}
+    assert {"/plans", "/kpis"} <= called, called
