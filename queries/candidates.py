@@ -62,6 +62,7 @@ __all__ = [
     "renumbered_sorted",
     "row_numbers",
     "row_ranges",
+    "shared_ones",
     "since_days",
     "splice_csc_rows",
     "splice_rows",
@@ -410,6 +411,10 @@ def _closure_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     return dict(closure=bom_closure(proj))
 
 
+#: up to this many buyers, a row-wise patch finds their links by a comparison per buyer
+_FEW_BUYERS = 4
+
+
 def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
                   buyers: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -433,6 +438,9 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
     maker_row = proj.product_maker[makers] if buyers is None \
         else np.searchsorted(buyers, proj.product_maker[makers])
     shape = (n if buyers is None else len(buyers), len(proj.product_ids))
+    if buyers is not None:  # only the rows of the buyers' products: no copy of the closure
+        closure = closure[makers]
+        shape, makers = (len(buyers), len(makers)), np.arange(len(makers))
     maker_bin = sp.csr_matrix((np.ones(len(makers)), (maker_row, makers)), shape=shape)
     maker_vol = sp.csr_matrix((volume, (maker_row, makers)), shape=shape)
     closure_bin = closure.copy()
@@ -461,7 +469,13 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
     else:  # the rows of the buyers (searched where the table is in key order)
         need = _table_rows(proj, proj.need_company, buyers)
         imp = _table_rows(proj, proj.imp_company, buyers)
-    sup = of(proj.sup_buyer)
+    if buyers is not None and len(buyers) <= _FEW_BUYERS:  # a comparison per buyer, cheaper
+        sup = proj.sup_buyer == proj.sup_buyer.dtype.type(buyers[0]) if len(buyers) \
+            else np.zeros(len(proj.sup_buyer), dtype=bool)  # than a gather over the column
+        for b in buyers[1:].tolist():
+            sup |= proj.sup_buyer == proj.sup_buyer.dtype.type(b)
+    else:
+        sup = of(proj.sup_buyer)
     parts = [
         (bom_row, bom_bin.col, BOM, bom_qty),
         (in_row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
@@ -576,6 +590,22 @@ def row_numbers(n: int) -> np.ndarray:
         numbers.flags.writeable = False
         _ROW_NUMBERS = numbers  # views of the old one stay valid
     return numbers[:n]
+
+
+_ONES = np.zeros(0)  # 1.0, 1.0, … read-only, grown with headroom
+
+
+def shared_ones(n: int) -> np.ndarray:
+    """``np.ones(n)`` (float64) as a read-only view of one shared array grown with headroom:
+    the data of a 0/1 matrix patched per write (the link matrices: 4.6 MB per 580k links)
+    without writing it each time. Readers never write a match index's matrices."""
+    global _ONES
+    ones = _ONES
+    if len(ones) < n:
+        ones = np.ones(n + n // 4 + 1024)
+        ones.flags.writeable = False
+        _ONES = ones  # views of the old one stay valid
+    return ones[:n]
 
 
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
@@ -829,22 +859,54 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
     if _same_rows(old_ix.sell, rows, sell_rows):
         part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
     else:
-        sell = splice_rows(old_ix.sell, rows, sell_rows)
-        same_pairs = np.array_equal(sell.indptr, old_ix.sell.indptr) \
-            and np.array_equal(sell.indices, old_ix.sell.indices)
-        if same_pairs:
-            keys = old_ix.sell_keys
-        else:
-            owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
-            keys = owner * new.n_categories + sell.indices
-        part.update(sell=sell, sell_keys=keys,
-                    sell_pop=_log_share(sell.data, sell.indices, new.n_categories))
+        part.update(_patch_sell(old_ix, new, rows, sell_rows))
     if np.array_equal(old_ix.main_category[rows], main_rows):
         part["main_category"] = old_ix.main_category
     else:
         part["main_category"] = old_ix.main_category.copy()
         part["main_category"][rows] = main_rows
     return part
+
+
+def _patch_sell(old_ix: MatchIndex, new: Projection, rows: np.ndarray,
+                sell_rows: sp.csr_matrix) -> dict[str, Any]:
+    """``sell``, ``sell_keys`` and ``sell_pop`` with the rows of companies ``rows`` (ascending)
+    replaced by ``sell_rows``. When those rows keep their (supplier, category) pairs (a
+    link to a category the supplier sells already), only the counts are written (the
+    old structure and keys kept). The popularity is recomputed in the categories of the
+    rows' old and new entries only: an entry's value depends on its count and its
+    category's largest count, which no other category's entries change."""
+    old = old_ix.sell
+    sub = sell_rows.tocsr()
+    sub.sum_duplicates()
+    ptr = old.indptr.astype(np.int64)
+    starts, stops = ptr[rows], ptr[rows + 1]
+    at = row_ranges(starts, stops - starts)  # the rows' entries in the old matrix
+    if np.array_equal(np.diff(sub.indptr), stops - starts) \
+            and np.array_equal(sub.indices, old.indices[at]):
+        values = sub.data.astype(old.data.dtype, copy=False)
+        data = old.data.copy()
+        data[at] = values
+        sell = sp.csr_matrix((data, old.indices, old.indptr), shape=old.shape)
+        keys = old_ix.sell_keys
+        pop = old_ix.sell_pop.copy()
+        redo = np.unique(old.indices[at[values != old.data[at]]])
+    else:
+        sell = splice_rows(old, rows, sub)
+        owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
+        keys = owner * new.n_categories + sell.indices
+        # the old values moved with their entries (the rows' own entries recomputed below)
+        pop = splice_rows(sp.csr_matrix((old_ix.sell_pop, old.indices, old.indptr),
+                                        shape=old.shape),
+                          rows, sp.csr_matrix((np.zeros(sub.nnz), sub.indices, sub.indptr),
+                                              shape=sub.shape)).data
+        if pop is old_ix.sell_pop:
+            pop = pop.copy()
+        redo = np.unique(np.concatenate([old.indices[at], sub.indices]))
+    for c in redo.tolist():
+        mine = np.flatnonzero(sell.indices == c)
+        pop[mine] = _log_share(sell.data[mine], np.zeros(len(mine), dtype=np.int64), 1)
+    return dict(sell=sell, sell_keys=keys, sell_pop=pop)
 
 
 def _same_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> bool:
@@ -1028,7 +1090,9 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     regroup = np.zeros(new.n_categories, dtype=bool)
     regroup[old_ix.dem_cat[gone]] = True
     regroup[dem_cat[added]] = True
-    cat_indptr, cat_rows = _regroup(old_ix, dem_cat, pos, added, regroup)
+    steps = [(int(stops[j]), int(d)) for j, d in
+             enumerate((new_counts - (stops - starts)).tolist()) if d]
+    cat_indptr, cat_rows = _regroup(old_ix, dem_cat, pos, added, regroup, steps, old_rows)
     part.update(cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows)
     if needs_changed:
         part["dem_need"] = _sentinel(_need_rows(new, part["dem_keys"]), -1).astype(np.int64)
@@ -1058,26 +1122,57 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
 
 
 def _regroup(old_ix: MatchIndex, dem_cat: np.ndarray, pos: np.ndarray, added: np.ndarray,
-             dirty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             dirty: np.ndarray, steps: list[tuple[int, int]], fixed: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
     """``(cat_dem_indptr, cat_dem_rows)`` of the moved table: each clean category's rows
     are its old rows renumbered by ``pos`` (which keeps their order); each ``dirty`` one's
-    its kept rows (``pos >= 0``) and its ``added`` rows, sorted."""
+    its kept rows (``pos >= 0``) and its ``added`` rows, sorted.
+
+    ``pos`` moves an old row ``r`` by the ``delta`` of each ``(boundary, delta)`` of
+    ``steps`` with ``boundary <= r``, except the rows ``fixed`` (the rewritten buyers'
+    rows): the clean stretches are renumbered by a comparison and an add per step,
+    written once into the result (a gather through ``pos`` reads it at random), and the
+    fixed rows of clean categories are then looked up in ``pos``."""
     ncat = len(dirty)
     old_ptr, old_rows = old_ix.cat_dem_indptr, old_ix.cat_dem_rows
     counts = np.diff(old_ptr)
     added_cat = dem_cat[added]
-    pieces, last = [], 0
+    regrouped = {}
     for c in np.flatnonzero(dirty).tolist():
-        pieces.append(pos[old_rows[old_ptr[last]:old_ptr[c]]])
         mine = pos[old_rows[old_ptr[c]:old_ptr[c + 1]]]
         mine = np.sort(np.concatenate([mine[mine >= 0], added[added_cat == c]]))
         counts[c] = len(mine)
-        pieces.append(mine)
-        last = c + 1
-    pieces.append(pos[old_rows[old_ptr[last]:old_ptr[ncat]]])
+        regrouped[c] = mine
     cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
     np.cumsum(counts, out=cat_indptr[1:])
-    return cat_indptr, np.concatenate(pieces).astype(np.int64, copy=False)
+    out = np.empty(int(cat_indptr[-1]), dtype=np.int64)
+
+    def clean(lo: int, hi: int) -> None:  # categories lo..hi-1, none dirty
+        src = old_rows[old_ptr[lo]:old_ptr[hi]]
+        dest = out[cat_indptr[lo]:cat_indptr[hi]]
+        if not steps:
+            dest[:] = src
+        for j, (boundary, delta) in enumerate(steps):
+            base = src if j == 0 else dest
+            if delta == 1:
+                np.add(base, src >= boundary, out=dest, casting="unsafe")
+            elif delta == -1:
+                np.subtract(base, src >= boundary, out=dest, casting="unsafe")
+            else:
+                np.add(base, (src >= boundary) * np.int64(delta), out=dest)
+
+    last = 0
+    for c, mine in regrouped.items():
+        clean(last, c)
+        out[cat_indptr[c]:cat_indptr[c + 1]] = mine
+        last = c + 1
+    clean(last, ncat)
+    fixed_cat = old_ix.dem_cat[fixed]
+    for r, c in zip(fixed.tolist(), fixed_cat.tolist(), strict=True):
+        if not dirty[c]:  # its place in the category: the old rows there are ascending
+            k = int(np.searchsorted(old_rows[old_ptr[c]:old_ptr[c + 1]], r))
+            out[cat_indptr[c] + k] = pos[r]
+    return cat_indptr, out
 
 
 def _pair_values(a: sp.csr_matrix, data: np.ndarray, pairs: np.ndarray, n: int
@@ -1168,8 +1263,9 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
         return sp.csr_matrix((values, cols, indptr), shape=(len(rows), n))
 
     ages = splice_rows(age_m, sup_rows, sub(sub_a, sub_age))
-    A = sp.csr_matrix((np.ones(ages.nnz), ages.indices, ages.indptr), shape=ages.shape)
-    AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None))
+    # 0/1 matrices: their data a shared read-only array of ones, not 4.6 MB written per write
+    A = sp.csr_matrix((shared_ones(ages.nnz), ages.indices, ages.indptr), shape=ages.shape)
+    AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None), ones=True)
     # the link keys: the written ones in or out
     keys = np.unique(links[:, 0] * n * ncat + links[:, 1] * ncat + links[:, 2])
     now = np.isin(keys, new.sup_supplier[new_hit].astype(np.int64) * n * ncat
@@ -1276,33 +1372,46 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
     return out
 
 
-def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.csr_matrix:
+def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix, *,
+                ones: bool = False) -> sp.csr_matrix:
     """``m`` (CSR) with its rows ``rows`` (ascending, unique) replaced by the rows of ``sub``
-    (one per entry of ``rows``, same columns): a few slices copied, no sort."""
+    (one per entry of ``rows``, same columns): a few slices copied, no sort. With
+    ``ones`` (a 0/1 matrix whose stored values are all 1.0, as in ``sub``), the data is a
+    read-only view of :func:`shared_ones` instead of a copy."""
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return m
     sub = sub.tocsr()
     sub.sum_duplicates()  # canonical: sorted columns, no duplicates
-    ptr = m.indptr.astype(np.int64)
+    ptr = m.indptr  # read by slices and single items only: no copy
     sub_ptr = sub.indptr.astype(np.int64)
     idx_pieces, data_pieces = [], []
     last = 0
     for r, row in enumerate(rows.tolist()):
         idx_pieces += [m.indices[ptr[last]:ptr[row]], sub.indices[sub_ptr[r]:sub_ptr[r + 1]]]
-        data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
+        if not ones:
+            data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
         last = row + 1
     idx_pieces.append(m.indices[ptr[last]:])
-    data_pieces.append(m.data[ptr[last]:])
-    counts = np.diff(ptr)
-    counts[rows] = np.diff(sub_ptr)
-    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    if not ones:
+        data_pieces.append(m.data[ptr[last]:])
+    # the row pointers after each replaced row move by the entries it gained: one pass,
+    # a stretch per row
+    gained = np.cumsum(np.diff(sub_ptr) - (ptr[rows + 1] - ptr[rows]).astype(np.int64)).tolist()
+    total = int(ptr[-1]) + (gained[-1] if gained else 0)
+    indptr = np.empty(len(ptr), dtype=m.indptr.dtype if total < 2**31 else np.int64)
+    source = ptr if indptr.dtype == ptr.dtype else ptr.astype(np.int64)
+    bounds = [0, *(rows + 1).tolist(), len(ptr)]
+    for j in range(len(bounds) - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        if j == 0:
+            indptr[lo:hi] = source[lo:hi]
+        else:
+            np.add(source[lo:hi], gained[j - 1], out=indptr[lo:hi], casting="unsafe")
     indices = np.concatenate(idx_pieces).astype(m.indices.dtype, copy=False)
-    out = sp.csr_matrix((np.concatenate(data_pieces).astype(m.data.dtype, copy=False), indices,
-                         indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
-                        shape=m.shape)
-    return out
+    data = shared_ones(len(indices)) if ones \
+        else np.concatenate(data_pieces).astype(m.data.dtype, copy=False)
+    return sp.csr_matrix((data, indices, indptr), shape=m.shape)
 
 
 def splice_csc_rows(m: sp.csc_matrix, rows: np.ndarray, old: sp.csr_matrix,

@@ -59,6 +59,7 @@ from coopgraph.queries.candidates import (
     patch_match_index,
     renumber_match_index,
     renumbered_sorted,
+    row_numbers,
     splice_rows,
 )
 from coopgraph.queries.candidates import (
@@ -314,8 +315,10 @@ def _capability_matrix(proj: Projection) -> sp.csr_matrix:
     np.cumsum(counts, out=indptr[1:])
     n = len(proj.cap_company)
     index_type = np.int32 if max(n, proj.n_categories) < 2**31 else np.int64
-    return sp.csr_matrix((np.arange(1, n + 1, dtype=np.int64),
-                          proj.cap_category.astype(index_type),
+    # the values (row + 1) a read-only view of one shared range, the categories the column
+    # itself when its type fits (the projection's arrays are never written after a patch)
+    return sp.csr_matrix((row_numbers(n + 1)[1:],
+                          proj.cap_category.astype(index_type, copy=False),
                           indptr.astype(index_type)),
                          shape=(proj.n_companies, proj.n_categories))
 
@@ -428,8 +431,16 @@ def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: li
 def _splice(old: np.ndarray | list[Any], edits: list[_Edit], c: int) -> Any:
     """Column ``old`` with ``edits`` (see :func:`_patch_table`) applied, value ``c`` of each
     edit's values written: a new array or list, the runs between edits copied whole."""
-    if isinstance(old, list) and len(edits) <= _FEW:
-        items = old.copy()  # one copy, then each edit a memmove: from the last one down
+    if isinstance(old, list | InsertedList) and len(edits) <= _FEW \
+            and all(what == _INSERT for _pos, what, _values in edits):
+        # rows only added (a new link): the old list with them inserted, not a copy of it
+        # (copying a list of 580k items touches each one's reference count)
+        return InsertedList.over(old, [pos + k for k, (pos, _what, _values) in enumerate(edits)],
+                                 [values[c] for _pos, _what, values in edits
+                                  if values is not None])
+    if isinstance(old, list | InsertedList) and len(edits) <= _FEW:
+        # one copy, then each edit a memmove: from the last one down
+        items = list(old) if isinstance(old, InsertedList) else old.copy()
         for pos, what, values in reversed(edits):
             if values is None:  # a delete
                 del items[pos]
