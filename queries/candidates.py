@@ -30,7 +30,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,11 +42,13 @@ from coopgraph.queries.results import MatchFilters
 
 __all__ = [
     "BOM",
+    "DEFERRED_FIELDS",
     "FEW_INSERTED",
     "IMPORT",
     "NEED",
     "SUPPLIED",
     "CheckedFilters",
+    "Deferred",
     "DemandPatch",
     "MatchIndex",
     "Touched",
@@ -54,6 +56,7 @@ __all__ = [
     "check_filters",
     "insert_rows",
     "insert_zero_bits",
+    "inserted_pointers",
     "match_index",
     "packed_bit_bytes",
     "patch_match_index",
@@ -70,6 +73,30 @@ __all__ = [
 
 BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
 _MAX_BOM_LEVELS = 64  # a deeper (or cyclic) BOM is cut here; chains report the cycle
+
+
+class Deferred:
+    """A :class:`MatchIndex` field computed on first read: ``make(*args)`` (a module-level
+    function, so that the index pickles with the field still deferred)."""
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Callable[..., Any], *args: Any) -> None:
+        self.make, self.args = make, args
+
+
+def _to_csc(m: sp.spmatrix) -> sp.csc_matrix:
+    return m.tocsc()
+
+
+def _float_csc(m: sp.spmatrix) -> sp.csc_matrix:
+    return m.astype(np.float64).tocsc()
+
+
+#: the column-major copies no ranking of buyers reads (the rankings of suppliers and the
+#: cluster filter do): built on first read, so that a write patching or renumbering the
+#: row-major matrix does not redo them while nobody reads them
+DEFERRED_FIELDS = ("decl_csc", "company_process_csc", "membership_csc")
 
 
 @dataclass(eq=False)
@@ -134,6 +161,34 @@ class MatchIndex:
     region_names: dict[str, int]
     _cert_valid: dict[str, Any] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)  # per-profile orders (queries.match)
+
+    def __post_init__(self) -> None:
+        # a field given as Deferred is held aside; its first read computes it (__getattr__)
+        deferred = {name: value for name in DEFERRED_FIELDS
+                    if isinstance(value := self.__dict__.get(name), Deferred)}
+        for name in deferred:
+            del self.__dict__[name]
+        self.__dict__["_deferred"] = deferred
+
+    if not TYPE_CHECKING:  # (hidden from mypy: it would type every unknown name as Any)
+        def __getattr__(self, name: str) -> Any:  # only for attributes not set: deferred
+            deferred = self.__dict__.get("_deferred")
+            if deferred is None or name not in deferred:
+                raise AttributeError(name)
+            made = deferred[name]
+            value = made.make(*made.args)  # racing readers compute the same value
+            self.__dict__[name] = value
+            return value
+
+    def raw(self, name: str) -> Any:
+        """Field ``name`` as held: its value, or its :class:`Deferred` if not read yet."""
+        if name in self.__dict__:
+            return self.__dict__[name]
+        return self.__dict__["_deferred"][name]
+
+    def computed(self, name: str) -> bool:
+        """Whether field ``name`` holds its value (a deferred field read at least once)."""
+        return name in self.__dict__
 
     def cert_valid(self, proj: Projection, as_of: dt.date | None = None) -> sp.csr_matrix:
         """company × cert: 1 where held and not expired on ``as_of`` (default today)."""
@@ -369,7 +424,7 @@ def _decl_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     decl = capbin.maximum(supbin).tocsr()
     decl.data = decl.data.astype(np.int8)
     sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
-    return dict(decl=decl, decl_csc=decl.tocsc(),
+    return dict(decl=decl, decl_csc=Deferred(_to_csc, decl),
                 main_category=_row_argmax(supcat * 2.0 + capbin * 0.5),
                 sell=supcat, sell_keys=sell_rows * ncat + supcat.indices,
                 sell_pop=_log_share(supcat.data, supcat.indices, ncat))
@@ -404,7 +459,7 @@ def _taxonomy_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
 
 
 def _process_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-    return dict(company_process_csc=proj.company_process.astype(np.float64).tocsc())
+    return dict(company_process_csc=Deferred(_float_csc, proj.company_process))
 
 
 def _closure_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
@@ -627,7 +682,7 @@ def _membership_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     mc = [cl_index[c] for cs in proj.company_clusters for c in cs if c in cl_index]
     membership = sp.csr_matrix((np.ones(len(mr)), (mr, mc)),
                                shape=(proj.n_companies, len(cluster_ids)))
-    return dict(membership=membership, membership_csc=membership.tocsc(),
+    return dict(membership=membership, membership_csc=Deferred(_to_csc, membership),
                 cluster_ids=cluster_ids)
 
 
@@ -786,8 +841,8 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
                 changed.add(name)
             got.update(fresh)
         else:
-            got.update({f: getattr(old_ix, f) for f in outputs})
-    if not changed and all(got[f] is getattr(old_ix, f) for f in got):
+            got.update({f: old_ix.raw(f) for f in outputs})
+    if not changed and all(got[f] is old_ix.raw(f) for f in got):
         return old_ix
     ix = MatchIndex(n=new.n_companies, ncat=new.n_categories, **got)
     if "certs" not in changed:
@@ -851,11 +906,12 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
     decl_rows, sell_rows, main_rows = _decl_rows(new, rows)
     part: dict[str, Any] = {}
     if _same_rows(old_ix.decl, rows, decl_rows):
-        part.update(decl=old_ix.decl, decl_csc=old_ix.decl_csc)
+        part.update(decl=old_ix.decl, decl_csc=old_ix.raw("decl_csc"))
     else:
         decl = splice_rows(old_ix.decl, rows, decl_rows)
-        part.update(decl=decl, decl_csc=splice_csc_rows(old_ix.decl_csc, rows,
-                                                        old_ix.decl[rows], decl_rows))
+        part.update(decl=decl, decl_csc=splice_csc_rows(
+            old_ix.decl_csc, rows, old_ix.decl[rows], decl_rows)
+            if old_ix.computed("decl_csc") else Deferred(_to_csc, decl))
     if _same_rows(old_ix.sell, rows, sell_rows):
         part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
     else:
@@ -1317,6 +1373,13 @@ def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
     return None
 
 
+def inserted_pointers(ptr: np.ndarray, inserted: np.ndarray) -> np.ndarray:
+    """Row pointers ``ptr`` with empty rows inserted at the new indices ``inserted``
+    (ascending): each one's pointer repeated once, in one pass (no gather)."""
+    at = inserted - np.arange(len(inserted))  # the old rows they precede
+    return np.insert(ptr, at, ptr[at])
+
+
 def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
                  *, columns_too: bool = False) -> sp.spmatrix:
     """A CSR (rows are companies) or CSC (row indices are companies) matrix with empty
@@ -1325,8 +1388,7 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     if sp.isspmatrix_csc(m):
         return sp.csc_matrix((m.data, renumbered(m.indices, mapped, inserted), m.indptr),
                              shape=(n, m.shape[1]))
-    steps = np.arange(n + 1)
-    indptr = m.indptr[steps - np.searchsorted(inserted, steps, side="left")]
+    indptr = inserted_pointers(m.indptr, inserted)
     if columns_too:  # a company × company matrix
         return sp.csr_matrix((m.data, renumbered(m.indices, mapped, inserted), indptr),
                              shape=(n, n))
@@ -1536,10 +1598,6 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
         return np.insert(values, inserted - np.arange(len(inserted)), fill)
 
-    def indptr(ptr: np.ndarray) -> np.ndarray:
-        steps = np.arange(n + 1)
-        return ptr[steps - np.searchsorted(inserted, steps, side="left")]
-
     sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
     if proj.extra.get(PATCHABLE_MARK) and len(sk) == len(proj.sup_supplier):
         # the link table is in key order, its company columns renumbered already: its keys
@@ -1555,26 +1613,29 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n
                              - supplier * n_old)
                             + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
-    got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
+    got: dict[str, Any] = {f.name: old_ix.raw(f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(
         decl=insert_rows(old_ix.decl, inserted, mapped),
-        decl_csc=insert_rows(old_ix.decl_csc, inserted, mapped),
         main_category=grow(old_ix.main_category, -1).astype(old_ix.main_category.dtype),
         sell=insert_rows(old_ix.sell, inserted, mapped),
         sell_keys=keys_of(old_ix.sell_keys),
-        company_process_csc=insert_rows(old_ix.company_process_csc, inserted, mapped),
         dem_keys=keys_of(old_ix.dem_keys),
         dem_buyer=renumbered_sorted(old_ix.dem_buyer, mapped, inserted),
-        buyer_dem_indptr=indptr(old_ix.buyer_dem_indptr),
+        buyer_dem_indptr=inserted_pointers(old_ix.buyer_dem_indptr, inserted),
         supply_keys=supply_keys,
         A=insert_rows(old_ix.A, inserted, mapped, columns_too=True),
         AT=insert_rows(old_ix.AT, inserted, mapped, columns_too=True),
         out_deg=grow(old_ix.out_deg, 0.0), in_deg=grow(old_ix.in_deg, 0.0),
         cap_keys=keys_of(old_ix.cap_keys),
         membership=insert_rows(old_ix.membership, inserted, mapped),
-        membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
         **_insert_regions(old_ix, proj, inserted))
+    # the column-major copies renumbered where computed, else left to their first read
+    for name, source in (("decl_csc", got["decl"]), ("membership_csc", got["membership"]),
+                         ("company_process_csc", proj.company_process)):
+        got[name] = insert_rows(getattr(old_ix, name), inserted, mapped) \
+            if old_ix.computed(name) else Deferred(
+                _float_csc if name == "company_process_csc" else _to_csc, source)
     ix = MatchIndex(n=n, ncat=ncat, **got)
     ix.cache.update({k: v for k, v in list(old_ix.cache.items())
                      if isinstance(k, tuple) and k[:1] == ("order",)})
