@@ -1117,8 +1117,12 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     new_starts = starts + np.r_[0, shift[:-1]]
     fresh = row_ranges(new_starts, new_counts)  # the new number of each recomputed row
     # old row -> new row: the stretch after each buyer moves by the rows gained before
-    pos = np.arange(d_old, dtype=np.int64) + np.repeat(np.r_[0, shift],
-                                                       np.diff(np.r_[0, stops, d_old]))
+    pos = np.empty(d_old, dtype=np.int64)  # each stretch written once from a shared range
+    numbers = row_numbers(d_old)
+    bounds = [0, *stops.tolist(), d_old]
+    for j, moved in enumerate([0, *shift.tolist()]):
+        lo, hi = bounds[j], bounds[j + 1]
+        np.add(numbers[lo:hi], moved, out=pos[lo:hi])
     pos[old_rows] = -1
     pos[before[before >= 0]] = fresh[before >= 0]
 
