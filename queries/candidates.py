@@ -30,7 +30,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,11 +42,13 @@ from coopgraph.queries.results import MatchFilters
 
 __all__ = [
     "BOM",
+    "DEFERRED_FIELDS",
     "FEW_INSERTED",
     "IMPORT",
     "NEED",
     "SUPPLIED",
     "CheckedFilters",
+    "Deferred",
     "DemandPatch",
     "MatchIndex",
     "Touched",
@@ -54,6 +56,7 @@ __all__ = [
     "check_filters",
     "insert_rows",
     "insert_zero_bits",
+    "inserted_pointers",
     "match_index",
     "packed_bit_bytes",
     "patch_match_index",
@@ -62,6 +65,7 @@ __all__ = [
     "renumbered_sorted",
     "row_numbers",
     "row_ranges",
+    "shared_ones",
     "since_days",
     "splice_csc_rows",
     "splice_rows",
@@ -69,6 +73,30 @@ __all__ = [
 
 BOM, NEED, IMPORT, SUPPLIED = 1, 2, 4, 8
 _MAX_BOM_LEVELS = 64  # a deeper (or cyclic) BOM is cut here; chains report the cycle
+
+
+class Deferred:
+    """A :class:`MatchIndex` field computed on first read: ``make(*args)`` (a module-level
+    function, so that the index pickles with the field still deferred)."""
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Callable[..., Any], *args: Any) -> None:
+        self.make, self.args = make, args
+
+
+def _to_csc(m: sp.spmatrix) -> sp.csc_matrix:
+    return m.tocsc()
+
+
+def _float_csc(m: sp.spmatrix) -> sp.csc_matrix:
+    return m.astype(np.float64).tocsc()
+
+
+#: the column-major copies no ranking of buyers reads (the rankings of suppliers and the
+#: cluster filter do): built on first read, so that a write patching or renumbering the
+#: row-major matrix does not redo them while nobody reads them
+DEFERRED_FIELDS = ("decl_csc", "company_process_csc", "membership_csc")
 
 
 @dataclass(eq=False)
@@ -133,6 +161,34 @@ class MatchIndex:
     region_names: dict[str, int]
     _cert_valid: dict[str, Any] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)  # per-profile orders (queries.match)
+
+    def __post_init__(self) -> None:
+        # a field given as Deferred is held aside; its first read computes it (__getattr__)
+        deferred = {name: value for name in DEFERRED_FIELDS
+                    if isinstance(value := self.__dict__.get(name), Deferred)}
+        for name in deferred:
+            del self.__dict__[name]
+        self.__dict__["_deferred"] = deferred
+
+    if not TYPE_CHECKING:  # (hidden from mypy: it would type every unknown name as Any)
+        def __getattr__(self, name: str) -> Any:  # only for attributes not set: deferred
+            deferred = self.__dict__.get("_deferred")
+            if deferred is None or name not in deferred:
+                raise AttributeError(name)
+            made = deferred[name]
+            value = made.make(*made.args)  # racing readers compute the same value
+            self.__dict__[name] = value
+            return value
+
+    def raw(self, name: str) -> Any:
+        """Field ``name`` as held: its value, or its :class:`Deferred` if not read yet."""
+        if name in self.__dict__:
+            return self.__dict__[name]
+        return self.__dict__["_deferred"][name]
+
+    def computed(self, name: str) -> bool:
+        """Whether field ``name`` holds its value (a deferred field read at least once)."""
+        return name in self.__dict__
 
     def cert_valid(self, proj: Projection, as_of: dt.date | None = None) -> sp.csr_matrix:
         """company × cert: 1 where held and not expired on ``as_of`` (default today)."""
@@ -368,7 +424,7 @@ def _decl_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     decl = capbin.maximum(supbin).tocsr()
     decl.data = decl.data.astype(np.int8)
     sell_rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(supcat.indptr))
-    return dict(decl=decl, decl_csc=decl.tocsc(),
+    return dict(decl=decl, decl_csc=Deferred(_to_csc, decl),
                 main_category=_row_argmax(supcat * 2.0 + capbin * 0.5),
                 sell=supcat, sell_keys=sell_rows * ncat + supcat.indices,
                 sell_pop=_log_share(supcat.data, supcat.indices, ncat))
@@ -403,11 +459,15 @@ def _taxonomy_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
 
 
 def _process_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-    return dict(company_process_csc=proj.company_process.astype(np.float64).tocsc())
+    return dict(company_process_csc=Deferred(_float_csc, proj.company_process))
 
 
 def _closure_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     return dict(closure=bom_closure(proj))
+
+
+#: up to this many buyers, a row-wise patch finds their links by a comparison per buyer
+_FEW_BUYERS = 4
 
 
 def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
@@ -433,6 +493,9 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
     maker_row = proj.product_maker[makers] if buyers is None \
         else np.searchsorted(buyers, proj.product_maker[makers])
     shape = (n if buyers is None else len(buyers), len(proj.product_ids))
+    if buyers is not None:  # only the rows of the buyers' products: no copy of the closure
+        closure = closure[makers]
+        shape, makers = (len(buyers), len(makers)), np.arange(len(makers))
     maker_bin = sp.csr_matrix((np.ones(len(makers)), (maker_row, makers)), shape=shape)
     maker_vol = sp.csr_matrix((volume, (maker_row, makers)), shape=shape)
     closure_bin = closure.copy()
@@ -461,7 +524,13 @@ def _demand_table(proj: Projection, closure: sp.csr_matrix, decl: sp.csr_matrix,
     else:  # the rows of the buyers (searched where the table is in key order)
         need = _table_rows(proj, proj.need_company, buyers)
         imp = _table_rows(proj, proj.imp_company, buyers)
-    sup = of(proj.sup_buyer)
+    if buyers is not None and len(buyers) <= _FEW_BUYERS:  # a comparison per buyer, cheaper
+        sup = proj.sup_buyer == proj.sup_buyer.dtype.type(buyers[0]) if len(buyers) \
+            else np.zeros(len(proj.sup_buyer), dtype=bool)  # than a gather over the column
+        for b in buyers[1:].tolist():
+            sup |= proj.sup_buyer == proj.sup_buyer.dtype.type(b)
+    else:
+        sup = of(proj.sup_buyer)
     parts = [
         (bom_row, bom_bin.col, BOM, bom_qty),
         (in_row, inputs.col, BOM, np.full(inputs.nnz, np.nan)),
@@ -578,6 +647,22 @@ def row_numbers(n: int) -> np.ndarray:
     return numbers[:n]
 
 
+_ONES = np.zeros(0)  # 1.0, 1.0, … read-only, grown with headroom
+
+
+def shared_ones(n: int) -> np.ndarray:
+    """``np.ones(n)`` (float64) as a read-only view of one shared array grown with headroom:
+    the data of a 0/1 matrix patched per write (the link matrices: 4.6 MB per 580k links)
+    without writing it each time. Readers never write a match index's matrices."""
+    global _ONES
+    ones = _ONES
+    if len(ones) < n:
+        ones = np.ones(n + n // 4 + 1024)
+        ones.flags.writeable = False
+        _ONES = ones  # views of the old one stay valid
+    return ones[:n]
+
+
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     cap_all = proj.cap_company.astype(np.int64)  # written in place: one array
     cap_all *= proj.n_categories
@@ -597,7 +682,7 @@ def _membership_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
     mc = [cl_index[c] for cs in proj.company_clusters for c in cs if c in cl_index]
     membership = sp.csr_matrix((np.ones(len(mr)), (mr, mc)),
                                shape=(proj.n_companies, len(cluster_ids)))
-    return dict(membership=membership, membership_csc=membership.tocsc(),
+    return dict(membership=membership, membership_csc=Deferred(_to_csc, membership),
                 cluster_ids=cluster_ids)
 
 
@@ -756,8 +841,8 @@ def patch_match_index(old_ix: MatchIndex, old: Projection, new: Projection,
                 changed.add(name)
             got.update(fresh)
         else:
-            got.update({f: getattr(old_ix, f) for f in outputs})
-    if not changed and all(got[f] is getattr(old_ix, f) for f in got):
+            got.update({f: old_ix.raw(f) for f in outputs})
+    if not changed and all(got[f] is old_ix.raw(f) for f in got):
         return old_ix
     ix = MatchIndex(n=new.n_companies, ncat=new.n_categories, **got)
     if "certs" not in changed:
@@ -821,30 +906,63 @@ def _patch_decl(old_ix: MatchIndex, new: Projection, rows: np.ndarray) -> dict[s
     decl_rows, sell_rows, main_rows = _decl_rows(new, rows)
     part: dict[str, Any] = {}
     if _same_rows(old_ix.decl, rows, decl_rows):
-        part.update(decl=old_ix.decl, decl_csc=old_ix.decl_csc)
+        part.update(decl=old_ix.decl, decl_csc=old_ix.raw("decl_csc"))
     else:
         decl = splice_rows(old_ix.decl, rows, decl_rows)
-        part.update(decl=decl, decl_csc=splice_csc_rows(old_ix.decl_csc, rows,
-                                                        old_ix.decl[rows], decl_rows))
+        part.update(decl=decl, decl_csc=splice_csc_rows(
+            old_ix.decl_csc, rows, old_ix.decl[rows], decl_rows)
+            if old_ix.computed("decl_csc") else Deferred(_to_csc, decl))
     if _same_rows(old_ix.sell, rows, sell_rows):
         part.update(sell=old_ix.sell, sell_keys=old_ix.sell_keys, sell_pop=old_ix.sell_pop)
     else:
-        sell = splice_rows(old_ix.sell, rows, sell_rows)
-        same_pairs = np.array_equal(sell.indptr, old_ix.sell.indptr) \
-            and np.array_equal(sell.indices, old_ix.sell.indices)
-        if same_pairs:
-            keys = old_ix.sell_keys
-        else:
-            owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
-            keys = owner * new.n_categories + sell.indices
-        part.update(sell=sell, sell_keys=keys,
-                    sell_pop=_log_share(sell.data, sell.indices, new.n_categories))
+        part.update(_patch_sell(old_ix, new, rows, sell_rows))
     if np.array_equal(old_ix.main_category[rows], main_rows):
         part["main_category"] = old_ix.main_category
     else:
         part["main_category"] = old_ix.main_category.copy()
         part["main_category"][rows] = main_rows
     return part
+
+
+def _patch_sell(old_ix: MatchIndex, new: Projection, rows: np.ndarray,
+                sell_rows: sp.csr_matrix) -> dict[str, Any]:
+    """``sell``, ``sell_keys`` and ``sell_pop`` with the rows of companies ``rows`` (ascending)
+    replaced by ``sell_rows``. When those rows keep their (supplier, category) pairs (a
+    link to a category the supplier sells already), only the counts are written (the
+    old structure and keys kept). The popularity is recomputed in the categories of the
+    rows' old and new entries only: an entry's value depends on its count and its
+    category's largest count, which no other category's entries change."""
+    old = old_ix.sell
+    sub = sell_rows.tocsr()
+    sub.sum_duplicates()
+    ptr = old.indptr.astype(np.int64)
+    starts, stops = ptr[rows], ptr[rows + 1]
+    at = row_ranges(starts, stops - starts)  # the rows' entries in the old matrix
+    if np.array_equal(np.diff(sub.indptr), stops - starts) \
+            and np.array_equal(sub.indices, old.indices[at]):
+        values = sub.data.astype(old.data.dtype, copy=False)
+        data = old.data.copy()
+        data[at] = values
+        sell = sp.csr_matrix((data, old.indices, old.indptr), shape=old.shape)
+        keys = old_ix.sell_keys
+        pop = old_ix.sell_pop.copy()
+        redo = np.unique(old.indices[at[values != old.data[at]]])
+    else:
+        sell = splice_rows(old, rows, sub)
+        owner = np.repeat(np.arange(new.n_companies, dtype=np.int64), np.diff(sell.indptr))
+        keys = owner * new.n_categories + sell.indices
+        # the old values moved with their entries (the rows' own entries recomputed below)
+        pop = splice_rows(sp.csr_matrix((old_ix.sell_pop, old.indices, old.indptr),
+                                        shape=old.shape),
+                          rows, sp.csr_matrix((np.zeros(sub.nnz), sub.indices, sub.indptr),
+                                              shape=sub.shape)).data
+        if pop is old_ix.sell_pop:
+            pop = pop.copy()
+        redo = np.unique(np.concatenate([old.indices[at], sub.indices]))
+    for c in redo.tolist():
+        mine = np.flatnonzero(sell.indices == c)
+        pop[mine] = _log_share(sell.data[mine], np.zeros(len(mine), dtype=np.int64), 1)
+    return dict(sell=sell, sell_keys=keys, sell_pop=pop)
 
 
 def _same_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> bool:
@@ -999,8 +1117,12 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     new_starts = starts + np.r_[0, shift[:-1]]
     fresh = row_ranges(new_starts, new_counts)  # the new number of each recomputed row
     # old row -> new row: the stretch after each buyer moves by the rows gained before
-    pos = np.arange(d_old, dtype=np.int64) + np.repeat(np.r_[0, shift],
-                                                       np.diff(np.r_[0, stops, d_old]))
+    pos = np.empty(d_old, dtype=np.int64)  # each stretch written once from a shared range
+    numbers = row_numbers(d_old)
+    bounds = [0, *stops.tolist(), d_old]
+    for j, moved in enumerate([0, *shift.tolist()]):
+        lo, hi = bounds[j], bounds[j + 1]
+        np.add(numbers[lo:hi], moved, out=pos[lo:hi])
     pos[old_rows] = -1
     pos[before[before >= 0]] = fresh[before >= 0]
 
@@ -1028,7 +1150,9 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     regroup = np.zeros(new.n_categories, dtype=bool)
     regroup[old_ix.dem_cat[gone]] = True
     regroup[dem_cat[added]] = True
-    cat_indptr, cat_rows = _regroup(old_ix, dem_cat, pos, added, regroup)
+    steps = [(int(stops[j]), int(d)) for j, d in
+             enumerate((new_counts - (stops - starts)).tolist()) if d]
+    cat_indptr, cat_rows = _regroup(old_ix, dem_cat, pos, added, regroup, steps, old_rows)
     part.update(cat_dem_indptr=cat_indptr, cat_dem_rows=cat_rows)
     if needs_changed:
         part["dem_need"] = _sentinel(_need_rows(new, part["dem_keys"]), -1).astype(np.int64)
@@ -1058,26 +1182,57 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
 
 
 def _regroup(old_ix: MatchIndex, dem_cat: np.ndarray, pos: np.ndarray, added: np.ndarray,
-             dirty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             dirty: np.ndarray, steps: list[tuple[int, int]], fixed: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
     """``(cat_dem_indptr, cat_dem_rows)`` of the moved table: each clean category's rows
     are its old rows renumbered by ``pos`` (which keeps their order); each ``dirty`` one's
-    its kept rows (``pos >= 0``) and its ``added`` rows, sorted."""
+    its kept rows (``pos >= 0``) and its ``added`` rows, sorted.
+
+    ``pos`` moves an old row ``r`` by the ``delta`` of each ``(boundary, delta)`` of
+    ``steps`` with ``boundary <= r``, except the rows ``fixed`` (the rewritten buyers'
+    rows): the clean stretches are renumbered by a comparison and an add per step,
+    written once into the result (a gather through ``pos`` reads it at random), and the
+    fixed rows of clean categories are then looked up in ``pos``."""
     ncat = len(dirty)
     old_ptr, old_rows = old_ix.cat_dem_indptr, old_ix.cat_dem_rows
     counts = np.diff(old_ptr)
     added_cat = dem_cat[added]
-    pieces, last = [], 0
+    regrouped = {}
     for c in np.flatnonzero(dirty).tolist():
-        pieces.append(pos[old_rows[old_ptr[last]:old_ptr[c]]])
         mine = pos[old_rows[old_ptr[c]:old_ptr[c + 1]]]
         mine = np.sort(np.concatenate([mine[mine >= 0], added[added_cat == c]]))
         counts[c] = len(mine)
-        pieces.append(mine)
-        last = c + 1
-    pieces.append(pos[old_rows[old_ptr[last]:old_ptr[ncat]]])
+        regrouped[c] = mine
     cat_indptr = np.zeros(ncat + 1, dtype=np.int64)
     np.cumsum(counts, out=cat_indptr[1:])
-    return cat_indptr, np.concatenate(pieces).astype(np.int64, copy=False)
+    out = np.empty(int(cat_indptr[-1]), dtype=np.int64)
+
+    def clean(lo: int, hi: int) -> None:  # categories lo..hi-1, none dirty
+        src = old_rows[old_ptr[lo]:old_ptr[hi]]
+        dest = out[cat_indptr[lo]:cat_indptr[hi]]
+        if not steps:
+            dest[:] = src
+        for j, (boundary, delta) in enumerate(steps):
+            base = src if j == 0 else dest
+            if delta == 1:
+                np.add(base, src >= boundary, out=dest, casting="unsafe")
+            elif delta == -1:
+                np.subtract(base, src >= boundary, out=dest, casting="unsafe")
+            else:
+                np.add(base, (src >= boundary) * np.int64(delta), out=dest)
+
+    last = 0
+    for c, mine in regrouped.items():
+        clean(last, c)
+        out[cat_indptr[c]:cat_indptr[c + 1]] = mine
+        last = c + 1
+    clean(last, ncat)
+    fixed_cat = old_ix.dem_cat[fixed]
+    for r, c in zip(fixed.tolist(), fixed_cat.tolist(), strict=True):
+        if not dirty[c]:  # its place in the category: the old rows there are ascending
+            k = int(np.searchsorted(old_rows[old_ptr[c]:old_ptr[c + 1]], r))
+            out[cat_indptr[c] + k] = pos[r]
+    return cat_indptr, out
 
 
 def _pair_values(a: sp.csr_matrix, data: np.ndarray, pairs: np.ndarray, n: int
@@ -1168,8 +1323,9 @@ def _patch_network(old_ix: MatchIndex, new: Projection, links: np.ndarray
         return sp.csr_matrix((values, cols, indptr), shape=(len(rows), n))
 
     ages = splice_rows(age_m, sup_rows, sub(sub_a, sub_age))
-    A = sp.csr_matrix((np.ones(ages.nnz), ages.indices, ages.indptr), shape=ages.shape)
-    AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None))
+    # 0/1 matrices: their data a shared read-only array of ones, not 4.6 MB written per write
+    A = sp.csr_matrix((shared_ones(ages.nnz), ages.indices, ages.indptr), shape=ages.shape)
+    AT = splice_rows(old_ix.AT, buy_rows, sub(sub_at, None), ones=True)
     # the link keys: the written ones in or out
     keys = np.unique(links[:, 0] * n * ncat + links[:, 1] * ncat + links[:, 2])
     now = np.isin(keys, new.sup_supplier[new_hit].astype(np.int64) * n * ncat
@@ -1221,6 +1377,13 @@ def _patch_part(name: str, old_ix: MatchIndex, old: Projection, new: Projection,
     return None
 
 
+def inserted_pointers(ptr: np.ndarray, inserted: np.ndarray) -> np.ndarray:
+    """Row pointers ``ptr`` with empty rows inserted at the new indices ``inserted``
+    (ascending): each one's pointer repeated once, in one pass (no gather)."""
+    at = inserted - np.arange(len(inserted))  # the old rows they precede
+    return np.insert(ptr, at, ptr[at])
+
+
 def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
                  *, columns_too: bool = False) -> sp.spmatrix:
     """A CSR (rows are companies) or CSC (row indices are companies) matrix with empty
@@ -1229,8 +1392,7 @@ def insert_rows(m: sp.spmatrix, inserted: np.ndarray, mapped: np.ndarray,
     if sp.isspmatrix_csc(m):
         return sp.csc_matrix((m.data, renumbered(m.indices, mapped, inserted), m.indptr),
                              shape=(n, m.shape[1]))
-    steps = np.arange(n + 1)
-    indptr = m.indptr[steps - np.searchsorted(inserted, steps, side="left")]
+    indptr = inserted_pointers(m.indptr, inserted)
     if columns_too:  # a company × company matrix
         return sp.csr_matrix((m.data, renumbered(m.indices, mapped, inserted), indptr),
                              shape=(n, n))
@@ -1276,33 +1438,46 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
     return out
 
 
-def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix) -> sp.csr_matrix:
+def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix, *,
+                ones: bool = False) -> sp.csr_matrix:
     """``m`` (CSR) with its rows ``rows`` (ascending, unique) replaced by the rows of ``sub``
-    (one per entry of ``rows``, same columns): a few slices copied, no sort."""
+    (one per entry of ``rows``, same columns): a few slices copied, no sort. With
+    ``ones`` (a 0/1 matrix whose stored values are all 1.0, as in ``sub``), the data is a
+    read-only view of :func:`shared_ones` instead of a copy."""
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return m
     sub = sub.tocsr()
     sub.sum_duplicates()  # canonical: sorted columns, no duplicates
-    ptr = m.indptr.astype(np.int64)
+    ptr = m.indptr  # read by slices and single items only: no copy
     sub_ptr = sub.indptr.astype(np.int64)
     idx_pieces, data_pieces = [], []
     last = 0
     for r, row in enumerate(rows.tolist()):
         idx_pieces += [m.indices[ptr[last]:ptr[row]], sub.indices[sub_ptr[r]:sub_ptr[r + 1]]]
-        data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
+        if not ones:
+            data_pieces += [m.data[ptr[last]:ptr[row]], sub.data[sub_ptr[r]:sub_ptr[r + 1]]]
         last = row + 1
     idx_pieces.append(m.indices[ptr[last]:])
-    data_pieces.append(m.data[ptr[last]:])
-    counts = np.diff(ptr)
-    counts[rows] = np.diff(sub_ptr)
-    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    if not ones:
+        data_pieces.append(m.data[ptr[last]:])
+    # the row pointers after each replaced row move by the entries it gained: one pass,
+    # a stretch per row
+    gained = np.cumsum(np.diff(sub_ptr) - (ptr[rows + 1] - ptr[rows]).astype(np.int64)).tolist()
+    total = int(ptr[-1]) + (gained[-1] if gained else 0)
+    indptr = np.empty(len(ptr), dtype=m.indptr.dtype if total < 2**31 else np.int64)
+    source = ptr if indptr.dtype == ptr.dtype else ptr.astype(np.int64)
+    bounds = [0, *(rows + 1).tolist(), len(ptr)]
+    for j in range(len(bounds) - 1):
+        lo, hi = bounds[j], bounds[j + 1]
+        if j == 0:
+            indptr[lo:hi] = source[lo:hi]
+        else:
+            np.add(source[lo:hi], gained[j - 1], out=indptr[lo:hi], casting="unsafe")
     indices = np.concatenate(idx_pieces).astype(m.indices.dtype, copy=False)
-    out = sp.csr_matrix((np.concatenate(data_pieces).astype(m.data.dtype, copy=False), indices,
-                         indptr.astype(m.indptr.dtype) if indptr[-1] < 2**31 else indptr),
-                        shape=m.shape)
-    return out
+    data = shared_ones(len(indices)) if ones \
+        else np.concatenate(data_pieces).astype(m.data.dtype, copy=False)
+    return sp.csr_matrix((data, indices, indptr), shape=m.shape)
 
 
 def splice_csc_rows(m: sp.csc_matrix, rows: np.ndarray, old: sp.csr_matrix,
@@ -1427,10 +1602,6 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
         return np.insert(values, inserted - np.arange(len(inserted)), fill)
 
-    def indptr(ptr: np.ndarray) -> np.ndarray:
-        steps = np.arange(n + 1)
-        return ptr[steps - np.searchsorted(inserted, steps, side="left")]
-
     sk = old_ix.supply_keys  # (supplier * n + buyer) * ncat + category
     if proj.extra.get(PATCHABLE_MARK) and len(sk) == len(proj.sup_supplier):
         # the link table is in key order, its company columns renumbered already: its keys
@@ -1446,26 +1617,29 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
         supply_keys = sk + ((renumbered_sorted(supplier, mapped, inserted) * n
                              - supplier * n_old)
                             + (renumbered(buyer, mapped, inserted) - buyer)) * ncat
-    got: dict[str, Any] = {f.name: getattr(old_ix, f.name) for f in dataclasses.fields(MatchIndex)
+    got: dict[str, Any] = {f.name: old_ix.raw(f.name) for f in dataclasses.fields(MatchIndex)
                            if f.name not in ("n", "ncat", "cache", "_cert_valid")}
     got.update(
         decl=insert_rows(old_ix.decl, inserted, mapped),
-        decl_csc=insert_rows(old_ix.decl_csc, inserted, mapped),
         main_category=grow(old_ix.main_category, -1).astype(old_ix.main_category.dtype),
         sell=insert_rows(old_ix.sell, inserted, mapped),
         sell_keys=keys_of(old_ix.sell_keys),
-        company_process_csc=insert_rows(old_ix.company_process_csc, inserted, mapped),
         dem_keys=keys_of(old_ix.dem_keys),
         dem_buyer=renumbered_sorted(old_ix.dem_buyer, mapped, inserted),
-        buyer_dem_indptr=indptr(old_ix.buyer_dem_indptr),
+        buyer_dem_indptr=inserted_pointers(old_ix.buyer_dem_indptr, inserted),
         supply_keys=supply_keys,
         A=insert_rows(old_ix.A, inserted, mapped, columns_too=True),
         AT=insert_rows(old_ix.AT, inserted, mapped, columns_too=True),
         out_deg=grow(old_ix.out_deg, 0.0), in_deg=grow(old_ix.in_deg, 0.0),
         cap_keys=keys_of(old_ix.cap_keys),
         membership=insert_rows(old_ix.membership, inserted, mapped),
-        membership_csc=insert_rows(old_ix.membership_csc, inserted, mapped),
         **_insert_regions(old_ix, proj, inserted))
+    # the column-major copies renumbered where computed, else left to their first read
+    for name, source in (("decl_csc", got["decl"]), ("membership_csc", got["membership"]),
+                         ("company_process_csc", proj.company_process)):
+        got[name] = insert_rows(getattr(old_ix, name), inserted, mapped) \
+            if old_ix.computed(name) else Deferred(
+                _float_csc if name == "company_process_csc" else _to_csc, source)
     ix = MatchIndex(n=n, ncat=ncat, **got)
     ix.cache.update({k: v for k, v in list(old_ix.cache.items())
                      if isinstance(k, tuple) and k[:1] == ("order",)})

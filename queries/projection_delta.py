@@ -59,6 +59,7 @@ from coopgraph.queries.candidates import (
     patch_match_index,
     renumber_match_index,
     renumbered_sorted,
+    row_numbers,
     splice_rows,
 )
 from coopgraph.queries.candidates import (
@@ -231,7 +232,9 @@ def apply_changes(projection: Projection, changes: list[Change], store: GraphSto
     _carry_derived(base, patched)
     _patch_committed(base, patched, written, edits.get(EntityKind.CAPABILITY, []))
     if "capability_matrix" in vars(projection) and "capability_matrix" not in vars(patched):
-        vars(patched)["capability_matrix"] = _capability_matrix(patched)  # the ranking reads it
+        vars(patched)["capability_matrix"] = _capability_matrix(  # the ranking reads it
+            patched, vars(base).get("capability_matrix"), edits.get(EntityKind.CAPABILITY, []),
+            base)
     _carry_registry(projection, patched, renumbered, edited)
     old_ix = projection.extra.get("match_index")
     if isinstance(old_ix, MatchIndex):  # patched too: rebuilding it costs seconds at 100k
@@ -305,17 +308,46 @@ def _patch_committed(old: Projection, new: Projection, written: Touched | None,
     mine["free_capacity"] = new.cap_capacity - committed if free is None else free
 
 
-def _capability_matrix(proj: Projection) -> sp.csr_matrix:
+def _capability_matrix(proj: Projection, before: sp.csr_matrix | None = None,
+                       edits: list[_Edit] | None = None, base: Projection | None = None
+                       ) -> sp.csr_matrix:
     """:attr:`Projection.capability_matrix` of a patchable projection, built as CSR directly:
     its capability rows are in key order, so a company's entries are one run of them,
-    categories ascending — no sort (a few ms at 100k companies instead of a coo build)."""
-    counts = np.bincount(proj.cap_company, minlength=proj.n_companies)
-    indptr = np.zeros(proj.n_companies + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    categories ascending — no sort (a few ms at 100k companies instead of a coo build).
+    With the matrix ``before`` of ``base`` (same companies) and the capability ``edits``
+    that made ``proj`` from it, the row pointers are ``before``'s moved by the rows each
+    company gained or lost (a stretch per company) instead of counted again."""
     n = len(proj.cap_company)
     index_type = np.int32 if max(n, proj.n_categories) < 2**31 else np.int64
-    return sp.csr_matrix((np.arange(1, n + 1, dtype=np.int64),
-                          proj.cap_category.astype(index_type),
+    indptr = None
+    if before is not None and edits is not None and base is not None \
+            and before.shape == (proj.n_companies, proj.n_categories) \
+            and len(edits) <= _FEW and before.indptr[-1] == len(base.cap_company):
+        gained: dict[int, int] = {}
+        for pos, what, values in edits:
+            if what == _INSERT and values is not None:
+                gained[int(values[0])] = gained.get(int(values[0]), 0) + 1
+            elif what == _DELETE:
+                company = int(base.cap_company[pos])
+                gained[company] = gained.get(company, 0) - 1
+        indptr = np.empty(proj.n_companies + 1, dtype=np.int64)
+        bounds = [0, *(c + 1 for c in sorted(gained)), proj.n_companies + 1]
+        shift = 0
+        for j in range(len(bounds) - 1):
+            lo, hi = bounds[j], bounds[j + 1]
+            np.add(before.indptr[lo:hi], shift, out=indptr[lo:hi], casting="unsafe")
+            if j < len(gained):
+                shift += gained[bounds[j + 1] - 1]
+        if indptr[-1] != n:  # not the edits that made proj: count again
+            indptr = None
+    if indptr is None:
+        counts = np.bincount(proj.cap_company, minlength=proj.n_companies)
+        indptr = np.zeros(proj.n_companies + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+    # the values (row + 1) a read-only view of one shared range, the categories the column
+    # itself when its type fits (the projection's arrays are never written after a patch)
+    return sp.csr_matrix((row_numbers(n + 1)[1:],
+                          proj.cap_category.astype(index_type, copy=False),
                           indptr.astype(index_type)),
                          shape=(proj.n_companies, proj.n_categories))
 
@@ -428,8 +460,16 @@ def _patch_table(proj: Projection, kind: EntityKind, wanted: list[Key], rows: li
 def _splice(old: np.ndarray | list[Any], edits: list[_Edit], c: int) -> Any:
     """Column ``old`` with ``edits`` (see :func:`_patch_table`) applied, value ``c`` of each
     edit's values written: a new array or list, the runs between edits copied whole."""
-    if isinstance(old, list) and len(edits) <= _FEW:
-        items = old.copy()  # one copy, then each edit a memmove: from the last one down
+    if isinstance(old, list | InsertedList) and len(edits) <= _FEW \
+            and all(what == _INSERT for _pos, what, _values in edits):
+        # rows only added (a new link): the old list with them inserted, not a copy of it
+        # (copying a list of 580k items touches each one's reference count)
+        return InsertedList.over(old, [pos + k for k, (pos, _what, _values) in enumerate(edits)],
+                                 [values[c] for _pos, _what, values in edits
+                                  if values is not None])
+    if isinstance(old, list | InsertedList) and len(edits) <= _FEW:
+        # one copy, then each edit a memmove: from the last one down
+        items = list(old) if isinstance(old, InsertedList) else old.copy()
         for pos, what, values in reversed(edits):
             if values is None:  # a delete
                 del items[pos]

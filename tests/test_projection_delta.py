@@ -760,3 +760,130 @@ def test_splice_csc_rows_equals_the_conversion_of_the_spliced_rows():
         assert np.array_equal(got.indptr, want.indptr), trial
         assert np.array_equal(got.indices, want.indices), trial
         assert np.array_equal(got.data, want.data), trial
+
+
+def test_splice_rows_equals_the_rows_replaced_one_by_one():
+    """``splice_rows`` (slices joined, the row pointers moved by a stretch per row) equals
+    the matrix rebuilt with those rows replaced: rows emptied, filled, grown and shrunk,
+    at both ends; with ``ones`` (its data taken from the shared array of ones) the same."""
+    import scipy.sparse as sp
+
+    from coopgraph.queries.candidates import splice_rows
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n, m = int(rng.integers(1, 30)), int(rng.integers(1, 9))
+        a = sp.random(n, m, density=0.3, format="csr", random_state=trial)
+        a.data[:] = 1.0
+        a.sort_indices()
+        rows = np.sort(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False))
+        if trial == 0:
+            rows = np.array([0, n - 1]) if n > 1 else np.array([0])
+        sub = sp.random(len(rows), m, density=float(rng.choice([0.0, 0.4, 1.0])),
+                        format="csr", random_state=100 + trial)
+        sub.data[:] = 1.0
+        want = a.tolil()
+        for j, r in enumerate(rows.tolist()):
+            want[r, :] = sub[j].toarray()
+        want = want.tocsr()
+        want.sort_indices()
+        for ones in (False, True):
+            got = splice_rows(a, rows, sub, ones=ones)
+            assert got.shape == want.shape and got.indptr.dtype == a.indptr.dtype, trial
+            assert np.array_equal(got.indptr, want.indptr), (trial, ones)
+            assert np.array_equal(got.indices, want.indices), (trial, ones)
+            assert np.array_equal(got.data, want.data), (trial, ones)
+
+
+def test_link_writes_patch_sales_groups_and_lists_row_by_row(store: GraphStore,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    """Links that keep a supplier's (supplier, category) pairs (its sales count and the
+    category's popularity move), that add a pair, that give one buyer two new demand rows
+    and another one fewer, in one delta and alone: the decl, demand and network parts are
+    patched row by row (building them whole is not allowed here) and equal a build; the
+    links' dates gain the new rows without a copy of the list (InsertedList)."""
+    from coopgraph.queries import candidates
+    from coopgraph.queries.projection import InsertedList
+
+    store.upsert(random_graph(17, companies=40, categories=12))
+    cache = ProjectionCache(store)
+    _use(cache.get(), None)
+    ids = [r["id"] for r in _rows(store, K.COMPANY)]
+    cats = [r["code"] for r in _rows(store, K.CATEGORY)]
+    links = _rows(store, K.SUPPLY)
+    have = {(r["supplier_id"], r["buyer_id"], r["category"]) for r in links}
+    seller, sold = links[0]["supplier_id"], links[0]["category"]
+    new_buyer = next(b for b in ids if b != seller and (seller, b, sold) not in have)
+    unsold = next(c for c in cats if not any(r["supplier_id"] == seller and r["category"] == c
+                                             for r in links))
+    buyer = next(b for b in ids if b not in (seller, new_buyer))
+
+    def link(s: str, b: str, c: str) -> dict[str, Any]:
+        return {"supplier_id": s, "buyer_id": b, "category": c, "volume_per_year": 2.0,
+                "since": "2030-05-01"}
+
+    writes = [
+        lambda: store.upsert_rows(K.SUPPLY, [link(seller, new_buyer, sold)]),  # same pairs
+        lambda: store.upsert_rows(K.SUPPLY, [link(seller, buyer, unsold)]),  # a new pair
+        lambda: (store.upsert_rows(K.SUPPLY, [link(ids[1], ids[2], cats[0]),
+                                              link(ids[3], ids[2], cats[5]),
+                                              link(ids[4], ids[6], cats[7])]),
+                 store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(links[-1])])),
+    ]
+    whole = dict(candidates._PARTS)
+    for n, write in enumerate(writes):
+        old_since = cache.get().sup_since
+        write()
+        with monkeypatch.context() as m:
+            def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+                raise AssertionError("part built whole")
+            m.setattr(candidates, "_PARTS", {
+                name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
+                       else spec) for name, spec in whole.items()})
+            patched = cache.get()
+            ix = match_index(patched)
+        scratch = Projection.from_snapshot(store.snapshot())
+        assert not diff_projections(patched, scratch), n
+        assert not diff_match_indexes(ix, match_index(scratch)), n
+        assert cache.builds == 1, n
+        if n < 2:  # rows only added: the dates' list is the old one with them inserted
+            assert isinstance(patched.sup_since, InsertedList), n
+            assert list(patched.sup_since) == list(scratch.sup_since), n
+            assert len(patched.sup_since) == len(old_since) + 1, n
+        _check_carried_caches(patched, scratch, [str(n)])
+        _use(patched, scratch)
+
+
+def test_column_major_copies_wait_for_their_first_read(embedded_store: GraphStore):
+    """``decl_csc``, ``company_process_csc`` and ``membership_csc`` (read by the rankings of
+    suppliers only) are computed on first read and then kept; an index pickles with them
+    still deferred; a new company leaves them deferred when nobody read them and
+    renumbers them when someone did — equal to a build either way."""
+    import pickle
+
+    from coopgraph.queries.candidates import DEFERRED_FIELDS
+
+    embedded_store.upsert(random_graph(5, companies=30, categories=8))
+    cache = ProjectionCache(embedded_store)
+    ix = match_index(cache.get())
+    assert not any(ix.computed(name) for name in DEFERRED_FIELDS)
+    again = pickle.loads(pickle.dumps(ix))
+    assert not any(again.computed(name) for name in DEFERRED_FIELDS)
+    assert same_value(again.decl_csc, ix.decl.tocsc()) and again.computed("decl_csc")
+    with pytest.raises(AttributeError):
+        _ = ix.no_such_field  # type: ignore[attr-defined]
+    for step, read in enumerate((False, True)):
+        if read:
+            for name in DEFERRED_FIELDS:
+                getattr(ix, name)
+        category = _rows(embedded_store, K.CATEGORY)[step]["code"]
+        embedded_store.upsert([Company(id=f"m-new-{step}", name="Новая", roles=["supplier"]),
+                               Capability(company_id=f"m-new-{step}", category=category,
+                                          capacity_per_year=5.0)])
+        patched = cache.get()
+        assert cache.builds == 1
+        new_ix = match_index(patched)
+        assert all(new_ix.computed(name) is read for name in DEFERRED_FIELDS), step
+        scratch = match_index(Projection.from_snapshot(embedded_store.snapshot()))
+        assert not diff_match_indexes(new_ix, scratch), step
+        ix = new_ix
