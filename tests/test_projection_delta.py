@@ -35,6 +35,7 @@ from coopgraph.graph.models import (
 )
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
+from coopgraph.queries import candidates
 from coopgraph.queries.candidates import match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
 from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
@@ -494,12 +495,25 @@ def test_shifted_company_index_equals_a_fresh_dict():
         assert index.get("missing") is None
 
 
+def _patched_without_rebuilding_parts(cache: ProjectionCache, monkeypatch: pytest.MonkeyPatch,
+                                      whole: dict[str, Any]) -> tuple[Projection, Any]:
+    """The cache's patched projection and its match index, failing if the index builds its
+    declared-category, demand or network part whole instead of patching it."""
+    with monkeypatch.context() as m:
+        def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
+            raise AssertionError("part built whole")
+        m.setattr(candidates, "_PARTS", {
+            name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
+                   else spec) for name, spec in whole.items()})
+        patched = cache.get()
+        return patched, match_index(patched)
+
+
 def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphStore,
                                                                  monkeypatch: pytest.MonkeyPatch):
     """A new supply link, a new capability, a new need and a new company with a capability:
     the match index's decl, demand and network parts are patched row by row (building them
     whole is not allowed here), the ranking's caches carried, and all equal a build."""
-    from coopgraph.queries import candidates
 
     store.upsert(random_graph(11, companies=30, categories=10))
     cache = ProjectionCache(store)
@@ -522,14 +536,7 @@ def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphSto
     whole = dict(candidates._PARTS)
     for n, write in enumerate(writes):
         write()
-        with monkeypatch.context() as m:
-            def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-                raise AssertionError("part built whole")
-            m.setattr(candidates, "_PARTS", {
-                name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
-                       else spec) for name, spec in whole.items()})
-            patched = cache.get()
-            ix = match_index(patched)
+        patched, ix = _patched_without_rebuilding_parts(cache, monkeypatch, whole)
         scratch = Projection.from_snapshot(store.snapshot())
         assert not diff_match_indexes(ix, match_index(scratch)), n
         assert cache.builds == 1
@@ -802,7 +809,6 @@ def test_link_writes_patch_sales_groups_and_lists_row_by_row(store: GraphStore,
     and another one fewer, in one delta and alone: the decl, demand and network parts are
     patched row by row (building them whole is not allowed here) and equal a build; the
     links' dates gain the new rows without a copy of the list (InsertedList)."""
-    from coopgraph.queries import candidates
     from coopgraph.queries.projection import InsertedList
 
     store.upsert(random_graph(17, companies=40, categories=12))
@@ -834,14 +840,7 @@ def test_link_writes_patch_sales_groups_and_lists_row_by_row(store: GraphStore,
     for n, write in enumerate(writes):
         old_since = cache.get().sup_since
         write()
-        with monkeypatch.context() as m:
-            def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
-                raise AssertionError("part built whole")
-            m.setattr(candidates, "_PARTS", {
-                name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
-                       else spec) for name, spec in whole.items()})
-            patched = cache.get()
-            ix = match_index(patched)
+        patched, ix = _patched_without_rebuilding_parts(cache, monkeypatch, whole)
         scratch = Projection.from_snapshot(store.snapshot())
         assert not diff_projections(patched, scratch), n
         assert not diff_match_indexes(ix, match_index(scratch)), n
