@@ -20,6 +20,7 @@ from coopgraph.graph.models import Company, ServerIngestJob, ServerKey
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import GraphStore
 from coopgraph.queries import projection_disk
+from coopgraph.queries.candidates import DEFERRED_FIELDS
 from coopgraph.queries.match import rank_buyers
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.projection_delta import diff_projections
@@ -200,3 +201,9 @@ def test_match_twice_in_the_cli_uses_the_cache(tmp_path: Path,
     assert warm.exit_code == 0, warm.output
     assert warm.output == cold.output
     assert (path / CACHE_FILE).stat().st_mtime_ns == stamp  # read, not written again
+    with EmbeddedStore(path) as store:
+        kept = DiskProjection(store)
+        index = kept.get().extra["match_index"]
+        assert kept.hit
+    # kept with the column-major copies built: a CLI ranking of suppliers builds nothing
+    assert all(index.computed(name) for name in DEFERRED_FIELDS)

@@ -19,6 +19,7 @@ from coopgraph.api.console import console, friendly_errors, lang, print_json, st
 from coopgraph.graph.i18n import Lang, number
 from coopgraph.graph.settings import load_settings
 from coopgraph.graph.store import GraphStore
+from coopgraph.queries.candidates import DEFERRED_FIELDS, match_index
 from coopgraph.queries.factors import WeightProfile
 from coopgraph.queries.feedback import declined_requests, declines_of, rank_with_declines
 from coopgraph.queries.match import rank_buyers, rank_suppliers
@@ -102,6 +103,12 @@ def _warm(projection: Projection) -> None:
     is kept on disk, so that the next command finds it built."""
     if len(projection.cap_company):
         rank_buyers(projection, projection.company_ids[int(projection.cap_company[0])], k=1)
+        # the column-major copies a ranking of suppliers reads are built on first read (a
+        # server's writes skip them while nobody reads them); a kept projection holds them
+        # built, or every `match --buyer` would build them again
+        index = match_index(projection)
+        for name in DEFERRED_FIELDS:
+            getattr(index, name)
 
 
 def projection_for_match(store: GraphStore) -> Projection:
