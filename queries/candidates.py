@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,7 @@ __all__ = [
     "row_numbers",
     "row_ranges",
     "shared_ones",
+    "shifted_stretches",
     "since_days",
     "splice_csc_rows",
     "splice_rows",
@@ -632,35 +633,31 @@ def _network_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
                 out_deg=np.diff(A.indptr).astype(float), in_deg=np.diff(AT.indptr).astype(float))
 
 
-_ROW_NUMBERS = np.zeros(0, dtype=np.int64)  # 0, 1, 2, … read-only, grown with headroom
+_SHARED: dict[str, np.ndarray] = {}  # read-only arrays shared by every patch (see below)
+
+
+def _shared_prefix(name: str, n: int, make: Callable[[int], np.ndarray]) -> np.ndarray:
+    """The first ``n`` items of the shared read-only array ``name`` (made by ``make``),
+    grown with headroom when too short: views of the older one stay valid."""
+    array = _SHARED.get(name)
+    if array is None or len(array) < n:
+        array = make(n + n // 4 + 1024)
+        array.flags.writeable = False
+        _SHARED[name] = array
+    return array[:n]
 
 
 def row_numbers(n: int) -> np.ndarray:
-    """``np.arange(n)`` (int64) as a read-only view of one shared array grown with
-    headroom: a patch that adds a row gets it without writing 3 MB per 400k rows."""
-    global _ROW_NUMBERS
-    numbers = _ROW_NUMBERS
-    if len(numbers) < n:
-        numbers = np.arange(n + n // 4 + 1024, dtype=np.int64)
-        numbers.flags.writeable = False
-        _ROW_NUMBERS = numbers  # views of the old one stay valid
-    return numbers[:n]
-
-
-_ONES = np.zeros(0)  # 1.0, 1.0, … read-only, grown with headroom
+    """``np.arange(n)`` (int64) as a read-only view of one shared array: a patch that adds
+    a row gets it without writing 3 MB per 400k rows."""
+    return _shared_prefix("rows", n, lambda size: np.arange(size, dtype=np.int64))
 
 
 def shared_ones(n: int) -> np.ndarray:
-    """``np.ones(n)`` (float64) as a read-only view of one shared array grown with headroom:
-    the data of a 0/1 matrix patched per write (the link matrices: 4.6 MB per 580k links)
-    without writing it each time. Readers never write a match index's matrices."""
-    global _ONES
-    ones = _ONES
-    if len(ones) < n:
-        ones = np.ones(n + n // 4 + 1024)
-        ones.flags.writeable = False
-        _ONES = ones  # views of the old one stay valid
-    return ones[:n]
+    """``np.ones(n)`` (float64) as a read-only view of one shared array: the data of a 0/1
+    matrix patched per write (the link matrices: 4.6 MB per 580k links) without writing
+    it each time. Readers never write a match index's matrices."""
+    return _shared_prefix("ones", n, np.ones)
 
 
 def _cap_keys_part(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
@@ -1117,12 +1114,8 @@ def _patch_demand_moved(old_ix: MatchIndex, new: Projection, buyers: np.ndarray,
     new_starts = starts + np.r_[0, shift[:-1]]
     fresh = row_ranges(new_starts, new_counts)  # the new number of each recomputed row
     # old row -> new row: the stretch after each buyer moves by the rows gained before
-    pos = np.empty(d_old, dtype=np.int64)  # each stretch written once from a shared range
-    numbers = row_numbers(d_old)
-    bounds = [0, *stops.tolist(), d_old]
-    for j, moved in enumerate([0, *shift.tolist()]):
-        lo, hi = bounds[j], bounds[j + 1]
-        np.add(numbers[lo:hi], moved, out=pos[lo:hi])
+    pos = shifted_stretches(row_numbers(d_old), [0, *stops.tolist(), d_old],
+                            [0, *shift.tolist()])
     pos[old_rows] = -1
     pos[before[before >= 0]] = fresh[before >= 0]
 
@@ -1427,14 +1420,21 @@ def renumbered_sorted(values: np.ndarray, mapped: np.ndarray, inserted: np.ndarr
     # the numbers from each insertion point on move up by the insertions up to it: each
     # stretch between two points written once, by a copy or an add
     cuts = np.searchsorted(values, (inserted - np.arange(len(inserted))).astype(values.dtype))
-    out = np.empty_like(values)
-    bounds = [0, *cuts.tolist(), len(values)]
-    for j in range(len(bounds) - 1):
+    return shifted_stretches(values, [0, *cuts.tolist(), len(values)], range(len(cuts) + 1))
+
+
+def shifted_stretches(values: np.ndarray, bounds: Sequence[int], shifts: Iterable[int], *,
+                      dtype: Any = None) -> np.ndarray:
+    """``values`` with each stretch ``bounds[j]:bounds[j + 1]`` moved by ``shifts[j]``,
+    written once into a new array (no copy pass before, no gather): how renumbering and
+    spliced row pointers move everything after each change point."""
+    out = np.empty(len(values), dtype=values.dtype if dtype is None else dtype)
+    for j, shift in enumerate(shifts):
         lo, hi = bounds[j], bounds[j + 1]
-        if j == 0:
-            out[lo:hi] = values[lo:hi]
+        if shift:
+            np.add(values[lo:hi], shift, out=out[lo:hi], casting="unsafe")
         else:
-            np.add(values[lo:hi], j, out=out[lo:hi], casting="unsafe")
+            out[lo:hi] = values[lo:hi]
     return out
 
 
@@ -1465,15 +1465,9 @@ def splice_rows(m: sp.csr_matrix, rows: np.ndarray, sub: sp.csr_matrix, *,
     # a stretch per row
     gained = np.cumsum(np.diff(sub_ptr) - (ptr[rows + 1] - ptr[rows]).astype(np.int64)).tolist()
     total = int(ptr[-1]) + (gained[-1] if gained else 0)
-    indptr = np.empty(len(ptr), dtype=m.indptr.dtype if total < 2**31 else np.int64)
-    source = ptr if indptr.dtype == ptr.dtype else ptr.astype(np.int64)
-    bounds = [0, *(rows + 1).tolist(), len(ptr)]
-    for j in range(len(bounds) - 1):
-        lo, hi = bounds[j], bounds[j + 1]
-        if j == 0:
-            indptr[lo:hi] = source[lo:hi]
-        else:
-            np.add(source[lo:hi], gained[j - 1], out=indptr[lo:hi], casting="unsafe")
+    wide = total >= 2**31 and ptr.dtype != np.int64
+    indptr = shifted_stretches(ptr.astype(np.int64) if wide else ptr,
+                               [0, *(rows + 1).tolist(), len(ptr)], [0, *gained])
     indices = np.concatenate(idx_pieces).astype(m.indices.dtype, copy=False)
     data = shared_ones(len(indices)) if ones \
         else np.concatenate(data_pieces).astype(m.data.dtype, copy=False)
@@ -1592,12 +1586,9 @@ def renumber_match_index(old_ix: MatchIndex, proj: Projection, old_to_new: np.nd
     def keys_of(keys: np.ndarray) -> np.ndarray:  # company * ncat + category, sorted
         # the map keeps the order: each key moves by ncat per company inserted before its
         # company, a run of keys per insertion point (no division over the whole array)
-        out = np.empty_like(keys)
-        bounds = [0, *np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist(), len(keys)]
-        for j in range(len(bounds) - 1):  # each stretch written once
-            lo, hi = bounds[j], bounds[j + 1]
-            np.add(keys[lo:hi], j * ncat, out=out[lo:hi], casting="unsafe")
-        return out
+        cuts = np.searchsorted(keys, at_old.astype(np.int64) * ncat).tolist()
+        return shifted_stretches(keys, [0, *cuts, len(keys)],
+                                 [j * ncat for j in range(len(cuts) + 1)])
 
     def grow(values: np.ndarray, fill: Any) -> np.ndarray:
         return np.insert(values, inserted - np.arange(len(inserted)), fill)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import logging
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -60,6 +61,7 @@ from coopgraph.queries.candidates import (
     renumber_match_index,
     renumbered_sorted,
     row_numbers,
+    shifted_stretches,
     splice_rows,
 )
 from coopgraph.queries.candidates import (
@@ -330,14 +332,10 @@ def _capability_matrix(proj: Projection, before: sp.csr_matrix | None = None,
             elif what == _DELETE:
                 company = int(base.cap_company[pos])
                 gained[company] = gained.get(company, 0) - 1
-        indptr = np.empty(proj.n_companies + 1, dtype=np.int64)
-        bounds = [0, *(c + 1 for c in sorted(gained)), proj.n_companies + 1]
-        shift = 0
-        for j in range(len(bounds) - 1):
-            lo, hi = bounds[j], bounds[j + 1]
-            np.add(before.indptr[lo:hi], shift, out=indptr[lo:hi], casting="unsafe")
-            if j < len(gained):
-                shift += gained[bounds[j + 1] - 1]
+        companies = sorted(gained)
+        indptr = shifted_stretches(
+            before.indptr, [0, *(c + 1 for c in companies), proj.n_companies + 1],
+            [0, *itertools.accumulate(gained[c] for c in companies)], dtype=np.int64)
         if indptr[-1] != n:  # not the edits that made proj: count again
             indptr = None
     if indptr is None:
