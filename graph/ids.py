@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from coopgraph.graph.messages import Msg
 
-__all__ = ["inn_problem", "is_valid_inn", "is_valid_ogrn", "normalize_digits", "ogrn_problem"]
+__all__ = ["ascii_digits", "inn_problem", "is_valid_inn", "is_valid_ogrn", "normalize_digits",
+           "ogrn_problem"]
 
 _W10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _W11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -38,9 +39,15 @@ def _check(digits: str, weights: tuple[int, ...]) -> int:
     return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
 
 
+def ascii_digits(text: str) -> bool:
+    """``text`` is one or more of the digits 0–9 (``str.isdigit`` also takes ``¹`` or ``٤``,
+    which ``int`` then refuses or reads as another number)."""
+    return text.isascii() and text.isdigit()
+
+
 def inn_problem(inn: str) -> str | None:
     """Return why ``inn`` is not a valid INN, or ``None`` when it is."""
-    if not inn.isdigit():
+    if not ascii_digits(inn):
         return Msg("id.inn_digits", value=inn)
     if len(inn) == 10:
         expected = _check(inn, _W10)
@@ -57,7 +64,7 @@ def inn_problem(inn: str) -> str | None:
 
 def ogrn_problem(ogrn: str) -> str | None:
     """Return why ``ogrn`` is not a valid OGRN (13 digits) or OGRNIP (15), or ``None``."""
-    if not ogrn.isdigit():
+    if not ascii_digits(ogrn):
         return Msg("id.ogrn_digits", value=ogrn)
     if len(ogrn) == 13:
         expected = int(ogrn[:12]) % 11 % 10

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from coopgraph.graph.ids import ascii_digits
+
 __all__ = ["REGIONS_FILE", "Region", "canonical_region", "region_by_code", "regions"]
 
 REGIONS_FILE = Path(__file__).with_name("data") / "regions_ru.csv"
@@ -115,7 +117,7 @@ def _index() -> tuple[dict[str, str], dict[str, str]]:
 def region_by_code(code: str) -> Region | None:
     """The subject with this two-digit code (``48``, ``048`` or ``7`` for ``07``)."""
     digits = code.strip()
-    if not digits.isdigit():
+    if not ascii_digits(digits):
         return None
     number = int(digits)
     for region in regions():
@@ -137,7 +139,7 @@ def canonical_region(text: str | None) -> str | None:
     """
     if text is None or not text.strip():
         return None
-    if text.strip().isdigit():
+    if ascii_digits(text.strip()):
         found = region_by_code(text)
         return found.name_ru if found else None
     full, bare = _index()

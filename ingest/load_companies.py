@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from coopgraph.graph.ids import normalize_digits
+from coopgraph.graph.ids import ascii_digits, normalize_digits
 from coopgraph.graph.messages import Msg
 from coopgraph.graph.models import Company, ErPair, Record, Role
 from coopgraph.graph.schema import EntityKind, to_props
@@ -228,7 +228,7 @@ class CompanyLoading(LoadState):
     def _company_target(self, text: str) -> str:
         """The id a company reference names: a merged-away id's survivor, or by INN/OGRN."""
         target = self.alias.get(text, text)
-        if (target not in self.known[_K.COMPANY] and text.isdigit()
+        if (target not in self.known[_K.COMPANY] and ascii_digits(text)
                 and len(text) in (10, 12, 13, 15)):
             found = self._by_number(text)
             if found is not None:

@@ -114,3 +114,20 @@ def test_known_numbers():
     assert is_valid_ogrn("1027700132195")
     assert not is_valid_inn("7707083894")
     assert Company(id="x", name="X", inn="", ogrn="  ").inn is None
+
+
+@given(valid_inns, st.sampled_from(["¹", "²", "٤", "८", "𝟓"]), st.integers(0, 9))
+def test_digits_of_other_scripts_are_refused_not_read(inn: str, other: str, at: int):
+    """``str.isdigit`` takes superscripts and other scripts' digits; an INN or OGRN holds
+    0–9 only (``int("¹")`` raised, ``int("٤")`` read 4 before)."""
+    assert "only digits" in (inn_problem(inn[:at] + other + inn[at + 1:]) or "")
+    assert "only digits" in (ogrn_problem("1" * 12 + other) or "")
+    assert "only digits" in (ogrn_problem(other * 13) or "")
+
+
+@pytest.mark.parametrize("code", ["¹", "4⁸", "٤٨", " ⁴⁸ "])
+def test_a_region_code_in_other_digits_names_no_region(code: str):
+    from coopgraph.graph.regions import canonical_region, region_by_code
+
+    assert region_by_code(code) is None and canonical_region(code) is None
+    assert region_by_code("48") is not None  # the same code in 0–9 does
