@@ -90,7 +90,9 @@ class LoadRecovery:
         in Russian with :func:`graph.messages.render`)."""
         from coopgraph.graph.messages import Msg
 
-        code = "load.completed" if self.action == "completed" else "load.rolled_back"
+        # rows < 0: a load written straight into an empty store, its row count not known
+        code = ("load.completed" if self.action == "completed" else
+                "load.rolled_back" if self.rows >= 0 else "load.rolled_back_direct")
         return Msg(code, load_id=self.load_id, rows=self.rows, started_at=self.started_at)
 
 

@@ -231,6 +231,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                          "загрузку снова",
                          "an interrupted load ({load_id}{when_en}) was rolled back: none of its "
                          "staged rows ({rows}) were kept; run that ingest again"),
+    "load.rolled_back_direct": ("прерванная загрузка ({load_id}{when_ru}) в пустое хранилище "
+                                "откачена: ни одна из её строк не сохранена; запустите эту "
+                                "загрузку снова",
+                                "an interrupted load ({load_id}{when_en}) into the empty store "
+                                "was rolled back: none of its rows were kept; run that ingest "
+                                "again"),
     # --- FNS registry files (ingest.registry, ingest.registry_fill): where and why ---
     "reg.pos_file": ("файл", "file"),
     "reg.pos_root": ("корневой элемент", "root element"),

@@ -23,7 +23,9 @@ same directory: readers never wait for a writer (WAL), writers take turns.
 
 A load stages its rows in ``staged`` (committed chunk by chunk, invisible to
 readers) under a ``loads`` row naming its owner (host, pid, process start); its
-commit copies them into ``records`` in one transaction. A load whose owner has
+commit copies them into ``records`` in one transaction. A load into an empty store
+skips the stage: it writes ``records`` on a connection of its own in one transaction
+that its commit commits (:class:`_DirectLoad`). A load whose owner has
 died is rolled back by the next open or load, and marked ``aborted`` so that
 every process reports it until a load commits.
 
@@ -180,6 +182,41 @@ def _private_file(path: Path) -> None:
     os.close(fd)
 
 
+class _DirectLoad:
+    """A load into an empty store, written straight into ``records`` on a connection of its
+    own inside one ``BEGIN IMMEDIATE`` transaction (committed by the load's commit).
+
+    Staging would write each row twice — into the stage file, then copied — to keep the
+    store readable and writable while the load runs. An empty store has nothing to read,
+    so a first load skips the stage (≈ a quarter of a large load's time): readers see the
+    empty store until it commits (WAL), other writers wait for it (up to the connection's
+    60 s timeout), a crash leaves nothing of it (SQLite rolls the transaction back). Keys
+    are kept for the change log while they are few enough to list (:func:`keyed`)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.kinds: set[str] = set()
+        self.keys: dict[EntityKind, list[bytes]] | None = {}
+
+    def write(self, groups: dict[EntityKind, list[dict[str, Any]]], before: int) -> None:
+        """Upsert ``groups`` (``before``: rows the load wrote already)."""
+        size = before
+        for kind, rows in groups.items():
+            keys = _key_blobs(KINDS[kind], rows)
+            self.db.executemany(_UPSERT, _columns(kind.value, rows, keys))
+            self.kinds.add(kind.value)
+            size += len(rows)
+            if self.keys is not None and keyed(size):
+                self.keys.setdefault(kind, []).extend(keys)
+            else:
+                self.keys = None
+
+    def close(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+        self.db.close()
+
+
 class SqliteStore(GraphStore):
     """A :class:`GraphStore` in one SQLite database; ``path=None`` keeps it in memory only.
 
@@ -273,39 +310,43 @@ class SqliteStore(GraphStore):
                 raise
             db.execute("COMMIT")
 
-    def _meta(self, name: str) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+    def _meta(self, name: str, db: sqlite3.Connection | None = None) -> int:
+        row = (db or self._db).execute("SELECT value FROM meta WHERE name = ?",
+                                       (name,)).fetchone()
         return int(row[0]) if row else 0
 
-    def _set_meta(self, name: str, value: int) -> None:
-        self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
-                         "SET value = excluded.value", (name, value))
+    def _set_meta(self, name: str, value: int, db: sqlite3.Connection | None = None) -> None:
+        (db or self._db).execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                                 "SET value = excluded.value", (name, value))
 
     def _commit_change(self, touched: Mapping[EntityKind, Iterable[Key]] | None, *,
-                       size: int = 0, full: bool = False) -> int:
-        """Bump the revision and log what the write touched (inside its transaction).
+                       size: int = 0, full: bool = False,
+                       db: sqlite3.Connection | None = None) -> int:
+        """Bump the revision and log what the write touched (inside its transaction, on
+        ``db``: the store's connection unless a direct load's own).
 
         ``touched=None`` with ``size``: a write too large to list key by key.
         """
-        revision = self._meta("revision") + 1
-        self._set_meta("revision", revision)
+        db = db or self._db
+        revision = self._meta("revision", db) + 1
+        self._set_meta("revision", revision, db)
         if touched is None or not keyed(size):
             change = Change(revision, {}, True)
         else:
             change = Change.of(revision, touched, full=full)
-        base = self._meta("log_base")
-        last = self._db.execute("SELECT max(revision) FROM changes").fetchone()[0] or base
+        base = self._meta("log_base", db)
+        last = db.execute("SELECT max(revision) FROM changes").fetchone()[0] or base
         if change.full or revision != last + 1:
-            self._db.execute("DELETE FROM changes")
-            self._set_meta("log_base", revision)
+            db.execute("DELETE FROM changes")
+            self._set_meta("log_base", revision, db)
         else:
-            self._db.execute("INSERT INTO changes VALUES (?, ?, ?)",
-                             (revision, int(change.analytic), change.to_json()))
+            db.execute("INSERT INTO changes VALUES (?, ?, ?)",
+                       (revision, int(change.analytic), change.to_json()))
             if revision - KEEP > base:
-                self._db.execute("DELETE FROM changes WHERE revision <= ?", (revision - KEEP,))
-                self._set_meta("log_base", revision - KEEP)
+                db.execute("DELETE FROM changes WHERE revision <= ?", (revision - KEEP,))
+                self._set_meta("log_base", revision - KEEP, db)
         if change.analytic:
-            self._set_meta("analytic", revision)
+            self._set_meta("analytic", revision, db)
         return revision
 
     # --- writing ------------------------------------------------------------------------
@@ -555,13 +596,15 @@ class SqliteStore(GraphStore):
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, state, host, pid, started, rows FROM loads").fetchall()
-            dead = [r[0] for r in rows if r[1] == "staged" and owner_alive(r[2], r[3], r[4])
-                    is False]
+            dead = [r[0] for r in rows if r[1] in ("staged", "direct")
+                    and owner_alive(r[2], r[3], r[4]) is False]
             if dead:
                 with self._tx():
-                    for load_id in dead:
-                        self._db.execute("UPDATE loads SET state = 'aborted' WHERE id = ? "
-                                         "AND state = 'staged'", (load_id,))
+                    for load_id in dead:  # a direct load's row count is not known: -1
+                        self._db.execute(
+                            "UPDATE loads SET state = 'aborted', rows = CASE state WHEN "
+                            "'direct' THEN -1 ELSE rows END WHERE id = ? "
+                            "AND state IN ('staged', 'direct')", (load_id,))
                 for load_id in dead:
                     self._drop_stage_file(load_id)
                 rows = self._db.execute(
@@ -578,6 +621,8 @@ class SqliteStore(GraphStore):
     def _begin_load(self, load: Load) -> None:
         if self.path is not None:
             self._recover_loads()
+            if self._empty() and self._begin_direct(load):
+                return
         host, pid, started = this_owner()
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         with self._lock:
@@ -609,7 +654,41 @@ class SqliteStore(GraphStore):
             self._staged_kinds.pop(alias, None)
         self._drop_stage_file(load_id)
 
+    def _empty(self) -> bool:
+        """Whether the store holds no record of any kind (a new store, or one cleared)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+
+    def _begin_direct(self, load: Load) -> bool:
+        """Begin ``load`` as a :class:`_DirectLoad` if the store is still empty once its
+        write lock is held; False (nothing left behind) if another writer came first."""
+        assert self._db_file is not None
+        host, pid, started = this_owner()
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        with self._tx():  # committed first: a crash leaves it for the next open to report
+            self._db.execute("INSERT INTO loads VALUES (?, 'direct', ?, ?, ?, ?, 0)",
+                             (load.id, host, pid, started, now))
+        db = sqlite3.connect(str(self._db_file), isolation_level=None,
+                             check_same_thread=False, timeout=60.0)
+        try:
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            db.execute("PRAGMA cache_size=-65536")
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
+                load.state = _DirectLoad(db)
+                return True
+            db.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # busy: stage the load instead, as for a store that holds records
+        db.close()
+        with self._tx():
+            self._db.execute("DELETE FROM loads WHERE id = ?", (load.id,))
+        return False
+
     def _stage(self, load: Load, groups: dict[EntityKind, list[dict[str, Any]]]) -> None:
+        if isinstance(load.state, _DirectLoad):
+            load.state.write(groups, load.rows)
+            return
         alias = load.state
         insert = _STAGE.format(alias=alias)
         with self._lock:
@@ -634,6 +713,9 @@ class SqliteStore(GraphStore):
                 self._db.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def _commit_load(self, load: Load) -> None:
+        if isinstance(load.state, _DirectLoad):
+            self._commit_direct(load, load.state)
+            return
         alias = load.state
         try:
             with self._tx():
@@ -671,7 +753,28 @@ class SqliteStore(GraphStore):
         finally:
             self._detach(alias, load.id)
 
+    def _commit_direct(self, load: Load, direct: _DirectLoad) -> None:
+        """Count, log and commit a direct load's rows in its own transaction."""
+        db = direct.db
+        try:
+            for kind in sorted(direct.kinds):  # the store was empty: all it holds is new
+                db.execute("UPDATE counts SET n = (SELECT count(*) FROM records WHERE "
+                           "kind = ?1) WHERE kind = ?1", (kind,))
+            if load.rows:
+                touched = None if direct.keys is None else {
+                    kind: map(decode_key, blobs) for kind, blobs in direct.keys.items()}
+                self._commit_change(touched, size=load.rows, db=db)
+            db.execute("DELETE FROM loads WHERE id = ? OR state = 'aborted'", (load.id,))
+            db.execute("COMMIT")
+        finally:
+            direct.close()
+
     def _abort_load(self, load: Load) -> None:
+        if isinstance(load.state, _DirectLoad):
+            load.state.close()
+            with self._tx():
+                self._db.execute("DELETE FROM loads WHERE id = ?", (load.id,))
+            return
         try:
             with self._tx():
                 self._db.execute("DELETE FROM loads WHERE id = ?", (load.id,))

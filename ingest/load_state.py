@@ -125,9 +125,7 @@ class LoadState:
         """
         if not rows:
             return []
-        if self._stored_counts is None:  # what the store held when the load began
-            self._stored_counts = self.store.stats()
-        if not self._stored_counts.get(kind.value):
+        if not self._held(kind):
             return [False] * len(rows)  # an empty kind: nothing to compare with
         spec = KINDS[kind]
         keys = row_keys(spec, rows)
@@ -136,11 +134,21 @@ class LoadState:
             return [False] * len(rows)
         return [stored.get(spec.key_of(row)) == strip_provenance(row) for row in rows]
 
+    def _held(self, kind: EntityKind) -> bool:
+        """Whether the store held records of ``kind`` when the load began."""
+        if self._stored_counts is None:
+            self._stored_counts = self.store.stats()
+        return bool(self._stored_counts.get(kind.value))
+
     def _same_records(self, records: list[Record]) -> list[bool]:
-        """:meth:`_same_as_stored` for records of one kind."""
+        """:meth:`_same_as_stored` for records of one kind (not made into props for a
+        kind the store did not hold: nothing to compare with)."""
         if not records:
             return []
-        return self._same_as_stored(kind_of(records[0]), [to_props(r) for r in records])
+        kind = kind_of(records[0])
+        if not self._held(kind):
+            return [False] * len(records)
+        return self._same_as_stored(kind, [to_props(r) for r in records])
 
     def _chunks(self, job: Job, size: int = CHUNK) -> Iterator[list[tuple[int, list[Any]]]]:
         """The table's rows in chunks, with the records the reader could not split

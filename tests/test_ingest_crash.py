@@ -113,8 +113,8 @@ class _EmbeddedCase(_Case):
         if not database.exists():
             return 0
         with closing(sqlite3.connect(database)) as db:  # read only: no recovery
-            return int(db.execute("SELECT count(*) FROM loads WHERE state = 'staged'"
-                                  ).fetchone()[0])
+            return int(db.execute("SELECT count(*) FROM loads WHERE state IN "
+                                  "('staged', 'direct')").fetchone()[0])
 
 
 class _Neo4jCase(_Case):
@@ -244,6 +244,20 @@ def test_kill_9_during_cli_ingest_embedded(tmp_path_factory: pytest.TempPathFact
     _run_ingest(base, case.env, tmp / "rejects")
     case.keep_base()
     _kill_rounds(case, tmp, base=base, load=load, rounds=6, budget=45)
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_first_cli_ingest_into_an_empty_store(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A first load into an empty store is written straight into it in one transaction
+    (``graph.sqlite_store._DirectLoad``): killed at any moment, the store is empty or full."""
+    gen = tmp_path_factory.getbasetemp() / "crash-gen"
+    load = _generate(gen / "load-12k", 12_000, SEED)
+    tmp = tmp_path_factory.mktemp("embedded-empty-crash")
+    case = _EmbeddedCase(tmp)
+    EmbeddedStore(case.data).close()  # the base: a store with no record
+    case.keep_base()
+    _kill_rounds(case, tmp, base=load, load=load, rounds=4, budget=30)
 
 
 @pytest.mark.slow

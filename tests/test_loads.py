@@ -407,3 +407,112 @@ def test_a_neo4j_load_whose_one_transaction_fails_ends_at_once(
         neo4j_store.delete("company", ["gone"])
     assert neo4j_store.count_all_nodes() == before_nodes - 1  # the company, no load node
     assert not neo4j_store.exists("capability", ("gone", "k"))
+
+
+# --- a first load into an empty embedded store (graph.sqlite_store._DirectLoad) -----------
+
+
+def _stage_files(path: Path) -> list[Path]:
+    return sorted(path.glob("load-*.stage"))
+
+
+def test_a_first_load_into_an_empty_store_is_written_straight_into_it(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    revision = store.revision()
+    with store.load() as load:
+        load.upsert([Category(code="k", name_ru="K"), Company(id="a", name="A"),
+                     Company(id="b", name="B")])
+        load.upsert([Capability(company_id="a", category="k", unit_price=2.0)])
+        load.upsert([Company(id="b", name="B again")])  # a key written twice: the last wins
+        assert _stage_files(path) == []  # no stage file: the rows go straight in
+        other = EmbeddedStore(path)  # another process's view: still empty, no warning
+        assert other.stats()["company"] == 0 and other.load_warnings() == []
+        assert not store.exists("company", "a")  # nor through the store's own connection
+    assert store.revision() == revision + 1  # one revision, one change
+    stats = EmbeddedStore(path).stats()
+    assert (stats["company"], stats["category"], stats["capability"]) == (2, 1, 1)
+    assert store.get("company", "b").name == "B again"
+    keys, full = _logged(store, revision)
+    assert keys == {("category", "k"), ("company", "a"), ("company", "b"),
+                    ("capability", "a")} and not any(full)
+    # the same rows staged (an in-memory store stages; so does a store holding records)
+    staged = EmbeddedStore(None)
+    with staged.load() as load:
+        load.upsert([Category(code="k", name_ru="K"), Company(id="a", name="A"),
+                     Company(id="b", name="B")])
+        load.upsert([Capability(company_id="a", category="k", unit_price=2.0)])
+        load.upsert([Company(id="b", name="B again")])
+    assert staged.snapshot() == store.snapshot() and staged.stats() == store.stats()
+    # the store holds records now: the next load is staged
+    with store.load() as load:
+        load.upsert([Company(id="c", name="C")])
+        assert len(_stage_files(path)) == 1
+        store.upsert([Company(id="d", name="D")])  # and other writes go on meanwhile
+    assert store.exists("company", "c") and store.exists("company", "d")
+
+
+def test_a_big_first_load_is_logged_as_full(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(changelog, "MAX_KEYS", 3)
+    store = EmbeddedStore(tmp_path / "store")
+    revision = store.revision()
+    with store.load() as load:
+        load.upsert([Company(id="a", name="A"), Company(id="b", name="B")])
+        load.upsert([Company(id="c", name="C"), Company(id="d", name="D")])
+    assert store.stats()["company"] == 4
+    keys, full = _logged(store, revision)
+    assert all(full) and not keys
+
+
+def test_a_first_load_that_raises_keeps_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    revision = store.revision()
+    with pytest.raises(RuntimeError), store.load() as load:
+        load.upsert([Company(id="a", name="A")])
+        raise RuntimeError("the ingest failed")
+    assert store.stats()["company"] == 0 and store.revision() == revision
+    assert EmbeddedStore(path).load_warnings() == []  # nothing to report: it was rolled back
+    with store.load() as load:  # and the next load into the still empty store goes through
+        load.upsert([Company(id="b", name="B")])
+    assert store.exists("company", "b") and not store.exists("company", "a")
+
+
+def test_other_writers_wait_for_a_first_load_and_then_go_on(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    other = EmbeddedStore(path)
+    done = threading.Event()
+
+    def write() -> None:
+        other.upsert([Company(id="w", name="Written meanwhile")])
+        done.set()
+
+    with store.load() as load:
+        load.upsert([Company(id="a", name="A")])
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(0.5)  # the load holds the write lock until it commits
+    writer.join(30)
+    assert done.is_set()
+    assert EmbeddedStore(path).stats()["company"] == 2
+
+
+def test_a_killed_first_load_is_rolled_back_and_told(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    EmbeddedStore(path).close()  # empty: the child's load is written straight in
+    _kill_mid_load(tmp_path, {"kind": "embedded", "path": str(path)})
+    reopened = EmbeddedStore(path)
+    assert reopened.stats()["company"] == 0
+    (warning,) = reopened.load_warnings()
+    assert "child0load01" in warning and "into the empty store was rolled back" in warning
+    russian = render(warning, "ru")
+    assert "child0load01" in russian and "в пустое хранилище откачена" in russian
+    assert not re.search(r"\b(?!child0load01)[A-Za-z]{3,}", russian), russian
+    with reopened.load() as load:  # the next load: told once, then nothing more
+        assert [r.load_id for r in load.recovered] == ["child0load01"]
+        load.upsert([Company(id="n1", name="New 1")])
+    assert reopened.exists("company", "n1") and EmbeddedStore(path).load_warnings() == []
