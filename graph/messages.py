@@ -237,6 +237,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                 "an interrupted load ({load_id}{when_en}) into the empty store "
                                 "was rolled back: none of its rows were kept; run that ingest "
                                 "again"),
+    "load.direct_running": ("идёт первая загрузка в пустое хранилище ({load_id}); до её "
+                            "окончания запись невозможна — повторите позже",
+                            "a first load into the empty store ({load_id}) is running; "
+                            "nothing else can be written until it ends — try again then"),
     # --- FNS registry files (ingest.registry, ingest.registry_fill): where and why ---
     "reg.pos_file": ("файл", "file"),
     "reg.pos_root": ("корневой элемент", "root element"),

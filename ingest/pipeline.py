@@ -186,7 +186,9 @@ def ingest_paths(store: GraphStore, paths: Sequence[str | Path] | str | Path, *,
     try:
         with progress_bar(progress, lang) as bar, store.load(load_id) as target:
             report.load_id = target.id
-            report.warnings[:0] = [r.message() for r in target.recovered]
+            recovered = [r.message() for r in target.recovered]
+            report.warnings[:0] = [render(m, lang) for m in recovered]
+            report.warning_codes[:0] = [Coded(**coded(m)) for m in recovered]  # in step
             load = _Load(store, target, report, bar)
             load.prefetch = prefetch
             try:

@@ -68,7 +68,8 @@ def test_a_whole_file_error_has_a_code_and_both_languages(
 def test_the_new_codes_are_in_the_catalogue() -> None:
     for code in ("f.no_data_files", "f.not_regular", "f.missing", "f.unreadable", "f.utf16",
                  "f.workbook", "f.json_invalid", "f.json_shape", "h.no_sheet",
-                 "load.completed", "load.rolled_back", "load.rolled_back_direct"):
+                 "load.completed", "load.rolled_back", "load.rolled_back_direct",
+                 "load.direct_running"):
         ru, en = CATALOGUE[code]
         assert re.search("[а-яё]", ru) and not re.search("[а-яё]", en), code
 
