@@ -44,8 +44,8 @@ import secrets
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager, suppress
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -97,6 +97,8 @@ INSERT OR IGNORE INTO meta VALUES ('format', {_FORMAT}), ('revision', 0), ('anal
 _OBJECTS = frozenset({"records", "counts", "records_uncounted", "meta", "changes", "loads"})
 _META_NAMES = frozenset({"format", "revision", "analytic", "log_base", "lineage"})
 
+_INSERT = ("INSERT INTO records (kind, key, props, source, row, ingested_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)")
 _UPSERT = ("INSERT INTO records (kind, key, props, source, row, ingested_at) "
            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET "
            "props = excluded.props, source = excluded.source, row = excluded.row, "
@@ -140,7 +142,7 @@ def _key_blobs(kind_spec: KindSpec, rows: Sequence[dict[str, Any]]) -> list[byte
 
 
 def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
-             ) -> Iterator[tuple[Any, ...]]:
+             ) -> Generator[tuple[Any, ...], None, None]:
     """``(kind, key, props, source, row, ingested_at)`` for each row.
 
     The provenance fields are taken out of the dict for ``orjson.dumps`` and put
@@ -150,13 +152,15 @@ def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
     for props, key in zip(rows, keys, strict=True):
         pop = props.pop
         source, row, ingested = pop("source", None), pop("row", None), pop("ingested_at", None)
-        yield kind, key, dumps(props), source, row, ingested
-        if source is not None:
-            props["source"] = source
-        if row is not None:
-            props["row"] = row
-        if ingested is not None:
-            props["ingested_at"] = ingested
+        try:
+            yield kind, key, dumps(props), source, row, ingested
+        finally:  # also when the statement fails on this row and the generator is closed
+            if source is not None:
+                props["source"] = source
+            if row is not None:
+                props["row"] = row
+            if ingested is not None:
+                props["ingested_at"] = ingested
 
 
 def _merged(data: bytes, source: str | None, row: int | None, ingested: str | None
@@ -194,11 +198,17 @@ class _DirectLoad:
     busy, ``load.direct_running``: waiting for the lock would hold a store object's own
     lock, and so its readers, for up to 60 s), a crash leaves nothing of it (SQLite rolls
     the transaction back). Keys are kept for the change log while they are few enough to
-    list (:func:`keyed`)."""
+    list (:func:`keyed`).
+
+    Rows are inserted as new (no conflict clause) while no key of their kind repeats: the
+    store was empty, so the kind then holds as many records as rows were written, and the
+    commit does not count them again. A chunk that repeats a key is rolled back to its
+    savepoint and upserted (the last row wins), and its kind counted at the commit."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.kinds: set[str] = set()
+        self.new: dict[str, int] = {}  # kind → records inserted as new, while exact
+        self.recount: set[str] = set()  # kinds with a repeated key: counted at the commit
         self.keys: dict[EntityKind, list[bytes]] | None = {}
 
     def write(self, groups: dict[EntityKind, list[dict[str, Any]]], before: int) -> None:
@@ -207,24 +217,56 @@ class _DirectLoad:
         self.check()
         db = self.db
         written: dict[EntityKind, list[bytes]] = {}
+        new: dict[str, int] = {}
         db.execute("SAVEPOINT chunk")
         try:
             for kind, rows in groups.items():
-                self.kinds.add(kind.value)
-                written[kind] = _key_blobs(KINDS[kind], rows)
-                db.executemany(_UPSERT, _columns(kind.value, rows, written[kind]))
+                written[kind] = keys = _key_blobs(KINDS[kind], rows)
+                if kind.value not in self.recount:
+                    if self._insert(kind.value, rows, keys):
+                        new[kind.value] = new.get(kind.value, 0) + len(rows)
+                        continue
+                    self.recount.add(kind.value)
+                with closing(_columns(kind.value, rows, keys)) as columns:
+                    db.executemany(_UPSERT, columns)
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK TO chunk")
                 db.execute("RELEASE chunk")
             raise
         db.execute("RELEASE chunk")
+        for kind_name, n in new.items():
+            self.new[kind_name] = self.new.get(kind_name, 0) + n
         size = before + sum(map(len, written.values()))
         if self.keys is not None and keyed(size):
             for kind, keys in written.items():
                 self.keys.setdefault(kind, []).extend(keys)
         else:
             self.keys = None
+
+    def _insert(self, kind: str, rows: list[dict[str, Any]], keys: list[bytes]) -> bool:
+        """Insert ``rows`` as new records; False (nothing written) if a key is stored
+        already or repeats among them."""
+        db = self.db
+        db.execute("SAVEPOINT rows")
+        try:
+            with closing(_columns(kind, rows, keys)) as columns:
+                db.executemany(_INSERT, columns)
+        except sqlite3.IntegrityError:  # the primary key: (kind, key) written before
+            db.execute("ROLLBACK TO rows")
+            db.execute("RELEASE rows")
+            return False
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK TO rows")
+                db.execute("RELEASE rows")
+            raise
+        db.execute("RELEASE rows")
+        return True
+
+    def counts(self) -> dict[str, int | None]:
+        """Per kind written: its records now (None: count them, a key was repeated)."""
+        return {**self.new, **dict.fromkeys(self.recount)}
 
     def check(self) -> None:
         """Raise if SQLite ended the load's transaction itself (a full disk, an I/O error):
@@ -807,9 +849,12 @@ class SqliteStore(GraphStore):
             if row is None or row[0] != "direct":
                 raise StoreError(f"load {load.id} was rolled back by another process "
                                  "(its owner looked dead); run it again")
-            for kind in sorted(direct.kinds):  # the store was empty: all it holds is new
-                db.execute("UPDATE counts SET n = (SELECT count(*) FROM records WHERE "
-                           "kind = ?1) WHERE kind = ?1", (kind,))
+            for kind, n in sorted(direct.counts().items()):  # the store was empty
+                if n is None:
+                    db.execute("UPDATE counts SET n = (SELECT count(*) FROM records WHERE "
+                               "kind = ?1) WHERE kind = ?1", (kind,))
+                else:
+                    db.execute("UPDATE counts SET n = ? WHERE kind = ?", (n, kind))
             if load.rows:
                 touched = None if direct.keys is None else {
                     kind: map(decode_key, blobs) for kind, blobs in direct.keys.items()}

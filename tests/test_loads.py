@@ -454,6 +454,28 @@ def test_a_first_load_into_an_empty_store_is_written_straight_into_it(tmp_path: 
     assert store.exists("company", "c") and store.exists("company", "d")
 
 
+def test_a_first_load_that_repeats_a_key_keeps_the_last_row_its_provenance_and_counts(
+        tmp_path: Path) -> None:
+    """Rows go in as new until a key repeats; that chunk is upserted instead (the last row
+    wins) and its kind counted at the commit — the caller's rows keep their provenance."""
+    store = EmbeddedStore(tmp_path / "store")
+    first = [{"id": "a", "name": "A", "source": "f.csv", "row": 2},
+             {"id": "b", "name": "B", "source": "f.csv", "row": 3}]
+    again = [{"id": "c", "name": "C", "source": "g.csv", "row": 2},
+             {"id": "b", "name": "B again", "source": "g.csv", "row": 3}]
+    with store.load() as load:
+        load.upsert_rows("company", first)
+        load.upsert_rows("company", again)  # "b" is stored already: the insert fails
+        load.upsert_rows("category", [{"code": "k", "name_ru": "K"}])
+    assert all("source" in r and "row" in r for r in first + again)
+    stats = store.stats()
+    assert (stats["company"], stats["category"]) == (3, 1)
+    stored = {r["id"]: r for r in store.export_rows("company")}
+    assert (stored["b"]["name"], stored["b"]["source"], stored["b"]["row"]) == \
+        ("B again", "g.csv", 3)
+    assert (stored["c"]["source"], stored["c"]["row"]) == ("g.csv", 2)
+
+
 def test_a_big_first_load_is_logged_as_full(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(changelog, "MAX_KEYS", 3)
