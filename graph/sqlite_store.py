@@ -155,17 +155,15 @@ def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
         try:
             yield kind, key, dumps(props), source, row, ingested
         finally:  # also when the statement fails on this row and the generator is closed
-            if source is not None:
-                props["source"] = source
-            if row is not None:
-                props["row"] = row
-            if ingested is not None:
-                props["ingested_at"] = ingested
+            _merged(props, source, row, ingested)
 
 
-def _merged(data: bytes, source: str | None, row: int | None, ingested: str | None
-            ) -> dict[str, Any]:
-    props: dict[str, Any] = orjson.loads(data)
+def _merged(props: dict[str, Any] | bytes, source: str | None, row: int | None,
+            ingested: str | None) -> dict[str, Any]:
+    """``props`` (a dict, or stored JSON) with the provenance fields that are not None."""
+    if isinstance(props, bytes):
+        props = orjson.loads(props)
+    assert isinstance(props, dict)
     if source is not None:
         props["source"] = source
     if row is not None:
@@ -185,6 +183,21 @@ def _private_file(path: Path) -> None:
     """Create ``path`` readable by its owner only (SQLite gives -wal/-shm the same mode)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(fd)
+
+
+@contextmanager
+def _savepoint(db: sqlite3.Connection, name: str) -> Iterator[None]:
+    """A savepoint around the block: released when it ends, rolled back to if it raises
+    (unless SQLite ended the whole transaction itself)."""
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+        raise
+    db.execute(f"RELEASE {name}")
 
 
 class _DirectLoad:
@@ -218,8 +231,7 @@ class _DirectLoad:
         db = self.db
         written: dict[EntityKind, list[bytes]] = {}
         new: dict[str, int] = {}
-        db.execute("SAVEPOINT chunk")
-        try:
+        with _savepoint(db, "chunk"):
             for kind, rows in groups.items():
                 written[kind] = keys = _key_blobs(KINDS[kind], rows)
                 if kind.value not in self.recount:
@@ -229,12 +241,6 @@ class _DirectLoad:
                     self.recount.add(kind.value)
                 with closing(_columns(kind.value, rows, keys)) as columns:
                     db.executemany(_UPSERT, columns)
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK TO chunk")
-                db.execute("RELEASE chunk")
-            raise
-        db.execute("RELEASE chunk")
         for kind_name, n in new.items():
             self.new[kind_name] = self.new.get(kind_name, 0) + n
         size = before + sum(map(len, written.values()))
@@ -247,21 +253,11 @@ class _DirectLoad:
     def _insert(self, kind: str, rows: list[dict[str, Any]], keys: list[bytes]) -> bool:
         """Insert ``rows`` as new records; False (nothing written) if a key is stored
         already or repeats among them."""
-        db = self.db
-        db.execute("SAVEPOINT rows")
         try:
-            with closing(_columns(kind, rows, keys)) as columns:
-                db.executemany(_INSERT, columns)
+            with _savepoint(self.db, "rows"), closing(_columns(kind, rows, keys)) as columns:
+                self.db.executemany(_INSERT, columns)
         except sqlite3.IntegrityError:  # the primary key: (kind, key) written before
-            db.execute("ROLLBACK TO rows")
-            db.execute("RELEASE rows")
             return False
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK TO rows")
-                db.execute("RELEASE rows")
-            raise
-        db.execute("RELEASE rows")
         return True
 
     def counts(self) -> dict[str, int | None]:
