@@ -155,15 +155,12 @@ def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
         try:
             yield kind, key, dumps(props), source, row, ingested
         finally:  # also when the statement fails on this row and the generator is closed
-            _merged(props, source, row, ingested)
+            _with_provenance(props, source, row, ingested)
 
 
-def _merged(props: dict[str, Any] | bytes, source: str | None, row: int | None,
-            ingested: str | None) -> dict[str, Any]:
-    """``props`` (a dict, or stored JSON) with the provenance fields that are not None."""
-    if isinstance(props, bytes):
-        props = orjson.loads(props)
-    assert isinstance(props, dict)
+def _with_provenance(props: dict[str, Any], source: str | None, row: int | None,
+                     ingested: str | None) -> dict[str, Any]:
+    """``props`` with the provenance fields that are not None put (back) in."""
     if source is not None:
         props["source"] = source
     if row is not None:
@@ -171,6 +168,12 @@ def _merged(props: dict[str, Any] | bytes, source: str | None, row: int | None,
     if ingested is not None:
         props["ingested_at"] = ingested
     return props
+
+
+def _merged(data: bytes, source: str | None, row: int | None, ingested: str | None
+            ) -> dict[str, Any]:
+    """A stored record as a dict: its JSON properties and its provenance columns."""
+    return _with_provenance(orjson.loads(data), source, row, ingested)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
