@@ -555,9 +555,10 @@ def test_a_rejected_key_is_said_so(browser: Any, server: tuple[LiveServer, str],
     live, _ = server
     s = Session(browser, live, "cg_wrong_key_for_the_test")
     try:
+        # The language is set before the page's first script runs: setting it on a
+        # loaded page and reloading would abort whatever the page still had in flight.
+        s.page.add_init_script(f"localStorage.setItem('coopgraph.lang', '{lang}')")
         s.page.goto(f"{live.url}/?key=cg_wrong_key_for_the_test#/overview")
-        s.page.evaluate("l => localStorage.setItem('coopgraph.lang', l)", lang)
-        s.page.reload()
         s.page.wait_for_selector("[data-testid=key-rejected]")
         text = s.page.inner_text(".error-box")
         assert ("Ключ отклонён" in text) if lang == "ru" else ("Key rejected" in text)
