@@ -55,12 +55,9 @@ from coopgraph.queries.candidates import (
     NEED,
     SUPPLIED,
     CheckedFilters,
-    DemandPatch,
     MatchIndex,
     check_filters,
     match_index,
-    packed_bit_bytes,
-    row_ranges,
 )
 from coopgraph.queries.factors import (
     FACTORS,
@@ -74,6 +71,7 @@ from coopgraph.queries.factors import (
     lead_time_value,
     resolve_profile,
 )
+from coopgraph.queries.index_patch import DemandPatch
 from coopgraph.queries.network import FallbackDegree, QueryPaths, cf_buyers, cf_suppliers
 from coopgraph.queries.projection import Projection
 from coopgraph.queries.registry import registry_evidence, registry_fit
@@ -85,6 +83,7 @@ from coopgraph.queries.results import (
     MatchFilters,
     MatchResult,
 )
+from coopgraph.queries.sparse_rows import packed_bit_bytes, row_ranges
 
 __all__ = [
     "CandidatePairs",

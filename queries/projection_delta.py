@@ -53,20 +53,8 @@ import scipy.sparse as sp
 from coopgraph.graph.changelog import ANALYTIC_KINDS, Change, merge_changes
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, row_keys
-from coopgraph.queries.candidates import (
-    MatchIndex,
-    Touched,
-    insert_rows,
-    patch_match_index,
-    renumber_match_index,
-    renumbered_sorted,
-    row_numbers,
-    shifted_stretches,
-    splice_rows,
-)
-from coopgraph.queries.candidates import (
-    renumbered as renumbered_numbers,  # the local name ``renumbered`` is the result below
-)
+from coopgraph.queries.candidates import MatchIndex
+from coopgraph.queries.index_patch import Touched, patch_match_index, renumber_match_index
 from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import (
     DERIVED_INPUTS,
@@ -77,6 +65,16 @@ from coopgraph.queries.projection import (
     same_value,
 )
 from coopgraph.queries.registry import registry_rows
+from coopgraph.queries.sparse_rows import (
+    insert_rows,
+    renumbered_sorted,
+    row_numbers,
+    shifted_stretches,
+    splice_rows,
+)
+from coopgraph.queries.sparse_rows import (
+    renumbered as renumbered_numbers,  # the local name ``renumbered`` is the result below
+)
 
 __all__ = ["MAX_FRACTION", "PATCHABLE_MARK", "ShiftedIndex", "apply_changes",
            "diff_match_indexes", "diff_projections", "mark_patchable"]

@@ -14,8 +14,9 @@ import numpy as np
 
 from coopgraph.graph.schema import EntityKind
 from coopgraph.graph.store import Snapshot
-from coopgraph.queries.candidates import CARRY_DRIFT, match_index, patch_match_index
+from coopgraph.queries.candidates import CARRY_DRIFT, match_index
 from coopgraph.queries.factors import resolve_profile
+from coopgraph.queries.index_patch import patch_match_index
 from coopgraph.queries.match import category_pool, fallback_scores, rank_buyers, rank_suppliers
 from coopgraph.queries.projection import Projection
 from tests.test_match_adapt import _network

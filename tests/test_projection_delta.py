@@ -35,7 +35,7 @@ from coopgraph.graph.models import (
 )
 from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore
-from coopgraph.queries import candidates
+from coopgraph.queries import candidates, index_patch
 from coopgraph.queries.candidates import match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
 from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
@@ -502,9 +502,10 @@ def _patched_without_rebuilding_parts(cache: ProjectionCache, monkeypatch: pytes
     with monkeypatch.context() as m:
         def refused(proj: Projection, got: dict[str, Any]) -> dict[str, Any]:
             raise AssertionError("part built whole")
-        m.setattr(candidates, "_PARTS", {
-            name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
-                   else spec) for name, spec in whole.items()})
+        parts = {name: ((refused, *spec[1:]) if name in ("decl", "demand", "network")
+                        else spec) for name, spec in whole.items()}
+        m.setattr(candidates, "INDEX_PARTS", parts)  # a build from scratch
+        m.setattr(index_patch, "INDEX_PARTS", parts)  # a part the patch would redo whole
         patched = cache.get()
         return patched, match_index(patched)
 
@@ -533,7 +534,7 @@ def test_links_and_capabilities_patch_the_match_index_row_by_row(store: GraphSto
                               Capability(company_id="m-new", category=cats[3],
                                          capacity_per_year=10.0)]),
     ]
-    whole = dict(candidates._PARTS)
+    whole = dict(candidates.INDEX_PARTS)
     for n, write in enumerate(writes):
         write()
         patched, ix = _patched_without_rebuilding_parts(cache, monkeypatch, whole)
@@ -549,7 +550,7 @@ def test_renumbered_company_numbers_equal_the_gathered_map():
     """``renumbered`` (a comparison per insertion when there are few) and
     ``renumbered_sorted`` (a run per insertion) equal the map's gather, for one to eight
     companies inserted anywhere, ends included."""
-    from coopgraph.queries.candidates import renumbered, renumbered_sorted
+    from coopgraph.queries.sparse_rows import renumbered, renumbered_sorted
 
     rng = np.random.default_rng(5)
     n_old = 40
@@ -744,7 +745,7 @@ def test_splice_csc_rows_equals_the_conversion_of_the_spliced_rows():
     rewritten, at both ends, entries at a column's start and end."""
     import scipy.sparse as sp
 
-    from coopgraph.queries.candidates import splice_csc_rows, splice_rows
+    from coopgraph.queries.sparse_rows import splice_csc_rows, splice_rows
 
     rng = np.random.default_rng(7)
     for trial in range(30):
@@ -775,7 +776,7 @@ def test_splice_rows_equals_the_rows_replaced_one_by_one():
     at both ends; with ``ones`` (its data taken from the shared array of ones) the same."""
     import scipy.sparse as sp
 
-    from coopgraph.queries.candidates import splice_rows
+    from coopgraph.queries.sparse_rows import splice_rows
 
     rng = np.random.default_rng(11)
     for trial in range(40):
@@ -836,7 +837,7 @@ def test_link_writes_patch_sales_groups_and_lists_row_by_row(store: GraphStore,
                                               link(ids[4], ids[6], cats[7])]),
                  store.remove(K.SUPPLY, [KINDS[K.SUPPLY].key_of(links[-1])])),
     ]
-    whole = dict(candidates._PARTS)
+    whole = dict(candidates.INDEX_PARTS)
     for n, write in enumerate(writes):
         old_since = cache.get().sup_since
         write()

@@ -24,8 +24,9 @@ from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.models import Capability, Category, Company, Record, Supply
 from coopgraph.graph.schema import EntityKind
 from coopgraph.queries import match, projection_delta
-from coopgraph.queries.candidates import DemandPatch, MatchIndex, match_index
+from coopgraph.queries.candidates import MatchIndex, match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
+from coopgraph.queries.index_patch import DemandPatch
 from coopgraph.queries.match import (
     _category_bits,
     _keys_sorted,
