@@ -18,7 +18,9 @@ How one query runs (all candidates at once, numpy / scipy.sparse):
    itself are dropped, then the filters.
 3. **Factors** (:mod:`queries.factors`) as one ``pairs × factors`` matrix,
    the score ``values @ weights``; the best pair per partner is kept, and only
-   the top ``k`` become result objects with their sentences.
+   the top ``k`` become result objects with their sentences
+   (:mod:`queries.match_render`; the pairs and the top-``k`` pick are
+   :mod:`queries.match_pairs`).
 
 Both take the ``viewer`` the result is for (:mod:`graph.confidentiality`): the
 cluster centre (the default) sees every figure; for a member, the partner's
@@ -43,17 +45,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from coopgraph.graph.confidentiality import CENTRE, MIN_OTHERS, Viewer, can_see
+from coopgraph.graph.confidentiality import CENTRE, Viewer
 from coopgraph.graph.errors import AccessDenied, InvalidQuery
 from coopgraph.queries.candidates import (
-    IMPORT,
-    NEED,
-    SUPPLIED,
     CheckedFilters,
     MatchIndex,
     check_filters,
@@ -67,19 +66,16 @@ from coopgraph.queries.factors import (
     WeightProfile,
     capacity_value,
     distance_value,
-    explain,
     lead_time_value,
     resolve_profile,
 )
 from coopgraph.queries.index_patch import DemandPatch
-from coopgraph.queries.network import FallbackDegree, QueryPaths, cf_buyers, cf_suppliers
+from coopgraph.queries.match_pairs import CandidatePairs, Direction, PartnerScores, mark, top_pairs
+from coopgraph.queries.match_render import match_result
+from coopgraph.queries.network import FallbackDegree, cf_buyers, cf_suppliers
 from coopgraph.queries.projection import Projection
-from coopgraph.queries.registry import registry_evidence, registry_fit
+from coopgraph.queries.registry import registry_fit
 from coopgraph.queries.results import (
-    CandidateSource,
-    FactorValue,
-    FitKind,
-    MatchCandidate,
     MatchFilters,
     MatchResult,
 )
@@ -100,38 +96,12 @@ __all__ = [
     "score_partners",
 ]
 
-Direction = Literal["buyers", "suppliers"]
 _FIT_VALUE = np.array([FIT_VALUES[k] for k in FIT_CODES])
 _CODE = {k: i for i, k in enumerate(FIT_CODES)}
 # registry_fit's strength (0, REGISTRY_EXTRA, REGISTRY_MAIN) → fit code
 _REGISTRY_CODE = np.array([0, _CODE["registry_extra"], _CODE["registry_main"]], dtype=np.int8)
 _F = {name: i for i, name in enumerate(FACTORS)}
 MAX_K = 1000
-
-
-@dataclass
-class CandidatePairs:
-    """Candidate pairs of one query and everything computed about them (unfiltered by k)."""
-
-    partner: np.ndarray
-    cat: np.ndarray
-    fit: np.ndarray
-    dem: np.ndarray  # index into the demand table, -1 when none
-    values: np.ndarray | None = None
-    total: np.ndarray | None = None
-    raw: dict[str, np.ndarray] | None = None
-    n_partners: int | None = None  # distinct partners before pruning (when pruned)
-    is_fallback: np.ndarray | None = None  # per pair: filled in by the popularity fallback
-    note: tuple[str, str] | None = None  # (ru, en): why the list is a fallback or empty
-
-
-@dataclass
-class PartnerScores:
-    """The best score per candidate partner (for evaluation and benchmarks)."""
-
-    partners: np.ndarray
-    scores: np.ndarray
-    n_pairs: int
 
 
 # --- public API ------------------------------------------------------------------------
@@ -176,7 +146,7 @@ def rank_buyers(proj: Projection, supplier_id: str, *, k: int = 10, category: st
     else:
         pairs = _buyer_pairs(proj, ix, s, cat, checked, prof, k, viewer)
     pairs = _fallback(proj, ix, s, "buyers", checked, prof, k, viewer, pairs)
-    return _result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
+    return match_result(proj, ix, "buyers", s, pairs, k, prof, filters, category, None, viewer)
 
 
 def rank_buyers_is_fast(proj: Projection, *,
@@ -249,7 +219,8 @@ def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: st
     ix = match_index(proj)
     pairs = _supplier_pairs(proj, ix, b, cat, prod, checked, prof, k, viewer)
     pairs = _fallback(proj, ix, b, "suppliers", checked, prof, k, viewer, pairs)
-    return _result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product, viewer)
+    return match_result(proj, ix, "suppliers", b, pairs, k, prof, filters, category, product,
+                        viewer)
 
 
 def candidate_pairs(proj: Projection, company: int, direction: Direction, *,
@@ -320,13 +291,6 @@ def _category_rows(ix: MatchIndex, cats: np.ndarray) -> np.ndarray:
     return ix.cat_dem_rows[row_ranges(starts, ix.cat_dem_indptr[cats + 1] - starts)]
 
 
-def _mark(n: int, *index_arrays: np.ndarray) -> np.ndarray:
-    out = np.zeros(n, dtype=bool)
-    for a in index_arrays:
-        out[a] = True
-    return out
-
-
 def _share(counts: np.ndarray) -> np.ndarray:
     top = counts.max(initial=0.0)
     return counts / top if top > 0 else counts * 0.0
@@ -355,7 +319,7 @@ def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None,
     members = np.zeros(0, dtype=np.int64)
     if len(clusters):
         members = np.concatenate([_slice(ix.membership_csc, int(c))[0] for c in clusters])
-        shared = _mark(ix.n, members)
+        shared = mark(ix.n, members)
     zmax = 0.0
     if z is not None and len(z):
         # scaled over the candidates: the strongest *new* partner's signal is 1, whatever
@@ -367,7 +331,7 @@ def _side(ix: MatchIndex, me: int, direction: Direction, z: np.ndarray | None,
         zmax = float(z.max())
         z[me] = mine
         z[current] = saved
-    return _Side(me, current, _mark(ix.n, current), shared, members, z, zmax,
+    return _Side(me, current, mark(ix.n, current), shared, members, z, zmax,
                  banded=not viewer.is_centre)
 
 
@@ -1120,7 +1084,7 @@ def _fast_buyers(proj: Projection, ix: MatchIndex, s: int, cat: int | None,
         pairs = _concat(pairs, score(np.concatenate([hot_rows, _category_rows(ix, cats)]),
                                      extra_pool))
     # complete the top partners' categories (their other pairs, for ``categories``)
-    top = pairs.partner[_top_pairs(pairs, k)]
+    top = pairs.partner[top_pairs(pairs, k)]
     top_rows, _ = _fit_rows_of(ix, top, ok_cat)
     pairs = _concat(pairs, score(top_rows, np.zeros(0, dtype=np.int64)))
     pairs.n_partners = _count_candidates(ix, side, cats, ok_cat, extra_pool)
@@ -1140,36 +1104,9 @@ def _concat(a: CandidatePairs, b: CandidatePairs) -> CandidatePairs:
         {key: np.concatenate([a.raw[key], b.raw[key]]) for key in a.raw})
 
 
-def _top_pairs(pairs: CandidatePairs, k: int) -> np.ndarray:
-    """The best pair of each of the top ``k`` partners, best first.
-
-    Order: score descending, then partner index; a partner's best pair is its
-    highest-scoring one, then the lowest category (as :func:`best_per_partner`).
-    Only the pairs at or above the ``m``-th best score are sorted (``m`` grows
-    until they hold ``k`` partners): every partner outside them scores lower.
-    """
-    total = pairs.total
-    assert total is not None
-    n = len(total)
-    m = 4 * k
-    while True:
-        if m < n:
-            cut = np.partition(total, n - m)[n - m]
-            idx = np.flatnonzero(total >= cut)
-        else:
-            idx = np.arange(n)
-        order = idx[np.lexsort((pairs.cat[idx], pairs.partner[idx], -total[idx]))]
-        p = pairs.partner[order]
-        _, first = np.unique(p, return_index=True)
-        first = np.sort(first)
-        if len(first) >= k or len(idx) == n:
-            return order[first[:k]]
-        m *= 4
-
-
 def _kth_partner(pairs: CandidatePairs, k: int) -> float:
     """The k-th best partner's score among scored pairs (−inf when fewer than k)."""
-    top = _top_pairs(pairs, k)
+    top = top_pairs(pairs, k)
     if len(top) < k:
         return float("-inf")
     assert pairs.total is not None
@@ -1398,7 +1335,7 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
            "network": zp, "flags": flags.astype(np.int64), "popularity": cols["popularity_raw"]}
     max_km = ix.need_max_km[needrow]
     if k is not None and filters.empty and n:
-        pairs.n_partners = int(np.count_nonzero(_mark(ix.n, partner)))
+        pairs.n_partners = int(np.count_nonzero(mark(ix.n, partner)))
         partial = np.zeros(n)
         for name, col in stage1.items():
             if w[_F[name]]:
@@ -1427,7 +1364,7 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
     if filters.same_cluster:
         keep &= side.shared[partner] if side.shared is not None else False
     if filters.cluster is not None:
-        col = _mark(ix.n, _slice(ix.membership_csc, filters.cluster)[0])
+        col = mark(ix.n, _slice(ix.membership_csc, filters.cluster)[0])
         keep &= col[partner]
     if filters.certs and cv is not None:
         has_all = np.asarray(cv[:, list(filters.certs)].all(axis=1), dtype=bool)
@@ -1456,200 +1393,3 @@ def best_per_partner(pairs: CandidatePairs) -> np.ndarray:
     order = np.lexsort((pairs.cat, -pairs.total, pairs.partner))
     grp = pairs.partner[order]
     return order[np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])]
-
-
-# --- result objects ----------------------------------------------------------------------
-
-
-def _demand_source(flags: int) -> str:
-    for bit, name in ((NEED, "need"), (SUPPLIED, "supplied"), (IMPORT, "import"), (1, "bom")):
-        if flags & bit:
-            return name
-    return ""
-
-
-def _cat_name(proj: Projection, c: int, lang: str = "ru") -> str:
-    if c < 0:
-        return "—"
-    row = proj.category_rows[c]
-    return str(row.get(f"name_{lang}") or row.get("name_ru") or row.get("code"))
-
-
-# per factor (FACTORS order): the raw column, unit, and the ``extra`` column of its sentence;
-# a raw column of None means the raw value is the factor's own value
-_RAW_SPEC: tuple[tuple[str | None, str | None, str | None], ...] = tuple(
-    {"distance": ("distance", "km", None),
-     "capacity": ("capacity", "per year", "demand_qty"),
-     "demand": ("demand_qty", "per year", "demand_qty"),
-     "lead_time": ("lead_time", "days", None),
-     "certs": ("certs", "required", "certs"),
-     "network": ("network", None, None),
-     "popularity": ("popularity", "partners", None)}.get(name, (None, None, None))
-    for name in FACTORS)
-# the raw columns that hold one side's confidential figure: the supplier's free
-# capacity, the buyer's demand (its need, imports, purchases or product volume)
-_CONFIDENTIAL_RAW: dict[str, Literal["supplier", "buyer"]] = {
-    "capacity": "supplier", "demand_qty": "buyer"}
-
-
-def _hidden_columns(viewer: Viewer, supplier_id: str, buyer_id: str) -> frozenset[str]:
-    """The raw columns of one pair that ``viewer`` may not see."""
-    if viewer.is_centre:
-        return frozenset()
-    owner = {"supplier": supplier_id, "buyer": buyer_id}
-    return frozenset(col for col, side in _CONFIDENTIAL_RAW.items()
-                     if not can_see(viewer, owner[side]))
-
-
-def _result(proj: Projection, ix: MatchIndex, direction: Direction, me: int, pairs: CandidatePairs,
-            k: int, prof: WeightProfile, filters: MatchFilters | dict[str, Any] | None,
-            category: str | None, product: str | None, viewer: Viewer = CENTRE) -> MatchResult:
-    """The top ``k`` partners as result objects (built unvalidated: the values are ours).
-
-    The numbers of all ``k × FACTORS`` factor rows are gathered and rounded as
-    whole arrays; only the sentences are made one by one. A raw figure the
-    viewer may not see is ``None`` and stays out of the sentences.
-    """
-    assert pairs.total is not None and pairs.values is not None and pairs.raw is not None
-    chosen = _top_pairs(pairs, k) if len(pairs.partner) else np.zeros(0, dtype=np.int64)
-    w = prof.vector()
-    weights = w.tolist()
-    values = pairs.values[chosen]
-    raw_cols = {key: val[chosen] for key, val in pairs.raw.items()}
-    raws = np.column_stack([raw_cols[col] if col is not None else values[:, f]
-                            for f, (col, _, _) in enumerate(_RAW_SPEC)]) if len(chosen) \
-        else np.zeros((0, len(FACTORS)))
-    extras = {col: raw_cols[col].tolist() for _, _, col in _RAW_SPEC if col is not None}
-    value_rows = values.tolist()
-    raw_rows = raws.tolist()
-    # Python's round, not np.round: numpy scales by 10⁶ first and so rounds some
-    # values (0.9953125 = the demand of three suppliers) the other way
-    shown_values = [[round(x, 6) for x in row] for row in value_rows]
-    shown_raws = [[round(x, 6) if math.isfinite(x) else None for x in row] for row in raw_rows]
-    shown_contrib = [[round(x, 6) for x in row] for row in (values * w).tolist()]
-    flags = raw_cols["flags"].tolist() if "flags" in raw_cols else [0] * len(chosen)
-    dist_rows = raw_cols["distance"].tolist()
-    # every candidate category of each top partner, best pair first (for ``categories``)
-    in_top = np.flatnonzero(_mark(ix.n, pairs.partner[chosen])[pairs.partner])
-    in_top = in_top[np.lexsort((pairs.cat[in_top], -pairs.total[in_top], pairs.partner[in_top]))]
-    cats_of: dict[int, list[str]] = {}
-    codes = proj.category_codes
-    for p, c in zip(pairs.partner[in_top].tolist(), pairs.cat[in_top].tolist(), strict=True):
-        if c >= 0:
-            cats_of.setdefault(p, []).append(codes[c])
-    candidates = []
-    best_total = float(pairs.total[chosen[0]]) if len(chosen) else 0.0
-    paths: QueryPaths | None = None  # built on the first network reason
-    for i, j in enumerate(chosen.tolist()):
-        p = int(pairs.partner[j])
-        c = int(pairs.cat[j])
-        fit = cast(FitKind, FIT_CODES[int(pairs.fit[j])])
-        cat_label = _cat_name(proj, c)
-        cat_en = _cat_name(proj, c, "en")
-        src = _demand_source(int(flags[i]))
-        vrow, rrow, srow, sraw, crow = (value_rows[i], raw_rows[i], shown_values[i],
-                                        shown_raws[i], shown_contrib[i])
-        me_id, partner_id = proj.company_ids[me], proj.company_ids[p]
-        hidden = _hidden_columns(viewer, *((me_id, partner_id) if direction == "buyers"
-                                           else (partner_id, me_id)))
-        factors = []
-        fallback = pairs.is_fallback is not None and bool(pairs.is_fallback[j])
-        source: CandidateSource
-        if fallback:
-            # the result's note says why; the tier is in the score (fallback_scores)
-            region = int(ix.region_code[me])
-            tiers = prof.fallback_degree != "flat"
-            source = "popular_in_category" if tiers and float(pairs.total[j]) >= -1.0 \
-                else "popular_in_region" if tiers and region >= 0 and ix.region_code[p] == region \
-                else "popular"
-        elif direction == "buyers":
-            source = "demand" if int(pairs.dem[j]) >= 0 else "network"
-        else:
-            source = "network" if fit == "network" else "demand"
-        # a popularity filler is labelled by where it came from, not "network" (code 0: no
-        # capability); its capability sentence says so unless a real fit stands behind it
-        shown_fit = cast(FitKind, source) if fallback else fit
-        fit_text = source if fallback and fit == "network" else fit
-        for f, name in enumerate(FACTORS):
-            raw_col, unit, extra_col = _RAW_SPEC[f]
-            raw, shown_raw = rrow[f], sraw[f]
-            extra = None if extra_col is None else extras[extra_col][i]
-            if raw_col in hidden:
-                raw, shown_raw = math.nan, None
-            if extra_col in hidden:
-                extra = None
-            named: dict[str, Any] = {}
-            if name == "capability" and fit in ("registry_main", "registry_extra"):
-                named = {"okved": registry_evidence(
-                    proj, me if direction == "buyers" else p, c)}
-            if name == "network" and vrow[f] > 0:
-                if paths is None:
-                    paths = QueryPaths(ix, me, direction)
-                named = _network_names(proj, paths, p, prof, viewer)
-            if name == "popularity" and fallback:
-                # a fallback partner stands for its trade as a whole, not in the category
-                ru, en = explain(name, vrow[f], raw, cat="—")
-                factors.append(FactorValue.model_construct(**{
-                    "name": name, "value": srow[f], "raw": shown_raw,
-                    "unit": unit, "weight": weights[f], "contribution": crow[f],
-                    "text_ru": ru, "text_en": en}))
-                continue
-            ru, en = explain(name, vrow[f], raw, cat=cat_label, cat_en=cat_en, fit=fit_text,
-                             demand_src=src, extra=extra,
-                             qualitative=name == "capacity" and not viewer.is_centre,
-                             direction=direction, **named)
-            factors.append(FactorValue.model_construct(**{
-                "name": name, "value": srow[f], "raw": shown_raw,
-                "unit": unit, "weight": weights[f], "contribution": crow[f],
-                "text_ru": ru, "text_en": en}))
-        top_reasons = sorted((f for f in factors if f.contribution > 0),
-                             key=lambda f: -f.contribution)[:3]
-        reasons_ru = [f.text_ru for f in top_reasons]
-        reasons_en = [f.text_en for f in top_reasons]
-        dist = dist_rows[i]
-        candidates.append(MatchCandidate.model_construct(**cast(dict[str, Any], {
-            "rank": i + 1, "company_id": proj.company_ids[p],
-            "company_name": proj.company_names[p], "region": proj.company_regions[p],
-            "category": codes[c] if c >= 0 else None,
-            "category_name": cat_label if c >= 0 else None,
-            "categories": list(dict.fromkeys(cats_of.get(p, ()))),
-            "fit": shown_fit, "related": fit == "related", "inferred": fit == "inferred",
-            "score": round(float(pairs.total[j]), 6),
-            "relative_score": round(100.0 * float(pairs.total[j]) / best_total, 1)
-            if best_total > 0 and pairs.total[j] >= 0 else 0.0,
-            "source": source,
-            "distance_km": round(dist, 1) if math.isfinite(dist) else None,
-            "factors": factors, "reasons_ru": reasons_ru, "reasons_en": reasons_en})))
-    if isinstance(filters, MatchFilters):
-        shown_filters = filters
-    else:
-        shown_filters = MatchFilters.model_validate(filters or {})
-    return MatchResult.model_construct(
-        direction=direction, company_id=proj.company_ids[me],
-        company_name=proj.company_names[me], category=category, product=product,
-        k=k, profile=prof.name, filters=shown_filters,
-        n_candidates=pairs.n_partners if pairs.n_partners is not None
-        else len(np.unique(pairs.partner)),
-        revision=proj.revision, candidates=candidates,
-        note_ru=pairs.note[0] if pairs.note else None,
-        note_en=pairs.note[1] if pairs.note else None)
-
-
-def _network_names(proj: Projection, paths: QueryPaths, partner: int, prof: WeightProfile,
-                   viewer: Viewer) -> dict[str, Any]:
-    """The company names behind a network signal, as far as ``viewer`` may see them.
-
-    The cluster centre reads up to three peers (same-side companies that share
-    partners with ``me`` and already deal with ``partner``) and the shared
-    partners. A member may not see other companies' supply links, so it reads
-    no peer names; its own partners behind the signal are named only when at
-    least :data:`~graph.confidentiality.MIN_OTHERS` peers stand behind it (an
-    aggregate, not one company's link).
-    """
-    peers, shared, n_peers = paths.behind(partner, norm=prof.network_norm)
-    names = proj.company_names
-    if viewer.is_centre:
-        return {"peers": [names[i] for i in peers], "shared": [names[i] for i in shared]}
-    if n_peers >= MIN_OTHERS:
-        return {"shared": [names[i] for i in shared]}
-    return {}

@@ -253,7 +253,8 @@ def test_fast_top_k_equals_scoring_every_candidate(profile, k):
     """rank_buyers prunes (queries.match._fast_buyers); it must equal the full scoring."""
     from coopgraph.queries.candidates import CheckedFilters, match_index
     from coopgraph.queries.factors import resolve_profile
-    from coopgraph.queries.match import _buyer_pairs, _result
+    from coopgraph.queries.match import _buyer_pairs
+    from coopgraph.queries.match_render import match_result
     from tests.match_graphs import synthetic_snapshot
 
     proj = Projection.from_snapshot(synthetic_snapshot(3000, 3, links_per_supplier=12.0))
@@ -264,9 +265,9 @@ def test_fast_top_k_equals_scoring_every_candidate(profile, k):
     for s in suppliers:
         sid = proj.company_ids[s]
         fast = rank_buyers(proj, sid, k=k, profile=prof)
-        full = _result(proj, ix, "buyers", s,
-                       _buyer_pairs(proj, ix, s, None, CheckedFilters(), prof, None),
-                       k, prof, None, None, None)
+        full = match_result(proj, ix, "buyers", s,
+                            _buyer_pairs(proj, ix, s, None, CheckedFilters(), prof, None),
+                            k, prof, None, None, None)
         assert fast.n_candidates == full.n_candidates
         assert [(c.company_id, c.score, c.category, c.categories) for c in fast.candidates] \
             == [(c.company_id, c.score, c.category, c.categories) for c in full.candidates]
