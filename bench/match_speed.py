@@ -58,14 +58,10 @@ sys.path.insert(0, str(ROOT))
 from coopgraph.graph.store import Snapshot  # noqa: E402
 from coopgraph.queries.candidates import match_index  # noqa: E402
 from coopgraph.queries.factors import DEFAULT_PROFILE, WeightProfile  # noqa: E402
-from coopgraph.queries.match import (  # noqa: E402
-    _category_bits,
-    _profile_order,
-    rank_buyers,
-    score_partners,
-)
+from coopgraph.queries.match import rank_buyers, score_partners  # noqa: E402
 from coopgraph.queries.network import recency_matrices  # noqa: E402
 from coopgraph.queries.projection import Projection  # noqa: E402
+from coopgraph.queries.ranking_caches import category_bits, profile_order  # noqa: E402
 
 
 def _current_rss_mb() -> float:
@@ -148,8 +144,8 @@ def main() -> None:
     t1 = time.perf_counter()
     ix = match_index(proj)
     _ = proj.free_capacity, proj.capability_matrix
-    _profile_order(ix, profile.vector())  # what the first query would build
-    _category_bits(ix)
+    profile_order(ix, profile.vector())  # what the first query would build
+    category_bits(ix)
     recency_matrices(ix, profile.half_life_days)
     build_s = time.perf_counter() - t0
     peak = sampler.stop()

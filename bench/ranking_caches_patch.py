@@ -5,10 +5,10 @@ removed after), with the match index built and its caches filled by a ranking (t
 category × buyer bits and the default profile's row order): ``--writes`` times, one
 new supply link (a random capability's company and category, a random buyer), then the
 refresh (the projection and match index patched, which calls
-``queries.match.patch_ranking_caches``) and a top-10 ranking. Each call of
+``queries.ranking_caches.patch_ranking_caches``) and a top-10 ranking. Each call of
 ``patch_ranking_caches`` is timed (wall clock and the calling thread's CPU time), and
-its caches are compared with their builds from the same index (``_profile_order``,
-``_category_bits`` on the index with an empty cache). Nothing keeps an old index alive,
+its caches are compared with their builds from the same index (``profile_order``,
+``category_bits`` on the index with an empty cache). Nothing keeps an old index alive,
 so memory is reused as in a server.
 
 The writes depend on ``--seed`` only, so two checkouts run on the same store make the
@@ -40,8 +40,9 @@ from coopgraph.graph.schema import EntityKind
 from coopgraph.queries import projection_delta
 from coopgraph.queries.candidates import MatchIndex, match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
-from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
+from coopgraph.queries.match import rank_buyers
 from coopgraph.queries.projection import ProjectionCache
+from coopgraph.queries.ranking_caches import category_bits, profile_order
 
 
 def _equal_to_build(ix: MatchIndex) -> bool:
@@ -51,12 +52,12 @@ def _equal_to_build(ix: MatchIndex) -> bool:
     ok = True
     for key, value in list(ix.cache.items()):
         if key == "bits":
-            ok &= bool(np.array_equal(value, _category_bits(bare)))
+            ok &= bool(np.array_equal(value, category_bits(bare)))
         elif isinstance(key, tuple) and key[:1] == ("order",):
             w = resolve_profile(None).vector().copy()
             for name, x in zip(("demand", "import", "popularity"), key[1:], strict=True):
                 w[FACTORS.index(name)] = x
-            want = _profile_order(bare, w)
+            want = profile_order(bare, w)
             ok &= bool(np.array_equal(value.rows, want.rows)
                        and np.array_equal(value.keys, want.keys)
                        and (value.span, value.b_max) == (want.span, want.b_max))

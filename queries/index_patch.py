@@ -4,7 +4,7 @@
 projection patched from an older one: only the parts whose inputs changed are redone,
 and the ``decl``, ``demand`` and ``network`` parts row by row — the companies and links
 written (:class:`Touched`) — with :class:`DemandPatch` telling the ranking's caches
-(:func:`queries.match.patch_ranking_caches`) how the demand rows moved.
+(:func:`queries.ranking_caches.patch_ranking_caches`) how the demand rows moved.
 :func:`renumber_match_index` answers it for the same projection with companies inserted
 (every company index shifts, no row changes). The oracle tests
 (``tests/test_projection_delta.py``) check both against a build from scratch after

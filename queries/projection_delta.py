@@ -55,7 +55,6 @@ from coopgraph.graph.schema import KINDS, EntityKind
 from coopgraph.graph.store import GraphStore, row_keys
 from coopgraph.queries.candidates import MatchIndex
 from coopgraph.queries.index_patch import Touched, patch_match_index, renumber_match_index
-from coopgraph.queries.match import patch_ranking_caches
 from coopgraph.queries.projection import (
     DERIVED_INPUTS,
     PATCHABLE_MARK,
@@ -64,6 +63,7 @@ from coopgraph.queries.projection import (
     okved_codes,
     same_value,
 )
+from coopgraph.queries.ranking_caches import patch_ranking_caches
 from coopgraph.queries.registry import registry_rows
 from coopgraph.queries.sparse_rows import (
     insert_rows,

@@ -38,9 +38,10 @@ from coopgraph.graph.store import GraphStore
 from coopgraph.queries import candidates, index_patch
 from coopgraph.queries.candidates import match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
-from coopgraph.queries.match import _category_bits, _profile_order, rank_buyers
+from coopgraph.queries.match import rank_buyers
 from coopgraph.queries.projection import DERIVED_INPUTS, Projection, ProjectionCache, same_value
 from coopgraph.queries.projection_delta import ShiftedIndex, diff_match_indexes, diff_projections
+from coopgraph.queries.ranking_caches import category_bits, profile_order
 from coopgraph.queries.registry import registry_fit
 from tests.graph_factories import random_graph
 
@@ -234,9 +235,9 @@ def _check_carried_caches(patched: Projection, scratch: Projection, done: list[s
     ix, fresh = match_index(patched), match_index(scratch)
     for key, value in ix.cache.items():
         if key == "bits":
-            assert same_value(value, _category_bits(fresh)), done
+            assert same_value(value, category_bits(fresh)), done
         elif isinstance(key, tuple) and key[:1] == ("order",):
-            want = _profile_order(fresh, _order_weights(key))
+            want = profile_order(fresh, _order_weights(key))
             assert same_value(value.rows, want.rows), (key, done)
             assert same_value(value.keys, want.keys), (key, done)
             assert (value.span, value.b_max) == (want.span, want.b_max), (key, done)

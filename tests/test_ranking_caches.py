@@ -1,9 +1,9 @@
 """The ranking's caches patched after a row-wise demand patch equal their fresh builds.
 
-``queries.match.patch_ranking_caches`` gives a patched match index the buyer bits per
+``queries.ranking_caches.patch_ranking_caches`` gives a patched match index the buyer bits per
 category and every cached profile order of the old index, reading only the rewritten
 buyers' rows. Each of its paths is driven here by a write on a small hand-made graph and
-checked against ``_category_bits`` / ``_profile_order`` of an index built from scratch:
+checked against ``category_bits`` / ``profile_order`` of an index built from scratch:
 the keys unchanged (bits kept as the same object), ``b_max`` moved (every key
 recomputed), a category's popularity scale moved (all its rows written), rows inserted
 and removed (kept rows renumbered by one or more stretches), and a profile with a
@@ -23,18 +23,18 @@ import pytest
 from coopgraph.graph.embedded import EmbeddedStore
 from coopgraph.graph.models import Capability, Category, Company, Record, Supply
 from coopgraph.graph.schema import EntityKind
-from coopgraph.queries import match, projection_delta
+from coopgraph.queries import projection_delta, ranking_caches
 from coopgraph.queries.candidates import MatchIndex, match_index
 from coopgraph.queries.factors import FACTORS, resolve_profile
 from coopgraph.queries.index_patch import DemandPatch
-from coopgraph.queries.match import (
-    _category_bits,
-    _keys_sorted,
-    _profile_order,
-    _ProfileOrder,
-    patch_ranking_caches,
-)
 from coopgraph.queries.projection import Projection, ProjectionCache
+from coopgraph.queries.ranking_caches import (
+    ProfileOrder,
+    category_bits,
+    keys_sorted,
+    patch_ranking_caches,
+    profile_order,
+)
 
 K = EntityKind
 CATS = ["k0", "k1", "k2", "k3"]
@@ -70,20 +70,20 @@ def _graph() -> list[Record]:
 Call = tuple[MatchIndex, dict[Any, Any], MatchIndex, DemandPatch]
 
 
-@pytest.fixture(params=[match._MERGE_MAX, 0], ids=["merged", "re-sorted"])
+@pytest.fixture(params=[ranking_caches._MERGE_MAX, 0], ids=["merged", "re-sorted"])
 def patched(embedded_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch,
             request: pytest.FixtureRequest) -> Callable[[Callable[[], Any]], Call]:
     """Run a write and answer the one ``patch_ranking_caches`` call of the refresh after
     it (old index, its caches then, new index, the demand patch), the caches checked;
     dirty categories merged when few rows changed (the default), or always re-sorted."""
-    monkeypatch.setattr(match, "_MERGE_MAX", request.param)
+    monkeypatch.setattr(ranking_caches, "_MERGE_MAX", request.param)
     store = embedded_store
     store.upsert(_graph())
     cache = ProjectionCache(store)
     ix = match_index(cache.get())
-    _category_bits(ix)
+    category_bits(ix)
     for w3 in PROFILES:
-        _profile_order(ix, _weights(w3))
+        profile_order(ix, _weights(w3))
     calls: list[Call] = []
 
     def recording(old_ix: MatchIndex, new_ix: MatchIndex, moved: DemandPatch) -> None:
@@ -107,12 +107,12 @@ def patched(embedded_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch,
 def _check(ix: MatchIndex, scratch: Projection) -> None:
     """Every cache of ``ix`` equals its build on an index built from scratch."""
     fresh = match_index(scratch)
-    assert np.array_equal(ix.cache["bits"], _category_bits(fresh))
+    assert np.array_equal(ix.cache["bits"], category_bits(fresh))
     orders = [k for k in ix.cache if isinstance(k, tuple) and k[:1] == ("order",)]
     assert len(orders) == len(PROFILES)
     for key in orders:
-        got: _ProfileOrder = ix.cache[key]
-        want = _profile_order(fresh, _weights(key[1:]))
+        got: ProfileOrder = ix.cache[key]
+        want = profile_order(fresh, _weights(key[1:]))
         assert got.rows.dtype == want.rows.dtype and np.array_equal(got.rows, want.rows), key
         assert np.array_equal(got.keys, want.keys), key
         assert (got.span, got.b_max) == (want.span, want.b_max), key
@@ -123,7 +123,7 @@ def _link(supplier: str, buyer: str, category: str) -> dict[str, Any]:
             "volume_per_year": 5.0}
 
 
-def _order(cache: dict[Any, Any], w3: tuple[float, float, float] | None) -> _ProfileOrder:
+def _order(cache: dict[Any, Any], w3: tuple[float, float, float] | None) -> ProfileOrder:
     w = _weights(w3)
     return cache[("order", float(w[FACTORS.index("demand")]), float(w[FACTORS.index("import")]),
                   float(w[FACTORS.index("popularity")]))]
@@ -199,5 +199,5 @@ def test_a_negative_weight_searches_category_by_category(embedded_store: Embedde
     old_ix, old_cache, _, _ = patched(
         lambda: embedded_store.upsert_rows(K.SUPPLY, [_link("s3", "b1", "k0"),
                                                       _link("s3", "b5", "k1")]))
-    assert not _keys_sorted(_order(old_cache, (-5.0, 0.0, 3.0)), old_ix.cat_dem_indptr)
-    assert _keys_sorted(_order(old_cache, None), old_ix.cat_dem_indptr)
+    assert not keys_sorted(_order(old_cache, (-5.0, 0.0, 3.0)), old_ix.cat_dem_indptr)
+    assert keys_sorted(_order(old_cache, None), old_ix.cat_dem_indptr)
