@@ -188,6 +188,15 @@ def _private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _tune(db: sqlite3.Connection, synchronous: str) -> None:
+    """The per-connection settings of every connection to the store's database
+    (``synchronous``: one of :data:`_SYNCHRONOUS`, checked by the store)."""
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages at most
+    # after a checkpoint, a WAL grown by a big load shrinks back to this (ignored in memory)
+    db.execute("PRAGMA journal_size_limit=67108864")
+
+
 @contextmanager
 def _savepoint(db: sqlite3.Connection, name: str) -> Iterator[None]:
     """A savepoint around the block: released when it ends, rolled back to if it raises
@@ -313,10 +322,7 @@ class SqliteStore(GraphStore):
             self._db.execute("PRAGMA page_size=8192")  # a new database's; ignored after
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                # after a checkpoint, a WAL grown by a big load shrinks back to this
-                self._db.execute("PRAGMA journal_size_limit=67108864")
-            self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages at most
+            _tune(self._db, synchronous)
             counts = "".join(f"INSERT OR IGNORE INTO counts VALUES ('{k.value}', 0);"
                              for k in KINDS)
             # the store's lineage: drawn once when the database is made, so a store
@@ -743,9 +749,7 @@ class SqliteStore(GraphStore):
         try:
             db = sqlite3.connect(str(self._db_file), isolation_level=None,
                                  check_same_thread=False, timeout=60.0)
-            db.execute(f"PRAGMA synchronous={self._synchronous}")
-            db.execute("PRAGMA cache_size=-65536")
-            db.execute("PRAGMA journal_size_limit=67108864")
+            _tune(db, self._synchronous)
             db.execute("BEGIN IMMEDIATE")
             if db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
                 load.state = _DirectLoad(db)

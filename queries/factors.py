@@ -80,6 +80,7 @@ from coopgraph.queries.projection import Projection
 __all__ = [
     "DEFAULT_PROFILE",
     "FACTORS",
+    "FACTOR_INDEX",
     "FIT_CODES",
     "FIT_VALUES",
     "NETWORK_ONLY_PROFILE",
@@ -100,6 +101,8 @@ FACTORS: tuple[str, ...] = (
     "capability", "demand", "capacity", "distance", "certs", "import", "cluster",
     "network", "relation", "lead_time", "popularity", "activity",
 )
+#: each factor's column in a ``pairs × FACTORS`` matrix and in a weight vector
+FACTOR_INDEX: dict[str, int] = {name: i for i, name in enumerate(FACTORS)}
 
 #: capability-fit value per fit kind
 FIT_VALUES: dict[str, float] = {

@@ -59,6 +59,7 @@ from coopgraph.queries.candidates import (
     match_index,
 )
 from coopgraph.queries.factors import (
+    FACTOR_INDEX,
     FACTORS,
     FIT_CODES,
     FIT_VALUES,
@@ -73,7 +74,7 @@ from coopgraph.queries.match_pairs import CandidatePairs, Direction, PartnerScor
 from coopgraph.queries.match_render import match_result
 from coopgraph.queries.network import FallbackDegree, cf_buyers, cf_suppliers
 from coopgraph.queries.projection import Projection
-from coopgraph.queries.ranking_caches import ProfileOrder, category_bits, profile_order
+from coopgraph.queries.ranking_caches import ProfileOrder, category_bits, order_key, profile_order
 from coopgraph.queries.registry import registry_fit
 from coopgraph.queries.results import (
     MatchFilters,
@@ -99,7 +100,6 @@ _FIT_VALUE = np.array([FIT_VALUES[k] for k in FIT_CODES])
 _CODE = {k: i for i, k in enumerate(FIT_CODES)}
 # registry_fit's strength (0, REGISTRY_EXTRA, REGISTRY_MAIN) → fit code
 _REGISTRY_CODE = np.array([0, _CODE["registry_extra"], _CODE["registry_main"]], dtype=np.int8)
-_F = {name: i for i, name in enumerate(FACTORS)}
 MAX_K = 1000
 
 
@@ -166,8 +166,7 @@ def rank_buyers_is_fast(proj: Projection, *,
         w = resolve_profile(profile).vector()
     except InvalidQuery:
         return False
-    return ("order", float(w[_F["demand"]]), float(w[_F["import"]]),
-            float(w[_F["popularity"]])) in ix.cache
+    return order_key(w) in ix.cache
 
 
 def rank_suppliers(proj: Projection, buyer_id: str, *, k: int = 10, category: str | None = None,
@@ -541,8 +540,8 @@ def _fallback(proj: Projection, ix: MatchIndex, me: int, direction: Direction,
     deg = ix.in_deg if direction == "buyers" else ix.out_deg
     score = order[pairs.partner]
     top_deg = float(deg.max(initial=0.0))
-    pairs.values[:, _F["popularity"]] = np.log1p(deg[pairs.partner]) / math.log1p(top_deg) \
-        if top_deg > 0 else 0.0
+    pairs.values[:, FACTOR_INDEX["popularity"]] = \
+        np.log1p(deg[pairs.partner]) / math.log1p(top_deg) if top_deg > 0 else 0.0
     pairs.raw["popularity"] = deg[pairs.partner]
     pairs.total = np.round(score, 12)
     pairs.is_fallback = np.ones(len(pairs.partner), dtype=bool)
@@ -1003,9 +1002,9 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
         pairs.n_partners = int(np.count_nonzero(mark(ix.n, partner)))
         partial = np.zeros(n)
         for name, col in stage1.items():
-            if w[_F[name]]:
-                partial += w[_F[name]] * col
-        keep = _prune(partner, partial, float(w[_F["distance"]]), k)
+            if w[FACTOR_INDEX[name]]:
+                partial += w[FACTOR_INDEX[name]] * col
+        keep = _prune(partner, partial, float(w[FACTOR_INDEX["distance"]]), k)
         if keep is not None:
             pairs.partner, pairs.cat, pairs.fit, pairs.dem = (
                 partner[keep], pairs.cat[keep], pairs.fit[keep], d[keep])
@@ -1018,8 +1017,8 @@ def _score(proj: Projection, ix: MatchIndex, pairs: CandidatePairs, side: _Side,
     raw["distance"] = dist
     v = np.empty((n, len(FACTORS)))
     for name, col in stage1.items():
-        v[:, _F[name]] = col
-    v[:, _F["distance"]] = distance_value(dist, max_km)
+        v[:, FACTOR_INDEX[name]] = col
+    v[:, FACTOR_INDEX["distance"]] = distance_value(dist, max_km)
 
     keep = np.ones(n, dtype=bool)
     if filters.max_distance_km is not None:

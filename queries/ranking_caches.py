@@ -18,14 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from coopgraph.queries.candidates import MatchIndex
-from coopgraph.queries.factors import FACTORS
+from coopgraph.queries.factors import FACTOR_INDEX
 from coopgraph.queries.index_patch import DemandPatch
 from coopgraph.queries.sparse_rows import packed_bit_bytes, row_ranges
 
 __all__ = ["ProfileOrder", "build_order", "category_bits", "keys_sorted",
-           "patch_ranking_caches", "profile_order", "spans", "static_scores"]
-
-_DEMAND, _IMPORT, _POPULARITY = (FACTORS.index(name) for name in ("demand", "import", "popularity"))
+           "order_key", "patch_ranking_caches", "profile_order", "spans", "static_scores"]
 
 
 @dataclass
@@ -57,13 +55,18 @@ def build_order(ix: MatchIndex, wd: float, wi: float, wp: float) -> ProfileOrder
     return ProfileOrder(order.astype(np.int64), keys, span, b_max)
 
 
+def order_key(w: np.ndarray) -> tuple[str, float, float, float]:
+    """The cache key of the profile order of weights ``w``: its static part's weights."""
+    wd, wi, wp = (float(w[FACTOR_INDEX[name]]) for name in ("demand", "import", "popularity"))
+    return ("order", wd, wi, wp)
+
+
 def profile_order(ix: MatchIndex, w: np.ndarray) -> ProfileOrder:
     """The per-category order of demand rows by the profile's static part (cached)."""
-    wd, wi, wp = float(w[_DEMAND]), float(w[_IMPORT]), float(w[_POPULARITY])
-    key = ("order", wd, wi, wp)  # rank_buyers_is_fast looks for this key
+    key = order_key(w)
     found = ix.cache.get(key)
     if found is None:
-        found = build_order(ix, wd, wi, wp)
+        found = build_order(ix, *key[1:])
         if len(ix.cache) > 16:
             ix.cache.clear()
         ix.cache[key] = found
