@@ -17,13 +17,20 @@ from coopgraph.graph.store import MAX_PAGE
 from coopgraph.ingest.gazetteer import place_company
 from coopgraph.ingest.load_state import Job, LoadState
 from coopgraph.ingest.report import Merge, ReviewPair
-from coopgraph.ingest.resolve import Candidate, derive_company_id, merge_companies, resolve
+from coopgraph.ingest.resolve import (
+    Candidate,
+    derive_company_id,
+    merge_companies,
+    normalize_name,
+    resolve,
+)
 from coopgraph.ingest.review import decisions_of, list_pairs, pair_id
 from coopgraph.ingest.validate import FastRows, RowConverter, validate_row
 
 __all__ = ["CompanyLoading"]
 
 _K = EntityKind
+_NORMS_BATCH = 1_000  # names normalised here between looks at the prefetch worker's
 
 
 @dataclass
@@ -56,6 +63,10 @@ class CompanyLoading(LoadState):
         incoming: list[_Pending] = []
         owners: list[Job] = []
         first_by_id: dict[str, int] = {}
+        # a fast-path company's stored form — what to_props would make of it again,
+        # written as is when no merge or place changes it — by id() of the object
+        # (kept beside it: the object lives on, its id is not given to another)
+        stored_form: dict[int, tuple[Company, dict[str, Any]]] = {}
         unknown_regions: dict[str, dict[str, int]] = {}  # file -> region as written -> row
         for job in jobs:
             started = time.perf_counter()
@@ -90,7 +101,10 @@ class CompanyLoading(LoadState):
                                          (_K.COMPANY, str(data["id"])))
                             continue
                     assert isinstance(record, Company)
-                    record, unknown = place_company(record)
+                    placed, unknown = place_company(record)
+                    if props is not None and placed is record:
+                        stored_form[id(record)] = record, props
+                    record = placed
                     if unknown is not None:
                         unknown_regions.setdefault(job.name, {}).setdefault(unknown, row)
                     earlier = first_by_id.get(record.id)
@@ -109,15 +123,34 @@ class CompanyLoading(LoadState):
                 Msg("h.region_more", shown=shown, more=len(found) - 5)
             self.report.warnings.append(Msg("h.region", file=name, shown=listed))
         started = time.perf_counter()
-        # names the prefetch worker (ingest.prefetch) normalised meanwhile, if any
-        norms = self.prefetch.norms() if self.prefetch is not None else {}
+        norms = self._normalized_names([p.company.name for p in incoming])
         candidates = [Candidate(p.company, file=p.file, row=p.row,
                                 norm=norms.get(p.company.name, "")) for p in incoming]
-        self._resolve_companies(candidates, owners)
+        self._resolve_companies(candidates, owners, stored_form)
         self.writer.flush()
         share = (time.perf_counter() - started) / len(jobs)
         for job in jobs:
             job.summary.seconds += share
+
+    def _normalized_names(self, names: list[str]) -> dict[str, str]:
+        """:func:`~ingest.resolve.normalize_name` of ``names``, by name — empty without a
+        prefetch worker (each :class:`~ingest.resolve.Candidate` normalises its own).
+
+        The worker (:mod:`ingest.prefetch`) normalises the company tables' names first
+        to last; this process takes what it has sent and does the rest last to first,
+        asking for the worker's news every :data:`_NORMS_BATCH` names, until they meet.
+        """
+        if self.prefetch is None:
+            return {}
+        norms = self.prefetch.norms()
+        missing = [name for name in reversed(names) if name not in norms]
+        for start in range(0, len(missing), _NORMS_BATCH):
+            if start:
+                norms.update(self.prefetch.norms())
+            for name in missing[start:start + _NORMS_BATCH]:
+                if name not in norms:
+                    norms[name] = normalize_name(name)
+        return norms
 
     def _same_id(self, job: Job, row: int, values: list[Any], incoming: list[_Pending],
                  earlier: int, record: Company) -> bool:
@@ -138,7 +171,12 @@ class CompanyLoading(LoadState):
             score=100.0))
         return True
 
-    def _resolve_companies(self, incoming: list[Candidate], owners: list[Job]) -> None:
+    def _resolve_companies(self, incoming: list[Candidate], owners: list[Job],
+                           stored_form: dict[int, tuple[Company, dict[str, Any]]]) -> None:
+        """Resolve ``incoming`` against each other and the store; write one company per
+        group (``stored_form``: the rows of the companies to write as they are, by id()
+        of the object — the fast path's, which equal :func:`to_props` of it) and the
+        pairs merged or left for review."""
         ids = {c.company.id for c in incoming}
         stored = [Candidate(c, from_store=True) for c in self._store_company_list()
                   if c.id not in ids]
@@ -186,7 +224,9 @@ class CompanyLoading(LoadState):
                                                  score=pair.score))
             er_pairs.append(_er_pair(pairs, a, b, "review", pair.reason, pair.score,
                                      candidates[pair.b].file, candidates[pair.b].row))
-        same = self._same_records(records)
+        rows = [form[1] if (form := stored_form.get(id(r))) and form[0] is r else to_props(r)
+                for r in records]
+        same = self._same_as_stored(_K.COMPANY, rows)
         for index, job in firsts:
             if same[index]:
                 job.summary.unchanged += 1
@@ -200,8 +240,9 @@ class CompanyLoading(LoadState):
                 self.by_inn[record.inn] = record.id
             if record.ogrn:
                 self.by_ogrn[record.ogrn] = record.id
+        self._write_rows(_K.COMPANY, rows, same, distinct=False)
         kept: list[Record] = [p for p in er_pairs if p is not None]
-        self._write([*records, *kept], [*same, *self._same_records(kept)])
+        self._write(kept, self._same_records(kept))
 
     def _company_ref(self, data: dict[str, Any], name: str) -> tuple[str, str] | None:
         """Rewrite one company reference in ``data`` to a company id; a problem or None."""

@@ -91,13 +91,14 @@ class LoadState:
             self.writer.submit(lambda part=part: self.target.upsert(part))  # type: ignore[misc]
 
     def _write_rows(self, kind: EntityKind, rows: list[dict[str, Any]],
-                    same: list[bool] | None = None) -> None:
-        """Stage ``rows`` of ``kind``, but those ``same`` marks as already stored unchanged."""
-        # References were checked against this load and the store, duplicates dropped
-        # (pipeline._accept: no key repeats within a kind in one load).
+                    same: list[bool] | None = None, *, distinct: bool = True) -> None:
+        """Stage ``rows`` of ``kind`` (in stored form), but those ``same`` marks as already
+        stored unchanged; ``distinct``: no key repeats among them (the streamed kinds:
+        pipeline._accept drops duplicates), else the last row of a key wins."""
         rows = _changed(rows, same)
         if rows:
-            self.writer.submit(lambda: self.target.upsert_rows(kind, rows, distinct=True))
+            self.writer.submit(
+                lambda: self.target.upsert_rows(kind, rows, distinct=distinct))
 
     def _reject(self, job: Job, row: int, values: list[Any], problems: Problems,
                 key: tuple[EntityKind, str] | None = None) -> None:

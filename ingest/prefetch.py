@@ -36,6 +36,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -48,6 +49,7 @@ __all__ = ["AHEAD", "MIN_BYTES", "Chunk", "Lost", "Prefetch", "Rows", "streamed"
 #: below this many bytes of streamed tables a load reads them itself (a worker's
 #: start-up, ≈ 0.3 s of the other core, would not pay)
 MIN_BYTES = 8 << 20
+NORMS_BATCH = 2_000  # company names normalised a message
 AHEAD = 16  # chunks (of ingest.load_state.CHUNK rows) waiting here at most
 _SEP = "\x00"
 
@@ -110,12 +112,12 @@ def _pack(raw: list[tuple[int, list[Any]]], fast: Any) -> tuple[Any, ...]:
     return rows, packed, packed is not cells, columns, malformed
 
 
-_LENGTH = struct.Struct("<Q")
+_HEAD = struct.Struct("<Q?")  # a message's length; whether it is names ("norms")
 
 
 def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_LENGTH.pack(len(data)))
+    out.write(_HEAD.pack(len(data), message[0] == "norms"))
     out.write(data)
 
 
@@ -136,12 +138,13 @@ def _work(paths: list[str], company_files: list[str], expected: list[tuple[str, 
                 continue
             index = job.columns.fields.index("name")
             for raw in job.table.chunks(chunk):
-                good = [(row, values) for row, values in raw if not isinstance(values, Malformed)]
-                if good:
-                    names = {v.strip() for _row, values in good
-                             if isinstance(v := values[index], str) and v.strip()}
-                    _send(out, ("norms", position,
-                                {name: normalize_name(name) for name in names}))
+                names = list(dict.fromkeys(
+                    v.strip() for _row, values in raw if not isinstance(values, Malformed)
+                    and isinstance(v := values[index], str) and v.strip()))
+                for start in range(0, len(names), NORMS_BATCH):  # the loader takes them
+                    _send(out, ("norms", position,  # as they come, from the other end
+                                {name: normalize_name(name)
+                                 for name in names[start:start + NORMS_BATCH]}))
         jobs = [j for j in plan_tables(paths)[0] if streamed(j.kind)]
         if [(j.name, j.columns.headers) for j in jobs] != expected:
             _send(out, ("lost",))  # the files changed since the load planned them
@@ -183,12 +186,12 @@ class Prefetch:
         with contextlib.suppress(OSError):
             self._process.stdin.close()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self._names: deque[bytes] = deque()  # the "norms" messages, not queued
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._drain, args=(self._process.stdout,),
                                         daemon=True, name="coopgraph-ingest-prefetch")
         self._thread.start()
         self._position = 0
-        self._next: tuple[Any, ...] | None = None  # a message looked at, not taken yet
         self.lost = False
         self._stopped = False
 
@@ -218,13 +221,16 @@ class Prefetch:
         """Move the worker's messages into the queue (blocks while it is full)."""
         try:
             while not self._closed.is_set():
-                head = pipe.read(_LENGTH.size)
-                if len(head) < _LENGTH.size:
+                head = pipe.read(_HEAD.size)
+                if len(head) < _HEAD.size:
                     break
-                (size,) = _LENGTH.unpack(head)
+                size, names = _HEAD.unpack(head)
                 data = pipe.read(size)
                 if len(data) < size:
                     break
+                if names:  # kept aside, never waits: the worker goes on at once
+                    self._names.append(data)
+                    continue
                 while not self._closed.is_set():
                     try:
                         self._queue.put(data, timeout=0.2)
@@ -239,18 +245,19 @@ class Prefetch:
 
     def norms(self) -> dict[str, str]:
         """:func:`~ingest.resolve.normalize_name` of the company names the worker has
-        normalised so far (it does them first, chunk by chunk), by name.
+        normalised since the last call (it does them first, in batches), by name.
 
         Never waits: the caller normalises the names not there yet (and any name
-        pydantic reads differently from the stripped cell) itself.
+        pydantic reads differently from the stripped cell) itself. The batches do not
+        queue with the chunks (:data:`AHEAD`): the worker never waits to send them.
         """
         found: dict[str, str] = {}
         while not self.lost:
-            message = self._message(block=False)
-            if message is None or message[0] != "norms":
+            try:
+                data = self._names.popleft()
+            except IndexError:
                 break
-            self._next = None
-            found.update(message[2])
+            found.update(pickle.loads(data)[2])
         return found
 
     def take(self, position: int) -> Iterator[Chunk]:
@@ -263,11 +270,7 @@ class Prefetch:
             self.close()
             raise Lost
         while True:
-            message = self._message(block=True)
-            assert message is not None
-            self._next = None
-            if message[0] == "norms":
-                continue  # names of a company chunk the load did not ask for
+            message = self._message()
             if message[0] == "chunk" and message[1] == position:
                 rows, cells, joined, columns, malformed = message[2]
                 yield Chunk(rows, Rows(cells) if joined else cells, columns, malformed)
@@ -278,19 +281,10 @@ class Prefetch:
                 self.close()
                 raise Lost
 
-    def _message(self, *, block: bool) -> tuple[Any, ...] | None:
-        """The next message, kept in :attr:`_next` until the caller drops it; None
-        when ``block`` is false and none has come yet."""
-        if self._next is None:
-            if block:
-                data = self._get()
-            else:
-                try:
-                    data = self._queue.get_nowait()
-                except queue.Empty:
-                    return None
-            self._next = pickle.loads(data) if data is not None else ("lost",)
-        return self._next
+    def _message(self) -> tuple[Any, ...]:
+        """The next message (waits for it); ``("lost",)`` when the worker is gone."""
+        data = self._get()
+        return pickle.loads(data) if data is not None else ("lost",)
 
     def _get(self) -> bytes | None:
         while True:

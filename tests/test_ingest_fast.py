@@ -218,3 +218,47 @@ def test_fast_path_companies_are_the_companies_pydantic_makes(tmp_path: Path) ->
     assert a.roles == [] and a.roles is not b.roles and a.okved is not b.okved  # fresh lists
     a.roles.append(Role.SUPPLIER)
     assert b.roles == []
+
+
+def test_companies_written_from_their_fast_path_rows_are_those_to_props_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ingest.load_companies writes a fast-path company that no merge or place changed
+    # from the row the fast path built, not from to_props of its model: the same records
+    from coopgraph.ingest import load_companies
+
+    generate(tmp_path / "data", companies=200, seed=3)
+    with (tmp_path / "data" / "companies.csv").open("a", encoding="utf-8") as out:
+        out.write("x1,ООО «Тест Один»,,,ООО,Липецкая область,Елец,,,10,supplier,,\n"  # placed
+                  "x2,ООО «Тест Два»,,,ООО,липецкая обл.,,52.6,39.5,5,supplier,,\n"  # region
+                  "x3,ООО «Тест Три»,,,ООО,Липецкая область,Липецк,52.6,39.6,7,supplier,,\n"
+                  "x3,ООО «Тест Три»,,,,,,,,,buyer,,\n")  # the same id again: merged
+    made = [0]
+    real_to_props, real_place = load_companies.to_props, load_companies.place_company
+
+    def to_props(record: Any) -> dict[str, Any]:
+        made[0] += 1
+        return real_to_props(record)
+
+    def place_anew(company: Company) -> tuple[Company, str | None]:
+        placed, unknown = real_place(company)
+        return (placed.model_copy() if placed is company else placed), unknown
+
+    def companies(store: GraphStore) -> dict[str, dict[str, Any]]:
+        records = {r.id: to_props(r) for r in store.iter_all(_K.COMPANY)}  # type: ignore[attr-defined]
+        for props in records.values():
+            assert props.pop("ingested_at")
+        return records
+
+    monkeypatch.setattr(load_companies, "to_props", to_props)
+    from_rows = EmbeddedStore(tmp_path / "a")
+    ingest_paths(from_rows, [tmp_path / "data"])
+    written_from_rows = made[0]
+    monkeypatch.setattr(load_companies, "place_company", place_anew)  # no row kept as is
+    from_models = EmbeddedStore(tmp_path / "b")
+    ingest_paths(from_models, [tmp_path / "data"])
+    assert written_from_rows < 10 < made[0] - written_from_rows  # the rows were used
+    stored = companies(from_rows)
+    assert stored == companies(from_models)
+    assert len(stored) >= 203 and stored["x3"]["roles"] == ["supplier", "buyer"]
+    assert stored["x1"]["coords_source"] == "gazetteer"
+    assert stored["x2"]["region"] == "Липецкая область"
