@@ -150,6 +150,7 @@ class CompanyLoading(LoadState):
             for name in missing[start:start + _NORMS_BATCH]:
                 if name not in norms:
                     norms[name] = normalize_name(name)
+        self.prefetch.names_done()
         return norms
 
     def _same_id(self, job: Job, row: int, values: list[Any], incoming: list[_Pending],

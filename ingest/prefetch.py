@@ -187,6 +187,7 @@ class Prefetch:
             self._process.stdin.close()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
         self._names: deque[bytes] = deque()  # the "norms" messages, not queued
+        self._want_names = True  # until the load has resolved its companies
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._drain, args=(self._process.stdout,),
                                         daemon=True, name="coopgraph-ingest-prefetch")
@@ -229,7 +230,8 @@ class Prefetch:
                 if len(data) < size:
                     break
                 if names:  # kept aside, never waits: the worker goes on at once
-                    self._names.append(data)
+                    if self._want_names:
+                        self._names.append(data)
                     continue
                 while not self._closed.is_set():
                     try:
@@ -259,6 +261,11 @@ class Prefetch:
                 break
             found.update(pickle.loads(data)[2])
         return found
+
+    def names_done(self) -> None:
+        """The load needs no more names: drop those the worker still sends."""
+        self._want_names = False
+        self._names.clear()
 
     def take(self, position: int) -> Iterator[Chunk]:
         """The chunks of the ``position``-th streamed table, in order.
