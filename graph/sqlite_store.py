@@ -159,12 +159,7 @@ def _columns(kind: str, rows: Sequence[dict[str, Any]], keys: Iterable[bytes]
         try:
             data = dumps(props)
         finally:
-            if source is not None:
-                props["source"] = source
-            if row is not None:
-                props["row"] = row
-            if ingested is not None:
-                props["ingested_at"] = ingested
+            _with_provenance(props, source, row, ingested)
         yield kind, bytearray(key), bytearray(data), source, row, ingested
 
 
