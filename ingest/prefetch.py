@@ -232,6 +232,8 @@ class Prefetch:
                 if names:  # kept aside, never waits: the worker goes on at once
                     if self._want_names:
                         self._names.append(data)
+                        if not self._want_names:  # names_done() ran in between
+                            self._names.clear()
                     continue
                 while not self._closed.is_set():
                     try:

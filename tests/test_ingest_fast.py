@@ -244,10 +244,10 @@ def test_companies_written_from_their_fast_path_rows_are_those_to_props_writes(
         return (placed.model_copy() if placed is company else placed), unknown
 
     def companies(store: GraphStore) -> dict[str, dict[str, Any]]:
-        records = {r.id: to_props(r) for r in store.iter_all(_K.COMPANY)}  # type: ignore[attr-defined]
-        for props in records.values():
+        rows = {r["id"]: r for r in store.export_rows(_K.COMPANY)}  # as stored, not re-read
+        for props in rows.values():
             assert props.pop("ingested_at")
-        return records
+        return rows
 
     monkeypatch.setattr(load_companies, "to_props", to_props)
     from_rows = EmbeddedStore(tmp_path / "a")
@@ -262,3 +262,9 @@ def test_companies_written_from_their_fast_path_rows_are_those_to_props_writes(
     assert len(stored) >= 203 and stored["x3"]["roles"] == ["supplier", "buyer"]
     assert stored["x1"]["coords_source"] == "gazetteer"
     assert stored["x2"]["region"] == "Липецкая область"
+    # loaded again: every company is found stored unchanged (a row that differed from
+    # to_props in any value would be written again on every load)
+    monkeypatch.setattr(load_companies, "place_company", real_place)
+    again = ingest_paths(from_rows, [tmp_path / "data"])
+    summary = next(f for f in again.files if f.file == "companies.csv")
+    assert summary.loaded == 0 and summary.unchanged == len(stored)
