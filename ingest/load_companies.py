@@ -41,6 +41,9 @@ class _Pending:
     company: Company
     file: str
     row: int
+    # its stored form when the fast path built it and nothing changed it since (no
+    # place filled in, no row of the same id folded in): what to_props would give again
+    props: dict[str, Any] | None = None
 
 
 class CompanyLoading(LoadState):
@@ -63,10 +66,6 @@ class CompanyLoading(LoadState):
         incoming: list[_Pending] = []
         owners: list[Job] = []
         first_by_id: dict[str, int] = {}
-        # a fast-path company's stored form — what to_props would make of it again,
-        # written as is when no merge or place changes it — by id() of the object
-        # (kept beside it: the object lives on, its id is not given to another)
-        stored_form: dict[int, tuple[Company, dict[str, Any]]] = {}
         unknown_regions: dict[str, dict[str, int]] = {}  # file -> region as written -> row
         for job in jobs:
             started = time.perf_counter()
@@ -102,9 +101,8 @@ class CompanyLoading(LoadState):
                             continue
                     assert isinstance(record, Company)
                     placed, unknown = place_company(record)
-                    if props is not None and placed is record:
-                        stored_form[id(record)] = record, props
-                    record = placed
+                    if placed is not record:
+                        record, props = placed, None
                     if unknown is not None:
                         unknown_regions.setdefault(job.name, {}).setdefault(unknown, row)
                     earlier = first_by_id.get(record.id)
@@ -112,7 +110,7 @@ class CompanyLoading(LoadState):
                         self._same_id(job, row, values, incoming, earlier, record)
                         continue
                     first_by_id[record.id] = len(incoming)
-                    incoming.append(_Pending(record, file=job.name, row=row))
+                    incoming.append(_Pending(record, file=job.name, row=row, props=props))
                     owners.append(job)
                 self.bar.advance(len(chunk))
             job.summary.seconds += time.perf_counter() - started
@@ -126,7 +124,7 @@ class CompanyLoading(LoadState):
         norms = self._normalized_names([p.company.name for p in incoming])
         candidates = [Candidate(p.company, file=p.file, row=p.row,
                                 norm=norms.get(p.company.name, "")) for p in incoming]
-        self._resolve_companies(candidates, owners, stored_form)
+        self._resolve_companies(candidates, owners, [p.props for p in incoming])
         self.writer.flush()
         share = (time.perf_counter() - started) / len(jobs)
         for job in jobs:
@@ -145,8 +143,7 @@ class CompanyLoading(LoadState):
         norms = self.prefetch.norms()
         missing = [name for name in reversed(names) if name not in norms]
         for start in range(0, len(missing), _NORMS_BATCH):
-            if start:
-                norms.update(self.prefetch.norms())
+            norms.update(self.prefetch.norms())
             for name in missing[start:start + _NORMS_BATCH]:
                 if name not in norms:
                     norms[name] = normalize_name(name)
@@ -173,11 +170,11 @@ class CompanyLoading(LoadState):
         return True
 
     def _resolve_companies(self, incoming: list[Candidate], owners: list[Job],
-                           stored_form: dict[int, tuple[Company, dict[str, Any]]]) -> None:
+                           stored_forms: list[dict[str, Any] | None]) -> None:
         """Resolve ``incoming`` against each other and the store; write one company per
-        group (``stored_form``: the rows of the companies to write as they are, by id()
-        of the object — the fast path's, which equal :func:`to_props` of it) and the
-        pairs merged or left for review."""
+        group and the pairs merged or left for review. ``stored_forms``: per incoming
+        company, its row as the fast path built it (:attr:`_Pending.props`), written as
+        is when the company stays alone in its group."""
         ids = {c.company.id for c in incoming}
         stored = [Candidate(c, from_store=True) for c in self._store_company_list()
                   if c.id not in ids]
@@ -191,6 +188,7 @@ class CompanyLoading(LoadState):
             why.setdefault(edge.b, (edge.reason, edge.score))
             why.setdefault(edge.a, (edge.reason, edge.score))
         records: list[Record] = []
+        rows: list[dict[str, Any]] = []  # the records in stored form
         # (record index, job) of each record whose first row is incoming: loaded or unchanged
         firsts: list[tuple[int, Job]] = []
         for members in resolution.groups:
@@ -199,6 +197,8 @@ class CompanyLoading(LoadState):
             rep = candidates[members[0]].company
             merged = merge_companies([candidates[m].company for m in members])
             records.append(merged)
+            alone = stored_forms[members[0] - offset] if len(members) == 1 else None
+            rows.append(alone if alone is not None else to_props(merged))
             for m in members:
                 if m < offset:
                     continue
@@ -225,8 +225,6 @@ class CompanyLoading(LoadState):
                                                  score=pair.score))
             er_pairs.append(_er_pair(pairs, a, b, "review", pair.reason, pair.score,
                                      candidates[pair.b].file, candidates[pair.b].row))
-        rows = [form[1] if (form := stored_form.get(id(r))) and form[0] is r else to_props(r)
-                for r in records]
         same = self._same_as_stored(_K.COMPANY, rows)
         for index, job in firsts:
             if same[index]:
